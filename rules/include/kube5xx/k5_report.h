@@ -1,0 +1,51 @@
+/*
+ * kube5xx engine: running the rules and the findings they produce.
+ */
+#ifndef KUBE5XX_K5_REPORT_H
+#define KUBE5XX_K5_REPORT_H
+
+#include "k5_config.h"
+
+typedef struct k5_finding {
+    const k5_rule *rule;
+    k5_severity severity;          /* effective severity (config applied) */
+    const char *message;           /* names the concrete values judged */
+    const char *path;              /* "spec.template.spec.containers[0].readinessProbe" */
+    const char *file;              /* file name as loaded ("-" for stdin) */
+    uint32_t line, column;         /* 1-based; 0 when unknown (webhook objects) */
+    const char *source;            /* Helm template ("shop/templates/x.yaml") or NULL */
+    const k5_object *object;       /* borrowed from the docset */
+    bool suppressed;               /* silenced by a kube5xx/ignore annotation */
+    const char *suppress_reason;   /* kube5xx/ignore-reason, or NULL */
+} k5_finding;
+
+typedef struct k5_summary {
+    size_t files;    /* files loaded without error */
+    size_t objects;
+    size_t errors, warnings, infos; /* unsuppressed findings by severity */
+    size_t suppressed;
+} k5_summary;
+
+typedef struct k5_report k5_report;
+
+/* Flags for k5_run. */
+#define K5_RUN_SINGLE_ONLY 1u /* skip cross-object rules (the webhook: one object) */
+
+/*
+ * Runs every enabled rule over every object of the set. The report borrows
+ * from `set` (objects, file names) and from the static registry: free it
+ * before the set. `cfg` may be NULL for defaults. On failure *out is
+ * untouched. Findings are ordered by file, position and rule id.
+ */
+K5_WUR k5_status k5_run(const k5_docset *set, const k5_config *cfg, unsigned flags,
+                        k5_report **out, k5_error *err);
+
+/* Accepts NULL; sets *report to NULL. */
+void k5_report_free(k5_report **report);
+
+/* All findings, suppressed ones included (check .suppressed). */
+size_t k5_report_count(const k5_report *r);
+const k5_finding *k5_report_at(const k5_report *r, size_t i);
+k5_summary k5_report_summary(const k5_report *r);
+
+#endif
