@@ -1,0 +1,45 @@
+/*
+ * kube5xx CLI: output formats. One file per format (lint_output_<fmt>.c),
+ * each writing a whole report to a stream. The formats only read the engine's
+ * public report; they never decide exit codes.
+ */
+#ifndef KUBE5XX_LINT_OUTPUT_H
+#define KUBE5XX_LINT_OUTPUT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <kube5xx/kube5xx.h>
+
+/* A file that could not be read or parsed: reported, and linting went on. */
+typedef struct lint_load_error {
+    char *file;      /* "-" for stdin */
+    uint32_t line;   /* 0 when not applicable (unreadable file) */
+    uint32_t column;
+    char *message;
+} lint_load_error;
+
+typedef struct lint_output {
+    FILE *fp;
+    bool color;           /* text only: ANSI colours (a terminal and no NO_COLOR) */
+    bool show_suppressed; /* also list suppressed findings, with their reason */
+    const k5_docset *set;
+    const k5_report *report;
+    const lint_load_error *errors; /* load errors, in input order */
+    size_t nerrors;
+    k5_severity fail_on; /* findings at or above it fail the run (junit/sarif may mark them) */
+} lint_output;
+
+typedef int (*lint_output_fn)(const lint_output *o);
+
+/* Each returns 0, or -1 when writing failed (errno set). */
+int lint_output_text(const lint_output *o);
+int lint_output_json(const lint_output *o);
+int lint_output_sarif(const lint_output *o);
+int lint_output_junit(const lint_output *o);
+int lint_output_github(const lint_output *o);
+
+/* The writer for a --format name, or NULL. */
+lint_output_fn lint_output_find(const char *name);
+
+#endif
