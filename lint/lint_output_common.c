@@ -1,0 +1,276 @@
+/*
+ * kube5xx CLI: what the output formats share. The engine's strings come from
+ * the user's input and are only as valid as it is (a JSON manifest may carry
+ * any byte), so every format repairs UTF-8 through lint_utf8_next and then
+ * applies its own escaping on top.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "lint_output_internal.h"
+
+static const struct {
+    const char *name;
+    lint_output_fn fn;
+} formats[] = {
+    {"text", lint_output_text},   {"json", lint_output_json},     {"sarif", lint_output_sarif},
+    {"junit", lint_output_junit}, {"github", lint_output_github},
+};
+
+lint_output_fn lint_output_find(const char *name)
+{
+    if (!name)
+        return NULL;
+    for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
+        if (strcmp(formats[i].name, name) == 0)
+            return formats[i].fn;
+    return NULL;
+}
+
+size_t lint_utf8_next(const char *s, size_t n, uint32_t *cp)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    unsigned char c = u[0];
+    unsigned char lo = 0x80, hi = 0xBF;
+    size_t need;
+    uint32_t v;
+
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    /* The second byte's range is narrower after E0, ED, F0 and F4: that is
+     * what excludes overlong forms, surrogates and values past U+10FFFF. */
+    if (c >= 0xC2 && c <= 0xDF) {
+        need = 1;
+        v = c & 0x1Fu;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        need = 2;
+        v = c & 0x0Fu;
+        if (c == 0xE0)
+            lo = 0xA0;
+        else if (c == 0xED)
+            hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 3;
+        v = c & 0x07u;
+        if (c == 0xF0)
+            lo = 0x90;
+        else if (c == 0xF4)
+            hi = 0x8F;
+    } else {
+        *cp = LINT_REPLACEMENT_CHAR;
+        return 1;
+    }
+    for (size_t i = 1; i <= need; i++) {
+        if (i >= n || u[i] < lo || u[i] > hi) {
+            *cp = LINT_REPLACEMENT_CHAR;
+            return i;
+        }
+        lo = 0x80;
+        hi = 0xBF;
+        v = (v << 6) | (u[i] & 0x3Fu);
+    }
+    *cp = v;
+    return need + 1;
+}
+
+static size_t utf8_encode(uint32_t cp, char out[4])
+{
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xC0 | (cp >> 6));
+        out[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xE0 | (cp >> 12));
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (char)(0xF0 | (cp >> 18));
+    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    out[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+char *lint_utf8_clean(const char *s, size_t n)
+{
+    /* A bad byte (1 byte) becomes U+FFFD (3 bytes): at most 3x the input. */
+    if (n > (SIZE_MAX - 1) / 3) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    char *out = malloc(3 * n + 1);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        i += lint_utf8_next(s + i, n - i, &cp);
+        if (cp == 0)
+            cp = LINT_REPLACEMENT_CHAR;
+        o += utf8_encode(cp, out + o);
+    }
+    out[o] = '\0';
+    return out;
+}
+
+int lint_put_cp(FILE *fp, uint32_t cp)
+{
+    char buf[4];
+    size_t n = utf8_encode(cp, buf);
+    return fwrite(buf, 1, n, fp) == n ? 0 : EOF;
+}
+
+int lint_output_finish(FILE *fp)
+{
+    if (fflush(fp) != 0 || ferror(fp)) {
+        if (errno == 0)
+            errno = EIO;
+        return -1;
+    }
+    return 0;
+}
+
+const char *lint_severity_name(k5_severity s)
+{
+    switch (s) {
+    case K5_SEV_ERROR:
+        return "error";
+    case K5_SEV_WARNING:
+        return "warning";
+    case K5_SEV_INFO:
+        return "info";
+    case K5_SEV_OFF:
+        break;
+    }
+    return "off";
+}
+
+static int str_len(k5_str s)
+{
+    return s.p ? (int)(s.n > INT_MAX ? INT_MAX : s.n) : 0;
+}
+
+void lint_object_id(const k5_object *obj, char *buf, size_t size)
+{
+    if (!obj) {
+        snprintf(buf, size, "%s", "");
+        return;
+    }
+    snprintf(buf, size, "%.*s/%.*s/%.*s", str_len(obj->kind), obj->kind.p ? obj->kind.p : "",
+             str_len(obj->namespace_), obj->namespace_.p ? obj->namespace_.p : "",
+             str_len(obj->name), obj->name.p ? obj->name.p : "");
+}
+
+static uint64_t fnv1a(uint64_t h, const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)p[i];
+        h *= 0x100000001b3ull;
+    }
+    /* Then a NUL byte (XOR with 0 is a no-op), so ("ab", "c") and ("a", "bc") differ. */
+    h *= 0x100000001b3ull;
+    return h;
+}
+
+uint64_t lint_finding_fingerprint(const k5_finding *f)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    h = fnv1a(h, f->rule ? f->rule->id : "", f->rule ? lint_strlen0(f->rule->id) : 0);
+    if (f->object) {
+        h = fnv1a(h, f->object->api_version.p, f->object->api_version.n);
+        h = fnv1a(h, f->object->kind.p, f->object->kind.n);
+        h = fnv1a(h, f->object->namespace_.p, f->object->namespace_.n);
+        h = fnv1a(h, f->object->name.p, f->object->name.n);
+    }
+    h = fnv1a(h, f->path, lint_strlen0(f->path));
+    return h;
+}
+
+/* ---- cJSON builders ---- */
+
+static cJSON *attach(cJSON *parent, const char *key, cJSON *item, bool *oom)
+{
+    if (!item || !parent) {
+        cJSON_Delete(item);
+        *oom = true;
+        return NULL;
+    }
+    bool ok = key ? cJSON_AddItemToObject(parent, key, item) : cJSON_AddItemToArray(parent, item);
+    if (!ok) {
+        cJSON_Delete(item);
+        *oom = true;
+        return NULL;
+    }
+    return item;
+}
+
+cJSON *lint_json_obj(cJSON *parent, const char *key, bool *oom)
+{
+    return attach(parent, key, cJSON_CreateObject(), oom);
+}
+
+cJSON *lint_json_arr(cJSON *parent, const char *key, bool *oom)
+{
+    return attach(parent, key, cJSON_CreateArray(), oom);
+}
+
+cJSON *lint_json_strn(cJSON *parent, const char *key, const char *s, size_t n, bool *oom)
+{
+    char *clean = lint_utf8_clean(s, s ? n : 0);
+    if (!clean) {
+        *oom = true;
+        return NULL;
+    }
+    cJSON *item = cJSON_CreateString(clean);
+    free(clean);
+    return attach(parent, key, item, oom);
+}
+
+cJSON *lint_json_str(cJSON *parent, const char *key, const char *s, bool *oom)
+{
+    return lint_json_strn(parent, key, s, lint_strlen0(s), oom);
+}
+
+cJSON *lint_json_num(cJSON *parent, const char *key, double v, bool *oom)
+{
+    return attach(parent, key, cJSON_CreateNumber(v), oom);
+}
+
+cJSON *lint_json_bool(cJSON *parent, const char *key, bool v, bool *oom)
+{
+    return attach(parent, key, cJSON_CreateBool(v), oom);
+}
+
+cJSON *lint_json_null(cJSON *parent, const char *key, bool *oom)
+{
+    return attach(parent, key, cJSON_CreateNull(), oom);
+}
+
+int lint_json_emit(FILE *fp, cJSON *root, bool pretty, bool oom)
+{
+    char *text = NULL;
+    if (!oom && root)
+        text = pretty ? cJSON_Print(root) : cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    if (!text) {
+        errno = ENOMEM;
+        return -1;
+    }
+    errno = 0;
+    fputs(text, fp);
+    fputc('\n', fp);
+    cJSON_free(text);
+    return lint_output_finish(fp);
+}

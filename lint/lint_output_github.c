@@ -1,0 +1,112 @@
+/*
+ * kube5xx CLI: GitHub Actions workflow commands, which GitHub turns into
+ * annotations on the pull request's diff:
+ *
+ *   ::error file=deploy/web.yaml,line=27,col=21,title=rule-id::message (Service shop/web)
+ *
+ * warning is ::warning and info is ::notice. Suppressed findings are left
+ * out: an annotation cannot be marked as dismissed. The escaping is the one
+ * the runner undoes (actions/toolkit's escapeData and escapeProperty): % CR LF
+ * in the message, and also , and : in property values, which would otherwise
+ * end the property. Findings on stdin have no file to annotate and carry
+ * neither file nor line.
+ */
+#include <errno.h>
+
+#include "lint_output_internal.h"
+
+static void put_escapedn(FILE *fp, const char *s, size_t n, bool property)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        i += lint_utf8_next(s + i, n - i, &cp);
+        if (cp == '%')
+            fputs("%25", fp);
+        else if (cp == '\r')
+            fputs("%0D", fp);
+        else if (cp == '\n')
+            fputs("%0A", fp);
+        else if (property && cp == ':')
+            fputs("%3A", fp);
+        else if (property && cp == ',')
+            fputs("%2C", fp);
+        else
+            lint_put_cp(fp, cp);
+    }
+}
+
+static void put_escaped(FILE *fp, const char *s, bool property)
+{
+    put_escapedn(fp, s, lint_strlen0(s), property);
+}
+
+static const char *command(k5_severity s)
+{
+    switch (s) {
+    case K5_SEV_ERROR:
+        return "error";
+    case K5_SEV_WARNING:
+        return "warning";
+    default:
+        return "notice";
+    }
+}
+
+static void put_properties(FILE *fp, const char *file, uint32_t line, uint32_t col)
+{
+    if (!file || (file[0] == '-' && file[1] == '\0'))
+        return;
+    fputs("file=", fp);
+    put_escaped(fp, file, true);
+    if (line > 0) {
+        fprintf(fp, ",line=%lu", (unsigned long)line);
+        if (col > 0)
+            fprintf(fp, ",col=%lu", (unsigned long)col);
+    }
+    fputc(',', fp);
+}
+
+int lint_output_github(const lint_output *o)
+{
+    FILE *fp = o->fp;
+    errno = 0;
+
+    for (size_t i = 0; i < o->nerrors; i++) {
+        const lint_load_error *e = &o->errors[i];
+        fputs("::error ", fp);
+        put_properties(fp, e->file, e->line, e->column);
+        fputs("title=kube5xx load error::", fp);
+        put_escaped(fp, e->message, false);
+        fputc('\n', fp);
+    }
+
+    size_t n = o->report ? k5_report_count(o->report) : 0;
+    for (size_t i = 0; i < n; i++) {
+        const k5_finding *f = k5_report_at(o->report, i);
+        if (!f || f->suppressed)
+            continue;
+        fprintf(fp, "::%s ", command(f->severity));
+        put_properties(fp, f->file, f->line, f->column);
+        fputs("title=", fp);
+        put_escaped(fp, f->rule ? f->rule->id : "kube5xx", true);
+        fputs("::", fp);
+        put_escaped(fp, f->message, false);
+        if (f->object) {
+            fputs(" (", fp);
+            put_escapedn(fp, f->object->kind.p, f->object->kind.n, false);
+            fputc(' ', fp);
+            put_escapedn(fp, f->object->namespace_.p, f->object->namespace_.n, false);
+            fputc('/', fp);
+            put_escapedn(fp, f->object->name.p, f->object->name.n, false);
+            if (f->source) {
+                fputs(", from ", fp);
+                put_escaped(fp, f->source, false);
+            }
+            fputc(')', fp);
+        }
+        fputc('\n', fp);
+    }
+    return lint_output_finish(fp);
+}

@@ -1,0 +1,95 @@
+/*
+ * kube5xx CLI, private to the output formats: the helpers every
+ * lint_output_<fmt>.c shares (UTF-8 repair, labels, building cJSON trees).
+ * Nothing outside lint_output_*.c includes this header, except the unit test.
+ */
+#ifndef KUBE5XX_LINT_OUTPUT_INTERNAL_H
+#define KUBE5XX_LINT_OUTPUT_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lint_output.h"
+
+struct cJSON;
+
+/* Where SARIF's tool.driver.informationUri points: the project's home. */
+#define LINT_INFORMATION_URI "https://github.com/kube5xx/kube5xx"
+
+/* U+FFFD, what every format prints in place of an invalid UTF-8 sequence. */
+#define LINT_REPLACEMENT_CHAR 0xFFFDu
+
+/*
+ * Decodes one code point from s (n > 0 bytes left) into *cp and returns the
+ * number of bytes it used (at least 1). An invalid sequence yields
+ * LINT_REPLACEMENT_CHAR and consumes its maximal invalid subpart, as Unicode
+ * recommends (so "\xE2\x82" is one U+FFFD, "\xFF\xFF" two). Overlong forms,
+ * surrogates and values above U+10FFFF are invalid.
+ */
+size_t lint_utf8_next(const char *s, size_t n, uint32_t *cp);
+
+/*
+ * Returns a malloc'd, NUL-terminated copy of the first n bytes of s with every
+ * invalid UTF-8 sequence replaced by U+FFFD (and NUL bytes by U+FFFD as well,
+ * so the copy is never shorter than it looks). s may be NULL when n is 0. The
+ * caller frees the copy. Returns NULL when out of memory.
+ */
+char *lint_utf8_clean(const char *s, size_t n);
+
+/* Writes a code point as UTF-8 to fp. Returns what fputs-like calls return (EOF on error). */
+int lint_put_cp(FILE *fp, uint32_t cp);
+
+/* Flushes fp; returns 0, or -1 with errno set when any write to fp failed. */
+int lint_output_finish(FILE *fp);
+
+/* "error", "warning", "info" (the engine's names; "off" for K5_SEV_OFF). */
+const char *lint_severity_name(k5_severity s);
+
+/* Bytes of a possibly-NULL C string. */
+static inline size_t lint_strlen0(const char *s)
+{
+    return s ? strlen(s) : 0;
+}
+
+/*
+ * A string of the findings' object "Kind/namespace/name" (raw bytes, not
+ * repaired) written into buf, truncated to size. Used as JUnit classname,
+ * SARIF fullyQualifiedName and in fingerprints.
+ */
+void lint_object_id(const k5_object *obj, char *buf, size_t size);
+
+/*
+ * A stable 64-bit fingerprint (FNV-1a) of a finding: rule id, apiVersion,
+ * kind, namespace, name and field path, each followed by a NUL byte. The line
+ * is deliberately left out so that it survives edits that move the object.
+ */
+uint64_t lint_finding_fingerprint(const k5_finding *f);
+
+/*
+ * cJSON builders shared by json and sarif. Each attaches a new node to
+ * `parent` (to an object under `key`, or to an array when key is NULL) and
+ * returns it. On allocation failure, or when parent is NULL (an earlier
+ * failure), they set *oom, free what they made and return NULL, so a
+ * builder can run to the end and check *oom once. Strings are repaired to
+ * valid UTF-8 first; n is their length in bytes (a NULL string gives "").
+ */
+struct cJSON *lint_json_obj(struct cJSON *parent, const char *key, bool *oom);
+struct cJSON *lint_json_arr(struct cJSON *parent, const char *key, bool *oom);
+struct cJSON *lint_json_strn(struct cJSON *parent, const char *key, const char *s, size_t n,
+                             bool *oom);
+struct cJSON *lint_json_str(struct cJSON *parent, const char *key, const char *s, bool *oom);
+struct cJSON *lint_json_num(struct cJSON *parent, const char *key, double v, bool *oom);
+struct cJSON *lint_json_bool(struct cJSON *parent, const char *key, bool v, bool *oom);
+struct cJSON *lint_json_null(struct cJSON *parent, const char *key, bool *oom);
+
+/*
+ * Prints root (formatted when `pretty`) to fp followed by a newline, frees
+ * root, and returns 0 or -1 (errno set: ENOMEM when oom is set or printing
+ * failed, else the write error).
+ */
+int lint_json_emit(FILE *fp, struct cJSON *root, bool pretty, bool oom);
+
+#endif

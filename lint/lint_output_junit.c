@@ -1,0 +1,362 @@
+/*
+ * kube5xx CLI: JUnit XML, for CI systems that show test reports (GitLab,
+ * Jenkins, Azure Pipelines).
+ *
+ * One testsuite. For every object, one testcase per rule that produced a
+ * finding on it (classname "Kind/namespace/name", name the rule id), and one
+ * passing testcase named "kube5xx" for an object without findings, so the
+ * report shows what was checked. A testcase fails when one of its findings is
+ * at or above --fail-on, so the report agrees with the exit status; findings
+ * below it pass and carry their text in <system-out>. Several findings of one
+ * rule on one object (two containers) share a testcase: JUnit allows one
+ * <failure> per testcase, so the failure's body lists them all. With
+ * --show-suppressed, a rule whose findings were all suppressed is a
+ * <skipped> testcase. Each load error is a testcase with an <error>.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "lint_output_internal.h"
+
+/*
+ * Writes s escaped for XML 1.0, repaired to valid UTF-8. In attributes,
+ * newlines and tabs become character references so that attribute-value
+ * normalisation does not turn them into spaces. C0 controls other than tab,
+ * CR and LF cannot appear in XML 1.0 at all, not even as references: they are
+ * written as a visible "\xNN".
+ */
+static void put_xmln(FILE *fp, const char *s, size_t n, bool attr)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        i += lint_utf8_next(s + i, n - i, &cp);
+        switch (cp) {
+        case '&':
+            fputs("&amp;", fp);
+            break;
+        case '<':
+            fputs("&lt;", fp);
+            break;
+        case '>':
+            fputs("&gt;", fp);
+            break;
+        case '"':
+            fputs(attr ? "&quot;" : "\"", fp);
+            break;
+        case '\'':
+            fputs(attr ? "&apos;" : "'", fp);
+            break;
+        case '\n':
+            fputs(attr ? "&#10;" : "\n", fp);
+            break;
+        case '\t':
+            fputs(attr ? "&#9;" : "\t", fp);
+            break;
+        case '\r':
+            fputs("&#13;", fp);
+            break;
+        case 0xFFFE:
+        case 0xFFFF:
+            lint_put_cp(fp, LINT_REPLACEMENT_CHAR);
+            break;
+        default:
+            if (cp < 0x20)
+                fprintf(fp, "\\x%02X", (unsigned)cp);
+            else
+                lint_put_cp(fp, cp);
+        }
+    }
+}
+
+static void put_xml(FILE *fp, const char *s, bool attr)
+{
+    put_xmln(fp, s, lint_strlen0(s), attr);
+}
+
+static void put_xml_str(FILE *fp, k5_str s, bool attr)
+{
+    put_xmln(fp, s.p, s.p ? s.n : 0, attr);
+}
+
+static void put_xml_object_id(FILE *fp, const k5_object *obj)
+{
+    if (!obj)
+        return;
+    put_xml_str(fp, obj->kind, true);
+    fputc('/', fp);
+    put_xml_str(fp, obj->namespace_, true);
+    fputc('/', fp);
+    put_xml_str(fp, obj->name, true);
+}
+
+/* "file:line:col: severity: message [rule] (Kind ns/name, from source)", as in the text format. */
+static void put_finding_line(FILE *fp, const k5_finding *f)
+{
+    put_xml(fp, f->file ? f->file : "-", false);
+    if (f->line > 0) {
+        fprintf(fp, ":%lu", (unsigned long)f->line);
+        if (f->column > 0)
+            fprintf(fp, ":%lu", (unsigned long)f->column);
+    }
+    fprintf(fp, ": %s: ", lint_severity_name(f->severity));
+    put_xml(fp, f->message, false);
+    fputs(" [", fp);
+    put_xml(fp, f->rule ? f->rule->id : "", false);
+    fputc(']', fp);
+    if (f->object) {
+        fputs(" (", fp);
+        put_xml_str(fp, f->object->kind, false);
+        fputc(' ', fp);
+        put_xml_str(fp, f->object->namespace_, false);
+        fputc('/', fp);
+        put_xml_str(fp, f->object->name, false);
+        if (f->source) {
+            fputs(", from ", fp);
+            put_xml(fp, f->source, false);
+        }
+        fputc(')', fp);
+    }
+    if (f->suppressed) {
+        fputs(" [suppressed", fp);
+        if (f->suppress_reason) {
+            fputs(": ", fp);
+            put_xml(fp, f->suppress_reason, false);
+        }
+        fputc(']', fp);
+    }
+    fputc('\n', fp);
+}
+
+/* A finding of the report, keyed for grouping by object then rule. */
+typedef struct entry {
+    size_t object; /* object index, or the object count for findings without one */
+    size_t rule;
+    size_t finding;
+} entry;
+
+static int entry_cmp(const void *a, const void *b)
+{
+    const entry *x = a, *y = b;
+    if (x->object != y->object)
+        return x->object < y->object ? -1 : 1;
+    if (x->rule != y->rule)
+        return x->rule < y->rule ? -1 : 1;
+    return x->finding < y->finding ? -1 : x->finding > y->finding;
+}
+
+typedef enum verdict { V_NONE, V_PASS, V_FAIL, V_SKIP } verdict;
+
+typedef struct counts {
+    size_t tests, failures, skipped;
+} counts;
+
+/* What a group of findings (one object, one rule) becomes. */
+static verdict judge(const lint_output *o, const entry *g, size_t n)
+{
+    bool visible = false, fail = false;
+    for (size_t i = 0; i < n; i++) {
+        const k5_finding *f = k5_report_at(o->report, g[i].finding);
+        if (f->suppressed)
+            continue;
+        visible = true;
+        if (f->severity >= o->fail_on)
+            fail = true;
+    }
+    if (fail)
+        return V_FAIL;
+    if (visible)
+        return V_PASS;
+    return o->show_suppressed ? V_SKIP : V_NONE;
+}
+
+static bool shown(const lint_output *o, const k5_finding *f)
+{
+    return !f->suppressed || o->show_suppressed;
+}
+
+static void put_group(const lint_output *o, const entry *g, size_t n, verdict v)
+{
+    FILE *fp = o->fp;
+    const k5_finding *first = k5_report_at(o->report, g[0].finding);
+    /* The first finding that is not suppressed names the testcase's location. */
+    for (size_t i = 0; i < n; i++) {
+        const k5_finding *f = k5_report_at(o->report, g[i].finding);
+        if (!f->suppressed) {
+            first = f;
+            break;
+        }
+    }
+
+    fputs("    <testcase classname=\"", fp);
+    put_xml_object_id(fp, first->object);
+    fputs("\" name=\"", fp);
+    put_xml(fp, first->rule ? first->rule->id : "", true);
+    fputs("\" file=\"", fp);
+    put_xml(fp, first->file ? first->file : "-", true);
+    fputc('"', fp);
+    if (first->line > 0)
+        fprintf(fp, " line=\"%lu\"", (unsigned long)first->line);
+    fputs(">\n", fp);
+
+    switch (v) {
+    case V_FAIL:
+        fputs("      <failure message=\"", fp);
+        put_xml(fp, first->message, true);
+        fprintf(fp, "\" type=\"%s\">", lint_severity_name(first->severity));
+        for (size_t i = 0; i < n; i++) {
+            const k5_finding *f = k5_report_at(o->report, g[i].finding);
+            if (shown(o, f))
+                put_finding_line(fp, f);
+        }
+        fputs("</failure>\n", fp);
+        break;
+    case V_PASS:
+        fputs("      <system-out>", fp);
+        for (size_t i = 0; i < n; i++) {
+            const k5_finding *f = k5_report_at(o->report, g[i].finding);
+            if (shown(o, f))
+                put_finding_line(fp, f);
+        }
+        fputs("</system-out>\n", fp);
+        break;
+    case V_SKIP:
+        fputs("      <skipped message=\"suppressed", fp);
+        if (first->suppress_reason) {
+            fputs(": ", fp);
+            put_xml(fp, first->suppress_reason, true);
+        }
+        fputs("\"/>\n", fp);
+        break;
+    case V_NONE:
+        break;
+    }
+    fputs("    </testcase>\n", fp);
+}
+
+static void put_clean_object(FILE *fp, const k5_docset *set, const k5_object *obj)
+{
+    fputs("    <testcase classname=\"", fp);
+    put_xml_object_id(fp, obj);
+    fputs("\" name=\"kube5xx\" file=\"", fp);
+    const char *file = set ? k5_docset_file_name(set, obj->file) : NULL;
+    put_xml(fp, file ? file : "-", true);
+    fputs("\"/>\n", fp);
+}
+
+/*
+ * Walks the testcases in order: objects in input order, then findings whose
+ * object is unknown, counting them into *c; writes them only when `emit`
+ * (the testsuite element needs the counts before its first testcase).
+ */
+static void walk(const lint_output *o, const entry *es, size_t n, size_t nobjects, bool emit,
+                 counts *c)
+{
+    size_t e = 0;
+    for (size_t obj = 0; obj <= nobjects; obj++) {
+        bool any = false;
+        while (e < n && es[e].object == obj) {
+            size_t end = e;
+            while (end < n && es[end].object == obj && es[end].rule == es[e].rule)
+                end++;
+            verdict v = judge(o, es + e, end - e);
+            if (v != V_NONE) {
+                any = true;
+                c->tests++;
+                c->failures += v == V_FAIL;
+                c->skipped += v == V_SKIP;
+                if (emit)
+                    put_group(o, es + e, end - e, v);
+            }
+            e = end;
+        }
+        if (!any && obj < nobjects) {
+            c->tests++;
+            if (emit)
+                put_clean_object(o->fp, o->set, k5_docset_object(o->set, obj));
+        }
+    }
+}
+
+int lint_output_junit(const lint_output *o)
+{
+    FILE *fp = o->fp;
+    size_t n = o->report ? k5_report_count(o->report) : 0;
+    size_t nobjects = o->set ? k5_docset_object_count(o->set) : 0;
+    entry *es = NULL;
+
+    if (n > 0) {
+        es = calloc(n, sizeof *es);
+        if (!es) {
+            errno = ENOMEM;
+            return -1;
+        }
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        const k5_finding *f = k5_report_at(o->report, i);
+        if (!f)
+            continue;
+        size_t obj = f->object ? f->object->index : nobjects;
+        if (obj > nobjects || (obj < nobjects && k5_docset_object(o->set, obj) != f->object))
+            obj = nobjects;
+        es[m].object = obj;
+        es[m].rule = f->rule ? k5_rule_index(f->rule) : SIZE_MAX;
+        es[m].finding = i;
+        m++;
+    }
+    if (m > 0)
+        qsort(es, m, sizeof *es, entry_cmp);
+
+    counts c = {0};
+    walk(o, es, m, nobjects, false, &c);
+    size_t tests = c.tests + o->nerrors;
+
+    errno = 0;
+    fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", fp);
+    fprintf(fp,
+            "<testsuites name=\"kube5xx\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" "
+            "skipped=\"%zu\">\n",
+            tests, c.failures, o->nerrors, c.skipped);
+    fprintf(fp,
+            "  <testsuite name=\"kube5xx\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" "
+            "skipped=\"%zu\">\n",
+            tests, c.failures, o->nerrors, c.skipped);
+    fputs("    <properties>\n      <property name=\"kube5xx.version\" value=\"" KUBE5XX_VERSION
+          "\"/>\n",
+          fp);
+    fprintf(fp, "      <property name=\"kube5xx.fail-on\" value=\"%s\"/>\n    </properties>\n",
+            lint_severity_name(o->fail_on));
+
+    for (size_t i = 0; i < o->nerrors; i++) {
+        const lint_load_error *e = &o->errors[i];
+        fputs("    <testcase classname=\"", fp);
+        put_xml(fp, e->file ? e->file : "-", true);
+        fputs("\" name=\"load\" file=\"", fp);
+        put_xml(fp, e->file ? e->file : "-", true);
+        fputc('"', fp);
+        if (e->line > 0)
+            fprintf(fp, " line=\"%lu\"", (unsigned long)e->line);
+        fputs(">\n      <error message=\"", fp);
+        put_xml(fp, e->message, true);
+        fputs("\" type=\"load-error\">", fp);
+        put_xml(fp, e->file ? e->file : "-", false);
+        if (e->line > 0) {
+            fprintf(fp, ":%lu", (unsigned long)e->line);
+            if (e->column > 0)
+                fprintf(fp, ":%lu", (unsigned long)e->column);
+        }
+        fputs(": error: ", fp);
+        put_xml(fp, e->message, false);
+        fputs("\n</error>\n    </testcase>\n", fp);
+    }
+
+    counts again = {0};
+    walk(o, es, m, nobjects, true, &again);
+    free(es);
+
+    fputs("  </testsuite>\n</testsuites>\n", fp);
+    return lint_output_finish(fp);
+}

@@ -1,0 +1,421 @@
+/*
+ * kube5xx CLI: SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
+ *
+ * One run. tool.driver.rules lists every rule of the registry in registry
+ * order, so a result's ruleIndex is the rule's registry index. Suppressed
+ * findings are always included, with suppressions[{kind: "inSource"}]: that is
+ * how GitHub learns that an alert was dismissed in the source rather than
+ * fixed. Load errors become toolExecutionNotifications and set
+ * executionSuccessful to false.
+ *
+ * partialFingerprints["kube5xx/v1"] hashes the rule id, the object's
+ * apiVersion/kind/namespace/name and the field path but not the line, so an
+ * alert keeps its identity when the lines above it change; ":<n>" numbers
+ * findings that would otherwise share a fingerprint (GitHub's own
+ * primaryLocationLineHash does the same).
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include <cjson/cJSON.h>
+
+#include "lint_output_internal.h"
+
+#define SARIF_SCHEMA "https://json.schemastore.org/sarif-2.1.0.json"
+#define FINGERPRINT_KEY "kube5xx/v1"
+
+static const char *sarif_level(k5_severity s)
+{
+    switch (s) {
+    case K5_SEV_ERROR:
+        return "error";
+    case K5_SEV_WARNING:
+        return "warning";
+    case K5_SEV_INFO:
+        return "note";
+    case K5_SEV_OFF:
+        break;
+    }
+    return "none";
+}
+
+/* GitHub's problem.severity vocabulary. */
+static const char *github_severity(k5_severity s)
+{
+    switch (s) {
+    case K5_SEV_ERROR:
+        return "error";
+    case K5_SEV_WARNING:
+        return "warning";
+    default:
+        return "recommendation";
+    }
+}
+
+/* ---- a small growable string ---- */
+
+typedef struct sbuf {
+    char *p;
+    size_t n, cap;
+    bool oom;
+} sbuf;
+
+static void sb_add(sbuf *b, const char *s, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->n + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 64;
+        while (cap < b->n + n + 1)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p) {
+            b->oom = true;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = '\0';
+}
+
+static void sb_adds(sbuf *b, const char *s)
+{
+    sb_add(b, s ? s : "", lint_strlen0(s));
+}
+
+static void sb_str(sbuf *b, k5_str s)
+{
+    sb_add(b, s.p ? s.p : "", s.p ? s.n : 0);
+}
+
+/* Empty but never NULL unless out of memory. */
+static const char *sb_cstr(sbuf *b)
+{
+    if (!b->p)
+        sb_add(b, "", 0);
+    return b->oom ? NULL : b->p;
+}
+
+/* RFC 3986 unreserved characters, in ASCII whatever the locale. */
+static bool unreserved(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+/*
+ * An artifactLocation.uri for a path as the user gave it: RFC 3986, every
+ * byte outside the unreserved set and '/' percent-encoded (so "a b#c.yaml"
+ * stays one path, and a ':' in the first segment is not read as a scheme).
+ * Absolute paths become file:// URIs; stdin is "stdin".
+ */
+static void uri_for(sbuf *b, const char *file, bool *relative)
+{
+    *relative = false;
+    if (!file || strcmp(file, "-") == 0) {
+        sb_adds(b, "stdin");
+        return;
+    }
+    if (file[0] == '/') {
+        sb_adds(b, "file://");
+    } else {
+        *relative = true;
+        while (file[0] == '.' && file[1] == '/') {
+            file += 2;
+            while (*file == '/')
+                file++;
+        }
+    }
+    for (const unsigned char *p = (const unsigned char *)file; *p; p++) {
+        if (unreserved(*p) || *p == '/') {
+            char c = (char)*p;
+            sb_add(b, &c, 1);
+        } else {
+            char hex[4];
+            snprintf(hex, sizeof hex, "%%%02X", *p);
+            sb_add(b, hex, 3);
+        }
+    }
+}
+
+static void add_physical_location(cJSON *loc, const char *file, uint32_t line, uint32_t col,
+                                  bool *oom)
+{
+    cJSON *phys = lint_json_obj(loc, "physicalLocation", oom);
+    cJSON *art = lint_json_obj(phys, "artifactLocation", oom);
+    sbuf uri = {0};
+    bool relative;
+    uri_for(&uri, file, &relative);
+    const char *u = sb_cstr(&uri);
+    if (!u)
+        *oom = true;
+    else
+        lint_json_str(art, "uri", u, oom);
+    free(uri.p);
+    if (relative)
+        lint_json_str(art, "uriBaseId", "%SRCROOT%", oom);
+    if (line > 0) {
+        cJSON *region = lint_json_obj(phys, "region", oom);
+        lint_json_num(region, "startLine", line, oom);
+        if (col > 0)
+            lint_json_num(region, "startColumn", col, oom);
+    }
+}
+
+/* "readiness-probe-missing" -> "ReadinessProbeMissing": SARIF's rule names are identifiers. */
+static void rule_name(sbuf *b, const char *id)
+{
+    bool up = true;
+    for (const char *p = id ? id : ""; *p; p++) {
+        if (*p == '-' || *p == '_') {
+            up = true;
+            continue;
+        }
+        char c = (up && *p >= 'a' && *p <= 'z') ? (char)(*p - 'a' + 'A') : *p;
+        up = false;
+        sb_add(b, &c, 1);
+    }
+}
+
+static void add_rule(cJSON *rules, const k5_rule *r, bool *oom)
+{
+    cJSON *j = lint_json_obj(rules, NULL, oom);
+    lint_json_str(j, "id", r->id, oom);
+
+    sbuf b = {0};
+    rule_name(&b, r->id);
+    const char *name = sb_cstr(&b);
+    if (!name)
+        *oom = true;
+    else
+        lint_json_str(j, "name", name, oom);
+    free(b.p);
+
+    lint_json_str(lint_json_obj(j, "shortDescription", oom), "text", r->summary, oom);
+    lint_json_str(lint_json_obj(j, "fullDescription", oom), "text", r->explanation, oom);
+
+    cJSON *help = lint_json_obj(j, "help", oom);
+    sbuf text = {0}, md = {0};
+    sb_adds(&text, r->explanation);
+    sb_adds(&text, "\n\n");
+    sb_adds(&text, r->remediation);
+    sb_adds(&md, r->explanation);
+    sb_adds(&md, "\n\n");
+    sb_adds(&md, r->remediation);
+    if (r->example && r->example[0]) {
+        size_t n = strlen(r->example);
+        sb_adds(&text, "\n\nExample:\n");
+        sb_adds(&text, r->example);
+        sb_adds(&md, "\n\n```yaml\n");
+        sb_adds(&md, r->example);
+        if (r->example[n - 1] != '\n')
+            sb_adds(&md, "\n");
+        sb_adds(&md, "```");
+    }
+    const char *t = sb_cstr(&text), *m = sb_cstr(&md);
+    if (!t || !m)
+        *oom = true;
+    lint_json_str(help, "text", t ? t : "", oom);
+    lint_json_str(help, "markdown", m ? m : "", oom);
+    free(text.p);
+    free(md.p);
+
+    cJSON *conf = lint_json_obj(j, "defaultConfiguration", oom);
+    lint_json_str(conf, "level", sarif_level(r->severity), oom);
+    if (r->severity == K5_SEV_OFF)
+        lint_json_bool(conf, "enabled", false, oom);
+
+    cJSON *props = lint_json_obj(j, "properties", oom);
+    cJSON *tags = lint_json_arr(props, "tags", oom);
+    lint_json_str(tags, NULL, "kubernetes", oom);
+    lint_json_str(tags, NULL, "reliability", oom);
+    lint_json_str(tags, NULL, "5xx", oom);
+    lint_json_str(tags, NULL, r->scope == K5_SCOPE_CROSS ? "cross-object" : "single-object", oom);
+    lint_json_str(props, "problem.severity", github_severity(r->severity), oom);
+    lint_json_str(props, "scope", k5_scope_str(r->scope), oom);
+}
+
+static size_t rule_index(const k5_rule *r)
+{
+    size_t i = k5_rule_index(r);
+    if (i < k5_rule_count() && k5_rule_at(i) == r)
+        return i;
+    for (i = 0; i < k5_rule_count(); i++)
+        if (k5_rule_at(i) == r)
+            return i;
+    return SIZE_MAX;
+}
+
+typedef struct fp_entry {
+    uint64_t hash;
+    size_t finding;
+} fp_entry;
+
+static int fp_cmp(const void *a, const void *b)
+{
+    const fp_entry *x = a, *y = b;
+    if (x->hash != y->hash)
+        return x->hash < y->hash ? -1 : 1;
+    return x->finding < y->finding ? -1 : x->finding > y->finding;
+}
+
+static void add_result(cJSON *results, const k5_finding *f, uint64_t hash, size_t occurrence,
+                       bool *oom)
+{
+    cJSON *j = lint_json_obj(results, NULL, oom);
+    lint_json_str(j, "ruleId", f->rule ? f->rule->id : "", oom);
+    size_t ri = f->rule ? rule_index(f->rule) : SIZE_MAX;
+    if (ri != SIZE_MAX)
+        lint_json_num(j, "ruleIndex", (double)ri, oom);
+    lint_json_str(j, "level", sarif_level(f->severity), oom);
+
+    /* The message names the object too: code scanning shows little else. */
+    sbuf msg = {0};
+    sb_adds(&msg, f->message);
+    if (f->object) {
+        sb_adds(&msg, " (");
+        sb_str(&msg, f->object->kind);
+        sb_adds(&msg, " ");
+        sb_str(&msg, f->object->namespace_);
+        sb_adds(&msg, "/");
+        sb_str(&msg, f->object->name);
+        if (f->source) {
+            sb_adds(&msg, ", from ");
+            sb_adds(&msg, f->source);
+        }
+        sb_adds(&msg, ")");
+    }
+    const char *m = sb_cstr(&msg);
+    if (!m)
+        *oom = true;
+    lint_json_str(lint_json_obj(j, "message", oom), "text", m ? m : "", oom);
+    free(msg.p);
+
+    cJSON *locs = lint_json_arr(j, "locations", oom);
+    cJSON *loc = lint_json_obj(locs, NULL, oom);
+    add_physical_location(loc, f->file, f->line, f->column, oom);
+    char oid[1024];
+    lint_object_id(f->object, oid, sizeof oid);
+    cJSON *logical = lint_json_arr(loc, "logicalLocations", oom);
+    if (f->object) {
+        cJSON *ol = lint_json_obj(logical, NULL, oom);
+        lint_json_strn(ol, "name", f->object->name.p, f->object->name.n, oom);
+        lint_json_str(ol, "fullyQualifiedName", oid, oom);
+        lint_json_str(ol, "kind", "resource", oom);
+    }
+    if (f->path && f->path[0]) {
+        sbuf fq = {0};
+        sb_adds(&fq, oid);
+        sb_adds(&fq, ":");
+        sb_adds(&fq, f->path);
+        const char *q = sb_cstr(&fq);
+        if (!q)
+            *oom = true;
+        cJSON *pl = lint_json_obj(logical, NULL, oom);
+        lint_json_str(pl, "name", f->path, oom);
+        lint_json_str(pl, "fullyQualifiedName", q ? q : "", oom);
+        lint_json_str(pl, "kind", "property", oom);
+        free(fq.p);
+    }
+
+    char fpr[64];
+    snprintf(fpr, sizeof fpr, "%016llx:%zu", (unsigned long long)hash, occurrence);
+    lint_json_str(lint_json_obj(j, "partialFingerprints", oom), FINGERPRINT_KEY, fpr, oom);
+
+    if (f->suppressed) {
+        cJSON *sup = lint_json_obj(lint_json_arr(j, "suppressions", oom), NULL, oom);
+        lint_json_str(sup, "kind", "inSource", oom);
+        if (f->suppress_reason)
+            lint_json_str(sup, "justification", f->suppress_reason, oom);
+    }
+
+    cJSON *props = lint_json_obj(j, "properties", oom);
+    lint_json_str(props, "path", f->path, oom);
+    if (f->source)
+        lint_json_str(props, "helmTemplate", f->source, oom);
+    if (f->object) {
+        cJSON *obj = lint_json_obj(props, "object", oom);
+        lint_json_strn(obj, "apiVersion", f->object->api_version.p, f->object->api_version.n, oom);
+        lint_json_strn(obj, "kind", f->object->kind.p, f->object->kind.n, oom);
+        lint_json_strn(obj, "namespace", f->object->namespace_.p, f->object->namespace_.n, oom);
+        lint_json_strn(obj, "name", f->object->name.p, f->object->name.n, oom);
+    }
+}
+
+int lint_output_sarif(const lint_output *o)
+{
+    bool oom = false;
+    size_t n = o->report ? k5_report_count(o->report) : 0;
+    fp_entry *fps = NULL;
+    size_t *occurrence = NULL;
+    cJSON *root = cJSON_CreateObject();
+    if (!root)
+        oom = true;
+
+    /* Occurrence numbers: sort (hash, finding) pairs and count repeats. */
+    if (n > 0) {
+        fps = calloc(n, sizeof *fps);
+        occurrence = calloc(n, sizeof *occurrence);
+        if (!fps || !occurrence) {
+            oom = true;
+            n = 0;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        const k5_finding *f = k5_report_at(o->report, i);
+        fps[i].hash = f ? lint_finding_fingerprint(f) : 0;
+        fps[i].finding = i;
+    }
+    if (n > 0)
+        qsort(fps, n, sizeof *fps, fp_cmp);
+    for (size_t i = 0; i < n; i++) {
+        size_t occ = (i > 0 && fps[i - 1].hash == fps[i].hash) ? occurrence[fps[i - 1].finding] + 1
+                                                                 : 1;
+        occurrence[fps[i].finding] = occ;
+    }
+
+    lint_json_str(root, "$schema", SARIF_SCHEMA, &oom);
+    lint_json_str(root, "version", "2.1.0", &oom);
+    cJSON *run = lint_json_obj(lint_json_arr(root, "runs", &oom), NULL, &oom);
+
+    cJSON *driver = lint_json_obj(lint_json_obj(run, "tool", &oom), "driver", &oom);
+    lint_json_str(driver, "name", "kube5xx", &oom);
+    lint_json_str(driver, "version", KUBE5XX_VERSION, &oom);
+    lint_json_str(driver, "semanticVersion", KUBE5XX_VERSION, &oom);
+    lint_json_str(driver, "informationUri", LINT_INFORMATION_URI, &oom);
+    cJSON *rules = lint_json_arr(driver, "rules", &oom);
+    for (size_t i = 0; i < k5_rule_count() && !oom; i++)
+        add_rule(rules, k5_rule_at(i), &oom);
+
+    cJSON *inv = lint_json_obj(lint_json_arr(run, "invocations", &oom), NULL, &oom);
+    lint_json_bool(inv, "executionSuccessful", o->nerrors == 0, &oom);
+    if (o->nerrors > 0) {
+        cJSON *notes = lint_json_arr(inv, "toolExecutionNotifications", &oom);
+        for (size_t i = 0; i < o->nerrors && !oom; i++) {
+            const lint_load_error *e = &o->errors[i];
+            cJSON *nj = lint_json_obj(notes, NULL, &oom);
+            lint_json_str(nj, "level", "error", &oom);
+            lint_json_str(lint_json_obj(nj, "message", &oom), "text", e->message, &oom);
+            cJSON *locs = lint_json_arr(nj, "locations", &oom);
+            add_physical_location(lint_json_obj(locs, NULL, &oom), e->file, e->line, e->column,
+                                  &oom);
+        }
+    }
+
+    /* The engine counts columns in characters, not bytes or UTF-16 units. */
+    lint_json_str(run, "columnKind", "unicodeCodePoints", &oom);
+
+    cJSON *results = lint_json_arr(run, "results", &oom);
+    for (size_t i = 0; i < n && !oom; i++) {
+        const k5_finding *f = k5_report_at(o->report, i);
+        if (f)
+            add_result(results, f, lint_finding_fingerprint(f), occurrence[i], &oom);
+    }
+
+    free(fps);
+    free(occurrence);
+    return lint_json_emit(o->fp, root, true, oom);
+}

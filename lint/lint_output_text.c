@@ -1,0 +1,188 @@
+/*
+ * kube5xx CLI: the text format, for people and for editors that jump to
+ * `path:line:col:` (the shape gcc and ShellCheck's gcc format use):
+ *
+ *   deploy/web.yaml:27:21: error: message [rule-id] (Service shop/web, from shop/templates/service.yaml)
+ *   3 files, 12 objects: 1 error, 4 warnings, 0 infos, 0 suppressed
+ *
+ * One finding is always one line: control characters in the input (a YAML
+ * "\n" or "\e" escape in a name ends up in messages) are shown escaped, so a
+ * manifest can neither forge extra lines nor send terminal escape sequences.
+ */
+#include <errno.h>
+
+#include "lint_output_internal.h"
+
+#define C_RESET "\033[0m"
+#define C_BOLD "\033[1m"
+#define C_DIM "\033[2m"
+#define C_RED "\033[1;31m"
+#define C_YELLOW "\033[1;33m"
+#define C_CYAN "\033[1;36m"
+
+static const char *sev_color(k5_severity s)
+{
+    switch (s) {
+    case K5_SEV_ERROR:
+        return C_RED;
+    case K5_SEV_WARNING:
+        return C_YELLOW;
+    default:
+        return C_CYAN;
+    }
+}
+
+/* True for code points that must not reach a terminal raw: C0, DEL, C1 and the
+ * bidirectional overrides that can make a line read differently than it is. */
+static bool needs_escape(uint32_t cp)
+{
+    return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || (cp >= 0x202A && cp <= 0x202E) ||
+           (cp >= 0x2066 && cp <= 0x2069);
+}
+
+static void put_textn(FILE *fp, const char *s, size_t n)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c < 0x7F) {
+            putc(c, fp);
+            i++;
+            continue;
+        }
+        uint32_t cp;
+        i += lint_utf8_next(s + i, n - i, &cp);
+        if (!needs_escape(cp))
+            lint_put_cp(fp, cp);
+        else if (cp == '\n')
+            fputs("\\n", fp);
+        else if (cp == '\r')
+            fputs("\\r", fp);
+        else if (cp == '\t')
+            fputs("\\t", fp);
+        else if (cp < 0x80)
+            fprintf(fp, "\\x%02X", (unsigned)cp);
+        else
+            fprintf(fp, "\\u%04X", (unsigned)cp);
+    }
+}
+
+static void put_text(FILE *fp, const char *s)
+{
+    put_textn(fp, s, lint_strlen0(s));
+}
+
+static void put_str(FILE *fp, k5_str s)
+{
+    put_textn(fp, s.p, s.n);
+}
+
+static void put_location(const lint_output *o, const char *file, uint32_t line, uint32_t col)
+{
+    if (o->color)
+        fputs(C_BOLD, o->fp);
+    /* gcc's name for standard input; "-:3:5:" reads like a typo. */
+    if (!file || (file[0] == '-' && file[1] == '\0'))
+        fputs("<stdin>", o->fp);
+    else
+        put_text(o->fp, file);
+    if (line > 0) {
+        fprintf(o->fp, ":%lu", (unsigned long)line);
+        if (col > 0)
+            fprintf(o->fp, ":%lu", (unsigned long)col);
+    }
+    fputc(':', o->fp);
+    if (o->color)
+        fputs(C_RESET, o->fp);
+    fputc(' ', o->fp);
+}
+
+static void put_severity(const lint_output *o, k5_severity s)
+{
+    if (o->color)
+        fprintf(o->fp, "%s%s%s: ", sev_color(s), lint_severity_name(s), C_RESET);
+    else
+        fprintf(o->fp, "%s: ", lint_severity_name(s));
+}
+
+static void put_finding(const lint_output *o, const k5_finding *f)
+{
+    FILE *fp = o->fp;
+    put_location(o, f->file, f->line, f->column);
+    put_severity(o, f->severity);
+    put_text(fp, f->message);
+    fputs(o->color ? " " C_DIM "[" : " [", fp);
+    put_text(fp, f->rule ? f->rule->id : "?");
+    fputs(o->color ? "]" C_RESET : "]", fp);
+    if (f->object) {
+        fputs(" (", fp);
+        put_str(fp, f->object->kind);
+        fputc(' ', fp);
+        put_str(fp, f->object->namespace_);
+        fputc('/', fp);
+        put_str(fp, f->object->name);
+        if (f->source) {
+            fputs(", from ", fp);
+            put_text(fp, f->source);
+        }
+        fputc(')', fp);
+    } else if (f->source) {
+        fputs(" (from ", fp);
+        put_text(fp, f->source);
+        fputc(')', fp);
+    }
+    if (f->suppressed) {
+        fputs(o->color ? " " C_DIM "[suppressed" : " [suppressed", fp);
+        if (f->suppress_reason) {
+            fputs(": ", fp);
+            put_text(fp, f->suppress_reason);
+        }
+        fputs(o->color ? "]" C_RESET : "]", fp);
+    }
+    fputc('\n', fp);
+}
+
+static const char *plural(size_t n, const char *one, const char *many)
+{
+    return n == 1 ? one : many;
+}
+
+int lint_output_text(const lint_output *o)
+{
+    FILE *fp = o->fp;
+    errno = 0;
+
+    for (size_t i = 0; i < o->nerrors; i++) {
+        const lint_load_error *e = &o->errors[i];
+        put_location(o, e->file, e->line, e->column);
+        put_severity(o, K5_SEV_ERROR);
+        put_text(fp, e->message);
+        fputc('\n', fp);
+    }
+
+    size_t n = o->report ? k5_report_count(o->report) : 0;
+    for (size_t i = 0; i < n; i++) {
+        const k5_finding *f = k5_report_at(o->report, i);
+        if (!f || (f->suppressed && !o->show_suppressed))
+            continue;
+        put_finding(o, f);
+    }
+
+    k5_summary s = {0};
+    if (o->report)
+        s = k5_report_summary(o->report);
+    if (o->color)
+        fputs(C_BOLD, fp);
+    fprintf(fp, "%zu %s, %zu %s: %zu %s, %zu %s, %zu %s, %zu suppressed", s.files,
+            plural(s.files, "file", "files"), s.objects, plural(s.objects, "object", "objects"),
+            s.errors, plural(s.errors, "error", "errors"), s.warnings,
+            plural(s.warnings, "warning", "warnings"), s.infos, plural(s.infos, "info", "infos"),
+            s.suppressed);
+    if (o->nerrors > 0)
+        fprintf(fp, ", %zu %s", o->nerrors, plural(o->nerrors, "load error", "load errors"));
+    if (o->color)
+        fputs(C_RESET, fp);
+    fputc('\n', fp);
+    return lint_output_finish(fp);
+}
