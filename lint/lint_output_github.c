@@ -8,8 +8,10 @@
  * out: an annotation cannot be marked as dismissed. The escaping is the one
  * the runner undoes (actions/toolkit's escapeData and escapeProperty): % CR LF
  * in the message, and also , and : in property values, which would otherwise
- * end the property. Findings on stdin have no file to annotate and carry
- * neither file nor line.
+ * end the property. Other control characters (and bidi overrides) would reach
+ * the log raw, where ESC starts a colour sequence: they are shown as "\xNN"
+ * or "\uNNNN", as in the text format. Findings on stdin have no file to
+ * annotate and carry neither file nor line.
  */
 #include <errno.h>
 
@@ -32,6 +34,13 @@ static void put_escapedn(FILE *fp, const char *s, size_t n, bool property)
             fputs("%3A", fp);
         else if (property && cp == ',')
             fputs("%2C", fp);
+        else if (cp == '\t')
+            putc('\t', fp);
+        else if (cp < 0x20 || cp == 0x7F)
+            fprintf(fp, "\\x%02X", (unsigned)cp);
+        else if ((cp >= 0x80 && cp <= 0x9F) || (cp >= 0x202A && cp <= 0x202E) ||
+                 (cp >= 0x2066 && cp <= 0x2069))
+            fprintf(fp, "\\u%04X", (unsigned)cp);
         else
             lint_put_cp(fp, cp);
     }
