@@ -9,6 +9,9 @@
 #ifndef KUBE5XX_K5_CHECK_H
 #define KUBE5XX_K5_CHECK_H
 
+#include <stdio.h>
+#include <string.h>
+
 #include <kube5xx/kube5xx.h>
 
 typedef struct k5_check k5_check;
@@ -78,6 +81,15 @@ bool k5_container_serving(const k5_check *c, const k5_object *obj, const k5_node
 
 /* True when the workload's pod template is selected by at least one Service of the input. */
 bool k5_workload_has_service(const k5_check *c, const k5_object *obj);
+
+/* The container's name ("" when absent). */
+k5_str k5_container_name(const k5_node *container);
+
+/*
+ * Writes the container's declared ports as `8080/TCP "http", 9090/TCP` into
+ * buf ("none" when it declares none).
+ */
+void k5_ports_describe(const k5_node *container, char *buf, size_t size);
 
 /* spec.replicas of a Deployment/StatefulSet/ReplicaSet/RC, with the Kubernetes default 1. */
 int64_t k5_workload_replicas(const k5_object *obj);

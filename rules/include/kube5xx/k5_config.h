@@ -6,7 +6,7 @@
  *     memory-limit-too-low: {severity: error, min: 128Mi}
  *   exempt:
  *     namespaces: [kube-system]
- *     objects: ["Deployment/legacy/*"]          # Kind/namespace/name, * wildcard
+ *     objects: ["Deployment/legacy/(star)"]  (Kind/namespace/name; a star is a wildcard)
  *   webhook:
  *     mode: enforce                             # enforce | warn | audit
  *     ratchet: true

@@ -1,0 +1,53 @@
+/*
+ * prestop-hook-missing: a serving container without lifecycle.preStop.
+ */
+#include "k5_check.h"
+
+static k5_status check(k5_check *c, const k5_object *obj)
+{
+    const k5_node *containers = k5_map_get(obj->pod_spec, "containers");
+    for (size_t i = 0; i < k5_node_len(containers); i++) {
+        const k5_node *ctr = k5_seq_at(containers, i);
+        const k5_node *lc = k5_map_get(ctr, "lifecycle");
+        if (k5_map_get(lc, "preStop") || !k5_container_serving(c, obj, ctr))
+            continue;
+        k5_str name = k5_container_name(ctr);
+        k5_status st = k5_check_report(
+            c, k5_node_is_map(lc) ? lc : ctr, k5_node_is_map(lc) ? "preStop" : "lifecycle.preStop",
+            "container \"%.*s\" of %.*s \"%.*s\" serves traffic but has no preStop hook: it gets "
+            "SIGTERM while still in the Service endpoints and ingress upstreams",
+            (int)name.n, name.p, (int)obj->kind.n, obj->kind.p, (int)obj->name.n, obj->name.p);
+        if (st != K5_OK)
+            return st;
+    }
+    return K5_OK;
+}
+
+const k5_rule k5__rule_prestop_hook_missing = {
+    .id = "prestop-hook-missing",
+    .severity = K5_SEV_WARNING,
+    .kinds = K5_KINDS_SERVING,
+    .scope = K5_SCOPE_SINGLE,
+    .scope_note = "also cross-object: a container without ports counts as serving when a "
+                  "Service in the input selects its pod template",
+    .summary = "A serving container has no preStop hook",
+    .explanation =
+        "When a pod is deleted, the kubelet sends SIGTERM at the same moment the endpoints "
+        "controller starts removing the pod from Services; kube-proxy, ingress controllers and "
+        "cloud load balancers learn of it seconds later. A process that exits on SIGTERM "
+        "drops the connections still being routed to it: 502 and 503 on every rollout and "
+        "scale-down.",
+    .remediation = "Add a preStop hook that waits a few seconds (longer than your ingress and "
+                   "load balancer take to remove an endpoint, shorter than "
+                   "terminationGracePeriodSeconds) so the pod stops receiving traffic before "
+                   "it gets SIGTERM.",
+    .example = "terminationGracePeriodSeconds: 30\n"
+               "containers:\n"
+               "  - name: web\n"
+               "    lifecycle:\n"
+               "      preStop:\n"
+               "        sleep:\n"
+               "          seconds: 10      # or exec: {command: [\"sleep\", \"10\"]}\n",
+    .nparams = 0,
+    .check = check,
+};

@@ -1,0 +1,57 @@
+/*
+ * readiness-probe-missing: a serving container without a readinessProbe.
+ */
+#include "k5_check.h"
+
+static k5_status check(k5_check *c, const k5_object *obj)
+{
+    const k5_node *containers = k5_map_get(obj->pod_spec, "containers");
+    for (size_t i = 0; i < k5_node_len(containers); i++) {
+        const k5_node *ctr = k5_seq_at(containers, i);
+        if (k5_map_get(ctr, "readinessProbe") || !k5_container_serving(c, obj, ctr))
+            continue;
+        k5_str name = k5_container_name(ctr);
+        char ports[160];
+        k5_ports_describe(ctr, ports, sizeof ports);
+        k5_status st = k5_check_report(
+            c, ctr, "readinessProbe",
+            "container \"%.*s\" of %.*s \"%.*s\" serves traffic (ports: %s%s) but has no "
+            "readinessProbe: it receives requests before it is ready and after it breaks",
+            (int)name.n, name.p, (int)obj->kind.n, obj->kind.p, (int)obj->name.n, obj->name.p,
+            ports, k5_workload_has_service(c, obj) ? "; selected by a Service" : "");
+        if (st != K5_OK)
+            return st;
+    }
+    return K5_OK;
+}
+
+const k5_rule k5__rule_readiness_probe_missing = {
+    .id = "readiness-probe-missing",
+    .severity = K5_SEV_ERROR,
+    .kinds = K5_KINDS_SERVING,
+    .scope = K5_SCOPE_SINGLE,
+    .scope_note = "also cross-object: a container without ports counts as serving when a "
+                  "Service in the input selects its pod template",
+    .summary = "A serving container has no readinessProbe",
+    .explanation =
+        "Without a readiness probe a pod is added to the Service's endpoints as soon as its "
+        "containers start, before the application listens, and it stays there when the "
+        "application hangs. Every rollout, restart and scale-up sends requests to pods that "
+        "cannot answer them: the ingress or client sees 502 (connection refused) and 503.",
+    .remediation = "Add a readinessProbe that checks that the application can serve a request "
+                   "(an HTTP endpoint that answers only once dependencies are initialised), on "
+                   "a port the container declares.",
+    .example = "containers:\n"
+               "  - name: web\n"
+               "    ports:\n"
+               "      - name: http\n"
+               "        containerPort: 8080\n"
+               "    readinessProbe:\n"
+               "      httpGet:\n"
+               "        path: /readyz\n"
+               "        port: http\n"
+               "      periodSeconds: 5\n"
+               "      failureThreshold: 3\n",
+    .nparams = 0,
+    .check = check,
+};

@@ -1,0 +1,427 @@
+/*
+ * The document set: files, line tables, positions, and the object model
+ * built from loaded documents.
+ */
+#include <stdlib.h>
+
+#include "k5_internal.h"
+
+k5_status k5_docset_new(k5_docset **out, const char *default_namespace)
+{
+    k5_docset *s = calloc(1, sizeof *s);
+    if (!s)
+        return K5_ENOMEM;
+    s->files.elem = sizeof(k5__file);
+    s->objects.elem = sizeof(k5_object *);
+    s->notices.elem = sizeof(k5_notice);
+    const char *ns = default_namespace && *default_namespace ? default_namespace : "default";
+    s->default_ns = k5__arena_strndup(&s->arena, ns, strlen(ns));
+    if (!s->default_ns) {
+        free(s);
+        return K5_ENOMEM;
+    }
+    *out = s;
+    return K5_OK;
+}
+
+void k5_docset_free(k5_docset **set)
+{
+    if (!set || !*set)
+        return;
+    k5_docset *s = *set;
+    for (size_t i = 0; i < s->files.len; i++) {
+        k5__file *f = &K5__VEC_AT(&s->files, k5__file, i);
+        free(f->buf);
+        free(f->lines);
+    }
+    k5__vec_free(&s->files);
+    k5__vec_free(&s->objects);
+    k5__vec_free(&s->notices);
+    k5__arena_free(&s->arena);
+    free(s);
+    *set = NULL;
+}
+
+/* Line starts: '\n', and a '\r' not followed by '\n', end a line (as libyaml counts them). */
+static k5_status build_lines(k5__file *f)
+{
+    size_t cap = 64, n = 0;
+    uint32_t *lines = malloc(cap * sizeof *lines);
+    if (!lines)
+        return K5_ENOMEM;
+    lines[n++] = 0;
+    bool ascii = true;
+    const unsigned char *b = (const unsigned char *)f->buf;
+    for (size_t i = 0; i < f->len; i++) {
+        unsigned char c = b[i];
+        if (c >= 0x80)
+            ascii = false;
+        if (c == '\n' || (c == '\r' && (i + 1 >= f->len || b[i + 1] != '\n'))) {
+            if (n == cap) {
+                uint32_t *nl = realloc(lines, cap * 2 * sizeof *nl);
+                if (!nl) {
+                    free(lines);
+                    return K5_ENOMEM;
+                }
+                lines = nl;
+                cap *= 2;
+            }
+            lines[n++] = (uint32_t)i + 1;
+        }
+    }
+    f->lines = lines;
+    f->nlines = n;
+    f->ascii = ascii;
+    return K5_OK;
+}
+
+k5_position k5__file_position(const k5__file *f, const k5_node *n)
+{
+    k5_position p = {0, 0};
+    if (!n || !n->pos || !f->lines)
+        return p;
+    size_t off = n->pos - 1;
+    size_t lo = 0, hi = f->nlines;
+    while (hi - lo > 1) {
+        size_t mid = (lo + hi) / 2;
+        if (f->lines[mid] <= off)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    p.line = (uint32_t)lo + 1;
+    size_t start = f->lines[lo];
+    if (lo == 0 && f->len >= 3 && memcmp(f->buf, "\xEF\xBB\xBF", 3) == 0)
+        start = 3;
+    uint32_t col = 1;
+    for (size_t i = start; i < off && i < f->len; i++)
+        if (((unsigned char)f->buf[i] & 0xC0) != 0x80)
+            col++;
+    p.column = col;
+    return p;
+}
+
+k5_position k5_docset_position(const k5_docset *set, size_t file, const k5_node *n)
+{
+    k5_position p = {0, 0};
+    if (file >= set->files.len)
+        return p;
+    return k5__file_position(&K5__VEC_AT(&set->files, k5__file, file), n);
+}
+
+k5_status k5__notice(k5_docset *set, size_t file, uint32_t pos, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    k5__file *f = &K5__VEC_AT(&set->files, k5__file, file);
+    k5_node at = {{NULL}, pos, 0};
+    k5_position p = k5__file_position(f, &at);
+    k5_notice nt = {f->name, p.line, p.column, k5__arena_strndup(&set->arena, msg, strlen(msg))};
+    if (!nt.message || !k5__vec_push(&set->notices, &nt))
+        return K5_ENOMEM;
+    return K5_OK;
+}
+
+static bool str_is(k5_str s, const char *lit)
+{
+    size_t n = strlen(lit);
+    return s.n == n && memcmp(s.p, lit, n) == 0;
+}
+
+k5_kind k5_kind_from(k5_str api_version, k5_str kind)
+{
+    /* The group is what precedes the '/'; the core group has none. */
+    k5_str group = {"", 0};
+    for (size_t i = 0; i < api_version.n; i++)
+        if (api_version.p[i] == '/') {
+            group.p = api_version.p;
+            group.n = i;
+            break;
+        }
+    bool core = group.n == 0, apps = str_is(group, "apps"), ext = str_is(group, "extensions");
+    if (str_is(kind, "Deployment") && (apps || ext))
+        return K5_KIND_DEPLOYMENT;
+    if (str_is(kind, "StatefulSet") && apps)
+        return K5_KIND_STATEFULSET;
+    if (str_is(kind, "DaemonSet") && (apps || ext))
+        return K5_KIND_DAEMONSET;
+    if (str_is(kind, "ReplicaSet") && (apps || ext))
+        return K5_KIND_REPLICASET;
+    if (str_is(kind, "ReplicationController") && core)
+        return K5_KIND_REPLICATIONCONTROLLER;
+    if (str_is(kind, "Pod") && core)
+        return K5_KIND_POD;
+    if (str_is(kind, "Job") && str_is(group, "batch"))
+        return K5_KIND_JOB;
+    if (str_is(kind, "CronJob") && str_is(group, "batch"))
+        return K5_KIND_CRONJOB;
+    if (str_is(kind, "Service") && core)
+        return K5_KIND_SERVICE;
+    if (str_is(kind, "Ingress") && (str_is(group, "networking.k8s.io") || ext))
+        return K5_KIND_INGRESS;
+    if (str_is(kind, "PodDisruptionBudget") && str_is(group, "policy"))
+        return K5_KIND_PDB;
+    if (str_is(kind, "HorizontalPodAutoscaler") && str_is(group, "autoscaling"))
+        return K5_KIND_HPA;
+    return K5_KIND_OTHER;
+}
+
+/* Helm writes "# Source: chart/templates/x.yaml" before each document it renders. */
+static k5_str helm_source(const k5__file *f, uint32_t start, uint32_t end)
+{
+    k5_str none = {NULL, 0};
+    static const char tag[] = "# Source: ";
+    const size_t tl = sizeof tag - 1;
+    if (!f->buf || end > f->len || start >= end)
+        return none;
+    k5_str found = none;
+    const char *p = f->buf + start, *e = f->buf + end;
+    while (p < e) {
+        const char *hit = memmem(p, (size_t)(e - p), tag, tl);
+        if (!hit)
+            break;
+        const char *v = hit + tl, *nl = v;
+        while (nl < e && *nl != '\n' && *nl != '\r')
+            nl++;
+        found.p = v;
+        found.n = (size_t)(nl - v);
+        while (found.n && (found.p[found.n - 1] == ' ' || found.p[found.n - 1] == '\t'))
+            found.n--;
+        p = nl;
+    }
+    return found;
+}
+
+static const k5_node *map_at(const k5_node *n, const char *path)
+{
+    const k5_node *v = k5_node_at(n, path);
+    return k5_node_is_map(v) ? v : NULL;
+}
+
+static k5_status add_object(k5_docset *set, size_t file, const k5_node *root, k5_str source)
+{
+    k5_object *o = k5__arena_alloc(&set->arena, sizeof *o);
+    if (!o)
+        return K5_ENOMEM;
+    memset(o, 0, sizeof *o);
+    o->root = root;
+    o->api_version = k5_node_str(k5_map_get(root, "apiVersion"));
+    o->kind = k5_node_str(k5_map_get(root, "kind"));
+    o->kind_id = k5_kind_from(o->api_version, o->kind);
+    o->metadata = map_at(root, "metadata");
+    o->labels = map_at(o->metadata, "labels");
+    o->annotations = map_at(o->metadata, "annotations");
+    const k5_node *name = k5_map_get(o->metadata, "name");
+    if (!k5_node_is_scalar(name) || k5_node_kind(name) == K5_NODE_NULL)
+        name = k5_map_get(o->metadata, "generateName");
+    o->name = k5_node_str(name);
+    if (!o->name.p)
+        o->name.p = "";
+    const k5_node *ns = k5_map_get(o->metadata, "namespace");
+    o->namespace_ = k5_node_str(ns);
+    if (!o->namespace_.n || k5_node_kind(ns) == K5_NODE_NULL) {
+        o->namespace_.p = set->default_ns;
+        o->namespace_.n = strlen(set->default_ns);
+    }
+    if (o->kind_id & K5_KINDS_WORKLOAD) {
+        const k5_node *tmpl = NULL;
+        if (o->kind_id == K5_KIND_POD)
+            tmpl = root;
+        else if (o->kind_id == K5_KIND_CRONJOB)
+            tmpl = map_at(root, "spec.jobTemplate.spec.template");
+        else
+            tmpl = map_at(root, "spec.template");
+        if (tmpl) {
+            o->pod_metadata = map_at(tmpl, "metadata");
+            o->pod_labels = map_at(o->pod_metadata, "labels");
+            o->pod_annotations = map_at(o->pod_metadata, "annotations");
+            o->pod_spec = map_at(tmpl, "spec");
+        }
+    }
+    o->file = file;
+    o->source = source;
+    o->index = set->objects.len;
+    if (!k5__vec_push(&set->objects, &o))
+        return K5_ENOMEM;
+    return K5_OK;
+}
+
+static bool has_type_fields(const k5_node *root)
+{
+    return k5_node_kind(k5_map_get(root, "apiVersion")) == K5_NODE_STR &&
+           k5_node_kind(k5_map_get(root, "kind")) == K5_NODE_STR &&
+           k5_node_len(k5_map_get(root, "kind")) > 0;
+}
+
+static k5_status add_doc(k5_docset *set, size_t file, const k5__doc *d)
+{
+    const k5_node *root = d->root;
+    const k5__file *f = &K5__VEC_AT(&set->files, k5__file, file);
+    if (k5_node_kind(root) == K5_NODE_NULL)
+        return K5_OK; /* empty document: skipped silently */
+    if (!k5_node_is_map(root) || !has_type_fields(root))
+        return k5__notice(set, file, root->pos,
+                          "skipped a document without apiVersion and kind (not a Kubernetes object)");
+    k5_str source = helm_source(f, d->start, d->end);
+    k5_str kind = k5_node_str(k5_map_get(root, "kind"));
+    const k5_node *items = k5_map_get(root, "items");
+    if (kind.n > 4 && memcmp(kind.p + kind.n - 4, "List", 4) == 0 && k5_node_is_seq(items)) {
+        /* v1 List, ConfigMapList, ...: every item is an object of its own. */
+        for (size_t i = 0; i < k5_node_len(items); i++) {
+            const k5_node *it = k5_seq_at(items, i);
+            k5_status st;
+            if (!k5_node_is_map(it) || !has_type_fields(it))
+                st = k5__notice(set, file, it->pos,
+                                "skipped a %.*s item without apiVersion and kind", (int)kind.n,
+                                kind.p);
+            else
+                st = add_object(set, file, it, source);
+            if (st != K5_OK)
+                return st;
+        }
+        return K5_OK;
+    }
+    return add_object(set, file, root, source);
+}
+
+static bool looks_like_json(const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char c = b[i];
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+            continue;
+        return c == '{' || c == '[';
+    }
+    return false;
+}
+
+k5_status k5_docset_load(k5_docset *set, const char *name, char *buf, size_t len,
+                         k5_format format, k5_error *err)
+{
+    if (err)
+        err->msg[0] = '\0';
+    k5__file f = {0};
+    f.name = k5__arena_strndup(&set->arena, name ? name : "-", strlen(name ? name : "-"));
+    f.buf = buf;
+    f.len = len;
+    if (!f.name || !k5__vec_push(&set->files, &f)) {
+        free(buf);
+        k5__err(err, name, 0, 0, "out of memory");
+        return K5_ENOMEM;
+    }
+    size_t fidx = set->files.len - 1;
+    k5__file *fp = &K5__VEC_AT(&set->files, k5__file, fidx);
+    if (len > K5_MAX_FILE_BYTES) {
+        k5__err(err, fp->name, 0, 0,
+                "file is larger than %u MiB (limit K5_MAX_FILE_BYTES); split it",
+                K5_MAX_FILE_BYTES / (1024u * 1024u));
+        return K5_ELIMIT;
+    }
+    if (build_lines(fp) != K5_OK) {
+        k5__err(err, fp->name, 0, 0, "out of memory");
+        return K5_ENOMEM;
+    }
+    k5__vec docs = K5__VEC_INIT(k5__doc);
+    k5_status st;
+    if (format == K5_FORMAT_JSON) {
+        st = k5__load_json(set, fidx, &docs, err);
+    } else if (format == K5_FORMAT_AUTO && looks_like_json(buf, len)) {
+        /* JSON is tried first; YAML (a superset for our purposes) gets the last word. */
+        st = k5__load_json(set, fidx, &docs, err);
+        if (st == K5_EPARSE) {
+            docs.len = 0;
+            if (err)
+                err->msg[0] = '\0';
+            st = k5__load_yaml(set, fidx, &docs, err);
+        }
+    } else {
+        st = k5__load_yaml(set, fidx, &docs, err);
+    }
+    fp = &K5__VEC_AT(&set->files, k5__file, fidx);
+    if (st == K5_OK && !set->first_root && docs.len)
+        set->first_root = K5__VEC_AT(&docs, k5__doc, 0).root;
+    size_t first_obj = set->objects.len, first_notice = set->notices.len;
+    for (size_t i = 0; st == K5_OK && i < docs.len; i++)
+        st = add_doc(set, fidx, &K5__VEC_AT(&docs, k5__doc, i));
+    k5__vec_free(&docs);
+    if (st != K5_OK) {
+        /* A file that fails contributes nothing: objects are all or none. */
+        set->objects.len = first_obj;
+        set->notices.len = first_notice;
+        if (err && !err->msg[0])
+            k5__err(err, fp->name, 0, 0, "%s", k5_status_str(st));
+        return st;
+    }
+    fp->ok = true;
+    return K5_OK;
+}
+
+k5_status k5_docset_add_cjson(k5_docset *set, const char *name, const struct cJSON *obj,
+                              k5_error *err)
+{
+    k5__file f = {0};
+    f.name = k5__arena_strndup(&set->arena, name ? name : "request", strlen(name ? name : "request"));
+    if (!f.name || !k5__vec_push(&set->files, &f))
+        return K5_ENOMEM;
+    size_t fidx = set->files.len - 1;
+    k5_status st;
+    const k5_node *root = k5__node_from_cjson(&set->arena, obj, 0, err, &st);
+    if (!root)
+        return st;
+    k5__doc d = {root, 0, 0};
+    st = add_doc(set, fidx, &d);
+    if (st == K5_OK)
+        K5__VEC_AT(&set->files, k5__file, fidx).ok = true;
+    return st;
+}
+
+size_t k5_docset_file_count(const k5_docset *set)
+{
+    return set->files.len;
+}
+
+size_t k5_docset_files_ok(const k5_docset *set)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < set->files.len; i++)
+        n += K5__VEC_AT(&set->files, k5__file, i).ok;
+    return n;
+}
+
+const char *k5_docset_file_name(const k5_docset *set, size_t file)
+{
+    return file < set->files.len ? K5__VEC_AT(&set->files, k5__file, file).name : NULL;
+}
+
+size_t k5_docset_object_count(const k5_docset *set)
+{
+    return set->objects.len;
+}
+
+const k5_object *k5_docset_object(const k5_docset *set, size_t i)
+{
+    return i < set->objects.len ? K5__VEC_AT(&set->objects, k5_object *, i) : NULL;
+}
+
+size_t k5_docset_notice_count(const k5_docset *set)
+{
+    return set->notices.len;
+}
+
+const k5_notice *k5_docset_notice(const k5_docset *set, size_t i)
+{
+    return i < set->notices.len ? &K5__VEC_AT(&set->notices, k5_notice, i) : NULL;
+}
+
+const char *k5_docset_default_namespace(const k5_docset *set)
+{
+    return set->default_ns;
+}
+
+const k5_node *k5__docset_first_root(const k5_docset *set)
+{
+    return set->first_root;
+}

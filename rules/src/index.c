@@ -1,0 +1,413 @@
+/*
+ * The object index: all input objects by namespace and kind, by name, pod
+ * templates by label, and Services/PDBs/HPAs by what they select, so that a
+ * cross-object rule looks up candidates instead of scanning every object.
+ */
+#include <stdlib.h>
+
+#include "k5_index.h"
+
+static int kind_bit(k5_kind k)
+{
+    int b = 0;
+    while (b < 31 && !((unsigned)k & (1u << b)))
+        b++;
+    return b;
+}
+
+/* Keys are NUL-separated parts; a key that does not fit is truncated (lookups verify). */
+typedef struct key {
+    char buf[1024];
+    size_t n;
+} key;
+
+static void key_add(key *k, const char *p, size_t n)
+{
+    if (k->n && k->n < sizeof k->buf)
+        k->buf[k->n++] = '\0';
+    size_t room = sizeof k->buf - k->n;
+    if (n > room)
+        n = room;
+    memcpy(k->buf + k->n, p, n);
+    k->n += n;
+}
+
+static void key_ns_kind(key *k, k5_str ns, int bit)
+{
+    k->n = 0;
+    key_add(k, ns.p, ns.n);
+    char b = (char)('A' + bit);
+    key_add(k, &b, 1);
+}
+
+static void key_pair(key *k, k5_str ns, k5_str a, k5_str b)
+{
+    k->n = 0;
+    key_add(k, ns.p, ns.n);
+    key_add(k, a.p ? a.p : "", a.n);
+    key_add(k, b.p ? b.p : "", b.n);
+}
+
+static const k5_object *obj_at(const k5_index *idx, uint32_t i)
+{
+    return k5_docset_object(idx->set, i);
+}
+
+static bool str_eq(k5_str a, k5_str b)
+{
+    return a.n == b.n && (a.n == 0 || memcmp(a.p, b.p, a.n) == 0);
+}
+
+k5_status k5__index_build(k5_index **out, const k5_docset *set)
+{
+    k5_index *idx = calloc(1, sizeof *idx);
+    if (!idx)
+        return K5_ENOMEM;
+    idx->set = set;
+    k5__hmap *maps[] = {&idx->by_ns_kind, &idx->by_name,  &idx->pod_labels,
+                        &idx->sel_svc,    &idx->sel_pdb,  &idx->pdb_scan,
+                        &idx->hpa_target};
+    for (size_t i = 0; i < sizeof maps / sizeof *maps; i++)
+        maps[i]->arena = &idx->arena;
+    k5_status st = K5_OK;
+    key k;
+    size_t n = k5_docset_object_count(set);
+    for (size_t i = 0; i < n && st == K5_OK; i++) {
+        const k5_object *o = k5_docset_object(set, i);
+        uint32_t id = (uint32_t)i;
+        int bit = kind_bit(o->kind_id);
+        key_ns_kind(&k, o->namespace_, bit);
+        st = k5__hmap_add(&idx->by_ns_kind, k.buf, k.n, id);
+        if (st != K5_OK)
+            break;
+        key_add(&k, o->name.p, o->name.n);
+        st = k5__hmap_add(&idx->by_name, k.buf, k.n, id);
+        if (st != K5_OK)
+            break;
+        if ((o->kind_id & K5_KINDS_WORKLOAD) && o->pod_labels) {
+            for (size_t j = 0; j < k5_node_len(o->pod_labels) && st == K5_OK; j++) {
+                key_pair(&k, o->namespace_, k5_node_str(k5_map_key(o->pod_labels, j)),
+                         k5_node_str(k5_map_value(o->pod_labels, j)));
+                st = k5__hmap_add(&idx->pod_labels, k.buf, k.n, id);
+            }
+        } else if (o->kind_id == K5_KIND_SERVICE) {
+            const k5_node *sel = k5_node_at(o->root, "spec.selector");
+            if (k5_node_is_map(sel) && k5_node_len(sel)) {
+                key_pair(&k, o->namespace_, k5_node_str(k5_map_key(sel, 0)),
+                         k5_node_str(k5_map_value(sel, 0)));
+                st = k5__hmap_add(&idx->sel_svc, k.buf, k.n, id);
+            }
+        } else if (o->kind_id == K5_KIND_PDB) {
+            const k5_node *ml = k5_node_at(o->root, "spec.selector.matchLabels");
+            if (k5_node_is_map(ml) && k5_node_len(ml)) {
+                key_pair(&k, o->namespace_, k5_node_str(k5_map_key(ml, 0)),
+                         k5_node_str(k5_map_value(ml, 0)));
+                st = k5__hmap_add(&idx->sel_pdb, k.buf, k.n, id);
+            } else {
+                k.n = 0;
+                key_add(&k, o->namespace_.p, o->namespace_.n);
+                st = k5__hmap_add(&idx->pdb_scan, k.buf, k.n, id);
+            }
+        } else if (o->kind_id == K5_KIND_HPA) {
+            const k5_node *ref = k5_node_at(o->root, "spec.scaleTargetRef");
+            k5_str tk = k5_node_str(k5_map_get(ref, "kind"));
+            k5_str tn = k5_node_str(k5_map_get(ref, "name"));
+            if (tk.n && tn.n) {
+                key_pair(&k, o->namespace_, tk, tn);
+                st = k5__hmap_add(&idx->hpa_target, k.buf, k.n, id);
+            }
+        }
+    }
+    if (st != K5_OK) {
+        k5__index_free(&idx);
+        return st;
+    }
+    *out = idx;
+    return K5_OK;
+}
+
+void k5__index_free(k5_index **idx)
+{
+    if (!idx || !*idx)
+        return;
+    k5_index *x = *idx;
+    k5__hmap_free(&x->by_ns_kind);
+    k5__hmap_free(&x->by_name);
+    k5__hmap_free(&x->pod_labels);
+    k5__hmap_free(&x->sel_svc);
+    k5__hmap_free(&x->sel_pdb);
+    k5__hmap_free(&x->pdb_scan);
+    k5__hmap_free(&x->hpa_target);
+    k5__arena_free(&x->arena);
+    free(x);
+    *idx = NULL;
+}
+
+size_t k5_index_count(const k5_index *idx, k5_str ns, unsigned kinds)
+{
+    size_t total = 0;
+    key k;
+    for (int b = 0; b < 13; b++) {
+        if (!(kinds & (1u << b)))
+            continue;
+        key_ns_kind(&k, ns, b);
+        const k5__hentry *e = k5__hmap_get(&idx->by_ns_kind, k.buf, k.n);
+        if (e)
+            total += e->nvals;
+    }
+    return total;
+}
+
+void k5_index_each(const k5_index *idx, k5_str ns, unsigned kinds, k5_visit_fn fn, void *ud)
+{
+    key k;
+    for (int b = 0; b < 13; b++) {
+        if (!(kinds & (1u << b)))
+            continue;
+        key_ns_kind(&k, ns, b);
+        const k5__hentry *e = k5__hmap_get(&idx->by_ns_kind, k.buf, k.n);
+        for (uint32_t i = 0; e && i < e->nvals; i++)
+            if (!fn(obj_at(idx, e->vals[i]), ud))
+                return;
+    }
+}
+
+const k5_object *k5_index_find(const k5_index *idx, k5_str ns, unsigned kinds, k5_str name)
+{
+    key k;
+    for (int b = 0; b < 13; b++) {
+        if (!(kinds & (1u << b)))
+            continue;
+        key_ns_kind(&k, ns, b);
+        key_add(&k, name.p, name.n);
+        const k5__hentry *e = k5__hmap_get(&idx->by_name, k.buf, k.n);
+        for (uint32_t i = 0; e && i < e->nvals; i++) {
+            const k5_object *o = obj_at(idx, e->vals[i]);
+            if (str_eq(o->name, name) && str_eq(o->namespace_, ns))
+                return o;
+        }
+    }
+    return NULL;
+}
+
+static bool value_in(const k5_node *values, k5_str v)
+{
+    for (size_t i = 0; i < k5_node_len(values); i++)
+        if (str_eq(k5_node_str(k5_seq_at(values, i)), v))
+            return true;
+    return false;
+}
+
+static const k5_node *label_value(const k5_node *labels, k5_str key)
+{
+    for (size_t i = 0; i < k5_node_len(labels); i++)
+        if (str_eq(k5_node_str(k5_map_key(labels, i)), key))
+            return k5_map_value(labels, i);
+    return NULL;
+}
+
+static bool pairs_match(const k5_node *sel, const k5_node *labels)
+{
+    for (size_t i = 0; i < k5_node_len(sel); i++) {
+        const k5_node *v = label_value(labels, k5_node_str(k5_map_key(sel, i)));
+        if (!v || !str_eq(k5_node_str(v), k5_node_str(k5_map_value(sel, i))))
+            return false;
+    }
+    return true;
+}
+
+bool k5_selector_matches(const k5_node *selector, k5_selector_type type, const k5_node *labels)
+{
+    if (!k5_node_is_map(selector))
+        return false;
+    if (type == K5_SELECTOR_MAP)
+        return k5_node_len(selector) > 0 && pairs_match(selector, labels);
+    const k5_node *ml = k5_map_get(selector, "matchLabels");
+    if (ml && !pairs_match(ml, labels))
+        return false;
+    const k5_node *me = k5_map_get(selector, "matchExpressions");
+    for (size_t i = 0; i < k5_node_len(me); i++) {
+        const k5_node *ex = k5_seq_at(me, i);
+        const k5_node *v = label_value(labels, k5_node_str(k5_map_get(ex, "key")));
+        const k5_node *op = k5_map_get(ex, "operator");
+        const k5_node *vals = k5_map_get(ex, "values");
+        bool ok;
+        if (k5_node_is(op, "In"))
+            ok = v && value_in(vals, k5_node_str(v));
+        else if (k5_node_is(op, "NotIn"))
+            ok = !v || !value_in(vals, k5_node_str(v));
+        else if (k5_node_is(op, "Exists"))
+            ok = v != NULL;
+        else if (k5_node_is(op, "DoesNotExist"))
+            ok = v == NULL;
+        else
+            ok = false; /* an unknown operator is invalid: it selects nothing */
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+void k5_index_select(const k5_index *idx, k5_str ns, const k5_node *selector,
+                     k5_selector_type type, unsigned kinds, k5_visit_fn fn, void *ud)
+{
+    kinds &= K5_KINDS_WORKLOAD;
+    if (!k5_node_is_map(selector))
+        return;
+    const k5_node *pairs = type == K5_SELECTOR_MAP ? selector : k5_map_get(selector, "matchLabels");
+    if (k5_node_is_map(pairs) && k5_node_len(pairs)) {
+        key k;
+        key_pair(&k, ns, k5_node_str(k5_map_key(pairs, 0)), k5_node_str(k5_map_value(pairs, 0)));
+        const k5__hentry *e = k5__hmap_get(&idx->pod_labels, k.buf, k.n);
+        for (uint32_t i = 0; e && i < e->nvals; i++) {
+            const k5_object *o = obj_at(idx, e->vals[i]);
+            if ((o->kind_id & kinds) && str_eq(o->namespace_, ns) &&
+                k5_selector_matches(selector, type, o->pod_labels) && !fn(o, ud))
+                return;
+        }
+        return;
+    }
+    if (type == K5_SELECTOR_MAP)
+        return; /* an empty Service selector selects nothing */
+    key k;
+    for (int b = 0; b < 13; b++) {
+        if (!(kinds & (1u << b)))
+            continue;
+        key_ns_kind(&k, ns, b);
+        const k5__hentry *e = k5__hmap_get(&idx->by_ns_kind, k.buf, k.n);
+        for (uint32_t i = 0; e && i < e->nvals; i++) {
+            const k5_object *o = obj_at(idx, e->vals[i]);
+            if (o->pod_spec && k5_selector_matches(selector, type, o->pod_labels) && !fn(o, ud))
+                return;
+        }
+    }
+}
+
+static void each_selecting(const k5_index *idx, const k5__hmap *by_pair, const k5_object *w,
+                           k5_selector_type type, const char *sel_path, k5_visit_fn fn, void *ud)
+{
+    key k;
+    for (size_t j = 0; j < k5_node_len(w->pod_labels); j++) {
+        key_pair(&k, w->namespace_, k5_node_str(k5_map_key(w->pod_labels, j)),
+                 k5_node_str(k5_map_value(w->pod_labels, j)));
+        const k5__hentry *e = k5__hmap_get(by_pair, k.buf, k.n);
+        for (uint32_t i = 0; e && i < e->nvals; i++) {
+            const k5_object *o = obj_at(idx, e->vals[i]);
+            if (str_eq(o->namespace_, w->namespace_) &&
+                k5_selector_matches(k5_node_at(o->root, sel_path), type, w->pod_labels) &&
+                !fn(o, ud))
+                return;
+        }
+    }
+}
+
+void k5_index_services_for(const k5_index *idx, const k5_object *w, k5_visit_fn fn, void *ud)
+{
+    if (!w->pod_spec)
+        return;
+    each_selecting(idx, &idx->sel_svc, w, K5_SELECTOR_MAP, "spec.selector", fn, ud);
+}
+
+void k5_index_pdbs_for(const k5_index *idx, const k5_object *w, k5_visit_fn fn, void *ud)
+{
+    if (!w->pod_spec)
+        return;
+    each_selecting(idx, &idx->sel_pdb, w, K5_SELECTOR_LABEL, "spec.selector", fn, ud);
+    key k;
+    k.n = 0;
+    key_add(&k, w->namespace_.p, w->namespace_.n);
+    const k5__hentry *e = k5__hmap_get(&idx->pdb_scan, k.buf, k.n);
+    for (uint32_t i = 0; e && i < e->nvals; i++) {
+        const k5_object *o = obj_at(idx, e->vals[i]);
+        if (!str_eq(o->namespace_, w->namespace_))
+            continue;
+        const k5_node *sel = k5_node_at(o->root, "spec.selector");
+        /* policy/v1beta1 treated an empty selector as "nothing"; policy/v1 as "every pod". */
+        bool v1beta1 = o->api_version.n == 14 && !memcmp(o->api_version.p, "policy/v1beta1", 14);
+        if (k5_node_is_map(sel) && k5_node_len(sel) == 0 && v1beta1)
+            continue;
+        if (k5_selector_matches(sel, K5_SELECTOR_LABEL, w->pod_labels) && !fn(o, ud))
+            return;
+    }
+}
+
+void k5_index_hpas_for(const k5_index *idx, const k5_object *w, k5_visit_fn fn, void *ud)
+{
+    key k;
+    key_pair(&k, w->namespace_, w->kind, w->name);
+    const k5__hentry *e = k5__hmap_get(&idx->hpa_target, k.buf, k.n);
+    for (uint32_t i = 0; e && i < e->nvals; i++) {
+        const k5_object *o = obj_at(idx, e->vals[i]);
+        if (str_eq(o->namespace_, w->namespace_) && !fn(o, ud))
+            return;
+    }
+}
+
+static bool found_one(const k5_object *o, void *ud)
+{
+    (void)o;
+    *(bool *)ud = true;
+    return false;
+}
+
+bool k5_workload_has_service(const k5_check *c, const k5_object *obj)
+{
+    bool found = false;
+    const k5_index *idx = k5_check_index(c);
+    if (idx)
+        k5_index_services_for(idx, obj, found_one, &found);
+    return found;
+}
+
+bool k5_container_serving(const k5_check *c, const k5_object *obj, const k5_node *container)
+{
+    const k5_node *ports = k5_map_get(container, "ports");
+    for (size_t i = 0; i < k5_node_len(ports); i++) {
+        const k5_node *p = k5_seq_at(ports, i);
+        const k5_node *proto = k5_map_get(p, "protocol");
+        if (k5_map_get(p, "containerPort") && (!proto || k5_node_is(proto, "TCP")))
+            return true;
+    }
+    return k5_workload_has_service(c, obj);
+}
+
+int64_t k5_workload_replicas(const k5_object *obj)
+{
+    int64_t r;
+    if (k5_node_int(k5_node_at(obj->root, "spec.replicas"), &r))
+        return r;
+    return 1;
+}
+
+k5_str k5_container_name(const k5_node *container)
+{
+    k5_str s = k5_node_str(k5_map_get(container, "name"));
+    if (!s.p)
+        s.p = "";
+    return s;
+}
+
+void k5_ports_describe(const k5_node *container, char *buf, size_t size)
+{
+    const k5_node *ports = k5_map_get(container, "ports");
+    size_t len = 0;
+    if (size)
+        buf[0] = '\0';
+    for (size_t i = 0; i < k5_node_len(ports) && len < size; i++) {
+        const k5_node *p = k5_seq_at(ports, i);
+        k5_str num = k5_node_str(k5_map_get(p, "containerPort"));
+        k5_str proto = k5_node_str(k5_map_get(p, "protocol"));
+        k5_str name = k5_node_str(k5_map_get(p, "name"));
+        int n = snprintf(buf + len, size - len, "%s%.*s/%.*s", len ? ", " : "", (int)num.n,
+                         num.p ? num.p : "", proto.n ? (int)proto.n : 3, proto.n ? proto.p : "TCP");
+        if (n > 0)
+            len += (size_t)n;
+        if (name.n && len < size) {
+            n = snprintf(buf + len, size - len, " \"%.*s\"", (int)name.n, name.p);
+            if (n > 0)
+                len += (size_t)n;
+        }
+    }
+    if (!len && size)
+        snprintf(buf, size, "none");
+}

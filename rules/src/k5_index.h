@@ -1,0 +1,25 @@
+/*
+ * kube5xx engine, internal: the index's layout, built once per run.
+ */
+#ifndef KUBE5XX_K5_INDEX_H
+#define KUBE5XX_K5_INDEX_H
+
+#include "k5_check.h"
+#include "k5_internal.h"
+
+struct k5_index {
+    const k5_docset *set;
+    k5__arena arena;
+    k5__hmap by_ns_kind; /* ns, kind            -> objects */
+    k5__hmap by_name;    /* ns, kind, name      -> objects */
+    k5__hmap pod_labels; /* ns, key, value      -> workloads whose pod template has that label */
+    k5__hmap sel_svc;    /* ns, key, value      -> Services whose selector's first pair it is */
+    k5__hmap sel_pdb;    /* ns, key, value      -> PDBs whose matchLabels' first pair it is */
+    k5__hmap pdb_scan;   /* ns                  -> PDBs without matchLabels (checked one by one) */
+    k5__hmap hpa_target; /* ns, Kind, name      -> HPAs scaling that workload */
+};
+
+k5_status k5__index_build(k5_index **out, const k5_docset *set);
+void k5__index_free(k5_index **idx);
+
+#endif

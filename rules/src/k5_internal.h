@@ -1,0 +1,125 @@
+/*
+ * kube5xx engine, internal: arena, growable vectors, string hash map, and the
+ * docset's layout. Nothing here is seen by the front-ends.
+ */
+#ifndef KUBE5XX_K5_INTERNAL_H
+#define KUBE5XX_K5_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <kube5xx/kube5xx.h>
+
+/* ---- arena: bump allocation, freed at once ---- */
+
+typedef struct k5__chunk k5__chunk;
+typedef struct k5__arena {
+    k5__chunk *head;
+    size_t total; /* bytes reserved, for accounting */
+} k5__arena;
+
+void *k5__arena_alloc(k5__arena *a, size_t size);
+char *k5__arena_strndup(k5__arena *a, const char *s, size_t n);
+char *k5__arena_printf(k5__arena *a, const char *fmt, ...) K5_PRINTF(2, 3);
+void k5__arena_free(k5__arena *a);
+
+/* ---- vector of fixed-size elements ---- */
+
+typedef struct k5__vec {
+    void *data;
+    size_t len, cap, elem;
+} k5__vec;
+
+#define K5__VEC_INIT(type) {NULL, 0, 0, sizeof(type)}
+/* Appends one element (copied from elem); returns a pointer to it or NULL on ENOMEM. */
+void *k5__vec_push(k5__vec *v, const void *elem);
+void k5__vec_free(k5__vec *v);
+#define K5__VEC_AT(v, type, i) (((type *)(v)->data)[i])
+
+/* ---- string -> uint32 list hash map (the index's posting lists) ---- */
+
+typedef struct k5__hentry {
+    const char *key; /* arena-owned */
+    size_t klen;
+    uint64_t hash;
+    uint32_t *vals;
+    uint32_t nvals, cap;
+} k5__hentry;
+
+typedef struct k5__hmap {
+    k5__hentry *slots;
+    size_t cap, len;
+    k5__arena *arena; /* keys are copied here */
+} k5__hmap;
+
+uint64_t k5__hash(const void *p, size_t n, uint64_t seed);
+/* Finds the entry for a key (NULL when absent). */
+const k5__hentry *k5__hmap_get(const k5__hmap *m, const char *key, size_t klen);
+/* Appends val to the key's list, creating the entry. Returns K5_ENOMEM on failure. */
+k5_status k5__hmap_add(k5__hmap *m, const char *key, size_t klen, uint32_t val);
+void k5__hmap_free(k5__hmap *m);
+
+/* ---- error helper ---- */
+void k5__err(k5_error *err, const char *file, uint32_t line, uint32_t col, const char *fmt, ...)
+    K5_PRINTF(5, 6);
+
+/* ---- docset ---- */
+
+typedef struct k5__file {
+    const char *name;
+    char *buf; /* owned input bytes */
+    size_t len;
+    uint32_t *lines; /* byte offset of each line start */
+    size_t nlines;
+    bool ascii; /* no byte >= 0x80: columns are byte columns */
+    bool ok;
+} k5__file;
+
+struct k5_docset {
+    k5__arena arena;
+    const char *default_ns;
+    k5__vec files;   /* k5__file */
+    k5__vec objects; /* k5_object * */
+    k5__vec notices; /* k5_notice */
+    const k5_node *first_root; /* root of the first document loaded (the config file's) */
+};
+
+const k5_node *k5__docset_first_root(const k5_docset *set);
+
+/* Line and column of a node of this file. */
+k5_position k5__file_position(const k5__file *f, const k5_node *n);
+
+/* Loaders: append root nodes (one per non-empty document) to *roots, with source text spans. */
+typedef struct k5__doc {
+    const k5_node *root;
+    uint32_t start, end; /* byte span of the document, for the Helm "# Source:" comment */
+} k5__doc;
+
+k5_status k5__load_yaml(k5_docset *set, size_t file, k5__vec *docs, k5_error *err);
+k5_status k5__load_json(k5_docset *set, size_t file, k5__vec *docs, k5_error *err);
+const k5_node *k5__node_from_cjson(k5__arena *a, const struct cJSON *j, size_t depth,
+                                   k5_error *err, k5_status *st);
+
+/* Fills the node's bits. */
+static inline uint32_t k5__bits(k5_node_type t, bool quoted, size_t len)
+{
+    return (uint32_t)t | (quoted ? K5__NODE_QUOTED : 0u) | ((uint32_t)len << 4);
+}
+#define K5__MAX_NODE_LEN ((1u << 28) - 1u)
+
+/* Resolves a plain YAML 1.1 scalar's type the way sigs.k8s.io/yaml does. */
+k5_node_type k5__resolve_plain(const char *s, size_t n);
+
+/* Adds a notice (message copied). */
+k5_status k5__notice(k5_docset *set, size_t file, uint32_t pos, const char *fmt, ...)
+    K5_PRINTF(4, 5);
+
+/* Merge keys, duplicate key detection: builds the final map node from 2n stacked nodes. */
+k5_status k5__map_finish(k5__arena *a, const k5_node *kv, size_t n, k5_node *out,
+                         const k5_node **dup);
+
+/* Path of node `target` inside `root` ("spec.template.spec.containers[0]"), into buf. */
+bool k5__node_path(const k5_node *root, const k5_node *target, char *buf, size_t size);
+
+#endif

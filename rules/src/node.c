@@ -1,0 +1,466 @@
+/*
+ * The document model: accessors, YAML 1.1 scalar typing, merge keys,
+ * duplicate keys, and field paths.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "k5_internal.h"
+
+k5_str k5_node_str(const k5_node *n)
+{
+    k5_str s = {NULL, 0};
+    if (k5_node_is_scalar(n) && n) {
+        s.p = n->u.str;
+        s.n = k5_node_len(n);
+    }
+    return s;
+}
+
+bool k5_node_text_is(const k5_node *n, const char *s)
+{
+    if (!k5_node_is_scalar(n) || !n)
+        return false;
+    size_t len = strlen(s);
+    return k5_node_len(n) == len && (len == 0 || memcmp(n->u.str, s, len) == 0);
+}
+
+bool k5_node_is(const k5_node *n, const char *s)
+{
+    return k5_node_kind(n) == K5_NODE_STR && k5_node_text_is(n, s);
+}
+
+const k5_node *k5_map_get(const k5_node *map, const char *key)
+{
+    if (!k5_node_is_map(map))
+        return NULL;
+    size_t n = k5_node_len(map), klen = strlen(key);
+    const k5_node *it = map->u.items;
+    for (size_t i = 0; i < n; i++) {
+        const k5_node *k = &it[2 * i];
+        if (k5_node_len(k) == klen && k5_node_is_scalar(k) && memcmp(k->u.str, key, klen) == 0)
+            return &it[2 * i + 1];
+    }
+    return NULL;
+}
+
+const k5_node *k5_map_key(const k5_node *map, size_t i)
+{
+    if (!k5_node_is_map(map) || i >= k5_node_len(map))
+        return NULL;
+    return &map->u.items[2 * i];
+}
+
+const k5_node *k5_map_value(const k5_node *map, size_t i)
+{
+    if (!k5_node_is_map(map) || i >= k5_node_len(map))
+        return NULL;
+    return &map->u.items[2 * i + 1];
+}
+
+const k5_node *k5_seq_at(const k5_node *seq, size_t i)
+{
+    if (!k5_node_is_seq(seq) || i >= k5_node_len(seq))
+        return NULL;
+    return &seq->u.items[i];
+}
+
+const k5_node *k5_node_at(const k5_node *n, const char *dotted)
+{
+    char key[128];
+    while (n && *dotted) {
+        const char *dot = strchr(dotted, '.');
+        size_t len = dot ? (size_t)(dot - dotted) : strlen(dotted);
+        if (len >= sizeof key)
+            return NULL;
+        memcpy(key, dotted, len);
+        key[len] = '\0';
+        n = k5_map_get(n, key);
+        dotted += len + (dot ? 1 : 0);
+    }
+    return n;
+}
+
+/* Integer syntax of yaml.v2: underscores dropped, then Go's ParseInt base 0. */
+static bool parse_yaml_int(const char *s, size_t n, int64_t *out)
+{
+    char buf[96];
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '_')
+            continue;
+        if (m + 1 >= sizeof buf)
+            return false;
+        buf[m++] = s[i];
+    }
+    buf[m] = '\0';
+    if (m == 0)
+        return false;
+    const char *p = buf;
+    bool neg = false;
+    if (*p == '+' || *p == '-') {
+        neg = *p == '-';
+        p++;
+    }
+    int base = 10;
+    if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+        base = 16;
+        p += 2;
+    } else if (p[0] == '0' && (p[1] == 'o' || p[1] == 'O')) {
+        base = 8;
+        p += 2;
+    } else if (p[0] == '0' && (p[1] == 'b' || p[1] == 'B')) {
+        base = 2;
+        p += 2;
+    } else if (p[0] == '0' && p[1] != '\0') {
+        base = 8; /* Go's base-0 rule: a leading 0 means octal */
+        p += 1;
+    }
+    if (*p == '\0')
+        return false;
+    uint64_t v = 0;
+    for (; *p; p++) {
+        int d;
+        if (*p >= '0' && *p <= '9')
+            d = *p - '0';
+        else if (*p >= 'a' && *p <= 'f')
+            d = *p - 'a' + 10;
+        else if (*p >= 'A' && *p <= 'F')
+            d = *p - 'A' + 10;
+        else
+            return false;
+        if (d >= base)
+            return false;
+        if (v > (UINT64_MAX - (uint64_t)d) / (uint64_t)base)
+            return false;
+        v = v * (uint64_t)base + (uint64_t)d;
+    }
+    if (neg) {
+        if (v > (uint64_t)INT64_MAX + 1u)
+            return false;
+        *out = v == (uint64_t)INT64_MAX + 1u ? INT64_MIN : -(int64_t)v;
+    } else {
+        if (v > (uint64_t)INT64_MAX)
+            return false;
+        *out = (int64_t)v;
+    }
+    return true;
+}
+
+/* yaml.v2's float syntax: [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)? and .inf/.nan. */
+static bool is_yaml_float(const char *s, size_t n)
+{
+    static const char *const special[] = {".inf",  ".Inf",  ".INF",  "+.inf", "+.Inf", "+.INF",
+                                          "-.inf", "-.Inf", "-.INF", ".nan",  ".NaN",  ".NAN"};
+    for (size_t i = 0; i < sizeof special / sizeof *special; i++)
+        if (strlen(special[i]) == n && memcmp(special[i], s, n) == 0)
+            return true;
+    size_t i = 0;
+    if (i < n && (s[i] == '+' || s[i] == '-'))
+        i++;
+    size_t digits = 0;
+    if (i < n && s[i] == '.') {
+        i++;
+        while (i < n && isdigit((unsigned char)s[i]))
+            i++, digits++;
+        if (!digits)
+            return false;
+    } else {
+        while (i < n && isdigit((unsigned char)s[i]))
+            i++, digits++;
+        if (!digits)
+            return false;
+        if (i < n && s[i] == '.') {
+            i++;
+            while (i < n && isdigit((unsigned char)s[i]))
+                i++;
+        }
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-'))
+            i++;
+        size_t ed = 0;
+        while (i < n && isdigit((unsigned char)s[i]))
+            i++, ed++;
+        if (!ed)
+            return false;
+    }
+    return i == n;
+}
+
+k5_node_type k5__resolve_plain(const char *s, size_t n)
+{
+    if (n == 0)
+        return K5_NODE_NULL;
+    switch (s[0]) {
+    case '~':
+    case 'n':
+    case 'N':
+        if ((n == 1 && s[0] == '~') ||
+            (n == 4 && (!memcmp(s, "null", 4) || !memcmp(s, "Null", 4) || !memcmp(s, "NULL", 4))))
+            return K5_NODE_NULL;
+        break;
+    default:
+        break;
+    }
+    /* Only these first characters can start a boolean or a number. */
+    unsigned char c = (unsigned char)s[0];
+    if (strchr("yYnNtTfFoO", c) && n <= 5) {
+        static const char *const bools[] = {"y",    "Y",     "yes",   "Yes",   "YES", "n",
+                                            "N",    "no",    "No",    "NO",    "true", "True",
+                                            "TRUE", "false", "False", "FALSE", "on",  "On",
+                                            "ON",   "off",   "Off",   "OFF"};
+        for (size_t i = 0; i < sizeof bools / sizeof *bools; i++)
+            if (strlen(bools[i]) == n && memcmp(bools[i], s, n) == 0)
+                return K5_NODE_BOOL;
+        return K5_NODE_STR;
+    }
+    if (!(isdigit(c) || c == '-' || c == '+' || c == '.'))
+        return K5_NODE_STR;
+    int64_t v;
+    if (parse_yaml_int(s, n, &v))
+        return K5_NODE_INT;
+    if (is_yaml_float(s, n))
+        return K5_NODE_FLOAT;
+    return K5_NODE_STR;
+}
+
+bool k5_node_int(const k5_node *n, int64_t *out)
+{
+    k5_node_type t = k5_node_kind(n);
+    if (t == K5_NODE_INT)
+        return parse_yaml_int(n->u.str, k5_node_len(n), out);
+    if (t == K5_NODE_FLOAT) {
+        char buf[64];
+        size_t len = k5_node_len(n);
+        if (len >= sizeof buf)
+            return false;
+        memcpy(buf, n->u.str, len);
+        buf[len] = '\0';
+        errno = 0;
+        double d = strtod(buf, NULL);
+        if (errno || !isfinite(d) || d != floor(d) || d > 9.2e18 || d < -9.2e18)
+            return false;
+        *out = (int64_t)d;
+        return true;
+    }
+    return false;
+}
+
+bool k5_node_bool(const k5_node *n, bool *out)
+{
+    if (k5_node_kind(n) != K5_NODE_BOOL)
+        return false;
+    char c = n->u.str[0];
+    *out = c == 'y' || c == 'Y' || c == 't' || c == 'T' || (k5_node_len(n) == 2 && (c == 'o' || c == 'O'));
+    return true;
+}
+
+static bool key_eq(const k5_node *a, const k5_node *b)
+{
+    size_t n = k5_node_len(a);
+    return n == k5_node_len(b) && (n == 0 || memcmp(a->u.str, b->u.str, n) == 0);
+}
+
+static bool is_merge_key(const k5_node *k)
+{
+    return k5_node_kind(k) == K5_NODE_STR && !k5_node_quoted(k) && k5_node_len(k) == 2 &&
+           k->u.str[0] == '<' && k->u.str[1] == '<';
+}
+
+/* Finds a duplicate among the keys of kv (2n entries); returns the second occurrence. */
+static k5_status find_dup(const k5_node *kv, size_t n, const k5_node **dup)
+{
+    *dup = NULL;
+    if (n <= 16) {
+        for (size_t i = 1; i < n; i++)
+            for (size_t j = 0; j < i; j++)
+                if (key_eq(&kv[2 * i], &kv[2 * j])) {
+                    *dup = &kv[2 * i];
+                    return K5_OK;
+                }
+        return K5_OK;
+    }
+    size_t cap = 32;
+    while (cap < 2 * n)
+        cap *= 2;
+    uint32_t *slots = calloc(cap, sizeof *slots); /* index + 1; 0 = empty */
+    if (!slots)
+        return K5_ENOMEM;
+    for (size_t i = 0; i < n && !*dup; i++) {
+        const k5_node *k = &kv[2 * i];
+        uint64_t h = k5__hash(k->u.str, k5_node_len(k), 0);
+        for (size_t s = h & (cap - 1);; s = (s + 1) & (cap - 1)) {
+            if (!slots[s]) {
+                slots[s] = (uint32_t)i + 1;
+                break;
+            }
+            if (key_eq(&kv[2 * (slots[s] - 1)], k)) {
+                *dup = k;
+                break;
+            }
+        }
+    }
+    free(slots);
+    return K5_OK;
+}
+
+static bool has_key(const k5_node *kv, size_t n, const k5_node *key)
+{
+    for (size_t i = 0; i < n; i++)
+        if (key_eq(&kv[2 * i], key))
+            return true;
+    return false;
+}
+
+k5_status k5__map_finish(k5__arena *a, const k5_node *kv, size_t n, k5_node *out,
+                         const k5_node **dup)
+{
+    *dup = NULL;
+    size_t merges = 0;
+    for (size_t i = 0; i < n; i++)
+        if (is_merge_key(&kv[2 * i]))
+            merges++;
+    if (!merges) {
+        k5_status st = find_dup(kv, n, dup);
+        if (st != K5_OK || *dup)
+            return st != K5_OK ? st : K5_EPARSE;
+        k5_node *items = NULL;
+        if (n) {
+            items = k5__arena_alloc(a, 2 * n * sizeof *items);
+            if (!items)
+                return K5_ENOMEM;
+            memcpy(items, kv, 2 * n * sizeof *items);
+        }
+        out->u.items = items;
+        out->bits = k5__bits(K5_NODE_MAP, false, n);
+        return K5_OK;
+    }
+    if (merges > 1) {
+        for (size_t i = 0, seen = 0; i < n; i++)
+            if (is_merge_key(&kv[2 * i]) && seen++) {
+                *dup = &kv[2 * i];
+                return K5_EPARSE;
+            }
+    }
+    /* Explicit keys first, then merged keys they do not override (YAML merge key semantics:
+     * explicit keys win, and in a sequence of maps the earlier map wins). */
+    size_t total = n;
+    const k5_node *mv = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (is_merge_key(&kv[2 * i]))
+            mv = &kv[2 * i + 1];
+    size_t nsrc = k5_node_is_seq(mv) ? k5_node_len(mv) : 1;
+    for (size_t s = 0; s < nsrc; s++) {
+        const k5_node *m = k5_node_is_seq(mv) ? k5_seq_at(mv, s) : mv;
+        if (!k5_node_is_map(m)) {
+            *dup = NULL;
+            return K5_EINVAL;
+        }
+        total += k5_node_len(m);
+    }
+    k5_node *items = k5__arena_alloc(a, 2 * total * sizeof *items);
+    if (!items)
+        return K5_ENOMEM;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (is_merge_key(&kv[2 * i]))
+            continue;
+        items[2 * m] = kv[2 * i];
+        items[2 * m + 1] = kv[2 * i + 1];
+        m++;
+    }
+    k5_status st = find_dup(items, m, dup);
+    if (st != K5_OK || *dup)
+        return st != K5_OK ? st : K5_EPARSE;
+    for (size_t s = 0; s < nsrc; s++) {
+        const k5_node *src = k5_node_is_seq(mv) ? k5_seq_at(mv, s) : mv;
+        for (size_t j = 0; j < k5_node_len(src); j++) {
+            const k5_node *k = &src->u.items[2 * j];
+            if (has_key(items, m, k))
+                continue;
+            items[2 * m] = *k;
+            items[2 * m + 1] = src->u.items[2 * j + 1];
+            m++;
+        }
+    }
+    out->u.items = items;
+    out->bits = k5__bits(K5_NODE_MAP, false, m);
+    return K5_OK;
+}
+
+static bool plain_key(k5_str s)
+{
+    if (!s.n)
+        return false;
+    for (size_t i = 0; i < s.n; i++) {
+        unsigned char c = (unsigned char)s.p[i];
+        if (!(isalnum(c) || c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+typedef struct path_buf {
+    char *buf;
+    size_t size, len;
+} path_buf;
+
+static void path_put(path_buf *pb, const char *fmt, ...) K5_PRINTF(2, 3);
+static void path_put(path_buf *pb, const char *fmt, ...)
+{
+    if (pb->len >= pb->size)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(pb->buf + pb->len, pb->size - pb->len, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        pb->len += (size_t)n;
+    if (pb->len >= pb->size)
+        pb->len = pb->size - 1;
+}
+
+static bool find_path(const k5_node *n, const k5_node *target, path_buf *pb, unsigned depth)
+{
+    if (n == target)
+        return true;
+    if (depth > K5_MAX_DEPTH)
+        return false;
+    size_t mark = pb->len;
+    if (k5_node_is_map(n)) {
+        for (size_t i = 0; i < k5_node_len(n); i++) {
+            const k5_node *k = &n->u.items[2 * i];
+            k5_str ks = k5_node_str(k);
+            if (plain_key(ks))
+                path_put(pb, "%s%.*s", pb->len ? "." : "", (int)ks.n, ks.p);
+            else
+                path_put(pb, "[\"%.*s\"]", (int)ks.n, ks.p);
+            if (k == target || find_path(&n->u.items[2 * i + 1], target, pb, depth + 1))
+                return true;
+            pb->len = mark;
+            pb->buf[mark] = '\0';
+        }
+    } else if (k5_node_is_seq(n)) {
+        for (size_t i = 0; i < k5_node_len(n); i++) {
+            path_put(pb, "[%zu]", i);
+            if (find_path(&n->u.items[i], target, pb, depth + 1))
+                return true;
+            pb->len = mark;
+            pb->buf[mark] = '\0';
+        }
+    }
+    return false;
+}
+
+bool k5__node_path(const k5_node *root, const k5_node *target, char *buf, size_t size)
+{
+    path_buf pb = {buf, size, 0};
+    if (!size)
+        return false;
+    buf[0] = '\0';
+    return find_path(root, target, &pb, 0);
+}

@@ -1,0 +1,234 @@
+/*
+ * The run loop: kind matching, exemptions, suppression, severity overrides,
+ * parameters and positions are all handled here, once, for every rule.
+ */
+#include <stdlib.h>
+
+#include "k5_index.h"
+
+struct k5_report {
+    k5__arena arena;
+    k5__vec findings; /* k5_finding */
+    k5_summary sum;
+};
+
+/* What kube5xx/ignore on the object or its pod template says. */
+typedef struct suppression {
+    const k5_node *lists[2];
+    const k5_node *reasons[2];
+} suppression;
+
+struct k5_check {
+    const k5_rule *rule;
+    k5_severity severity;
+    const k5_config *cfg;
+    const k5_index *idx;
+    const k5_docset *set;
+    const k5_object *obj;
+    k5_report *rep;
+    const suppression *sup;
+    size_t obj_findings;
+};
+
+#define K5_ANNOTATION_IGNORE "kube5xx/ignore"
+#define K5_ANNOTATION_IGNORE_REASON "kube5xx/ignore-reason"
+
+int64_t k5_check_param(const k5_check *c, size_t i)
+{
+    return k5_config_param(c->cfg, c->rule, i);
+}
+
+const k5_index *k5_check_index(const k5_check *c)
+{
+    return c->idx;
+}
+
+/* True when the comma-separated list names the rule id. */
+static bool list_names(const k5_node *list, const char *id)
+{
+    k5_str s = k5_node_str(list);
+    size_t idn = strlen(id);
+    size_t i = 0;
+    while (i < s.n) {
+        while (i < s.n && (s.p[i] == ' ' || s.p[i] == ','))
+            i++;
+        size_t b = i;
+        while (i < s.n && s.p[i] != ',')
+            i++;
+        size_t e = i;
+        while (e > b && s.p[e - 1] == ' ')
+            e--;
+        if (e - b == idn && memcmp(s.p + b, id, idn) == 0)
+            return true;
+    }
+    return false;
+}
+
+static const k5_node *suppressed_by(const suppression *sup, const char *id, const k5_node **reason)
+{
+    for (int i = 0; i < 2; i++)
+        if (sup->lists[i] && list_names(sup->lists[i], id)) {
+            *reason = sup->reasons[i];
+            return sup->lists[i];
+        }
+    return NULL;
+}
+
+k5_status k5_check_report(k5_check *c, const k5_node *at, const char *missing, const char *fmt,
+                          ...)
+{
+    if (c->obj_findings >= K5_MAX_FINDINGS_PER_OBJECT)
+        return K5_OK;
+    k5_report *r = c->rep;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+
+    char path[1024];
+    if (!at || !k5__node_path(c->obj->root, at, path, sizeof path)) {
+        path[0] = '\0';
+        at = at ? at : c->obj->root;
+    }
+    if (missing) {
+        size_t len = strlen(path);
+        snprintf(path + len, sizeof path - len, "%s%s", len ? "." : "", missing);
+    }
+    k5_position pos = k5_docset_position(c->set, c->obj->file, at);
+    if (!pos.line)
+        pos = k5_docset_position(c->set, c->obj->file, c->obj->root);
+
+    k5_finding f;
+    memset(&f, 0, sizeof f);
+    f.rule = c->rule;
+    f.severity = c->severity;
+    f.message = k5__arena_strndup(&r->arena, msg, strlen(msg));
+    f.path = k5__arena_strndup(&r->arena, path, strlen(path));
+    f.file = k5_docset_file_name(c->set, c->obj->file);
+    f.line = pos.line;
+    f.column = pos.column;
+    if (c->obj->source.p)
+        f.source = k5__arena_strndup(&r->arena, c->obj->source.p, c->obj->source.n);
+    f.object = c->obj;
+    const k5_node *reason = NULL;
+    if (suppressed_by(c->sup, c->rule->id, &reason)) {
+        f.suppressed = true;
+        if (reason) {
+            k5_str rs = k5_node_str(reason);
+            f.suppress_reason = k5__arena_strndup(&r->arena, rs.p ? rs.p : "", rs.n);
+        }
+    }
+    if (!f.message || !f.path || (c->obj->source.p && !f.source))
+        return K5_ENOMEM;
+    if (!k5__vec_push(&r->findings, &f))
+        return K5_ENOMEM;
+    c->obj_findings++;
+    if (f.suppressed)
+        r->sum.suppressed++;
+    else if (f.severity == K5_SEV_ERROR)
+        r->sum.errors++;
+    else if (f.severity == K5_SEV_WARNING)
+        r->sum.warnings++;
+    else
+        r->sum.infos++;
+    return K5_OK;
+}
+
+static int cmp_finding(const void *a, const void *b)
+{
+    const k5_finding *x = a, *y = b;
+    if (x->object->file != y->object->file)
+        return x->object->file < y->object->file ? -1 : 1;
+    if (x->object->index != y->object->index)
+        return x->object->index < y->object->index ? -1 : 1;
+    if (x->line != y->line)
+        return x->line < y->line ? -1 : 1;
+    if (x->column != y->column)
+        return x->column < y->column ? -1 : 1;
+    int c = strcmp(x->rule->id, y->rule->id);
+    if (c)
+        return c;
+    c = strcmp(x->path, y->path);
+    return c ? c : strcmp(x->message, y->message);
+}
+
+k5_status k5_run(const k5_docset *set, const k5_config *cfg, unsigned flags, k5_report **out,
+                 k5_error *err)
+{
+    k5_report *r = calloc(1, sizeof *r);
+    if (!r)
+        return K5_ENOMEM;
+    r->findings.elem = sizeof(k5_finding);
+    k5_index *idx = NULL;
+    k5_status st = k5__index_build(&idx, set);
+    if (st != K5_OK) {
+        free(r);
+        k5__err(err, NULL, 0, 0, "out of memory while indexing");
+        return st;
+    }
+    size_t nrules = k5_rule_count();
+    k5_severity sev[256];
+    size_t nr = nrules < 256 ? nrules : 256;
+    for (size_t i = 0; i < nr; i++)
+        sev[i] = k5_config_severity(cfg, k5_rule_at(i));
+    size_t nobj = k5_docset_object_count(set);
+    for (size_t o = 0; o < nobj && st == K5_OK; o++) {
+        const k5_object *obj = k5_docset_object(set, o);
+        if (k5_config_exempt(cfg, obj))
+            continue;
+        suppression sup = {{k5_map_get(obj->annotations, K5_ANNOTATION_IGNORE),
+                            k5_map_get(obj->pod_annotations, K5_ANNOTATION_IGNORE)},
+                           {k5_map_get(obj->annotations, K5_ANNOTATION_IGNORE_REASON),
+                            k5_map_get(obj->pod_annotations, K5_ANNOTATION_IGNORE_REASON)}};
+        k5_check c = {NULL, K5_SEV_OFF, cfg, idx, set, obj, r, &sup, 0};
+        for (size_t i = 0; i < nr && st == K5_OK; i++) {
+            const k5_rule *rule = k5_rule_at(i);
+            if (sev[i] == K5_SEV_OFF || !(rule->kinds & obj->kind_id))
+                continue;
+            if ((flags & K5_RUN_SINGLE_ONLY) && rule->scope == K5_SCOPE_CROSS)
+                continue;
+            c.rule = rule;
+            c.severity = sev[i];
+            st = rule->check(&c, obj);
+        }
+    }
+    k5__index_free(&idx);
+    if (st != K5_OK) {
+        k5_report_free(&r);
+        k5__err(err, NULL, 0, 0, "%s while running the rules", k5_status_str(st));
+        return st;
+    }
+    if (r->findings.len > 1)
+        qsort(r->findings.data, r->findings.len, sizeof(k5_finding), cmp_finding);
+    r->sum.files = k5_docset_files_ok(set);
+    r->sum.objects = nobj;
+    *out = r;
+    return K5_OK;
+}
+
+void k5_report_free(k5_report **report)
+{
+    if (!report || !*report)
+        return;
+    k5__vec_free(&(*report)->findings);
+    k5__arena_free(&(*report)->arena);
+    free(*report);
+    *report = NULL;
+}
+
+size_t k5_report_count(const k5_report *r)
+{
+    return r ? r->findings.len : 0;
+}
+
+const k5_finding *k5_report_at(const k5_report *r, size_t i)
+{
+    return r && i < r->findings.len ? &K5__VEC_AT(&r->findings, k5_finding, i) : NULL;
+}
+
+k5_summary k5_report_summary(const k5_report *r)
+{
+    k5_summary s = {0, 0, 0, 0, 0, 0};
+    return r ? r->sum : s;
+}

@@ -1,0 +1,274 @@
+/*
+ * Kubernetes value semantics: resource quantities, Go durations, and
+ * int-or-string fields with percentages.
+ */
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "k5_internal.h"
+
+typedef __int128 i128;
+#define I128_MAX ((i128)(((unsigned __int128)1 << 127) - 1))
+
+/* mant * 10^dexp * 2^bexp, rounded up (or down), saturated to int64. */
+static int64_t scale(i128 mant, int dexp, int bexp, bool round_up)
+{
+    i128 v = mant;
+    for (int i = 0; i < bexp; i++) {
+        if (v > I128_MAX / 2)
+            return INT64_MAX;
+        v *= 2;
+    }
+    for (int i = 0; i < dexp; i++) {
+        if (v > I128_MAX / 10)
+            return INT64_MAX;
+        v *= 10;
+    }
+    if (dexp < 0) {
+        i128 div = 1;
+        for (int i = 0; i < -dexp; i++) {
+            if (div > I128_MAX / 10) {
+                /* The divisor exceeds any mantissa: the value is a tiny fraction. */
+                return v == 0 ? 0 : (round_up ? 1 : 0);
+            }
+            div *= 10;
+        }
+        i128 q = v / div;
+        if (round_up && q * div != v)
+            q++;
+        v = q;
+    }
+    return v > INT64_MAX ? INT64_MAX : (int64_t)v;
+}
+
+bool k5_quantity_parse(const char *s, size_t n, int64_t *value, int64_t *milli)
+{
+    size_t i = 0;
+    bool neg = false;
+    if (i < n && (s[i] == '+' || s[i] == '-')) {
+        neg = s[i] == '-';
+        i++;
+    }
+    i128 mant = 0;
+    int dexp = 0, bexp = 0;
+    size_t digits = 0;
+    bool frac = false;
+    for (; i < n; i++) {
+        if (s[i] == '.' && !frac) {
+            frac = true;
+            continue;
+        }
+        if (!isdigit((unsigned char)s[i]))
+            break;
+        digits++;
+        if (mant < (i128)1 << 100) {
+            mant = mant * 10 + (s[i] - '0');
+            if (frac)
+                dexp--;
+        } else if (!frac) {
+            dexp++; /* beyond the precision kept: only the magnitude matters */
+        }
+    }
+    if (!digits)
+        return false;
+    /* Suffix. */
+    const char *suf = s + i;
+    size_t sl = n - i;
+    if (sl == 2 && suf[1] == 'i') {
+        static const char bin[] = "KMGTPE";
+        const char *p = memchr(bin, suf[0], 6);
+        if (!p)
+            return false;
+        bexp = 10 * (int)(p - bin + 1);
+    } else if (sl == 1 || sl == 0) {
+        switch (sl ? suf[0] : '\0') {
+        case '\0':
+            break;
+        case 'n':
+            dexp -= 9;
+            break;
+        case 'u':
+            dexp -= 6;
+            break;
+        case 'm':
+            dexp -= 3;
+            break;
+        case 'k':
+            dexp += 3;
+            break;
+        case 'M':
+            dexp += 6;
+            break;
+        case 'G':
+            dexp += 9;
+            break;
+        case 'T':
+            dexp += 12;
+            break;
+        case 'P':
+            dexp += 15;
+            break;
+        case 'E':
+            dexp += 18;
+            break;
+        default:
+            return false;
+        }
+    } else if (suf[0] == 'e' || suf[0] == 'E') {
+        size_t j = 1;
+        bool eneg = false;
+        if (j < sl && (suf[j] == '+' || suf[j] == '-')) {
+            eneg = suf[j] == '-';
+            j++;
+        }
+        if (j >= sl)
+            return false;
+        long e = 0;
+        for (; j < sl; j++) {
+            if (!isdigit((unsigned char)suf[j]))
+                return false;
+            if (e < 100000)
+                e = e * 10 + (suf[j] - '0');
+        }
+        if (e > 1000)
+            e = 1000;
+        dexp += eneg ? -(int)e : (int)e;
+    } else {
+        return false;
+    }
+    if (dexp > 1000)
+        dexp = 1000;
+    /* Values round up (Quantity.Value and MilliValue); a negative value rounds toward +inf. */
+    int64_t v = scale(mant, dexp, bexp, !neg), mv = scale(mant, dexp + 3, bexp, !neg);
+    if (value)
+        *value = neg ? -v : v;
+    if (milli)
+        *milli = neg ? -mv : mv;
+    return true;
+}
+
+bool k5_quantity_node(const k5_node *node, int64_t *value, int64_t *milli)
+{
+    k5_node_type t = k5_node_kind(node);
+    if (t != K5_NODE_STR && t != K5_NODE_INT && t != K5_NODE_FLOAT)
+        return false;
+    k5_str s = k5_node_str(node);
+    return k5_quantity_parse(s.p, s.n, value, milli);
+}
+
+void k5_bytes_fmt(int64_t bytes, char *buf, size_t size)
+{
+    static const char *const units[] = {"Ki", "Mi", "Gi", "Ti", "Pi", "Ei"};
+    if (bytes < 1024 && bytes > -1024) {
+        snprintf(buf, size, "%lld", (long long)bytes);
+        return;
+    }
+    int u = -1;
+    double v = (double)bytes;
+    while (u < 5 && (v >= 1024 || v <= -1024)) {
+        v /= 1024;
+        u++;
+    }
+    if (v == floor(v))
+        snprintf(buf, size, "%.0f%s", v, units[u]);
+    else
+        snprintf(buf, size, "%.1f%s", v, units[u]);
+}
+
+bool k5_duration_parse(const char *s, size_t n, int64_t *ns)
+{
+    size_t i = 0;
+    bool neg = false;
+    if (i < n && (s[i] == '+' || s[i] == '-')) {
+        neg = s[i] == '-';
+        i++;
+    }
+    if (n - i == 1 && s[i] == '0') {
+        *ns = 0;
+        return true;
+    }
+    if (i >= n)
+        return false;
+    long double total = 0;
+    while (i < n) {
+        long double v = 0, scale = 1;
+        size_t digits = 0;
+        while (i < n && isdigit((unsigned char)s[i])) {
+            v = v * 10 + (s[i] - '0');
+            i++, digits++;
+        }
+        if (i < n && s[i] == '.') {
+            i++;
+            while (i < n && isdigit((unsigned char)s[i])) {
+                scale /= 10;
+                v += (s[i] - '0') * scale;
+                i++, digits++;
+            }
+        }
+        if (!digits)
+            return false;
+        size_t u = i;
+        while (i < n && !isdigit((unsigned char)s[i]) && s[i] != '.')
+            i++;
+        size_t ul = i - u;
+        const char *us = s + u;
+        long double mul;
+        if (ul == 2 && !memcmp(us, "ns", 2))
+            mul = 1;
+        else if ((ul == 2 && !memcmp(us, "us", 2)) || (ul == 3 && !memcmp(us, "\xC2\xB5s", 3)) ||
+                 (ul == 3 && !memcmp(us, "\xCE\xBCs", 3)))
+            mul = 1e3L;
+        else if (ul == 2 && !memcmp(us, "ms", 2))
+            mul = 1e6L;
+        else if (ul == 1 && us[0] == 's')
+            mul = 1e9L;
+        else if (ul == 1 && us[0] == 'm')
+            mul = 60e9L;
+        else if (ul == 1 && us[0] == 'h')
+            mul = 3600e9L;
+        else
+            return false;
+        total += v * mul;
+        if (total > 9.2e18L)
+            return false;
+    }
+    *ns = (int64_t)(neg ? -total : total);
+    return true;
+}
+
+bool k5_intstr_get(const k5_node *n, k5_intstr *out)
+{
+    k5_intstr v = {false, 0, {NULL, 0}, n};
+    if (k5_node_kind(n) == K5_NODE_INT) {
+        if (!k5_node_int(n, &v.i))
+            return false;
+        v.is_int = true;
+    } else if (k5_node_kind(n) == K5_NODE_STR) {
+        v.s = k5_node_str(n);
+    } else {
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+bool k5_intstr_scaled(const k5_intstr *v, int64_t total, bool round_up, int64_t *out)
+{
+    if (v->is_int) {
+        *out = v->i;
+        return true;
+    }
+    if (v->s.n < 2 || v->s.p[v->s.n - 1] != '%')
+        return false;
+    int64_t pct = 0;
+    for (size_t i = 0; i + 1 < v->s.n; i++) {
+        if (!isdigit((unsigned char)v->s.p[i]) || pct > 100000000)
+            return false;
+        pct = pct * 10 + (v->s.p[i] - '0');
+    }
+    /* intstr.GetScaledValueFromIntOrPercent: ceil for maxSurge, floor for maxUnavailable. */
+    int64_t prod = pct * total;
+    *out = round_up ? (prod + 99) / 100 : prod / 100;
+    return true;
+}

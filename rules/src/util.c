@@ -1,0 +1,237 @@
+/*
+ * Arena, vectors, hash map and error helpers shared by the engine.
+ */
+#include <stdlib.h>
+
+#include "k5_internal.h"
+
+struct k5__chunk {
+    k5__chunk *next;
+    size_t used, size;
+    max_align_t data[];
+};
+
+#define K5__CHUNK_MIN (64u * 1024u)
+
+void *k5__arena_alloc(k5__arena *a, size_t size)
+{
+    size = (size + 15u) & ~(size_t)15u;
+    k5__chunk *c = a->head;
+    if (!c || c->size - c->used < size) {
+        /* Chunks grow with the arena so that big inputs use few chunks. */
+        size_t want = K5__CHUNK_MIN;
+        if (a->total / 8 > want)
+            want = a->total / 8;
+        if (want > 4u * 1024u * 1024u)
+            want = 4u * 1024u * 1024u;
+        if (want < size)
+            want = size;
+        c = malloc(sizeof(*c) + want);
+        if (!c)
+            return NULL;
+        c->used = 0;
+        c->size = want;
+        if (a->head && size > K5__CHUNK_MIN && a->head->size - a->head->used > K5__CHUNK_MIN) {
+            /* A large one-off block: keep filling the current chunk afterwards. */
+            c->next = a->head->next;
+            a->head->next = c;
+        } else {
+            c->next = a->head;
+            a->head = c;
+        }
+        a->total += want;
+    }
+    void *p = (char *)c->data + c->used;
+    c->used += size;
+    return p;
+}
+
+char *k5__arena_strndup(k5__arena *a, const char *s, size_t n)
+{
+    char *p = k5__arena_alloc(a, n + 1);
+    if (!p)
+        return NULL;
+    if (n)
+        memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+char *k5__arena_printf(k5__arena *a, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char tmp[256];
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return NULL;
+    char *p = k5__arena_alloc(a, (size_t)n + 1);
+    if (!p)
+        return NULL;
+    if ((size_t)n < sizeof tmp) {
+        memcpy(p, tmp, (size_t)n + 1);
+    } else {
+        va_start(ap, fmt);
+        vsnprintf(p, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
+    return p;
+}
+
+void k5__arena_free(k5__arena *a)
+{
+    k5__chunk *c = a->head;
+    while (c) {
+        k5__chunk *n = c->next;
+        free(c);
+        c = n;
+    }
+    a->head = NULL;
+    a->total = 0;
+}
+
+void *k5__vec_push(k5__vec *v, const void *elem)
+{
+    if (v->len == v->cap) {
+        size_t ncap = v->cap ? v->cap * 2 : 16;
+        void *nd = realloc(v->data, ncap * v->elem);
+        if (!nd)
+            return NULL;
+        v->data = nd;
+        v->cap = ncap;
+    }
+    void *slot = (char *)v->data + v->len * v->elem;
+    memcpy(slot, elem, v->elem);
+    v->len++;
+    return slot;
+}
+
+void k5__vec_free(k5__vec *v)
+{
+    free(v->data);
+    v->data = NULL;
+    v->len = v->cap = 0;
+}
+
+/* FNV-1a, 64 bit: short keys, no adversarial pressure worth more here. */
+uint64_t k5__hash(const void *p, size_t n, uint64_t seed)
+{
+    const unsigned char *s = p;
+    uint64_t h = 1469598103934665603ULL ^ seed;
+    for (size_t i = 0; i < n; i++) {
+        h ^= s[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+const k5__hentry *k5__hmap_get(const k5__hmap *m, const char *key, size_t klen)
+{
+    if (!m->cap)
+        return NULL;
+    uint64_t h = k5__hash(key, klen, 0);
+    for (size_t i = h & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+        const k5__hentry *e = &m->slots[i];
+        if (!e->key)
+            return NULL;
+        if (e->hash == h && e->klen == klen && memcmp(e->key, key, klen) == 0)
+            return e;
+    }
+}
+
+static k5_status hmap_grow(k5__hmap *m)
+{
+    size_t ncap = m->cap ? m->cap * 2 : 64;
+    k5__hentry *ns = calloc(ncap, sizeof *ns);
+    if (!ns)
+        return K5_ENOMEM;
+    for (size_t i = 0; i < m->cap; i++) {
+        k5__hentry *e = &m->slots[i];
+        if (!e->key)
+            continue;
+        size_t j = e->hash & (ncap - 1);
+        while (ns[j].key)
+            j = (j + 1) & (ncap - 1);
+        ns[j] = *e;
+    }
+    free(m->slots);
+    m->slots = ns;
+    m->cap = ncap;
+    return K5_OK;
+}
+
+k5_status k5__hmap_add(k5__hmap *m, const char *key, size_t klen, uint32_t val)
+{
+    if ((m->len + 1) * 4 > m->cap * 3 && hmap_grow(m) != K5_OK)
+        return K5_ENOMEM;
+    uint64_t h = k5__hash(key, klen, 0);
+    size_t i = h & (m->cap - 1);
+    for (;; i = (i + 1) & (m->cap - 1)) {
+        k5__hentry *e = &m->slots[i];
+        if (!e->key) {
+            char *k = k5__arena_strndup(m->arena, key, klen);
+            if (!k)
+                return K5_ENOMEM;
+            e->key = k;
+            e->klen = klen;
+            e->hash = h;
+            m->len++;
+            break;
+        }
+        if (e->hash == h && e->klen == klen && memcmp(e->key, key, klen) == 0)
+            break;
+    }
+    k5__hentry *e = &m->slots[i];
+    if (e->nvals == e->cap) {
+        uint32_t ncap = e->cap ? e->cap * 2 : 2;
+        uint32_t *nv = realloc(e->vals, ncap * sizeof *nv);
+        if (!nv)
+            return K5_ENOMEM;
+        e->vals = nv;
+        e->cap = ncap;
+    }
+    e->vals[e->nvals++] = val;
+    return K5_OK;
+}
+
+void k5__hmap_free(k5__hmap *m)
+{
+    for (size_t i = 0; i < m->cap; i++)
+        free(m->slots[i].vals);
+    free(m->slots);
+    m->slots = NULL;
+    m->cap = m->len = 0;
+}
+
+void k5__err(k5_error *err, const char *file, uint32_t line, uint32_t col, const char *fmt, ...)
+{
+    if (!err)
+        return;
+    err->file = file;
+    err->line = line;
+    err->column = col;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
+}
+
+const char *k5_status_str(k5_status st)
+{
+    switch (st) {
+    case K5_OK:
+        return "ok";
+    case K5_ENOMEM:
+        return "out of memory";
+    case K5_EPARSE:
+        return "parse error";
+    case K5_ELIMIT:
+        return "input limit exceeded";
+    case K5_EINVAL:
+        return "invalid argument";
+    case K5_ENOTFOUND:
+        return "not found";
+    }
+    return "unknown error";
+}
