@@ -243,7 +243,11 @@ static void put_clean_object(FILE *fp, const k5_docset *set, const k5_object *ob
     fputs("\" name=\"kube5xx\" file=\"", fp);
     const char *file = set ? k5_docset_file_name(set, obj->file) : NULL;
     put_xml(fp, file ? file : "-", true);
-    fputs("\"/>\n", fp);
+    fputc('"', fp);
+    k5_position pos = set ? k5_docset_position(set, obj->file, obj->root) : (k5_position){0, 0};
+    if (pos.line > 0)
+        fprintf(fp, " line=\"%lu\"", (unsigned long)pos.line);
+    fputs("/>\n", fp);
 }
 
 /*
