@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# The pre-commit hooks of .pre-commit-hooks.yaml, run by the real pre-commit framework in a
+# throwaway repository: a bad manifest fails the commit check with kube5xx's message, the fixed
+# one passes; the same for the kube5xx-dirs hook with a Service and its Deployment in two files.
+#
+#   tests/e2e/precommit_test.sh [path/to/kube5xx]       (or KUBE5XX=...)
+# Exits 77 (skipped) where pre-commit or git is not installed.
+. "$(dirname "$0")/ship_lib.sh"
+need_kube5xx "${1:-}"
+command -v pre-commit >/dev/null || skip "pre-commit not installed (Debian package pre-commit)"
+command -v git >/dev/null || skip "git not installed"
+
+# The hook repository: a git repository holding this working tree's .pre-commit-hooks.yaml,
+# so uncommitted edits to it are what is tested. pre-commit clones it at a commit.
+hooks="$ship_tmp/hooks"
+mkdir -p "$hooks"
+cp "$ship_root/.pre-commit-hooks.yaml" "$hooks/"
+git -C "$hooks" init -q
+git -C "$hooks" -c user.name=t -c user.email=t@example.invalid add .pre-commit-hooks.yaml
+git -C "$hooks" -c user.name=t -c user.email=t@example.invalid commit -q -m hooks
+rev=$(git -C "$hooks" rev-parse HEAD)
+
+# `language: system` runs the kube5xx on PATH.
+mkdir -p "$ship_tmp/bin"
+ln -s "$KUBE5XX" "$ship_tmp/bin/kube5xx"
+export PATH="$ship_tmp/bin:$PATH"
+export PRE_COMMIT_HOME="$ship_tmp/pre-commit-home"
+export PRE_COMMIT_COLOR=never
+unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE
+
+repo="$ship_tmp/repo"
+mkdir -p "$repo/deploy"
+cd "$repo" || die "cd $repo"
+git init -q
+git config user.name test
+git config user.email test@example.invalid
+git config commit.gpgsign false
+
+write_deployment() { # write_deployment PORT_NAME
+    cat > deploy/app.yaml <<YAML
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+        - name: web
+          image: example/web:1
+          ports:
+            - name: $1
+              containerPort: 8080
+          readinessProbe:
+            httpGet: {path: /healthz, port: 8080}
+          lifecycle:
+            preStop:
+              exec: {command: [sleep, "5"]}
+          resources:
+            requests: {cpu: 100m, memory: 128Mi}
+            limits: {memory: 128Mi}
+YAML
+}
+cat > deploy/service.yaml <<'YAML'
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  selector: {app: web}
+  ports:
+    - port: 80
+      targetPort: http
+YAML
+# A file that is not a manifest: the hooks must not choke on it.
+printf 'replicaCount: 1\nimage: {tag: latest}\n' > values.yaml
+
+config() { # config HOOK_ID [ARGS_YAML]
+    {
+        printf 'repos:\n  - repo: %s\n    rev: %s\n    hooks:\n      - id: %s\n' \
+            "file://$hooks" "$rev" "$1"
+        [ -n "${2:-}" ] && printf '        args: %s\n' "$2"
+    } > .pre-commit-config.yaml
+}
+run() { # run ARGS...: pre-commit's exit status in $rc, its output in $ship_tmp/pc.out
+    timeout 120 pre-commit run "$@" > "$ship_tmp/pc.out" 2>&1
+    rc=$?
+}
+failed_with() {
+    [ "$rc" = 1 ] && grep -q "$1" "$ship_tmp/pc.out" && return 0
+    say "pre-commit exit $rc, expected 1 and '$1' in:"; sed 's/^/    /' "$ship_tmp/pc.out" >&2
+    return 1
+}
+passed() {
+    [ "$rc" = 0 ] && return 0
+    say "pre-commit exit $rc, expected 0:"; sed 's/^/    /' "$ship_tmp/pc.out" >&2
+    return 1
+}
+
+# --- kube5xx: the staged files ---------------------------------------------------------
+write_deployment web                       # the Service targets "http"; the container calls it "web"
+config kube5xx
+git add -A
+run --all-files
+check "kube5xx hook fails on a targetPort no container declares" \
+    failed_with service-target-port-mismatch
+check "its message names the file" grep -q "deploy/service.yaml" "$ship_tmp/pc.out"
+
+# Only what is staged is linted: a commit that touches nothing YAML runs nothing.
+git commit -q --no-verify -m "bad manifests"
+echo notes > README.txt
+git add README.txt
+run
+check "kube5xx hook does not run when no YAML is staged" passed
+
+write_deployment http
+git add -A
+run --all-files
+check "kube5xx hook passes once the port names agree" passed
+run
+check "kube5xx hook passes on the staged fix" passed
+
+# --- kube5xx-dirs: the directory as one set, whatever is staged -------------------------
+write_deployment web
+config kube5xx-dirs "[deploy/]"
+git add -A
+run --all-files
+check "kube5xx-dirs hook fails on the mismatch across two files" \
+    failed_with service-target-port-mismatch
+write_deployment http
+git add -A
+run --all-files
+check "kube5xx-dirs hook passes once fixed" passed
+
+finish

@@ -1,0 +1,99 @@
+# Shared by the shipping end-to-end tests (helm, kustomize, manifests, pre-commit, image).
+# Sourced, not run. Exit codes follow ctest's SKIP_RETURN_CODE convention: 0 passed,
+# 1 failed, 77 skipped (a tool that cannot be had here).
+#
+# Binaries: the first and second arguments, else KUBE5XX and KUBE5XX_WEBHOOK, else the
+# build directories of the repository, else PATH.
+# kubectl and helm: KUBECTL and HELM, else $KUBE5XX_TOOLS/bin (scripts/install-test-tools.sh
+# puts them there; default /opt/kube5xx-tools), else PATH.
+
+set -uo pipefail
+
+ship_name=$(basename "$0" .sh)
+ship_root=$(cd "$(dirname "$0")/../.." && pwd)
+ship_tools=${KUBE5XX_TOOLS:-/opt/kube5xx-tools}
+ship_failures=0
+ship_checks=0
+
+say()  { printf '%s: %s\n' "$ship_name" "$*" >&2; }
+skip() { say "SKIP: $*"; exit 77; }
+die()  { say "FAIL: $*"; exit 1; }
+# check DESCRIPTION COMMAND...: runs the command, counts a failure without stopping.
+check() {
+    local what=$1; shift
+    ship_checks=$((ship_checks + 1))
+    if "$@"; then say "ok: $what"; else say "FAIL: $what"; ship_failures=$((ship_failures + 1)); fi
+}
+finish() {
+    local passed=$((ship_checks - ship_failures))
+    echo "$ship_name: $passed passed, $ship_failures failed"
+    [ "$ship_failures" -eq 0 ]
+    exit $?
+}
+
+ship_tmp=$(mktemp -d "${TMPDIR:-/tmp}/kube5xx-$ship_name.XXXXXX")
+trap 'rm -rf --one-file-system "$ship_tmp"' EXIT
+
+# find_binary NAME ARG ENV: an executable path, or empty.
+find_binary() {
+    local name=$1 arg=$2 env=$3 c
+    for c in "$arg" "$env"; do
+        if [ -n "$c" ]; then
+            [ -x "$c" ] || die "$name: '$c' is not an executable"
+            (cd "$(dirname "$c")" && printf '%s/%s\n' "$(pwd)" "$(basename "$c")")
+            return
+        fi
+    done
+    for c in "$ship_root"/build*/lint/"$name" "$ship_root"/build*/webhook/"$name" \
+             "$ship_root"/build*/"$name"; do
+        [ -x "$c" ] && { printf '%s\n' "$c"; return; }
+    done
+    command -v "$name" || true
+}
+need_kube5xx() {
+    KUBE5XX=$(find_binary kube5xx "${1:-}" "${KUBE5XX:-}")
+    [ -n "$KUBE5XX" ] || skip "kube5xx not built (pass its path, or set KUBE5XX)"
+}
+need_webhook() {
+    KUBE5XX_WEBHOOK=$(find_binary kube5xx-webhook "${1:-}" "${KUBE5XX_WEBHOOK:-}")
+    [ -n "$KUBE5XX_WEBHOOK" ] || skip "kube5xx-webhook not built (pass its path, or set KUBE5XX_WEBHOOK)"
+}
+need_tool() { # need_tool VAR NAME: sets VAR to the tool's path or skips.
+    local var=$1 name=$2 path
+    path=${!var:-}
+    [ -z "$path" ] && [ -x "$ship_tools/bin/$name" ] && path=$ship_tools/bin/$name
+    [ -z "$path" ] && path=$(command -v "$name" || true)
+    [ -n "$path" ] && [ -x "$path" ] ||
+        skip "$name not available (scripts/install-test-tools.sh installs it)"
+    printf -v "$var" '%s' "$path"
+}
+need_kubectl() {
+    need_tool KUBECTL kubectl
+    timeout 60 "$KUBECTL" kustomize --help >/dev/null 2>&1 || skip "$KUBECTL has no working 'kustomize'"
+}
+need_helm() {
+    need_tool HELM helm
+    timeout 60 "$HELM" version >/dev/null 2>&1 || skip "$HELM does not run"
+}
+
+# lint_json FILE...: runs kube5xx lint --format json; the JSON goes to $ship_tmp/out.json,
+# the exit status to $lint_rc. Bounded, so a hang is a failure rather than a stuck test.
+lint_json() {
+    timeout 60 "$KUBE5XX" lint --format json "$@" > "$ship_tmp/out.json" 2> "$ship_tmp/out.err"
+    lint_rc=$?
+}
+
+# json QUERY: evaluates a Python expression over the last lint's JSON as `r`.
+# python3 is on every machine this project builds on; jq is not.
+json() {
+    python3 - "$ship_tmp/out.json" "$1" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+v = eval(sys.argv[2], {"r": r})
+if isinstance(v, bool):
+    sys.exit(0 if v else 1)
+print(v if isinstance(v, str) else json.dumps(v))
+PY
+}
+show_lint() { say "kube5xx exit $lint_rc; stderr:"; sed 's/^/    /' "$ship_tmp/out.err" >&2
+              say "json:"; sed 's/^/    /' "$ship_tmp/out.json" | head -c 6000 >&2; echo >&2; }
