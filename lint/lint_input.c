@@ -1,0 +1,293 @@
+/*
+ * kube5xx CLI: turns the command line's paths into loaded documents. Files,
+ * directories (recursively; .yaml, .yml, .json; hidden directories skipped;
+ * symlink loops detected) and "-" for stdin all go into ONE docset, so that
+ * cross-object rules see everything together.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lint_input.h"
+
+#define LINT_MAX_DIR_DEPTH 64   /* directory recursion */
+#define LINT_MAX_FILES 100000u  /* files per run */
+
+typedef struct dir_id {
+    dev_t dev;
+    ino_t ino;
+} dir_id;
+
+typedef struct walker {
+    lint_input *in;
+    dir_id *seen;
+    size_t nseen, capseen;
+} walker;
+
+static int add_error(lint_input *in, const char *file, uint32_t line, uint32_t col,
+                     const char *msg)
+{
+    if (in->nerrors == in->caperrors) {
+        size_t ncap = in->caperrors ? in->caperrors * 2 : 8;
+        lint_load_error *ne = realloc(in->errors, ncap * sizeof *ne);
+        if (!ne)
+            return -1;
+        in->errors = ne;
+        in->caperrors = ncap;
+    }
+    lint_load_error *e = &in->errors[in->nerrors];
+    e->file = strdup(file);
+    e->message = strdup(msg);
+    e->line = line;
+    e->column = col;
+    if (!e->file || !e->message) {
+        free(e->file);
+        free(e->message);
+        return -1;
+    }
+    in->nerrors++;
+    return 0;
+}
+
+/* Reads a whole stream, refusing more than K5_MAX_FILE_BYTES. */
+static int read_all(int fd, char **out, size_t *len, const char *name, lint_input *in)
+{
+    size_t cap = 64 * 1024, n = 0;
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        if ((uint64_t)st.st_size > K5_MAX_FILE_BYTES) {
+            char msg[160];
+            snprintf(msg, sizeof msg,
+                     "file is %lld bytes, larger than %u MiB (limit K5_MAX_FILE_BYTES); split it",
+                     (long long)st.st_size, K5_MAX_FILE_BYTES / (1024u * 1024u));
+            add_error(in, name, 0, 0, msg);
+            return 1;
+        }
+        cap = (size_t)st.st_size + 1;
+    }
+    char *buf = malloc(cap);
+    if (!buf)
+        return -1;
+    for (;;) {
+        if (n == cap) {
+            if (cap > K5_MAX_FILE_BYTES) {
+                free(buf);
+                char msg[160];
+                snprintf(msg, sizeof msg, "input is larger than %u MiB (limit K5_MAX_FILE_BYTES)",
+                         K5_MAX_FILE_BYTES / (1024u * 1024u));
+                add_error(in, name, 0, 0, msg);
+                return 1;
+            }
+            size_t ncap = cap * 2;
+            char *nb = realloc(buf, ncap);
+            if (!nb) {
+                free(buf);
+                return -1;
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            int e = errno;
+            free(buf);
+            char msg[160];
+            snprintf(msg, sizeof msg, "cannot read: %s", strerror(e));
+            add_error(in, name, 0, 0, msg);
+            return 1;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+static int load_fd(lint_input *in, int fd, const char *name, k5_format fmt)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    int r = read_all(fd, &buf, &len, name, in);
+    if (r)
+        return r < 0 ? -1 : 0;
+    if (++in->nfiles > LINT_MAX_FILES) {
+        free(buf);
+        char msg[120];
+        snprintf(msg, sizeof msg, "more than %u input files (limit LINT_MAX_FILES)",
+                 LINT_MAX_FILES);
+        add_error(in, name, 0, 0, msg);
+        return 0;
+    }
+    k5_error err = {0};
+    k5_status st = k5_docset_load(in->set, name, buf, len, fmt, &err);
+    if (st == K5_ENOMEM)
+        return -1;
+    if (st != K5_OK && add_error(in, name, err.line, err.column, err.msg) < 0)
+        return -1;
+    return 0;
+}
+
+static k5_format format_of(const char *path)
+{
+    size_t n = strlen(path);
+    if (n >= 5 && strcmp(path + n - 5, ".json") == 0)
+        return K5_FORMAT_JSON;
+    return K5_FORMAT_AUTO;
+}
+
+static int load_file(lint_input *in, const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "cannot open: %s", strerror(errno));
+        return add_error(in, path, 0, 0, msg);
+    }
+    /* O_NONBLOCK only guards the open of a FIFO; reads below block as usual. */
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    int r = load_fd(in, fd, path, format_of(path));
+    close(fd);
+    return r;
+}
+
+static bool wanted(const char *name)
+{
+    size_t n = strlen(name);
+    return (n > 5 && strcmp(name + n - 5, ".yaml") == 0) ||
+           (n > 4 && strcmp(name + n - 4, ".yml") == 0) ||
+           (n > 5 && strcmp(name + n - 5, ".json") == 0);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int walk(walker *w, const char *dir, int depth)
+{
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "cannot read directory: %s", strerror(errno));
+        return add_error(w->in, dir, 0, 0, msg);
+    }
+    for (size_t i = 0; i < w->nseen; i++)
+        if (w->seen[i].dev == st.st_dev && w->seen[i].ino == st.st_ino)
+            return 0; /* a symlink loop or a second link to a directory already linted */
+    if (depth > LINT_MAX_DIR_DEPTH) {
+        char msg[120];
+        snprintf(msg, sizeof msg, "directories nested deeper than %d (limit LINT_MAX_DIR_DEPTH)",
+                 LINT_MAX_DIR_DEPTH);
+        return add_error(w->in, dir, 0, 0, msg);
+    }
+    if (w->nseen == w->capseen) {
+        size_t ncap = w->capseen ? w->capseen * 2 : 16;
+        dir_id *ns = realloc(w->seen, ncap * sizeof *ns);
+        if (!ns)
+            return -1;
+        w->seen = ns;
+        w->capseen = ncap;
+    }
+    w->seen[w->nseen].dev = st.st_dev;
+    w->seen[w->nseen].ino = st.st_ino;
+    w->nseen++;
+
+    DIR *d = opendir(dir);
+    if (!d) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "cannot read directory: %s", strerror(errno));
+        return add_error(w->in, dir, 0, 0, msg);
+    }
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue; /* ., .. and hidden entries (.git, .github) */
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 32;
+            char **nn = realloc(names, ncap * sizeof *nn);
+            if (!nn) {
+                rc = -1;
+                break;
+            }
+            names = nn;
+            cap = ncap;
+        }
+        if (!(names[n] = strdup(e->d_name))) {
+            rc = -1;
+            break;
+        }
+        n++;
+    }
+    closedir(d);
+    if (n > 1)
+        qsort(names, n, sizeof *names, cmp_names); /* stable output across file systems */
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        size_t len = strlen(dir) + strlen(names[i]) + 2;
+        char *path = malloc(len);
+        if (!path) {
+            rc = -1;
+            break;
+        }
+        snprintf(path, len, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", names[i]);
+        struct stat cs;
+        if (stat(path, &cs) != 0) {
+            if (lstat(path, &cs) == 0 && S_ISLNK(cs.st_mode) && wanted(names[i])) {
+                char msg[160];
+                snprintf(msg, sizeof msg, "broken symbolic link");
+                rc = add_error(w->in, path, 0, 0, msg);
+            }
+        } else if (S_ISDIR(cs.st_mode)) {
+            rc = walk(w, path, depth + 1);
+        } else if (S_ISREG(cs.st_mode) && wanted(names[i])) {
+            rc = load_file(w->in, path);
+        }
+        free(path);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    return rc;
+}
+
+int lint_input_add(lint_input *in, const char *arg)
+{
+    if (strcmp(arg, "-") == 0)
+        return load_fd(in, STDIN_FILENO, "-", K5_FORMAT_AUTO);
+    struct stat st;
+    if (stat(arg, &st) != 0) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "cannot open: %s", strerror(errno));
+        return add_error(in, arg, 0, 0, msg);
+    }
+    if (S_ISDIR(st.st_mode)) {
+        walker w = {in, NULL, 0, 0};
+        int r = walk(&w, arg, 0);
+        free(w.seen);
+        return r;
+    }
+    return load_file(in, arg);
+}
+
+void lint_input_free(lint_input *in)
+{
+    for (size_t i = 0; i < in->nerrors; i++) {
+        free(in->errors[i].file);
+        free(in->errors[i].message);
+    }
+    free(in->errors);
+    in->errors = NULL;
+    in->nerrors = in->caperrors = 0;
+}

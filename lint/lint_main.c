@@ -1,0 +1,345 @@
+/*
+ * kube5xx: the command-line linter. Arguments, config discovery and exit
+ * codes live here; reading inputs is lint_input.c, formats lint_output_*.c.
+ *
+ * Exit status: 0 no finding at or above --fail-on; 1 findings at or above it;
+ * 2 usage, I/O or parse error.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lint_docs.h"
+#include "lint_input.h"
+
+enum { EXIT_CLEAN = 0, EXIT_FINDINGS = 1, EXIT_ERROR = 2 };
+
+static const char usage_text[] =
+    "usage: kube5xx lint [options] PATH... (a file, a directory, or - for stdin)\n"
+    "       kube5xx rules [--format text|markdown]\n"
+    "       kube5xx explain RULE-ID\n"
+    "       kube5xx --version | --help\n"
+    "\n"
+    "Finds Kubernetes configuration that causes HTTP 502, 503 and 504.\n"
+    "All inputs are linted as ONE set, so cross-object rules (Service -> pods,\n"
+    "Ingress -> Service, PDB -> pods) see every object given.\n"
+    "\n"
+    "lint options:\n"
+    "  -f, --format FORMAT    text (default), json, sarif, junit, github\n"
+    "  -o, --output FILE      write the report to FILE instead of stdout\n"
+    "      --fail-on LEVEL    error (default), warning, info, or never: exit 1 when a\n"
+    "                         finding is at or above LEVEL\n"
+    "  -c, --config FILE      config file (default: .kube5xx.yaml in the current\n"
+    "                         directory or the nearest parent that has one)\n"
+    "      --no-config        ignore .kube5xx.yaml files\n"
+    "  -n, --namespace NS     namespace of objects that name none (default: default)\n"
+    "      --show-suppressed  also list findings silenced by kube5xx/ignore annotations\n"
+    "  -q, --quiet            do not print notices (skipped non-Kubernetes documents)\n"
+    "\n"
+    "Suppress a rule for one object with the annotation\n"
+    "  kube5xx/ignore: \"rule-id[,rule-id]\"   (and optionally kube5xx/ignore-reason)\n"
+    "on the object or its pod template.\n"
+    "\n"
+    "Exit status: 0 clean, 1 findings at or above --fail-on, 2 usage, I/O or parse error.\n"
+    "Colour is used on a terminal unless NO_COLOR is set.\n";
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "kube5xx: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nTry 'kube5xx --help'.\n");
+    return EXIT_ERROR;
+}
+
+/* Reads a small file (the config) whole. Returns 0, or -1 with errno set. */
+static int slurp(const char *path, char **out, size_t *len, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    char *buf = malloc(cap + 1);
+    size_t n = 0;
+    if (!buf) {
+        close(fd);
+        errno = ENOMEM;
+        return -1;
+    }
+    for (;;) {
+        ssize_t r = read(fd, buf + n, cap + 1 - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            int e = errno;
+            free(buf);
+            close(fd);
+            errno = e;
+            return -1;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+        if (n > cap)
+            break;
+    }
+    close(fd);
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+/* .kube5xx.yaml in the current directory or the nearest parent that has one. */
+static bool find_config(char *out, size_t size)
+{
+    char dir[PATH_MAX];
+    if (!getcwd(dir, sizeof dir))
+        return false;
+    for (;;) {
+        snprintf(out, size, "%s%s.kube5xx.yaml", dir, strcmp(dir, "/") == 0 ? "" : "/");
+        struct stat st;
+        if (stat(out, &st) == 0 && S_ISREG(st.st_mode))
+            return true;
+        char *slash = strrchr(dir, '/');
+        if (!slash || slash == dir) {
+            if (strcmp(dir, "/") == 0)
+                return false;
+            dir[0] = '/';
+            dir[1] = '\0';
+            continue;
+        }
+        *slash = '\0';
+    }
+}
+
+static int load_config(const char *path, k5_config **cfg)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    if (slurp(path, &buf, &len, K5_MAX_CONFIG_BYTES) != 0) {
+        fprintf(stderr, "%s: error: cannot read config: %s\n", path, strerror(errno));
+        return EXIT_ERROR;
+    }
+    k5_error err = {0};
+    k5_status st = k5_config_parse(cfg, path, buf, len, &err);
+    free(buf);
+    if (st != K5_OK) {
+        if (err.line)
+            fprintf(stderr, "%s:%u:%u: error: %s\n", path, err.line, err.column, err.msg);
+        else
+            fprintf(stderr, "%s: error: %s\n", path, err.msg[0] ? err.msg : k5_status_str(st));
+        return EXIT_ERROR;
+    }
+    return EXIT_CLEAN;
+}
+
+static int cmd_lint(int argc, char **argv)
+{
+    static const struct option opts[] = {{"format", required_argument, NULL, 'f'},
+                                         {"output", required_argument, NULL, 'o'},
+                                         {"fail-on", required_argument, NULL, 'F'},
+                                         {"config", required_argument, NULL, 'c'},
+                                         {"no-config", no_argument, NULL, 'N'},
+                                         {"namespace", required_argument, NULL, 'n'},
+                                         {"show-suppressed", no_argument, NULL, 'S'},
+                                         {"quiet", no_argument, NULL, 'q'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *format = "text", *output = NULL, *config = NULL, *ns = "default";
+    k5_severity fail_on = K5_SEV_ERROR;
+    bool fail_never = false, show_suppressed = false, quiet = false, no_config = false;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "f:o:c:n:qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'f':
+            format = optarg;
+            break;
+        case 'o':
+            output = optarg;
+            break;
+        case 'F':
+            if (strcmp(optarg, "never") == 0)
+                fail_never = true;
+            else if (!k5_severity_parse(optarg, strlen(optarg), &fail_on) || fail_on == K5_SEV_OFF)
+                return usage_error("--fail-on must be error, warning, info or never, not '%s'",
+                                   optarg);
+            break;
+        case 'c':
+            config = optarg;
+            break;
+        case 'N':
+            no_config = true;
+            break;
+        case 'n':
+            ns = optarg;
+            break;
+        case 'S':
+            show_suppressed = true;
+            break;
+        case 'q':
+            quiet = true;
+            break;
+        case 'h':
+            fputs(usage_text, stdout);
+            return EXIT_CLEAN;
+        default:
+            return usage_error("%s", "invalid option");
+        }
+    }
+    lint_output_fn writer = lint_output_find(format);
+    if (!writer)
+        return usage_error("unknown format '%s' (text, json, sarif, junit, github)", format);
+    if (optind >= argc)
+        return usage_error("%s", "lint needs at least one PATH (a file, a directory, or -)");
+
+    k5_config *cfg = NULL;
+    char found[PATH_MAX + 32];
+    if (config) {
+        if (load_config(config, &cfg) != EXIT_CLEAN)
+            return EXIT_ERROR;
+    } else if (!no_config && find_config(found, sizeof found)) {
+        if (load_config(found, &cfg) != EXIT_CLEAN)
+            return EXIT_ERROR;
+    }
+
+    int rc = EXIT_ERROR;
+    k5_docset *set = NULL;
+    k5_report *rep = NULL;
+    lint_input in = {0};
+    FILE *out = NULL;
+    if (k5_docset_new(&set, ns) != K5_OK) {
+        fprintf(stderr, "kube5xx: out of memory\n");
+        goto out;
+    }
+    in.set = set;
+    for (int i = optind; i < argc; i++) {
+        if (lint_input_add(&in, argv[i]) < 0) {
+            fprintf(stderr, "kube5xx: out of memory while reading %s\n", argv[i]);
+            goto out;
+        }
+    }
+    if (!quiet) {
+        for (size_t i = 0; i < k5_docset_notice_count(set); i++) {
+            const k5_notice *nt = k5_docset_notice(set, i);
+            fprintf(stderr, "%s:%u:%u: notice: %s\n", nt->file, nt->line, nt->column,
+                    nt->message);
+        }
+    }
+    k5_error err = {0};
+    if (k5_run(set, cfg, 0, &rep, &err) != K5_OK) {
+        fprintf(stderr, "kube5xx: %s\n", err.msg);
+        goto out;
+    }
+    out = output ? fopen(output, "w") : stdout;
+    if (!out) {
+        fprintf(stderr, "%s: error: cannot write: %s\n", output, strerror(errno));
+        goto out;
+    }
+    bool is_text = strcmp(format, "text") == 0;
+    const char *nc = getenv("NO_COLOR");
+    lint_output o = {out,
+                     is_text && isatty(fileno(out)) && !(nc && *nc),
+                     show_suppressed,
+                     set,
+                     rep,
+                     in.errors,
+                     in.nerrors,
+                     fail_on};
+    if (writer(&o) != 0 || fflush(out) != 0 || ferror(out)) {
+        fprintf(stderr, "kube5xx: cannot write the report: %s\n", strerror(errno));
+        goto out;
+    }
+    if (!is_text) {
+        /* Machine formats carry load errors inside; say so on stderr too for humans. */
+        for (size_t i = 0; i < in.nerrors; i++) {
+            const lint_load_error *e = &in.errors[i];
+            if (e->line)
+                fprintf(stderr, "%s:%u:%u: error: %s\n", e->file, e->line, e->column, e->message);
+            else
+                fprintf(stderr, "%s: error: %s\n", e->file, e->message);
+        }
+    }
+    if (in.nerrors) {
+        rc = EXIT_ERROR;
+        goto out;
+    }
+    rc = EXIT_CLEAN;
+    if (!fail_never) {
+        for (size_t i = 0; i < k5_report_count(rep); i++) {
+            const k5_finding *f = k5_report_at(rep, i);
+            if (!f->suppressed && f->severity >= fail_on) {
+                rc = EXIT_FINDINGS;
+                break;
+            }
+        }
+    }
+out:
+    if (out && out != stdout && fclose(out) != 0 && rc != EXIT_ERROR) {
+        fprintf(stderr, "%s: error: cannot write: %s\n", output, strerror(errno));
+        rc = EXIT_ERROR;
+    }
+    k5_report_free(&rep);
+    lint_input_free(&in);
+    k5_docset_free(&set);
+    k5_config_free(&cfg);
+    return rc;
+}
+
+static int cmd_rules(int argc, char **argv)
+{
+    const char *format = "text";
+    for (int i = 1; i < argc; i++) {
+        if ((strcmp(argv[i], "--format") == 0 || strcmp(argv[i], "-f") == 0) && i + 1 < argc)
+            format = argv[++i];
+        else if (strncmp(argv[i], "--format=", 9) == 0)
+            format = argv[i] + 9;
+        else
+            return usage_error("rules: unexpected argument '%s'", argv[i]);
+    }
+    if (strcmp(format, "text") == 0)
+        lint_docs_table(stdout);
+    else if (strcmp(format, "markdown") == 0)
+        lint_docs_markdown(stdout);
+    else
+        return usage_error("rules: unknown format '%s' (text, markdown)", format);
+    return fflush(stdout) == 0 ? EXIT_CLEAN : EXIT_ERROR;
+}
+
+static int cmd_explain(int argc, char **argv)
+{
+    if (argc != 2)
+        return usage_error("%s", "explain needs exactly one RULE-ID (see 'kube5xx rules')");
+    const k5_rule *r = k5_rule_find(argv[1], strlen(argv[1]));
+    if (!r)
+        return usage_error("unknown rule '%s' (see 'kube5xx rules')", argv[1]);
+    lint_docs_explain(stdout, r);
+    return fflush(stdout) == 0 ? EXIT_CLEAN : EXIT_ERROR;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage_text, stderr);
+        return EXIT_ERROR;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("kube5xx %s\n", KUBE5XX_VERSION);
+        return EXIT_CLEAN;
+    }
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(usage_text, stdout);
+        return EXIT_CLEAN;
+    }
+    if (strcmp(cmd, "lint") == 0)
+        return cmd_lint(argc - 1, argv + 1);
+    if (strcmp(cmd, "rules") == 0)
+        return cmd_rules(argc - 1, argv + 1);
+    if (strcmp(cmd, "explain") == 0)
+        return cmd_explain(argc - 1, argv + 1);
+    return usage_error("unknown command '%s' (lint, rules, explain)", cmd);
+}

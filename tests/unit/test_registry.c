@@ -1,0 +1,172 @@
+/*
+ * The registry: ids unique, sorted and kebab-case; every rule documented,
+ * with parameters whose defaults parse, and with fixtures that fire and
+ * fixtures that stay quiet. (docs/rules.md is checked by e2e_docs_sync.)
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <kube5xx/kube5xx.h>
+
+static void test_registry__ids_unique_sorted_kebab(void **state)
+{
+    (void)state;
+    assert_true(k5_rule_count() >= 5);
+    for (size_t i = 0; i < k5_rule_count(); i++) {
+        const char *id = k5_rule_at(i)->id;
+        assert_true(islower((unsigned char)id[0]));
+        for (const char *p = id; *p; p++)
+            assert_true(islower((unsigned char)*p) || isdigit((unsigned char)*p) ||
+                        (*p == '-' && p[1] && p[1] != '-'));
+        if (i)
+            assert_true(strcmp(k5_rule_at(i - 1)->id, id) < 0);
+        assert_ptr_equal(k5_rule_find(id, strlen(id)), k5_rule_at(i));
+    }
+    assert_null(k5_rule_find("no-such-rule", 12));
+}
+
+static void test_registry__every_rule_documented(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < k5_rule_count(); i++) {
+        const k5_rule *r = k5_rule_at(i);
+        assert_true(r->summary && strlen(r->summary) > 10);
+        assert_true(r->explanation && strlen(r->explanation) > 80);
+        assert_true(r->remediation && strlen(r->remediation) > 30);
+        assert_true(r->example && strlen(r->example) > 10 && r->example[strlen(r->example) - 1] == '\n');
+        assert_true(r->severity >= K5_SEV_INFO && r->severity <= K5_SEV_ERROR);
+        assert_true(r->kinds != 0);
+        assert_non_null(r->check);
+        assert_true(r->nparams <= K5_MAX_PARAMS);
+        for (size_t p = 0; p < r->nparams; p++) {
+            int64_t v;
+            const char *d = r->params[p].default_value;
+            assert_non_null(r->params[p].name);
+            assert_non_null(r->params[p].help);
+            if (k5_param_parse(r->params[p].type, d, strlen(d), &v) != K5_OK)
+                fail_msg("%s: default '%s' of %s does not parse", r->id, d, r->params[p].name);
+        }
+    }
+}
+
+static int count_prefix(const char *dir, const char *prefix)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    if (!d)
+        return 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (strncmp(e->d_name, prefix, strlen(prefix)) == 0)
+            n++;
+    closedir(d);
+    return n;
+}
+
+static void test_registry__every_rule_has_fire_and_quiet_fixtures(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < k5_rule_count(); i++) {
+        char dir[1024];
+        snprintf(dir, sizeof dir, "%s/tests/fixtures/%s", K5_SOURCE_DIR, k5_rule_at(i)->id);
+        if (count_prefix(dir, "fire-") < 1 || count_prefix(dir, "quiet-") < 1)
+            fail_msg("%s needs fire-*.yaml and quiet-*.yaml fixtures in %s", k5_rule_at(i)->id, dir);
+    }
+}
+
+static void test_registry__every_fixture_dir_names_a_rule(void **state)
+{
+    (void)state;
+    DIR *d = opendir(K5_SOURCE_DIR "/tests/fixtures");
+    assert_non_null(d);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.' || e->d_type != DT_DIR)
+            continue;
+        if (!k5_rule_find(e->d_name, strlen(e->d_name)) && strcmp(e->d_name, "cli") != 0)
+            fail_msg("tests/fixtures/%s names no rule", e->d_name);
+    }
+    closedir(d);
+}
+
+static void test_registry__config_overrides_severity_and_params(void **state)
+{
+    (void)state;
+    const char *text = "rules:\n  prestop-hook-missing: off\n"
+                       "  memory-limit-too-low: {severity: error, min: 128Mi}\n";
+    k5_config *cfg = NULL;
+    k5_error err = {0};
+    assert_int_equal(k5_config_parse(&cfg, "c.yaml", text, strlen(text), &err), K5_OK);
+    const k5_rule *pre = k5_rule_find("prestop-hook-missing", 20);
+    const k5_rule *mem = k5_rule_find("memory-limit-too-low", 20);
+    assert_int_equal(k5_config_severity(cfg, pre), K5_SEV_OFF);
+    assert_int_equal(k5_config_severity(cfg, mem), K5_SEV_ERROR);
+    assert_int_equal(k5_config_param(cfg, mem, 0), 128 * 1024 * 1024);
+    k5_config_free(&cfg);
+    assert_null(cfg);
+}
+
+static void expect_config_error(const char *text, unsigned line, const char *needle)
+{
+    k5_config *cfg = NULL;
+    k5_error err = {0};
+    assert_int_not_equal(k5_config_parse(&cfg, "c.yaml", text, strlen(text), &err), K5_OK);
+    assert_null(cfg);
+    if (err.line != line || !strstr(err.msg, needle))
+        fail_msg("want line %u with '%s', got %u:%u %s", line, needle, err.line, err.column, err.msg);
+}
+
+static void test_registry__config_typos_are_errors_with_lines(void **state)
+{
+    (void)state;
+    expect_config_error("rules:\n  prestop-hook-mising: off\n", 2, "unknown rule id");
+    expect_config_error("rules:\n  memory-limit-too-low: {minimum: 1Gi}\n", 2, "no setting");
+    expect_config_error("rules:\n  memory-limit-too-low: {min: lots}\n", 2, "invalid value");
+    expect_config_error("rules:\n  memory-limit-too-low: loud\n", 2, "severity must be");
+    expect_config_error("rulez: {}\n", 1, "unknown key");
+    expect_config_error("exempt:\n  objects: [\"legacy\"]\n", 2, "Kind/namespace/name");
+    expect_config_error("exempt:\n  names: []\n", 2, "unknown key");
+    expect_config_error("webhook:\n  mode: block\n", 2, "enforce, warn or audit");
+    expect_config_error("rules:\n  a: 1\n  a: 2\n", 3, "duplicate");
+}
+
+static void test_registry__exemptions(void **state)
+{
+    (void)state;
+    const char *text = "exempt:\n  namespaces: [kube-system]\n  objects: [\"Deployment/legacy/*\"]\n";
+    k5_config *cfg = NULL;
+    k5_error err = {0};
+    assert_int_equal(k5_config_parse(&cfg, "c.yaml", text, strlen(text), &err), K5_OK);
+    k5_object o;
+    memset(&o, 0, sizeof o);
+    o.kind = (k5_str){"Deployment", 10};
+    o.namespace_ = (k5_str){"legacy", 6};
+    o.name = (k5_str){"old-api", 7};
+    assert_true(k5_config_exempt(cfg, &o));
+    o.kind = (k5_str){"StatefulSet", 11};
+    assert_false(k5_config_exempt(cfg, &o));
+    o.namespace_ = (k5_str){"kube-system", 11};
+    assert_true(k5_config_exempt(cfg, &o));
+    k5_config_free(&cfg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_registry__ids_unique_sorted_kebab),
+        cmocka_unit_test(test_registry__every_rule_documented),
+        cmocka_unit_test(test_registry__every_rule_has_fire_and_quiet_fixtures),
+        cmocka_unit_test(test_registry__every_fixture_dir_names_a_rule),
+        cmocka_unit_test(test_registry__config_overrides_severity_and_params),
+        cmocka_unit_test(test_registry__config_typos_are_errors_with_lines),
+        cmocka_unit_test(test_registry__exemptions),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,212 @@
+/*
+ * Every rule's examples are tests. tests/fixtures/<rule-id>/ holds
+ *   fire-*.yaml  the rule fires exactly at the positions listed in its header
+ *   quiet-*.yaml the rule stays silent
+ * Header comments (at the top of the file, any order):
+ *   # expect: LINE:COL [LINE:COL ...]   required in fire files: every finding
+ *                                        of the rule, no more, no fewer
+ *   # message: TEXT                      some finding's message contains TEXT
+ *   # path: FIELD.PATH                   some finding has this field path
+ *   # config: {YAML flow map}            a .kube5xx.yaml to run with
+ *   # namespace: NS                      the default namespace
+ *   # single-only                        run as the webhook does (single-object rules only)
+ * One cmocka test per fixture file, named after it.
+ */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include <kube5xx/kube5xx.h>
+
+#define MAX_FIXTURES 2000
+
+typedef struct fixture {
+    char rule[256];
+    char path[2048];
+    bool fire;
+} fixture;
+
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    if (buf) {
+        buf[n] = '\0';
+        *len = (size_t)n;
+    }
+    return buf;
+}
+
+/* Value of a "# key: value" header line, copied into out; false when absent. */
+static bool header(const char *text, const char *key, char *out, size_t size)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "# %s:", key);
+    const char *p = text;
+    while (p && *p) {
+        if (strncmp(p, pat, strlen(pat)) == 0) {
+            const char *v = p + strlen(pat);
+            while (*v == ' ')
+                v++;
+            const char *nl = strchr(v, '\n');
+            size_t n = nl ? (size_t)(nl - v) : strlen(v);
+            if (n >= size)
+                n = size - 1;
+            memcpy(out, v, n);
+            out[n] = '\0';
+            return true;
+        }
+        p = strchr(p, '\n');
+        if (p)
+            p++;
+    }
+    return false;
+}
+
+static bool has_flag(const char *text, const char *flag)
+{
+    char line[64];
+    snprintf(line, sizeof line, "# %s\n", flag);
+    return strstr(text, line) != NULL;
+}
+
+static void run_fixture(void **state)
+{
+    const fixture *fx = *state;
+    size_t len = 0;
+    char *text = read_file(fx->path, &len);
+    assert_non_null(text);
+    char ns[128] = "default", cfgtext[2048], expect[1024] = "", want[512];
+    header(text, "namespace", ns, sizeof ns);
+
+    k5_config *cfg = NULL;
+    k5_error err = {0};
+    if (header(text, "config", cfgtext, sizeof cfgtext)) {
+        if (k5_config_parse(&cfg, "fixture-config", cfgtext, strlen(cfgtext), &err) != K5_OK)
+            fail_msg("%s: bad # config: %s", fx->path, err.msg);
+    }
+    k5_docset *set = NULL;
+    assert_int_equal(k5_docset_new(&set, ns), K5_OK);
+    char *copy = malloc(len + 1);
+    assert_non_null(copy);
+    memcpy(copy, text, len);
+    if (k5_docset_load(set, fx->path, copy, len, K5_FORMAT_AUTO, &err) != K5_OK)
+        fail_msg("%s:%u:%u: %s", fx->path, err.line, err.column, err.msg);
+    k5_report *rep = NULL;
+    unsigned flags = has_flag(text, "single-only") ? K5_RUN_SINGLE_ONLY : 0;
+    assert_int_equal(k5_run(set, cfg, flags, &rep, &err), K5_OK);
+
+    /* The findings of this rule, as "LINE:COL" tokens. */
+    char got[4096] = "";
+    size_t ngot = 0;
+    for (size_t i = 0; i < k5_report_count(rep); i++) {
+        const k5_finding *f = k5_report_at(rep, i);
+        if (strcmp(f->rule->id, fx->rule) != 0 || f->suppressed)
+            continue;
+        size_t gl = strlen(got);
+        snprintf(got + gl, sizeof got - gl, "%s%u:%u", ngot ? " " : "", f->line, f->column);
+        ngot++;
+    }
+    if (!fx->fire) {
+        if (ngot)
+            fail_msg("%s: %s should stay silent but fired at %s: %s", fx->path, fx->rule, got,
+                     k5_report_at(rep, 0)->message);
+    } else {
+        if (!header(text, "expect", expect, sizeof expect))
+            fail_msg("%s: a fire fixture needs a '# expect: LINE:COL' header", fx->path);
+        /* Compare as sets of tokens, in report order (sorted by position). */
+        if (strcmp(got, expect) != 0)
+            fail_msg("%s: %s expected at [%s], got [%s]", fx->path, fx->rule, expect, got);
+        const char *keys[] = {"message", "path"};
+        for (size_t k = 0; k < 2; k++) {
+            if (!header(text, keys[k], want, sizeof want))
+                continue;
+            bool found = false;
+            for (size_t i = 0; i < k5_report_count(rep) && !found; i++) {
+                const k5_finding *f = k5_report_at(rep, i);
+                if (strcmp(f->rule->id, fx->rule) != 0)
+                    continue;
+                found = k ? strcmp(f->path, want) == 0 : strstr(f->message, want) != NULL;
+            }
+            if (!found)
+                fail_msg("%s: no %s finding with %s \"%s\" (first: %s at %s)", fx->path, fx->rule,
+                         keys[k], want, ngot ? k5_report_at(rep, 0)->message : "none",
+                         ngot ? k5_report_at(rep, 0)->path : "-");
+        }
+    }
+    k5_report_free(&rep);
+    k5_docset_free(&set);
+    k5_config_free(&cfg);
+    free(text);
+}
+
+static int cmp_fixture(const void *a, const void *b)
+{
+    return strcmp(((const fixture *)a)->path, ((const fixture *)b)->path);
+}
+
+int main(void)
+{
+    static fixture fx[MAX_FIXTURES];
+    static struct CMUnitTest tests[MAX_FIXTURES];
+    size_t n = 0;
+    const char *root = K5_SOURCE_DIR "/tests/fixtures";
+    DIR *d = opendir(root);
+    if (!d) {
+        fprintf(stderr, "cannot open %s\n", root);
+        return 1;
+    }
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char dir[1400];
+        snprintf(dir, sizeof dir, "%s/%s", root, e->d_name);
+        DIR *rd = opendir(dir);
+        if (!rd)
+            continue;
+        struct dirent *f;
+        while ((f = readdir(rd)) != NULL && n < MAX_FIXTURES) {
+            bool fire = strncmp(f->d_name, "fire-", 5) == 0;
+            bool quiet = strncmp(f->d_name, "quiet-", 6) == 0;
+            if (!fire && !quiet)
+                continue;
+            snprintf(fx[n].rule, sizeof fx[n].rule, "%s", e->d_name);
+            snprintf(fx[n].path, sizeof fx[n].path, "%s/%s", dir, f->d_name);
+            fx[n].fire = fire;
+            n++;
+        }
+        closedir(rd);
+    }
+    closedir(d);
+    qsort(fx, n, sizeof *fx, cmp_fixture);
+    for (size_t i = 0; i < n; i++) {
+        tests[i].name = fx[i].path + strlen(root) + 1;
+        tests[i].test_func = run_fixture;
+        tests[i].setup_func = NULL;
+        tests[i].teardown_func = NULL;
+        tests[i].initial_state = &fx[i];
+    }
+    if (n == 0) {
+        fprintf(stderr, "no fixtures under %s\n", root);
+        return 1;
+    }
+    return _cmocka_run_group_tests("rule_fixtures", tests, n, NULL, NULL);
+}
