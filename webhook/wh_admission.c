@@ -1,0 +1,533 @@
+/*
+ * kube5xx-webhook: AdmissionReview in, AdmissionReview out (see wh_admission.h).
+ */
+#include "wh_admission.h"
+
+#include <cjson/cJSON.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wh_log.h"
+
+const char *wh_decision_str(wh_decision d)
+{
+    switch (d) {
+    case WH_DECISION_ALLOWED: return "allowed";
+    case WH_DECISION_WARNED: return "warned";
+    case WH_DECISION_DENIED: return "denied";
+    case WH_DECISION_SKIPPED: return "skipped";
+    case WH_DECISION_EXEMPT: return "exempt";
+    case WH_DECISION_AUDITED: return "audited";
+    case WH_DECISION_INVALID: return "invalid";
+    case WH_DECISION_ERROR: return "error";
+    }
+    return "error";
+}
+
+const char *wh_action_str(wh_action a)
+{
+    switch (a) {
+    case WH_ACTION_DENY: return "deny";
+    case WH_ACTION_WARN: return "warn";
+    case WH_ACTION_RATCHET: return "ratchet";
+    case WH_ACTION_AUDIT: return "audit";
+    case WH_ACTION_INFO: return "info";
+    case WH_ACTION_SUPPRESSED: return "suppressed";
+    }
+    return "info";
+}
+
+void wh_review_clear(wh_review *rv)
+{
+    free(rv->body);
+    memset(rv, 0, sizeof *rv);
+}
+
+static const cJSON *jget(const cJSON *o, const char *key)
+{
+    return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
+}
+
+static const char *jstr(const cJSON *o, const char *key)
+{
+    const cJSON *v = jget(o, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* A clean, bounded copy of a request string for the log line and metric labels. */
+static void field(char *dst, size_t size, const char *src)
+{
+    wh_buf b;
+    wh_buf_init(&b, dst, size);
+    if (src)
+        wh_clean_line(&b, src, strlen(src), size / 4 > 8 ? size / 4 : 8);
+}
+
+/* Glob with '*' only, as the exemption lists are written ("system:serviceaccount:kube-system:*"). */
+static bool glob(const char *pat, const char *s)
+{
+    if (*pat == '\0')
+        return *s == '\0';
+    if (*pat == '*') {
+        for (;; s++) {
+            if (glob(pat + 1, s))
+                return true;
+            if (*s == '\0')
+                return false;
+        }
+    }
+    return *s != '\0' && *pat == *s && glob(pat + 1, s + 1);
+}
+
+static bool listed(const k5_strlist *l, const char *s)
+{
+    if (!s)
+        return false;
+    for (size_t i = 0; i < l->n; i++)
+        if (glob(l->items[i], s))
+            return true;
+    return false;
+}
+
+/* Text replies (400, 500) carry a one-line message. */
+static wh_status text_reply(wh_review *rv, int status, wh_decision d, const char *fmt, ...)
+    WH_PRINTF(4, 5);
+
+static wh_status text_reply(wh_review *rv, int status, wh_decision d, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(rv->detail, sizeof rv->detail, fmt, ap);
+    va_end(ap);
+    rv->http_status = status;
+    rv->decision = d;
+    rv->content_type = "text/plain; charset=utf-8";
+    size_t n = strlen(rv->detail);
+    rv->body = malloc(n + 2);
+    if (!rv->body)
+        return WH_ENOMEM;
+    memcpy(rv->body, rv->detail, n);
+    rv->body[n] = '\n';
+    rv->body[n + 1] = '\0';
+    rv->body_len = n + 1;
+    return WH_OK;
+}
+
+/*
+ * Objects in a review carry apiVersion and kind; if one does not, take them
+ * from request.kind so the engine still recognises it.
+ */
+static bool ensure_type(cJSON *obj, const cJSON *gvk)
+{
+    const char *group = jstr(gvk, "group"), *version = jstr(gvk, "version"),
+               *kind = jstr(gvk, "kind");
+    if (!jstr(obj, "apiVersion") && version) {
+        char av[256];
+        if (group && *group)
+            snprintf(av, sizeof av, "%s/%s", group, version);
+        else
+            snprintf(av, sizeof av, "%s", version);
+        cJSON_DeleteItemFromObjectCaseSensitive(obj, "apiVersion");
+        if (!cJSON_AddStringToObject(obj, "apiVersion", av))
+            return false;
+    }
+    if (!jstr(obj, "kind") && kind) {
+        cJSON_DeleteItemFromObjectCaseSensitive(obj, "kind");
+        if (!cJSON_AddStringToObject(obj, "kind", kind))
+            return false;
+    }
+    return true;
+}
+
+/* Runs the single-object rules over one object. */
+static wh_status evaluate(const k5_config *cfg, const char *ns, const cJSON *obj,
+                          k5_docset **set, k5_report **rep, char *err, size_t errsz)
+{
+    k5_error e;
+    memset(&e, 0, sizeof e);
+    k5_status ks = k5_docset_new(set, ns && *ns ? ns : "default");
+    if (ks != K5_OK) {
+        snprintf(err, errsz, "cannot create a document set: %s", k5_status_str(ks));
+        return WH_EENGINE;
+    }
+    ks = k5_docset_add_cjson(*set, "request", obj, &e);
+    if (ks == K5_OK)
+        ks = k5_run(*set, cfg, K5_RUN_SINGLE_ONLY, rep, &e);
+    if (ks != K5_OK) {
+        snprintf(err, errsz, "rule engine: %s%s%.400s", k5_status_str(ks), e.msg[0] ? ": " : "",
+                 e.msg);
+        k5_docset_free(set);
+        return WH_EENGINE;
+    }
+    return WH_OK;
+}
+
+/* Findings the old object already had: rule id and field path. */
+static bool had_before(const k5_report *old, const k5_finding *f)
+{
+    if (!old)
+        return false;
+    size_t n = k5_report_count(old);
+    for (size_t i = 0; i < n; i++) {
+        const k5_finding *o = k5_report_at(old, i);
+        if (o->rule == f->rule && strcmp(o->path ? o->path : "", f->path ? f->path : "") == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Warnings: one clean line each, deduplicated, the total capped. */
+typedef struct warnings {
+    char buf[WH_WARNINGS_TOTAL_BYTES];
+    size_t used;
+    const char *items[WH_MAX_FIRED + 1];
+    size_t n;
+    size_t dropped;
+} warnings;
+
+static void warnings_add(warnings *w, const k5_finding *f, const char *note)
+{
+    char raw[2048], line[WH_WARNING_MAX_CHARS * 4 + 8];
+    const char *msg = f->message ? f->message : "";
+    const char *path = f->path && *f->path ? f->path : NULL;
+    wh_buf b;
+    size_t chars = 0;
+    /* With the field path when it fits the soft limit, without it otherwise. */
+    for (int with_path = path ? 1 : 0; with_path >= 0; with_path--) {
+        if (with_path)
+            snprintf(raw, sizeof raw, "%s: %s%s (at %s)", f->rule->id, note, msg, path);
+        else
+            snprintf(raw, sizeof raw, "%s: %s%s", f->rule->id, note, msg);
+        wh_buf_init(&b, line, sizeof line);
+        chars = wh_clean_line(&b, raw, strlen(raw), WH_WARNING_MAX_CHARS);
+        if (chars <= WH_WARNING_SOFT_CHARS)
+            break;
+    }
+    (void)chars;
+    for (size_t i = 0; i < w->n; i++)
+        if (strcmp(w->items[i], line) == 0)
+            return;
+    /* Keep room for the closing "N more" line. */
+    if (w->n >= WH_MAX_FIRED || w->used + b.len + 1 > sizeof w->buf - 96) {
+        w->dropped++;
+        return;
+    }
+    memcpy(w->buf + w->used, line, b.len + 1);
+    w->items[w->n++] = w->buf + w->used;
+    w->used += b.len + 1;
+}
+
+static void warnings_finish(warnings *w)
+{
+    if (!w->dropped)
+        return;
+    char *p = w->buf + w->used;
+    int n = snprintf(p, sizeof w->buf - w->used,
+                     "kube5xx: %zu more warning%s not shown (see the webhook log)", w->dropped,
+                     w->dropped == 1 ? "" : "s");
+    if (n > 0 && (size_t)n < sizeof w->buf - w->used) {
+        w->items[w->n++] = p;
+        w->used += (size_t)n + 1;
+    }
+}
+
+/* The first sentence of a remediation, for the denial message. */
+static void first_sentence(wh_buf *b, const char *s)
+{
+    size_t n = strlen(s);
+    const char *dot = strstr(s, ". ");
+    if (dot)
+        n = (size_t)(dot - s) + 1;
+    wh_clean_line(b, s, n, 200);
+}
+
+static wh_status respond(wh_review *rv, const char *api_version, const char *uid, bool allowed,
+                         const char *message, const warnings *w)
+{
+    cJSON *root = cJSON_CreateObject();
+    bool ok = root != NULL;
+    cJSON *resp = NULL;
+    ok = ok && cJSON_AddStringToObject(root, "apiVersion", api_version);
+    ok = ok && cJSON_AddStringToObject(root, "kind", "AdmissionReview");
+    ok = ok && (resp = cJSON_AddObjectToObject(root, "response")) != NULL;
+    ok = ok && cJSON_AddStringToObject(resp, "uid", uid);
+    ok = ok && cJSON_AddBoolToObject(resp, "allowed", allowed);
+    if (ok && !allowed) {
+        cJSON *st = cJSON_AddObjectToObject(resp, "status");
+        ok = st && cJSON_AddNumberToObject(st, "code", 403) &&
+             cJSON_AddStringToObject(st, "status", "Failure") &&
+             cJSON_AddStringToObject(st, "reason", "Forbidden") &&
+             cJSON_AddStringToObject(st, "message", message);
+    }
+    if (ok && w && w->n) {
+        cJSON *arr = cJSON_AddArrayToObject(resp, "warnings");
+        ok = arr != NULL;
+        for (size_t i = 0; ok && i < w->n; i++) {
+            cJSON *s = cJSON_CreateString(w->items[i]);
+            ok = s && cJSON_AddItemToArray(arr, s);
+            if (!ok)
+                cJSON_Delete(s);
+        }
+    }
+    char *text = ok ? cJSON_PrintUnformatted(root) : NULL;
+    cJSON_Delete(root);
+    if (!text)
+        return WH_ENOMEM;
+    rv->http_status = 200;
+    rv->content_type = "application/json";
+    rv->body = text;
+    rv->body_len = strlen(text);
+    return WH_OK;
+}
+
+static void fire(wh_review *rv, const k5_finding *f, wh_action a)
+{
+    if (rv->nfired < WH_MAX_FIRED)
+        rv->fired[rv->nfired++] = (wh_fired){f->rule->id, f->severity, a};
+}
+
+wh_status wh_admission_review(const k5_config *cfg, const char *body, size_t len,
+                              int64_t deadline_ns, wh_review *rv)
+{
+    memset(rv, 0, sizeof *rv);
+    wh_status st = WH_OK;
+    cJSON *root = NULL;
+    k5_docset *set = NULL, *old_set = NULL;
+    k5_report *rep = NULL, *old_rep = NULL;
+
+    /* cJSON_GetErrorPtr is global state: ParseWithLengthOpts hands back the position instead. */
+    const char *end = NULL;
+    root = cJSON_ParseWithLengthOpts(body, len, &end, false);
+    if (!root) {
+        size_t off = end && end >= body ? (size_t)(end - body) : 0;
+        st = text_reply(rv, 400, WH_DECISION_INVALID,
+                        "invalid JSON in the request body near byte %zu of %zu", off, len);
+        goto out;
+    }
+    const char *api_version = jstr(root, "apiVersion");
+    if (!api_version || (strcmp(api_version, "admission.k8s.io/v1") != 0 &&
+                         strcmp(api_version, "admission.k8s.io/v1beta1") != 0)) {
+        st = text_reply(rv, 400, WH_DECISION_INVALID,
+                        "not an AdmissionReview: apiVersion must be admission.k8s.io/v1 or "
+                        "admission.k8s.io/v1beta1");
+        goto out;
+    }
+    const char *kind = jstr(root, "kind");
+    if (!kind || strcmp(kind, "AdmissionReview") != 0) {
+        st = text_reply(rv, 400, WH_DECISION_INVALID,
+                        "not an AdmissionReview: kind must be AdmissionReview");
+        goto out;
+    }
+    cJSON *req = cJSON_GetObjectItemCaseSensitive(root, "request");
+    if (!cJSON_IsObject(req)) {
+        st = text_reply(rv, 400, WH_DECISION_INVALID, "the AdmissionReview has no request");
+        goto out;
+    }
+    const char *uid = jstr(req, "uid");
+    if (!uid || !*uid) {
+        st = text_reply(rv, 400, WH_DECISION_INVALID, "request.uid is missing");
+        goto out;
+    }
+    const cJSON *gvk = jget(req, "kind");
+    const char *op = jstr(req, "operation");
+    const char *ns = jstr(req, "namespace");
+    const cJSON *user = jget(req, "userInfo");
+    const char *username = jstr(user, "username");
+    const char *sub = jstr(req, "subResource");
+    const cJSON *dry = jget(req, "dryRun");
+    rv->dry_run = cJSON_IsTrue(dry);
+    field(rv->uid, sizeof rv->uid, uid);
+    field(rv->kind, sizeof rv->kind, jstr(gvk, "kind"));
+    field(rv->operation, sizeof rv->operation, op);
+    field(rv->namespace_, sizeof rv->namespace_, ns);
+    field(rv->name, sizeof rv->name, jstr(req, "name"));
+    field(rv->user, sizeof rv->user, username);
+
+    const k5_webhook_config *wc = k5_config_webhook(cfg);
+    bool judged_op = op && (strcmp(op, "CREATE") == 0 || strcmp(op, "UPDATE") == 0);
+    cJSON *obj = cJSON_GetObjectItemCaseSensitive(req, "object");
+    if (!judged_op || (sub && *sub) || !cJSON_IsObject(obj)) {
+        rv->decision = WH_DECISION_SKIPPED;
+        st = respond(rv, api_version, uid, true, NULL, NULL);
+        goto out;
+    }
+    bool exempt = listed(&wc->exempt_namespaces, ns) || listed(&wc->exempt_usernames, username);
+    const cJSON *groups = jget(user, "groups");
+    for (const cJSON *g = cJSON_IsArray(groups) ? groups->child : NULL; g; g = g->next)
+        if (cJSON_IsString(g) && listed(&wc->exempt_groups, g->valuestring))
+            exempt = true;
+    if (exempt) {
+        rv->decision = WH_DECISION_EXEMPT;
+        st = respond(rv, api_version, uid, true, NULL, NULL);
+        goto out;
+    }
+
+    char err[sizeof rv->detail];
+    if (deadline_ns && wh_now_ns() > deadline_ns) {
+        st = text_reply(rv, 500, WH_DECISION_ERROR, "deadline exceeded before evaluation");
+        goto out;
+    }
+    if (!ensure_type(obj, gvk)) {
+        st = WH_ENOMEM;
+        goto out;
+    }
+    if (evaluate(cfg, ns, obj, &set, &rep, err, sizeof err) != WH_OK) {
+        st = text_reply(rv, 500, WH_DECISION_ERROR, "%s", err);
+        goto out;
+    }
+    cJSON *old = cJSON_GetObjectItemCaseSensitive(req, "oldObject");
+    if (wc->ratchet && strcmp(op, "UPDATE") == 0 && cJSON_IsObject(old) &&
+        k5_report_summary(rep).errors > 0) {
+        if (!ensure_type(old, gvk)) {
+            st = WH_ENOMEM;
+            goto out;
+        }
+        if (evaluate(cfg, ns, old, &old_set, &old_rep, err, sizeof err) != WH_OK) {
+            st = text_reply(rv, 500, WH_DECISION_ERROR, "%s", err);
+            goto out;
+        }
+    }
+    if (deadline_ns && wh_now_ns() > deadline_ns) {
+        st = text_reply(rv, 500, WH_DECISION_ERROR, "deadline exceeded during evaluation");
+        goto out;
+    }
+
+    warnings *w = calloc(1, sizeof *w);
+    if (!w) {
+        st = WH_ENOMEM;
+        goto out;
+    }
+    char msg[WH_DENY_MESSAGE_MAX_CHARS * 4 + 64];
+    wh_buf mb;
+    wh_buf_init(&mb, msg, sizeof msg);
+    size_t ndeny = 0, nwarn = 0, naudit = 0;
+    /* Denials first in the message, in the engine's order (position, then rule id). */
+    char items[WH_DENY_MESSAGE_MAX_CHARS * 4 + 64];
+    wh_buf ib;
+    wh_buf_init(&ib, items, sizeof items);
+    size_t n = k5_report_count(rep);
+    for (size_t i = 0; i < n; i++) {
+        const k5_finding *f = k5_report_at(rep, i);
+        if (f->suppressed) {
+            rv->suppressed++;
+            fire(rv, f, WH_ACTION_SUPPRESSED);
+            continue;
+        }
+        wh_action a;
+        const char *note = "";
+        if (f->severity == K5_SEV_ERROR) {
+            if (had_before(old_rep, f)) {
+                a = WH_ACTION_RATCHET;
+                note = "(pre-existing, not blocking) ";
+            } else if (wc->mode == K5_WH_WARN) {
+                a = WH_ACTION_WARN;
+                note = "(would deny) ";
+            } else {
+                a = WH_ACTION_DENY;
+            }
+        } else if (f->severity == K5_SEV_WARNING) {
+            a = WH_ACTION_WARN;
+        } else {
+            a = WH_ACTION_INFO;
+        }
+        if (wc->mode == K5_WH_AUDIT && a != WH_ACTION_INFO)
+            a = WH_ACTION_AUDIT;
+        fire(rv, f, a);
+        if (a == WH_ACTION_AUDIT)
+            naudit++;
+        if (a == WH_ACTION_WARN || a == WH_ACTION_RATCHET) {
+            nwarn++;
+            warnings_add(w, f, note);
+        }
+        if (a == WH_ACTION_DENY) {
+            ndeny++;
+            char one[2048], fix[1024];
+            wh_buf fb;
+            wh_buf_init(&fb, fix, sizeof fix);
+            first_sentence(&fb, f->rule->remediation ? f->rule->remediation : "");
+            const char *m = f->message ? f->message : "";
+            size_t ml = strlen(m);
+            snprintf(one, sizeof one, "%s(%zu) %s: %s%s%s", ndeny > 1 ? "; " : "", ndeny,
+                     f->rule->id, m,
+                     !fix[0] ? "" : (ml && m[ml - 1] == '.') ? " Fix: " : ". Fix: ", fix);
+            wh_buf_puts(&ib, one);
+        }
+    }
+    warnings_finish(w);
+    if (ndeny) {
+        char head[256];
+        snprintf(head, sizeof head,
+                 "kube5xx: this %s would cause HTTP 5xx errors (%zu problem%s): ",
+                 rv->kind[0] ? rv->kind : "object", ndeny, ndeny == 1 ? "" : "s");
+        char raw[sizeof head + sizeof items];
+        snprintf(raw, sizeof raw, "%s%s", head, items);
+        wh_clean_line(&mb, raw, strlen(raw), WH_DENY_MESSAGE_MAX_CHARS);
+        rv->decision = WH_DECISION_DENIED;
+    } else if (nwarn) {
+        rv->decision = WH_DECISION_WARNED;
+    } else if (naudit) {
+        rv->decision = WH_DECISION_AUDITED;
+    } else {
+        rv->decision = WH_DECISION_ALLOWED;
+    }
+    st = respond(rv, api_version, uid, ndeny == 0, msg, w);
+    free(w);
+out:
+    if (st == WH_ENOMEM && !rv->body) {
+        rv->http_status = 500;
+        rv->decision = WH_DECISION_ERROR;
+        snprintf(rv->detail, sizeof rv->detail, "out of memory");
+    }
+    k5_report_free(&old_rep);
+    k5_report_free(&rep);
+    k5_docset_free(&old_set);
+    k5_docset_free(&set);
+    cJSON_Delete(root);
+    return st;
+}
+
+void wh_review_record(const wh_review *rv, wh_metrics *m, int64_t duration_ns)
+{
+    for (size_t i = 0; i < rv->nfired; i++)
+        wh_metrics_finding(m, rv->fired[i].rule, k5_severity_str(rv->fired[i].severity),
+                           wh_action_str(rv->fired[i].action));
+    if (rv->decision != WH_DECISION_INVALID)
+        wh_metrics_review(m, rv->kind, rv->operation, wh_decision_str(rv->decision), duration_ns);
+
+    wh_log_level lvl = rv->http_status == 500   ? WH_LOG_ERROR
+                       : rv->http_status == 400 ? WH_LOG_WARN
+                                                : WH_LOG_INFO;
+    if (!wh_log_enabled(lvl))
+        return;
+    wh_logline l;
+    wh_logline_begin(&l, lvl, rv->http_status == 200 ? "review" : "review failed");
+    wh_logline_str(&l, "uid", rv->uid);
+    wh_logline_str(&l, "kind", rv->kind);
+    wh_logline_str(&l, "namespace", rv->namespace_);
+    wh_logline_str(&l, "name", rv->name);
+    wh_logline_str(&l, "operation", rv->operation);
+    wh_logline_str(&l, "user", rv->user);
+    wh_logline_bool(&l, "dryRun", rv->dry_run);
+    wh_logline_str(&l, "decision", wh_decision_str(rv->decision));
+    char rules[2048];
+    wh_buf b;
+    wh_buf_init(&b, rules, sizeof rules);
+    wh_buf_puts(&b, "[");
+    for (size_t i = 0; i < rv->nfired && !b.trunc; i++) {
+        char one[160];
+        snprintf(one, sizeof one, "%s{\"rule\":\"%s\",\"severity\":\"%s\",\"action\":\"%s\"}",
+                 i ? "," : "", rv->fired[i].rule, k5_severity_str(rv->fired[i].severity),
+                 wh_action_str(rv->fired[i].action));
+        if (b.len + strlen(one) + 2 >= sizeof rules)
+            break;
+        wh_buf_puts(&b, one);
+    }
+    wh_buf_puts(&b, "]");
+    wh_logline_raw(&l, "rules", rules);
+    wh_logline_int(&l, "durationMicros", duration_ns / 1000);
+    if (rv->http_status != 200)
+        wh_logline_str(&l, "error", rv->detail);
+    wh_logline_emit(&l);
+}

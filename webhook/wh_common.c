@@ -1,0 +1,304 @@
+/*
+ * kube5xx-webhook: shared helpers (status names, clocks, bounded text).
+ */
+#include "wh_common.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+const char *wh_status_str(wh_status st)
+{
+    switch (st) {
+    case WH_OK: return "ok";
+    case WH_ENOMEM: return "out of memory";
+    case WH_EINVAL: return "invalid argument";
+    case WH_EIO: return "input/output error";
+    case WH_ETLS: return "unusable certificate or key";
+    case WH_EPARSE: return "parse error";
+    case WH_EENGINE: return "rule engine error";
+    case WH_ETIMEOUT: return "deadline exceeded";
+    case WH_EEXIST: return "file exists";
+    case WH_ELIMIT: return "limit exceeded";
+    case WH_ESERVER: return "server error";
+    }
+    return "unknown status";
+}
+
+int64_t wh_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t wh_wall_s(void)
+{
+    return (int64_t)time(NULL);
+}
+
+void wh_buf_init(wh_buf *b, char *storage, size_t cap)
+{
+    b->p = storage;
+    b->len = 0;
+    b->cap = cap;
+    b->trunc = false;
+    if (cap > 0)
+        storage[0] = '\0';
+}
+
+void wh_buf_putn(wh_buf *b, const char *s, size_t n)
+{
+    if (b->cap == 0) {
+        b->trunc = b->trunc || n > 0;
+        return;
+    }
+    size_t room = b->cap - 1 - b->len;
+    if (n > room) {
+        n = room;
+        b->trunc = true;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+void wh_buf_puts(wh_buf *b, const char *s)
+{
+    wh_buf_putn(b, s, strlen(s));
+}
+
+void wh_buf_printf(wh_buf *b, const char *fmt, ...)
+{
+    if (b->cap == 0) {
+        b->trunc = true;
+        return;
+    }
+    size_t room = b->cap - b->len;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(b->p + b->len, room, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        b->p[b->len] = '\0';
+        b->trunc = true;
+        return;
+    }
+    if ((size_t)n >= room) {
+        b->len = b->cap - 1;
+        b->trunc = true;
+    } else {
+        b->len += (size_t)n;
+    }
+}
+
+void wh_buf_json_str(wh_buf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t start = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        const char *esc = NULL;
+        char u[7];
+        if (c == '"')
+            esc = "\\\"";
+        else if (c == '\\')
+            esc = "\\\\";
+        else if (c == '\n')
+            esc = "\\n";
+        else if (c == '\r')
+            esc = "\\r";
+        else if (c == '\t')
+            esc = "\\t";
+        else if (c < 0x20 || c == 0x7f) {
+            u[0] = '\\';
+            u[1] = 'u';
+            u[2] = '0';
+            u[3] = '0';
+            u[4] = hex[c >> 4];
+            u[5] = hex[c & 15];
+            u[6] = '\0';
+            esc = u;
+        }
+        if (esc) {
+            wh_buf_putn(b, s + start, i - start);
+            wh_buf_puts(b, esc);
+            start = i + 1;
+        }
+    }
+    wh_buf_putn(b, s + start, n - start);
+}
+
+/* Decodes one UTF-8 sequence; returns its length, or 0 when it is invalid. */
+static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
+{
+    if (n == 0)
+        return 0;
+    unsigned char c = s[0];
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    size_t len;
+    uint32_t v, min;
+    if ((c & 0xe0) == 0xc0) {
+        len = 2;
+        v = c & 0x1f;
+        min = 0x80;
+    } else if ((c & 0xf0) == 0xe0) {
+        len = 3;
+        v = c & 0x0f;
+        min = 0x800;
+    } else if ((c & 0xf8) == 0xf0) {
+        len = 4;
+        v = c & 0x07;
+        min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        v = (v << 6) | (s[i] & 0x3f);
+    }
+    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+        return 0;
+    *cp = v;
+    return len;
+}
+
+size_t wh_utf8_chars(const char *s, size_t n)
+{
+    size_t chars = 0;
+    for (size_t i = 0; i < n; i++)
+        if (((unsigned char)s[i] & 0xc0) != 0x80)
+            chars++;
+    return chars;
+}
+
+#define CLEAN_MAX_CHARS 1024u
+
+size_t wh_clean_line(wh_buf *b, const char *s, size_t n, size_t max_chars)
+{
+    /* Each kept character takes at most 4 bytes; keep one more to know we cut. */
+    char tmp[(CLEAN_MAX_CHARS + 1) * 4];
+    size_t ends[CLEAN_MAX_CHARS + 2]; /* byte length of tmp after k characters */
+    if (max_chars > CLEAN_MAX_CHARS)
+        max_chars = CLEAN_MAX_CHARS;
+    if (max_chars < 4)
+        max_chars = 4;
+    size_t len = 0, chars = 0, i = 0;
+    bool space = true; /* drops leading spaces and collapses runs */
+    ends[0] = 0;
+    const unsigned char *u = (const unsigned char *)s;
+    while (i < n && chars <= max_chars) {
+        uint32_t cp;
+        size_t k = utf8_decode(u + i, n - i, &cp);
+        const char *out;
+        size_t outn;
+        if (k == 0) {
+            out = "\xef\xbf\xbd"; /* U+FFFD */
+            outn = 3;
+            k = 1;
+        } else if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f) || cp == 0x2028 ||
+                   cp == 0x2029 || cp == ' ') {
+            i += k;
+            if (!space) {
+                space = true;
+                tmp[len++] = ' ';
+                chars++;
+                ends[chars] = len;
+            }
+            continue;
+        } else {
+            out = s + i;
+            outn = k;
+        }
+        i += k;
+        space = false;
+        memcpy(tmp + len, out, outn);
+        len += outn;
+        chars++;
+        ends[chars] = len;
+    }
+    bool cut = chars > max_chars;
+    if (cut) {
+        /* Room for "...", and no dangling space before it. */
+        size_t keep = max_chars - 3;
+        len = ends[keep];
+        while (len > 0 && tmp[len - 1] == ' ') {
+            len--;
+            keep--;
+        }
+        memcpy(tmp + len, "...", 3);
+        len += 3;
+        chars = keep + 3;
+    } else {
+        while (len > 0 && tmp[len - 1] == ' ') {
+            len--;
+            chars--;
+        }
+    }
+    wh_buf_putn(b, tmp, len);
+    return chars;
+}
+
+bool wh_duration_parse(const char *s, int64_t *ns_out)
+{
+    /* Go's time.ParseDuration grammar: [-+]?([0-9]*(\.[0-9]*)?[a-z]+)+ or "0". */
+    static const struct {
+        const char *unit;
+        double ns;
+    } units[] = {{"ns", 1}, {"us", 1e3}, {"\xc2\xb5s", 1e3}, {"\xce\xbcs", 1e3},
+                 {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
+    if (!s || !*s)
+        return false;
+    if (strcmp(s, "0") == 0) {
+        *ns_out = 0;
+        return true;
+    }
+    if (*s == '+')
+        s++;
+    double total = 0;
+    while (*s) {
+        double v = 0, scale = 1;
+        bool digits = false;
+        while (*s >= '0' && *s <= '9') {
+            v = v * 10 + (*s++ - '0');
+            digits = true;
+            if (v > 1e12)
+                return false;
+        }
+        if (*s == '.') {
+            s++;
+            while (*s >= '0' && *s <= '9') {
+                scale /= 10;
+                v += (*s++ - '0') * scale;
+                digits = true;
+            }
+        }
+        if (!digits)
+            return false;
+        size_t best = 0;
+        double mult = 0;
+        for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+            size_t n = strlen(units[i].unit);
+            /* Longest match first: "ms" must not be read as "m". */
+            if (n > best && strncmp(s, units[i].unit, n) == 0) {
+                best = n;
+                mult = units[i].ns;
+            }
+        }
+        if (best == 0)
+            return false;
+        s += best;
+        total += v * mult;
+        if (total > 1e18)
+            return false;
+    }
+    *ns_out = (int64_t)total;
+    return true;
+}

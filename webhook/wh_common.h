@@ -1,0 +1,79 @@
+/*
+ * kube5xx-webhook: what every webhook module shares: the status enum, the
+ * clock, and text helpers for JSON and for the single-line, printable strings
+ * that warnings and log lines must be.
+ */
+#ifndef KUBE5XX_WH_COMMON_H
+#define KUBE5XX_WH_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__GNUC__)
+#define WH_WUR __attribute__((warn_unused_result))
+#define WH_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define WH_WUR
+#define WH_PRINTF(f, a)
+#endif
+
+#define WH_VERSION "0.1.0"
+
+/* Values are only ever appended, never renumbered. */
+typedef enum wh_status {
+    WH_OK = 0,
+    WH_ENOMEM = 1,    /* an allocation failed */
+    WH_EINVAL = 2,    /* a bad argument, flag or request */
+    WH_EIO = 3,       /* a file could not be read or written */
+    WH_ETLS = 4,      /* a certificate or key is unusable */
+    WH_EPARSE = 5,    /* the input is not what it must be (JSON, PEM, config) */
+    WH_EENGINE = 6,   /* the rule engine failed */
+    WH_ETIMEOUT = 7,  /* the internal deadline passed */
+    WH_EEXIST = 8,    /* a file exists and --force was not given */
+    WH_ELIMIT = 9,    /* a named cap was exceeded */
+    WH_ESERVER = 10   /* the HTTP server could not start */
+} wh_status;
+
+/* A static, lower-case description of a status. */
+const char *wh_status_str(wh_status st);
+
+/* Monotonic clock in nanoseconds (for durations and deadlines). */
+int64_t wh_now_ns(void);
+/*
+ * Parses a non-negative Go duration ("10s", "1m30s", "250ms", "1.5h", "0")
+ * into nanoseconds. Returns false on bad syntax, a sign, or more than ~31 years.
+ */
+WH_WUR bool wh_duration_parse(const char *s, int64_t *ns);
+
+/* Wall clock in seconds since the epoch. */
+int64_t wh_wall_s(void);
+
+/* A bounded string builder: appends never overflow; `trunc` records a loss. */
+typedef struct wh_buf {
+    char *p;
+    size_t len;
+    size_t cap; /* bytes of p, including room for the terminating NUL */
+    bool trunc;
+} wh_buf;
+
+void wh_buf_init(wh_buf *b, char *storage, size_t cap);
+void wh_buf_putn(wh_buf *b, const char *s, size_t n);
+void wh_buf_puts(wh_buf *b, const char *s);
+void wh_buf_printf(wh_buf *b, const char *fmt, ...) WH_PRINTF(2, 3);
+/* Appends s as the inside of a JSON string (quotes not included). */
+void wh_buf_json_str(wh_buf *b, const char *s, size_t n);
+
+/*
+ * Copies at most `max_chars` characters of s (n bytes) into b as one clean
+ * line: invalid UTF-8 becomes U+FFFD, control characters (C0, DEL, C1) become
+ * a space, runs of spaces collapse to one, and the ends are trimmed. When the
+ * text is longer it is cut on a character boundary and ends with "...".
+ * Returns the number of characters written.
+ */
+size_t wh_clean_line(wh_buf *b, const char *s, size_t n, size_t max_chars);
+
+/* Number of UTF-8 characters in s (n bytes, assumed valid). */
+size_t wh_utf8_chars(const char *s, size_t n);
+
+#endif

@@ -1,0 +1,218 @@
+/*
+ * kube5xx-webhook: the shared, reloadable configuration (see wh_config.h).
+ */
+#include "wh_config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct holder {
+    k5_config *cfg;
+    size_t refs; /* requests using it, plus one while it is current */
+} holder;
+
+typedef struct sig {
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    int64_t mtime_ns, ctime_ns;
+    bool ok;
+} sig;
+
+struct wh_config {
+    char *path;
+    pthread_mutex_t mu;
+    holder *cur;
+    sig seen;
+};
+
+static sig stat_sig(const char *path)
+{
+    sig s;
+    memset(&s, 0, sizeof s);
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return s;
+    s.dev = st.st_dev;
+    s.ino = st.st_ino;
+    s.size = st.st_size;
+    s.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    s.ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+    s.ok = true;
+    return s;
+}
+
+static bool sig_eq(const sig *a, const sig *b)
+{
+    return a->ok == b->ok && a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+           a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns;
+}
+
+static void holder_free(holder *h)
+{
+    if (!h)
+        return;
+    k5_config_free(&h->cfg);
+    free(h);
+}
+
+static wh_status load(const char *path, holder **out, char *err, size_t errsz)
+{
+    holder *h = calloc(1, sizeof *h);
+    if (!h)
+        return WH_ENOMEM;
+    h->refs = 1;
+    if (!path) {
+        if (k5_config_new(&h->cfg) != K5_OK) {
+            free(h);
+            return WH_ENOMEM;
+        }
+        *out = h;
+        return WH_OK;
+    }
+    wh_status st = WH_OK;
+    char *buf = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errsz, "%s: %s", path, strerror(errno));
+        free(h);
+        return WH_EIO;
+    }
+    size_t cap = K5_MAX_CONFIG_BYTES + 1, len = 0;
+    buf = malloc(cap);
+    if (!buf) {
+        st = WH_ENOMEM;
+        goto out;
+    }
+    for (;;) {
+        ssize_t r = read(fd, buf + len, cap - len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            snprintf(err, errsz, "%s: %s", path, strerror(errno));
+            st = WH_EIO;
+            goto out;
+        }
+        if (r == 0)
+            break;
+        len += (size_t)r;
+        if (len == cap) {
+            snprintf(err, errsz, "%s: larger than %u bytes", path, K5_MAX_CONFIG_BYTES);
+            st = WH_ELIMIT;
+            goto out;
+        }
+    }
+    k5_error e;
+    memset(&e, 0, sizeof e);
+    k5_status ks = k5_config_parse(&h->cfg, path, buf, len, &e);
+    if (ks != K5_OK) {
+        if (e.line)
+            snprintf(err, errsz, "%s:%u:%u: %s", e.file ? e.file : path, e.line, e.column, e.msg);
+        else
+            snprintf(err, errsz, "%s: %s", path, e.msg[0] ? e.msg : k5_status_str(ks));
+        st = ks == K5_ENOMEM ? WH_ENOMEM : WH_EPARSE;
+        goto out;
+    }
+    *out = h;
+    h = NULL;
+out:
+    free(buf);
+    close(fd);
+    holder_free(h);
+    return st;
+}
+
+wh_status wh_config_new(const char *path, wh_config **out, char *err, size_t errsz)
+{
+    wh_config *c = calloc(1, sizeof *c);
+    if (!c)
+        return WH_ENOMEM;
+    if (path) {
+        c->path = strdup(path);
+        if (!c->path) {
+            free(c);
+            return WH_ENOMEM;
+        }
+        c->seen = stat_sig(path);
+    }
+    wh_status st = load(path, &c->cur, err, errsz);
+    if (st != WH_OK) {
+        free(c->path);
+        free(c);
+        return st;
+    }
+    pthread_mutex_init(&c->mu, NULL);
+    *out = c;
+    return WH_OK;
+}
+
+void wh_config_free(wh_config **pc)
+{
+    if (!pc || !*pc)
+        return;
+    wh_config *c = *pc;
+    holder_free(c->cur);
+    pthread_mutex_destroy(&c->mu);
+    free(c->path);
+    free(c);
+    *pc = NULL;
+}
+
+const k5_config *wh_config_acquire(wh_config *c, void **token)
+{
+    pthread_mutex_lock(&c->mu);
+    holder *h = c->cur;
+    h->refs++;
+    pthread_mutex_unlock(&c->mu);
+    *token = h;
+    return h->cfg;
+}
+
+void wh_config_release(wh_config *c, void *token)
+{
+    holder *h = token;
+    if (!h)
+        return;
+    pthread_mutex_lock(&c->mu);
+    bool last = --h->refs == 0;
+    pthread_mutex_unlock(&c->mu);
+    if (last)
+        holder_free(h);
+}
+
+wh_status wh_config_check(wh_config *c, bool force, bool *reloaded, char *err, size_t errsz)
+{
+    *reloaded = false;
+    if (!c->path)
+        return WH_OK;
+    sig now = stat_sig(c->path);
+    if (!force && sig_eq(&now, &c->seen))
+        return WH_OK;
+    holder *h = NULL;
+    wh_status st = load(c->path, &h, err, errsz);
+    sig after = stat_sig(c->path);
+    if (sig_eq(&now, &after))
+        c->seen = now; /* else a writer is mid-way: look again next time */
+    if (st != WH_OK)
+        return st;
+    pthread_mutex_lock(&c->mu);
+    holder *old = c->cur;
+    c->cur = h;
+    bool last = --old->refs == 0;
+    pthread_mutex_unlock(&c->mu);
+    if (last)
+        holder_free(old);
+    *reloaded = true;
+    return WH_OK;
+}
+
+const char *wh_config_path(const wh_config *c)
+{
+    return c->path;
+}

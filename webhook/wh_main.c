@@ -1,0 +1,435 @@
+/*
+ * kube5xx-webhook: arguments, signals, reloads and exit codes.
+ *
+ *   kube5xx-webhook [serve] --tls-cert FILE --tls-key FILE [flags]
+ *   kube5xx-webhook certs --service NAME --namespace NS --out DIR [--days 365] [--force]
+ *
+ * Exit codes: 0 success (and after a graceful shutdown), 1 failure (cannot
+ * start: port, certificate, config; cannot write certificates), 2 usage
+ * error, 3 certs: a file exists and --force was not given.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "wh_admission.h"
+#include "wh_certs.h"
+#include "wh_config.h"
+#include "wh_log.h"
+#include "wh_metrics.h"
+#include "wh_server.h"
+#include "wh_tls.h"
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_EXISTS = 3 };
+
+static const char usage_text[] =
+    "Usage:\n"
+    "  kube5xx-webhook [serve] --tls-cert FILE --tls-key FILE [flags]\n"
+    "  kube5xx-webhook certs --service NAME --namespace NS --out DIR [--days 365] [--force]\n"
+    "  kube5xx-webhook --help | --version\n"
+    "\n"
+    "serve: a validating admission webhook (POST /validate over HTTPS) that denies or warns\n"
+    "about configuration causing HTTP 502/503/504, using kube5xx's single-object rules.\n"
+    "  --tls-cert FILE        serving certificate chain, PEM (tls.crt of a kubernetes.io/tls\n"
+    "                         Secret); reloaded when the file changes\n"
+    "  --tls-key FILE         its private key, PEM (tls.key); reloaded with the certificate\n"
+    "  --port N               HTTPS port for /validate (default 8443; 0 picks a free port)\n"
+    "  --health-port N        plain-HTTP port for /livez, /readyz, /metrics (default 8081)\n"
+    "  --config FILE          kube5xx config (.kube5xx.yaml: rules, exemptions, webhook mode,\n"
+    "                         ratchet); reloaded on SIGHUP and when the file changes\n"
+    "  --shutdown-delay D     after SIGTERM, keep serving this long with readiness false and\n"
+    "                         'Connection: close' before stopping (default 10s)\n"
+    "  --drain-timeout D      then wait at most this long for requests in flight (default 5s)\n"
+    "  --log-level L          debug, info, warn or error (default info); one JSON line per\n"
+    "                         review at info\n"
+    "  --threads N            TLS worker threads (default: one per CPU)\n"
+    "  --max-connections N    concurrent TLS connections; more wait in the backlog (default 1024)\n"
+    "  --idle-timeout D       keep-alive idle timeout, above Go's 90s (default 120s)\n"
+    "  --watch-interval D     how often certificate and config files are checked (default 1s)\n"
+    "  --loopback             listen on 127.0.0.1 only (local runs and tests)\n"
+    "\n"
+    "certs: a CA and a serving certificate (ECDSA P-256) for the webhook's Service.\n"
+    "  --service NAME         Service name (SANs NAME, NAME.NS, NAME.NS.svc,\n"
+    "                         NAME.NS.svc.cluster.local)\n"
+    "  --namespace NS         Service namespace\n"
+    "  --out DIR              writes DIR/ca.crt, DIR/tls.crt, DIR/tls.key; prints the base64\n"
+    "                         caBundle on stdout\n"
+    "  --days N               validity (default 365)\n"
+    "  --force                overwrite existing files\n"
+    "\n"
+    "Durations are Go durations (10s, 1m30s, 500ms). Exit codes: 0 ok, 1 failure, 2 usage,\n"
+    "3 certs: a file exists (use --force).\n";
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "kube5xx-webhook: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nTry 'kube5xx-webhook --help'.\n");
+    return EXIT_USAGE;
+}
+
+/* Parses a non-negative integer flag value with range checks. */
+static bool parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+    if (!s || !*s || *s == '-' || *s == '+')
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || *end || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* A Go duration, in milliseconds (rounded up). */
+static bool parse_duration_ms(const char *s, int64_t *ms)
+{
+    int64_t ns;
+    if (!wh_duration_parse(s, &ns))
+        return false;
+    *ms = ns / 1000000 + (ns % 1000000 != 0);
+    return true;
+}
+
+/* Splits "--flag=value" or "--flag value"; returns the value or NULL. */
+static const char *flag_value(int argc, char **argv, int *i, const char *name)
+{
+    size_t n = strlen(name);
+    const char *a = argv[*i];
+    if (strncmp(a, name, n) != 0)
+        return NULL;
+    if (a[n] == '=')
+        return a + n + 1;
+    if (a[n] != '\0')
+        return NULL;
+    if (*i + 1 >= argc)
+        return "";
+    return argv[++*i];
+}
+
+static int cmd_certs(int argc, char **argv, int first)
+{
+    wh_certs_opts o = {NULL, NULL, NULL, 365, false};
+    for (int i = first; i < argc; i++) {
+        const char *v;
+        unsigned long u;
+        if ((v = flag_value(argc, argv, &i, "--service")))
+            o.service = v;
+        else if ((v = flag_value(argc, argv, &i, "--namespace")))
+            o.namespace_ = v;
+        else if ((v = flag_value(argc, argv, &i, "--out")))
+            o.out_dir = v;
+        else if ((v = flag_value(argc, argv, &i, "--days"))) {
+            if (!parse_uint(v, WH_CERTS_MAX_DAYS, &u) || u == 0)
+                return usage_error("--days: not a number of days between 1 and 3650: '%s'", v);
+            o.days = (unsigned)u;
+        } else if (strcmp(argv[i], "--force") == 0)
+            o.force = true;
+        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(usage_text, stdout);
+            return EXIT_OK;
+        } else
+            return usage_error("certs: unknown argument '%s'", argv[i]);
+    }
+    if (!o.service || !*o.service || !o.namespace_ || !*o.namespace_ || !o.out_dir || !*o.out_dir)
+        return usage_error("%s", "certs needs --service, --namespace and --out");
+    char err[1024] = "";
+    char *bundle = NULL;
+    wh_status st = wh_certs_generate(&o, &bundle, err, sizeof err);
+    if (st != WH_OK) {
+        fprintf(stderr, "kube5xx-webhook certs: %s\n", err[0] ? err : wh_status_str(st));
+        return st == WH_EEXIST ? EXIT_EXISTS : st == WH_EINVAL ? EXIT_USAGE : EXIT_FAIL;
+    }
+    printf("%s\n", bundle);
+    free(bundle);
+    fprintf(stderr,
+            "kube5xx-webhook certs: wrote %s/ca.crt, %s/tls.crt, %s/tls.key (ECDSA P-256, %u "
+            "days); the caBundle is on stdout\n",
+            o.out_dir, o.out_dir, o.out_dir, o.days);
+    return EXIT_OK;
+}
+
+typedef struct app {
+    wh_config *cfg;
+    wh_metrics *metrics;
+} app;
+
+static void handle(void *ud, const wh_http_request *req, wh_http_reply *reply)
+{
+    app *a = ud;
+    int64_t t0 = wh_now_ns();
+    void *tok;
+    const k5_config *cfg = wh_config_acquire(a->cfg, &tok);
+    wh_review rv;
+    wh_status st = wh_admission_review(cfg, req->body, req->len, req->deadline_ns, &rv);
+    wh_config_release(a->cfg, tok);
+    wh_review_record(&rv, a->metrics, wh_now_ns() - t0);
+    reply->status = rv.http_status;
+    reply->body = rv.body;
+    reply->len = rv.body_len;
+    reply->content_type = rv.content_type;
+    if (st != WH_OK && !rv.body)
+        reply->status = 500; /* the server answers a bare 500 */
+}
+
+static bool ready(void *ud, char *why, size_t whysz)
+{
+    (void)ud;
+    (void)why;
+    (void)whysz;
+    return true; /* the config is always loaded: a bad one is refused at start and reload */
+}
+
+static void cert_loaded(wh_tls *tls, wh_metrics *m, const char *what)
+{
+    wh_tls_info ti = wh_tls_current(tls);
+    wh_metrics_cert_expiry(m, ti.not_after);
+    wh_logline l;
+    wh_logline_begin(&l, WH_LOG_INFO, what);
+    wh_logline_int(&l, "generation", (int64_t)ti.generation);
+    wh_logline_str(&l, "sha256", ti.fingerprint);
+    wh_logline_int(&l, "notAfter", ti.not_after);
+    wh_logline_emit(&l);
+}
+
+static void cert_expiry_warning(wh_tls *tls)
+{
+    wh_tls_info ti = wh_tls_current(tls);
+    int64_t left = ti.not_after - wh_wall_s();
+    if (left < 30 * 86400) {
+        wh_logline l;
+        wh_logline_begin(&l, WH_LOG_WARN, "the serving certificate expires in less than 30 days");
+        wh_logline_int(&l, "notAfter", ti.not_after);
+        wh_logline_int(&l, "daysLeft", left / 86400);
+        wh_logline_emit(&l);
+    }
+}
+
+static void check_files(wh_tls *tls, wh_config *cfg, wh_metrics *m, bool force)
+{
+    char err[1024] = "";
+    bool reloaded = false;
+    wh_status st = wh_tls_check(tls, force, &reloaded, err, sizeof err);
+    if (st != WH_OK) {
+        wh_metrics_cert_reload(m, false);
+        wh_logline l;
+        wh_logline_begin(&l, WH_LOG_ERROR, "new certificate refused; the old one keeps serving");
+        wh_logline_str(&l, "error", err);
+        wh_logline_emit(&l);
+    } else if (reloaded) {
+        wh_metrics_cert_reload(m, true);
+        cert_loaded(tls, m, "certificate reloaded");
+        cert_expiry_warning(tls);
+    }
+    err[0] = '\0';
+    st = wh_config_check(cfg, force, &reloaded, err, sizeof err);
+    if (st != WH_OK) {
+        wh_metrics_config_reload(m, false);
+        wh_logline l;
+        wh_logline_begin(&l, WH_LOG_ERROR, "new config refused; the old one stays");
+        wh_logline_str(&l, "error", err);
+        wh_logline_emit(&l);
+    } else if (reloaded) {
+        wh_metrics_config_reload(m, true);
+        wh_logline l;
+        wh_logline_begin(&l, WH_LOG_INFO, "config reloaded");
+        wh_logline_str(&l, "file", wh_config_path(cfg));
+        wh_logline_emit(&l);
+    }
+}
+
+static int cmd_serve(int argc, char **argv, int first)
+{
+    const char *cert = NULL, *key = NULL, *config = NULL;
+    unsigned long port = 8443, health = 8081, threads = 0, conns = 1024;
+    int64_t delay_ms = 10000, drain_ms = 5000, idle_ms = 120000, watch_ms = 1000;
+    bool loopback = false;
+    wh_log_level lvl = WH_LOG_INFO;
+    for (int i = first; i < argc; i++) {
+        const char *v;
+        if ((v = flag_value(argc, argv, &i, "--tls-cert")))
+            cert = v;
+        else if ((v = flag_value(argc, argv, &i, "--tls-key")))
+            key = v;
+        else if ((v = flag_value(argc, argv, &i, "--config")))
+            config = v;
+        else if ((v = flag_value(argc, argv, &i, "--port"))) {
+            if (!parse_uint(v, 65535, &port))
+                return usage_error("--port: not a port number: '%s'", v);
+        } else if ((v = flag_value(argc, argv, &i, "--health-port"))) {
+            if (!parse_uint(v, 65535, &health))
+                return usage_error("--health-port: not a port number: '%s'", v);
+        } else if ((v = flag_value(argc, argv, &i, "--threads"))) {
+            if (!parse_uint(v, 256, &threads) || threads == 0)
+                return usage_error("--threads: not a number between 1 and 256: '%s'", v);
+        } else if ((v = flag_value(argc, argv, &i, "--max-connections"))) {
+            if (!parse_uint(v, 100000, &conns) || conns == 0)
+                return usage_error("--max-connections: not a number between 1 and 100000: '%s'",
+                                   v);
+        } else if ((v = flag_value(argc, argv, &i, "--shutdown-delay"))) {
+            if (!parse_duration_ms(v, &delay_ms) || delay_ms > 3600000)
+                return usage_error("--shutdown-delay: not a duration up to 1h: '%s'", v);
+        } else if ((v = flag_value(argc, argv, &i, "--drain-timeout"))) {
+            if (!parse_duration_ms(v, &drain_ms) || drain_ms > 3600000)
+                return usage_error("--drain-timeout: not a duration up to 1h: '%s'", v);
+        } else if ((v = flag_value(argc, argv, &i, "--idle-timeout"))) {
+            if (!parse_duration_ms(v, &idle_ms) || idle_ms < 1000 || idle_ms > 3600000)
+                return usage_error("--idle-timeout: not a duration between 1s and 1h: '%s'", v);
+        } else if ((v = flag_value(argc, argv, &i, "--watch-interval"))) {
+            if (!parse_duration_ms(v, &watch_ms) || watch_ms < 10 || watch_ms > 3600000)
+                return usage_error("--watch-interval: not a duration between 10ms and 1h: '%s'",
+                                   v);
+        } else if ((v = flag_value(argc, argv, &i, "--log-level"))) {
+            if (!wh_log_level_parse(v, &lvl))
+                return usage_error("--log-level: not one of debug, info, warn, error: '%s'", v);
+        } else if (strcmp(argv[i], "--loopback") == 0)
+            loopback = true;
+        else
+            return usage_error("unknown argument '%s'", argv[i]);
+    }
+    if (!cert || !*cert || !key || !*key)
+        return usage_error("%s", "serve needs --tls-cert and --tls-key");
+    wh_log_set_level(lvl);
+
+    /* Signals are taken synchronously by this thread; every other thread inherits the mask. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int rc = EXIT_FAIL;
+    char err[1024] = "";
+    wh_metrics *metrics = NULL;
+    wh_config *cfg = NULL;
+    wh_tls *tls = NULL;
+    wh_server *srv = NULL;
+    if (wh_metrics_new(&metrics) != WH_OK) {
+        wh_log(WH_LOG_ERROR, "out of memory");
+        goto out;
+    }
+    if (wh_config_new(config, &cfg, err, sizeof err) != WH_OK) {
+        wh_logline l;
+        wh_logline_begin(&l, WH_LOG_ERROR, "cannot load the config");
+        wh_logline_str(&l, "error", err);
+        wh_logline_emit(&l);
+        goto out;
+    }
+    if (wh_tls_new(cert, key, &tls, err, sizeof err) != WH_OK) {
+        wh_logline l;
+        wh_logline_begin(&l, WH_LOG_ERROR, "cannot load the serving certificate");
+        wh_logline_str(&l, "error", err);
+        wh_logline_emit(&l);
+        goto out;
+    }
+    cert_loaded(tls, metrics, "certificate loaded");
+    cert_expiry_warning(tls);
+    app a = {cfg, metrics};
+    wh_server_opts so = {(uint16_t)port, (uint16_t)health, loopback, (unsigned)threads,
+                         (unsigned)conns, (unsigned)(idle_ms / 1000), tls, metrics, handle, &a,
+                         ready, NULL};
+    if (wh_server_start(&so, &srv, err, sizeof err) != WH_OK) {
+        wh_logline l;
+        wh_logline_begin(&l, WH_LOG_ERROR, "cannot start the server");
+        wh_logline_str(&l, "error", err);
+        wh_logline_emit(&l);
+        goto out;
+    }
+    uint16_t p, hp;
+    wh_server_ports(srv, &p, &hp);
+    {
+        wh_logline l;
+        wh_logline_begin(&l, WH_LOG_INFO, "listening");
+        wh_logline_int(&l, "port", p);
+        wh_logline_int(&l, "healthPort", hp);
+        wh_logline_str(&l, "version", WH_VERSION);
+        wh_logline_str(&l, "config", config ? config : "(defaults)");
+        wh_logline_emit(&l);
+    }
+
+    int64_t next_expiry_log = wh_wall_s() + 86400;
+    for (;;) {
+        struct timespec ts = {(time_t)(watch_ms / 1000), (long)(watch_ms % 1000) * 1000000L};
+        siginfo_t si;
+        int sig = sigtimedwait(&sigs, &si, &ts);
+        if (sig == SIGTERM || sig == SIGINT)
+            break;
+        if (sig == SIGHUP) {
+            wh_log(WH_LOG_INFO, "SIGHUP: reloading the config and the certificate");
+            check_files(tls, cfg, metrics, true);
+            continue;
+        }
+        check_files(tls, cfg, metrics, false);
+        if (wh_wall_s() >= next_expiry_log) {
+            cert_expiry_warning(tls);
+            next_expiry_log = wh_wall_s() + 86400;
+        }
+    }
+
+    wh_server_drain(srv);
+    {
+        wh_logline l;
+        wh_logline_begin(&l, WH_LOG_INFO, "shutting down: not ready, closing connections");
+        wh_logline_int(&l, "delayMillis", delay_ms);
+        wh_logline_emit(&l);
+    }
+    /* Keep serving through the delay; a second SIGTERM or SIGINT cuts it short. */
+    int64_t until = wh_now_ns() + delay_ms * 1000000;
+    for (;;) {
+        int64_t left = until - wh_now_ns();
+        if (left <= 0)
+            break;
+        struct timespec ts = {(time_t)(left / 1000000000), (long)(left % 1000000000)};
+        siginfo_t si;
+        int sig = sigtimedwait(&sigs, &si, &ts);
+        if (sig == SIGTERM || sig == SIGINT)
+            break;
+    }
+    long in_flight = wh_server_in_flight(srv);
+    wh_server_stop(&srv, (unsigned)drain_ms);
+    {
+        wh_logline l;
+        wh_logline_begin(&l, WH_LOG_INFO, "stopped");
+        wh_logline_int(&l, "inFlightAtStop", in_flight);
+        wh_logline_emit(&l);
+    }
+    rc = EXIT_OK;
+out:
+    wh_server_stop(&srv, 0);
+    wh_tls_free(&tls);
+    wh_config_free(&cfg);
+    wh_metrics_free(&metrics);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    int first = 1;
+    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        fputs(usage_text, stdout);
+        return EXIT_OK;
+    }
+    if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+        printf("kube5xx-webhook %s\n", WH_VERSION);
+        return EXIT_OK;
+    }
+    if (argc > 1 && strcmp(argv[1], "certs") == 0)
+        return cmd_certs(argc, argv, 2);
+    if (argc > 1 && strcmp(argv[1], "serve") == 0)
+        first = 2;
+    for (int i = first; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(usage_text, stdout);
+            return EXIT_OK;
+        }
+    }
+    return cmd_serve(argc, argv, first);
+}

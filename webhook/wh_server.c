@@ -1,0 +1,456 @@
+/*
+ * kube5xx-webhook: HTTP and TLS (see wh_server.h).
+ */
+#include "wh_server.h"
+
+#include "wh_log.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+struct wh_server {
+    struct MHD_Daemon *tls_d;
+    struct MHD_Daemon *health_d;
+    wh_server_opts o;
+    uint16_t port, health_port;
+    atomic_bool draining;
+    atomic_long in_flight;
+};
+
+/* A chunked body this far past the cap is not drained to answer 413: the connection closes. */
+#define WH_DISCARD_MAX_BYTES (16u * 1024u * 1024u)
+
+/* Per-request state on the TLS port. */
+typedef struct req {
+    char *body;
+    size_t len, cap;
+    bool too_large;
+    size_t discarded; /* bytes of an over-long chunked body read and dropped */
+    int64_t start_ns, deadline_ns;
+} req;
+
+bool wh_parse_timeout(const char *s, int64_t *seconds)
+{
+    int64_t ns;
+    if (!wh_duration_parse(s, &ns))
+        return false;
+    *seconds = ns / 1000000000 + (ns % 1000000000 != 0);
+    return true;
+}
+
+static enum MHD_Result send_text(struct wh_server *s, struct MHD_Connection *c, int status,
+                                 const char *text, const char *allow)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+    if (allow)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+    if (s && atomic_load(&s->draining))
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
+    MHD_destroy_response(r);
+    if (s && status >= 400)
+        wh_metrics_http_error(s->o.metrics, status);
+    return ret;
+}
+
+/* True when the Content-Type is application/json, parameters (charset) allowed. */
+static bool is_json(const char *ct)
+{
+    if (!ct)
+        return false;
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    static const char want[] = "application/json";
+    if (strncasecmp(ct, want, sizeof want - 1) != 0)
+        return false;
+    ct += sizeof want - 1;
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    return *ct == '\0' || *ct == ';';
+}
+
+static enum MHD_Result on_review(void *cls, struct MHD_Connection *c, const char *url,
+                                 const char *method, const char *version,
+                                 const char *upload_data, size_t *upload_size, void **req_cls)
+{
+    (void)version;
+    struct wh_server *s = cls;
+    req *r = *req_cls;
+    if (!r) {
+        if (strcmp(url, "/validate") != 0)
+            return send_text(s, c, MHD_HTTP_NOT_FOUND, "not found: the webhook serves POST /validate\n",
+                             NULL);
+        if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+            return send_text(s, c, MHD_HTTP_METHOD_NOT_ALLOWED,
+                             "method not allowed: use POST\n", "POST");
+        if (!is_json(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_TYPE)))
+            return send_text(s, c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                             "unsupported media type: send Content-Type: application/json\n",
+                             NULL);
+        const char *cl =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        size_t want = 64 * 1024;
+        if (cl) {
+            char *end;
+            unsigned long long v = strtoull(cl, &end, 10);
+            if (*end != '\0' || v > WH_MAX_BODY_BYTES)
+                return send_text(s, c, MHD_HTTP_CONTENT_TOO_LARGE,
+                                 "request body too large: the limit is 3 MiB\n", NULL);
+            want = (size_t)v + 1;
+        }
+        r = calloc(1, sizeof *r);
+        if (r)
+            r->body = malloc(want);
+        if (!r || !r->body) {
+            if (r)
+                free(r);
+            return send_text(s, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n", NULL);
+        }
+        r->cap = want;
+        r->start_ns = wh_now_ns();
+        int64_t timeout_s = WH_DEFAULT_TIMEOUT_S;
+        const char *q = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "timeout");
+        int64_t parsed;
+        if (q && wh_parse_timeout(q, &parsed) && parsed > 0)
+            timeout_s = parsed < WH_MAX_TIMEOUT_S ? parsed : WH_MAX_TIMEOUT_S;
+        /*
+         * Work against half the apiserver's timeout: the rest covers the
+         * network, the queueing before we saw the request and the response.
+         */
+        r->deadline_ns = r->start_ns + timeout_s * 500000000LL;
+        *req_cls = r;
+        atomic_fetch_add(&s->in_flight, 1);
+        wh_metrics_in_flight(s->o.metrics, 1);
+        return MHD_YES;
+    }
+    if (*upload_size > 0) {
+        size_t n = *upload_size;
+        *upload_size = 0;
+        if (r->too_large) {
+            /*
+             * libmicrohttpd cannot answer in the middle of a body, so the rest
+             * is read and dropped (never kept) and 413 follows at its end; a
+             * body that goes on far past the cap just gets its connection closed.
+             */
+            r->discarded += n;
+            return r->discarded > WH_DISCARD_MAX_BYTES ? MHD_NO : MHD_YES;
+        }
+        if (r->len + n > WH_MAX_BODY_BYTES) {
+            r->too_large = true;
+            r->discarded = r->len + n;
+            free(r->body);
+            r->body = NULL;
+            r->len = r->cap = 0;
+            return MHD_YES;
+        }
+        if (r->len + n + 1 > r->cap) {
+            size_t cap = r->cap * 2;
+            while (cap < r->len + n + 1)
+                cap *= 2;
+            if (cap > WH_MAX_BODY_BYTES + 1)
+                cap = WH_MAX_BODY_BYTES + 1;
+            char *nb = realloc(r->body, cap);
+            if (!nb)
+                return send_text(s, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n", NULL);
+            r->body = nb;
+            r->cap = cap;
+        }
+        memcpy(r->body + r->len, upload_data, n);
+        r->len += n;
+        return MHD_YES;
+    }
+    if (r->too_large)
+        return send_text(s, c, MHD_HTTP_CONTENT_TOO_LARGE,
+                         "request body too large: the limit is 3 MiB\n", NULL);
+    r->body[r->len] = '\0';
+
+    wh_http_request hr = {r->body, r->len, r->start_ns, r->deadline_ns};
+    wh_http_reply reply = {500, NULL, 0, NULL};
+    s->o.handler(s->o.handler_ud, &hr, &reply);
+    if (!reply.body)
+        return send_text(s, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error\n", NULL);
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(reply.len, reply.body, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(reply.body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            reply.content_type ? reply.content_type : "application/json");
+    if (atomic_load(&s->draining))
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)reply.status, resp);
+    MHD_destroy_response(resp);
+    if (reply.status >= 400)
+        wh_metrics_http_error(s->o.metrics, reply.status);
+    return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)c;
+    (void)toe;
+    struct wh_server *s = cls;
+    req *r = *req_cls;
+    if (!r)
+        return;
+    free(r->body);
+    free(r);
+    *req_cls = NULL;
+    atomic_fetch_sub(&s->in_flight, 1);
+    wh_metrics_in_flight(s->o.metrics, -1);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    (void)c;
+    struct wh_server *s = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+        *socket_context = wh_tls_conn_open(s->o.tls);
+    else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        wh_tls_conn_close(s->o.tls, *socket_context);
+        *socket_context = NULL;
+    }
+}
+
+static enum MHD_Result on_health(void *cls, struct MHD_Connection *c, const char *url,
+                                 const char *method, const char *version,
+                                 const char *upload_data, size_t *upload_size, void **req_cls)
+{
+    (void)version;
+    (void)upload_data;
+    (void)upload_size;
+    struct wh_server *s = cls;
+    /* The first call only sees headers; answer on the second so bodies are drained. */
+    if (*req_cls == NULL) {
+        *req_cls = (void *)1;
+        return MHD_YES;
+    }
+    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+        return send_text(NULL, c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed: use GET\n",
+                         "GET, HEAD");
+    if (strcmp(url, "/livez") == 0)
+        return send_text(NULL, c, MHD_HTTP_OK, "ok\n", NULL);
+    if (strcmp(url, "/readyz") == 0) {
+        char why[256] = "";
+        bool ready = true;
+        wh_tls_info ti = wh_tls_current(s->o.tls);
+        int64_t now = wh_wall_s();
+        if (atomic_load(&s->draining)) {
+            ready = false;
+            snprintf(why, sizeof why, "shutting down");
+        } else if (now < ti.not_before || now >= ti.not_after) {
+            ready = false;
+            snprintf(why, sizeof why, "the serving certificate is not valid now");
+        } else if (s->o.ready && !s->o.ready(s->o.ready_ud, why, sizeof why)) {
+            ready = false;
+        }
+        if (ready)
+            return send_text(NULL, c, MHD_HTTP_OK, "ok\n", NULL);
+        char msg[320];
+        snprintf(msg, sizeof msg, "not ready: %s\n", why);
+        struct MHD_Response *r =
+            MHD_create_response_from_buffer(strlen(msg), msg, MHD_RESPMEM_MUST_COPY);
+        if (!r)
+            return MHD_NO;
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+        enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_SERVICE_UNAVAILABLE, r);
+        MHD_destroy_response(r);
+        return ret;
+    }
+    if (strcmp(url, "/metrics") == 0) {
+        char *text;
+        size_t len;
+        if (!s->o.metrics || wh_metrics_render(s->o.metrics, &text, &len) != WH_OK)
+            return send_text(NULL, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot render metrics\n",
+                             NULL);
+        struct MHD_Response *r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+        if (!r) {
+            free(text);
+            return MHD_NO;
+        }
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                "text/plain; version=0.0.4; charset=utf-8");
+        enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+        MHD_destroy_response(r);
+        return ret;
+    }
+    return send_text(NULL, c, MHD_HTTP_NOT_FOUND, "not found: /livez, /readyz, /metrics\n", NULL);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    if (!wh_log_enabled(WH_LOG_DEBUG))
+        return;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    wh_logline l;
+    wh_logline_begin(&l, WH_LOG_DEBUG, "libmicrohttpd");
+    wh_logline_str(&l, "detail", msg);
+    wh_logline_emit(&l);
+}
+
+static uint16_t bound_port(struct MHD_Daemon *d)
+{
+    const union MHD_DaemonInfo *i = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    return i ? i->port : 0;
+}
+
+static unsigned cpu_count(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
+}
+
+static struct MHD_Daemon *start_tls(struct wh_server *s, bool dual_stack)
+{
+    const wh_server_opts *o = &s->o;
+    struct sockaddr_in sin;
+    memset(&sin, 0, sizeof sin);
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons(o->port);
+    sin.sin_addr.s_addr = htonl(o->loopback_only ? INADDR_LOOPBACK : INADDR_ANY);
+    unsigned flags = MHD_USE_TLS | MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG;
+    if (dual_stack)
+        flags |= MHD_USE_DUAL_STACK;
+    unsigned threads = o->threads ? o->threads : cpu_count();
+    struct MHD_OptionItem opts[] = {
+        {MHD_OPTION_HTTPS_CERT_CALLBACK, 0, wh_tls_retrieve_fn()},
+        {MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)WH_TLS_PRIORITIES},
+        {MHD_OPTION_THREAD_POOL_SIZE, threads, NULL},
+        {MHD_OPTION_CONNECTION_LIMIT, o->conn_limit ? o->conn_limit : 1024, NULL},
+        {MHD_OPTION_CONNECTION_TIMEOUT, o->idle_timeout_s ? o->idle_timeout_s : 120, NULL},
+        {MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL},
+        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s},
+        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, s},
+        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL},
+        {dual_stack ? MHD_OPTION_END : MHD_OPTION_SOCK_ADDR, 0, &sin},
+        {MHD_OPTION_END, 0, NULL}};
+    return MHD_start_daemon(flags, o->port, NULL, NULL, on_review, s, MHD_OPTION_ARRAY, opts,
+                            MHD_OPTION_END);
+}
+
+static struct MHD_Daemon *start_health(struct wh_server *s, bool dual_stack)
+{
+    const wh_server_opts *o = &s->o;
+    struct sockaddr_in sin;
+    memset(&sin, 0, sizeof sin);
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons(o->health_port);
+    sin.sin_addr.s_addr = htonl(o->loopback_only ? INADDR_LOOPBACK : INADDR_ANY);
+    unsigned flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    if (dual_stack)
+        flags |= MHD_USE_DUAL_STACK;
+    struct MHD_OptionItem opts[] = {
+        {MHD_OPTION_CONNECTION_LIMIT, 64, NULL},
+        {MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL},
+        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL},
+        {dual_stack ? MHD_OPTION_END : MHD_OPTION_SOCK_ADDR, 0, &sin},
+        {MHD_OPTION_END, 0, NULL}};
+    return MHD_start_daemon(flags, o->health_port, NULL, NULL, on_health, s, MHD_OPTION_ARRAY,
+                            opts, MHD_OPTION_END);
+}
+
+wh_status wh_server_start(const wh_server_opts *o, wh_server **out, char *err, size_t errsz)
+{
+    if (!o->tls || !o->handler) {
+        snprintf(err, errsz, "a certificate and a handler are required");
+        return WH_EINVAL;
+    }
+    struct wh_server *s = calloc(1, sizeof *s);
+    if (!s)
+        return WH_ENOMEM;
+    s->o = *o;
+    atomic_init(&s->draining, false);
+    atomic_init(&s->in_flight, 0);
+    wh_tls_activate(o->tls);
+    /* Both address families where the host has IPv6, IPv4 alone where it has not. */
+    bool dual = !o->loopback_only;
+    s->tls_d = start_tls(s, dual);
+    if (!s->tls_d && dual) {
+        dual = false;
+        s->tls_d = start_tls(s, false);
+    }
+    if (!s->tls_d) {
+        snprintf(err, errsz, "cannot listen on TLS port %u (in use, or not permitted)",
+                 (unsigned)o->port);
+        free(s);
+        return WH_ESERVER;
+    }
+    s->health_d = start_health(s, dual);
+    if (!s->health_d) {
+        snprintf(err, errsz, "cannot listen on health port %u (in use, or not permitted)",
+                 (unsigned)o->health_port);
+        MHD_stop_daemon(s->tls_d);
+        free(s);
+        return WH_ESERVER;
+    }
+    s->port = bound_port(s->tls_d);
+    s->health_port = bound_port(s->health_d);
+    *out = s;
+    return WH_OK;
+}
+
+void wh_server_ports(const wh_server *s, uint16_t *port, uint16_t *health_port)
+{
+    if (port)
+        *port = s->port;
+    if (health_port)
+        *health_port = s->health_port;
+}
+
+void wh_server_drain(wh_server *s)
+{
+    atomic_store(&s->draining, true);
+}
+
+bool wh_server_draining(const wh_server *s)
+{
+    return atomic_load(&((wh_server *)s)->draining);
+}
+
+long wh_server_in_flight(const wh_server *s)
+{
+    return atomic_load(&((wh_server *)s)->in_flight);
+}
+
+void wh_server_stop(wh_server **ps, unsigned wait_ms)
+{
+    if (!ps || !*ps)
+        return;
+    wh_server *s = *ps;
+    atomic_store(&s->draining, true);
+    MHD_socket ls = MHD_quiesce_daemon(s->tls_d);
+    if (ls != MHD_INVALID_SOCKET)
+        close(ls);
+    int64_t until = wh_now_ns() + (int64_t)wait_ms * 1000000;
+    while (atomic_load(&s->in_flight) > 0 && wh_now_ns() < until) {
+        struct timespec ts = {0, 5 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    MHD_stop_daemon(s->tls_d);
+    MHD_stop_daemon(s->health_d);
+    free(s);
+    *ps = NULL;
+}

@@ -1,0 +1,90 @@
+/*
+ * kube5xx-webhook: the HTTP side. Nothing here knows what an AdmissionReview
+ * is: the TLS port routes POST /validate to a handler, the plain port serves
+ * /livez, /readyz and /metrics.
+ *
+ * The TLS daemon runs a pool of threads (one epoll loop each, sized to the
+ * CPUs) with a connection limit; when the limit is reached libmicrohttpd stops
+ * accepting, so new connections wait in the listen backlog instead of failing.
+ */
+#ifndef KUBE5XX_WH_SERVER_H
+#define KUBE5XX_WH_SERVER_H
+
+#include "wh_common.h"
+#include "wh_metrics.h"
+#include "wh_tls.h"
+
+#define WH_MAX_BODY_BYTES (3u * 1024u * 1024u) /* the apiserver's own request limit */
+#define WH_DEFAULT_TIMEOUT_S 10                /* the apiserver's default timeoutSeconds */
+#define WH_MAX_TIMEOUT_S 30                    /* the most the apiserver allows */
+
+/* One review request, as the handler sees it. Everything is borrowed. */
+typedef struct wh_http_request {
+    const char *body;
+    size_t len;
+    int64_t start_ns;    /* monotonic, when the request headers arrived */
+    int64_t deadline_ns; /* monotonic; answer before it or not at all */
+} wh_http_request;
+
+/* What the handler answers: status and a malloc'd body the server frees. */
+typedef struct wh_http_reply {
+    int status;
+    char *body;
+    size_t len;
+    const char *content_type; /* static; NULL means application/json */
+} wh_http_reply;
+
+typedef void (*wh_handler_fn)(void *ud, const wh_http_request *req, wh_http_reply *reply);
+
+/* Extra readiness condition (config loaded...). Returns true when ready; may fill why. */
+typedef bool (*wh_ready_fn)(void *ud, char *why, size_t whysz);
+
+typedef struct wh_server_opts {
+    uint16_t port;         /* 0: any free port (see wh_server_ports) */
+    uint16_t health_port;  /* 0: any free port */
+    bool loopback_only;    /* bind 127.0.0.1 instead of every address */
+    unsigned threads;      /* TLS worker threads; 0: one per CPU */
+    unsigned conn_limit;   /* 0: 1024 */
+    unsigned idle_timeout_s; /* keep-alive idle timeout; 0: 120 (longer than Go's 90 s) */
+    wh_tls *tls;           /* borrowed; must outlive the server */
+    wh_metrics *metrics;   /* borrowed; may be NULL */
+    wh_handler_fn handler;
+    void *handler_ud;
+    wh_ready_fn ready;     /* may be NULL */
+    void *ready_ud;
+} wh_server_opts;
+
+typedef struct wh_server wh_server;
+
+/* Starts both daemons. On failure *out is untouched and err says why. */
+WH_WUR wh_status wh_server_start(const wh_server_opts *o, wh_server **out, char *err,
+                                 size_t errsz);
+
+/* The ports actually bound. */
+void wh_server_ports(const wh_server *s, uint16_t *port, uint16_t *health_port);
+
+/*
+ * First step of a graceful shutdown: /readyz fails from now on and every
+ * response carries `Connection: close`, so clients move their pooled
+ * connections elsewhere while the server still answers.
+ */
+void wh_server_drain(wh_server *s);
+bool wh_server_draining(const wh_server *s);
+
+/*
+ * Stops accepting connections, waits up to `wait_ms` for the requests in
+ * flight to finish, then stops both daemons and frees the server. Accepts
+ * NULL; sets *s to NULL.
+ */
+void wh_server_stop(wh_server **s, unsigned wait_ms);
+
+/* Requests being handled right now on the TLS port. */
+long wh_server_in_flight(const wh_server *s);
+
+/*
+ * Parses the apiserver's ?timeout= value, a Go duration ("10s", "1m", "500ms"),
+ * rounded up to whole seconds. Returns false on bad syntax.
+ */
+bool wh_parse_timeout(const char *s, int64_t *seconds);
+
+#endif

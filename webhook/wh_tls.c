@@ -1,0 +1,408 @@
+/*
+ * kube5xx-webhook: the serving certificate and key (see wh_tls.h).
+ */
+#include "wh_tls.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gnutls/abstract.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct gen {
+    struct gen *next; /* older generations */
+    gnutls_pcert_st pcert[WH_TLS_MAX_CHAIN];
+    unsigned npcert;
+    gnutls_privkey_t key;
+    wh_tls_info info;
+    size_t open; /* connections opened while this generation was current */
+} gen;
+
+typedef struct sig {
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    int64_t mtime_ns, ctime_ns;
+    bool ok;
+} sig;
+
+struct wh_tls {
+    char *cert_file, *key_file;
+    _Atomic(gen *) cur;
+    pthread_mutex_t mu; /* guards the generation list and the open counts */
+    gen *gens;          /* newest first; gens == cur */
+    sig seen[2];
+    uint64_t next_gen;
+};
+
+static _Atomic(wh_tls *) g_active;
+
+static void gen_free(gen *g)
+{
+    if (!g)
+        return;
+    for (unsigned i = 0; i < g->npcert; i++)
+        gnutls_pcert_deinit(&g->pcert[i]);
+    if (g->key)
+        gnutls_privkey_deinit(g->key);
+    free(g);
+}
+
+static sig stat_sig(const char *path)
+{
+    sig s;
+    memset(&s, 0, sizeof s);
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return s;
+    s.dev = st.st_dev;
+    s.ino = st.st_ino;
+    s.size = st.st_size;
+    s.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    s.ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+    s.ok = true;
+    return s;
+}
+
+static bool sig_eq(const sig *a, const sig *b)
+{
+    return a->ok == b->ok && a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+           a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns;
+}
+
+/* Reads a whole file of at most WH_TLS_MAX_PEM_BYTES into a malloc'd buffer. */
+static wh_status read_file(const char *path, gnutls_datum_t *d, char *err, size_t errsz)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errsz, "%s: %s", path, strerror(errno));
+        return WH_EIO;
+    }
+    size_t cap = 4096, len = 0;
+    unsigned char *buf = malloc(cap);
+    wh_status st = WH_OK;
+    if (!buf) {
+        st = WH_ENOMEM;
+        goto out;
+    }
+    for (;;) {
+        if (len == cap) {
+            if (cap >= WH_TLS_MAX_PEM_BYTES) {
+                snprintf(err, errsz, "%s: larger than %u bytes", path, WH_TLS_MAX_PEM_BYTES);
+                st = WH_ELIMIT;
+                goto out;
+            }
+            unsigned char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                st = WH_ENOMEM;
+                goto out;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        ssize_t r = read(fd, buf + len, cap - len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            snprintf(err, errsz, "%s: %s", path, strerror(errno));
+            st = WH_EIO;
+            goto out;
+        }
+        if (r == 0)
+            break;
+        len += (size_t)r;
+    }
+    d->data = buf;
+    d->size = (unsigned)len;
+    buf = NULL;
+out:
+    free(buf);
+    close(fd);
+    return st;
+}
+
+static void hex_fingerprint(const unsigned char *md, size_t n, char *out, size_t size)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t k = 0;
+    for (size_t i = 0; i < n && k + 4 <= size; i++) {
+        if (i)
+            out[k++] = ':';
+        out[k++] = hex[md[i] >> 4];
+        out[k++] = hex[md[i] & 15];
+    }
+    out[k < size ? k : size - 1] = '\0';
+}
+
+/* Loads and validates a pair into a new generation. */
+static wh_status load_gen(const char *cert_file, const char *key_file, gen **out, char *err,
+                          size_t errsz)
+{
+    gnutls_datum_t cd = {NULL, 0}, kd = {NULL, 0};
+    gnutls_pubkey_t pub = NULL;
+    gnutls_x509_crt_t crt = NULL;
+    gnutls_datum_t a = {NULL, 0}, b = {NULL, 0};
+    wh_status st;
+    gen *g = calloc(1, sizeof *g);
+    if (!g)
+        return WH_ENOMEM;
+    if ((st = read_file(cert_file, &cd, err, errsz)) != WH_OK)
+        goto out;
+    if ((st = read_file(key_file, &kd, err, errsz)) != WH_OK)
+        goto out;
+    st = WH_ETLS;
+    unsigned n = WH_TLS_MAX_CHAIN;
+    int rc = gnutls_pcert_list_import_x509_raw(g->pcert, &n, &cd, GNUTLS_X509_FMT_PEM, 0);
+    if (rc < 0 || n == 0) {
+        snprintf(err, errsz, "%s: no usable PEM certificate (%s)", cert_file,
+                 rc < 0 ? gnutls_strerror(rc) : "empty");
+        goto out;
+    }
+    g->npcert = n;
+    if ((rc = gnutls_privkey_init(&g->key)) < 0 ||
+        (rc = gnutls_privkey_import_x509_raw(g->key, &kd, GNUTLS_X509_FMT_PEM, NULL, 0)) < 0) {
+        snprintf(err, errsz, "%s: no usable PEM private key (%s)", key_file, gnutls_strerror(rc));
+        goto out;
+    }
+    /* The key must belong to the leaf: compare the public keys. */
+    if ((rc = gnutls_pubkey_init(&pub)) < 0 ||
+        (rc = gnutls_pubkey_import_privkey(pub, g->key, 0, 0)) < 0 ||
+        (rc = gnutls_pubkey_export2(pub, GNUTLS_X509_FMT_DER, &a)) < 0 ||
+        (rc = gnutls_pubkey_export2(g->pcert[0].pubkey, GNUTLS_X509_FMT_DER, &b)) < 0) {
+        snprintf(err, errsz, "%s: cannot compare the key with the certificate (%s)", key_file,
+                 gnutls_strerror(rc));
+        goto out;
+    }
+    if (a.size != b.size || memcmp(a.data, b.data, a.size) != 0) {
+        snprintf(err, errsz, "%s does not match the certificate in %s", key_file, cert_file);
+        goto out;
+    }
+    if ((rc = gnutls_x509_crt_init(&crt)) < 0 ||
+        (rc = gnutls_x509_crt_import(crt, &g->pcert[0].cert, GNUTLS_X509_FMT_DER)) < 0) {
+        snprintf(err, errsz, "%s: %s", cert_file, gnutls_strerror(rc));
+        goto out;
+    }
+    g->info.not_before = (int64_t)gnutls_x509_crt_get_activation_time(crt);
+    g->info.not_after = (int64_t)gnutls_x509_crt_get_expiration_time(crt);
+    if (g->info.not_after <= wh_wall_s()) {
+        snprintf(err, errsz, "%s: the certificate expired (notAfter %lld)", cert_file,
+                 (long long)g->info.not_after);
+        goto out;
+    }
+    unsigned char md[32];
+    size_t mdlen = sizeof md;
+    if (gnutls_x509_crt_get_fingerprint(crt, GNUTLS_DIG_SHA256, md, &mdlen) == 0)
+        hex_fingerprint(md, mdlen, g->info.fingerprint, sizeof g->info.fingerprint);
+    st = WH_OK;
+    *out = g;
+    g = NULL;
+out:
+    gnutls_free(a.data);
+    gnutls_free(b.data);
+    if (pub)
+        gnutls_pubkey_deinit(pub);
+    if (crt)
+        gnutls_x509_crt_deinit(crt);
+    if (kd.data) {
+        /* The key buffer held a secret: clear it before freeing. */
+        memset(kd.data, 0, kd.size);
+    }
+    free(kd.data);
+    free(cd.data);
+    gen_free(g);
+    return st;
+}
+
+wh_status wh_tls_new(const char *cert_file, const char *key_file, wh_tls **out, char *err,
+                     size_t errsz)
+{
+    wh_tls *t = calloc(1, sizeof *t);
+    if (!t)
+        return WH_ENOMEM;
+    t->cert_file = strdup(cert_file);
+    t->key_file = strdup(key_file);
+    if (!t->cert_file || !t->key_file) {
+        free(t->cert_file);
+        free(t->key_file);
+        free(t);
+        return WH_ENOMEM;
+    }
+    t->seen[0] = stat_sig(cert_file);
+    t->seen[1] = stat_sig(key_file);
+    gen *g = NULL;
+    wh_status st = load_gen(cert_file, key_file, &g, err, errsz);
+    if (st != WH_OK) {
+        free(t->cert_file);
+        free(t->key_file);
+        free(t);
+        return st;
+    }
+    g->info.generation = t->next_gen = 1;
+    pthread_mutex_init(&t->mu, NULL);
+    t->gens = g;
+    atomic_store(&t->cur, g);
+    *out = t;
+    return WH_OK;
+}
+
+void wh_tls_free(wh_tls **pt)
+{
+    if (!pt || !*pt)
+        return;
+    wh_tls *t = *pt;
+    wh_tls *expect = t;
+    atomic_compare_exchange_strong(&g_active, &expect, NULL);
+    while (t->gens) {
+        gen *g = t->gens;
+        t->gens = g->next;
+        gen_free(g);
+    }
+    pthread_mutex_destroy(&t->mu);
+    free(t->cert_file);
+    free(t->key_file);
+    free(t);
+    *pt = NULL;
+}
+
+/* Frees retired generations that no open connection can still be using (lock held). */
+static void reap(wh_tls *t)
+{
+    /*
+     * A connection opened while generation G was current handshakes with G or
+     * a newer one, never an older one. So an old generation is free once no
+     * connection opened during it or before it is still open.
+     */
+    gen *cur = t->gens;
+    if (!cur)
+        return;
+    /* Walk to the oldest, summing open counts from the oldest forwards. */
+    size_t n = 0;
+    for (gen *g = cur->next; g; g = g->next)
+        n++;
+    if (n == 0)
+        return;
+    gen **stack = malloc(n * sizeof *stack);
+    if (!stack)
+        return;
+    size_t i = 0;
+    for (gen *g = cur->next; g; g = g->next)
+        stack[i++] = g;
+    /* stack[n-1] is the oldest. Free from the oldest while every older one is idle too. */
+    size_t keep = n;
+    for (size_t k = n; k > 0; k--) {
+        if (stack[k - 1]->open != 0)
+            break;
+        keep = k - 1;
+    }
+    if (keep < n) {
+        if (keep == 0)
+            cur->next = NULL;
+        else
+            stack[keep - 1]->next = NULL;
+        for (size_t k = keep; k < n; k++)
+            gen_free(stack[k]);
+    }
+    free(stack);
+}
+
+wh_status wh_tls_check(wh_tls *t, bool force, bool *reloaded, char *err, size_t errsz)
+{
+    *reloaded = false;
+    sig c = stat_sig(t->cert_file), k = stat_sig(t->key_file);
+    if (!force && sig_eq(&c, &t->seen[0]) && sig_eq(&k, &t->seen[1]))
+        return WH_OK;
+    gen *g = NULL;
+    wh_status st = load_gen(t->cert_file, t->key_file, &g, err, errsz);
+    /*
+     * Remember what was looked at, unless the files moved while being read
+     * (a writer is mid-way): then the next look tries again.
+     */
+    sig c2 = stat_sig(t->cert_file), k2 = stat_sig(t->key_file);
+    if (sig_eq(&c, &c2) && sig_eq(&k, &k2)) {
+        t->seen[0] = c;
+        t->seen[1] = k;
+    }
+    if (st != WH_OK)
+        return st;
+    pthread_mutex_lock(&t->mu);
+    g->info.generation = ++t->next_gen;
+    g->next = t->gens;
+    t->gens = g;
+    atomic_store(&t->cur, g);
+    reap(t);
+    pthread_mutex_unlock(&t->mu);
+    *reloaded = true;
+    return WH_OK;
+}
+
+wh_tls_info wh_tls_current(wh_tls *t)
+{
+    return atomic_load(&t->cur)->info;
+}
+
+void wh_tls_activate(wh_tls *t)
+{
+    atomic_store(&g_active, t);
+}
+
+void *wh_tls_conn_open(wh_tls *t)
+{
+    pthread_mutex_lock(&t->mu);
+    gen *g = t->gens;
+    g->open++;
+    pthread_mutex_unlock(&t->mu);
+    return g;
+}
+
+void wh_tls_conn_close(wh_tls *t, void *token)
+{
+    if (!token)
+        return;
+    pthread_mutex_lock(&t->mu);
+    gen *g = token;
+    g->open--;
+    reap(t);
+    pthread_mutex_unlock(&t->mu);
+}
+
+size_t wh_tls_generations(wh_tls *t)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&t->mu);
+    for (gen *g = t->gens; g; g = g->next)
+        n++;
+    pthread_mutex_unlock(&t->mu);
+    return n;
+}
+
+static int retrieve(gnutls_session_t session, const gnutls_datum_t *req_ca_dn, int nreqs,
+                    const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length,
+                    gnutls_pcert_st **pcert, unsigned int *pcert_length, gnutls_privkey_t *pkey)
+{
+    (void)session;
+    (void)req_ca_dn;
+    (void)nreqs;
+    (void)pk_algos;
+    (void)pk_algos_length;
+    wh_tls *t = atomic_load(&g_active);
+    if (!t)
+        return -1;
+    gen *g = atomic_load(&t->cur);
+    *pcert = g->pcert;
+    *pcert_length = g->npcert;
+    *pkey = g->key;
+    return 0;
+}
+
+void *wh_tls_retrieve_fn(void)
+{
+    gnutls_certificate_retrieve_function2 *fn = retrieve;
+    return (void *)fn;
+}
