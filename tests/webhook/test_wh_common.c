@@ -1,0 +1,129 @@
+/*
+ * Unit tests of wh_common (bounded text, clean lines, durations) and wh_log.
+ */
+#include "wh_test_util.h"
+
+#include <unistd.h>
+
+#include "wh_common.h"
+#include "wh_log.h"
+
+static void test_wh_common__buf_never_overflows(void **state)
+{
+    (void)state;
+    char s[8];
+    wh_buf b;
+    wh_buf_init(&b, s, sizeof s);
+    wh_buf_puts(&b, "abc");
+    wh_buf_printf(&b, "%d", 12345);
+    assert_string_equal(s, "abc1234");
+    assert_true(b.trunc);
+    assert_int_equal(b.len, 7);
+}
+
+static void test_wh_common__json_escapes_quotes_and_controls(void **state)
+{
+    (void)state;
+    char s[64];
+    wh_buf b;
+    wh_buf_init(&b, s, sizeof s);
+    wh_buf_json_str(&b, "a\"b\\c\n\x01", 7);
+    assert_string_equal(s, "a\\\"b\\\\c\\n\\u0001");
+}
+
+static void test_wh_common__clean_line_strips_controls_and_bad_utf8(void **state)
+{
+    (void)state;
+    char s[256];
+    wh_buf b;
+    wh_buf_init(&b, s, sizeof s);
+    const char in[] = "  one\ttwo\n\nthree\x7f\xc2\x85" "four\xff caf\xc3\xa9  ";
+    size_t n = wh_clean_line(&b, in, sizeof in - 1, 120);
+    assert_string_equal(s, "one two three four\xef\xbf\xbd caf\xc3\xa9");
+    assert_int_equal(n, 24);
+}
+
+static void test_wh_common__clean_line_cuts_on_character_boundary(void **state)
+{
+    (void)state;
+    char s[256];
+    wh_buf b;
+    wh_buf_init(&b, s, sizeof s);
+    /* 20 two-byte characters cut to 10 characters: 7 of them and "...". */
+    char in[64] = "";
+    for (int i = 0; i < 20; i++)
+        strcat(in, "\xc3\xa9");
+    size_t n = wh_clean_line(&b, in, strlen(in), 10);
+    assert_int_equal(n, 10);
+    assert_int_equal(wh_utf8_chars(s, strlen(s)), 10);
+    assert_string_equal(s + strlen(s) - 3, "...");
+}
+
+static void test_wh_common__duration_parses_go_syntax(void **state)
+{
+    (void)state;
+    int64_t ns;
+    assert_true(wh_duration_parse("10s", &ns));
+    assert_int_equal(ns, 10000000000LL);
+    assert_true(wh_duration_parse("1m30s", &ns));
+    assert_int_equal(ns, 90000000000LL);
+    assert_true(wh_duration_parse("250ms", &ns));
+    assert_int_equal(ns, 250000000LL);
+    assert_true(wh_duration_parse("1.5h", &ns));
+    assert_int_equal(ns, 5400000000000LL);
+    assert_true(wh_duration_parse("0", &ns));
+    assert_int_equal(ns, 0);
+    assert_false(wh_duration_parse("", &ns));
+    assert_false(wh_duration_parse("10", &ns));
+    assert_false(wh_duration_parse("-1s", &ns));
+    assert_false(wh_duration_parse("s", &ns));
+    assert_false(wh_duration_parse("10x", &ns));
+    assert_false(wh_duration_parse("99999999999999h", &ns));
+}
+
+static void test_wh_log__lines_are_json_and_levels_filter(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/wh-log-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    wh_log_set_fd(fd);
+    wh_log_set_level(WH_LOG_WARN);
+    wh_log(WH_LOG_INFO, "hidden");
+    wh_log(WH_LOG_ERROR, "shown \"%s\"", "quoted");
+    wh_logline l;
+    wh_logline_begin(&l, WH_LOG_WARN, "big");
+    char big[8000];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    wh_logline_int(&l, "n", 7);
+    wh_logline_str(&l, "big", big);
+    wh_logline_emit(&l);
+    wh_log_set_fd(2);
+    close(fd);
+    size_t len;
+    char *text = wh_test_read(path, &len);
+    unlink(path);
+    assert_null(strstr(text, "hidden"));
+    assert_non_null(strstr(text, "\"level\":\"error\",\"msg\":\"shown \\\"quoted\\\"\"}\n"));
+    /* The oversized field is dropped whole; the line stays JSON and says so. */
+    assert_non_null(strstr(text, "\"msg\":\"big\",\"n\":7,\"truncated\":true}\n"));
+    free(text);
+    wh_log_level lvl;
+    assert_true(wh_log_level_parse("debug", &lvl));
+    assert_int_equal(lvl, WH_LOG_DEBUG);
+    assert_false(wh_log_level_parse("loud", &lvl));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_wh_common__buf_never_overflows),
+        cmocka_unit_test(test_wh_common__json_escapes_quotes_and_controls),
+        cmocka_unit_test(test_wh_common__clean_line_strips_controls_and_bad_utf8),
+        cmocka_unit_test(test_wh_common__clean_line_cuts_on_character_boundary),
+        cmocka_unit_test(test_wh_common__duration_parses_go_syntax),
+        cmocka_unit_test(test_wh_log__lines_are_json_and_levels_filter),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
