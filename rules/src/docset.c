@@ -268,7 +268,7 @@ static k5_status add_doc(k5_docset *set, size_t file, const k5__doc *d)
     k5_str source = helm_source(f, d->start, d->end);
     k5_str kind = k5_node_str(k5_map_get(root, "kind"));
     const k5_node *items = k5_map_get(root, "items");
-    if (kind.n > 4 && memcmp(kind.p + kind.n - 4, "List", 4) == 0 && k5_node_is_seq(items)) {
+    if (kind.n >= 4 && memcmp(kind.p + kind.n - 4, "List", 4) == 0 && k5_node_is_seq(items)) {
         /* v1 List, ConfigMapList, ...: every item is an object of its own. */
         for (size_t i = 0; i < k5_node_len(items); i++) {
             const k5_node *it = k5_seq_at(items, i);

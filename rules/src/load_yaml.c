@@ -355,7 +355,6 @@ k5_status k5__load_yaml(k5_docset *set, size_t fidx, k5__vec *docs, k5_error *er
     if (!yaml_parser_initialize(&p))
         return K5_ENOMEM;
     yaml_parser_set_input_string(&p, (const unsigned char *)file->buf, file->len);
-    yaml_parser_set_encoding(&p, YAML_UTF8_ENCODING);
 
     k5_status st = K5_OK;
     size_t ndocs = 0;

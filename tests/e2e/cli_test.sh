@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# The kube5xx command line end to end: inputs, formats, exit codes, config, suppression.
+. "$(dirname "$0")/lib.sh"
+F="$K5_SOURCE_DIR/tests/fixtures"
+
+cat >"$T/bad.yaml" <<'Y'
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+        - name: web
+          ports:
+            - containerPort: 8080
+Y
+cat >"$T/warn.yaml" <<'Y'
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  template:
+    spec:
+      containers:
+        - name: web
+          ports: [{containerPort: 8080}]
+          readinessProbe: {httpGet: {path: /, port: 8080}}
+Y
+
+run version 0 "$KUBE5XX" --version
+has version "$T/out" '^kube5xx [0-9]+\.[0-9]+\.[0-9]+$'
+run help 0 "$KUBE5XX" --help
+has help "$T/out" 'Exit status: 0 clean, 1 findings'
+run no-args 2 "$KUBE5XX"
+run unknown-cmd 2 "$KUBE5XX" frobnicate
+run unknown-format 2 "$KUBE5XX" lint -f yaml "$T/bad.yaml"
+run no-paths 2 "$KUBE5XX" lint
+run bad-fail-on 2 "$KUBE5XX" lint --fail-on loud "$T/bad.yaml"
+
+# Exit codes and --fail-on.
+run findings 1 "$KUBE5XX" lint --no-config "$T/bad.yaml"
+has text-shape "$T/out" "^$T/bad.yaml:11:11: error: container \"web\" of Deployment \"web\" .* \[readiness-probe-missing\] \(Deployment default/web\)$"
+has summary "$T/out" '^1 file, 1 object: 1 error, 1 warning'
+hasnt no-colour-on-pipe "$T/out" $'\x1b'
+run warnings-pass 0 "$KUBE5XX" lint --no-config "$T/warn.yaml"
+run warnings-fail 1 "$KUBE5XX" lint --no-config --fail-on warning "$T/warn.yaml"
+run never 0 "$KUBE5XX" lint --no-config --fail-on never "$T/bad.yaml"
+
+# stdin, namespace default, and one set across inputs.
+run stdin 1 sh -c "\"$KUBE5XX\" lint --no-config -n shop -f json - < \"$T/bad.yaml\""
+has stdin-file "$T/out" '"file":"-"'
+has stdin-ns "$T/out" '"namespace":"shop"'
+
+# Directories: recursive, hidden directories skipped, other extensions ignored.
+mkdir -p "$T/tree/a/b" "$T/tree/.hidden"
+cp "$T/bad.yaml" "$T/tree/a/b/deep.yml"
+cp "$T/bad.yaml" "$T/tree/.hidden/skip.yaml"
+cp "$T/bad.yaml" "$T/tree/a/notes.txt"
+printf '{"apiVersion":"v1","kind":"Service","metadata":{"name":"web"},"spec":{"selector":{"app":"web"},"ports":[{"port":80,"targetPort":"http"}]}}\n' >"$T/tree/svc.json"
+run dirs 1 "$KUBE5XX" lint --no-config -f json "$T/tree"
+has dirs-count "$T/out" '"files":2,"objects":2'
+has dirs-cross "$T/out" '"rule":"service-target-port-mismatch".*"file":"[^"]*svc.json","line":1,"column":[0-9]+'
+hasnt dirs-hidden "$T/out" 'skip.yaml'
+
+# A file that fails to parse is reported with file:line:col; the others are still linted.
+printf 'apiVersion: v1\nkind: Service\nmetadata:\n  name: a\n  name: b\n' >"$T/dup.yaml"
+run parse-error 2 "$KUBE5XX" lint --no-config "$T/dup.yaml" "$T/bad.yaml"
+has parse-error-pos "$T/out" "^$T/dup.yaml:5:3: error: duplicate mapping key \"name\""
+has parse-error-goes-on "$T/out" 'readiness-probe-missing'
+
+# Every format renders; JSON and SARIF parse.
+for fmt in json sarif junit github; do
+    run "format-$fmt" 1 "$KUBE5XX" lint --no-config -f "$fmt" -o "$T/report.$fmt" "$T/bad.yaml"
+    [ -s "$T/report.$fmt" ] && ok || bad "format-$fmt: empty report"
+done
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["version"]==1 and d["summary"]["errors"]==1, d' "$T/report.json" && ok || bad "json parses"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); r=d["runs"][0]["results"]; assert d["version"]=="2.1.0" and r[0]["locations"][0]["physicalLocation"]["region"]["startLine"]==11' "$T/report.sarif" && ok || bad "sarif parses"
+python3 -c 'import xml.etree.ElementTree as E,sys; E.parse(sys.argv[1])' "$T/report.junit" && ok || bad "junit parses"
+has github "$T/report.github" '^::error file=.*bad.yaml,line=11,col=11,title=readiness-probe-missing::'
+
+# Config: discovered in the nearest parent, typos are errors with file:line.
+mkdir -p "$T/proj/sub"
+cp "$T/bad.yaml" "$T/proj/sub/app.yaml"
+printf 'rules:\n  readiness-probe-missing: warning\n  prestop-hook-missing: off\n' >"$T/proj/.kube5xx.yaml"
+pushd "$T/proj/sub" >/dev/null
+run config-found 0 "$KUBE5XX" lint app.yaml
+popd >/dev/null
+has config-applied "$T/out" '0 errors, 1 warning'
+printf 'rules:\n  readiness-probe-mising: off\n' >"$T/typo.yaml"
+run config-typo 2 "$KUBE5XX" lint -c "$T/typo.yaml" "$T/bad.yaml"
+has config-typo-pos "$T/err" "typo.yaml:2:3: error: unknown rule id \"readiness-probe-mising\""
+printf 'exempt:\n  objects: ["Deployment/default/*"]\n' >"$T/exempt.yaml"
+run config-exempt 0 "$KUBE5XX" lint -c "$T/exempt.yaml" "$T/bad.yaml"
+
+# Suppression by annotation, counted, shown on request with the reason.
+sed 's/^  name: web$/  name: web\n  annotations:\n    kube5xx\/ignore: readiness-probe-missing\n    kube5xx\/ignore-reason: "batch only"/' "$T/bad.yaml" >"$T/sup.yaml"
+run suppressed 0 "$KUBE5XX" lint --no-config "$T/sup.yaml"
+has suppressed-count "$T/out" '1 suppressed'
+run show-suppressed 0 "$KUBE5XX" lint --no-config --show-suppressed "$T/sup.yaml"
+has show-suppressed-reason "$T/out" 'suppressed.*batch only'
+
+# Helm template source is named.
+printf -- '---\n# Source: shop/templates/deployment.yaml\n' | cat - "$T/bad.yaml" >"$T/helm.yaml"
+run helm-source 1 "$KUBE5XX" lint --no-config -f json "$T/helm.yaml"
+has helm-source-json "$T/out" '"source":"shop/templates/deployment.yaml"'
+
+# Non-Kubernetes documents: a notice, not an error.
+printf 'replicaCount: 1\nimage: {repository: nginx}\n' >"$T/values.yaml"
+run values 0 "$KUBE5XX" lint --no-config "$T/values.yaml"
+has values-notice "$T/err" 'values.yaml:1:1: notice: skipped a document without apiVersion and kind'
+run values-quiet 0 "$KUBE5XX" lint --no-config -q "$T/values.yaml"
+hasnt values-quiet "$T/err" notice
+
+# rules and explain.
+run rules 0 "$KUBE5XX" rules
+has rules "$T/out" '^service-target-port-mismatch +error +cross'
+run explain 0 "$KUBE5XX" explain service-target-port-mismatch
+has explain-why "$T/out" 'Why it causes 5xx'
+has explain-scope "$T/out" 'cross-object'
+run explain-unknown 2 "$KUBE5XX" explain nope
+
+finish

@@ -1,0 +1,504 @@
+/*
+ * The loader and the document model: positions, YAML 1.1 typing, anchors and
+ * merge keys, JSON, Lists, Helm sources, and every named limit on bad input.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+#include <cmocka.h>
+
+#include <kube5xx/kube5xx.h>
+
+#include "k5_check.h"
+
+typedef struct loaded {
+    k5_docset *set;
+    k5_status st;
+    k5_error err;
+} loaded;
+
+static loaded load_fmt(const char *text, size_t len, k5_format fmt)
+{
+    loaded l;
+    memset(&l, 0, sizeof l);
+    assert_int_equal(k5_docset_new(&l.set, "default"), K5_OK);
+    char *buf = malloc(len ? len : 1);
+    assert_non_null(buf);
+    memcpy(buf, text, len);
+    l.st = k5_docset_load(l.set, "in.yaml", buf, len, fmt, &l.err);
+    return l;
+}
+
+static loaded load(const char *text)
+{
+    return load_fmt(text, strlen(text), K5_FORMAT_AUTO);
+}
+
+static void done(loaded *l)
+{
+    k5_docset_free(&l->set);
+    assert_null(l->set);
+}
+
+static const k5_object *obj(const loaded *l, size_t i)
+{
+    const k5_object *o = k5_docset_object(l->set, i);
+    assert_non_null(o);
+    return o;
+}
+
+static void expect_pos(const loaded *l, const k5_object *o, const k5_node *n, uint32_t line,
+                       uint32_t col)
+{
+    assert_non_null(n);
+    k5_position p = k5_docset_position(l->set, o->file, n);
+    if (p.line != line || p.column != col)
+        fail_msg("expected %u:%u, got %u:%u", line, col, p.line, p.column);
+}
+
+static void expect_error(const char *text, size_t len, k5_status st, uint32_t line,
+                         const char *needle)
+{
+    loaded l = load_fmt(text, len, K5_FORMAT_AUTO);
+    if (l.st != st || (line && l.err.line != line) || !strstr(l.err.msg, needle))
+        fail_msg("want status %d line %u '%s'; got %d %u:%u '%s'", st, line, needle, l.st,
+                 l.err.line, l.err.column, l.err.msg);
+    assert_int_equal(k5_docset_object_count(l.set), 0);
+    assert_non_null(l.err.file);
+    done(&l);
+}
+
+static void test_loader__positions_across_documents(void **state)
+{
+    (void)state;
+    loaded l = load("# leading comment\n"
+                    "apiVersion: v1\n"
+                    "kind: Service\n"
+                    "metadata: {name: a}\n"
+                    "---\n"
+                    "\n"
+                    "apiVersion: apps/v1\n"
+                    "kind: Deployment\n"
+                    "metadata:\n"
+                    "  name: b\n"
+                    "spec:\n"
+                    "  template:\n"
+                    "    spec:\n"
+                    "      containers:\n"
+                    "        - name: c\n"
+                    "          image: \"x\"\n");
+    assert_int_equal(l.st, K5_OK);
+    assert_int_equal(k5_docset_object_count(l.set), 2);
+    const k5_object *a = obj(&l, 0), *b = obj(&l, 1);
+    assert_int_equal(a->kind_id, K5_KIND_SERVICE);
+    expect_pos(&l, a, k5_map_get(a->metadata, "name"), 4, 18);
+    assert_int_equal(b->kind_id, K5_KIND_DEPLOYMENT);
+    const k5_node *ctr = k5_seq_at(k5_map_get(b->pod_spec, "containers"), 0);
+    expect_pos(&l, b, ctr, 15, 11);
+    expect_pos(&l, b, k5_map_get(ctr, "image"), 16, 18);
+    assert_true(k5_node_quoted(k5_map_get(ctr, "image")));
+    assert_string_equal(k5_docset_default_namespace(l.set), "default");
+    assert_int_equal(b->namespace_.n, 7);
+    done(&l);
+}
+
+static void test_loader__crlf_bom_and_utf8_columns(void **state)
+{
+    (void)state;
+    loaded l = load("\xEF\xBB\xBF"
+                    "apiVersion: v1\r\n"
+                    "kind: Pod\r\n"
+                    "metadata:\r\n"
+                    "  name: p\r\n"
+                    "  annotations: {d\xC3\xA9j\xC3\xA0: \"\xE2\x9C\x93\", x: y}\r\n");
+    assert_int_equal(l.st, K5_OK);
+    const k5_object *o = obj(&l, 0);
+    expect_pos(&l, o, k5_map_get(o->metadata, "name"), 4, 9);
+    /* Columns count characters: "déjà" is 4 characters, 6 bytes. */
+    expect_pos(&l, o, k5_map_get(o->annotations, "x"), 5, 31);
+    k5_str v = k5_node_str(k5_map_get(o->annotations, "d\xC3\xA9j\xC3\xA0"));
+    assert_int_equal(v.n, 3);
+    assert_memory_equal(v.p, "\xE2\x9C\x93", 3);
+    done(&l);
+}
+
+static void test_loader__yaml11_scalar_types(void **state)
+{
+    (void)state;
+    loaded l = load("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: t}\ndata:\n"
+                    "  a: yes\n  b: \"yes\"\n  c: off\n  d: 0x1F\n  e: 0o17\n  f: 017\n"
+                    "  g: ~\n  h: null\n  i: 1_000\n  j: 1.5\n  k: .inf\n  l: 1e3\n"
+                    "  m: !!str 42\n  n: 09\n  o: On\n  p: y\n  q: '0x1F'\n  r:\n  s: -12\n");
+    assert_int_equal(l.st, K5_OK);
+    const k5_node *d = k5_map_get(obj(&l, 0)->root, "data");
+    struct {
+        const char *key;
+        k5_node_type t;
+    } want[] = {{"a", K5_NODE_BOOL},  {"b", K5_NODE_STR},   {"c", K5_NODE_BOOL},
+                {"d", K5_NODE_INT},   {"e", K5_NODE_INT},   {"f", K5_NODE_INT},
+                {"g", K5_NODE_NULL},  {"h", K5_NODE_NULL},  {"i", K5_NODE_INT},
+                {"j", K5_NODE_FLOAT}, {"k", K5_NODE_FLOAT}, {"l", K5_NODE_FLOAT},
+                {"m", K5_NODE_STR},   {"n", K5_NODE_FLOAT}, {"o", K5_NODE_BOOL},
+                {"p", K5_NODE_BOOL},  {"q", K5_NODE_STR},   {"r", K5_NODE_NULL},
+                {"s", K5_NODE_INT}};
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        if (k5_node_kind(k5_map_get(d, want[i].key)) != want[i].t)
+            fail_msg("key %s: type %d, want %d", want[i].key, k5_node_kind(k5_map_get(d, want[i].key)),
+                     want[i].t);
+    int64_t v;
+    bool b;
+    assert_true(k5_node_int(k5_map_get(d, "d"), &v));
+    assert_int_equal(v, 31);
+    assert_true(k5_node_int(k5_map_get(d, "e"), &v));
+    assert_int_equal(v, 15);
+    assert_true(k5_node_int(k5_map_get(d, "f"), &v));
+    assert_int_equal(v, 15);
+    assert_true(k5_node_int(k5_map_get(d, "i"), &v));
+    assert_int_equal(v, 1000);
+    assert_true(k5_node_int(k5_map_get(d, "l"), &v));
+    assert_int_equal(v, 1000);
+    assert_true(k5_node_int(k5_map_get(d, "s"), &v));
+    assert_int_equal(v, -12);
+    assert_false(k5_node_int(k5_map_get(d, "q"), &v));
+    assert_true(k5_node_bool(k5_map_get(d, "a"), &b) && b);
+    assert_true(k5_node_bool(k5_map_get(d, "c"), &b) && !b);
+    assert_true(k5_node_bool(k5_map_get(d, "o"), &b) && b);
+    done(&l);
+}
+
+static void test_loader__anchors_aliases_and_merge_keys(void **state)
+{
+    (void)state;
+    loaded l = load("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: m\n"
+                    "  labels: &base {app: web, tier: front}\n"
+                    "  annotations:\n    <<: *base\n    tier: back\n    extra: x\n"
+                    "data:\n  list: [&one 1, *one, *one]\n"
+                    "  multi:\n    <<: [{a: 1, b: 1}, {b: 2, c: 3}]\n");
+    assert_int_equal(l.st, K5_OK);
+    const k5_object *o = obj(&l, 0);
+    assert_true(k5_node_is(k5_map_get(o->annotations, "app"), "web"));
+    assert_true(k5_node_is(k5_map_get(o->annotations, "tier"), "back")); /* explicit wins */
+    assert_int_equal(k5_node_len(o->annotations), 3);
+    const k5_node *list = k5_node_at(o->root, "data.list");
+    assert_int_equal(k5_node_len(list), 3);
+    int64_t v;
+    assert_true(k5_node_int(k5_seq_at(list, 2), &v) && v == 1);
+    const k5_node *multi = k5_node_at(o->root, "data.multi");
+    assert_true(k5_node_text_is(k5_map_get(multi, "b"), "1")); /* the earlier map wins */
+    assert_true(k5_node_text_is(k5_map_get(multi, "c"), "3"));
+    done(&l);
+}
+
+static void test_loader__alias_bomb_is_capped(void **state)
+{
+    (void)state;
+    const char *bomb = "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
+                       "b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+                       "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+                       "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+                       "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"
+                       "f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n"
+                       "g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\n"
+                       "h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]\n"
+                       "i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]\n";
+    clock_t t0 = clock();
+    expect_error(bomb, strlen(bomb), K5_ELIMIT, 0, "K5_MAX_ALIAS_NODES");
+    /* Stops early: far below a second even under sanitizers (the full walk is 10^10 nodes). */
+    assert_true((double)(clock() - t0) / CLOCKS_PER_SEC < 5.0);
+}
+
+static void test_loader__recursive_alias_is_an_error(void **state)
+{
+    (void)state;
+    const char *t = "a: &a [1, *a]\n";
+    expect_error(t, strlen(t), K5_EPARSE, 1, "unknown or recursive alias");
+    const char *u = "a: *nope\n";
+    expect_error(u, strlen(u), K5_EPARSE, 1, "unknown or recursive alias");
+}
+
+static char *repeat(const char *unit, size_t n, const char *tail)
+{
+    size_t ul = strlen(unit), tl = strlen(tail);
+    char *s = malloc(ul * n + tl + 1);
+    assert_non_null(s);
+    for (size_t i = 0; i < n; i++)
+        memcpy(s + i * ul, unit, ul);
+    memcpy(s + ul * n, tail, tl + 1);
+    return s;
+}
+
+static void test_loader__deep_nesting_stops_at_the_limit(void **state)
+{
+    (void)state;
+    char *flow = repeat("[", 10000, "");
+    clock_t t0 = clock();
+    expect_error(flow, strlen(flow), K5_ELIMIT, 1, "K5_MAX_DEPTH");
+    assert_true((double)(clock() - t0) / CLOCKS_PER_SEC < 5.0);
+    free(flow);
+    /* Block nesting: "- " repeated on one line is a sequence per item. */
+    char *block = repeat("- ", 10000, "x\n");
+    expect_error(block, strlen(block), K5_ELIMIT, 1, "K5_MAX_DEPTH");
+    free(block);
+    char *json = repeat("{\"a\":", 10000, "1");
+    loaded l = load_fmt(json, strlen(json), K5_FORMAT_JSON);
+    assert_int_equal(l.st, K5_ELIMIT);
+    assert_non_null(strstr(l.err.msg, "K5_MAX_DEPTH"));
+    done(&l);
+    free(json);
+}
+
+static void test_loader__duplicate_keys_name_the_second(void **state)
+{
+    (void)state;
+    const char *t = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n  name: b\n";
+    expect_error(t, strlen(t), K5_EPARSE, 5, "duplicate mapping key \"name\"");
+    const char *j = "{\"apiVersion\": \"v1\",\n \"kind\": \"Pod\",\n \"kind\": \"Pod\"}";
+    loaded l = load_fmt(j, strlen(j), K5_FORMAT_JSON);
+    assert_int_equal(l.st, K5_EPARSE);
+    assert_int_equal(l.err.line, 3);
+    assert_int_equal(l.err.column, 2);
+    assert_non_null(strstr(l.err.msg, "duplicate key \"kind\""));
+    done(&l);
+    /* Many keys: the hashed path of duplicate detection. */
+    char big[4096];
+    size_t n = 0;
+    for (int i = 0; i < 40; i++)
+        n += (size_t)snprintf(big + n, sizeof big - n, "k%d: 1\n", i);
+    snprintf(big + n, sizeof big - n, "k7: 2\n");
+    expect_error(big, strlen(big), K5_EPARSE, 41, "duplicate mapping key \"k7\"");
+}
+
+static void test_loader__malformed_inputs_are_errors_not_crashes(void **state)
+{
+    (void)state;
+    const char *tabs = "apiVersion: v1\nkind: Pod\nmetadata:\n\tname: x\n";
+    expect_error(tabs, strlen(tabs), K5_EPARSE, 4, "");
+    const char *badutf = "apiVersion: v1\nkind: \xC3\x28\n";
+    expect_error(badutf, strlen(badutf), K5_EPARSE, 2, "UTF-8");
+    const char junk[] = {'\x7f', 'E', 'L', 'F', '\x02', '\x01', '\x00', '\x00', '\x01', '\xff'};
+    expect_error(junk, sizeof junk, K5_EPARSE, 0, "");
+    const char *unclosed = "a: [1, 2\nb: c\n";
+    expect_error(unclosed, strlen(unclosed), K5_EPARSE, 0, "");
+    const char *utf16 = "\xFF\xFE" "a\0:\0 \0b\0";
+    expect_error(utf16, 10, K5_EPARSE, 1, "UTF-16");
+    const char *badjson = "{\"a\": [1, 2,, 3]}";
+    loaded l = load_fmt(badjson, strlen(badjson), K5_FORMAT_JSON);
+    assert_int_equal(l.st, K5_EPARSE);
+    assert_int_equal(l.err.line, 1);
+    assert_non_null(strstr(l.err.msg, "invalid JSON"));
+    done(&l);
+    const char *complexkey = "? [a]\n: b\n";
+    expect_error(complexkey, strlen(complexkey), K5_EPARSE, 1, "mapping keys must be scalars");
+}
+
+static void test_loader__size_and_count_limits(void **state)
+{
+    (void)state;
+    size_t big = (size_t)K5_MAX_FILE_BYTES + 1;
+    char *buf = malloc(big);
+    assert_non_null(buf);
+    memset(buf, ' ', big);
+    k5_docset *set = NULL;
+    assert_int_equal(k5_docset_new(&set, NULL), K5_OK);
+    k5_error err = {0};
+    assert_int_equal(k5_docset_load(set, "big.yaml", buf, big, K5_FORMAT_AUTO, &err), K5_ELIMIT);
+    assert_non_null(strstr(err.msg, "K5_MAX_FILE_BYTES"));
+    k5_docset_free(&set);
+
+    char *docs = repeat("---\na: 1\n", K5_MAX_DOCUMENTS + 1, "");
+    expect_error(docs, strlen(docs), K5_ELIMIT, 0, "K5_MAX_DOCUMENTS");
+    free(docs);
+}
+
+static void test_loader__a_one_megabyte_scalar_loads(void **state)
+{
+    (void)state;
+    size_t n = 1024 * 1024;
+    char *s = malloc(n + 200);
+    assert_non_null(s);
+    int h = snprintf(s, 200, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata:\n  k: ");
+    memset(s + h, 'x', n);
+    memcpy(s + h + n, "\n", 2);
+    loaded l = load(s);
+    assert_int_equal(l.st, K5_OK);
+    assert_int_equal(k5_node_len(k5_node_at(obj(&l, 0)->root, "data.k")), n);
+    done(&l);
+    free(s);
+}
+
+static void test_loader__lists_notices_and_empty_documents(void **state)
+{
+    (void)state;
+    loaded l = load("---\n---\n# only a comment\n---\n"
+                    "replicaCount: 2\nimage: {tag: x}\n"
+                    "---\n"
+                    "apiVersion: v1\nkind: List\nitems:\n"
+                    "  - apiVersion: v1\n    kind: Service\n    metadata: {name: s}\n"
+                    "  - apiVersion: apps/v1\n    kind: Deployment\n    metadata: {name: d, namespace: x}\n"
+                    "  - just: data\n"
+                    "---\n"
+                    "apiVersion: v1\nkind: ConfigMapList\nitems: []\n");
+    assert_int_equal(l.st, K5_OK);
+    assert_int_equal(k5_docset_object_count(l.set), 2);
+    assert_int_equal(obj(&l, 1)->kind_id, K5_KIND_DEPLOYMENT);
+    assert_int_equal(obj(&l, 1)->namespace_.n, 1);
+    assert_int_equal(k5_docset_notice_count(l.set), 2);
+    const k5_notice *nt = k5_docset_notice(l.set, 0);
+    assert_int_equal(nt->line, 5);
+    assert_non_null(strstr(nt->message, "without apiVersion and kind"));
+    done(&l);
+}
+
+static void test_loader__helm_source_comment(void **state)
+{
+    (void)state;
+    loaded l = load("---\n# Source: shop/templates/service.yaml\napiVersion: v1\nkind: Service\n"
+                    "metadata: {name: s}\n"
+                    "---\n# Source: shop/templates/deployment.yaml\napiVersion: apps/v1\n"
+                    "kind: Deployment\nmetadata: {name: d}\n"
+                    "---\napiVersion: v1\nkind: Service\nmetadata: {name: plain}\n");
+    assert_int_equal(l.st, K5_OK);
+    k5_str s0 = obj(&l, 0)->source, s1 = obj(&l, 1)->source, s2 = obj(&l, 2)->source;
+    assert_int_equal(s0.n, strlen("shop/templates/service.yaml"));
+    assert_memory_equal(s0.p, "shop/templates/service.yaml", s0.n);
+    assert_memory_equal(s1.p, "shop/templates/deployment.yaml", s1.n);
+    assert_null(s2.p);
+    done(&l);
+}
+
+static void test_loader__json_positions_streams_and_escapes(void **state)
+{
+    (void)state;
+    const char *j = "{\"apiVersion\": \"v1\", \"kind\": \"Service\",\n"
+                    "  \"metadata\": {\"name\": \"a\\u0062c\", \"labels\": {\"x\": 1}}}\n"
+                    "{\"apiVersion\": \"v1\", \"kind\": \"Service\", \"metadata\": {\"name\": \"d\"}}";
+    loaded l = load_fmt(j, strlen(j), K5_FORMAT_JSON);
+    assert_int_equal(l.st, K5_OK);
+    assert_int_equal(k5_docset_object_count(l.set), 2);
+    const k5_object *o = obj(&l, 0);
+    assert_true(k5_node_is(k5_map_get(o->metadata, "name"), "abc"));
+    expect_pos(&l, o, k5_map_get(o->metadata, "name"), 2, 24);
+    expect_pos(&l, o, k5_map_get(o->labels, "x"), 2, 52);
+    assert_int_equal(k5_node_kind(k5_map_get(o->labels, "x")), K5_NODE_INT);
+    /* AUTO sniffs JSON by the first byte and keeps positions too. */
+    loaded a = load_fmt(j, strlen(j), K5_FORMAT_AUTO);
+    assert_int_equal(a.st, K5_OK);
+    assert_int_equal(k5_docset_object_count(a.set), 2);
+    done(&a);
+    done(&l);
+}
+
+static void test_loader__cjson_objects_from_the_webhook(void **state)
+{
+    (void)state;
+    cJSON *j = cJSON_Parse("{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\","
+                           "\"metadata\":{\"name\":\"w\",\"namespace\":\"prod\"},"
+                           "\"spec\":{\"replicas\":3,\"template\":{\"metadata\":{\"labels\":"
+                           "{\"app\":\"w\"}},\"spec\":{\"containers\":[{\"name\":\"c\"}]}}}}");
+    assert_non_null(j);
+    k5_docset *set = NULL;
+    assert_int_equal(k5_docset_new(&set, NULL), K5_OK);
+    k5_error err = {0};
+    assert_int_equal(k5_docset_add_cjson(set, "request", j, &err), K5_OK);
+    cJSON_Delete(j); /* the docset keeps its own copy */
+    const k5_object *o = k5_docset_object(set, 0);
+    assert_non_null(o);
+    assert_int_equal(o->kind_id, K5_KIND_DEPLOYMENT);
+    assert_int_equal(k5_workload_replicas(o), 3);
+    assert_true(k5_node_is(k5_map_get(o->pod_labels, "app"), "w"));
+    assert_int_equal(k5_docset_position(set, o->file, o->root).line, 0);
+    k5_docset_free(&set);
+}
+
+static void test_units__quantities_as_kubernetes_parses_them(void **state)
+{
+    (void)state;
+    struct {
+        const char *s;
+        int64_t value, milli;
+    } q[] = {{"512Mi", 536870912, 536870912000LL},
+             {"1G", 1000000000, 1000000000000LL},
+             {"0.5", 1, 500},
+             {"500m", 1, 500},
+             {"1e3", 1000, 1000000},
+             {"1Ki", 1024, 1024000},
+             {"1.5Gi", 1610612736, 1610612736000LL},
+             {"100m", 1, 100},
+             {"0.1", 1, 100},
+             {"1n", 1, 1},
+             {"2E", 2000000000000000000LL, INT64_MAX},
+             {"1E3", 1000, 1000000},
+             {"-1", -1, -1000},
+             {"+3", 3, 3000}};
+    for (size_t i = 0; i < sizeof q / sizeof *q; i++) {
+        int64_t v = 0, m = 0;
+        if (!k5_quantity_parse(q[i].s, strlen(q[i].s), &v, &m) || v != q[i].value ||
+            m != q[i].milli)
+            fail_msg("%s: got %lld / %lld", q[i].s, (long long)v, (long long)m);
+    }
+    const char *bad[] = {"", "Mi", "1Mb", "1 Mi", "1.2.3", "abc", "1e", "1Gi3"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        if (k5_quantity_parse(bad[i], strlen(bad[i]), NULL, NULL))
+            fail_msg("'%s' should not parse", bad[i]);
+    char buf[32];
+    k5_bytes_fmt(64 * 1024 * 1024, buf, sizeof buf);
+    assert_string_equal(buf, "64Mi");
+}
+
+static void test_units__durations_and_int_or_string(void **state)
+{
+    (void)state;
+    int64_t ns;
+    assert_true(k5_duration_parse("10s", 3, &ns) && ns == 10000000000LL);
+    assert_true(k5_duration_parse("1m30s", 5, &ns) && ns == 90000000000LL);
+    assert_true(k5_duration_parse("250ms", 5, &ns) && ns == 250000000LL);
+    assert_true(k5_duration_parse("1.5h", 4, &ns) && ns == 5400000000000LL);
+    assert_true(k5_duration_parse("0", 1, &ns) && ns == 0);
+    assert_false(k5_duration_parse("10", 2, &ns));
+    assert_false(k5_duration_parse("s", 1, &ns));
+    assert_false(k5_duration_parse("10x", 3, &ns));
+
+    k5_intstr v = {true, 0, {NULL, 0}, NULL};
+    int64_t out;
+    v.is_int = false;
+    v.s = (k5_str){"25%", 3};
+    assert_true(k5_intstr_scaled(&v, 3, false, &out) && out == 0); /* maxUnavailable: floor */
+    assert_true(k5_intstr_scaled(&v, 3, true, &out) && out == 1);  /* maxSurge: ceil */
+    v.s = (k5_str){"100%", 4};
+    assert_true(k5_intstr_scaled(&v, 7, false, &out) && out == 7);
+    v.s = (k5_str){"http", 4};
+    assert_false(k5_intstr_scaled(&v, 7, false, &out));
+    v.is_int = true;
+    v.i = 2;
+    assert_true(k5_intstr_scaled(&v, 7, false, &out) && out == 2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_loader__positions_across_documents),
+        cmocka_unit_test(test_loader__crlf_bom_and_utf8_columns),
+        cmocka_unit_test(test_loader__yaml11_scalar_types),
+        cmocka_unit_test(test_loader__anchors_aliases_and_merge_keys),
+        cmocka_unit_test(test_loader__alias_bomb_is_capped),
+        cmocka_unit_test(test_loader__recursive_alias_is_an_error),
+        cmocka_unit_test(test_loader__deep_nesting_stops_at_the_limit),
+        cmocka_unit_test(test_loader__duplicate_keys_name_the_second),
+        cmocka_unit_test(test_loader__malformed_inputs_are_errors_not_crashes),
+        cmocka_unit_test(test_loader__size_and_count_limits),
+        cmocka_unit_test(test_loader__a_one_megabyte_scalar_loads),
+        cmocka_unit_test(test_loader__lists_notices_and_empty_documents),
+        cmocka_unit_test(test_loader__helm_source_comment),
+        cmocka_unit_test(test_loader__json_positions_streams_and_escapes),
+        cmocka_unit_test(test_loader__cjson_objects_from_the_webhook),
+        cmocka_unit_test(test_units__quantities_as_kubernetes_parses_them),
+        cmocka_unit_test(test_units__durations_and_int_or_string),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
