@@ -1,0 +1,223 @@
+/*
+ * Helpers shared by the replica, PDB, Service and Ingress rules.
+ */
+#include "check_workload.h"
+
+bool k5__str_eq(k5_str a, k5_str b)
+{
+    return a.n == b.n && (a.n == 0 || memcmp(a.p, b.p, a.n) == 0);
+}
+
+bool k5__workload_serving(const k5_check *c, const k5_object *obj)
+{
+    const k5_node *containers = k5_map_get(obj->pod_spec, "containers");
+    for (size_t i = 0; i < k5_node_len(containers); i++)
+        if (k5_container_serving(c, obj, k5_seq_at(containers, i)))
+            return true;
+    return false;
+}
+
+bool k5__hpa_min_replicas(const k5_object *hpa, int64_t *out)
+{
+    const k5_node *n = k5_node_at(hpa->root, "spec.minReplicas");
+    if (!n || k5_node_kind(n) == K5_NODE_NULL) {
+        *out = 1; /* the API server defaults minReplicas to 1 */
+        return true;
+    }
+    return k5_node_int(n, out);
+}
+
+typedef struct best_hpa {
+    const k5_object *hpa;
+    int64_t min;
+} best_hpa;
+
+static bool visit_hpa(const k5_object *h, void *ud)
+{
+    best_hpa *b = ud;
+    int64_t m;
+    if (k5__hpa_min_replicas(h, &m) && (!b->hpa || m > b->min)) {
+        b->hpa = h;
+        b->min = m;
+    }
+    return true;
+}
+
+const k5_object *k5__workload_best_hpa(const k5_check *c, const k5_object *obj, int64_t *min)
+{
+    best_hpa b = {NULL, 0};
+    const k5_index *idx = k5_check_index(c);
+    if (idx)
+        k5_index_hpas_for(idx, obj, visit_hpa, &b);
+    if (b.hpa && min)
+        *min = b.min;
+    return b.hpa;
+}
+
+void k5__workload_scale(const k5_check *c, const k5_object *obj, k5__scale *out)
+{
+    out->count = 1;
+    out->known = true;
+    out->hpa = NULL;
+    out->replicas = k5_node_at(obj->root, "spec.replicas");
+    if (out->replicas && k5_node_kind(out->replicas) == K5_NODE_NULL)
+        out->replicas = NULL;
+    if (out->replicas) {
+        out->known = k5_node_int(out->replicas, &out->count);
+        return;
+    }
+    int64_t min;
+    const k5_object *hpa = k5__workload_best_hpa(c, obj, &min);
+    if (hpa) {
+        out->hpa = hpa;
+        out->count = min;
+    }
+}
+
+const k5_node *k5__pdb_selector(const k5_object *pdb)
+{
+    const k5_node *sel = k5_node_at(pdb->root, "spec.selector");
+    if (!k5_node_is_map(sel))
+        return NULL;
+    static const char v1beta1[] = "policy/v1beta1";
+    k5_str b = {v1beta1, sizeof v1beta1 - 1};
+    if (k5_node_len(sel) == 0 && k5__str_eq(pdb->api_version, b))
+        return NULL;
+    return sel;
+}
+
+typedef struct sbuf {
+    char *p;
+    size_t size, len;
+} sbuf;
+
+static void put(sbuf *b, const char *s, size_t n)
+{
+    if (b->len + 1 >= b->size)
+        return;
+    size_t room = b->size - b->len - 1;
+    if (n > room)
+        n = room;
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void put_str(sbuf *b, k5_str s)
+{
+    put(b, s.p ? s.p : "", s.n);
+}
+
+static void put_pairs(sbuf *b, const k5_node *map)
+{
+    for (size_t i = 0; i < k5_node_len(map); i++) {
+        if (b->len)
+            put(b, ", ", 2);
+        put_str(b, k5_node_str(k5_map_key(map, i)));
+        put(b, "=", 1);
+        put_str(b, k5_node_str(k5_map_value(map, i)));
+    }
+}
+
+void k5__selector_describe(const k5_node *sel, k5_selector_type type, char *buf, size_t size)
+{
+    sbuf b = {buf, size, 0};
+    if (!size)
+        return;
+    buf[0] = '\0';
+    if (type == K5_SELECTOR_MAP) {
+        put_pairs(&b, sel);
+    } else {
+        put_pairs(&b, k5_map_get(sel, "matchLabels"));
+        const k5_node *me = k5_map_get(sel, "matchExpressions");
+        for (size_t i = 0; i < k5_node_len(me); i++) {
+            const k5_node *ex = k5_seq_at(me, i);
+            const k5_node *op = k5_map_get(ex, "operator");
+            k5_str key = k5_node_str(k5_map_get(ex, "key"));
+            if (b.len)
+                put(&b, ", ", 2);
+            if (k5_node_is(op, "Exists")) {
+                put_str(&b, key);
+            } else if (k5_node_is(op, "DoesNotExist")) {
+                put(&b, "!", 1);
+                put_str(&b, key);
+            } else {
+                put_str(&b, key);
+                put(&b, k5_node_is(op, "NotIn") ? " notin (" : " in (",
+                    k5_node_is(op, "NotIn") ? 8 : 5);
+                const k5_node *vals = k5_map_get(ex, "values");
+                for (size_t j = 0; j < k5_node_len(vals); j++) {
+                    if (j)
+                        put(&b, ",", 1);
+                    put_str(&b, k5_node_str(k5_seq_at(vals, j)));
+                }
+                put(&b, ")", 1);
+            }
+        }
+    }
+    if (!b.len)
+        put(&b, "<empty>", 7);
+}
+
+static k5_status one_backend(k5_check *c, const k5_object *ing, const k5_node *be,
+                             const k5_node *host, const k5_node *path, bool is_default,
+                             k5__backend_fn fn, void *ud)
+{
+    if (!k5_node_is_map(be))
+        return K5_OK;
+    k5__backend b = {be, NULL, NULL, host, path, is_default};
+    const k5_node *svc = k5_map_get(be, "service");
+    if (svc) {
+        /* networking.k8s.io/v1: service.name and service.port.number or service.port.name */
+        b.service = k5_map_get(svc, "name");
+        const k5_node *port = k5_map_get(svc, "port");
+        b.port = k5_map_get(port, "number");
+        if (!b.port)
+            b.port = k5_map_get(port, "name");
+    } else {
+        /* extensions/v1beta1 and networking.k8s.io/v1beta1: serviceName, servicePort */
+        b.service = k5_map_get(be, "serviceName");
+        b.port = k5_map_get(be, "servicePort");
+    }
+    if (!k5_node_is_scalar(b.service) || !k5_node_len(b.service))
+        return K5_OK; /* a resource backend, or no backend at all */
+    return fn(c, ing, &b, ud);
+}
+
+k5_status k5__ingress_each_backend(k5_check *c, const k5_object *ing, k5__backend_fn fn, void *ud)
+{
+    const k5_node *spec = k5_map_get(ing->root, "spec");
+    k5_status st =
+        one_backend(c, ing, k5_map_get(spec, "defaultBackend"), NULL, NULL, true, fn, ud);
+    if (st == K5_OK)
+        st = one_backend(c, ing, k5_map_get(spec, "backend"), NULL, NULL, true, fn, ud);
+    const k5_node *rules = k5_map_get(spec, "rules");
+    for (size_t i = 0; i < k5_node_len(rules) && st == K5_OK; i++) {
+        const k5_node *rule = k5_seq_at(rules, i);
+        const k5_node *host = k5_map_get(rule, "host");
+        const k5_node *paths = k5_node_at(rule, "http.paths");
+        for (size_t j = 0; j < k5_node_len(paths) && st == K5_OK; j++) {
+            const k5_node *p = k5_seq_at(paths, j);
+            st = one_backend(c, ing, k5_map_get(p, "backend"), host, k5_map_get(p, "path"), false,
+                             fn, ud);
+        }
+    }
+    return st;
+}
+
+void k5__backend_describe(const k5__backend *b, char *buf, size_t size)
+{
+    if (b->is_default) {
+        snprintf(buf, size, "the default backend");
+        return;
+    }
+    k5_str path = k5_node_str(b->path), host = k5_node_str(b->host);
+    if (!path.n) {
+        path.p = "/";
+        path.n = 1;
+    }
+    if (host.n)
+        snprintf(buf, size, "path %.*s of host %.*s", (int)path.n, path.p, (int)host.n, host.p);
+    else
+        snprintf(buf, size, "path %.*s", (int)path.n, path.p);
+}
