@@ -335,18 +335,23 @@ static struct MHD_Daemon *start_tls(struct wh_server *s, bool dual_stack)
     if (dual_stack)
         flags |= MHD_USE_DUAL_STACK;
     unsigned threads = o->threads ? o->threads : cpu_count();
-    struct MHD_OptionItem opts[] = {
-        {MHD_OPTION_HTTPS_CERT_CALLBACK, 0, wh_tls_retrieve_fn()},
-        {MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)WH_TLS_PRIORITIES},
-        {MHD_OPTION_THREAD_POOL_SIZE, threads, NULL},
-        {MHD_OPTION_CONNECTION_LIMIT, o->conn_limit ? o->conn_limit : 1024, NULL},
-        {MHD_OPTION_CONNECTION_TIMEOUT, o->idle_timeout_s ? o->idle_timeout_s : 120, NULL},
-        {MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL},
-        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s},
-        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, s},
-        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL},
-        {dual_stack ? MHD_OPTION_END : MHD_OPTION_SOCK_ADDR, 0, &sin},
-        {MHD_OPTION_END, 0, NULL}};
+    struct MHD_OptionItem opts[16];
+    size_t n = 0;
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_CERT_CALLBACK, 0, wh_tls_retrieve_fn()};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)WH_TLS_PRIORITIES};
+    if (threads > 1)
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, threads, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
+                                        o->conn_limit ? o->conn_limit : 1024, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
+                                        o->idle_timeout_s ? o->idle_timeout_s : 120, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, s};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL};
+    if (!dual_stack)
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &sin};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     return MHD_start_daemon(flags, o->port, NULL, NULL, on_review, s, MHD_OPTION_ARRAY, opts,
                             MHD_OPTION_END);
 }

@@ -1,0 +1,174 @@
+/*
+ * Unit tests of wh_server's plain-HTTP side (health, readiness, metrics,
+ * draining) and of the ?timeout= parser. The TLS side is exercised end to
+ * end with curl (tests/webhook/e2e_*.sh).
+ */
+#include "wh_test_util.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "wh_certs.h"
+#include "wh_server.h"
+
+static char g_dir[64];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(g_dir, sizeof g_dir, "/tmp/wh-srv-XXXXXX");
+    return mkdtemp(g_dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* One HTTP/1.0 exchange on loopback; returns the status code and fills body. */
+static int http(uint16_t port, const char *method, const char *path, char *body, size_t size)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sin;
+    memset(&sin, 0, sizeof sin);
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons(port);
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+    char req[256];
+    int n = snprintf(req, sizeof req, "%s %s HTTP/1.0\r\nHost: x\r\n\r\n", method, path);
+    assert_int_equal(write(fd, req, (size_t)n), n);
+    static char buf[65536];
+    size_t len = 0;
+    ssize_t r;
+    while (len < sizeof buf - 1 && (r = read(fd, buf + len, sizeof buf - 1 - len)) > 0)
+        len += (size_t)r;
+    buf[len] = '\0';
+    close(fd);
+    int status = 0;
+    assert_int_equal(sscanf(buf, "HTTP/1.%*d %d", &status), 1);
+    const char *b = strstr(buf, "\r\n\r\n");
+    snprintf(body, size, "%s", b ? b + 4 : "");
+    return status;
+}
+
+static void handler(void *ud, const wh_http_request *req, wh_http_reply *reply)
+{
+    (void)ud;
+    (void)req;
+    reply->status = 200;
+    reply->body = strdup("{}");
+    reply->len = 2;
+}
+
+static void test_wh_server__health_ready_metrics_and_drain(void **state)
+{
+    (void)state;
+    char err[512] = "";
+    char *bundle = NULL;
+    wh_certs_opts co = {"hook", "ns", g_dir, 2, false};
+    assert_int_equal(wh_certs_generate(&co, &bundle, err, sizeof err), WH_OK);
+    free(bundle);
+    char c[128], k[128];
+    snprintf(c, sizeof c, "%s/tls.crt", g_dir);
+    snprintf(k, sizeof k, "%s/tls.key", g_dir);
+    wh_tls *tls = NULL;
+    assert_int_equal(wh_tls_new(c, k, &tls, err, sizeof err), WH_OK);
+    wh_metrics *m = NULL;
+    assert_int_equal(wh_metrics_new(&m), WH_OK);
+    wh_server_opts o;
+    memset(&o, 0, sizeof o);
+    o.loopback_only = true;
+    o.threads = 2;
+    o.tls = tls;
+    o.metrics = m;
+    o.handler = handler;
+    wh_server *s = NULL;
+    if (wh_server_start(&o, &s, err, sizeof err) != WH_OK)
+        fail_msg("%s", err);
+    uint16_t port = 0, hp = 0;
+    wh_server_ports(s, &port, &hp);
+    assert_true(port > 0 && hp > 0 && port != hp);
+
+    char body[65536];
+    assert_int_equal(http(hp, "GET", "/livez", body, sizeof body), 200);
+    assert_int_equal(http(hp, "GET", "/readyz", body, sizeof body), 200);
+    assert_int_equal(http(hp, "GET", "/metrics", body, sizeof body), 200);
+    assert_non_null(strstr(body, "kube5xx_tls_cert_expiry_timestamp_seconds"));
+    assert_int_equal(http(hp, "POST", "/livez", body, sizeof body), 405);
+    assert_int_equal(http(hp, "GET", "/validate", body, sizeof body), 404);
+    assert_false(wh_server_draining(s));
+    wh_server_drain(s);
+    assert_true(wh_server_draining(s));
+    assert_int_equal(http(hp, "GET", "/readyz", body, sizeof body), 503);
+    assert_non_null(strstr(body, "shutting down"));
+    assert_int_equal(http(hp, "GET", "/livez", body, sizeof body), 200);
+    assert_int_equal(wh_server_in_flight(s), 0);
+    wh_server_stop(&s, 100);
+    assert_null(s);
+    wh_tls_free(&tls);
+    wh_metrics_free(&m);
+}
+
+static void test_wh_server__port_in_use_is_an_error(void **state)
+{
+    (void)state;
+    char err[512] = "";
+    char *bundle = NULL;
+    char dir[128];
+    snprintf(dir, sizeof dir, "%s/b", g_dir);
+    wh_certs_opts co = {"hook", "ns", dir, 2, false};
+    assert_int_equal(wh_certs_generate(&co, &bundle, err, sizeof err), WH_OK);
+    free(bundle);
+    char c[160], k[160];
+    snprintf(c, sizeof c, "%s/tls.crt", dir);
+    snprintf(k, sizeof k, "%s/tls.key", dir);
+    wh_tls *tls = NULL;
+    assert_int_equal(wh_tls_new(c, k, &tls, err, sizeof err), WH_OK);
+    wh_server_opts o;
+    memset(&o, 0, sizeof o);
+    o.loopback_only = true;
+    o.threads = 1;
+    o.tls = tls;
+    o.handler = handler;
+    wh_server *a = NULL, *b = NULL;
+    assert_int_equal(wh_server_start(&o, &a, err, sizeof err), WH_OK);
+    wh_server_ports(a, &o.port, NULL);
+    assert_int_equal(wh_server_start(&o, &b, err, sizeof err), WH_ESERVER);
+    assert_null(b);
+    assert_non_null(strstr(err, "cannot listen"));
+    wh_server_stop(&a, 0);
+    wh_tls_free(&tls);
+}
+
+static void test_wh_server__timeout_parameter_rounds_up(void **state)
+{
+    (void)state;
+    int64_t s;
+    assert_true(wh_parse_timeout("10s", &s));
+    assert_int_equal(s, 10);
+    assert_true(wh_parse_timeout("1500ms", &s));
+    assert_int_equal(s, 2);
+    assert_true(wh_parse_timeout("1m", &s));
+    assert_int_equal(s, 60);
+    assert_true(wh_parse_timeout("1ns", &s));
+    assert_int_equal(s, 1);
+    assert_false(wh_parse_timeout("ten", &s));
+    assert_false(wh_parse_timeout(NULL, &s));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_wh_server__health_ready_metrics_and_drain),
+        cmocka_unit_test(test_wh_server__port_in_use_is_an_error),
+        cmocka_unit_test(test_wh_server__timeout_parameter_rounds_up),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
