@@ -62,7 +62,7 @@ static void field(char *dst, size_t size, const char *src)
     wh_buf b;
     wh_buf_init(&b, dst, size);
     if (src)
-        wh_clean_line(&b, src, strlen(src), size / 4 > 8 ? size / 4 : 8);
+        wh_clean_line(&b, src, strlen(src), size - 1);
 }
 
 /* Glob with '*' only, as the exemption lists are written ("system:serviceaccount:kube-system:*"). */

@@ -242,6 +242,15 @@ size_t wh_clean_line(wh_buf *b, const char *s, size_t n, size_t max_chars)
             chars--;
         }
     }
+    /* Whatever room is left in b, cut on a character boundary, never inside one. */
+    size_t room = b->cap > b->len ? b->cap - 1 - b->len : 0;
+    if (len > room) {
+        len = room;
+        while (len > 0 && ((unsigned char)tmp[len] & 0xc0) == 0x80)
+            len--;
+        chars = wh_utf8_chars(tmp, len);
+        b->trunc = true;
+    }
     wh_buf_putn(b, tmp, len);
     return chars;
 }
