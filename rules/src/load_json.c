@@ -21,6 +21,12 @@ typedef struct conv {
     k5_error *err;
 } conv;
 
+/* strchr() matches the terminator too: a NUL byte in the input must never count as a member. */
+static bool in_set(char ch, const char *set)
+{
+    return ch != '\0' && strchr(set, ch) != NULL;
+}
+
 static uint32_t take(conv *c)
 {
     if (!c->offs || c->next >= c->noffs)
@@ -67,8 +73,10 @@ static k5_status skim(const char *b, size_t len, size_t *i, k5__vec *offs, uint3
                     (*i)++;
             (*i)++;
         } else {
-            while (*i < len && !strchr(" \t\r\n,:]}[{\"", b[*i]))
+            while (*i < len && !in_set(b[*i], " \t\r\n,:]}[{\""))
                 (*i)++;
+            if (*i == at)
+                return K5_OK; /* a byte no JSON value starts with; cJSON reports it */
             if (*i < len && (b[*i] == '[' || b[*i] == '{' || b[*i] == '"'))
                 return K5_OK; /* invalid; cJSON reports it */
         }
@@ -95,7 +103,7 @@ static const char *borrow(conv *c, uint32_t pos, const cJSON *j, size_t *n)
         return c->buf + off + 1;
     }
     size_t e = off;
-    while (e < c->len && strchr("+-.0123456789eE", c->buf[e]))
+    while (e < c->len && in_set(c->buf[e], "+-.0123456789eE"))
         e++;
     if (e == off)
         return NULL;
@@ -255,7 +263,7 @@ k5_status k5__load_json(k5_docset *set, size_t fidx, k5__vec *docs, k5_error *er
     k5_status st = K5_OK;
     size_t i = 0, ndocs = 0;
     while (st == K5_OK) {
-        while (i < file->len && strchr(" \t\r\n", file->buf[i]))
+        while (i < file->len && in_set(file->buf[i], " \t\r\n"))
             i++;
         if (i >= file->len)
             break;

@@ -212,7 +212,7 @@ static k5_status on_end(loader *l)
     frame f = K5__VEC_AT(&l->frames, frame, l->frames.len - 1);
     l->frames.len--;
     size_t nchild = l->stack.len - f.base;
-    k5_node *kids = &K5__VEC_AT(&l->stack, k5_node, f.base);
+    k5_node *kids = nchild ? &K5__VEC_AT(&l->stack, k5_node, f.base) : NULL;
     uint64_t size = 1;
     for (size_t i = 0; i < nchild; i++) {
         uint64_t s = K5__VEC_AT(&l->sizes, uint64_t, f.base + i);

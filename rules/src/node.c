@@ -208,7 +208,7 @@ k5_node_type k5__resolve_plain(const char *s, size_t n)
     }
     /* Only these first characters can start a boolean or a number. */
     unsigned char c = (unsigned char)s[0];
-    if (strchr("yYnNtTfFoO", c) && n <= 5) {
+    if (c && strchr("yYnNtTfFoO", c) && n <= 5) {
         static const char *const bools[] = {"y",    "Y",     "yes",   "Yes",   "YES", "n",
                                             "N",    "no",    "No",    "NO",    "true", "True",
                                             "TRUE", "false", "False", "FALSE", "on",  "On",

@@ -293,6 +293,21 @@ static void test_loader__malformed_inputs_are_errors_not_crashes(void **state)
     assert_int_equal(l.err.line, 1);
     assert_non_null(strstr(l.err.msg, "invalid JSON"));
     done(&l);
+    /* An empty collection first on the stack (found by fuzzing, under UBSan). */
+    loaded e = load_fmt("{}\"\"}", 6, K5_FORMAT_AUTO);
+    assert_int_equal(e.st, K5_EPARSE);
+    done(&e);
+    loaded e2 = load("[]\n");
+    assert_int_equal(e2.st, K5_OK);
+    done(&e2);
+    /* NUL bytes inside JSON once made the position scanner loop forever (found by fuzzing). */
+    const char nuls[] = "{\"kind\":\"List\",\"items\":[{\"metadata\":{\0\0\0\0e\":\"s\"}}]}";
+    loaded z = load_fmt(nuls, sizeof nuls - 1, K5_FORMAT_AUTO);
+    assert_int_equal(z.st, K5_EPARSE);
+    done(&z);
+    loaded zj = load_fmt(nuls, sizeof nuls - 1, K5_FORMAT_JSON);
+    assert_int_equal(zj.st, K5_EPARSE);
+    done(&zj);
     const char *complexkey = "? [a]\n: b\n";
     expect_error(complexkey, strlen(complexkey), K5_EPARSE, 1, "mapping keys must be scalars");
 }
