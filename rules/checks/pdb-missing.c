@@ -1,0 +1,75 @@
+/*
+ * pdb-missing: a replicated Deployment or StatefulSet that no
+ * PodDisruptionBudget protects.
+ */
+#include "check_workload.h"
+
+static bool found_one(const k5_object *o, void *ud)
+{
+    (void)o;
+    *(bool *)ud = true;
+    return false;
+}
+
+static k5_status check(k5_check *c, const k5_object *obj)
+{
+    const k5_node *replicas = k5_node_at(obj->root, "spec.replicas");
+    if (replicas && k5_node_kind(replicas) == K5_NODE_NULL)
+        replicas = NULL;
+    int64_t n = 1, hpa_min = 0;
+    if (replicas && !k5_node_int(replicas, &n))
+        return K5_OK; /* a template placeholder: the count is not known */
+    /* An HPA owns the count once it targets the workload: its minimum is what a drain meets. */
+    const k5_object *hpa = k5__workload_best_hpa(c, obj, &hpa_min);
+    if (n < 2 && !(hpa && hpa_min >= 2))
+        return K5_OK;
+    bool found = false;
+    k5_index_pdbs_for(k5_check_index(c), obj, found_one, &found);
+    if (found)
+        return K5_OK;
+    char count[200], labels[300];
+    if (n >= 2)
+        snprintf(count, sizeof count, "runs %lld replicas", (long long)n);
+    else
+        snprintf(count, sizeof count,
+                 "runs at least %lld replicas (minReplicas of HorizontalPodAutoscaler \"%.*s\")",
+                 (long long)hpa_min, (int)hpa->name.n, hpa->name.p);
+    k5__selector_describe(obj->pod_labels, K5_SELECTOR_MAP, labels, sizeof labels);
+    const k5_node *at = n >= 2 ? replicas : obj->pod_labels;
+    if (!at)
+        at = obj->pod_metadata ? obj->pod_metadata : obj->root;
+    return k5_check_report(c, at, NULL,
+                           "%.*s \"%.*s\" %s but no PodDisruptionBudget in namespace \"%.*s\" "
+                           "selects its pods (labels: %s): a node drain may evict all of them at "
+                           "once",
+                           (int)obj->kind.n, obj->kind.p, (int)obj->name.n, obj->name.p, count,
+                           (int)obj->namespace_.n, obj->namespace_.p, labels);
+}
+
+const k5_rule k5__rule_pdb_missing = {
+    .id = "pdb-missing",
+    .severity = K5_SEV_WARNING,
+    .kinds = K5_KIND_DEPLOYMENT | K5_KIND_STATEFULSET,
+    .scope = K5_SCOPE_CROSS,
+    .scope_note = NULL,
+    .summary = "A replicated Deployment or StatefulSet has no PodDisruptionBudget",
+    .explanation =
+        "Without a PodDisruptionBudget, a node drain (cluster upgrade, autoscaler scale-down, "
+        "spot reclaim) evicts pods without regard for how many of the workload are still "
+        "ready. When its replicas share a node or a drain runs over several nodes, all of them "
+        "go at once and the Service answers 503 until replacements are ready.",
+    .remediation = "Add a PodDisruptionBudget in the same namespace whose selector matches the "
+                   "pod template's labels, with maxUnavailable 1 (or minAvailable below the "
+                   "replica count).",
+    .example = "apiVersion: policy/v1\n"
+               "kind: PodDisruptionBudget\n"
+               "metadata:\n"
+               "  name: web\n"
+               "spec:\n"
+               "  maxUnavailable: 1\n"
+               "  selector:\n"
+               "    matchLabels:\n"
+               "      app: web\n",
+    .nparams = 0,
+    .check = check,
+};

@@ -1,0 +1,94 @@
+/*
+ * pdb-overlap: two or more PodDisruptionBudgets selecting the same pods.
+ */
+#include "check_workload.h"
+
+#define MAX_NAMED 3
+
+typedef struct overlap {
+    const k5_index *idx;
+    const k5_object *self;
+    const k5_object *workload; /* the first pod template with another budget */
+    const k5_object *others[MAX_NAMED];
+    size_t nothers;
+} overlap;
+
+static bool visit_pdb(const k5_object *p, void *ud)
+{
+    overlap *o = ud;
+    if (p == o->self)
+        return true;
+    for (size_t i = 0; i < o->nothers; i++)
+        if (o->others[i] == p)
+            return true;
+    if (o->nothers < MAX_NAMED)
+        o->others[o->nothers++] = p;
+    return true;
+}
+
+static bool visit_workload(const k5_object *w, void *ud)
+{
+    overlap *o = ud;
+    k5_index_pdbs_for(o->idx, w, visit_pdb, o);
+    if (o->nothers) {
+        o->workload = w;
+        return false;
+    }
+    return true;
+}
+
+static k5_status check(k5_check *c, const k5_object *obj)
+{
+    const k5_node *sel = k5__pdb_selector(obj);
+    if (!sel)
+        return K5_OK;
+    overlap o = {k5_check_index(c), obj, NULL, {NULL}, 0};
+    k5_index_select(o.idx, obj->namespace_, sel, K5_SELECTOR_LABEL, K5_KINDS_WORKLOAD,
+                    visit_workload, &o);
+    if (!o.workload)
+        return K5_OK;
+    char names[400];
+    size_t len = 0;
+    names[0] = '\0';
+    for (size_t i = 0; i < o.nothers && len < sizeof names; i++) {
+        int n = snprintf(names + len, sizeof names - len, "%s\"%.*s\"", i ? ", " : "",
+                         (int)o.others[i]->name.n, o.others[i]->name.p);
+        if (n > 0)
+            len += (size_t)n;
+    }
+    return k5_check_report(c, sel, NULL,
+                           "PodDisruptionBudget \"%.*s\" and PodDisruptionBudget%s %s select the "
+                           "pods of %.*s \"%.*s\": the eviction API refuses pods with more than "
+                           "one budget, so node drains stall",
+                           (int)obj->name.n, obj->name.p, o.nothers > 1 ? "s" : "", names,
+                           (int)o.workload->kind.n, o.workload->kind.p, (int)o.workload->name.n,
+                           o.workload->name.p);
+}
+
+const k5_rule k5__rule_pdb_overlap = {
+    .id = "pdb-overlap",
+    .severity = K5_SEV_WARNING,
+    .kinds = K5_KIND_PDB,
+    .scope = K5_SCOPE_CROSS,
+    .scope_note = NULL,
+    .summary = "Several PodDisruptionBudgets select the same pods",
+    .explanation =
+        "The eviction API refuses to evict a pod covered by more than one PodDisruptionBudget "
+        "(\"This pod has more than one PodDisruptionBudget, which the eviction subresource "
+        "does not support\"). Node drains stall on those pods until someone forces them, and a "
+        "forced drain removes pods with no budget at all: 503 during maintenance.",
+    .remediation = "Keep exactly one budget per set of pods: make the selectors disjoint (add a "
+                   "distinguishing label such as component) or merge the budgets.",
+    .example = "apiVersion: policy/v1\n"
+               "kind: PodDisruptionBudget\n"
+               "metadata:\n"
+               "  name: web\n"
+               "spec:\n"
+               "  maxUnavailable: 1\n"
+               "  selector:\n"
+               "    matchLabels:\n"
+               "      app: shop\n"
+               "      component: web\n",
+    .nparams = 0,
+    .check = check,
+};
