@@ -407,6 +407,7 @@ static void flag_set(k5__heap_flag *f, bool known, k5_str text, const k5_node *a
 {
     f->set = true;
     f->known = known;
+    f->prefix = "";
     f->text = text;
     f->at = at;
     f->source = source;
@@ -454,34 +455,55 @@ void k5__heap_jvm(const k5_node *ctr, k5__heap_flag *max_heap, k5__heap_flag *ra
     scan_env(ctr, "_JAVA_OPTIONS", jvm_token, &st);
 }
 
+typedef struct node_state {
+    k5__heap_flag *f;
+    bool pending; /* the last word was a bare --max-old-space-size: the value comes next */
+} node_state;
+
+static void node_value(node_state *st, k5_str text, k5_str value, const k5_node *at,
+                       const char *source)
+{
+    int64_t v = 0;
+    bool ok = size_with_unit(value, 1LL << 20, &v);
+    flag_set(st->f, ok, text, at, source);
+    st->f->bytes = v;
+}
+
 static void node_token(k5_str tok, k5_str next, const k5_node *at, const char *source, void *ud)
 {
-    k5__heap_flag *f = ud;
-    k5_str rest, text = tok;
+    node_state *st = ud;
+    k5_str rest;
+    if (st->pending) {
+        /* The value is the first word of the next command/args item. */
+        st->pending = false;
+        node_value(st, tok, tok, at, source);
+        st->f->prefix = "--max-old-space-size ";
+        return;
+    }
     if (has_prefix(tok, "--max-old-space-size=", &rest) ||
         has_prefix(tok, "--max_old_space_size=", &rest)) {
-        /* the value follows '=' */
+        node_value(st, tok, rest, at, source);
     } else if ((has_prefix(tok, "--max-old-space-size", &rest) ||
                 has_prefix(tok, "--max_old_space_size", &rest)) &&
                rest.n == 0) {
         /* V8 also takes the value as the next word. */
-        rest = next;
-        text.n = (size_t)(next.p + next.n - tok.p);
-    } else {
-        return;
+        if (!next.n) {
+            st->pending = true;
+            return;
+        }
+        k5_str text = {tok.p, (size_t)(next.p + next.n - tok.p)};
+        node_value(st, text, next, at, source);
     }
-    int64_t v = 0;
-    bool ok = size_with_unit(rest, 1LL << 20, &v);
-    flag_set(f, ok, text, at, source);
-    f->bytes = v;
 }
 
 void k5__heap_node(const k5_node *ctr, k5__heap_flag *old_space)
 {
     memset(old_space, 0, sizeof *old_space);
+    node_state st = {old_space, false};
     /* Options on the command line take precedence over NODE_OPTIONS. */
-    scan_env(ctr, "NODE_OPTIONS", node_token, old_space);
-    scan_cmdline(ctr, node_token, old_space);
+    scan_env(ctr, "NODE_OPTIONS", node_token, &st);
+    st.pending = false;
+    scan_cmdline(ctr, node_token, &st);
 }
 
 /* Go's runtime/debug byte count: an integer with an optional B, KiB, MiB, GiB or TiB. */

@@ -105,6 +105,7 @@ typedef struct k5__heap_flag {
     double percent;      /* MaxRAMPercentage */
     const k5_node *at;   /* the env value or command/args item holding it */
     const char *source;  /* "JAVA_TOOL_OPTIONS", "command", "args", ... */
+    const char *prefix;  /* what to print before text: "" or the flag named in the word before */
     k5_str text;         /* the flag as written ("-Xmx2g") */
 } k5__heap_flag;
 

@@ -1,0 +1,104 @@
+/*
+ * probe-port-undefined: a probe on a port the container does not declare.
+ */
+#include "check_pod.h"
+
+/* True when some container of the pod declares containerPort `num`. */
+static bool pod_declares(const k5_object *obj, int64_t num)
+{
+    k5__ctr_iter it;
+    const k5_node *ctr;
+    k5__ctr_iter_init(&it, obj, K5__CTR_ALL);
+    while ((ctr = k5__ctr_next(&it, NULL)) != NULL) {
+        const k5_node *ports = k5_map_get(ctr, "ports");
+        for (size_t i = 0; i < k5_node_len(ports); i++) {
+            int64_t p;
+            if (k5_node_int(k5_map_get(k5_seq_at(ports, i), "containerPort"), &p) && p == num)
+                return true;
+        }
+    }
+    return false;
+}
+
+static bool declares_any(const k5_node *ctr)
+{
+    const k5_node *ports = k5_map_get(ctr, "ports");
+    for (size_t i = 0; i < k5_node_len(ports); i++)
+        if (k5_map_get(k5_seq_at(ports, i), "containerPort"))
+            return true;
+    return false;
+}
+
+static k5_status check(k5_check *c, const k5_object *obj)
+{
+    static const char *const fields[] = {"startupProbe", "readinessProbe", "livenessProbe"};
+    k5__ctr_iter it;
+    k5__ctr_role role;
+    const k5_node *ctr;
+    /* Native sidecars may have probes too; plain init containers may not. */
+    k5__ctr_iter_init(&it, obj, K5__CTR_RUNNING);
+    while ((ctr = k5__ctr_next(&it, &role)) != NULL) {
+        for (size_t f = 0; f < 3; f++) {
+            k5__probe p;
+            k5_intstr port;
+            if (!k5__probe_get(ctr, fields[f], &p) || p.type == K5__HANDLER_EXEC ||
+                !k5_intstr_get(p.port, &port))
+                continue;
+            /* A probe with its own host checks another machine's port. */
+            if (k5_node_str(k5_map_get(p.handler, "host")).n)
+                continue;
+            int64_t num = k5__probe_port(ctr, p.port);
+            const char *why;
+            if (!port.is_int && !num) {
+                /* The kubelet looks a name up in this container's ports only. */
+                why = "a port name the container does not declare";
+            } else if (declares_any(ctr) && !pod_declares(obj, num)) {
+                /* A number works when anything in the pod's network namespace listens on it. */
+                why = "a port number no container of the pod declares";
+            } else {
+                continue;
+            }
+            k5_str name = k5_container_name(ctr), ps = k5_node_str(p.port);
+            char ports[200];
+            k5_ports_describe(ctr, ports, sizeof ports);
+            k5_status st = k5_check_report(
+                c, p.port, NULL,
+                "%s of %s \"%.*s\" of %.*s \"%.*s\" uses port %s%.*s%s, %s (declared: %s): the "
+                "probe can never succeed",
+                fields[f], k5__ctr_role_str(role), (int)name.n, name.p, (int)obj->kind.n,
+                obj->kind.p, (int)obj->name.n, obj->name.p, port.is_int ? "" : "\"", (int)ps.n,
+                ps.p, port.is_int ? "" : "\"", why, ports);
+            if (st != K5_OK)
+                return st;
+        }
+    }
+    return K5_OK;
+}
+
+const k5_rule k5__rule_probe_port_undefined = {
+    .id = "probe-port-undefined",
+    .severity = K5_SEV_ERROR,
+    .kinds = K5_KINDS_SERVING,
+    .scope = K5_SCOPE_SINGLE,
+    .scope_note = "a numeric port is judged only when the container declares ports, and "
+                  "passes when any container of the pod declares it",
+    .summary = "A probe uses a port the container does not declare",
+    .explanation =
+        "The kubelet resolves a named probe port among the container's own ports; a name it "
+        "cannot find fails the probe every time, and a number nothing listens on is refused. "
+        "A failing readiness or startup probe keeps the pod out of the Service forever (503 "
+        "when no pod is ready); a failing liveness probe restarts it in a loop.",
+    .remediation = "Point the probe at a port the container declares, by name or number, and "
+                   "make sure the application listens on it.",
+    .example = "containers:\n"
+               "  - name: web\n"
+               "    ports:\n"
+               "      - name: http\n"
+               "        containerPort: 8080\n"
+               "    readinessProbe:\n"
+               "      httpGet:\n"
+               "        path: /readyz\n"
+               "        port: http\n",
+    .nparams = 0,
+    .check = check,
+};
