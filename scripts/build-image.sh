@@ -31,7 +31,7 @@ save=
 rebuild_base=0
 
 say() { printf 'build-image: %s\n' "$*" >&2; }
-usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --tag) tag=$2; shift 2 ;;
@@ -131,7 +131,8 @@ have=$(podman image inspect --format '{{index .Config.Labels "kube5xx.base.sha25
 if [ "$have" != "$sum" ]; then
     say "podman import $tarball as $base"
     podman import --change "LABEL kube5xx.base.sha256=$sum" --change 'CMD ["/bin/bash"]' \
-        "$tarball" "$base" >/dev/null
+        "$tarball" "$base" > "$cache/podman-import.log" 2>&1 ||
+        { cat "$cache/podman-import.log" >&2; say "podman import failed"; exit 1; }
 fi
 
 # --- 2. the image -----------------------------------------------------------------------

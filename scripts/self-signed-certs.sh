@@ -23,7 +23,7 @@ secret=kube5xx-webhook-tls
 days=
 force=0
 
-usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --webhook) webhook=$2; shift 2 ;;

@@ -42,6 +42,20 @@ void k5_docset_free(k5_docset **set)
     *set = NULL;
 }
 
+/* Appends a line start, growing the table. */
+static bool push_line(uint32_t **lines, size_t *n, size_t *cap, size_t off)
+{
+    if (*n == *cap) {
+        uint32_t *nl = realloc(*lines, *cap * 2 * sizeof *nl);
+        if (!nl)
+            return false;
+        *lines = nl;
+        *cap *= 2;
+    }
+    (*lines)[(*n)++] = (uint32_t)off;
+    return true;
+}
+
 /* Line starts: '\n', and a '\r' not followed by '\n', end a line (as libyaml counts them). */
 static k5_status build_lines(k5__file *f)
 {
@@ -50,24 +64,37 @@ static k5_status build_lines(k5__file *f)
     if (!lines)
         return K5_ENOMEM;
     lines[n++] = 0;
-    bool ascii = true;
     const unsigned char *b = (const unsigned char *)f->buf;
-    for (size_t i = 0; i < f->len; i++) {
-        unsigned char c = b[i];
-        if (c >= 0x80)
+    /* Most manifests are ASCII with '\n' endings: check that a word at a time and find line
+     * ends with memchr; input with '\r' takes the byte-by-byte path. */
+    bool ascii = true, cr = f->len && memchr(b, '\r', f->len) != NULL, ok = true;
+    size_t i = 0;
+    for (; i + 8 <= f->len; i += 8) {
+        uint64_t w;
+        memcpy(&w, b + i, 8);
+        if (w & 0x8080808080808080ULL) {
             ascii = false;
-        if (c == '\n' || (c == '\r' && (i + 1 >= f->len || b[i + 1] != '\n'))) {
-            if (n == cap) {
-                uint32_t *nl = realloc(lines, cap * 2 * sizeof *nl);
-                if (!nl) {
-                    free(lines);
-                    return K5_ENOMEM;
-                }
-                lines = nl;
-                cap *= 2;
-            }
-            lines[n++] = (uint32_t)i + 1;
+            break;
         }
+    }
+    for (; ascii && i < f->len; i++)
+        if (b[i] >= 0x80)
+            ascii = false;
+    for (size_t pos = 0; ok && !cr && pos < f->len;) {
+        const unsigned char *nl = memchr(b + pos, '\n', f->len - pos);
+        if (!nl)
+            break;
+        pos = (size_t)(nl - b) + 1;
+        ok = push_line(&lines, &n, &cap, pos);
+    }
+    for (size_t j = 0; ok && cr && j < f->len; j++) {
+        unsigned char c = b[j];
+        if (c == '\n' || (c == '\r' && (j + 1 >= f->len || b[j + 1] != '\n')))
+            ok = push_line(&lines, &n, &cap, j + 1);
+    }
+    if (!ok) {
+        free(lines);
+        return K5_ENOMEM;
     }
     f->lines = lines;
     f->nlines = n;

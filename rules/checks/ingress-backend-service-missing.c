@@ -1,0 +1,86 @@
+/*
+ * ingress-backend-service-missing: an Ingress backend naming a Service that
+ * is not in the Ingress's namespace.
+ */
+#include "check_workload.h"
+
+#define MAX_LISTED 5
+
+typedef struct names {
+    char buf[300];
+    size_t len, count;
+} names;
+
+static bool add_name(const k5_object *s, void *ud)
+{
+    names *n = ud;
+    if (n->count++ < MAX_LISTED && n->len < sizeof n->buf) {
+        int w = snprintf(n->buf + n->len, sizeof n->buf - n->len, "%s%.*s", n->len ? ", " : "",
+                         (int)s->name.n, s->name.p);
+        if (w > 0)
+            n->len += (size_t)w;
+    }
+    return true;
+}
+
+static k5_status judge(k5_check *c, const k5_object *ing, const k5__backend *b, void *ud)
+{
+    (void)ud;
+    const k5_index *idx = k5_check_index(c);
+    k5_str name = k5_node_str(b->service);
+    if (k5_index_find(idx, ing->namespace_, K5_KIND_SERVICE, name))
+        return K5_OK;
+    names n = {"", 0, 0};
+    k5_index_each(idx, ing->namespace_, K5_KIND_SERVICE, add_name, &n);
+    if (n.len >= sizeof n.buf)
+        n.len = sizeof n.buf - 1;
+    char where[300];
+    k5__backend_describe(b, where, sizeof where);
+    return k5_check_report(c, b->service, NULL,
+                           "Ingress \"%.*s\" routes %s to Service \"%.*s\", which is not in "
+                           "namespace \"%.*s\" (Services there: %s%s)",
+                           (int)ing->name.n, ing->name.p, where, (int)name.n, name.p,
+                           (int)ing->namespace_.n, ing->namespace_.p, n.buf,
+                           n.count > MAX_LISTED ? ", ..." : "");
+}
+
+static k5_status check(k5_check *c, const k5_object *obj)
+{
+    /* An Ingress linted without any Service of its namespace is not an error. */
+    if (!k5_index_count(k5_check_index(c), obj->namespace_, K5_KIND_SERVICE))
+        return K5_OK;
+    return k5__ingress_each_backend(c, obj, judge, NULL);
+}
+
+const k5_rule k5__rule_ingress_backend_service_missing = {
+    .id = "ingress-backend-service-missing",
+    .severity = K5_SEV_ERROR,
+    .kinds = K5_KIND_INGRESS,
+    .scope = K5_SCOPE_CROSS,
+    .scope_note = NULL,
+    .summary = "An Ingress backend names a Service that does not exist in its namespace",
+    .explanation =
+        "An Ingress can only route to Services of its own namespace. When the backend's "
+        "Service is absent (a typo, a renamed Service, a Service in another namespace) the "
+        "controller has no upstream for that path: ingress-nginx answers 503 Service "
+        "Temporarily Unavailable, cloud load balancers 502 or 503.",
+    .remediation = "Name a Service that exists in the Ingress's namespace (service.name in "
+                   "networking.k8s.io/v1, serviceName in the older v1beta1 APIs); to reach "
+                   "another namespace, add an ExternalName Service next to the Ingress.",
+    .example = "apiVersion: networking.k8s.io/v1\n"
+               "kind: Ingress\n"
+               "spec:\n"
+               "  rules:\n"
+               "    - host: shop.example.com\n"
+               "      http:\n"
+               "        paths:\n"
+               "          - path: /\n"
+               "            pathType: Prefix\n"
+               "            backend:\n"
+               "              service:\n"
+               "                name: web  # a Service in this namespace\n"
+               "                port:\n"
+               "                  name: http\n",
+    .nparams = 0,
+    .check = check,
+};
