@@ -20,6 +20,7 @@ cleanup() {
         echo "--- server log (last 30 lines)"
         tail -n 30 "$WORK/server.log"
     fi
+    [ "$FAILS" -ne 0 ] && [ -f "$WORK/hey.txt" ] && sed -n "/Status code/,\$p" "$WORK/hey.txt"
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -64,6 +65,21 @@ start_server() {
 }
 
 url() { echo "https://$HOST:$PORT${1:-/validate?timeout=10s}"; }
+
+# hey_load DURATION WORKERS BODYFILE: keep-alive load with hey (Go's HTTP client, like the
+# apiserver's). -host gives it an SNI without the port; hey sends "host:port" otherwise,
+# which GnuTLS rejects as an invalid server name.
+hey_load() {
+    hey -z "$1" -c "$2" -host "$HOST" -m POST -T application/json -D "$3" \
+        "https://127.0.0.1:$PORT/validate?timeout=10s"
+}
+
+# hey_clean FILE: hey's summary shows only 200s and no errors.
+hey_clean() {
+    local codes
+    codes=$(sed -n '/^Status code distribution:/,/^$/p' "$1" | grep -Eo '\[[0-9]{3}\]' | sort -u)
+    [ "$codes" = "[200]" ] && ! grep -q "Error distribution" "$1"
+}
 
 # tls_curl CAFILE [curl args]: curl over real TLS, verifying the certificate against CAFILE.
 tls_curl() {
