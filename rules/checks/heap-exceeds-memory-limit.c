@@ -9,12 +9,15 @@ static k5_status report(k5_check *c, const k5_object *obj, const k5_node *ctr,
                         const char *limit_text, const char *judged)
 {
     k5_str name = k5_container_name(ctr);
+    char from[48] = "";
+    if (f->source)
+        snprintf(from, sizeof from, " (from %s)", f->source);
     return k5_check_report(
         c, f->at, NULL,
-        "%s \"%.*s\" of %.*s \"%.*s\": %s %s%.*s (from %s) %s the memory limit %s: heap plus "
-        "runtime overhead crosses the limit and the container is OOMKilled under load",
+        "%s \"%.*s\" of %.*s \"%.*s\": %s%s%.*s%s %s the memory limit %s: heap plus runtime "
+        "overhead crosses the limit and the container is OOMKilled under load",
         k5__ctr_role_str(role), (int)name.n, name.p, (int)obj->kind.n, obj->kind.p,
-        (int)obj->name.n, obj->name.p, what, f->prefix, (int)f->text.n, f->text.p, f->source, judged,
+        (int)obj->name.n, obj->name.p, what, f->prefix, (int)f->text.n, f->text.p, from, judged,
         limit_text);
 }
 
@@ -52,11 +55,11 @@ static k5_status check(k5_check *c, const k5_object *obj)
             k5_bytes_fmt(xmx.bytes, heap, sizeof heap);
             snprintf(judged, sizeof judged, "sets a %s heap, above %lld%% (%s) of", heap,
                      (long long)pct, bound);
-            st = report(c, obj, ctr, role, &xmx, "the JVM flag", lim, judged);
+            st = report(c, obj, ctr, role, &xmx, "the JVM flag ", lim, judged);
         } else if (!xmx.set && ram.set && ram.known && ram.percent > (double)pct) {
             snprintf(judged, sizeof judged, "gives the heap %.4g%%, above %lld%% of", ram.percent,
                      (long long)pct);
-            st = report(c, obj, ctr, role, &ram, "the JVM flag", lim, judged);
+            st = report(c, obj, ctr, role, &ram, "the JVM flag ", lim, judged);
         }
         if (st != K5_OK)
             return st;
@@ -67,7 +70,7 @@ static k5_status check(k5_check *c, const k5_object *obj)
             k5_bytes_fmt(old.bytes, heap, sizeof heap);
             snprintf(judged, sizeof judged, "sets a %s old space, above %lld%% (%s) of", heap,
                      (long long)pct, bound);
-            st = report(c, obj, ctr, role, &old, "the Node flag", lim, judged);
+            st = report(c, obj, ctr, role, &old, "the Node flag ", lim, judged);
         }
         if (st != K5_OK)
             return st;
@@ -78,7 +81,7 @@ static k5_status check(k5_check *c, const k5_object *obj)
         if (go.set && go.known && go.bytes >= limit) {
             k5_bytes_fmt(go.bytes, heap, sizeof heap);
             snprintf(judged, sizeof judged, "(%s) is at or above", heap);
-            st = report(c, obj, ctr, role, &go, "GOMEMLIMIT", lim, judged);
+            st = report(c, obj, ctr, role, &go, "", lim, judged);
         }
         if (st != K5_OK)
             return st;

@@ -31,6 +31,7 @@ static bool declares_any(const k5_node *ctr)
 
 static k5_status check(k5_check *c, const k5_object *obj)
 {
+    bool numbers = k5_check_param(c, 0) != 0;
     static const char *const fields[] = {"startupProbe", "readinessProbe", "livenessProbe"};
     k5__ctr_iter it;
     k5__ctr_role role;
@@ -52,8 +53,13 @@ static k5_status check(k5_check *c, const k5_object *obj)
             if (!port.is_int && !num) {
                 /* The kubelet looks a name up in this container's ports only. */
                 why = "a port name the container does not declare";
-            } else if (declares_any(ctr) && !pod_declares(obj, num)) {
-                /* A number works when anything in the pod's network namespace listens on it. */
+            } else if (numbers && declares_any(ctr) && !pod_declares(obj, num)) {
+                /*
+                 * containerPort is informational: applications routinely serve health
+                 * checks on ports they do not list (ingress-nginx's 10254, the
+                 * OpenTelemetry collector's 13133), so numbers are judged only on request.
+                 * A number works when anything in the pod's network namespace listens on it.
+                 */
                 why = "a port number no container of the pod declares";
             } else {
                 continue;
@@ -80,12 +86,13 @@ const k5_rule k5__rule_probe_port_undefined = {
     .severity = K5_SEV_ERROR,
     .kinds = K5_KINDS_SERVING,
     .scope = K5_SCOPE_SINGLE,
-    .scope_note = "a numeric port is judged only when the container declares ports, and "
-                  "passes when any container of the pod declares it",
+    .scope_note = "port names are always judged; port numbers only with numeric-ports: 1, "
+                  "when the container declares ports and no container of the pod declares "
+                  "that number",
     .summary = "A probe uses a port the container does not declare",
     .explanation =
         "The kubelet resolves a named probe port among the container's own ports; a name it "
-        "cannot find fails the probe every time, and a number nothing listens on is refused. "
+        "cannot find fails the probe every time (and a number nothing listens on is refused). "
         "A failing readiness or startup probe keeps the pod out of the Service forever (503 "
         "when no pod is ready); a failing liveness probe restarts it in a loop.",
     .remediation = "Point the probe at a port the container declares, by name or number, and "
@@ -99,6 +106,9 @@ const k5_rule k5__rule_probe_port_undefined = {
                "      httpGet:\n"
                "        path: /readyz\n"
                "        port: http\n",
-    .nparams = 0,
+    .params = {{"numeric-ports", K5_PARAM_INT, "0",
+                "1 also judges probe port numbers that no container of the pod declares "
+                "(off by default: containerPort is informational)"}},
+    .nparams = 1,
     .check = check,
 };

@@ -536,7 +536,8 @@ void k5__heap_go(const k5_node *ctr, int64_t limit, k5__heap_flag *memlimit)
             return;
         int64_t b = 0;
         bool ok = go_bytes(s, &b);
-        flag_set(memlimit, ok, s, v, "GOMEMLIMIT");
+        flag_set(memlimit, ok, s, v, NULL);
+        memlimit->prefix = "GOMEMLIMIT=";
         memlimit->bytes = b;
         return;
     }
@@ -558,6 +559,7 @@ void k5__heap_go(const k5_node *ctr, int64_t limit, k5__heap_flag *memlimit)
         return;
     static const char text[] = "resourceFieldRef limits.memory";
     k5_str t = {text, sizeof text - 1};
-    flag_set(memlimit, true, t, k5_map_get(ref, "resource"), "GOMEMLIMIT");
+    flag_set(memlimit, true, t, k5_map_get(ref, "resource"), NULL);
+    memlimit->prefix = "GOMEMLIMIT from ";
     memlimit->bytes = limit / divisor + (limit % divisor != 0);
 }

@@ -104,7 +104,7 @@ typedef struct k5__heap_flag {
     int64_t bytes;       /* the size in bytes (MaxHeapSize, max-old-space-size, GOMEMLIMIT) */
     double percent;      /* MaxRAMPercentage */
     const k5_node *at;   /* the env value or command/args item holding it */
-    const char *source;  /* "JAVA_TOOL_OPTIONS", "command", "args", ... */
+    const char *source;  /* "JAVA_TOOL_OPTIONS", "command", "args", ...; NULL for GOMEMLIMIT */
     const char *prefix;  /* what to print before text: "" or the flag named in the word before */
     k5_str text;         /* the flag as written ("-Xmx2g") */
 } k5__heap_flag;
