@@ -2,6 +2,8 @@
  * service-target-port-mismatch: a Service port whose targetPort resolves on
  * none of the pod templates the Service selects.
  */
+#include <ctype.h>
+
 #include "k5_check.h"
 
 typedef struct target {
@@ -27,6 +29,30 @@ static k5_str port_proto(const k5_node *port)
     return p;
 }
 
+/* True when a command or args element mentions the number on its own ("8080", "--port=8080"):
+ * the process listens there even though the port is not declared, so that is no mismatch. */
+static bool mentioned(const k5_node *ctr, int64_t num)
+{
+    char want[24];
+    int wl = snprintf(want, sizeof want, "%lld", (long long)num);
+    const char *lists[] = {"command", "args"};
+    for (size_t l = 0; l < 2; l++) {
+        const k5_node *seq = k5_map_get(ctr, lists[l]);
+        for (size_t i = 0; i < k5_node_len(seq); i++) {
+            k5_str s = k5_node_str(k5_seq_at(seq, i));
+            for (size_t p = 0; wl > 0 && s.n >= (size_t)wl && p + (size_t)wl <= s.n; p++) {
+                if (memcmp(s.p + p, want, (size_t)wl) != 0)
+                    continue;
+                bool left = p == 0 || !isdigit((unsigned char)s.p[p - 1]);
+                bool right = p + (size_t)wl == s.n || !isdigit((unsigned char)s.p[p + (size_t)wl]);
+                if (left && right)
+                    return true;
+            }
+        }
+    }
+    return false;
+}
+
 /* Regular containers and native sidecars (init containers with restartPolicy: Always) serve. */
 static bool resolves_in(const k5_node *containers, const target *t, bool sidecars_only,
                         bool *declares_any)
@@ -41,7 +67,8 @@ static bool resolves_in(const k5_node *containers, const target *t, bool sidecar
             *declares_any = true;
             if (t->want.is_int) {
                 int64_t num;
-                if (k5_node_int(k5_map_get(p, "containerPort"), &num) && num == t->want.i)
+                if ((k5_node_int(k5_map_get(p, "containerPort"), &num) && num == t->want.i) ||
+                    mentioned(ctr, t->want.i))
                     return true;
             } else if (str_eq(k5_node_str(k5_map_get(p, "name")), t->want.s) &&
                        str_eq(port_proto(p), t->proto)) {
@@ -100,7 +127,10 @@ static k5_status check(k5_check *c, const k5_object *obj)
         const k5_node *tp = k5_map_get(port, "targetPort");
         const k5_node *at = tp ? tp : k5_map_get(port, "port");
         target t = {{false, 0, {NULL, 0}, NULL}, port_proto(port), false, 0, NULL};
-        /* targetPort defaults to the port. */
+        /* targetPort defaults to the port; 0 and "" mean the default too (SetDefaults_Service). */
+        if (tp && k5_intstr_get(tp, &t.want) &&
+            ((t.want.is_int && t.want.i == 0) || (!t.want.is_int && t.want.s.n == 0)))
+            at = k5_map_get(port, "port");
         if (!k5_intstr_get(at, &t.want))
             continue;
         k5_index_select(k5_check_index(c), obj->namespace_, sel, K5_SELECTOR_MAP,
