@@ -112,8 +112,12 @@ static wh_status load(const char *path, holder **out, char *err, size_t errsz)
     memset(&e, 0, sizeof e);
     k5_status ks = k5_config_parse(&h->cfg, path, buf, len, &e);
     if (ks != K5_OK) {
+        /*
+         * e.file is not used: on failure k5_config_parse frees the docset it
+         * points into (reported to the engine's owner); path is the same name.
+         */
         if (e.line)
-            snprintf(err, errsz, "%s:%u:%u: %s", e.file ? e.file : path, e.line, e.column, e.msg);
+            snprintf(err, errsz, "%s:%u:%u: %s", path, e.line, e.column, e.msg);
         else
             snprintf(err, errsz, "%s: %s", path, e.msg[0] ? e.msg : k5_status_str(ks));
         st = ks == K5_ENOMEM ? WH_ENOMEM : WH_EPARSE;

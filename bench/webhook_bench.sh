@@ -1,0 +1,132 @@
+#!/bin/bash
+# kube5xx-webhook benchmark over TLS with keep-alive connections, against the floor: a
+# minimal libmicrohttpd + GnuTLS server that parses the JSON and returns a constant review
+# (bench/webhook_floor.c). Run by hand; figures go to docs/webhook.md as ratios.
+#
+#   bench/webhook_bench.sh            # build into build-wh-bench, then measure
+#   DURATION=10 RSS_SECONDS=300 bench/webhook_bench.sh
+#
+# Needs wrk and hey (Debian packages). Prints a Markdown table.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-$ROOT/build-wh-bench}
+DURATION=${DURATION:-10}       # seconds per wrk / hey run
+RSS_SECONDS=${RSS_SECONDS:-60} # length of the RSS soak at 1,000 reviews/s
+REVIEW=${REVIEW:-$ROOT/tests/webhook/fixtures/warn-create.json}
+HOST=kube5xx-webhook.kube5xx.svc
+for t in wrk hey curl; do command -v $t >/dev/null || { echo "$t is not installed" >&2; exit 1; }; done
+
+cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DWEBHOOK_BENCH=ON -DBUILD_TESTING=OFF >/dev/null
+cmake --build "$BUILD" -j"$(nproc)" --target kube5xx-webhook wh-bench-floor >/dev/null
+WH=$BUILD/webhook/kube5xx-webhook
+FLOOR=$BUILD/webhook/wh-bench-floor
+
+WORK=$(mktemp -d /tmp/wh-bench.XXXXXX)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
+trap cleanup EXIT
+"$WH" certs --service kube5xx-webhook --namespace kube5xx --out "$WORK/certs" >/dev/null 2>&1
+
+cat >"$WORK/post.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local f = io.open("$REVIEW", "rb")
+wrk.body = f:read("*a")
+f:close()
+LUA
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+start_webhook() {
+    "$WH" serve --tls-cert "$WORK/certs/tls.crt" --tls-key "$WORK/certs/tls.key" --port 0 \
+        --health-port 0 --loopback --shutdown-delay 0s >"$WORK/wh.log" 2>&1 &
+    WH_PID=$!
+    PIDS+=("$WH_PID")
+    for _ in $(seq 100); do grep -q '"msg":"listening"' "$WORK/wh.log" && break; sleep 0.05; done
+    PORT=$(grep -o '"port":[0-9]*' "$WORK/wh.log" | head -1 | cut -d: -f2)
+    HPORT=$(grep -o '"healthPort":[0-9]*' "$WORK/wh.log" | head -1 | cut -d: -f2)
+}
+start_floor() { # THREADS
+    PORT=$(free_port)
+    "$FLOOR" "$WORK/certs/tls.crt" "$WORK/certs/tls.key" "$PORT" "$1" >/dev/null 2>&1 &
+    FLOOR_PID=$!
+    PIDS+=("$FLOOR_PID")
+    sleep 0.3
+}
+stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+
+# Throughput: wrk, 2 threads, keep-alive, N connections. Prints requests/s.
+rps() {
+    wrk -t2 -c"$1" -d"${DURATION}s" -s "$WORK/post.lua" "https://127.0.0.1:$PORT/validate?timeout=10s" \
+        >"$WORK/wrk.txt" 2>&1
+    if grep -q 'Non-2xx\|Socket errors' "$WORK/wrk.txt"; then
+        echo "wrk saw errors:" >&2
+        cat "$WORK/wrk.txt" >&2
+    fi
+    awk '/Requests\/sec/ {printf "%d", $2}' "$WORK/wrk.txt"
+}
+# Latency at a fixed 1,000 reviews/s: hey, 10 workers x 100/s. Prints "p50_ms p99_ms".
+latency() {
+    hey -z "${DURATION}s" -c 10 -q 100 -host "$HOST" -m POST -T application/json -D "$REVIEW" \
+        "https://127.0.0.1:$PORT/validate?timeout=10s" >"$WORK/hey.txt" 2>&1
+    local p50 p99
+    p50=$(awk '/ 50% in/ {printf "%.3f", $3 * 1000}' "$WORK/hey.txt")
+    p99=$(awk '/ 99% in/ {printf "%.3f", $3 * 1000}' "$WORK/hey.txt")
+    if ! sed -n '/^Status code distribution:/,/^$/p' "$WORK/hey.txt" | grep -q '\[200\]' ||
+        grep -q 'Error distribution' "$WORK/hey.txt"; then
+        echo "hey saw errors:" >&2
+        cat "$WORK/hey.txt" >&2
+    fi
+    echo "$p50 $p99"
+}
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+# Share of in-process decisions at or under 200 us, from the histogram.
+hist_le() {
+    curl -s "http://127.0.0.1:$HPORT/metrics" | awk -v le="$1" '
+        $1 == "kube5xx_admission_duration_seconds_bucket{le=\"" le "\"}" { b = $2 }
+        $1 == "kube5xx_admission_duration_seconds_count" { c = $2 }
+        END { if (c > 0) printf "%.4f", b / c; else print "n/a" }'
+}
+
+echo "machine: $(nproc) CPUs, $(uname -r); review: $(basename "$REVIEW") ($(wc -c <"$REVIEW") bytes)" >&2
+
+declare -A R
+for threads in 1 2; do
+    start_floor "$threads"
+    R[floor$threads,16]=$(rps 16)
+    R[floor$threads,64]=$(rps 64)
+    read -r R[floor$threads,p50] R[floor$threads,p99] <<<"$(latency)"
+    stop "$FLOOR_PID"
+done
+
+start_webhook
+R[wh,16]=$(rps 16)
+R[wh,64]=$(rps 64)
+read -r R[wh,p50] R[wh,p99] <<<"$(latency)"
+LE200=$(hist_le 0.0002)
+LE100=$(hist_le 0.0001)
+# RSS soak at 1,000 reviews/s.
+RSS0=$(rss_kb "$WH_PID")
+hey -z "${RSS_SECONDS}s" -c 10 -q 100 -host "$HOST" -m POST -T application/json -D "$REVIEW" \
+    "https://127.0.0.1:$PORT/validate?timeout=10s" >"$WORK/soak.txt" 2>&1 &
+SOAK=$!
+RSSMID=
+sleep $((RSS_SECONDS / 2))
+RSSMID=$(rss_kb "$WH_PID")
+wait "$SOAK"
+RSS1=$(rss_kb "$WH_PID")
+SOAKN=$(sed -n '/^Status code distribution:/,/^$/p' "$WORK/soak.txt" | awk '/\[200\]/ {print $2}')
+stop "$WH_PID"
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+cat <<EOF2
+| | floor, 1 epoll thread | floor, pool of 2 | kube5xx-webhook (pool of $(nproc)) | webhook / best floor |
+|---|---|---|---|---|
+| wrk, 16 connections (req/s) | ${R[floor1,16]} | ${R[floor2,16]} | ${R[wh,16]} | $(ratio "${R[wh,16]}" "$((R[floor1,16] > R[floor2,16] ? R[floor1,16] : R[floor2,16]))") |
+| wrk, 64 connections (req/s) | ${R[floor1,64]} | ${R[floor2,64]} | ${R[wh,64]} | $(ratio "${R[wh,64]}" "$((R[floor1,64] > R[floor2,64] ? R[floor1,64] : R[floor2,64]))") |
+| hey at 1,000/s, p50 (ms) | ${R[floor1,p50]} | ${R[floor2,p50]} | ${R[wh,p50]} | |
+| hey at 1,000/s, p99 (ms) | ${R[floor1,p99]} | ${R[floor2,p99]} | ${R[wh,p99]} | |
+
+In-process decision time (histogram): $(awk -v x="$LE100" 'BEGIN{printf "%.1f", x*100}')% of reviews <= 100 us, $(awk -v x="$LE200" 'BEGIN{printf "%.2f", x*100}')% <= 200 us.
+RSS at 1,000 reviews/s for ${RSS_SECONDS}s ($SOAKN reviews): ${RSS0} kB at start, ${RSSMID} kB halfway, ${RSS1} kB at the end.
+EOF2
