@@ -4,13 +4,6 @@
  */
 #include "check_workload.h"
 
-static bool found_one(const k5_object *o, void *ud)
-{
-    (void)o;
-    *(bool *)ud = true;
-    return false;
-}
-
 static k5_status check(k5_check *c, const k5_object *obj)
 {
     const k5_index *idx = k5_check_index(c);
@@ -34,10 +27,7 @@ static k5_status check(k5_check *c, const k5_object *obj)
                                "selector, which selects no pod (only policy/v1 reads {} as every "
                                "pod of the namespace)",
                                (int)obj->name.n, obj->name.p);
-    bool found = false;
-    k5_index_select(idx, obj->namespace_, sel, K5_SELECTOR_LABEL, K5_KINDS_WORKLOAD, found_one,
-                    &found);
-    if (found)
+    if (k5__selects_some_pod(c, obj->namespace_, sel, K5_SELECTOR_LABEL))
         return K5_OK;
     char desc[400];
     k5__selector_describe(sel, K5_SELECTOR_LABEL, desc, sizeof desc);

@@ -4,13 +4,6 @@
  */
 #include "check_workload.h"
 
-static bool found_one(const k5_object *o, void *ud)
-{
-    (void)o;
-    *(bool *)ud = true;
-    return false;
-}
-
 static k5_status check(k5_check *c, const k5_object *obj)
 {
     const k5_node *spec = k5_map_get(obj->root, "spec");
@@ -23,10 +16,7 @@ static k5_status check(k5_check *c, const k5_object *obj)
     size_t workloads = k5_index_count(idx, obj->namespace_, K5_KINDS_WORKLOAD);
     if (!workloads)
         return K5_OK;
-    bool found = false;
-    k5_index_select(idx, obj->namespace_, sel, K5_SELECTOR_MAP, K5_KINDS_WORKLOAD, found_one,
-                    &found);
-    if (found)
+    if (k5__selects_some_pod(c, obj->namespace_, sel, K5_SELECTOR_MAP))
         return K5_OK;
     char desc[400];
     k5__selector_describe(sel, K5_SELECTOR_MAP, desc, sizeof desc);

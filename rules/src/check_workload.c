@@ -86,6 +86,161 @@ const k5_node *k5__pdb_selector(const k5_object *pdb)
     return sel;
 }
 
+static bool found_one(const k5_object *o, void *ud)
+{
+    (void)o;
+    *(bool *)ud = true;
+    return false;
+}
+
+static bool str_is(k5_str s, const char *z)
+{
+    size_t n = strlen(z);
+    return s.n == n && memcmp(s.p, z, n) == 0;
+}
+
+static bool all_digits(k5_str s)
+{
+    if (!s.n)
+        return false;
+    for (size_t i = 0; i < s.n; i++)
+        if (s.p[i] < '0' || s.p[i] > '9')
+            return false;
+    return true;
+}
+
+static bool controller_key(k5_str key)
+{
+    return str_is(key, "statefulset.kubernetes.io/pod-name") ||
+           str_is(key, "apps.kubernetes.io/pod-index") || str_is(key, "controller-revision-hash") ||
+           str_is(key, "pod-template-hash");
+}
+
+/*
+ * Whether a controller of kind w would put label key=value on its pods: 1 yes,
+ * 0 no, -1 the key is not one that controllers add.
+ */
+static int controller_label(const k5_object *w, k5_str key, k5_str value)
+{
+    if (str_is(key, "statefulset.kubernetes.io/pod-name")) {
+        /* "<statefulset name>-<ordinal>" */
+        if (w->kind_id != K5_KIND_STATEFULSET || value.n <= w->name.n + 1 ||
+            memcmp(value.p, w->name.p, w->name.n) != 0 || value.p[w->name.n] != '-')
+            return 0;
+        k5_str ord = {value.p + w->name.n + 1, value.n - w->name.n - 1};
+        return all_digits(ord);
+    }
+    if (str_is(key, "apps.kubernetes.io/pod-index"))
+        return w->kind_id == K5_KIND_STATEFULSET && all_digits(value);
+    if (str_is(key, "controller-revision-hash"))
+        return (w->kind_id & (K5_KIND_STATEFULSET | K5_KIND_DAEMONSET)) != 0;
+    if (str_is(key, "pod-template-hash"))
+        return (w->kind_id & (K5_KIND_DEPLOYMENT | K5_KIND_REPLICASET)) != 0;
+    return -1;
+}
+
+typedef struct tolerant {
+    const k5_node *pairs;
+    bool found;
+} tolerant;
+
+static bool visit_tolerant(const k5_object *w, void *ud)
+{
+    tolerant *t = ud;
+    for (size_t i = 0; i < k5_node_len(t->pairs); i++) {
+        k5_str key = k5_node_str(k5_map_key(t->pairs, i));
+        k5_str value = k5_node_str(k5_map_value(t->pairs, i));
+        int added = controller_label(w, key, value);
+        if (added == 0)
+            return true;
+        if (added == 1)
+            continue;
+        const k5_node *have = NULL;
+        for (size_t j = 0; j < k5_node_len(w->pod_labels) && !have; j++)
+            if (k5__str_eq(k5_node_str(k5_map_key(w->pod_labels, j)), key))
+                have = k5_map_value(w->pod_labels, j);
+        if (!have || !k5__str_eq(k5_node_str(have), value))
+            return true;
+    }
+    t->found = true;
+    return false;
+}
+
+typedef struct cr_walk {
+    const k5_node *sel;
+    k5_selector_type type;
+    bool found;
+} cr_walk;
+
+#define MAX_CR_DEPTH 8
+
+static void walk_labels(cr_walk *w, const k5_node *n, int depth)
+{
+    if (w->found || depth > MAX_CR_DEPTH)
+        return;
+    if (k5_node_is_map(n)) {
+        for (size_t i = 0; i < k5_node_len(n) && !w->found; i++) {
+            const k5_node *v = k5_map_value(n, i);
+            if (k5_node_is(k5_map_key(n, i), "labels") && k5_node_is_map(v) && k5_node_len(v) &&
+                k5_selector_matches(w->sel, w->type, v))
+                w->found = true;
+            else
+                walk_labels(w, v, depth + 1);
+        }
+    } else if (k5_node_is_seq(n)) {
+        for (size_t i = 0; i < k5_node_len(n) && !w->found; i++)
+            walk_labels(w, k5_seq_at(n, i), depth + 1);
+    }
+}
+
+/* A custom resource: its API group has a dot and is not one of Kubernetes' own (*.k8s.io). */
+static bool custom_resource(const k5_object *o)
+{
+    k5_str av = o->api_version;
+    size_t slash = 0;
+    while (slash < av.n && av.p[slash] != '/')
+        slash++;
+    if (slash == av.n || !memchr(av.p, '.', slash))
+        return false;
+    static const char k8s[] = ".k8s.io";
+    size_t kn = sizeof k8s - 1;
+    return !(slash >= kn && memcmp(av.p + slash - kn, k8s, kn) == 0);
+}
+
+static bool visit_cr(const k5_object *o, void *ud)
+{
+    cr_walk *w = ud;
+    if (custom_resource(o))
+        walk_labels(w, k5_map_get(o->root, "spec"), 0);
+    return !w->found;
+}
+
+bool k5__selects_some_pod(const k5_check *c, k5_str ns, const k5_node *sel, k5_selector_type type)
+{
+    const k5_index *idx = k5_check_index(c);
+    bool found = false;
+    k5_index_select(idx, ns, sel, type, K5_KINDS_WORKLOAD, found_one, &found);
+    if (found)
+        return true;
+    const k5_node *pairs = type == K5_SELECTOR_MAP ? sel : k5_map_get(sel, "matchLabels");
+    bool controller_keys = false;
+    for (size_t i = 0; i < k5_node_len(pairs); i++)
+        if (controller_key(k5_node_str(k5_map_key(pairs, i))))
+            controller_keys = true;
+    if (controller_keys) {
+        /* matchExpressions next to controller-added keys: too rare to evaluate here. */
+        if (type == K5_SELECTOR_LABEL && k5_node_len(k5_map_get(sel, "matchExpressions")))
+            return true;
+        tolerant t = {pairs, false};
+        k5_index_each(idx, ns, K5_KINDS_WORKLOAD, visit_tolerant, &t);
+        if (t.found)
+            return true;
+    }
+    cr_walk w = {sel, type, false};
+    k5_index_each(idx, ns, K5_KIND_OTHER, visit_cr, &w);
+    return w.found;
+}
+
 typedef struct sbuf {
     char *p;
     size_t size, len;

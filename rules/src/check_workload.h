@@ -43,6 +43,21 @@ const k5_object *k5__workload_best_hpa(const k5_check *c, const k5_object *obj, 
 const k5_node *k5__pdb_selector(const k5_object *pdb);
 
 /*
+ * True when a selector of a Service (MAP) or PDB (LABEL) in namespace ns may
+ * select pods of the input, beyond what k5_index_select finds:
+ * - labels that controllers add to each pod and that no template declares
+ *   (statefulset.kubernetes.io/pod-name "<sts>-<ordinal>",
+ *   apps.kubernetes.io/pod-index, controller-revision-hash, pod-template-hash)
+ *   are matched against the workload that would add them;
+ * - a custom resource of the input (an operator's Prometheus, Alertmanager,
+ *   Argo Rollout...) that declares matching pod labels somewhere in its spec
+ *   (a `labels` map: podMetadata.labels, template.metadata.labels) creates
+ *   those pods itself.
+ * Both walks run only after the index found nothing, on the reporting path.
+ */
+bool k5__selects_some_pod(const k5_check *c, k5_str ns, const k5_node *sel, k5_selector_type type);
+
+/*
  * Writes a selector the way kubectl prints one: `app=web, tier in (a,b),
  * !legacy` into buf ("<empty>" for {}).
  */
