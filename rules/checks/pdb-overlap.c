@@ -16,7 +16,8 @@ typedef struct overlap {
 static bool visit_pdb(const k5_object *p, void *ud)
 {
     overlap *o = ud;
-    if (p == o->self)
+    /* The same namespace and name is the same object once applied (the input repeats it). */
+    if (p == o->self || k5__str_eq(p->name, o->self->name))
         return true;
     for (size_t i = 0; i < o->nothers; i++)
         if (o->others[i] == p)
