@@ -34,11 +34,21 @@ static k5_status check(k5_check *c, const k5_object *obj)
         snprintf(count, sizeof count,
                  "runs at least %lld replicas (minReplicas of HorizontalPodAutoscaler \"%.*s\")",
                  (long long)hpa_min, (int)hpa->name.n, hpa->name.p);
-    k5__selector_describe(obj->pod_labels, K5_SELECTOR_MAP, labels, sizeof labels);
+    if (k5_node_len(obj->pod_labels))
+        k5__selector_describe(obj->pod_labels, K5_SELECTOR_MAP, labels, sizeof labels);
+    else
+        snprintf(labels, sizeof labels, "none: its pod template declares no labels");
     const k5_node *at = n >= 2 ? replicas : obj->pod_labels;
-    if (!at)
-        at = obj->pod_metadata ? obj->pod_metadata : obj->root;
-    return k5_check_report(c, at, NULL,
+    const char *missing = NULL;
+    if (!at && obj->pod_metadata) {
+        at = obj->pod_metadata;
+        missing = "labels";
+    } else if (!at) {
+        const k5_node *tmpl = k5_node_at(obj->root, "spec.template");
+        at = tmpl ? tmpl : obj->root;
+        missing = tmpl ? "metadata.labels" : NULL;
+    }
+    return k5_check_report(c, at, missing,
                            "%.*s \"%.*s\" %s but no PodDisruptionBudget in namespace \"%.*s\" "
                            "selects its pods (labels: %s): a node drain may evict all of them at "
                            "once",

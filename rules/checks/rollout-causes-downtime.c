@@ -13,10 +13,11 @@ static void describe_count(const k5__scale *s, char *buf, size_t size)
     if (s->replicas)
         snprintf(buf, size, "replicas %lld", (long long)s->count);
     else if (s->hpa)
-        snprintf(buf, size, "replicas %lld (minReplicas of HorizontalPodAutoscaler \"%.*s\")",
+        snprintf(buf, size,
+                 "replicas %lld from the minReplicas of HorizontalPodAutoscaler \"%.*s\"",
                  (long long)s->count, (int)s->hpa->name.n, s->hpa->name.p);
     else
-        snprintf(buf, size, "replicas %lld (unset, default 1)", (long long)s->count);
+        snprintf(buf, size, "replicas %lld by default", (long long)s->count);
 }
 
 static void describe_value(const k5_node *n, const char *dflt, char *buf, size_t size)
@@ -41,7 +42,7 @@ static k5_status check(k5_check *c, const k5_object *obj)
     if (k5_node_is(type, "Recreate"))
         return k5_check_report(c, type, NULL,
                                "Deployment \"%.*s\" uses the Recreate strategy: every rollout "
-                               "stops all pods (%s) before it starts new ones",
+                               "stops all pods before it starts new ones (%s)",
                                (int)obj->name.n, obj->name.p, count);
     if (type && !k5_node_is(type, "RollingUpdate"))
         return K5_OK; /* invalid: the API server rejects it */
