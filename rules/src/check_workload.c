@@ -139,14 +139,25 @@ static int controller_label(const k5_object *w, k5_str key, k5_str value)
     return -1;
 }
 
+/*
+ * The fallbacks below walk the objects of one namespace, once per Service or
+ * PDB that the index found selecting nothing. They stop after this many
+ * objects, so that an input with thousands of such Services stays linear;
+ * a walk cut short finds nothing and the finding is reported as usual.
+ */
+#define MAX_FALLBACK_VISITS 2048
+
 typedef struct tolerant {
     const k5_node *pairs;
     bool found;
+    size_t visits;
 } tolerant;
 
 static bool visit_tolerant(const k5_object *w, void *ud)
 {
     tolerant *t = ud;
+    if (++t->visits > MAX_FALLBACK_VISITS)
+        return false;
     for (size_t i = 0; i < k5_node_len(t->pairs); i++) {
         k5_str key = k5_node_str(k5_map_key(t->pairs, i));
         k5_str value = k5_node_str(k5_map_value(t->pairs, i));
@@ -170,6 +181,7 @@ typedef struct cr_walk {
     const k5_node *sel;
     k5_selector_type type;
     bool found;
+    size_t visits;
 } cr_walk;
 
 #define MAX_CR_DEPTH 8
@@ -210,6 +222,8 @@ static bool custom_resource(const k5_object *o)
 static bool visit_cr(const k5_object *o, void *ud)
 {
     cr_walk *w = ud;
+    if (++w->visits > MAX_FALLBACK_VISITS)
+        return false;
     if (custom_resource(o))
         walk_labels(w, k5_map_get(o->root, "spec"), 0);
     return !w->found;
@@ -231,12 +245,25 @@ bool k5__selects_some_pod(const k5_check *c, k5_str ns, const k5_node *sel, k5_s
         /* matchExpressions next to controller-added keys: too rare to evaluate here. */
         if (type == K5_SELECTOR_LABEL && k5_node_len(k5_map_get(sel, "matchExpressions")))
             return true;
-        tolerant t = {pairs, false};
-        k5_index_each(idx, ns, K5_KINDS_WORKLOAD, visit_tolerant, &t);
+        /* "<statefulset>-<ordinal>" names its StatefulSet: look it up rather than walk. */
+        const k5_node *pod = k5_map_get(pairs, "statefulset.kubernetes.io/pod-name");
+        tolerant t = {pairs, false, 0};
+        k5_str v = k5_node_str(pod);
+        size_t end = v.n;
+        while (end && v.p[end - 1] >= '0' && v.p[end - 1] <= '9')
+            end--;
+        if (pod && end > 1 && end < v.n && v.p[end - 1] == '-') {
+            k5_str sts = {v.p, end - 1};
+            const k5_object *w = k5_index_find(idx, ns, K5_KIND_STATEFULSET, sts);
+            if (w)
+                visit_tolerant(w, &t);
+        } else if (!pod) {
+            k5_index_each(idx, ns, K5_KINDS_WORKLOAD, visit_tolerant, &t);
+        }
         if (t.found)
             return true;
     }
-    cr_walk w = {sel, type, false};
+    cr_walk w = {sel, type, false, 0};
     k5_index_each(idx, ns, K5_KIND_OTHER, visit_cr, &w);
     return w.found;
 }
