@@ -267,7 +267,11 @@ bool k5_intstr_scaled(const k5_intstr *v, int64_t total, bool round_up, int64_t 
             return false;
         pct = pct * 10 + (v->s.p[i] - '0');
     }
-    /* intstr.GetScaledValueFromIntOrPercent: ceil for maxSurge, floor for maxUnavailable. */
+    /* intstr.GetScaledValueFromIntOrPercent: ceil for maxSurge, floor for maxUnavailable.
+     * Both factors are bounded (pct above, total by the caller's int32 range), so cap total to
+     * keep the product far from overflow. */
+    if (total < 0 || total > INT32_MAX)
+        return false;
     int64_t prod = pct * total;
     *out = round_up ? (prod + 99) / 100 : prod / 100;
     return true;

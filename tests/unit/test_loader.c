@@ -487,6 +487,7 @@ static void test_units__durations_and_int_or_string(void **state)
     assert_true(k5_intstr_scaled(&v, 3, true, &out) && out == 1);  /* maxSurge: ceil */
     v.s = (k5_str){"100%", 4};
     assert_true(k5_intstr_scaled(&v, 7, false, &out) && out == 7);
+    assert_false(k5_intstr_scaled(&v, INT64_MAX, false, &out)); /* no overflow, no answer */
     v.s = (k5_str){"http", 4};
     assert_false(k5_intstr_scaled(&v, 7, false, &out));
     v.is_int = true;
