@@ -6,6 +6,7 @@
 set -euo pipefail
 pkgs=(gcc make cmake pkg-config libyaml-dev libcjson-dev libmicrohttpd-dev libssl-dev
       libcmocka-dev python3 curl openssl ca-certificates)
+pkgs+=(libgnutls28-dev hey) # kube5xx-webhook: GnuTLS headers (its certificate callback); hey (e2e load)
 if [ "${1:-}" = --with-fuzz ]; then
     pkgs+=(clang libclang-rt-14-dev)
 fi
