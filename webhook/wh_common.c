@@ -183,6 +183,22 @@ size_t wh_utf8_chars(const char *s, size_t n)
 
 size_t wh_clean_line(wh_buf *b, const char *s, size_t n, size_t max_chars)
 {
+    /*
+     * Fast path, the common case: short printable ASCII with no space to trim
+     * or collapse is copied as is.
+     */
+    if (n <= max_chars && n <= b->cap - 1 - b->len && (n == 0 || (s[0] != ' ' && s[n - 1] != ' '))) {
+        size_t i = 0;
+        for (; i < n; i++) {
+            unsigned char c = (unsigned char)s[i];
+            if (c < 0x20 || c >= 0x7f || (c == ' ' && s[i + 1] == ' '))
+                break;
+        }
+        if (i == n) {
+            wh_buf_putn(b, s, n);
+            return n;
+        }
+    }
     /* Each kept character takes at most 4 bytes; keep one more to know we cut. */
     char tmp[(CLEAN_MAX_CHARS + 1) * 4];
     size_t ends[CLEAN_MAX_CHARS + 2]; /* byte length of tmp after k characters */
