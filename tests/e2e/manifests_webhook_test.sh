@@ -73,9 +73,24 @@ mapfile -t args < <(grep -v '^#' "$ship_tmp/args")
 enforce_path=$(awk '$1 == "#path" && $3 == "Fail" { print $2 }' "$ship_tmp/args")
 warn_path=$(awk '$1 == "#path" && $3 == "Ignore" { print $2 }' "$ship_tmp/args")
 
-timeout 60 "$KUBE5XX_WEBHOOK" "${args[@]}" --loopback > "$ship_tmp/wh.log" 2>&1 &
+# The Deployment's 10 s shutdown delay would only slow the end of this test down.
+for i in "${!args[@]}"; do
+    case "${args[$i]}" in --shutdown-delay=*) args[$i]=--shutdown-delay=1s ;; esac
+done
+"$KUBE5XX_WEBHOOK" "${args[@]}" --loopback > "$ship_tmp/wh.log" 2>&1 &
 wh=$!
-trap 'kill "$wh" 2>/dev/null; wait "$wh" 2>/dev/null; rm -rf --one-file-system "$ship_tmp"' EXIT
+# Never outlive the test, even if it is killed: a watchdog ends the webhook after 120 s.
+( trap 'kill "$s" 2>/dev/null; exit 0' TERM
+  sleep 120 & s=$!
+  wait "$s" && kill -KILL "$wh" 2>/dev/null ) > /dev/null 2>&1 &
+watchdog=$!
+stop_webhook() { # SIGTERM, as the kubelet sends it; SIGKILL if it is still there after 10 s
+    kill -TERM "$wh" 2>/dev/null
+    for _ in $(seq 1 100); do kill -0 "$wh" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$wh" 2>/dev/null
+    wait "$wh" 2>/dev/null
+}
+trap 'stop_webhook; kill "$watchdog" 2>/dev/null; rm -rf --one-file-system "$ship_tmp"' EXIT
 port= health=
 for _ in $(seq 1 100); do
     line=$(grep -m1 '"listening"' "$ship_tmp/wh.log" 2>/dev/null || true)
@@ -160,5 +175,10 @@ check "the webhook's own service account is allowed (config exemption)" resp "r[
 post "$enforce_path" kube-system alice
 check "kube-system is allowed (config exemption)" resp "r['allowed'] is True"
 [ "$ship_failures" = "$f" ] || show
+
+kill -TERM "$wh"
+for _ in $(seq 1 100); do kill -0 "$wh" 2>/dev/null || break; sleep 0.1; done
+wait "$wh"
+check "on SIGTERM the webhook stops by itself, with status 0" test $? = 0
 
 finish
