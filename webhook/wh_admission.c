@@ -289,7 +289,7 @@ static void fire(wh_review *rv, const k5_finding *f, wh_action a)
 }
 
 wh_status wh_admission_review(const k5_config *cfg, const char *body, size_t len,
-                              int64_t deadline_ns, wh_review *rv)
+                              int64_t deadline_ns, unsigned flags, wh_review *rv)
 {
     memset(rv, 0, sizeof *rv);
     wh_status st = WH_OK;
@@ -346,6 +346,10 @@ wh_status wh_admission_review(const k5_config *cfg, const char *body, size_t len
     field(rv->user, sizeof rv->user, username);
 
     const k5_webhook_config *wc = k5_config_webhook(cfg);
+    /* The advisory entry point never denies; audit stays audit. */
+    k5_wh_mode mode = wc->mode;
+    if ((flags & WH_REVIEW_WARN_ONLY) && mode == K5_WH_ENFORCE)
+        mode = K5_WH_WARN;
     bool judged_op = op && (strcmp(op, "CREATE") == 0 || strcmp(op, "UPDATE") == 0);
     cJSON *obj = cJSON_GetObjectItemCaseSensitive(req, "object");
     if (!judged_op || (sub && *sub) || !cJSON_IsObject(obj)) {
@@ -421,7 +425,7 @@ wh_status wh_admission_review(const k5_config *cfg, const char *body, size_t len
             if (had_before(old_rep, f)) {
                 a = WH_ACTION_RATCHET;
                 note = "(pre-existing, not blocking) ";
-            } else if (wc->mode == K5_WH_WARN) {
+            } else if (mode == K5_WH_WARN) {
                 a = WH_ACTION_WARN;
                 note = "(would deny) ";
             } else {
@@ -432,7 +436,7 @@ wh_status wh_admission_review(const k5_config *cfg, const char *body, size_t len
         } else {
             a = WH_ACTION_INFO;
         }
-        if (wc->mode == K5_WH_AUDIT && a != WH_ACTION_INFO)
+        if (mode == K5_WH_AUDIT && a != WH_ACTION_INFO)
             a = WH_ACTION_AUDIT;
         fire(rv, f, a);
         if (a == WH_ACTION_AUDIT)

@@ -84,15 +84,18 @@ typedef struct wh_review {
     char detail[512]; /* why a 400 or 500 */
 } wh_review;
 
+/* Flags for wh_admission_review. */
+#define WH_REVIEW_WARN_ONLY 1u /* POST /validate/warn: mode enforce is answered as mode warn */
+
 /*
  * Judges one AdmissionReview (`body`, `len` bytes, borrowed) under `cfg`
  * (NULL: defaults). `deadline_ns` is a wh_now_ns() time after which the work
- * is abandoned with HTTP 500 (0: none). Always fills *out (the caller frees
+ * is abandoned with HTTP 500 (0: none). `flags` is 0 or WH_REVIEW_WARN_ONLY. Always fills *out (the caller frees
  * out->body); returns WH_OK unless memory ran out building the answer, in
  * which case out->body may be NULL and the caller answers 500 itself.
  */
 WH_WUR wh_status wh_admission_review(const k5_config *cfg, const char *body, size_t len,
-                                     int64_t deadline_ns, wh_review *out);
+                                     int64_t deadline_ns, unsigned flags, wh_review *out);
 
 /* Frees out->body and clears the review. */
 void wh_review_clear(wh_review *rv);

@@ -167,7 +167,8 @@ static void handle(void *ud, const wh_http_request *req, wh_http_reply *reply)
     void *tok;
     const k5_config *cfg = wh_config_acquire(a->cfg, &tok);
     wh_review rv;
-    wh_status st = wh_admission_review(cfg, req->body, req->len, req->deadline_ns, &rv);
+    wh_status st = wh_admission_review(cfg, req->body, req->len, req->deadline_ns,
+                                       req->warn_only ? WH_REVIEW_WARN_ONLY : 0, &rv);
     wh_config_release(a->cfg, tok);
     wh_review_record(&rv, a->metrics, wh_now_ns() - t0);
     reply->status = rv.http_status;

@@ -34,6 +34,7 @@ typedef struct req {
     char *body;
     size_t len, cap;
     bool too_large;
+    bool warn_only;
     size_t discarded; /* bytes of an over-long chunked body read and dropped */
     int64_t start_ns, deadline_ns;
 } req;
@@ -90,8 +91,10 @@ static enum MHD_Result on_review(void *cls, struct MHD_Connection *c, const char
     struct wh_server *s = cls;
     req *r = *req_cls;
     if (!r) {
-        if (strcmp(url, "/validate") != 0)
-            return send_text(s, c, MHD_HTTP_NOT_FOUND, "not found: the webhook serves POST /validate\n",
+        bool warn_only = strcmp(url, "/validate/warn") == 0;
+        if (strcmp(url, "/validate") != 0 && !warn_only)
+            return send_text(s, c, MHD_HTTP_NOT_FOUND,
+                             "not found: the webhook serves POST /validate and /validate/warn\n",
                              NULL);
         if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
             return send_text(s, c, MHD_HTTP_METHOD_NOT_ALLOWED,
@@ -121,6 +124,7 @@ static enum MHD_Result on_review(void *cls, struct MHD_Connection *c, const char
             return send_text(s, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n", NULL);
         }
         r->cap = want;
+        r->warn_only = warn_only;
         r->start_ns = wh_now_ns();
         int64_t timeout_s = WH_DEFAULT_TIMEOUT_S;
         const char *q = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "timeout");
@@ -178,7 +182,7 @@ static enum MHD_Result on_review(void *cls, struct MHD_Connection *c, const char
                          "request body too large: the limit is 3 MiB\n", NULL);
     r->body[r->len] = '\0';
 
-    wh_http_request hr = {r->body, r->len, r->start_ns, r->deadline_ns};
+    wh_http_request hr = {r->body, r->len, r->start_ns, r->deadline_ns, r->warn_only};
     wh_http_reply reply = {500, NULL, 0, NULL};
     s->o.handler(s->o.handler_ud, &hr, &reply);
     if (!reply.body)

@@ -24,6 +24,7 @@ typedef struct wh_http_request {
     size_t len;
     int64_t start_ns;    /* monotonic, when the request headers arrived */
     int64_t deadline_ns; /* monotonic; answer before it or not at all */
+    bool warn_only;      /* POST /validate/warn: the advisory entry point */
 } wh_http_request;
 
 /* What the handler answers: status and a malloc'd body the server frees. */

@@ -33,6 +33,10 @@ check "denied: allowed false, 403, rule named" bash -c 'grep -q "\"allowed\":fal
 out=$(review "$CA" warn-create.json)
 check "warned: allowed true with warnings" bash -c 'grep -q "\"allowed\":true" <<<"$0" &&
     grep -q "\"warnings\":\[\"memory-limit-too-low: " <<<"$0"' "$out"
+out=$(tls_curl "$CA" -H 'Content-Type: application/json' --data-binary "@$WH_FIXTURES/deny-create.json" \
+    "$(url /validate/warn?timeout=10s)")
+check "POST /validate/warn: the denial becomes a warning" bash -c 'grep -q "\"allowed\":true" <<<"$0" &&
+    grep -q "readiness-probe-missing: (would deny)" <<<"$0"' "$out"
 out=$(review "$CA" deny-create-v1beta1.json)
 check "v1beta1 answered in v1beta1" grep -q '"apiVersion":"admission.k8s.io/v1beta1"' <<<"$out"
 out=$(review "$CA" delete.json)

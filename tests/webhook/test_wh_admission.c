@@ -11,6 +11,7 @@
 
 /* One judged review: the answer parsed back, for assertions. */
 typedef struct judged {
+    unsigned flags;  /* set before judge_buf */
     wh_review rv;
     cJSON *json;     /* the whole answer (NULL for 400/500) */
     cJSON *response; /* json.response */
@@ -27,10 +28,13 @@ static k5_config *config_from(const char *yaml)
     return cfg;
 }
 
+static unsigned g_flags; /* the next judgement's flags */
+
 static void judge_buf(judged *j, const k5_config *cfg, const char *body, size_t len)
 {
     memset(j, 0, sizeof *j);
-    assert_int_equal(wh_admission_review(cfg, body, len, 0, &j->rv), WH_OK);
+    j->flags = g_flags;
+    assert_int_equal(wh_admission_review(cfg, body, len, 0, j->flags, &j->rv), WH_OK);
     assert_non_null(j->rv.body);
     if (j->rv.http_status == 200) {
         assert_string_equal(j->rv.content_type, "application/json");
@@ -441,6 +445,26 @@ static void test_wh_admission__mode_warn_turns_denials_into_warnings(void **stat
     k5_config_free(&cfg);
 }
 
+static void test_wh_admission__warn_entry_point_never_denies(void **state)
+{
+    (void)state;
+    judged j;
+    g_flags = WH_REVIEW_WARN_ONLY;
+    judge(&j, NULL, "deny-create.json");
+    g_flags = 0;
+    assert_true(allowed(&j));
+    assert_true(has_warning(&j, "readiness-probe-missing: (would deny) "));
+    judged_free(&j);
+    /* Audit stays audit on the advisory entry point. */
+    k5_config *cfg = config_from("webhook:\n  mode: audit\n");
+    g_flags = WH_REVIEW_WARN_ONLY;
+    judge(&j, cfg, "deny-create.json");
+    g_flags = 0;
+    assert_int_equal(j.rv.decision, WH_DECISION_AUDITED);
+    judged_free(&j);
+    k5_config_free(&cfg);
+}
+
 static void test_wh_admission__mode_audit_allows_and_counts(void **state)
 {
     (void)state;
@@ -509,7 +533,7 @@ static void test_wh_admission__deadline_passed_is_500_not_denial(void **state)
     size_t len = 0;
     char *body = wh_test_fixture("deny-create.json", &len);
     wh_review rv;
-    assert_int_equal(wh_admission_review(NULL, body, len, 1, &rv), WH_OK);
+    assert_int_equal(wh_admission_review(NULL, body, len, 1, 0, &rv), WH_OK);
     assert_int_equal(rv.http_status, 500);
     assert_int_equal(rv.decision, WH_DECISION_ERROR);
     assert_null(strstr(rv.body, "allowed"));
@@ -621,6 +645,7 @@ int main(void)
         cmocka_unit_test(test_wh_admission__warnings_total_capped),
         cmocka_unit_test(test_wh_admission__exempt_namespace_user_and_group),
         cmocka_unit_test(test_wh_admission__mode_warn_turns_denials_into_warnings),
+        cmocka_unit_test(test_wh_admission__warn_entry_point_never_denies),
         cmocka_unit_test(test_wh_admission__mode_audit_allows_and_counts),
         cmocka_unit_test(test_wh_admission__rule_severity_from_config),
         cmocka_unit_test(test_wh_admission__suppressed_findings_counted_not_shown),
