@@ -514,8 +514,8 @@ static void test_wh_admission__bad_requests_are_400(void **state)
         "{\"apiVersion\":\"v1\",\"kind\":\"Pod\"}",
         "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\"}",
         "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{}}",
-        "{\"apiVersion\":\"admission.k8s.io/v2\",\"kind\":\"AdmissionReview\",\"request\":{"
-        "\"uid\":\"x\"}}",
+        ("{\"apiVersion\":\"admission.k8s.io/v2\",\"kind\":\"AdmissionReview\",\"request\":{"
+         "\"uid\":\"x\"}}"),
     };
     for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
         judged j;
