@@ -322,7 +322,7 @@ k5_status k5_config_parse(k5_config **out, const char *name, const char *buf, si
     st = k5_docset_load(set, name, copy, len, K5_FORMAT_YAML, err);
     if (st != K5_OK)
         goto out;
-    parse_ctx p = {c, set, k5_docset_file_name(set, 0), err};
+    parse_ctx p = {c, set, name, err};
     const k5_node *root = k5__docset_first_root(set);
     if (k5_node_kind(root) == K5_NODE_NULL)
         goto done;
@@ -358,6 +358,9 @@ done:
     *out = c;
     c = NULL;
 out:
+    /* The docset that loaded the file is freed here: errors must name the caller's string. */
+    if (st != K5_OK && err)
+        err->file = name;
     k5_config_free(&c);
     k5_docset_free(&set);
     return st;

@@ -404,63 +404,67 @@ static bool plain_key(k5_str s)
     return true;
 }
 
-typedef struct path_buf {
-    char *buf;
-    size_t size, len;
-} path_buf;
+/* One step of the way from the root to the target: the collection and the entry taken. */
+typedef struct step {
+    const k5_node *coll;
+    size_t i;
+} step;
 
-static void path_put(path_buf *pb, const char *fmt, ...) K5_PRINTF(2, 3);
-static void path_put(path_buf *pb, const char *fmt, ...)
+/*
+ * Depth-first search by pointer identity, recording only the trail; the text is formatted
+ * once, for the path found (formatting every visited key cost more than the search).
+ */
+static bool find_trail(const k5_node *n, const k5_node *target, step *trail, size_t depth,
+                       size_t *len)
 {
-    if (pb->len >= pb->size)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(pb->buf + pb->len, pb->size - pb->len, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        pb->len += (size_t)n;
-    if (pb->len >= pb->size)
-        pb->len = pb->size - 1;
-}
-
-static bool find_path(const k5_node *n, const k5_node *target, path_buf *pb, unsigned depth)
-{
-    if (n == target)
+    if (n == target) {
+        *len = depth;
         return true;
-    if (depth > K5_MAX_DEPTH)
+    }
+    if (depth >= K5_MAX_DEPTH)
         return false;
-    size_t mark = pb->len;
-    if (k5_node_is_map(n)) {
-        for (size_t i = 0; i < k5_node_len(n); i++) {
-            const k5_node *k = &n->u.items[2 * i];
-            k5_str ks = k5_node_str(k);
-            if (plain_key(ks))
-                path_put(pb, "%s%.*s", pb->len ? "." : "", (int)ks.n, ks.p);
-            else
-                path_put(pb, "[\"%.*s\"]", (int)ks.n, ks.p);
-            if (k == target || find_path(&n->u.items[2 * i + 1], target, pb, depth + 1))
-                return true;
-            pb->len = mark;
-            pb->buf[mark] = '\0';
+    bool map = k5_node_is_map(n);
+    if (!map && !k5_node_is_seq(n))
+        return false;
+    for (size_t i = 0; i < k5_node_len(n); i++) {
+        trail[depth].coll = n;
+        trail[depth].i = i;
+        if (map && &n->u.items[2 * i] == target) { /* a key: the path of its entry */
+            *len = depth + 1;
+            return true;
         }
-    } else if (k5_node_is_seq(n)) {
-        for (size_t i = 0; i < k5_node_len(n); i++) {
-            path_put(pb, "[%zu]", i);
-            if (find_path(&n->u.items[i], target, pb, depth + 1))
-                return true;
-            pb->len = mark;
-            pb->buf[mark] = '\0';
-        }
+        const k5_node *child = map ? &n->u.items[2 * i + 1] : &n->u.items[i];
+        if (find_trail(child, target, trail, depth + 1, len))
+            return true;
     }
     return false;
 }
 
 bool k5__node_path(const k5_node *root, const k5_node *target, char *buf, size_t size)
 {
-    path_buf pb = {buf, size, 0};
+    step trail[K5_MAX_DEPTH + 1];
+    size_t len = 0, used = 0;
     if (!size)
         return false;
     buf[0] = '\0';
-    return find_path(root, target, &pb, 0);
+    if (!find_trail(root, target, trail, 0, &len))
+        return false;
+    for (size_t d = 0; d < len && used + 1 < size; d++) {
+        int w;
+        if (k5_node_is_map(trail[d].coll)) {
+            k5_str ks = k5_node_str(&trail[d].coll->u.items[2 * trail[d].i]);
+            if (plain_key(ks))
+                w = snprintf(buf + used, size - used, "%s%.*s", used ? "." : "", (int)ks.n, ks.p);
+            else
+                w = snprintf(buf + used, size - used, "[\"%.*s\"]", (int)ks.n, ks.p);
+        } else {
+            w = snprintf(buf + used, size - used, "[%zu]", trail[d].i);
+        }
+        if (w < 0)
+            break;
+        used += (size_t)w;
+        if (used >= size)
+            used = size - 1;
+    }
+    return true;
 }

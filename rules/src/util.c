@@ -11,7 +11,7 @@ struct k5__chunk {
     max_align_t data[];
 };
 
-#define K5__CHUNK_MIN (64u * 1024u)
+#define K5__CHUNK_MIN (8u * 1024u) /* small: the webhook makes a docset per review */
 
 void *k5__arena_alloc(k5__arena *a, size_t size)
 {

@@ -119,6 +119,9 @@ static void expect_config_error(const char *text, unsigned line, const char *nee
     k5_error err = {0};
     assert_int_not_equal(k5_config_parse(&cfg, "c.yaml", text, strlen(text), &err), K5_OK);
     assert_null(cfg);
+    /* The error names the caller's file name, not storage the parser has freed. */
+    assert_non_null(err.file);
+    assert_string_equal(err.file, "c.yaml");
     if (err.line != line || !strstr(err.msg, needle))
         fail_msg("want line %u with '%s', got %u:%u %s", line, needle, err.line, err.column, err.msg);
 }
