@@ -28,8 +28,9 @@ static int teardown(void **state)
 /* Writes a file through a rename, so its inode changes as a real update's would. */
 static void put(const char *path, const char *text)
 {
-    char tmp[300];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    char tmp[4200]; /* room for any path the test makes plus ".tmp" */
+    assert_true(strlen(path) < sizeof tmp - 8);
+    snprintf(tmp, sizeof tmp, "%.4096s.tmp", path);
     FILE *f = fopen(tmp, "w");
     assert_non_null(f);
     fputs(text, f);
