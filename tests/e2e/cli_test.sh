@@ -47,6 +47,13 @@ run findings 1 "$KUBE5XX" lint --no-config "$T/bad.yaml"
 has text-shape "$T/out" "^$T/bad.yaml:11:11: error: container \"web\" of Deployment \"web\" .* \[readiness-probe-missing\] \(Deployment default/web\)$"
 has summary "$T/out" '^1 file, 1 object: [0-9]+ errors?, [0-9]+ warnings?, 0 infos, 0 suppressed$'
 hasnt no-colour-on-pipe "$T/out" $'\x1b'
+# Colour on a terminal only, and never with NO_COLOR (script(1) gives the binary a tty).
+if command -v script >/dev/null; then
+    script -qec "\"$KUBE5XX\" lint --no-config \"$T/bad.yaml\"" /dev/null >"$T/tty" 2>&1
+    has colour-on-tty "$T/tty" $'\x1b\\['
+    NO_COLOR=1 script -qec "\"$KUBE5XX\" lint --no-config \"$T/bad.yaml\"" /dev/null >"$T/tty" 2>&1
+    hasnt no-colour-with-NO_COLOR "$T/tty" $'\x1b\\['
+fi
 run warnings-pass 0 "$KUBE5XX" lint --no-config "$T/warn.yaml"
 run warnings-fail 1 "$KUBE5XX" lint --no-config --fail-on warning "$T/warn.yaml"
 run never 0 "$KUBE5XX" lint --no-config --fail-on never "$T/bad.yaml"
