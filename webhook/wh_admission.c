@@ -243,42 +243,90 @@ static void first_sentence(wh_buf *b, const char *s)
     wh_clean_line(b, s, n, 200);
 }
 
+/*
+ * Appends s as a JSON string body the way cJSON_PrintUnformatted writes it
+ * (the answer used to be built with cJSON: the bytes stay the same): quote,
+ * backslash and \b \f \n \r \t escaped by name, other control bytes as
+ * \u00XX, everything else (DEL and UTF-8 included) as is.
+ */
+static char *put_json_str(char *p, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (const unsigned char *u = (const unsigned char *)s; *u; u++) {
+        unsigned char c = *u;
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            *p++ = (char)c;
+            continue;
+        }
+        *p++ = '\\';
+        switch (c) {
+        case '"': *p++ = '"'; break;
+        case '\\': *p++ = '\\'; break;
+        case '\b': *p++ = 'b'; break;
+        case '\f': *p++ = 'f'; break;
+        case '\n': *p++ = 'n'; break;
+        case '\r': *p++ = 'r'; break;
+        case '\t': *p++ = 't'; break;
+        default:
+            *p++ = 'u';
+            *p++ = '0';
+            *p++ = '0';
+            *p++ = hex[c >> 4];
+            *p++ = hex[c & 15];
+        }
+    }
+    return p;
+}
+
+static char *put_lit(char *p, const char *lit)
+{
+    size_t n = strlen(lit);
+    memcpy(p, lit, n);
+    return p + n;
+}
+
+/*
+ * The AdmissionReview answer, written straight into one buffer sized for the
+ * worst case (every byte escaped as \u00XX): this runs once per review and
+ * building a cJSON tree to print it cost more than the rules' own formatting.
+ */
 static wh_status respond(wh_review *rv, const char *api_version, const char *uid, bool allowed,
                          const char *message, const warnings *w)
 {
-    cJSON *root = cJSON_CreateObject();
-    bool ok = root != NULL;
-    cJSON *resp = NULL;
-    ok = ok && cJSON_AddStringToObject(root, "apiVersion", api_version);
-    ok = ok && cJSON_AddStringToObject(root, "kind", "AdmissionReview");
-    ok = ok && (resp = cJSON_AddObjectToObject(root, "response")) != NULL;
-    ok = ok && cJSON_AddStringToObject(resp, "uid", uid);
-    ok = ok && cJSON_AddBoolToObject(resp, "allowed", allowed);
-    if (ok && !allowed) {
-        cJSON *st = cJSON_AddObjectToObject(resp, "status");
-        ok = st && cJSON_AddNumberToObject(st, "code", 403) &&
-             cJSON_AddStringToObject(st, "status", "Failure") &&
-             cJSON_AddStringToObject(st, "reason", "Forbidden") &&
-             cJSON_AddStringToObject(st, "message", message);
-    }
-    if (ok && w && w->n) {
-        cJSON *arr = cJSON_AddArrayToObject(resp, "warnings");
-        ok = arr != NULL;
-        for (size_t i = 0; ok && i < w->n; i++) {
-            cJSON *s = cJSON_CreateString(w->items[i]);
-            ok = s && cJSON_AddItemToArray(arr, s);
-            if (!ok)
-                cJSON_Delete(s);
-        }
-    }
-    char *text = ok ? cJSON_PrintUnformatted(root) : NULL;
-    cJSON_Delete(root);
+    size_t var = strlen(api_version) + strlen(uid) + (allowed ? 0 : strlen(message));
+    size_t items = 0;
+    for (size_t i = 0; w && i < w->n; i++)
+        items += strlen(w->items[i]) * 6 + 3;
+    char *text = malloc(256 + var * 6 + items);
     if (!text)
         return WH_ENOMEM;
+    char *p = text;
+    p = put_lit(p, "{\"apiVersion\":\"");
+    p = put_json_str(p, api_version);
+    p = put_lit(p, "\",\"kind\":\"AdmissionReview\",\"response\":{\"uid\":\"");
+    p = put_json_str(p, uid);
+    p = put_lit(p, allowed ? "\",\"allowed\":true" : "\",\"allowed\":false");
+    if (!allowed) {
+        p = put_lit(p, ",\"status\":{\"code\":403,\"status\":\"Failure\",\"reason\":\"Forbidden\","
+                       "\"message\":\"");
+        p = put_json_str(p, message);
+        p = put_lit(p, "\"}");
+    }
+    if (w && w->n) {
+        p = put_lit(p, ",\"warnings\":[");
+        for (size_t i = 0; i < w->n; i++) {
+            p = put_lit(p, i ? ",\"" : "\"");
+            p = put_json_str(p, w->items[i]);
+            *p++ = '"';
+        }
+        *p++ = ']';
+    }
+    p = put_lit(p, "}}");
+    *p = '\0';
     rv->http_status = 200;
     rv->content_type = "application/json";
     rv->body = text;
-    rv->body_len = strlen(text);
+    rv->body_len = (size_t)(p - text);
     return WH_OK;
 }
 
