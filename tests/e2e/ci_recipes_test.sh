@@ -19,14 +19,8 @@
 # Exits 77 without a python3 that has PyYAML. Without helm, the Helm steps are not run.
 . "$(dirname "$0")/ship_lib.sh"
 need_kube5xx "${1:-}"
-py=
-for p in python3 /usr/bin/python3; do
-    command -v "$p" >/dev/null && "$p" -c 'import yaml' 2>/dev/null && { py=$p; break; }
-done
-[ -n "$py" ] || skip "no python3 with PyYAML (Debian python3-yaml)"
-HELM=${HELM:-}
-[ -z "$HELM" ] && [ -x "$ship_tools/bin/helm" ] && HELM=$ship_tools/bin/helm
-[ -z "$HELM" ] && HELM=$(command -v helm || true)
+need_py_yaml
+find_tool HELM helm
 validator=${SARIF_MULTITOOL:-}
 [ -z "$validator" ] && [ -x "$ship_tools/bin/sarif-multitool" ] && validator=$ship_tools/bin/sarif-multitool
 
@@ -38,12 +32,10 @@ fi
 [ -n "$schema" ] && [ ! -s "$schema" ] && schema=
 
 repo="$ship_tmp/repo"
-mkdir -p "$repo/deploy" "$ship_tmp/bin"
-ln -s "$KUBE5XX" "$ship_tmp/bin/kube5xx"
+mkdir -p "$repo/deploy"
+kube5xx_on_path
 [ -n "$HELM" ] && ln -s "$HELM" "$ship_tmp/bin/helm"
-export PATH="$ship_tmp/bin:$PATH"
-export HELM_CACHE_HOME="$ship_tmp/helm/cache" HELM_CONFIG_HOME="$ship_tmp/helm/config" \
-       HELM_DATA_HOME="$ship_tmp/helm/data"
+helm_home
 cat > "$repo/deploy/web.yaml" <<'YAML'
 apiVersion: apps/v1
 kind: Deployment

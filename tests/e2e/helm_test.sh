@@ -12,8 +12,7 @@ need_kube5xx "${1:-}"
 need_helm
 
 cd "$ship_tmp" || die "cd $ship_tmp"
-export HELM_CACHE_HOME="$ship_tmp/helm/cache" HELM_CONFIG_HOME="$ship_tmp/helm/config" \
-       HELM_DATA_HOME="$ship_tmp/helm/data"
+helm_home
 timeout 60 "$HELM" create demo >/dev/null || die "helm create demo failed"
 src=demo/templates/deployment.yaml
 

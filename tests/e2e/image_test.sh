@@ -17,7 +17,7 @@
 [ "${KUBE5XX_IMAGE_TEST:-1}" = 0 ] && skip "KUBE5XX_IMAGE_TEST=0"
 [ "$(id -u)" = 0 ] || skip "needs root (debootstrap, podman image mount, chroot)"
 for t in podman debootstrap unshare chroot; do
-    command -v "$t" >/dev/null || skip "$t not installed (scripts/install-test-tools.sh)"
+    need_command "$t" scripts/install-test-tools.sh
 done
 
 image=localhost/kube5xx:e2e

@@ -103,8 +103,7 @@ patches:$rename_patch
         value: web-http
 YAML
 
-build() { timeout 60 "$KUBECTL" kustomize "$k/$1" > "$ship_tmp/$2.yaml" 2> "$ship_tmp/kustomize.err" ||
-          { sed 's/^/    /' "$ship_tmp/kustomize.err" >&2; die "kubectl kustomize $1 failed"; }; }
+build() { kustomize_build "$k/$1" "$ship_tmp/$2.yaml" || die "kubectl kustomize $1 failed"; }
 
 build base base
 lint_json --no-config - < "$ship_tmp/base.yaml"

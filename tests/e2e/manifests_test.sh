@@ -20,16 +20,10 @@ need_kube5xx "${1:-}"
 need_kubectl
 KUBE5XX_WEBHOOK=$(find_binary kube5xx-webhook "${2:-}" "${KUBE5XX_WEBHOOK:-}")
 
-# A python3 that can read YAML: the pyenv one, or Debian's (python3-yaml comes with pre-commit).
-py=
-for p in python3 /usr/bin/python3; do
-    command -v "$p" >/dev/null && "$p" -c 'import yaml' 2>/dev/null && { py=$p; break; }
-done
+find_py_yaml
 
-# A copy of manifests/, so the generated certificates never land in the working tree.
 m="$ship_tmp/manifests"
-cp -r "$ship_root/manifests" "$m"
-rm -rf "$m/overlays/self-signed/generated"
+copy_manifests "$m"
 
 overlays=(cert-manager)
 if [ -n "$KUBE5XX_WEBHOOK" ]; then
@@ -46,8 +40,7 @@ if [ -n "$KUBE5XX_WEBHOOK" ]; then
     fi
 fi
 
-render() { timeout 60 "$KUBECTL" kustomize "$m/$1" > "$2" 2> "$ship_tmp/kustomize.err" ||
-           { sed 's/^/    /' "$ship_tmp/kustomize.err" >&2; return 1; }; }
+render() { kustomize_build "$m/$1" "$2"; }
 
 for o in "${overlays[@]}"; do
     out="$ship_tmp/$o.yaml"

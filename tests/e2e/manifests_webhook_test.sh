@@ -15,16 +15,11 @@
 . "$(dirname "$0")/ship_lib.sh"
 need_webhook "${1:-}"
 need_kubectl
-command -v curl >/dev/null || skip "curl not installed"
-py=
-for p in python3 /usr/bin/python3; do
-    command -v "$p" >/dev/null && "$p" -c 'import yaml' 2>/dev/null && { py=$p; break; }
-done
-[ -n "$py" ] || skip "no python3 with PyYAML (Debian python3-yaml)"
+need_command curl
+need_py_yaml
 
 m="$ship_tmp/manifests"
-cp -r "$ship_root/manifests" "$m"
-rm -rf "$m/overlays/self-signed/generated"
+copy_manifests "$m"
 timeout 60 "$ship_root/scripts/self-signed-certs.sh" --webhook "$KUBE5XX_WEBHOOK" \
     --overlay "$m/overlays/self-signed" 2>/dev/null || die "scripts/self-signed-certs.sh failed"
 timeout 60 "$KUBECTL" kustomize "$m/overlays/self-signed" > "$ship_tmp/rendered.yaml" ||

@@ -7,34 +7,35 @@
 # Exits 77 (skipped) where pre-commit or git is not installed.
 . "$(dirname "$0")/ship_lib.sh"
 need_kube5xx "${1:-}"
-command -v pre-commit >/dev/null || skip "pre-commit not installed (Debian package pre-commit)"
-command -v git >/dev/null || skip "git not installed"
+need_command pre-commit "Debian package pre-commit"
+need_command git
 
 # The hook repository: a git repository holding this working tree's .pre-commit-hooks.yaml,
 # so uncommitted edits to it are what is tested. pre-commit clones it at a commit.
+new_repo() { # new_repo DIR: a throwaway git repository that can commit, whatever ~/.gitconfig says.
+    mkdir -p "$1"
+    git -C "$1" init -q
+    git -C "$1" config user.name test
+    git -C "$1" config user.email test@example.invalid
+    git -C "$1" config commit.gpgsign false
+}
 hooks="$ship_tmp/hooks"
-mkdir -p "$hooks"
+new_repo "$hooks"
 cp "$ship_root/.pre-commit-hooks.yaml" "$hooks/"
-git -C "$hooks" init -q
-git -C "$hooks" -c user.name=t -c user.email=t@example.invalid add .pre-commit-hooks.yaml
-git -C "$hooks" -c user.name=t -c user.email=t@example.invalid commit -q -m hooks
+git -C "$hooks" add .pre-commit-hooks.yaml
+git -C "$hooks" commit -q -m hooks
 rev=$(git -C "$hooks" rev-parse HEAD)
 
 # `language: system` runs the kube5xx on PATH.
-mkdir -p "$ship_tmp/bin"
-ln -s "$KUBE5XX" "$ship_tmp/bin/kube5xx"
-export PATH="$ship_tmp/bin:$PATH"
+kube5xx_on_path
 export PRE_COMMIT_HOME="$ship_tmp/pre-commit-home"
 export PRE_COMMIT_COLOR=never
 unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE
 
 repo="$ship_tmp/repo"
+new_repo "$repo"
 mkdir -p "$repo/deploy"
 cd "$repo" || die "cd $repo"
-git init -q
-git config user.name test
-git config user.email test@example.invalid
-git config commit.gpgsign false
 
 write_deployment() { # write_deployment PORT_NAME
     cat > deploy/app.yaml <<YAML

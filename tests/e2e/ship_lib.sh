@@ -58,15 +58,34 @@ need_webhook() {
     KUBE5XX_WEBHOOK=$(find_binary kube5xx-webhook "${1:-}" "${KUBE5XX_WEBHOOK:-}")
     [ -n "$KUBE5XX_WEBHOOK" ] || skip "kube5xx-webhook not built (pass its path, or set KUBE5XX_WEBHOOK)"
 }
-need_tool() { # need_tool VAR NAME: sets VAR to the tool's path or skips.
+# find_tool VAR NAME: sets VAR, unless it is set already, to $ship_tools/bin/NAME, else to
+# NAME on PATH; empty where neither is there.
+find_tool() {
     local var=$1 name=$2 path
     path=${!var:-}
     [ -z "$path" ] && [ -x "$ship_tools/bin/$name" ] && path=$ship_tools/bin/$name
     [ -z "$path" ] && path=$(command -v "$name" || true)
-    [ -n "$path" ] && [ -x "$path" ] ||
-        skip "$name not available (scripts/install-test-tools.sh installs it)"
     printf -v "$var" '%s' "$path"
 }
+need_tool() { # need_tool VAR NAME: sets VAR to the tool's path or skips.
+    local var=$1 name=$2
+    find_tool "$var" "$name"
+    [ -n "${!var}" ] && [ -x "${!var}" ] ||
+        skip "$name not available (scripts/install-test-tools.sh installs it)"
+}
+need_command() { # need_command NAME [HINT]: skips unless NAME is on PATH.
+    command -v "$1" >/dev/null || skip "$1 not installed${2:+ ($2)}"
+}
+# find_py_yaml: sets py to a python3 that can read YAML (the pyenv one, or Debian's, which
+# python3-yaml comes with), or empty.
+find_py_yaml() {
+    local p
+    py=
+    for p in python3 /usr/bin/python3; do
+        command -v "$p" >/dev/null && "$p" -c 'import yaml' 2>/dev/null && { py=$p; break; }
+    done
+}
+need_py_yaml() { find_py_yaml; [ -n "$py" ] || skip "no python3 with PyYAML (Debian python3-yaml)"; }
 need_kubectl() {
     need_tool KUBECTL kubectl
     timeout 60 "$KUBECTL" kustomize --help >/dev/null 2>&1 || skip "$KUBECTL has no working 'kustomize'"
@@ -74,6 +93,29 @@ need_kubectl() {
 need_helm() {
     need_tool HELM helm
     timeout 60 "$HELM" version >/dev/null 2>&1 || skip "$HELM does not run"
+}
+# kustomize_build DIR OUT: `kubectl kustomize DIR` into OUT; on failure shows its stderr and
+# returns 1.
+kustomize_build() {
+    timeout 60 "$KUBECTL" kustomize "$1" > "$2" 2> "$ship_tmp/kustomize.err" ||
+        { sed 's/^/    /' "$ship_tmp/kustomize.err" >&2; return 1; }
+}
+# helm_home: keeps helm's cache, config and data under $ship_tmp, away from the user's.
+helm_home() {
+    export HELM_CACHE_HOME="$ship_tmp/helm/cache" HELM_CONFIG_HOME="$ship_tmp/helm/config" \
+           HELM_DATA_HOME="$ship_tmp/helm/data"
+}
+# kube5xx_on_path: puts the kube5xx under test first on PATH, for recipes that call it by name.
+kube5xx_on_path() {
+    mkdir -p "$ship_tmp/bin"
+    ln -s "$KUBE5XX" "$ship_tmp/bin/kube5xx"
+    export PATH="$ship_tmp/bin:$PATH"
+}
+# copy_manifests DIR: a copy of manifests/ without generated certificates, so the ones a test
+# generates never land in the working tree.
+copy_manifests() {
+    cp -r "$ship_root/manifests" "$1"
+    rm -rf "$1/overlays/self-signed/generated"
 }
 
 # lint_json FILE...: runs kube5xx lint --format json; the JSON goes to $ship_tmp/out.json,
