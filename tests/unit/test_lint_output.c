@@ -63,15 +63,14 @@ typedef struct fx {
     size_t nerrors;
 } fx;
 
-static void fx_init(fx *f)
+/*
+ * Loads text as the file `name` into a new docset (which owns a malloc'd copy)
+ * and runs the engine over it.
+ */
+static void fx_load(fx *f, const char *name, const char *text, size_t len)
 {
     memset(f, 0, sizeof *f);
     assert_int_equal(k5_docset_new(&f->set, "default"), K5_OK);
-}
-
-/* Loads text as the file `name`; the docset owns the malloc'd copy. */
-static void fx_add(fx *f, const char *name, const char *text, size_t len)
-{
     char *buf = malloc(len ? len : 1);
     assert_non_null(buf);
     memcpy(buf, text, len);
@@ -79,11 +78,6 @@ static void fx_add(fx *f, const char *name, const char *text, size_t len)
     k5_status st = k5_docset_load(f->set, name, buf, len, K5_FORMAT_AUTO, &err);
     if (st != K5_OK)
         fail_msg("loading %s: %s", name, err.msg);
-}
-
-static void fx_run(fx *f)
-{
-    k5_error err = {0};
     assert_int_equal(k5_run(f->set, NULL, 0, &f->report, &err), K5_OK);
 }
 
@@ -95,9 +89,38 @@ static void fx_free(fx *f)
 
 static void fx_web(fx *f, const char *name)
 {
-    fx_init(f);
-    fx_add(f, name, WEB_YAML, sizeof WEB_YAML - 1);
-    fx_run(f);
+    fx_load(f, name, WEB_YAML, sizeof WEB_YAML - 1);
+}
+
+/* WEB_YAML with `prefix` (comments, a document separator) before it. */
+static void fx_web_after(fx *f, const char *name, const char *prefix)
+{
+    size_t n = strlen(prefix) + sizeof WEB_YAML - 1;
+    char *text = malloc(n + 1);
+    assert_non_null(text);
+    snprintf(text, n + 1, "%s%s", prefix, WEB_YAML);
+    fx_load(f, name, text, n);
+    free(text);
+}
+
+/* A Pod whose container declares a port but no readiness probe; yaml_name as written in YAML. */
+static void fx_pod_named(fx *f, const char *file, const char *yaml_name)
+{
+    char text[512];
+    int n = snprintf(text, sizeof text,
+                     "apiVersion: v1\n"
+                     "kind: Pod\n"
+                     "metadata:\n"
+                     "  name: %s\n"
+                     "spec:\n"
+                     "  containers:\n"
+                     "  - name: web\n"
+                     "    image: nginx\n"
+                     "    ports:\n"
+                     "    - containerPort: 8080\n",
+                     yaml_name);
+    assert_true(n > 0 && (size_t)n < sizeof text);
+    fx_load(f, file, text, (size_t)n);
 }
 
 /* Renders with a writer into a malloc'd string. */
@@ -219,12 +242,29 @@ static cJSON *parse_json(const char *text)
     return j;
 }
 
+/* Renders with a writer and parses the output, which must be JSON; the caller deletes it. */
+static cJSON *render_json(lint_output_fn fn, const fx *f, bool show_suppressed)
+{
+    char *out = render(fn, f, show_suppressed, false);
+    cJSON *j = parse_json(out);
+    free(out);
+    return j;
+}
+
 static const char *jstr(const cJSON *obj, const char *key)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
     if (!cJSON_IsString(v))
         fail_msg("\"%s\" is not a string", key);
     return v->valuestring;
+}
+
+/* Fails unless obj.key is the string s. */
+static void assert_jstr_is(const cJSON *obj, const char *key, k5_str s)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%.*s", (int)s.n, s.p);
+    assert_string_equal(jstr(obj, key), buf);
 }
 
 static double jnum(const cJSON *obj, const char *key)
@@ -330,16 +370,8 @@ static void test_lint_output__text_line_shape(void **state)
 static void test_lint_output__text_names_helm_template(void **state)
 {
     (void)state;
-    static const char prefix[] = "---\n# Source: shop/templates/deployment.yaml\n";
-    size_t n = sizeof prefix - 1 + sizeof WEB_YAML - 1;
-    char *text = malloc(n + 1);
-    assert_non_null(text);
-    snprintf(text, n + 1, "%s%s", prefix, WEB_YAML);
     fx f;
-    fx_init(&f);
-    fx_add(&f, "-", text, n);
-    fx_run(&f);
-    free(text);
+    fx_web_after(&f, "-", "---\n# Source: shop/templates/deployment.yaml\n");
 
     const k5_finding *x = finding_of(&f, RULE);
     assert_non_null(x);
@@ -368,9 +400,7 @@ static void fx_suppressed(fx *f)
     memcpy(text, WEB_YAML, head);
     memcpy(text + head, ann, sizeof ann - 1);
     memcpy(text + head + sizeof ann - 1, at, sizeof WEB_YAML - 1 - head);
-    fx_init(f);
-    fx_add(f, "web.yaml", text, n);
-    fx_run(f);
+    fx_load(f, "web.yaml", text, n);
     free(text);
     const k5_finding *x = finding_of(f, RULE);
     assert_non_null(x);
@@ -426,20 +456,8 @@ static void test_lint_output__text_reports_load_errors(void **state)
 static void test_lint_output__text_escapes_control_characters(void **state)
 {
     (void)state;
-    static const char yaml[] = "apiVersion: v1\n"
-                               "kind: Pod\n"
-                               "metadata:\n"
-                               "  name: \"we\\e[31mb\\nx\\u202E\"\n"
-                               "spec:\n"
-                               "  containers:\n"
-                               "  - name: web\n"
-                               "    image: nginx\n"
-                               "    ports:\n"
-                               "    - containerPort: 8080\n";
     fx f;
-    fx_init(&f);
-    fx_add(&f, "pod.yaml", yaml, sizeof yaml - 1);
-    fx_run(&f);
+    fx_pod_named(&f, "pod.yaml", "\"we\\e[31mb\\nx\\u202E\"");
     assert_non_null(finding_of(&f, RULE));
     char *out = render(lint_output_text, &f, false, false);
     assert_false(has_raw_control(out, false));
@@ -464,15 +482,10 @@ static void check_json_finding(const cJSON *j, const k5_finding *x)
     else
         assert_null(cJSON_GetObjectItemCaseSensitive(j, "source"));
     const cJSON *o = jget(j, "object", cJSON_Object);
-    char buf[256];
-    snprintf(buf, sizeof buf, "%.*s", (int)x->object->api_version.n, x->object->api_version.p);
-    assert_string_equal(jstr(o, "apiVersion"), buf);
-    snprintf(buf, sizeof buf, "%.*s", (int)x->object->kind.n, x->object->kind.p);
-    assert_string_equal(jstr(o, "kind"), buf);
-    snprintf(buf, sizeof buf, "%.*s", (int)x->object->namespace_.n, x->object->namespace_.p);
-    assert_string_equal(jstr(o, "namespace"), buf);
-    snprintf(buf, sizeof buf, "%.*s", (int)x->object->name.n, x->object->name.p);
-    assert_string_equal(jstr(o, "name"), buf);
+    assert_jstr_is(o, "apiVersion", x->object->api_version);
+    assert_jstr_is(o, "kind", x->object->kind);
+    assert_jstr_is(o, "namespace", x->object->namespace_);
+    assert_jstr_is(o, "name", x->object->name);
 }
 
 static void test_lint_output__json_follows_schema(void **state)
@@ -481,8 +494,7 @@ static void test_lint_output__json_follows_schema(void **state)
     fx f;
     fx_web(&f, "deploy/web.yaml");
     fx_errors(&f);
-    char *out = render(lint_output_json, &f, false, false);
-    cJSON *root = parse_json(out);
+    cJSON *root = render_json(lint_output_json, &f, false);
 
     assert_int_equal((int)jnum(root, "version"), 1);
     const cJSON *findings = jget(root, "findings", cJSON_Array);
@@ -519,28 +531,20 @@ static void test_lint_output__json_follows_schema(void **state)
     assert_int_equal(s.objects, 2);
 
     cJSON_Delete(root);
-    free(out);
     fx_free(&f);
 }
 
 static void test_lint_output__json_stdin_and_helm_source(void **state)
 {
     (void)state;
-    static const char prefix[] = "# Source: shop/templates/deployment.yaml\n";
-    char text[sizeof prefix + sizeof WEB_YAML];
-    snprintf(text, sizeof text, "%s%s", prefix, WEB_YAML);
     fx f;
-    fx_init(&f);
-    fx_add(&f, "-", text, strlen(text));
-    fx_run(&f);
-    char *out = render(lint_output_json, &f, false, false);
-    cJSON *root = parse_json(out);
+    fx_web_after(&f, "-", "# Source: shop/templates/deployment.yaml\n");
+    cJSON *root = render_json(lint_output_json, &f, false);
     const cJSON *j = cJSON_GetArrayItem(jget(root, "findings", cJSON_Array), 0);
     assert_non_null(j);
     assert_string_equal(jstr(j, "file"), "-");
     assert_string_equal(jstr(j, "source"), "shop/templates/deployment.yaml");
     cJSON_Delete(root);
-    free(out);
     fx_free(&f);
 }
 
@@ -549,8 +553,7 @@ static void test_lint_output__json_suppressed_only_when_asked(void **state)
     (void)state;
     fx f;
     fx_suppressed(&f);
-    char *out = render(lint_output_json, &f, false, false);
-    cJSON *root = parse_json(out);
+    cJSON *root = render_json(lint_output_json, &f, false);
     const cJSON *j;
     cJSON_ArrayForEach(j, jget(root, "findings", cJSON_Array))
     {
@@ -558,10 +561,8 @@ static void test_lint_output__json_suppressed_only_when_asked(void **state)
         assert_null(cJSON_GetObjectItemCaseSensitive(j, "suppressed"));
     }
     cJSON_Delete(root);
-    free(out);
 
-    out = render(lint_output_json, &f, true, false);
-    root = parse_json(out);
+    root = render_json(lint_output_json, &f, true);
     bool seen = false;
     cJSON_ArrayForEach(j, jget(root, "findings", cJSON_Array))
     {
@@ -573,7 +574,6 @@ static void test_lint_output__json_suppressed_only_when_asked(void **state)
     }
     assert_true(seen);
     cJSON_Delete(root);
-    free(out);
     fx_free(&f);
 }
 
@@ -592,9 +592,7 @@ static void test_lint_output__every_format_repairs_utf8_and_escapes_controls(voi
 {
     (void)state;
     fx f;
-    fx_init(&f);
-    fx_add(&f, "pod\xFE.json", BAD_JSON, sizeof BAD_JSON - 1);
-    fx_run(&f);
+    fx_load(&f, "pod\xFE.json", BAD_JSON, sizeof BAD_JSON - 1);
     f.errors[0] = (lint_load_error){"x.yaml", 1, 1, "bad \xC3 byte\x01 here"};
     f.nerrors = 1;
     assert_non_null(finding_of(&f, RULE));
@@ -685,6 +683,15 @@ static void check_physical_location(const cJSON *phys)
     }
 }
 
+static void check_location(const cJSON *l)
+{
+    static const char *const loc_keys[] = {"id", "physicalLocation", "logicalLocations",
+                                           "message", "annotations", "relationships",
+                                           "properties", NULL};
+    only_keys(l, "location", loc_keys);
+    check_physical_location(jget(l, "physicalLocation", cJSON_Object));
+}
+
 /*
  * A structural validator for the parts of SARIF 2.1.0 kube5xx writes:
  * required properties, types, enums, no property the schema forbids, and
@@ -715,9 +722,6 @@ static const cJSON *check_sarif(const cJSON *log)
         "suppressions", "properties",          "relatedLocations",    "baselineState",
         "rank",         "guid",                "correlationGuid",     "occurrenceCount",
         NULL};
-    static const char *const loc_keys[] = {"id", "physicalLocation", "logicalLocations",
-                                           "message", "annotations", "relationships",
-                                           "properties", NULL};
     static const char *const ll_keys[] = {"name", "index", "fullyQualifiedName", "decoratedName",
                                           "parentIndex", "kind", "properties", NULL};
     static const char *const sup_keys[] = {"guid", "kind", "status", "justification", "location",
@@ -785,10 +789,7 @@ static const cJSON *check_sarif(const cJSON *log)
         assert_true(is_level(jstr(nt, "level")));
         const cJSON *l;
         cJSON_ArrayForEach(l, jget(nt, "locations", cJSON_Array))
-        {
-            only_keys(l, "location", loc_keys);
-            check_physical_location(jget(l, "physicalLocation", cJSON_Object));
-        }
+            check_location(l);
     }
 
     const cJSON *res;
@@ -807,8 +808,7 @@ static const cJSON *check_sarif(const cJSON *log)
         const cJSON *l;
         cJSON_ArrayForEach(l, locs)
         {
-            only_keys(l, "location", loc_keys);
-            check_physical_location(jget(l, "physicalLocation", cJSON_Object));
+            check_location(l);
             const cJSON *ll;
             cJSON_ArrayForEach(ll, jget(l, "logicalLocations", cJSON_Array))
             {
@@ -830,6 +830,18 @@ static const cJSON *check_sarif(const cJSON *log)
     return run;
 }
 
+/* The physicalLocation of the first of a result's or notification's locations. */
+static const cJSON *first_physical_location(const cJSON *obj)
+{
+    return jget(cJSON_GetArrayItem(jget(obj, "locations", cJSON_Array), 0), "physicalLocation",
+                cJSON_Object);
+}
+
+static const char *uri_of(const cJSON *phys)
+{
+    return jstr(jget(phys, "artifactLocation", cJSON_Object), "uri");
+}
+
 /* The result of the rule RULE in a SARIF run. */
 static const cJSON *sarif_result(const cJSON *run, const char *rule)
 {
@@ -846,8 +858,7 @@ static void test_lint_output__sarif_is_structurally_valid(void **state)
     (void)state;
     fx f;
     fx_web(&f, "deploy/my web.yaml");
-    char *out = render(lint_output_sarif, &f, false, false);
-    cJSON *log = parse_json(out);
+    cJSON *log = render_json(lint_output_sarif, &f, false);
     const cJSON *run = check_sarif(log);
 
     assert_int_equal(cJSON_GetArraySize(jget(run, "results", cJSON_Array)),
@@ -858,9 +869,8 @@ static void test_lint_output__sarif_is_structurally_valid(void **state)
                                             : k5_severity_str(x->severity));
     assert_non_null(strstr(jstr(jget(res, "message", cJSON_Object), "text"), x->message));
     const cJSON *loc = cJSON_GetArrayItem(jget(res, "locations", cJSON_Array), 0);
-    const cJSON *phys = jget(loc, "physicalLocation", cJSON_Object);
-    assert_string_equal(jstr(jget(phys, "artifactLocation", cJSON_Object), "uri"),
-                        "deploy/my%20web.yaml");
+    const cJSON *phys = first_physical_location(res);
+    assert_string_equal(uri_of(phys), "deploy/my%20web.yaml");
     const cJSON *region = jget(phys, "region", cJSON_Object);
     assert_int_equal((long)jnum(region, "startLine"), (long)x->line);
     assert_int_equal((long)jnum(region, "startColumn"), (long)x->column);
@@ -875,20 +885,17 @@ static void test_lint_output__sarif_is_structurally_valid(void **state)
     assert_null(cJSON_GetObjectItemCaseSensitive(res, "suppressions"));
 
     cJSON_Delete(log);
-    free(out);
     fx_free(&f);
 }
 
 static char *fingerprint_of(const fx *f)
 {
-    char *out = render(lint_output_sarif, f, false, false);
-    cJSON *log = parse_json(out);
+    cJSON *log = render_json(lint_output_sarif, f, false);
     const cJSON *run = check_sarif(log);
     const cJSON *res = sarif_result(run, RULE);
     char *fp = strdup(jstr(jget(res, "partialFingerprints", cJSON_Object), "kube5xx/v1"));
     assert_non_null(fp);
     cJSON_Delete(log);
-    free(out);
     return fp;
 }
 
@@ -897,12 +904,7 @@ static void test_lint_output__sarif_fingerprint_survives_moved_lines(void **stat
     (void)state;
     fx a, b;
     fx_web(&a, "web.yaml");
-    static const char prefix[] = "# a comment\n\n# and another\n---\n";
-    char text[sizeof prefix + sizeof WEB_YAML];
-    snprintf(text, sizeof text, "%s%s", prefix, WEB_YAML);
-    fx_init(&b);
-    fx_add(&b, "web.yaml", text, strlen(text));
-    fx_run(&b);
+    fx_web_after(&b, "web.yaml", "# a comment\n\n# and another\n---\n");
     assert_int_not_equal(finding_of(&a, RULE)->line, finding_of(&b, RULE)->line);
 
     char *fa = fingerprint_of(&a), *fb = fingerprint_of(&b);
@@ -918,8 +920,7 @@ static void test_lint_output__sarif_always_includes_suppressed(void **state)
     (void)state;
     fx f;
     fx_suppressed(&f);
-    char *out = render(lint_output_sarif, &f, false, false);
-    cJSON *log = parse_json(out);
+    cJSON *log = render_json(lint_output_sarif, &f, false);
     const cJSON *res = sarif_result(check_sarif(log), RULE);
     const cJSON *sups = jget(res, "suppressions", cJSON_Array);
     assert_int_equal(cJSON_GetArraySize(sups), 1);
@@ -927,7 +928,6 @@ static void test_lint_output__sarif_always_includes_suppressed(void **state)
     assert_string_equal(jstr(s, "kind"), "inSource");
     assert_string_equal(jstr(s, "justification"), "legacy & <ok>");
     cJSON_Delete(log);
-    free(out);
     fx_free(&f);
 }
 
@@ -937,8 +937,7 @@ static void test_lint_output__sarif_reports_load_errors_and_stdin(void **state)
     fx f;
     fx_web(&f, "-");
     fx_errors(&f);
-    char *out = render(lint_output_sarif, &f, false, false);
-    cJSON *log = parse_json(out);
+    cJSON *log = render_json(lint_output_sarif, &f, false);
     const cJSON *run = check_sarif(log);
     const cJSON *inv = cJSON_GetArrayItem(jget(run, "invocations", cJSON_Array), 0);
     assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(inv, "executionSuccessful")));
@@ -947,21 +946,13 @@ static void test_lint_output__sarif_reports_load_errors_and_stdin(void **state)
     const cJSON *n0 = cJSON_GetArrayItem(notes, 0);
     assert_string_equal(jstr(jget(n0, "message", cJSON_Object), "text"),
                         "mapping values are not allowed here");
-    const cJSON *p1 = jget(cJSON_GetArrayItem(jget(cJSON_GetArrayItem(notes, 1), "locations",
-                                                   cJSON_Array),
-                                              0),
-                           "physicalLocation", cJSON_Object);
-    assert_string_equal(jstr(jget(p1, "artifactLocation", cJSON_Object), "uri"),
-                        "locked%2Ca%3Ab.yaml");
+    const cJSON *p1 = first_physical_location(cJSON_GetArrayItem(notes, 1));
+    assert_string_equal(uri_of(p1), "locked%2Ca%3Ab.yaml");
     assert_null(cJSON_GetObjectItemCaseSensitive(p1, "region"));
 
     const cJSON *res = sarif_result(run, RULE);
-    const cJSON *phys =
-        jget(cJSON_GetArrayItem(jget(res, "locations", cJSON_Array), 0), "physicalLocation",
-             cJSON_Object);
-    assert_string_equal(jstr(jget(phys, "artifactLocation", cJSON_Object), "uri"), "stdin");
+    assert_string_equal(uri_of(first_physical_location(res)), "stdin");
     cJSON_Delete(log);
-    free(out);
     fx_free(&f);
 }
 
@@ -1052,20 +1043,8 @@ static void test_lint_output__junit_escapes_attributes(void **state)
 static void test_lint_output__github_escapes_workflow_commands(void **state)
 {
     (void)state;
-    static const char yaml[] = "apiVersion: v1\n"
-                               "kind: Pod\n"
-                               "metadata:\n"
-                               "  name: \"50%\\r\\nx,y:z\"\n"
-                               "spec:\n"
-                               "  containers:\n"
-                               "  - name: web\n"
-                               "    image: nginx\n"
-                               "    ports:\n"
-                               "    - containerPort: 8080\n";
     fx f;
-    fx_init(&f);
-    fx_add(&f, "dir,a:b/pod.yaml", yaml, sizeof yaml - 1);
-    fx_run(&f);
+    fx_pod_named(&f, "dir,a:b/pod.yaml", "\"50%\\r\\nx,y:z\"");
     f.errors[0] = (lint_load_error){"bad.yaml", 3, 7, "line one\nline two"};
     f.nerrors = 1;
     const k5_finding *x = finding_of(&f, RULE);
