@@ -4,7 +4,9 @@
 #include "wh_admission.h"
 
 #include <cjson/cJSON.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +56,112 @@ static const char *jstr(const cJSON *o, const char *key)
 {
     const cJSON *v = jget(o, key);
     return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/*
+ * The review's cJSON tree is allocated from a per-thread bump arena, reset
+ * after each review: parsing a 2 KB review is about a hundred small mallocs and
+ * as many frees, a fifth of the time a review took. cJSON's hooks are
+ * process-wide, so outside a review (and in threads that never judge one) they
+ * are plain malloc and free; json_free tells arena memory apart by address.
+ */
+typedef struct json_chunk {
+    struct json_chunk *next;
+    size_t cap, used;
+    max_align_t data[];
+} json_chunk;
+
+#define JSON_CHUNK_BYTES (32u * 1024u) /* one holds the tree of a typical review */
+
+typedef struct json_arena {
+    json_chunk *head;
+    bool on;         /* cJSON allocates here: the tree is dropped with the arena, never freed */
+    bool registered; /* the thread-exit destructor knows this arena */
+} json_arena;
+
+static _Thread_local json_arena t_json;
+static pthread_once_t g_json_once = PTHREAD_ONCE_INIT;
+static pthread_key_t g_json_key; /* frees a thread's chunks when the thread ends */
+static bool g_json_hooked;       /* set once, under g_json_once */
+
+static void json_chunks_free(json_arena *a, bool keep_one)
+{
+    json_chunk *keep = NULL;
+    for (json_chunk *c = a->head, *next; c; c = next) {
+        next = c->next;
+        if (keep_one && !keep && c->cap == JSON_CHUNK_BYTES) {
+            keep = c;
+            continue;
+        }
+        free(c);
+    }
+    if (keep) {
+        keep->next = NULL;
+        keep->used = 0;
+    }
+    a->head = keep;
+}
+
+static void json_thread_end(void *p)
+{
+    json_chunks_free(p, false);
+}
+
+static void *json_alloc(size_t n)
+{
+    json_arena *a = &t_json;
+    if (!a->on)
+        return malloc(n);
+    n = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
+    json_chunk *c = a->head;
+    if (!c || c->cap - c->used < n) {
+        /* Doubling keeps the chunk list short for a large review (json_free walks it). */
+        size_t cap = c ? 2 * c->cap : JSON_CHUNK_BYTES;
+        if (cap < n)
+            cap = n;
+        c = malloc(sizeof *c + cap);
+        if (!c)
+            return NULL;
+        c->cap = cap;
+        c->used = 0;
+        c->next = a->head;
+        a->head = c;
+    }
+    void *p = (char *)c->data + c->used;
+    c->used += n;
+    return p;
+}
+
+static void json_free(void *p)
+{
+    uintptr_t u = (uintptr_t)p;
+    for (const json_chunk *c = t_json.head; c; c = c->next)
+        if (u >= (uintptr_t)c->data && u < (uintptr_t)c->data + c->cap)
+            return; /* arena memory goes at the end of the review */
+    free(p);
+}
+
+static void json_init(void)
+{
+    if (pthread_key_create(&g_json_key, json_thread_end) != 0)
+        return; /* cJSON keeps malloc and free */
+    cJSON_Hooks h = {json_alloc, json_free};
+    cJSON_InitHooks(&h);
+    g_json_hooked = true;
+}
+
+/* Turns the arena on for this thread's next review; false when it cannot be used. */
+static bool json_arena_begin(void)
+{
+    pthread_once(&g_json_once, json_init);
+    json_arena *a = &t_json;
+    if (!g_json_hooked)
+        return false;
+    if (!a->registered && pthread_setspecific(g_json_key, a) != 0)
+        return false; /* without the destructor the chunks would leak at thread exit */
+    a->registered = true;
+    a->on = true;
+    return true;
 }
 
 /* A clean, bounded copy of a request string for the log line and metric labels. */
@@ -345,6 +453,7 @@ wh_status wh_admission_review(const k5_config *cfg, const char *body, size_t len
     k5_docset *set = NULL, *old_set = NULL;
     k5_report *rep = NULL, *old_rep = NULL;
 
+    bool arena = json_arena_begin();
     /* cJSON_GetErrorPtr is global state: ParseWithLengthOpts hands back the position instead. */
     const char *end = NULL;
     root = cJSON_ParseWithLengthOpts(body, len, &end, false);
@@ -536,7 +645,12 @@ out:
     k5_report_free(&rep);
     k5_docset_free(&old_set);
     k5_docset_free(&set);
-    cJSON_Delete(root);
+    if (arena) {
+        t_json.on = false;
+        json_chunks_free(&t_json, true); /* the whole tree at once */
+    } else {
+        cJSON_Delete(root);
+    }
     return st;
 }
 
