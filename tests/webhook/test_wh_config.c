@@ -13,16 +13,13 @@ static char g_dir[64];
 static int setup(void **state)
 {
     (void)state;
-    snprintf(g_dir, sizeof g_dir, "/tmp/wh-cfg-XXXXXX");
-    return mkdtemp(g_dir) ? 0 : -1;
+    return wh_test_mkdtemp(g_dir, sizeof g_dir, "cfg");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return wh_test_rmtree(g_dir);
 }
 
 /* Writes a file through a rename, so its inode changes as a real update's would. */

@@ -18,16 +18,13 @@ static char g_dir[64];
 static int setup(void **state)
 {
     (void)state;
-    snprintf(g_dir, sizeof g_dir, "/tmp/wh-srv-XXXXXX");
-    return mkdtemp(g_dir) ? 0 : -1;
+    return wh_test_mkdtemp(g_dir, sizeof g_dir, "srv");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return wh_test_rmtree(g_dir);
 }
 
 /* One HTTP/1.0 exchange on loopback; returns the status code and fills body. */
@@ -67,19 +64,27 @@ static void handler(void *ud, const wh_http_request *req, wh_http_reply *reply)
     reply->len = 2;
 }
 
+/* Generates a certificate pair into dir and loads it; the caller frees it. */
+static wh_tls *new_tls(const char *dir)
+{
+    char err[512] = "";
+    char *bundle = NULL;
+    wh_certs_opts co = {"hook", "ns", dir, 2, false};
+    assert_int_equal(wh_certs_generate(&co, &bundle, err, sizeof err), WH_OK);
+    free(bundle);
+    char c[160], k[160];
+    snprintf(c, sizeof c, "%s/tls.crt", dir);
+    snprintf(k, sizeof k, "%s/tls.key", dir);
+    wh_tls *tls = NULL;
+    assert_int_equal(wh_tls_new(c, k, &tls, err, sizeof err), WH_OK);
+    return tls;
+}
+
 static void test_wh_server__health_ready_metrics_and_drain(void **state)
 {
     (void)state;
     char err[512] = "";
-    char *bundle = NULL;
-    wh_certs_opts co = {"hook", "ns", g_dir, 2, false};
-    assert_int_equal(wh_certs_generate(&co, &bundle, err, sizeof err), WH_OK);
-    free(bundle);
-    char c[128], k[128];
-    snprintf(c, sizeof c, "%s/tls.crt", g_dir);
-    snprintf(k, sizeof k, "%s/tls.key", g_dir);
-    wh_tls *tls = NULL;
-    assert_int_equal(wh_tls_new(c, k, &tls, err, sizeof err), WH_OK);
+    wh_tls *tls = new_tls(g_dir);
     wh_metrics *m = NULL;
     assert_int_equal(wh_metrics_new(&m), WH_OK);
     wh_server_opts o;
@@ -120,17 +125,9 @@ static void test_wh_server__port_in_use_is_an_error(void **state)
 {
     (void)state;
     char err[512] = "";
-    char *bundle = NULL;
     char dir[128];
     snprintf(dir, sizeof dir, "%s/b", g_dir);
-    wh_certs_opts co = {"hook", "ns", dir, 2, false};
-    assert_int_equal(wh_certs_generate(&co, &bundle, err, sizeof err), WH_OK);
-    free(bundle);
-    char c[160], k[160];
-    snprintf(c, sizeof c, "%s/tls.crt", dir);
-    snprintf(k, sizeof k, "%s/tls.key", dir);
-    wh_tls *tls = NULL;
-    assert_int_equal(wh_tls_new(c, k, &tls, err, sizeof err), WH_OK);
+    wh_tls *tls = new_tls(dir);
     wh_server_opts o;
     memset(&o, 0, sizeof o);
     o.loopback_only = true;

@@ -18,16 +18,13 @@ static char g_dir[64];
 static int setup(void **state)
 {
     (void)state;
-    snprintf(g_dir, sizeof g_dir, "/tmp/wh-tls-XXXXXX");
-    return mkdtemp(g_dir) ? 0 : -1;
+    return wh_test_mkdtemp(g_dir, sizeof g_dir, "tls");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return wh_test_rmtree(g_dir);
 }
 
 static void path(char *out, size_t size, const char *sub, const char *file)
@@ -50,6 +47,17 @@ static void gen(const char *sub, bool force, wh_status want)
         assert_null(strchr(bundle, '\n'));
     }
     free(bundle);
+}
+
+/* Loads the pair gen() wrote into sub; c and k receive its paths. */
+static wh_tls *load_pair(const char *sub, char c[static 256], char k[static 256])
+{
+    char err[512];
+    path(c, 256, sub, "tls.crt");
+    path(k, 256, sub, "tls.key");
+    wh_tls *t = NULL;
+    assert_int_equal(wh_tls_new(c, k, &t, err, sizeof err), WH_OK);
+    return t;
 }
 
 static void test_wh_certs__writes_secret_layout_and_refuses_overwrite(void **state)
@@ -99,11 +107,8 @@ static void test_wh_tls__loads_pair_and_reports_expiry(void **state)
 {
     (void)state;
     gen("d", false, WH_OK);
-    char c[256], k[256], err[512];
-    path(c, sizeof c, "d", "tls.crt");
-    path(k, sizeof k, "d", "tls.key");
-    wh_tls *t = NULL;
-    assert_int_equal(wh_tls_new(c, k, &t, err, sizeof err), WH_OK);
+    char c[256], k[256];
+    wh_tls *t = load_pair("d", c, k);
     wh_tls_info i = wh_tls_current(t);
     assert_int_equal(i.generation, 1);
     int64_t now = wh_wall_s();
@@ -175,10 +180,7 @@ static void test_wh_tls__rotation_keeps_old_pair_on_bad_input(void **state)
     gen("g", false, WH_OK);
     gen("h", false, WH_OK);
     char c[256], k[256], c2[256], k2[256], err[512];
-    path(c, sizeof c, "g", "tls.crt");
-    path(k, sizeof k, "g", "tls.key");
-    wh_tls *t = NULL;
-    assert_int_equal(wh_tls_new(c, k, &t, err, sizeof err), WH_OK);
+    wh_tls *t = load_pair("g", c, k);
     char fp1[96];
     snprintf(fp1, sizeof fp1, "%s", wh_tls_current(t).fingerprint);
     bool reloaded = true;
@@ -220,10 +222,7 @@ static void test_wh_tls__replaced_pair_freed_after_its_connections_close(void **
     (void)state;
     gen("i", false, WH_OK);
     char c[256], k[256], err[512];
-    path(c, sizeof c, "i", "tls.crt");
-    path(k, sizeof k, "i", "tls.key");
-    wh_tls *t = NULL;
-    assert_int_equal(wh_tls_new(c, k, &t, err, sizeof err), WH_OK);
+    wh_tls *t = load_pair("i", c, k);
     void *conn1 = wh_tls_conn_open(t); /* opened under generation 1 */
     bool reloaded;
     gen("i", true, WH_OK);

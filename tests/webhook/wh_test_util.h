@@ -52,6 +52,24 @@ static inline char *wh_test_fixture(const char *name, size_t *len)
     return b;
 }
 
+/*
+ * Makes a fresh directory /tmp/wh-<tag>-XXXXXX and writes its name into dir
+ * (size bytes). Returns 0, or -1 when it cannot: a cmocka setup's result.
+ */
+static inline int wh_test_mkdtemp(char *dir, size_t size, const char *tag)
+{
+    snprintf(dir, size, "/tmp/wh-%s-XXXXXX", tag);
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+/* Removes dir and everything in it. Returns 0, or -1 on failure: a cmocka teardown's result. */
+static inline int wh_test_rmtree(const char *dir)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
 static inline int wh_test_dir_exists(const char *path)
 {
     struct stat st;
