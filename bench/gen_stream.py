@@ -19,17 +19,22 @@ def labels(app, ind):
             f"{pad}helm.sh/chart: {app}-0.1.0\n")
 
 
-def deployment(i, app):
-    ns = f"team-{i % 40}"
-    out(f"""---
-# Source: {app}/templates/deployment.yaml
-apiVersion: apps/v1
-kind: Deployment
+def head(i, app, template, api_version, kind):
+    """The document separator, helm's "# Source:" comment and the metadata every chart object
+    of this stream shares, up to and including its labels."""
+    return f"""---
+# Source: {app}/templates/{template}.yaml
+apiVersion: {api_version}
+kind: {kind}
 metadata:
   name: {app}
-  namespace: {ns}
+  namespace: team-{i % 40}
   labels:
-{labels(app, 4)}spec:
+{labels(app, 4)}"""
+
+
+def deployment(i, app):
+    out(head(i, app, "deployment", "apps/v1", "Deployment") + f"""spec:
   replicas: {2 + i % 3}
   revisionHistoryLimit: 10
   strategy:
@@ -106,15 +111,7 @@ metadata:
 
 
 def service(i, app):
-    out(f"""---
-# Source: {app}/templates/service.yaml
-apiVersion: v1
-kind: Service
-metadata:
-  name: {app}
-  namespace: team-{i % 40}
-  labels:
-{labels(app, 4)}spec:
+    out(head(i, app, "service", "v1", "Service") + f"""spec:
   type: ClusterIP
   ports:
     - port: 80
@@ -128,15 +125,7 @@ metadata:
 
 
 def ingress(i, app):
-    out(f"""---
-# Source: {app}/templates/ingress.yaml
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata:
-  name: {app}
-  namespace: team-{i % 40}
-  labels:
-{labels(app, 4)}  annotations:
+    out(head(i, app, "ingress", "networking.k8s.io/v1", "Ingress") + f"""  annotations:
     nginx.ingress.kubernetes.io/proxy-read-timeout: "{60 if i % 13 else 5}"
     nginx.ingress.kubernetes.io/proxy-body-size: 8m
 spec:
@@ -160,15 +149,7 @@ spec:
 
 
 def pdb(i, app):
-    out(f"""---
-# Source: {app}/templates/pdb.yaml
-apiVersion: policy/v1
-kind: PodDisruptionBudget
-metadata:
-  name: {app}
-  namespace: team-{i % 40}
-  labels:
-{labels(app, 4)}spec:
+    out(head(i, app, "pdb", "policy/v1", "PodDisruptionBudget") + f"""spec:
   maxUnavailable: 1
   selector:
     matchLabels:
@@ -178,15 +159,7 @@ metadata:
 
 
 def hpa(i, app):
-    out(f"""---
-# Source: {app}/templates/hpa.yaml
-apiVersion: autoscaling/v2
-kind: HorizontalPodAutoscaler
-metadata:
-  name: {app}
-  namespace: team-{i % 40}
-  labels:
-{labels(app, 4)}spec:
+    out(head(i, app, "hpa", "autoscaling/v2", "HorizontalPodAutoscaler") + f"""spec:
   scaleTargetRef:
     apiVersion: apps/v1
     kind: Deployment
