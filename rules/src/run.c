@@ -18,11 +18,22 @@ typedef struct suppression {
     const k5_node *reasons[2];
 } suppression;
 
+/*
+ * The index, built the first time a check asks for it: most single-object
+ * rules never do, and the webhook (one object, single-object rules only)
+ * then skips building seven hash maps per review.
+ */
+typedef struct lazy_index {
+    const k5_docset *set;
+    k5_index *idx;
+    k5_status st; /* K5_ENOMEM once building it failed: the run fails */
+} lazy_index;
+
 struct k5_check {
     const k5_rule *rule;
     k5_severity severity;
     const k5_config *cfg;
-    const k5_index *idx;
+    lazy_index *lz;
     const k5_docset *set;
     const k5_object *obj;
     k5_report *rep;
@@ -40,7 +51,12 @@ int64_t k5_check_param(const k5_check *c, size_t i)
 
 const k5_index *k5_check_index(const k5_check *c)
 {
-    return c->idx;
+    /* Handed out when building failed: it finds nothing, and k5_run reports the failure. */
+    static const k5_index empty;
+    lazy_index *lz = c->lz;
+    if (!lz->idx && lz->st == K5_OK)
+        lz->st = k5__index_build(&lz->idx, lz->set);
+    return lz->idx ? lz->idx : &empty;
 }
 
 /* True when the comma-separated list names the rule id. */
@@ -160,13 +176,8 @@ k5_status k5_run(const k5_docset *set, const k5_config *cfg, unsigned flags, k5_
     if (!r)
         return K5_ENOMEM;
     r->findings.elem = sizeof(k5_finding);
-    k5_index *idx = NULL;
-    k5_status st = k5__index_build(&idx, set);
-    if (st != K5_OK) {
-        free(r);
-        k5__err(err, NULL, 0, 0, "out of memory while indexing");
-        return st;
-    }
+    lazy_index lz = {set, NULL, K5_OK};
+    k5_status st = K5_OK;
     size_t nrules = k5_rule_count();
     k5_severity sev[256];
     size_t nr = nrules < 256 ? nrules : 256;
@@ -181,7 +192,7 @@ k5_status k5_run(const k5_docset *set, const k5_config *cfg, unsigned flags, k5_
                             k5_map_get(obj->pod_annotations, K5_ANNOTATION_IGNORE)},
                            {k5_map_get(obj->annotations, K5_ANNOTATION_IGNORE_REASON),
                             k5_map_get(obj->pod_annotations, K5_ANNOTATION_IGNORE_REASON)}};
-        k5_check c = {NULL, K5_SEV_OFF, cfg, idx, set, obj, r, &sup, 0};
+        k5_check c = {NULL, K5_SEV_OFF, cfg, &lz, set, obj, r, &sup, 0};
         for (size_t i = 0; i < nr && st == K5_OK; i++) {
             const k5_rule *rule = k5_rule_at(i);
             if (sev[i] == K5_SEV_OFF || !(rule->kinds & obj->kind_id))
@@ -191,9 +202,16 @@ k5_status k5_run(const k5_docset *set, const k5_config *cfg, unsigned flags, k5_
             c.rule = rule;
             c.severity = sev[i];
             st = rule->check(&c, obj);
+            if (st == K5_OK)
+                st = lz.st;
         }
     }
-    k5__index_free(&idx);
+    k5__index_free(&lz.idx);
+    if (lz.st != K5_OK) {
+        k5_report_free(&r);
+        k5__err(err, NULL, 0, 0, "out of memory while indexing");
+        return lz.st;
+    }
     if (st != K5_OK) {
         k5_report_free(&r);
         k5__err(err, NULL, 0, 0, "%s while running the rules", k5_status_str(st));
