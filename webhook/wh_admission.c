@@ -682,13 +682,17 @@ void wh_review_record(const wh_review *rv, wh_metrics *m, int64_t duration_ns)
     wh_buf_init(&b, rules, sizeof rules);
     wh_buf_puts(&b, "[");
     for (size_t i = 0; i < rv->nfired && !b.trunc; i++) {
-        char one[160];
-        snprintf(one, sizeof one, "%s{\"rule\":\"%s\",\"severity\":\"%s\",\"action\":\"%s\"}",
-                 i ? "," : "", rv->fired[i].rule, k5_severity_str(rv->fired[i].severity),
-                 wh_action_str(rv->fired[i].action));
-        if (b.len + strlen(one) + 2 >= sizeof rules)
+        /* Rule ids, severities and actions are static kebab-case words: no escaping needed. */
+        const char *parts[7] = {i ? ",{\"rule\":\"" : "{\"rule\":\"", rv->fired[i].rule,
+                                "\",\"severity\":\"", k5_severity_str(rv->fired[i].severity),
+                                "\",\"action\":\"", wh_action_str(rv->fired[i].action), "\"}"};
+        size_t lens[7], total = 0;
+        for (size_t k = 0; k < 7; k++)
+            total += lens[k] = strlen(parts[k]);
+        if (total >= 160 || b.len + total + 2 >= sizeof rules)
             break;
-        wh_buf_puts(&b, one);
+        for (size_t k = 0; k < 7; k++)
+            wh_buf_putn(&b, parts[k], lens[k]);
     }
     wh_buf_puts(&b, "]");
     wh_logline_raw(&l, "rules", rules);
