@@ -24,7 +24,7 @@ static k5_status report(k5_check *c, const k5_object *obj, const k5_node *ctr,
 static k5_status check(k5_check *c, const k5_object *obj)
 {
     int64_t pct = k5_check_param(c, 0);
-    const k5_node *pod_limit = k5_node_at(obj->pod_spec, "resources.limits.memory");
+    const k5_node *pod_limit = k5__pod_resource(obj, "limits", "memory");
     k5__ctr_iter it;
     k5__ctr_role role;
     const k5_node *ctr;
@@ -33,7 +33,7 @@ static k5_status check(k5_check *c, const k5_object *obj)
     while ((ctr = k5__ctr_next(&it, &role)) != NULL) {
         const k5_node *lnode = k5__ctr_resource(ctr, "limits", "memory");
         bool pod_level = false;
-        if (!lnode && k5_node_kind(pod_limit) != K5_NODE_NULL) {
+        if (!lnode && pod_limit) {
             /* Without its own limit the container is bounded by the pod-level limit. */
             lnode = pod_limit;
             pod_level = true;

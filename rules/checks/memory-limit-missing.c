@@ -7,7 +7,7 @@
 static k5_status check(k5_check *c, const k5_object *obj)
 {
     /* Pod-level resources (spec.resources) bound every container together. */
-    if (k5_node_kind(k5_node_at(obj->pod_spec, "resources.limits.memory")) != K5_NODE_NULL)
+    if (k5__pod_resource(obj, "limits", "memory"))
         return K5_OK;
     k5__ctr_iter it;
     k5__ctr_role role;

@@ -6,8 +6,7 @@
 
 static k5_status check(k5_check *c, const k5_object *obj)
 {
-    if (k5_node_kind(k5_node_at(obj->pod_spec, "resources.requests.memory")) != K5_NODE_NULL ||
-        k5_node_kind(k5_node_at(obj->pod_spec, "resources.limits.memory")) != K5_NODE_NULL)
+    if (k5__pod_resource(obj, "requests", "memory") || k5__pod_resource(obj, "limits", "memory"))
         return K5_OK;
     k5__ctr_iter it;
     k5__ctr_role role;

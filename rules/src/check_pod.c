@@ -62,6 +62,12 @@ const k5_node *k5__ctr_resource(const k5_node *ctr, const char *which, const cha
     return k5_node_kind(v) == K5_NODE_NULL ? NULL : v;
 }
 
+/* spec.resources has the shape of a container's resources. */
+const k5_node *k5__pod_resource(const k5_object *obj, const char *which, const char *resource)
+{
+    return k5__ctr_resource(obj->pod_spec, which, resource);
+}
+
 const k5_node *k5__ctr_resource_parent(const k5_node *ctr, const char *which,
                                        const char *resource, char *missing, size_t size)
 {

@@ -41,6 +41,12 @@ const char *k5__ctr_role_str(k5__ctr_role role);
 const k5_node *k5__ctr_resource(const k5_node *ctr, const char *which, const char *resource);
 
 /*
+ * The pod-level spec.resources.<which>.<resource> of obj's pod template, which
+ * bounds all its containers together, or NULL when it is absent or null.
+ */
+const k5_node *k5__pod_resource(const k5_object *obj, const char *which, const char *resource);
+
+/*
  * Where to report an absent resources.<which>.<resource>: the innermost map
  * that exists (limits, resources, or the container itself), with the missing
  * field path written into `missing`.
