@@ -389,6 +389,16 @@ int64_t k5_config_param(const k5_config *cfg, const k5_rule *rule, size_t p)
     return cfg->params[i][p];
 }
 
+k5_severity k5__config_severity_at(const k5_config *cfg, size_t rule_index)
+{
+    return cfg->sev[rule_index];
+}
+
+int64_t k5__config_param_at(const k5_config *cfg, size_t rule_index, size_t p)
+{
+    return p < K5_MAX_PARAMS ? cfg->params[rule_index][p] : 0;
+}
+
 /* '*' matches any run of characters other than '/'. */
 static bool glob(const char *pat, const char *s, size_t n)
 {

@@ -119,6 +119,11 @@ k5_status k5__notice(k5_docset *set, size_t file, uint32_t pos, const char *fmt,
 k5_status k5__map_finish(k5__arena *a, const k5_node *kv, size_t n, k5_node *out,
                          const k5_node **dup);
 
+/* Per-rule settings by registry index, without the search k5_config_* does (the run loop's). */
+struct k5_config;
+k5_severity k5__config_severity_at(const struct k5_config *cfg, size_t rule_index);
+int64_t k5__config_param_at(const struct k5_config *cfg, size_t rule_index, size_t p);
+
 /* Path of node `target` inside `root` ("spec.template.spec.containers[0]"), into buf. */
 bool k5__node_path(const k5_node *root, const k5_node *target, char *buf, size_t size);
 

@@ -31,6 +31,7 @@ typedef struct lazy_index {
 
 struct k5_check {
     const k5_rule *rule;
+    size_t rule_index; /* in the registry */
     k5_severity severity;
     const k5_config *cfg;
     lazy_index *lz;
@@ -46,7 +47,7 @@ struct k5_check {
 
 int64_t k5_check_param(const k5_check *c, size_t i)
 {
-    return k5_config_param(c->cfg, c->rule, i);
+    return i < c->rule->nparams ? k5__config_param_at(c->cfg, c->rule_index, i) : 0;
 }
 
 const k5_index *k5_check_index(const k5_check *c)
@@ -177,12 +178,19 @@ k5_status k5_run(const k5_docset *set, const k5_config *cfg, unsigned flags, k5_
         return K5_ENOMEM;
     r->findings.elem = sizeof(k5_finding);
     lazy_index lz = {set, NULL, K5_OK};
+    /* Without a config, the defaults: made once here so that checks read parameters from
+     * arrays instead of parsing default strings on every call. */
+    k5_config *defaults = NULL;
+    if (!cfg) {
+        if (k5_config_new(&defaults) != K5_OK) {
+            free(r);
+            k5__err(err, NULL, 0, 0, "out of memory");
+            return K5_ENOMEM;
+        }
+        cfg = defaults;
+    }
     k5_status st = K5_OK;
-    size_t nrules = k5_rule_count();
-    k5_severity sev[256];
-    size_t nr = nrules < 256 ? nrules : 256;
-    for (size_t i = 0; i < nr; i++)
-        sev[i] = k5_config_severity(cfg, k5_rule_at(i));
+    size_t nr = k5_rule_count();
     size_t nobj = k5_docset_object_count(set);
     for (size_t o = 0; o < nobj && st == K5_OK; o++) {
         const k5_object *obj = k5_docset_object(set, o);
@@ -192,21 +200,24 @@ k5_status k5_run(const k5_docset *set, const k5_config *cfg, unsigned flags, k5_
                             k5_map_get(obj->pod_annotations, K5_ANNOTATION_IGNORE)},
                            {k5_map_get(obj->annotations, K5_ANNOTATION_IGNORE_REASON),
                             k5_map_get(obj->pod_annotations, K5_ANNOTATION_IGNORE_REASON)}};
-        k5_check c = {NULL, K5_SEV_OFF, cfg, &lz, set, obj, r, &sup, 0};
+        k5_check c = {NULL, 0, K5_SEV_OFF, cfg, &lz, set, obj, r, &sup, 0};
         for (size_t i = 0; i < nr && st == K5_OK; i++) {
             const k5_rule *rule = k5_rule_at(i);
-            if (sev[i] == K5_SEV_OFF || !(rule->kinds & obj->kind_id))
+            k5_severity sev = k5__config_severity_at(cfg, i);
+            if (sev == K5_SEV_OFF || !(rule->kinds & obj->kind_id))
                 continue;
             if ((flags & K5_RUN_SINGLE_ONLY) && rule->scope == K5_SCOPE_CROSS)
                 continue;
             c.rule = rule;
-            c.severity = sev[i];
+            c.rule_index = i;
+            c.severity = sev;
             st = rule->check(&c, obj);
             if (st == K5_OK)
                 st = lz.st;
         }
     }
     k5__index_free(&lz.idx);
+    k5_config_free(&defaults);
     if (lz.st != K5_OK) {
         k5_report_free(&r);
         k5__err(err, NULL, 0, 0, "out of memory while indexing");
