@@ -110,7 +110,7 @@ for c in 16 64; do
             R[$who,$c,all]+=" ${R[$who,$c]}"
         done
         best=$((R[floor1,$c] > R[floor2,$c] ? R[floor1,$c] : R[floor2,$c]))
-        R[ratio,$c,all]+=" $(awk -v a="${R[wh,$c]}" -v b="$best" 'BEGIN { printf "%.3f", b > 0 ? a / b : 0 }')"
+        R[ratio,$c,all]+=" $(awk -v a="${R[wh,$c]}" -v b="$best" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')"
     done
     for who in floor1 floor2 wh ratio; do R[$who,$c]=$(echo "${R[$who,$c,all]}" | median); done
     echo "connections $c, per-round webhook/best-floor ratios:${R[ratio,$c,all]}" >&2
