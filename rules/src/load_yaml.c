@@ -88,8 +88,22 @@ static void err_at(loader *l, uint32_t pos, const char *fmt, const char *a, cons
 /* Pushes a finished node with its expanded size. */
 static k5_status push(loader *l, const k5_node *n, uint64_t size)
 {
-    if (!k5__vec_push(&l->stack, n) || !k5__vec_push(&l->sizes, &size))
-        return K5_ENOMEM;
+    /* Every node passes through here: the two stacks grow together, and elements are
+     * assigned as structs rather than copied through the generic vector's memcpy. */
+    if (l->stack.len == l->stack.cap) {
+        size_t ncap = l->stack.cap ? l->stack.cap * 2 : 256;
+        k5_node *nodes = realloc(l->stack.data, ncap * sizeof *nodes);
+        if (!nodes)
+            return K5_ENOMEM;
+        l->stack.data = nodes;
+        uint64_t *sizes = realloc(l->sizes.data, ncap * sizeof *sizes);
+        if (!sizes)
+            return K5_ENOMEM;
+        l->sizes.data = sizes;
+        l->stack.cap = l->sizes.cap = ncap;
+    }
+    ((k5_node *)l->stack.data)[l->stack.len++] = *n;
+    ((uint64_t *)l->sizes.data)[l->sizes.len++] = size;
     return K5_OK;
 }
 

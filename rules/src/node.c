@@ -38,9 +38,11 @@ const k5_node *k5_map_get(const k5_node *map, const char *key)
         return NULL;
     size_t n = k5_node_len(map), klen = strlen(key);
     const k5_node *it = map->u.items;
+    /* Rules look keys up constantly: compare length and first byte before calling memcmp. */
     for (size_t i = 0; i < n; i++) {
         const k5_node *k = &it[2 * i];
-        if (k5_node_len(k) == klen && k5_node_is_scalar(k) && memcmp(k->u.str, key, klen) == 0)
+        if (k5_node_len(k) == klen && k5_node_is_scalar(k) &&
+            (klen == 0 || (k->u.str[0] == key[0] && memcmp(k->u.str, key, klen) == 0)))
             return &it[2 * i + 1];
     }
     return NULL;
