@@ -75,7 +75,8 @@ bool k5_selector_matches(const k5_node *selector, k5_selector_type type, const k
 /*
  * True when the container of a serving workload serves traffic: it declares a
  * TCP containerPort, or the pod template is selected by a Service in the
- * input. Only for items of spec.containers (init containers never serve).
+ * input. Only for items of spec.containers (init containers never serve). A bare Pod that
+ * runs to completion (restartPolicy Never or OnFailure) never serves.
  */
 bool k5_container_serving(const k5_check *c, const k5_object *obj, const k5_node *container);
 
