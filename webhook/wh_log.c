@@ -3,15 +3,196 @@
  */
 #include "wh_log.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 static atomic_int g_level = WH_LOG_INFO;
 static atomic_int g_fd = 2;
+
+/*
+ * The line buffer. Two halves: appenders fill bufs[cur] under `lock`; a flush
+ * takes `write_lock`, swaps the halves under `lock` and writes the full one
+ * outside it, so reviews never wait for the write(2) unless the buffer is full.
+ * Holding `write_lock` across the swap and the write keeps batches in order
+ * and keeps the half being written from becoming current again mid-write.
+ * A half holds the flush threshold plus one whole line, so a line always fits
+ * once the buffer is below the threshold.
+ */
+#define LOG_BUF_CAP (WH_LOG_BUFFER_FLUSH_BYTES + WH_LOG_LINE_MAX)
+
+static struct {
+    pthread_mutex_t lock;       /* guards bufs[cur], len, on */
+    pthread_mutex_t write_lock; /* one flush at a time */
+    pthread_mutex_t flusher_lock; /* guards stop, running; with wake */
+    pthread_cond_t wake;        /* on CLOCK_MONOTONIC; set up by wh_log_buffer_start */
+    bool on;
+    bool stop;
+    bool running;
+    bool atexit_set;
+    int cur;
+    size_t len;
+    unsigned flush_ms;
+    pthread_t flusher;
+    char bufs[2][LOG_BUF_CAP];
+} g_out = {.lock = PTHREAD_MUTEX_INITIALIZER,
+           .write_lock = PTHREAD_MUTEX_INITIALIZER,
+           .flusher_lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void write_all(int fd, const char *p, size_t n)
+{
+    size_t off = 0;
+    while (off < n) {
+        ssize_t w = write(fd, p + off, n - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        off += (size_t)w;
+    }
+}
+
+/*
+ * Writes every pending line. With turn_off, buffering goes off in the same step;
+ * with new_fd >= 0, later lines go there (the pending ones still go to the old
+ * fd). Unbuffered writers wait for write_lock too, so the order of lines holds.
+ */
+static void flush_ex(bool turn_off, int new_fd)
+{
+    pthread_mutex_lock(&g_out.write_lock);
+    pthread_mutex_lock(&g_out.lock);
+    int b = g_out.cur;
+    size_t n = g_out.len;
+    if (n) {
+        g_out.cur ^= 1;
+        g_out.len = 0;
+    }
+    if (turn_off)
+        g_out.on = false;
+    pthread_mutex_unlock(&g_out.lock);
+    if (n)
+        write_all(atomic_load(&g_fd), g_out.bufs[b], n);
+    if (new_fd >= 0)
+        atomic_store(&g_fd, new_fd);
+    pthread_mutex_unlock(&g_out.write_lock);
+}
+
+void wh_log_flush(void)
+{
+    flush_ex(false, -1);
+}
+
+/* Buffers one whole line, or writes it at once when buffering is off. */
+static void put_line(const char *line, size_t n, bool urgent)
+{
+    for (;;) {
+        pthread_mutex_lock(&g_out.lock);
+        if (!g_out.on) {
+            pthread_mutex_unlock(&g_out.lock);
+            /* Unbuffered: one write(2) per line, after any batch being written. */
+            pthread_mutex_lock(&g_out.write_lock);
+            write_all(atomic_load(&g_fd), line, n);
+            pthread_mutex_unlock(&g_out.write_lock);
+            return;
+        }
+        if (g_out.len + n <= LOG_BUF_CAP) {
+            memcpy(g_out.bufs[g_out.cur] + g_out.len, line, n);
+            g_out.len += n;
+            bool full = g_out.len >= WH_LOG_BUFFER_FLUSH_BYTES;
+            pthread_mutex_unlock(&g_out.lock);
+            if (full || urgent)
+                wh_log_flush();
+            return;
+        }
+        /* Other threads filled it between their append and their flush: flush, retry. */
+        pthread_mutex_unlock(&g_out.lock);
+        wh_log_flush();
+    }
+}
+
+static void *flusher_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&g_out.flusher_lock);
+    while (!g_out.stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        long ns = ts.tv_nsec + (long)(g_out.flush_ms % 1000) * 1000000L;
+        ts.tv_sec += (time_t)(g_out.flush_ms / 1000) + ns / 1000000000L;
+        ts.tv_nsec = ns % 1000000000L;
+        pthread_cond_timedwait(&g_out.wake, &g_out.flusher_lock, &ts);
+        pthread_mutex_unlock(&g_out.flusher_lock);
+        wh_log_flush();
+        pthread_mutex_lock(&g_out.flusher_lock);
+    }
+    pthread_mutex_unlock(&g_out.flusher_lock);
+    return NULL;
+}
+
+static void flush_at_exit(void)
+{
+    wh_log_flush();
+}
+
+wh_status wh_log_buffer_start(unsigned flush_ms)
+{
+    if (flush_ms < 1 || flush_ms > 60000)
+        return WH_EINVAL;
+    pthread_mutex_lock(&g_out.flusher_lock);
+    if (g_out.running) {
+        pthread_mutex_unlock(&g_out.flusher_lock);
+        return WH_EINVAL;
+    }
+    g_out.flush_ms = flush_ms;
+    g_out.stop = false;
+    /* A monotonic wait: a wall-clock step must not hold lines back. */
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    int rc = pthread_cond_init(&g_out.wake, &ca);
+    pthread_condattr_destroy(&ca);
+    if (rc != 0) {
+        pthread_mutex_unlock(&g_out.flusher_lock);
+        return WH_ENOMEM;
+    }
+    if (pthread_create(&g_out.flusher, NULL, flusher_main, NULL) != 0) {
+        pthread_cond_destroy(&g_out.wake);
+        pthread_mutex_unlock(&g_out.flusher_lock);
+        return WH_ENOMEM;
+    }
+    g_out.running = true;
+    if (!g_out.atexit_set)
+        g_out.atexit_set = atexit(flush_at_exit) == 0;
+    pthread_mutex_unlock(&g_out.flusher_lock);
+    pthread_mutex_lock(&g_out.lock);
+    g_out.on = true;
+    pthread_mutex_unlock(&g_out.lock);
+    return WH_OK;
+}
+
+void wh_log_buffer_stop(void)
+{
+    pthread_mutex_lock(&g_out.flusher_lock);
+    if (!g_out.running) {
+        pthread_mutex_unlock(&g_out.flusher_lock);
+        return;
+    }
+    g_out.stop = true;
+    pthread_cond_signal(&g_out.wake);
+    pthread_mutex_unlock(&g_out.flusher_lock);
+    pthread_join(g_out.flusher, NULL);
+    flush_ex(true, -1);
+    pthread_mutex_lock(&g_out.flusher_lock);
+    pthread_cond_destroy(&g_out.wake);
+    g_out.running = false;
+    pthread_mutex_unlock(&g_out.flusher_lock);
+}
 
 bool wh_log_level_parse(const char *s, wh_log_level *out)
 {
@@ -55,7 +236,7 @@ bool wh_log_enabled(wh_log_level lvl)
 
 void wh_log_set_fd(int fd)
 {
-    atomic_store(&g_fd, fd);
+    flush_ex(false, fd);
 }
 
 /* Room kept at the end of the buffer for ,"truncated":true}\n. */
@@ -96,6 +277,7 @@ void wh_logline_begin(wh_logline *l, wh_log_level lvl, const char *msg)
     l->on = wh_log_enabled(lvl);
     if (!l->on)
         return;
+    l->urgent = lvl >= WH_LOG_WARN;
     wh_buf_init(&l->b, l->storage, sizeof l->storage - LOG_TAIL);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -190,14 +372,7 @@ void wh_logline_emit(wh_logline *l)
     if (l->b.trunc)
         wh_buf_puts(&l->b, ",\"truncated\":true");
     wh_buf_puts(&l->b, "}\n");
-    int fd = atomic_load(&g_fd);
-    size_t off = 0;
-    while (off < l->b.len) {
-        ssize_t w = write(fd, l->storage + off, l->b.len - off);
-        if (w <= 0)
-            break;
-        off += (size_t)w;
-    }
+    put_line(l->storage, l->b.len, l->urgent);
     l->on = false;
 }
 

@@ -355,6 +355,10 @@ static int cmd_serve(int argc, char **argv, int first)
         wh_logline_str(&l, "config", config ? config : "(defaults)");
         wh_logline_emit(&l);
     }
+    /* From here on, info lines (one per review) are written in batches: at least every
+     * 100 ms, at once for warn and error lines, and all of them before exit (see wh_log.h). */
+    if (wh_log_buffer_start(WH_LOG_FLUSH_INTERVAL_MS) != WH_OK)
+        wh_log(WH_LOG_WARN, "cannot start the log flusher; writing one line at a time");
 
     int64_t next_expiry_log = wh_wall_s() + 86400;
     for (;;) {
@@ -408,6 +412,7 @@ out:
     wh_tls_free(&tls);
     wh_config_free(&cfg);
     wh_metrics_free(&metrics);
+    wh_log_buffer_stop(); /* writes the lines still buffered */
     return rc;
 }
 

@@ -93,8 +93,9 @@ for c in 400 404 405 413 415; do
 done
 check "metrics: cert expiry exported" test "$(metric kube5xx_tls_cert_expiry_timestamp_seconds)" -gt "$(date +%s)"
 check "metrics: histogram" test "$(metric kube5xx_admission_duration_seconds_count)" -ge 5
-check "one JSON log line per review" test \
-    "$(grep -c '"msg":"review","uid":"0b9c1a5e-0001' "$WORK/server.log")" -ge 2
+# Review lines are buffered (written at least every 100 ms): poll for them.
+check "one JSON log line per review" wait_for 2 bash -c \
+    '[ "$(grep -c "\"msg\":\"review\",\"uid\":\"0b9c1a5e-0001" "$0")" -ge 2 ]' "$WORK/server.log"
 
 # Config reload: mode warn through a file change, a bad file refused, SIGHUP.
 printf 'webhook:\n  mode: warn\n' >"$WORK/config.new" && mv "$WORK/config.new" "$WORK/config.yaml"
