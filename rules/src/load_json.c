@@ -134,7 +134,22 @@ static bool scalar_node(conv *c, const cJSON *j, uint32_t pos, k5_node *out)
         } else {
             double d = j->valuedouble;
             if (d == floor(d) && fabs(d) < 9.2e18) {
-                snprintf(num, sizeof num, "%lld", (long long)d);
+                /* What "%lld" writes, without printf: every number of a webhook review
+                 * comes this way (cJSON keeps no source text), a dozen per review. */
+                long long v = (long long)d;
+                unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+                char tmp[24];
+                size_t k = 0;
+                do {
+                    tmp[k++] = (char)('0' + u % 10);
+                    u /= 10;
+                } while (u);
+                size_t w = 0;
+                if (v < 0)
+                    num[w++] = '-';
+                while (k)
+                    num[w++] = tmp[--k];
+                num[w] = '\0';
                 t = K5_NODE_INT;
             } else {
                 snprintf(num, sizeof num, "%.17g", d);
@@ -174,8 +189,13 @@ static k5_status convert(conv *c, const cJSON *j, size_t depth, k5_node *out)
     for (const cJSON *ch = j->child; ch; ch = ch->next)
         n++;
     bool obj = cJSON_IsObject(j);
-    k5_node *kids = n ? malloc((obj ? 2 : 1) * n * sizeof *kids) : NULL;
-    if (n && !kids)
+    /* Most maps and sequences are small: their scratch array lives on the stack (a malloc
+     * and a free per map were a visible share of converting a review). At K5_MAX_DEPTH
+     * this is under 100 KiB of stack. */
+    k5_node small[24];
+    size_t need = (obj ? 2 : 1) * n;
+    k5_node *kids = need <= sizeof small / sizeof small[0] ? small : malloc(need * sizeof *kids);
+    if (!kids)
         return K5_ENOMEM;
     k5_status st = K5_OK;
     size_t i = 0;
@@ -236,7 +256,8 @@ static k5_status convert(conv *c, const cJSON *j, size_t depth, k5_node *out)
         }
         out->pos = pos;
     }
-    free(kids);
+    if (kids != small)
+        free(kids);
     return st;
 }
 

@@ -170,8 +170,8 @@ void k5_bytes_fmt(int64_t bytes, char *buf, size_t size)
         v /= 1024;
         u++;
     }
-    if (v == floor(v))
-        snprintf(buf, size, "%.0f%s", v, units[u]);
+    if (v == floor(v)) /* what "%.0f" writes, without the floating-point printf path */
+        snprintf(buf, size, "%lld%s", (long long)v, units[u]);
     else
         snprintf(buf, size, "%.1f%s", v, units[u]);
 }
