@@ -40,6 +40,8 @@ echo "== 2. CREATE Deployment shop/web, probe set, memory limit 32Mi  ($FIX/warn
 review warn-create.json
 echo
 echo "== the log lines of the two reviews (stderr, one JSON object each)"
+# Review lines are written in batches, at least every 100 ms: wait for both (at most 2 s).
+for _ in $(seq 40); do [ "$(grep -c '"msg":"review"' "$WORK/log")" -ge 2 ] && break; sleep 0.05; done
 grep '"msg":"review"' "$WORK/log"
 echo
 echo "== metrics (http://127.0.0.1:$HPORT/metrics, excerpt)"
