@@ -124,7 +124,11 @@ struct k5_config;
 k5_severity k5__config_severity_at(const struct k5_config *cfg, size_t rule_index);
 int64_t k5__config_param_at(const struct k5_config *cfg, size_t rule_index, size_t p);
 
-/* Path of node `target` inside `root` ("spec.template.spec.containers[0]"), into buf. */
-bool k5__node_path(const k5_node *root, const k5_node *target, char *buf, size_t size);
+/*
+ * Path of node `target` inside `root` ("spec.template.spec.containers[0]"), into buf. When the
+ * last step is a map entry and `key` is not NULL, *key receives that entry's key node.
+ */
+bool k5__node_path(const k5_node *root, const k5_node *target, char *buf, size_t size,
+                   const k5_node **key);
 
 #endif

@@ -442,15 +442,20 @@ static bool find_trail(const k5_node *n, const k5_node *target, step *trail, siz
     return false;
 }
 
-bool k5__node_path(const k5_node *root, const k5_node *target, char *buf, size_t size)
+bool k5__node_path(const k5_node *root, const k5_node *target, char *buf, size_t size,
+                   const k5_node **key)
 {
     step trail[K5_MAX_DEPTH + 1];
     size_t len = 0, used = 0;
     if (!size)
         return false;
     buf[0] = '\0';
+    if (key)
+        *key = NULL;
     if (!find_trail(root, target, trail, 0, &len))
         return false;
+    if (key && len && k5_node_is_map(trail[len - 1].coll))
+        *key = &trail[len - 1].coll->u.items[2 * trail[len - 1].i];
     for (size_t d = 0; d < len && used + 1 < size; d++) {
         int w;
         if (k5_node_is_map(trail[d].coll)) {

@@ -104,7 +104,8 @@ k5_status k5_check_report(k5_check *c, const k5_node *at, const char *missing, c
     va_end(ap);
 
     char path[1024];
-    if (!at || !k5__node_path(c->obj->root, at, path, sizeof path)) {
+    const k5_node *key = NULL;
+    if (!at || !k5__node_path(c->obj->root, at, path, sizeof path, &key)) {
         path[0] = '\0';
         at = at ? at : c->obj->root;
     }
@@ -112,7 +113,11 @@ k5_status k5_check_report(k5_check *c, const k5_node *at, const char *missing, c
         size_t len = strlen(path);
         snprintf(path + len, sizeof path - len, "%s%s", len ? "." : "", missing);
     }
-    k5_position pos = k5_docset_position(c->set, c->obj->file, at);
+    /* A field missing from a map is reported at the map's own key (`lifecycle:`), which is
+     * where a person looks; a map's node starts at its first child. A list item (a container)
+     * is reported where the item starts. */
+    const k5_node *shown = missing && key && k5_node_is_map(at) && key->pos ? key : at;
+    k5_position pos = k5_docset_position(c->set, c->obj->file, shown);
     if (!pos.line)
         pos = k5_docset_position(c->set, c->obj->file, c->obj->root);
 
