@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 const char *wh_status_str(wh_status st)
@@ -326,4 +327,26 @@ bool wh_duration_parse(const char *s, int64_t *ns_out)
     }
     *ns_out = (int64_t)total;
     return true;
+}
+
+wh_file_sig wh_file_sig_of(const char *path)
+{
+    wh_file_sig s;
+    memset(&s, 0, sizeof s);
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return s;
+    s.dev = (uint64_t)st.st_dev;
+    s.ino = (uint64_t)st.st_ino;
+    s.size = (int64_t)st.st_size;
+    s.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    s.ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+    s.ok = true;
+    return s;
+}
+
+bool wh_file_sig_eq(const wh_file_sig *a, const wh_file_sig *b)
+{
+    return a->ok == b->ok && a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+           a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns;
 }

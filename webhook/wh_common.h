@@ -76,4 +76,20 @@ size_t wh_clean_line(wh_buf *b, const char *s, size_t n, size_t max_chars);
 /* Number of UTF-8 characters in s (n bytes, assumed valid). */
 size_t wh_utf8_chars(const char *s, size_t n);
 
+/*
+ * What identifies a version of a file on disk (device, inode, size, mtime, ctime). The config
+ * and the TLS files are watched by comparing it: a ConfigMap or Secret update through a
+ * symlink swap changes the inode even when size and mtime do not.
+ */
+typedef struct wh_file_sig {
+    uint64_t dev, ino;
+    int64_t size;
+    int64_t mtime_ns, ctime_ns;
+    bool ok; /* false when the file could not be stat'ed */
+} wh_file_sig;
+
+/* The signature of the file path names now (ok false when stat fails). */
+wh_file_sig wh_file_sig_of(const char *path);
+bool wh_file_sig_eq(const wh_file_sig *a, const wh_file_sig *b);
+
 #endif

@@ -17,42 +17,13 @@ typedef struct holder {
     size_t refs; /* requests using it, plus one while it is current */
 } holder;
 
-typedef struct sig {
-    dev_t dev;
-    ino_t ino;
-    off_t size;
-    int64_t mtime_ns, ctime_ns;
-    bool ok;
-} sig;
 
 struct wh_config {
     char *path;
     pthread_mutex_t mu;
     holder *cur;
-    sig seen;
+    wh_file_sig seen;
 };
-
-static sig stat_sig(const char *path)
-{
-    sig s;
-    memset(&s, 0, sizeof s);
-    struct stat st;
-    if (stat(path, &st) != 0)
-        return s;
-    s.dev = st.st_dev;
-    s.ino = st.st_ino;
-    s.size = st.st_size;
-    s.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-    s.ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
-    s.ok = true;
-    return s;
-}
-
-static bool sig_eq(const sig *a, const sig *b)
-{
-    return a->ok == b->ok && a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
-           a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns;
-}
 
 static void holder_free(holder *h)
 {
@@ -143,7 +114,7 @@ wh_status wh_config_new(const char *path, wh_config **out, char *err, size_t err
             free(c);
             return WH_ENOMEM;
         }
-        c->seen = stat_sig(path);
+        c->seen = wh_file_sig_of(path);
     }
     wh_status st = load(path, &c->cur, err, errsz);
     if (st != WH_OK) {
@@ -195,13 +166,13 @@ wh_status wh_config_check(wh_config *c, bool force, bool *reloaded, char *err, s
     *reloaded = false;
     if (!c->path)
         return WH_OK;
-    sig now = stat_sig(c->path);
-    if (!force && sig_eq(&now, &c->seen))
+    wh_file_sig now = wh_file_sig_of(c->path);
+    if (!force && wh_file_sig_eq(&now, &c->seen))
         return WH_OK;
     holder *h = NULL;
     wh_status st = load(c->path, &h, err, errsz);
-    sig after = stat_sig(c->path);
-    if (sig_eq(&now, &after))
+    wh_file_sig after = wh_file_sig_of(c->path);
+    if (wh_file_sig_eq(&now, &after))
         c->seen = now; /* else a writer is mid-way: look again next time */
     if (st != WH_OK)
         return st;

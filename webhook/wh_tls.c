@@ -25,20 +25,13 @@ typedef struct gen {
     size_t open; /* connections opened while this generation was current */
 } gen;
 
-typedef struct sig {
-    dev_t dev;
-    ino_t ino;
-    off_t size;
-    int64_t mtime_ns, ctime_ns;
-    bool ok;
-} sig;
 
 struct wh_tls {
     char *cert_file, *key_file;
     _Atomic(gen *) cur;
     pthread_mutex_t mu; /* guards the generation list and the open counts */
     gen *gens;          /* newest first; gens == cur */
-    sig seen[2];
+    wh_file_sig seen[2];
     uint64_t next_gen;
 };
 
@@ -53,28 +46,6 @@ static void gen_free(gen *g)
     if (g->key)
         gnutls_privkey_deinit(g->key);
     free(g);
-}
-
-static sig stat_sig(const char *path)
-{
-    sig s;
-    memset(&s, 0, sizeof s);
-    struct stat st;
-    if (stat(path, &st) != 0)
-        return s;
-    s.dev = st.st_dev;
-    s.ino = st.st_ino;
-    s.size = st.st_size;
-    s.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-    s.ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
-    s.ok = true;
-    return s;
-}
-
-static bool sig_eq(const sig *a, const sig *b)
-{
-    return a->ok == b->ok && a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
-           a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns;
 }
 
 /* Reads a whole file of at most WH_TLS_MAX_PEM_BYTES into a malloc'd buffer. */
@@ -234,8 +205,8 @@ wh_status wh_tls_new(const char *cert_file, const char *key_file, wh_tls **out, 
         free(t);
         return WH_ENOMEM;
     }
-    t->seen[0] = stat_sig(cert_file);
-    t->seen[1] = stat_sig(key_file);
+    t->seen[0] = wh_file_sig_of(cert_file);
+    t->seen[1] = wh_file_sig_of(key_file);
     gen *g = NULL;
     wh_status st = load_gen(cert_file, key_file, &g, err, errsz);
     if (st != WH_OK) {
@@ -315,8 +286,8 @@ static void reap(wh_tls *t)
 wh_status wh_tls_check(wh_tls *t, bool force, bool *reloaded, char *err, size_t errsz)
 {
     *reloaded = false;
-    sig c = stat_sig(t->cert_file), k = stat_sig(t->key_file);
-    if (!force && sig_eq(&c, &t->seen[0]) && sig_eq(&k, &t->seen[1]))
+    wh_file_sig c = wh_file_sig_of(t->cert_file), k = wh_file_sig_of(t->key_file);
+    if (!force && wh_file_sig_eq(&c, &t->seen[0]) && wh_file_sig_eq(&k, &t->seen[1]))
         return WH_OK;
     gen *g = NULL;
     wh_status st = load_gen(t->cert_file, t->key_file, &g, err, errsz);
@@ -324,8 +295,8 @@ wh_status wh_tls_check(wh_tls *t, bool force, bool *reloaded, char *err, size_t 
      * Remember what was looked at, unless the files moved while being read
      * (a writer is mid-way): then the next look tries again.
      */
-    sig c2 = stat_sig(t->cert_file), k2 = stat_sig(t->key_file);
-    if (sig_eq(&c, &c2) && sig_eq(&k, &k2)) {
+    wh_file_sig c2 = wh_file_sig_of(t->cert_file), k2 = wh_file_sig_of(t->key_file);
+    if (wh_file_sig_eq(&c, &c2) && wh_file_sig_eq(&k, &k2)) {
         t->seen[0] = c;
         t->seen[1] = k;
     }
