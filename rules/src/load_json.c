@@ -19,6 +19,7 @@ typedef struct conv {
     const char *fname;
     const k5__file *file;
     k5_error *err;
+    const cJSON *skip; /* a member left out of the conversion (metadata.managedFields), or NULL */
 } conv;
 
 /* strchr() matches the terminator too: a NUL byte in the input must never count as a member. */
@@ -187,7 +188,7 @@ static k5_status convert(conv *c, const cJSON *j, size_t depth, k5_node *out)
         return scalar_node(c, j, pos, out) ? K5_OK : K5_ENOMEM;
     size_t n = 0;
     for (const cJSON *ch = j->child; ch; ch = ch->next)
-        n++;
+        n += ch != c->skip;
     bool obj = cJSON_IsObject(j);
     /* Most maps and sequences are small: their scratch array lives on the stack (a malloc
      * and a free per map were a visible share of converting a review). At K5_MAX_DEPTH
@@ -199,7 +200,9 @@ static k5_status convert(conv *c, const cJSON *j, size_t depth, k5_node *out)
         return K5_ENOMEM;
     k5_status st = K5_OK;
     size_t i = 0;
-    for (const cJSON *ch = j->child; ch && st == K5_OK; ch = ch->next, i++) {
+    for (const cJSON *ch = j->child; ch && st == K5_OK; ch = ch->next) {
+        if (ch == c->skip)
+            continue;
         if (obj) {
             uint32_t kpos = take(c);
             size_t kn = 0;
@@ -229,6 +232,7 @@ static k5_status convert(conv *c, const cJSON *j, size_t depth, k5_node *out)
         } else {
             st = convert(c, ch, depth + 1, &kids[i]);
         }
+        i++;
     }
     if (st == K5_OK) {
         if (obj) {
@@ -268,6 +272,10 @@ const k5_node *k5__node_from_cjson(k5__arena *a, const cJSON *j, size_t depth, k
     c.a = a;
     c.err = err;
     c.fname = "request";
+    /* Objects from the API server carry metadata.managedFields, server-side apply's field
+     * ownership: often larger than the rest of the object, and never read by a rule. */
+    const cJSON *meta = cJSON_IsObject(j) ? cJSON_GetObjectItemCaseSensitive(j, "metadata") : NULL;
+    c.skip = cJSON_IsObject(meta) ? cJSON_GetObjectItemCaseSensitive(meta, "managedFields") : NULL;
     k5_node *n = k5__arena_alloc(a, sizeof *n);
     if (!n) {
         *st = K5_ENOMEM;
@@ -319,7 +327,8 @@ k5_status k5__load_json(k5_docset *set, size_t fidx, k5__vec *docs, k5_error *er
             st = K5_EPARSE;
             break;
         }
-        conv c = {&set->arena, file->buf, file->len, offs.data, offs.len, 0, file->name, file, err};
+        conv c = {&set->arena, file->buf, file->len, offs.data, offs.len, 0,
+                  file->name, file, err, NULL};
         k5_node *root = k5__arena_alloc(&set->arena, sizeof *root);
         if (!root)
             st = K5_ENOMEM;

@@ -413,7 +413,8 @@ static void test_loader__cjson_objects_from_the_webhook(void **state)
 {
     (void)state;
     cJSON *j = cJSON_Parse("{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\","
-                           "\"metadata\":{\"name\":\"w\",\"namespace\":\"prod\"},"
+                           "\"metadata\":{\"name\":\"w\",\"namespace\":\"prod\","
+                           "\"managedFields\":[{\"manager\":\"kubectl\"}],\"uid\":\"u\"},"
                            "\"spec\":{\"replicas\":3,\"template\":{\"metadata\":{\"labels\":"
                            "{\"app\":\"w\"}},\"spec\":{\"containers\":[{\"name\":\"c\"}]}}}}");
     assert_non_null(j);
@@ -428,6 +429,10 @@ static void test_loader__cjson_objects_from_the_webhook(void **state)
     assert_int_equal(k5_workload_replicas(o), 3);
     assert_true(k5_node_is(k5_map_get(o->pod_labels, "app"), "w"));
     assert_int_equal(k5_docset_position(set, o->file, o->root).line, 0);
+    /* Server-side apply's bookkeeping is left out; its neighbours are kept. */
+    assert_null(k5_map_get(o->metadata, "managedFields"));
+    assert_true(k5_node_is(k5_map_get(o->metadata, "uid"), "u"));
+    assert_int_equal(k5_node_len(o->metadata), 3);
     k5_docset_free(&set);
 }
 
