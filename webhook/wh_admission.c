@@ -302,18 +302,25 @@ static void warnings_add(warnings *w, const k5_finding *f, const char *note)
     const char *path = f->path && *f->path ? f->path : NULL;
     wh_buf b;
     size_t chars = 0;
-    /* With the field path when it fits the soft limit, without it otherwise. */
-    for (int with_path = path ? 1 : 0; with_path >= 0; with_path--) {
-        if (with_path)
-            snprintf(raw, sizeof raw, "%s: %s%s (at %s)", f->rule->id, note, msg, path);
-        else
-            snprintf(raw, sizeof raw, "%s: %s%s", f->rule->id, note, msg);
-        wh_buf_init(&b, line, sizeof line);
-        chars = wh_clean_line(&b, raw, strlen(raw), WH_WARNING_MAX_CHARS);
-        if (chars <= WH_WARNING_SOFT_CHARS)
-            break;
+    /*
+     * With the field path when it fits the soft limit, without it otherwise. The line without
+     * the path is a prefix of the one with it, so when it alone passes the soft limit (the
+     * usual case: messages name their values) the longer one is not even formatted.
+     */
+    snprintf(raw, sizeof raw, "%s: %s%s", f->rule->id, note, msg);
+    wh_buf_init(&b, line, sizeof line);
+    chars = wh_clean_line(&b, raw, strlen(raw), WH_WARNING_MAX_CHARS);
+    if (path && chars <= WH_WARNING_SOFT_CHARS) {
+        char with[sizeof line];
+        wh_buf wb;
+        snprintf(raw, sizeof raw, "%s: %s%s (at %s)", f->rule->id, note, msg, path);
+        wh_buf_init(&wb, with, sizeof with);
+        if (wh_clean_line(&wb, raw, strlen(raw), WH_WARNING_MAX_CHARS) <= WH_WARNING_SOFT_CHARS) {
+            memcpy(line, with, wb.len + 1);
+            b = wb;
+            b.p = line;
+        }
     }
-    (void)chars;
     for (size_t i = 0; i < w->n; i++)
         if (strcmp(w->items[i], line) == 0)
             return;

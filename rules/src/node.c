@@ -32,11 +32,11 @@ bool k5_node_is(const k5_node *n, const char *s)
     return k5_node_kind(n) == K5_NODE_STR && k5_node_text_is(n, s);
 }
 
-const k5_node *k5_map_get(const k5_node *map, const char *key)
+const k5_node *k5_map_getn(const k5_node *map, const char *key, size_t klen)
 {
     if (!k5_node_is_map(map))
         return NULL;
-    size_t n = k5_node_len(map), klen = strlen(key);
+    size_t n = k5_node_len(map);
     const k5_node *it = map->u.items;
     /* Rules look keys up constantly: compare length and first byte before calling memcmp. */
     for (size_t i = 0; i < n; i++) {

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "k5_status.h"
 
@@ -89,7 +90,12 @@ bool k5_node_is(const k5_node *n, const char *s);
 /* True when n is a scalar (of any type) whose text equals the given string. */
 bool k5_node_text_is(const k5_node *n, const char *s);
 /* Value of a map entry: NULL when n is not a map or key is absent. */
-const k5_node *k5_map_get(const k5_node *map, const char *key);
+const k5_node *k5_map_getn(const k5_node *map, const char *key, size_t keylen);
+/* The same for a NUL-terminated key; inline so that a literal key's length is a constant. */
+static inline const k5_node *k5_map_get(const k5_node *map, const char *key)
+{
+    return k5_map_getn(map, key, strlen(key));
+}
 /* The i-th key or value of a map, the i-th item of a sequence (NULL if out of range). */
 const k5_node *k5_map_key(const k5_node *map, size_t i);
 const k5_node *k5_map_value(const k5_node *map, size_t i);
