@@ -5,6 +5,8 @@
 #
 #   bench/webhook_bench.sh            # build into build-wh-bench, then measure
 #   DURATION=10 RSS_SECONDS=300 bench/webhook_bench.sh
+#   PIN=1 ROUNDS=5 bench/webhook_bench.sh   # wrk on CPU 0 (one thread), the servers on CPU 1:
+#                                           # scheduling no longer moves the ratio between rounds
 #
 # Needs wrk and hey (Debian packages). Prints a Markdown table.
 set -euo pipefail
@@ -21,6 +23,11 @@ cmake --build "$BUILD" -j"$(nproc)" --target kube5xx-webhook wh-bench-floor >/de
 WH=$BUILD/webhook/kube5xx-webhook
 FLOOR=$BUILD/webhook/wh-bench-floor
 
+if [ "${PIN:-0}" = 1 ]; then
+    SRV_PIN="taskset -c 1" LOAD_PIN="taskset -c 0" WRK_THREADS=1
+else
+    SRV_PIN="" LOAD_PIN="" WRK_THREADS=2
+fi
 WORK=$(mktemp -d /tmp/wh-bench.XXXXXX)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
@@ -38,7 +45,7 @@ LUA
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 start_webhook() {
-    "$WH" serve --tls-cert "$WORK/certs/tls.crt" --tls-key "$WORK/certs/tls.key" --port 0 \
+    $SRV_PIN "$WH" serve --tls-cert "$WORK/certs/tls.crt" --tls-key "$WORK/certs/tls.key" --port 0 \
         --health-port 0 --loopback --shutdown-delay 0s >"$WORK/wh.log" 2>&1 &
     WH_PID=$!
     PIDS+=("$WH_PID")
@@ -48,7 +55,7 @@ start_webhook() {
 }
 start_floor() { # THREADS
     PORT=$(free_port)
-    "$FLOOR" "$WORK/certs/tls.crt" "$WORK/certs/tls.key" "$PORT" "$1" >/dev/null 2>&1 &
+    $SRV_PIN "$FLOOR" "$WORK/certs/tls.crt" "$WORK/certs/tls.key" "$PORT" "$1" >/dev/null 2>&1 &
     FLOOR_PID=$!
     PIDS+=("$FLOOR_PID")
     sleep 0.3
@@ -57,7 +64,7 @@ stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
 # Throughput: wrk, 2 threads, keep-alive, N connections. Prints requests/s.
 rps() {
-    wrk -t2 -c"$1" -d"${DURATION}s" -s "$WORK/post.lua" "https://127.0.0.1:$PORT/validate?timeout=10s" \
+    $LOAD_PIN wrk -t"$WRK_THREADS" -c"$1" -d"${DURATION}s" -s "$WORK/post.lua" "https://127.0.0.1:$PORT/validate?timeout=10s" \
         >"$WORK/wrk.txt" 2>&1
     if grep -q 'Non-2xx\|Socket errors' "$WORK/wrk.txt"; then
         echo "wrk saw errors:" >&2
@@ -88,7 +95,7 @@ hist_le() {
         END { if (c > 0) printf "%.4f", b / c; else print "n/a" }'
 }
 
-echo "machine: $(nproc) CPUs, $(uname -r); review: $(basename "$REVIEW") ($(wc -c <"$REVIEW") bytes)" >&2
+echo "machine: $(nproc) CPUs, $(uname -r); review: $(basename "$REVIEW") ($(wc -c <"$REVIEW") bytes); pinned: ${PIN:-0}" >&2
 
 # Throughput is measured in ROUNDS interleaved rounds (floor 1 thread, floor pool of 2, webhook,
 # back to back at each connection count), and each round's ratio is taken against that round's
