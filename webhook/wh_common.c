@@ -3,11 +3,15 @@
  */
 #include "wh_common.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 const char *wh_status_str(wh_status st)
 {
@@ -349,4 +353,62 @@ bool wh_file_sig_eq(const wh_file_sig *a, const wh_file_sig *b)
 {
     return a->ok == b->ok && a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
            a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns;
+}
+
+wh_status wh_read_file(const char *path, size_t max, char **out, size_t *len, char *err,
+                       size_t errsz)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errsz, "%s: %s", path, strerror(errno));
+        return WH_EIO;
+    }
+    /* One byte past max is room enough to tell "exactly max" from "larger". */
+    size_t cap = max + 1 < 4096 ? max + 1 : 4096, n = 0;
+    char *buf = malloc(cap);
+    wh_status st = WH_OK;
+    if (!buf) {
+        st = WH_ENOMEM;
+        goto out;
+    }
+    for (;;) {
+        if (n == cap) {
+            if (cap > max) {
+                snprintf(err, errsz, "%s: larger than %zu bytes", path, max);
+                st = WH_ELIMIT;
+                goto out;
+            }
+            size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+            char *nb = realloc(buf, ncap);
+            if (!nb) {
+                st = WH_ENOMEM;
+                goto out;
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            snprintf(err, errsz, "%s: %s", path, strerror(errno));
+            st = WH_EIO;
+            goto out;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    if (n > max) {
+        snprintf(err, errsz, "%s: larger than %zu bytes", path, max);
+        st = WH_ELIMIT;
+        goto out;
+    }
+    *out = buf;
+    *len = n;
+    buf = NULL;
+out:
+    free(buf);
+    close(fd);
+    return st;
 }

@@ -92,4 +92,12 @@ typedef struct wh_file_sig {
 wh_file_sig wh_file_sig_of(const char *path);
 bool wh_file_sig_eq(const wh_file_sig *a, const wh_file_sig *b);
 
+/*
+ * Reads a whole file of at most `max` bytes into a malloc'd buffer (*out, freed by the
+ * caller with free; one spare byte after the data). On failure *out is untouched and err says
+ * why, naming the file: WH_EIO (cannot open or read), WH_ELIMIT (larger than max), WH_ENOMEM.
+ */
+wh_status wh_read_file(const char *path, size_t max, char **out, size_t *len, char *err,
+                       size_t errsz);
+
 #endif

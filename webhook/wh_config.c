@@ -47,37 +47,12 @@ static wh_status load(const char *path, holder **out, char *err, size_t errsz)
         *out = h;
         return WH_OK;
     }
-    wh_status st = WH_OK;
     char *buf = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(err, errsz, "%s: %s", path, strerror(errno));
+    size_t len = 0;
+    wh_status st = wh_read_file(path, K5_MAX_CONFIG_BYTES, &buf, &len, err, errsz);
+    if (st != WH_OK) {
         free(h);
-        return WH_EIO;
-    }
-    size_t cap = K5_MAX_CONFIG_BYTES + 1, len = 0;
-    buf = malloc(cap);
-    if (!buf) {
-        st = WH_ENOMEM;
-        goto out;
-    }
-    for (;;) {
-        ssize_t r = read(fd, buf + len, cap - len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            snprintf(err, errsz, "%s: %s", path, strerror(errno));
-            st = WH_EIO;
-            goto out;
-        }
-        if (r == 0)
-            break;
-        len += (size_t)r;
-        if (len == cap) {
-            snprintf(err, errsz, "%s: larger than %u bytes", path, K5_MAX_CONFIG_BYTES);
-            st = WH_ELIMIT;
-            goto out;
-        }
+        return st;
     }
     k5_error e;
     memset(&e, 0, sizeof e);
@@ -98,7 +73,6 @@ static wh_status load(const char *path, holder **out, char *err, size_t errsz)
     h = NULL;
 out:
     free(buf);
-    close(fd);
     holder_free(h);
     return st;
 }

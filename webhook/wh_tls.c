@@ -48,54 +48,16 @@ static void gen_free(gen *g)
     free(g);
 }
 
-/* Reads a whole file of at most WH_TLS_MAX_PEM_BYTES into a malloc'd buffer. */
+/* Reads a whole PEM file of at most WH_TLS_MAX_PEM_BYTES. */
 static wh_status read_file(const char *path, gnutls_datum_t *d, char *err, size_t errsz)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(err, errsz, "%s: %s", path, strerror(errno));
-        return WH_EIO;
+    char *buf = NULL;
+    size_t len = 0;
+    wh_status st = wh_read_file(path, WH_TLS_MAX_PEM_BYTES, &buf, &len, err, errsz);
+    if (st == WH_OK) {
+        d->data = (unsigned char *)buf;
+        d->size = (unsigned)len;
     }
-    size_t cap = 4096, len = 0;
-    unsigned char *buf = malloc(cap);
-    wh_status st = WH_OK;
-    if (!buf) {
-        st = WH_ENOMEM;
-        goto out;
-    }
-    for (;;) {
-        if (len == cap) {
-            if (cap >= WH_TLS_MAX_PEM_BYTES) {
-                snprintf(err, errsz, "%s: larger than %u bytes", path, WH_TLS_MAX_PEM_BYTES);
-                st = WH_ELIMIT;
-                goto out;
-            }
-            unsigned char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                st = WH_ENOMEM;
-                goto out;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        ssize_t r = read(fd, buf + len, cap - len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            snprintf(err, errsz, "%s: %s", path, strerror(errno));
-            st = WH_EIO;
-            goto out;
-        }
-        if (r == 0)
-            break;
-        len += (size_t)r;
-    }
-    d->data = buf;
-    d->size = (unsigned)len;
-    buf = NULL;
-out:
-    free(buf);
-    close(fd);
     return st;
 }
 

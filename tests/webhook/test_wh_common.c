@@ -115,6 +115,52 @@ static void test_wh_log__lines_are_json_and_levels_filter(void **state)
     assert_false(wh_log_level_parse("loud", &lvl));
 }
 
+static void write_n(const char *path, size_t n)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    for (size_t i = 0; i < n; i++)
+        fputc('x', f);
+    fclose(f);
+}
+
+/* The capped reader behind the config file and the PEM files: exactly max is fine, one more
+ * byte is WH_ELIMIT naming the file, a missing file is WH_EIO naming it. */
+static void test_wh_common__read_file_caps_size_and_names_the_file(void **state)
+{
+    (void)state;
+    char dir[64], path[128], err[256];
+    assert_int_equal(wh_test_mkdtemp(dir, sizeof dir, "readfile"), 0);
+    snprintf(path, sizeof path, "%s/f", dir);
+    char *buf = NULL;
+    size_t len = 0;
+
+    write_n(path, 5000);
+    assert_int_equal(wh_read_file(path, 5000, &buf, &len, err, sizeof err), WH_OK);
+    assert_int_equal(len, 5000);
+    assert_int_equal(buf[4999], 'x');
+    free(buf);
+    buf = NULL;
+
+    write_n(path, 5001);
+    assert_int_equal(wh_read_file(path, 5000, &buf, &len, err, sizeof err), WH_ELIMIT);
+    assert_null(buf);
+    assert_non_null(strstr(err, path));
+    assert_non_null(strstr(err, "larger than 5000 bytes"));
+
+    write_n(path, 0);
+    assert_int_equal(wh_read_file(path, 5000, &buf, &len, err, sizeof err), WH_OK);
+    assert_int_equal(len, 0);
+    free(buf);
+    buf = NULL;
+
+    snprintf(path, sizeof path, "%s/missing", dir);
+    assert_int_equal(wh_read_file(path, 5000, &buf, &len, err, sizeof err), WH_EIO);
+    assert_null(buf);
+    assert_non_null(strstr(err, path));
+    assert_int_equal(wh_test_rmtree(dir), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -123,6 +169,7 @@ int main(void)
         cmocka_unit_test(test_wh_common__clean_line_strips_controls_and_bad_utf8),
         cmocka_unit_test(test_wh_common__clean_line_cuts_on_character_boundary),
         cmocka_unit_test(test_wh_common__duration_parses_go_syntax),
+        cmocka_unit_test(test_wh_common__read_file_caps_size_and_names_the_file),
         cmocka_unit_test(test_wh_log__lines_are_json_and_levels_filter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
