@@ -48,6 +48,12 @@ static void key_pair(key *k, k5_str ns, k5_str a, k5_str b)
     key_add(k, b.p ? b.p : "", b.n);
 }
 
+/* The key of a map's i-th label pair in namespace ns: how pods and selectors meet. */
+static void key_entry(key *k, k5_str ns, const k5_node *map, size_t i)
+{
+    key_pair(k, ns, k5_node_str(k5_map_key(map, i)), k5_node_str(k5_map_value(map, i)));
+}
+
 static const k5_object *obj_at(const k5_index *idx, uint32_t i)
 {
     return k5_docset_object(idx->set, i);
@@ -86,22 +92,19 @@ k5_status k5__index_build(k5_index **out, const k5_docset *set)
             break;
         if ((o->kind_id & K5_KINDS_WORKLOAD) && o->pod_labels) {
             for (size_t j = 0; j < k5_node_len(o->pod_labels) && st == K5_OK; j++) {
-                key_pair(&k, o->namespace_, k5_node_str(k5_map_key(o->pod_labels, j)),
-                         k5_node_str(k5_map_value(o->pod_labels, j)));
+                key_entry(&k, o->namespace_, o->pod_labels, j);
                 st = k5__hmap_add(&idx->pod_labels, k.buf, k.n, id);
             }
         } else if (o->kind_id == K5_KIND_SERVICE) {
             const k5_node *sel = k5_node_at(o->root, "spec.selector");
             if (k5_node_is_map(sel) && k5_node_len(sel)) {
-                key_pair(&k, o->namespace_, k5_node_str(k5_map_key(sel, 0)),
-                         k5_node_str(k5_map_value(sel, 0)));
+                key_entry(&k, o->namespace_, sel, 0);
                 st = k5__hmap_add(&idx->sel_svc, k.buf, k.n, id);
             }
         } else if (o->kind_id == K5_KIND_PDB) {
             const k5_node *ml = k5_node_at(o->root, "spec.selector.matchLabels");
             if (k5_node_is_map(ml) && k5_node_len(ml)) {
-                key_pair(&k, o->namespace_, k5_node_str(k5_map_key(ml, 0)),
-                         k5_node_str(k5_map_value(ml, 0)));
+                key_entry(&k, o->namespace_, ml, 0);
                 st = k5__hmap_add(&idx->sel_pdb, k.buf, k.n, id);
             } else {
                 k.n = 0;
@@ -257,7 +260,7 @@ void k5_index_select(const k5_index *idx, k5_str ns, const k5_node *selector,
     const k5_node *pairs = type == K5_SELECTOR_MAP ? selector : k5_map_get(selector, "matchLabels");
     if (k5_node_is_map(pairs) && k5_node_len(pairs)) {
         key k;
-        key_pair(&k, ns, k5_node_str(k5_map_key(pairs, 0)), k5_node_str(k5_map_value(pairs, 0)));
+        key_entry(&k, ns, pairs, 0);
         const k5__hentry *e = k5__hmap_get(&idx->pod_labels, k.buf, k.n);
         for (uint32_t i = 0; e && i < e->nvals; i++) {
             const k5_object *o = obj_at(idx, e->vals[i]);
@@ -288,8 +291,7 @@ static void each_selecting(const k5_index *idx, const k5__hmap *by_pair, const k
 {
     key k;
     for (size_t j = 0; j < k5_node_len(w->pod_labels); j++) {
-        key_pair(&k, w->namespace_, k5_node_str(k5_map_key(w->pod_labels, j)),
-                 k5_node_str(k5_map_value(w->pod_labels, j)));
+        key_entry(&k, w->namespace_, w->pod_labels, j);
         const k5__hentry *e = k5__hmap_get(by_pair, k.buf, k.n);
         for (uint32_t i = 0; e && i < e->nvals; i++) {
             const k5_object *o = obj_at(idx, e->vals[i]);
