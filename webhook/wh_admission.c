@@ -4,13 +4,13 @@
 #include "wh_admission.h"
 
 #include <cjson/cJSON.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "wh_json_arena.h"
 #include "wh_log.h"
 
 const char *wh_decision_str(wh_decision d)
@@ -56,112 +56,6 @@ static const char *jstr(const cJSON *o, const char *key)
 {
     const cJSON *v = jget(o, key);
     return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-/*
- * The review's cJSON tree is allocated from a per-thread bump arena, reset
- * after each review: parsing a 2 KB review is about a hundred small mallocs and
- * as many frees, a fifth of the time a review took. cJSON's hooks are
- * process-wide, so outside a review (and in threads that never judge one) they
- * are plain malloc and free; json_free tells arena memory apart by address.
- */
-typedef struct json_chunk {
-    struct json_chunk *next;
-    size_t cap, used;
-    max_align_t data[];
-} json_chunk;
-
-#define JSON_CHUNK_BYTES (32u * 1024u) /* one holds the tree of a typical review */
-
-typedef struct json_arena {
-    json_chunk *head;
-    bool on;         /* cJSON allocates here: the tree is dropped with the arena, never freed */
-    bool registered; /* the thread-exit destructor knows this arena */
-} json_arena;
-
-static _Thread_local json_arena t_json;
-static pthread_once_t g_json_once = PTHREAD_ONCE_INIT;
-static pthread_key_t g_json_key; /* frees a thread's chunks when the thread ends */
-static bool g_json_hooked;       /* set once, under g_json_once */
-
-static void json_chunks_free(json_arena *a, bool keep_one)
-{
-    json_chunk *keep = NULL;
-    for (json_chunk *c = a->head, *next; c; c = next) {
-        next = c->next;
-        if (keep_one && !keep && c->cap == JSON_CHUNK_BYTES) {
-            keep = c;
-            continue;
-        }
-        free(c);
-    }
-    if (keep) {
-        keep->next = NULL;
-        keep->used = 0;
-    }
-    a->head = keep;
-}
-
-static void json_thread_end(void *p)
-{
-    json_chunks_free(p, false);
-}
-
-static void *json_alloc(size_t n)
-{
-    json_arena *a = &t_json;
-    if (!a->on)
-        return malloc(n);
-    n = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
-    json_chunk *c = a->head;
-    if (!c || c->cap - c->used < n) {
-        /* Doubling keeps the chunk list short for a large review (json_free walks it). */
-        size_t cap = c ? 2 * c->cap : JSON_CHUNK_BYTES;
-        if (cap < n)
-            cap = n;
-        c = malloc(sizeof *c + cap);
-        if (!c)
-            return NULL;
-        c->cap = cap;
-        c->used = 0;
-        c->next = a->head;
-        a->head = c;
-    }
-    void *p = (char *)c->data + c->used;
-    c->used += n;
-    return p;
-}
-
-static void json_free(void *p)
-{
-    uintptr_t u = (uintptr_t)p;
-    for (const json_chunk *c = t_json.head; c; c = c->next)
-        if (u >= (uintptr_t)c->data && u < (uintptr_t)c->data + c->cap)
-            return; /* arena memory goes at the end of the review */
-    free(p);
-}
-
-static void json_init(void)
-{
-    if (pthread_key_create(&g_json_key, json_thread_end) != 0)
-        return; /* cJSON keeps malloc and free */
-    cJSON_Hooks h = {json_alloc, json_free};
-    cJSON_InitHooks(&h);
-    g_json_hooked = true;
-}
-
-/* Turns the arena on for this thread's next review; false when it cannot be used. */
-static bool json_arena_begin(void)
-{
-    pthread_once(&g_json_once, json_init);
-    json_arena *a = &t_json;
-    if (!g_json_hooked)
-        return false;
-    if (!a->registered && pthread_setspecific(g_json_key, a) != 0)
-        return false; /* without the destructor the chunks would leak at thread exit */
-    a->registered = true;
-    a->on = true;
-    return true;
 }
 
 /* A clean, bounded copy of a request string for the log line and metric labels. */
@@ -247,29 +141,6 @@ static bool ensure_type(cJSON *obj, const cJSON *gvk)
             return false;
     }
     return true;
-}
-
-/* Runs the single-object rules over one object. */
-static wh_status evaluate(const k5_config *cfg, const char *ns, const cJSON *obj,
-                          k5_docset **set, k5_report **rep, char *err, size_t errsz)
-{
-    k5_error e;
-    memset(&e, 0, sizeof e);
-    k5_status ks = k5_docset_new(set, ns && *ns ? ns : "default");
-    if (ks != K5_OK) {
-        snprintf(err, errsz, "cannot create a document set: %s", k5_status_str(ks));
-        return WH_EENGINE;
-    }
-    ks = k5_docset_add_cjson(*set, "request", obj, &e);
-    if (ks == K5_OK)
-        ks = k5_run(*set, cfg, K5_RUN_SINGLE_ONLY, rep, &e);
-    if (ks != K5_OK) {
-        snprintf(err, errsz, "rule engine: %s%s%.400s", k5_status_str(ks), e.msg[0] ? ": " : "",
-                 e.msg);
-        k5_docset_free(set);
-        return WH_EENGINE;
-    }
-    return WH_OK;
 }
 
 /* Findings the old object already had: rule id and field path. */
@@ -451,213 +322,323 @@ static void fire(wh_review *rv, const k5_finding *f, wh_action a)
         rv->fired[rv->nfired++] = (wh_fired){f->rule->id, f->severity, a};
 }
 
-wh_status wh_admission_review(const k5_config *cfg, const char *body, size_t len,
-                              int64_t deadline_ns, unsigned flags, wh_review *rv)
-{
-    memset(rv, 0, sizeof *rv);
-    wh_status st = WH_OK;
-    cJSON *root = NULL;
-    k5_docset *set = NULL, *old_set = NULL;
-    k5_report *rep = NULL, *old_rep = NULL;
+/*
+ * One review, stage by stage: parse -> skip/exempt -> evaluate -> decide ->
+ * render. Each stage reads what the earlier ones left in `review` and either
+ * hands on or answers (sets `done`, the reply written); only the last stage
+ * always answers.
+ */
+typedef struct review {
+    wh_review *rv; /* the answer and what the log and metrics need */
+    const k5_config *cfg;
+    const k5_webhook_config *wc;
+    int64_t deadline_ns;
+    unsigned flags;
+    bool done; /* the reply is written: later stages do nothing */
+    /* parse */
+    cJSON *root;
+    cJSON *obj, *old;
+    const cJSON *gvk, *user;
+    const char *api_version, *uid, *op, *ns, *username, *sub;
+    k5_wh_mode mode; /* the config's, or warn on the advisory entry point */
+    /* evaluate */
+    k5_docset *set, *old_set;
+    k5_report *rep, *old_rep; /* old_rep: the old object's, for the ratchet (or NULL) */
+} review;
 
-    bool arena = json_arena_begin();
+/* What the findings add up to; the render stage turns it into the answer. */
+typedef struct verdict {
+    size_t ndeny, nwarn, naudit;
+    char items[WH_DENY_MESSAGE_MAX_CHARS * 4 + 64]; /* the numbered denials */
+    wh_buf ib;
+    char msg[WH_DENY_MESSAGE_MAX_CHARS * 4 + 64]; /* the denial message, cleaned and capped */
+    warnings w;
+} verdict;
+
+static wh_status reply_text(review *r, int status, wh_decision d, const char *what)
+{
+    r->done = true;
+    return text_reply(r->rv, status, d, "%s", what);
+}
+
+static wh_status reply_allowed(review *r, wh_decision d)
+{
+    r->done = true;
+    r->rv->decision = d;
+    return respond(r->rv, r->api_version, r->uid, true, NULL, NULL);
+}
+
+/* Stage 1: the body is an AdmissionReview with a request and a uid; pick out its fields. */
+static wh_status parse(review *r, const char *body, size_t len)
+{
+    wh_review *rv = r->rv;
     /* cJSON_GetErrorPtr is global state: ParseWithLengthOpts hands back the position instead. */
     const char *end = NULL;
-    root = cJSON_ParseWithLengthOpts(body, len, &end, false);
-    if (!root) {
+    r->root = cJSON_ParseWithLengthOpts(body, len, &end, false);
+    if (!r->root) {
         size_t off = end && end >= body ? (size_t)(end - body) : 0;
-        st = text_reply(rv, 400, WH_DECISION_INVALID,
-                        "invalid JSON in the request body near byte %zu of %zu", off, len);
-        goto out;
+        r->done = true;
+        return text_reply(rv, 400, WH_DECISION_INVALID,
+                          "invalid JSON in the request body near byte %zu of %zu", off, len);
     }
-    const char *api_version = jstr(root, "apiVersion");
-    if (!api_version || (strcmp(api_version, "admission.k8s.io/v1") != 0 &&
-                         strcmp(api_version, "admission.k8s.io/v1beta1") != 0)) {
-        st = text_reply(rv, 400, WH_DECISION_INVALID,
-                        "not an AdmissionReview: apiVersion must be admission.k8s.io/v1 or "
-                        "admission.k8s.io/v1beta1");
-        goto out;
-    }
-    const char *kind = jstr(root, "kind");
-    if (!kind || strcmp(kind, "AdmissionReview") != 0) {
-        st = text_reply(rv, 400, WH_DECISION_INVALID,
-                        "not an AdmissionReview: kind must be AdmissionReview");
-        goto out;
-    }
-    cJSON *req = cJSON_GetObjectItemCaseSensitive(root, "request");
-    if (!cJSON_IsObject(req)) {
-        st = text_reply(rv, 400, WH_DECISION_INVALID, "the AdmissionReview has no request");
-        goto out;
-    }
-    const char *uid = jstr(req, "uid");
-    if (!uid || !*uid) {
-        st = text_reply(rv, 400, WH_DECISION_INVALID, "request.uid is missing");
-        goto out;
-    }
-    const cJSON *gvk = jget(req, "kind");
-    const char *op = jstr(req, "operation");
-    const char *ns = jstr(req, "namespace");
-    const cJSON *user = jget(req, "userInfo");
-    const char *username = jstr(user, "username");
-    const char *sub = jstr(req, "subResource");
-    const cJSON *dry = jget(req, "dryRun");
-    rv->dry_run = cJSON_IsTrue(dry);
-    field(rv->uid, sizeof rv->uid, uid);
-    field(rv->kind, sizeof rv->kind, jstr(gvk, "kind"));
-    field(rv->operation, sizeof rv->operation, op);
-    field(rv->namespace_, sizeof rv->namespace_, ns);
+    r->api_version = jstr(r->root, "apiVersion");
+    if (!r->api_version || (strcmp(r->api_version, "admission.k8s.io/v1") != 0 &&
+                            strcmp(r->api_version, "admission.k8s.io/v1beta1") != 0))
+        return reply_text(r, 400, WH_DECISION_INVALID,
+                          "not an AdmissionReview: apiVersion must be admission.k8s.io/v1 or "
+                          "admission.k8s.io/v1beta1");
+    const char *kind = jstr(r->root, "kind");
+    if (!kind || strcmp(kind, "AdmissionReview") != 0)
+        return reply_text(r, 400, WH_DECISION_INVALID,
+                          "not an AdmissionReview: kind must be AdmissionReview");
+    cJSON *req = cJSON_GetObjectItemCaseSensitive(r->root, "request");
+    if (!cJSON_IsObject(req))
+        return reply_text(r, 400, WH_DECISION_INVALID, "the AdmissionReview has no request");
+    r->uid = jstr(req, "uid");
+    if (!r->uid || !*r->uid)
+        return reply_text(r, 400, WH_DECISION_INVALID, "request.uid is missing");
+    r->gvk = jget(req, "kind");
+    r->op = jstr(req, "operation");
+    r->ns = jstr(req, "namespace");
+    r->user = jget(req, "userInfo");
+    r->username = jstr(r->user, "username");
+    r->sub = jstr(req, "subResource");
+    r->obj = cJSON_GetObjectItemCaseSensitive(req, "object");
+    r->old = cJSON_GetObjectItemCaseSensitive(req, "oldObject");
+    rv->dry_run = cJSON_IsTrue(jget(req, "dryRun"));
+    field(rv->uid, sizeof rv->uid, r->uid);
+    field(rv->kind, sizeof rv->kind, jstr(r->gvk, "kind"));
+    field(rv->operation, sizeof rv->operation, r->op);
+    field(rv->namespace_, sizeof rv->namespace_, r->ns);
     field(rv->name, sizeof rv->name, jstr(req, "name"));
-    field(rv->user, sizeof rv->user, username);
-
-    const k5_webhook_config *wc = k5_config_webhook(cfg);
+    field(rv->user, sizeof rv->user, r->username);
     /* The advisory entry point never denies; audit stays audit. */
-    k5_wh_mode mode = wc->mode;
-    if ((flags & WH_REVIEW_WARN_ONLY) && mode == K5_WH_ENFORCE)
-        mode = K5_WH_WARN;
-    bool judged_op = op && (strcmp(op, "CREATE") == 0 || strcmp(op, "UPDATE") == 0);
-    cJSON *obj = cJSON_GetObjectItemCaseSensitive(req, "object");
-    if (!judged_op || (sub && *sub) || !cJSON_IsObject(obj)) {
-        rv->decision = WH_DECISION_SKIPPED;
-        st = respond(rv, api_version, uid, true, NULL, NULL);
-        goto out;
-    }
-    bool exempt = listed(&wc->exempt_namespaces, ns) || listed(&wc->exempt_usernames, username);
-    const cJSON *groups = jget(user, "groups");
+    r->mode = r->wc->mode;
+    if ((r->flags & WH_REVIEW_WARN_ONLY) && r->mode == K5_WH_ENFORCE)
+        r->mode = K5_WH_WARN;
+    return WH_OK;
+}
+
+static bool is_exempt(const review *r)
+{
+    const k5_webhook_config *wc = r->wc;
+    if (listed(&wc->exempt_namespaces, r->ns) || listed(&wc->exempt_usernames, r->username))
+        return true;
+    const cJSON *groups = jget(r->user, "groups");
     for (const cJSON *g = cJSON_IsArray(groups) ? groups->child : NULL; g; g = g->next)
         if (cJSON_IsString(g) && listed(&wc->exempt_groups, g->valuestring))
-            exempt = true;
-    if (exempt) {
-        rv->decision = WH_DECISION_EXEMPT;
-        st = respond(rv, api_version, uid, true, NULL, NULL);
-        goto out;
-    }
+            return true;
+    return false;
+}
 
-    char err[sizeof rv->detail];
-    if (deadline_ns && wh_now_ns() > deadline_ns) {
-        st = text_reply(rv, 500, WH_DECISION_ERROR, "deadline exceeded before evaluation");
-        goto out;
-    }
-    if (!ensure_type(obj, gvk)) {
-        st = WH_ENOMEM;
-        goto out;
-    }
-    if (evaluate(cfg, ns, obj, &set, &rep, err, sizeof err) != WH_OK) {
-        st = text_reply(rv, 500, WH_DECISION_ERROR, "%s", err);
-        goto out;
-    }
-    cJSON *old = cJSON_GetObjectItemCaseSensitive(req, "oldObject");
-    if (wc->ratchet && strcmp(op, "UPDATE") == 0 && cJSON_IsObject(old) &&
-        k5_report_summary(rep).errors > 0) {
-        if (!ensure_type(old, gvk)) {
-            st = WH_ENOMEM;
-            goto out;
-        }
-        if (evaluate(cfg, ns, old, &old_set, &old_rep, err, sizeof err) != WH_OK) {
-            st = text_reply(rv, 500, WH_DECISION_ERROR, "%s", err);
-            goto out;
-        }
-    }
-    if (deadline_ns && wh_now_ns() > deadline_ns) {
-        st = text_reply(rv, 500, WH_DECISION_ERROR, "deadline exceeded during evaluation");
-        goto out;
-    }
+/* Stage 2: what is not judged is allowed at once (skipped operations first, then exemptions). */
+static wh_status skip_or_exempt(review *r)
+{
+    bool judged_op = r->op && (strcmp(r->op, "CREATE") == 0 || strcmp(r->op, "UPDATE") == 0);
+    if (!judged_op || (r->sub && *r->sub) || !cJSON_IsObject(r->obj))
+        return reply_allowed(r, WH_DECISION_SKIPPED);
+    if (is_exempt(r))
+        return reply_allowed(r, WH_DECISION_EXEMPT);
+    return WH_OK;
+}
 
-    warnings *w = calloc(1, sizeof *w);
-    if (!w) {
-        st = WH_ENOMEM;
-        goto out;
+/* Runs the single-object rules over one object. */
+static wh_status run_rules(const review *r, const cJSON *obj, k5_docset **set, k5_report **rep,
+                           char *err, size_t errsz)
+{
+    k5_error e;
+    memset(&e, 0, sizeof e);
+    k5_status ks = k5_docset_new(set, r->ns && *r->ns ? r->ns : "default");
+    if (ks != K5_OK) {
+        snprintf(err, errsz, "cannot create a document set: %s", k5_status_str(ks));
+        return WH_EENGINE;
     }
-    char msg[WH_DENY_MESSAGE_MAX_CHARS * 4 + 64];
-    wh_buf mb;
-    wh_buf_init(&mb, msg, sizeof msg);
-    size_t ndeny = 0, nwarn = 0, naudit = 0;
-    /* Denials first in the message, in the engine's order (position, then rule id). */
-    char items[WH_DENY_MESSAGE_MAX_CHARS * 4 + 64];
-    wh_buf ib;
-    wh_buf_init(&ib, items, sizeof items);
-    size_t n = k5_report_count(rep);
+    ks = k5_docset_add_cjson(*set, "request", obj, &e);
+    if (ks == K5_OK)
+        ks = k5_run(*set, r->cfg, K5_RUN_SINGLE_ONLY, rep, &e);
+    if (ks != K5_OK) {
+        snprintf(err, errsz, "rule engine: %s%s%.400s", k5_status_str(ks), e.msg[0] ? ": " : "",
+                 e.msg);
+        k5_docset_free(set);
+        return WH_EENGINE;
+    }
+    return WH_OK;
+}
+
+static bool past(const review *r)
+{
+    return r->deadline_ns && wh_now_ns() > r->deadline_ns;
+}
+
+/*
+ * Stage 3: the rules over the object and, for the ratchet, over the old
+ * object (only when the new one has errors: most updates need one run).
+ */
+static wh_status evaluate(review *r)
+{
+    char err[sizeof r->rv->detail];
+    if (past(r))
+        return reply_text(r, 500, WH_DECISION_ERROR, "deadline exceeded before evaluation");
+    if (!ensure_type(r->obj, r->gvk))
+        return WH_ENOMEM;
+    if (run_rules(r, r->obj, &r->set, &r->rep, err, sizeof err) != WH_OK)
+        return reply_text(r, 500, WH_DECISION_ERROR, err);
+    if (r->wc->ratchet && strcmp(r->op, "UPDATE") == 0 && cJSON_IsObject(r->old) &&
+        k5_report_summary(r->rep).errors > 0) {
+        if (!ensure_type(r->old, r->gvk))
+            return WH_ENOMEM;
+        if (run_rules(r, r->old, &r->old_set, &r->old_rep, err, sizeof err) != WH_OK)
+            return reply_text(r, 500, WH_DECISION_ERROR, err);
+    }
+    if (past(r))
+        return reply_text(r, 500, WH_DECISION_ERROR, "deadline exceeded during evaluation");
+    return WH_OK;
+}
+
+/* What happens to one finding under the mode and the ratchet; *note prefixes its warning. */
+static wh_action action_for(const review *r, const k5_finding *f, const char **note)
+{
+    wh_action a;
+    *note = "";
+    if (f->severity == K5_SEV_ERROR) {
+        if (had_before(r->old_rep, f)) {
+            a = WH_ACTION_RATCHET;
+            *note = "(pre-existing, not blocking) ";
+        } else if (r->mode == K5_WH_WARN) {
+            a = WH_ACTION_WARN;
+            *note = "(would deny) ";
+        } else {
+            a = WH_ACTION_DENY;
+        }
+    } else if (f->severity == K5_SEV_WARNING) {
+        a = WH_ACTION_WARN;
+    } else {
+        a = WH_ACTION_INFO;
+    }
+    if (r->mode == K5_WH_AUDIT && a != WH_ACTION_INFO)
+        a = WH_ACTION_AUDIT;
+    return a;
+}
+
+/* One numbered item of the denial message: the rule, its message and the first sentence of the fix. */
+static void deny_item(verdict *v, const k5_finding *f)
+{
+    char one[2048], fix[1024];
+    wh_buf fb;
+    wh_buf_init(&fb, fix, sizeof fix);
+    first_sentence(&fb, f->rule->remediation ? f->rule->remediation : "");
+    const char *m = f->message ? f->message : "";
+    size_t ml = strlen(m);
+    snprintf(one, sizeof one, "%s(%zu) %s: %s%s%s", v->ndeny > 1 ? "; " : "", v->ndeny,
+             f->rule->id, m, !fix[0] ? "" : (ml && m[ml - 1] == '.') ? " Fix: " : ". Fix: ",
+             fix);
+    wh_buf_puts(&v->ib, one);
+}
+
+/*
+ * Stage 4: every finding gets its action (denials keep the engine's order:
+ * position, then rule id); the counts give the decision.
+ */
+static void decide(review *r, verdict *v)
+{
+    wh_review *rv = r->rv;
+    wh_buf_init(&v->ib, v->items, sizeof v->items);
+    size_t n = k5_report_count(r->rep);
     for (size_t i = 0; i < n; i++) {
-        const k5_finding *f = k5_report_at(rep, i);
+        const k5_finding *f = k5_report_at(r->rep, i);
         if (f->suppressed) {
             rv->suppressed++;
             fire(rv, f, WH_ACTION_SUPPRESSED);
             continue;
         }
-        wh_action a;
-        const char *note = "";
-        if (f->severity == K5_SEV_ERROR) {
-            if (had_before(old_rep, f)) {
-                a = WH_ACTION_RATCHET;
-                note = "(pre-existing, not blocking) ";
-            } else if (mode == K5_WH_WARN) {
-                a = WH_ACTION_WARN;
-                note = "(would deny) ";
-            } else {
-                a = WH_ACTION_DENY;
-            }
-        } else if (f->severity == K5_SEV_WARNING) {
-            a = WH_ACTION_WARN;
-        } else {
-            a = WH_ACTION_INFO;
-        }
-        if (mode == K5_WH_AUDIT && a != WH_ACTION_INFO)
-            a = WH_ACTION_AUDIT;
+        const char *note;
+        wh_action a = action_for(r, f, &note);
         fire(rv, f, a);
         if (a == WH_ACTION_AUDIT)
-            naudit++;
+            v->naudit++;
         if (a == WH_ACTION_WARN || a == WH_ACTION_RATCHET) {
-            nwarn++;
-            warnings_add(w, f, note);
+            v->nwarn++;
+            warnings_add(&v->w, f, note);
         }
         if (a == WH_ACTION_DENY) {
-            ndeny++;
-            char one[2048], fix[1024];
-            wh_buf fb;
-            wh_buf_init(&fb, fix, sizeof fix);
-            first_sentence(&fb, f->rule->remediation ? f->rule->remediation : "");
-            const char *m = f->message ? f->message : "";
-            size_t ml = strlen(m);
-            snprintf(one, sizeof one, "%s(%zu) %s: %s%s%s", ndeny > 1 ? "; " : "", ndeny,
-                     f->rule->id, m,
-                     !fix[0] ? "" : (ml && m[ml - 1] == '.') ? " Fix: " : ". Fix: ", fix);
-            wh_buf_puts(&ib, one);
+            v->ndeny++;
+            deny_item(v, f);
         }
     }
-    warnings_finish(w);
-    if (ndeny) {
-        char head[256];
-        snprintf(head, sizeof head,
-                 "kube5xx: this %s would cause HTTP 5xx errors (%zu problem%s): ",
-                 rv->kind[0] ? rv->kind : "object", ndeny, ndeny == 1 ? "" : "s");
-        char raw[sizeof head + sizeof items];
-        snprintf(raw, sizeof raw, "%s%s", head, items);
-        wh_clean_line(&mb, raw, strlen(raw), WH_DENY_MESSAGE_MAX_CHARS);
+    warnings_finish(&v->w);
+    if (v->ndeny)
         rv->decision = WH_DECISION_DENIED;
-    } else if (nwarn) {
+    else if (v->nwarn)
         rv->decision = WH_DECISION_WARNED;
-    } else if (naudit) {
+    else if (v->naudit)
         rv->decision = WH_DECISION_AUDITED;
-    } else {
+    else
         rv->decision = WH_DECISION_ALLOWED;
+}
+
+/* Stage 5: the AdmissionReview answer (the denial message headed by the kind and the count). */
+static wh_status render(review *r, verdict *v)
+{
+    wh_review *rv = r->rv;
+    wh_buf mb;
+    wh_buf_init(&mb, v->msg, sizeof v->msg);
+    if (v->ndeny) {
+        char head[256];
+        snprintf(head, sizeof head, "kube5xx: this %s would cause HTTP 5xx errors (%zu problem%s): ",
+                 rv->kind[0] ? rv->kind : "object", v->ndeny, v->ndeny == 1 ? "" : "s");
+        char raw[sizeof head + sizeof v->items];
+        snprintf(raw, sizeof raw, "%s%s", head, v->items);
+        wh_clean_line(&mb, raw, strlen(raw), WH_DENY_MESSAGE_MAX_CHARS);
     }
-    st = respond(rv, api_version, uid, ndeny == 0, msg, w);
-    free(w);
-out:
+    r->done = true;
+    return respond(rv, r->api_version, r->uid, v->ndeny == 0, v->msg, &v->w);
+}
+
+static wh_status decide_and_render(review *r)
+{
+    verdict *v = calloc(1, sizeof *v); /* ~10 KB: off the (server thread's) stack */
+    if (!v)
+        return WH_ENOMEM;
+    decide(r, v);
+    wh_status st = render(r, v);
+    free(v);
+    return st;
+}
+
+wh_status wh_admission_review(const k5_config *cfg, const char *body, size_t len,
+                              int64_t deadline_ns, unsigned flags, wh_review *rv)
+{
+    memset(rv, 0, sizeof *rv);
+    review r;
+    memset(&r, 0, sizeof r);
+    r.rv = rv;
+    r.cfg = cfg;
+    r.wc = k5_config_webhook(cfg);
+    r.deadline_ns = deadline_ns;
+    r.flags = flags;
+
+    bool arena = wh_json_arena_begin();
+    wh_status st = parse(&r, body, len);
+    if (st == WH_OK && !r.done)
+        st = skip_or_exempt(&r);
+    if (st == WH_OK && !r.done)
+        st = evaluate(&r);
+    if (st == WH_OK && !r.done)
+        st = decide_and_render(&r);
+
     if (st == WH_ENOMEM && !rv->body) {
         rv->http_status = 500;
         rv->decision = WH_DECISION_ERROR;
         snprintf(rv->detail, sizeof rv->detail, "out of memory");
     }
-    k5_report_free(&old_rep);
-    k5_report_free(&rep);
-    k5_docset_free(&old_set);
-    k5_docset_free(&set);
-    if (arena) {
-        t_json.on = false;
-        json_chunks_free(&t_json, true); /* the whole tree at once */
-    } else {
-        cJSON_Delete(root);
-    }
+    k5_report_free(&r.old_rep);
+    k5_report_free(&r.rep);
+    k5_docset_free(&r.old_set);
+    k5_docset_free(&r.set);
+    if (arena)
+        wh_json_arena_end(); /* the whole tree at once */
+    else
+        cJSON_Delete(r.root);
     return st;
 }
 
