@@ -152,50 +152,6 @@ k5_status k5__notice(k5_docset *set, size_t file, uint32_t pos, const char *fmt,
     return K5_OK;
 }
 
-static bool str_is(k5_str s, const char *lit)
-{
-    size_t n = strlen(lit);
-    return s.n == n && memcmp(s.p, lit, n) == 0;
-}
-
-k5_kind k5_kind_from(k5_str api_version, k5_str kind)
-{
-    /* The group is what precedes the '/'; the core group has none. */
-    k5_str group = {"", 0};
-    for (size_t i = 0; i < api_version.n; i++)
-        if (api_version.p[i] == '/') {
-            group.p = api_version.p;
-            group.n = i;
-            break;
-        }
-    bool core = group.n == 0, apps = str_is(group, "apps"), ext = str_is(group, "extensions");
-    if (str_is(kind, "Deployment") && (apps || ext))
-        return K5_KIND_DEPLOYMENT;
-    if (str_is(kind, "StatefulSet") && apps)
-        return K5_KIND_STATEFULSET;
-    if (str_is(kind, "DaemonSet") && (apps || ext))
-        return K5_KIND_DAEMONSET;
-    if (str_is(kind, "ReplicaSet") && (apps || ext))
-        return K5_KIND_REPLICASET;
-    if (str_is(kind, "ReplicationController") && core)
-        return K5_KIND_REPLICATIONCONTROLLER;
-    if (str_is(kind, "Pod") && core)
-        return K5_KIND_POD;
-    if (str_is(kind, "Job") && str_is(group, "batch"))
-        return K5_KIND_JOB;
-    if (str_is(kind, "CronJob") && str_is(group, "batch"))
-        return K5_KIND_CRONJOB;
-    if (str_is(kind, "Service") && core)
-        return K5_KIND_SERVICE;
-    if (str_is(kind, "Ingress") && (str_is(group, "networking.k8s.io") || ext))
-        return K5_KIND_INGRESS;
-    if (str_is(kind, "PodDisruptionBudget") && str_is(group, "policy"))
-        return K5_KIND_PDB;
-    if (str_is(kind, "HorizontalPodAutoscaler") && str_is(group, "autoscaling"))
-        return K5_KIND_HPA;
-    return K5_KIND_OTHER;
-}
-
 /* Helm writes "# Source: chart/templates/x.yaml" before each document it renders. */
 static k5_str helm_source(const k5__file *f, uint32_t start, uint32_t end)
 {

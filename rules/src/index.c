@@ -150,7 +150,7 @@ size_t k5_index_count(const k5_index *idx, k5_str ns, unsigned kinds)
 {
     size_t total = 0;
     key k;
-    for (int b = 0; b < 13; b++) {
+    for (int b = 0; b < K5__KIND_COUNT; b++) {
         if (!(kinds & (1u << b)))
             continue;
         key_ns_kind(&k, ns, b);
@@ -164,7 +164,7 @@ size_t k5_index_count(const k5_index *idx, k5_str ns, unsigned kinds)
 void k5_index_each(const k5_index *idx, k5_str ns, unsigned kinds, k5_visit_fn fn, void *ud)
 {
     key k;
-    for (int b = 0; b < 13; b++) {
+    for (int b = 0; b < K5__KIND_COUNT; b++) {
         if (!(kinds & (1u << b)))
             continue;
         key_ns_kind(&k, ns, b);
@@ -178,7 +178,7 @@ void k5_index_each(const k5_index *idx, k5_str ns, unsigned kinds, k5_visit_fn f
 const k5_object *k5_index_find(const k5_index *idx, k5_str ns, unsigned kinds, k5_str name)
 {
     key k;
-    for (int b = 0; b < 13; b++) {
+    for (int b = 0; b < K5__KIND_COUNT; b++) {
         if (!(kinds & (1u << b)))
             continue;
         key_ns_kind(&k, ns, b);
@@ -273,7 +273,7 @@ void k5_index_select(const k5_index *idx, k5_str ns, const k5_node *selector,
     if (type == K5_SELECTOR_MAP)
         return; /* an empty Service selector selects nothing */
     key k;
-    for (int b = 0; b < 13; b++) {
+    for (int b = 0; b < K5__KIND_COUNT; b++) {
         if (!(kinds & (1u << b)))
             continue;
         key_ns_kind(&k, ns, b);

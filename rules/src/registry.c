@@ -70,21 +70,3 @@ const char *k5_scope_str(k5_scope s)
 {
     return s == K5_SCOPE_CROSS ? "cross" : "single";
 }
-
-void k5_kinds_str(unsigned kinds, char *buf, size_t size)
-{
-    static const char *const names[] = {"Deployment", "StatefulSet", "DaemonSet",
-                                        "ReplicaSet", "ReplicationController", "Pod",
-                                        "Job", "CronJob", "Service", "Ingress",
-                                        "PodDisruptionBudget", "HorizontalPodAutoscaler", "other"};
-    size_t len = 0;
-    if (size)
-        buf[0] = '\0';
-    for (size_t b = 0; b < sizeof names / sizeof *names; b++) {
-        if (!(kinds & (1u << b)) || len >= size)
-            continue;
-        int n = snprintf(buf + len, size - len, "%s%s", len ? ", " : "", names[b]);
-        if (n > 0)
-            len += (size_t)n;
-    }
-}

@@ -160,6 +160,73 @@ static void test_registry__exemptions(void **state)
     k5_config_free(&cfg);
 }
 
+static k5_str lit(const char *s)
+{
+    k5_str v = {s, strlen(s)};
+    return v;
+}
+
+static void test_kinds__table_is_consistent(void **state)
+{
+    (void)state;
+    assert_int_equal(k5_kind_count() + 1, K5__KIND_COUNT);
+    unsigned seen = 0;
+    for (size_t i = 0; i < k5_kind_count(); i++) {
+        const k5_kind_info *k = k5_kind_at(i);
+        assert_int_equal(k->kind, 1u << i);
+        assert_ptr_equal(k5_kind_info_of(k->kind), k);
+        assert_true(k->served[0] != '\0');
+        seen |= k->kind;
+        /* Every served and older apiVersion maps back to the kind. */
+        const char *lists[] = {k->served, k->older};
+        for (size_t l = 0; l < 2; l++) {
+            char buf[256];
+            snprintf(buf, sizeof buf, "%s", lists[l]);
+            for (char *p = buf, *e; *p; p = e) {
+                while (*p == ' ')
+                    p++;
+                for (e = p; *e && *e != ' '; e++)
+                    ;
+                if (e == p)
+                    break;
+                k5_str v = {p, (size_t)(e - p)};
+                assert_int_equal(k5_kind_from(v, lit(k->name)), k->kind);
+                assert_false(k5_kind_api_version_impossible(v, lit(k->name), NULL));
+            }
+        }
+    }
+    assert_null(k5_kind_at(k5_kind_count()));
+    assert_int_equal(seen & K5_KIND_OTHER, 0);
+    char names[256];
+    k5_kinds_str(K5_KIND_DEPLOYMENT | K5_KIND_PDB | K5_KIND_OTHER, names, sizeof names);
+    assert_string_equal(names, "Deployment, PodDisruptionBudget, other");
+}
+
+static void test_kinds__impossible_api_versions(void **state)
+{
+    (void)state;
+    const char *exp = NULL;
+    /* The polaris fixture: a PDB under the core group. */
+    assert_true(k5_kind_api_version_impossible(lit("v1"), lit("PodDisruptionBudget"), &exp));
+    assert_string_equal(exp, "policy/v1");
+    assert_int_equal(k5_kind_from(lit("v1"), lit("PodDisruptionBudget")), K5_KIND_OTHER);
+    assert_true(k5_kind_api_version_impossible(lit("apps/v1"), lit("Service"), NULL));
+    assert_true(k5_kind_api_version_impossible(lit("apps/v2"), lit("Deployment"), NULL));
+    assert_true(k5_kind_api_version_impossible(lit("networking.k8s.io/v1"), lit("Pod"), NULL));
+    /* Served and removed versions are possible. */
+    assert_false(k5_kind_api_version_impossible(lit("policy/v1beta1"), lit("PodDisruptionBudget"), NULL));
+    assert_false(k5_kind_api_version_impossible(lit("extensions/v1beta1"), lit("Deployment"), NULL));
+    assert_false(k5_kind_api_version_impossible(lit("autoscaling/v1"), lit("HorizontalPodAutoscaler"), NULL));
+    /* CRD groups (Knative's Service, Istio's Gateway) and unknown kinds stay silent. */
+    assert_false(k5_kind_api_version_impossible(lit("serving.knative.dev/v1"), lit("Service"), NULL));
+    assert_false(k5_kind_api_version_impossible(lit("networking.istio.io/v1beta1"), lit("Gateway"), NULL));
+    assert_false(k5_kind_api_version_impossible(lit("networking.x-k8s.io/v1alpha1"), lit("HTTPRoute"), NULL));
+    assert_false(k5_kind_api_version_impossible(lit("gateway.networking.k8s.io/v9"), lit("HTTPRoute"), NULL));
+    assert_false(k5_kind_api_version_impossible(lit("v1"), lit("Widget"), NULL));
+    assert_int_equal(k5_kind_from(lit("networking.istio.io/v1beta1"), lit("Gateway")), K5_KIND_OTHER);
+    assert_int_equal(k5_kind_from(lit("gateway.networking.k8s.io/v1"), lit("Gateway")), K5_KIND_GATEWAY);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -170,6 +237,8 @@ int main(void)
         cmocka_unit_test(test_registry__config_overrides_severity_and_params),
         cmocka_unit_test(test_registry__config_typos_are_errors_with_lines),
         cmocka_unit_test(test_registry__exemptions),
+        cmocka_unit_test(test_kinds__table_is_consistent),
+        cmocka_unit_test(test_kinds__impossible_api_versions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

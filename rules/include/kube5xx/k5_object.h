@@ -9,22 +9,44 @@
 
 #include "k5_doc.h"
 
-/* Kinds the rules know, as bits so a rule can name several. */
+/* Kind flags (k5_kinds.def). */
+#define K5_KF_BUILTIN 1u /* a kind of Kubernetes itself (not from a CRD) */
+#define K5_KF_WEBHOOK 2u /* the webhook admits it */
+
+/* Bit positions of the kinds, in table order; K5__KIND_BIT_OTHER comes last. */
+enum {
+#define K5_KIND(ident, name, resource, served, older, flags) K5__KIND_BIT_##ident,
+#include "k5_kinds.def"
+#undef K5_KIND
+    K5__KIND_BIT_OTHER,
+    K5__KIND_COUNT /* kinds in the table, plus "other" */
+};
+
+/* Kinds the rules know, as bits so a rule can name several (one per k5_kinds.def line). */
 typedef enum k5_kind {
-    K5_KIND_DEPLOYMENT = 1u << 0,
-    K5_KIND_STATEFULSET = 1u << 1,
-    K5_KIND_DAEMONSET = 1u << 2,
-    K5_KIND_REPLICASET = 1u << 3,
-    K5_KIND_REPLICATIONCONTROLLER = 1u << 4,
-    K5_KIND_POD = 1u << 5,
-    K5_KIND_JOB = 1u << 6,
-    K5_KIND_CRONJOB = 1u << 7,
-    K5_KIND_SERVICE = 1u << 8,
-    K5_KIND_INGRESS = 1u << 9,
-    K5_KIND_PDB = 1u << 10,
-    K5_KIND_HPA = 1u << 11,
-    K5_KIND_OTHER = 1u << 12
+#define K5_KIND(ident, name, resource, served, older, flags)                                      \
+    K5_KIND_##ident = 1u << K5__KIND_BIT_##ident,
+#include "k5_kinds.def"
+#undef K5_KIND
+    K5_KIND_OTHER = 1u << K5__KIND_BIT_OTHER
 } k5_kind;
+
+/* One line of the kind table. */
+typedef struct k5_kind_info {
+    k5_kind kind;
+    const char *name;     /* "Deployment" */
+    const char *resource; /* "deployments" */
+    const char *served;   /* apiVersions served today, space-separated, preferred first */
+    const char *older;    /* apiVersions once served, space-separated ("" for none) */
+    unsigned flags;       /* K5_KF_* */
+} k5_kind_info;
+
+/* Number of kinds in the table (without "other"). */
+size_t k5_kind_count(void);
+/* The i-th kind of the table (i < k5_kind_count()), else NULL. */
+const k5_kind_info *k5_kind_at(size_t i);
+/* The table line of one kind bit, or NULL (K5_KIND_OTHER, several bits, 0). */
+const k5_kind_info *k5_kind_info_of(k5_kind kind);
 
 /* Workloads that serve traffic: probe, preStop and replica rules apply to these. */
 #define K5_KINDS_SERVING                                                                          \
@@ -53,7 +75,21 @@ typedef struct k5_object {
     size_t index;  /* position in the docset */
 } k5_object;
 
-/* Maps kind + apiVersion to a k5_kind (K5_KIND_OTHER for everything else). */
+/*
+ * Maps kind + apiVersion to a k5_kind: the kind's name and the group of one of
+ * its served or older apiVersions (any version of that group, so an object
+ * under a mistyped version is still judged). K5_KIND_OTHER for everything else.
+ */
 k5_kind k5_kind_from(k5_str api_version, k5_str kind);
+
+/*
+ * True when the API server cannot serve this kind under this apiVersion: the
+ * kind is a built-in of the table, the apiVersion's group is a Kubernetes
+ * group (no dot, or ending in ".k8s.io"; a CRD group always has a dot), and
+ * the apiVersion is neither served nor an older one of the kind. CRD groups
+ * and unknown kinds are never impossible. `expected` receives the kind's
+ * served apiVersions when true.
+ */
+bool k5_kind_api_version_impossible(k5_str api_version, k5_str kind, const char **expected);
 
 #endif
