@@ -2,9 +2,14 @@
  * Every rule's examples are tests. tests/fixtures/<rule-id>/ holds
  *   fire-*.yaml  the rule fires exactly at the positions listed in its header
  *   quiet-*.yaml the rule stays silent
+ * Expectations: every finding of the rule, no more, no fewer. A fire file
+ * needs at least one. They are written as markers relative to the line they
+ * sit on (clang-tidy's [[@LINE-1]]), so adding a line never renumbers them:
+ *   image: nginx            # expect: [[@LINE]]:COL     on the reported line
+ *   # expect: [[@LINE-1]]:COL                            under it
+ * A marker may list several tokens, and `# expect: LINE:COL ...` with
+ * absolute numbers (the older header form) is still read, anywhere.
  * Header comments (at the top of the file, any order):
- *   # expect: LINE:COL [LINE:COL ...]   required in fire files: every finding
- *                                        of the rule, no more, no fewer
  *   # message: TEXT                      some finding's message contains TEXT
  *   # path: FIELD.PATH                   some finding has this field path
  *   # config: {YAML flow map}            a .kube5xx.yaml to run with
@@ -87,13 +92,93 @@ static bool has_flag(const char *text, const char *flag)
     return strstr(text, line) != NULL;
 }
 
+typedef struct pos {
+    unsigned line, col;
+} pos;
+
+static int cmp_pos(const void *a, const void *b)
+{
+    const pos *x = a, *y = b;
+    if (x->line != y->line)
+        return x->line < y->line ? -1 : 1;
+    return x->col < y->col ? -1 : x->col > y->col;
+}
+
+/*
+ * Collects every "# expect:" token of the file into out (absolute positions);
+ * returns how many, or fails the test on a malformed token.
+ */
+static size_t expectations(const char *path, const char *text, pos *out, size_t cap)
+{
+    size_t n = 0;
+    unsigned lineno = 1;
+    for (const char *line = text; line && *line; lineno++) {
+        const char *nl = strchr(line, '\n');
+        size_t len = nl ? (size_t)(nl - line) : strlen(line);
+        const char *m = NULL;
+        for (const char *q = line; q + 9 <= line + len; q++)
+            if (strncmp(q, "# expect:", 9) == 0 && (q == line || q[-1] == ' ' || q[-1] == '\t')) {
+                m = q + 9;
+                break;
+            }
+        while (m && m < line + len) {
+            while (m < line + len && *m == ' ')
+                m++;
+            if (m >= line + len)
+                break;
+            long l = 0, c = 0;
+            char *end = NULL;
+            if (strncmp(m, "[[@LINE", 7) == 0) {
+                l = (long)lineno;
+                m += 7;
+                if (*m == '+' || *m == '-') {
+                    long d = strtol(m, &end, 10);
+                    l += d;
+                    m = end;
+                }
+                if (strncmp(m, "]]", 2) != 0)
+                    fail_msg("%s:%u: malformed expectation marker", path, lineno);
+                m += 2;
+            } else {
+                l = strtol(m, &end, 10);
+                if (end == m)
+                    fail_msg("%s:%u: malformed expectation \"%.*s\"", path, lineno, (int)len,
+                             line);
+                m = end;
+            }
+            if (*m != ':')
+                fail_msg("%s:%u: an expectation is LINE:COL", path, lineno);
+            c = strtol(m + 1, &end, 10);
+            if (end == m + 1 || l < 1 || c < 1)
+                fail_msg("%s:%u: malformed expectation", path, lineno);
+            m = end;
+            if (n < cap)
+                out[n++] = (pos){(unsigned)l, (unsigned)c};
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    qsort(out, n, sizeof *out, cmp_pos);
+    return n;
+}
+
+static void pos_str(const pos *p, size_t n, char *buf, size_t size)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && len < size; i++) {
+        int w = snprintf(buf + len, size - len, "%s%u:%u", i ? " " : "", p[i].line, p[i].col);
+        if (w > 0)
+            len += (size_t)w;
+    }
+}
+
 static void run_fixture(void **state)
 {
     const fixture *fx = *state;
     size_t len = 0;
     char *text = read_file(fx->path, &len);
     assert_non_null(text);
-    char ns[128] = "default", cfgtext[2048], expect[1024] = "", want[512];
+    char ns[128] = "default", cfgtext[2048], want[512];
     header(text, "namespace", ns, sizeof ns);
 
     k5_config *cfg = NULL;
@@ -113,27 +198,34 @@ static void run_fixture(void **state)
     unsigned flags = has_flag(text, "single-only") ? K5_RUN_SINGLE_ONLY : 0;
     assert_int_equal(k5_run(set, cfg, flags, &rep, &err), K5_OK);
 
-    /* The findings of this rule, as "LINE:COL" tokens. */
-    char got[4096] = "";
+    /* The findings of this rule, as positions sorted like the expectations. */
+    static pos got[512], exp[512];
     size_t ngot = 0;
     for (size_t i = 0; i < k5_report_count(rep); i++) {
         const k5_finding *f = k5_report_at(rep, i);
         if (strcmp(f->rule->id, fx->rule) != 0 || f->suppressed)
             continue;
-        size_t gl = strlen(got);
-        snprintf(got + gl, sizeof got - gl, "%s%u:%u", ngot ? " " : "", f->line, f->column);
-        ngot++;
+        if (ngot < sizeof got / sizeof *got)
+            got[ngot++] = (pos){f->line, f->column};
     }
+    qsort(got, ngot, sizeof *got, cmp_pos);
+    char gots[4096], exps[4096];
+    pos_str(got, ngot, gots, sizeof gots);
+    size_t nexp = expectations(fx->path, text, exp, sizeof exp / sizeof *exp);
+    pos_str(exp, nexp, exps, sizeof exps);
     if (!fx->fire) {
         if (ngot)
-            fail_msg("%s: %s should stay silent but fired at %s: %s", fx->path, fx->rule, got,
+            fail_msg("%s: %s should stay silent but fired at %s: %s", fx->path, fx->rule, gots,
                      k5_report_at(rep, 0)->message);
+        if (nexp)
+            fail_msg("%s: a quiet fixture carries expectations (%s)", fx->path, exps);
     } else {
-        if (!header(text, "expect", expect, sizeof expect))
-            fail_msg("%s: a fire fixture needs a '# expect: LINE:COL' header", fx->path);
-        /* Compare as sets of tokens, in report order (sorted by position). */
-        if (strcmp(got, expect) != 0)
-            fail_msg("%s: %s expected at [%s], got [%s]", fx->path, fx->rule, expect, got);
+        if (!nexp)
+            fail_msg("%s: a fire fixture needs an expectation ('# expect: [[@LINE-1]]:COL' "
+                     "under the reported line)",
+                     fx->path);
+        if (strcmp(gots, exps) != 0)
+            fail_msg("%s: %s expected at [%s], got [%s]", fx->path, fx->rule, exps, gots);
         const char *keys[] = {"message", "path"};
         for (size_t k = 0; k < 2; k++) {
             if (!header(text, keys[k], want, sizeof want))
