@@ -96,9 +96,11 @@ mkdir -p "$T/proj/sub"
 cp "$T/bad.yaml" "$T/proj/sub/app.yaml"
 printf 'rules:\n  readiness-probe-missing: warning\n  prestop-hook-missing: off\n' >"$T/proj/.kube5xx.yaml"
 pushd "$T/proj/sub" >/dev/null
-run config-found 0 "$KUBE5XX" lint app.yaml
+# The subject is the config, not the absence of every other rule: --fail-on never.
+run config-found 0 "$KUBE5XX" lint --fail-on never app.yaml
 popd >/dev/null
 has config-applied "$T/out" 'warning: .*\[readiness-probe-missing\]'
+hasnt config-applied-severity "$T/out" 'error: .*\[readiness-probe-missing\]'
 hasnt config-applied-off "$T/out" 'prestop-hook-missing'
 printf 'rules:\n  readiness-probe-mising: off\n' >"$T/typo.yaml"
 run config-typo 2 "$KUBE5XX" lint -c "$T/typo.yaml" "$T/bad.yaml"
@@ -108,9 +110,10 @@ run config-exempt 0 "$KUBE5XX" lint -c "$T/exempt.yaml" "$T/bad.yaml"
 
 # Suppression by annotation, counted, shown on request with the reason.
 sed 's/^  name: web$/  name: web\n  annotations:\n    kube5xx\/ignore: readiness-probe-missing\n    kube5xx\/ignore-reason: "batch only"/' "$T/bad.yaml" >"$T/sup.yaml"
-run suppressed 0 "$KUBE5XX" lint --no-config "$T/sup.yaml"
+run suppressed 0 "$KUBE5XX" lint --no-config --fail-on never "$T/sup.yaml"
 has suppressed-count "$T/out" '1 suppressed'
-run show-suppressed 0 "$KUBE5XX" lint --no-config --show-suppressed "$T/sup.yaml"
+hasnt suppressed-hidden "$T/out" '\[readiness-probe-missing\]'
+run show-suppressed 0 "$KUBE5XX" lint --no-config --fail-on never --show-suppressed "$T/sup.yaml"
 has show-suppressed-reason "$T/out" 'suppressed.*batch only'
 
 # Helm template source is named.

@@ -487,8 +487,10 @@ static void test_wh_admission__rule_severity_from_config(void **state)
     k5_config *cfg = config_from("rules:\n  readiness-probe-missing: warning\n");
     judged j;
     judge(&j, cfg, "deny-create.json");
-    assert_true(allowed(&j));
+    /* The subject is readiness-probe-missing's severity: it warns and is no reason to deny
+     * (other error rules may still deny this object). */
     assert_true(has_warning(&j, "readiness-probe-missing: "));
+    assert_true(allowed(&j) || !strstr(status_message(&j), "readiness-probe-missing"));
     judged_free(&j);
     k5_config_free(&cfg);
 }
