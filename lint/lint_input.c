@@ -1,7 +1,7 @@
 /*
  * kube5xx CLI: turns the command line's paths into loaded documents. Files,
  * directories (recursively; .yaml, .yml, .json; hidden directories skipped;
- * symlink loops detected) and "-" for stdin all go into ONE docset, so that
+ * symlink loops detected) and "-" for stdin (named "<stdin>") all go into ONE docset, so that
  * cross-object rules see everything together.
  */
 #include <dirent.h>
@@ -74,7 +74,7 @@ static int read_all(int fd, char **out, size_t *len, const char *name, lint_inpu
         return -1;
     for (;;) {
         if (n == cap) {
-            if (cap > K5_MAX_FILE_BYTES) {
+            if (cap > K5_MAX_FILE_BYTES) { /* read one byte past the limit: over it */
                 free(buf);
                 char msg[160];
                 snprintf(msg, sizeof msg, "input is larger than %u MiB (limit K5_MAX_FILE_BYTES)",
@@ -82,7 +82,8 @@ static int read_all(int fd, char **out, size_t *len, const char *name, lint_inpu
                 add_error(in, name, 0, 0, msg);
                 return 1;
             }
-            size_t ncap = cap * 2;
+            size_t ncap = cap * 2 > (size_t)K5_MAX_FILE_BYTES + 1 ? (size_t)K5_MAX_FILE_BYTES + 1
+                                                                  : cap * 2;
             char *nb = realloc(buf, ncap);
             if (!nb) {
                 free(buf);
@@ -111,6 +112,15 @@ static int read_all(int fd, char **out, size_t *len, const char *name, lint_inpu
     return 0;
 }
 
+/* Only white space (or nothing at all). */
+static bool blank(const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (b[i] != ' ' && b[i] != '\t' && b[i] != '\r' && b[i] != '\n')
+            return false;
+    return true;
+}
+
 static int load_fd(lint_input *in, int fd, const char *name, k5_format fmt)
 {
     char *buf = NULL;
@@ -118,6 +128,13 @@ static int load_fd(lint_input *in, int fd, const char *name, k5_format fmt)
     int r = read_all(fd, &buf, &len, name, in);
     if (r)
         return r < 0 ? -1 : 0;
+    if (fd == STDIN_FILENO && blank(buf, len)) {
+        /* Always an error, even with --allow-empty: nothing on a pipe means the command
+         * before it failed (`helm template ./missing | kube5xx lint -`). */
+        free(buf);
+        return add_error(in, name, 0, 0,
+                         "stdin is empty: the command piped into kube5xx produced nothing");
+    }
     if (++in->nfiles > LINT_MAX_FILES) {
         free(buf);
         char msg[120];
@@ -265,7 +282,7 @@ static int walk(walker *w, const char *dir, int depth)
 int lint_input_add(lint_input *in, const char *arg)
 {
     if (strcmp(arg, "-") == 0)
-        return load_fd(in, STDIN_FILENO, "-", K5_FORMAT_AUTO);
+        return load_fd(in, STDIN_FILENO, LINT_STDIN_NAME, K5_FORMAT_AUTO);
     struct stat st;
     if (stat(arg, &st) != 0) {
         char msg[160];

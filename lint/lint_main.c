@@ -40,6 +40,9 @@ static const char usage_text[] =
     "  -n, --namespace NS     namespace of objects that name none (default: default)\n"
     "      --show-suppressed  also list findings silenced by kube5xx/ignore annotations\n"
     "  -q, --quiet            do not print notices (skipped non-Kubernetes documents)\n"
+    "      --allow-empty      exit 0 when the inputs hold no Kubernetes object (default:\n"
+    "                         exit 2, so a failed render upstream cannot pass; empty\n"
+    "                         stdin is an error even with this option)\n"
     "\n"
     "Suppress a rule for one object with the annotation\n"
     "  kube5xx/ignore: \"rule-id[,rule-id]\"   (and optionally kube5xx/ignore-reason)\n"
@@ -146,11 +149,13 @@ static int cmd_lint(int argc, char **argv)
                                          {"namespace", required_argument, NULL, 'n'},
                                          {"show-suppressed", no_argument, NULL, 'S'},
                                          {"quiet", no_argument, NULL, 'q'},
+                                         {"allow-empty", no_argument, NULL, 'E'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *format = "text", *output = NULL, *config = NULL, *ns = "default";
     k5_severity fail_on = K5_SEV_ERROR;
     bool fail_never = false, show_suppressed = false, quiet = false, no_config = false;
+    bool allow_empty = false;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "f:o:c:n:qh", opts, NULL)) != -1) {
@@ -182,6 +187,9 @@ static int cmd_lint(int argc, char **argv)
             break;
         case 'q':
             quiet = true;
+            break;
+        case 'E':
+            allow_empty = true;
             break;
         case 'h':
             fputs(usage_text, stdout);
@@ -264,6 +272,17 @@ static int cmd_lint(int argc, char **argv)
         }
     }
     if (in.nerrors) {
+        rc = EXIT_ERROR;
+        goto out;
+    }
+    if (k5_docset_object_count(set) == 0 && !allow_empty) {
+        /* A render that failed upstream (`helm template missing | kube5xx lint -`) must not
+         * turn CI green: linting nothing is an error unless the caller says it is expected. */
+        fprintf(stderr, "kube5xx: error: no Kubernetes objects found in ");
+        for (int i = optind; i < argc; i++)
+            fprintf(stderr, "%s%s", i > optind ? ", " : "",
+                    strcmp(argv[i], "-") == 0 ? LINT_STDIN_NAME : argv[i]);
+        fprintf(stderr, " (pass --allow-empty if that is expected)\n");
         rc = EXIT_ERROR;
         goto out;
     }

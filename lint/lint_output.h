@@ -11,9 +11,12 @@
 
 #include <kube5xx/kube5xx.h>
 
+/* How every format spells standard input (gcc's, jq's and Python's name for it). */
+#define LINT_STDIN_NAME "<stdin>"
+
 /* A file that could not be read or parsed: reported, and linting went on. */
 typedef struct lint_load_error {
-    char *file;      /* "-" for stdin */
+    char *file;      /* LINT_STDIN_NAME for stdin */
     uint32_t line;   /* 0 when not applicable (unreadable file) */
     uint32_t column;
     char *message;

@@ -12,7 +12,7 @@
  *    "errors": [{"file", "line", "column", "message"}],
  *    "summary": {"files", "objects", "errors", "warnings", "infos", "suppressed"}}
  *
- * "file" is "-" for stdin; line and column are 0 when unknown. Strings are
+ * "file" is "<stdin>" for stdin; line and column are 0 when unknown. Strings are
  * repaired to valid UTF-8 (U+FFFD) and cJSON escapes control characters.
  */
 #include <cjson/cJSON.h>
@@ -25,7 +25,7 @@ static void add_finding(cJSON *arr, const k5_finding *f, bool *oom)
     lint_json_str(j, "rule", f->rule ? f->rule->id : "", oom);
     lint_json_str(j, "severity", lint_severity_name(f->severity), oom);
     lint_json_str(j, "message", f->message, oom);
-    lint_json_str(j, "file", f->file ? f->file : "-", oom);
+    lint_json_str(j, "file", f->file ? f->file : LINT_STDIN_NAME, oom);
     lint_json_num(j, "line", f->line, oom);
     lint_json_num(j, "column", f->column, oom);
     lint_json_str(j, "path", f->path, oom);
@@ -68,7 +68,7 @@ int lint_output_json(const lint_output *o)
     for (size_t i = 0; i < o->nerrors && !oom; i++) {
         const lint_load_error *e = &o->errors[i];
         cJSON *j = lint_json_obj(errors, NULL, &oom);
-        lint_json_str(j, "file", e->file ? e->file : "-", &oom);
+        lint_json_str(j, "file", e->file ? e->file : LINT_STDIN_NAME, &oom);
         lint_json_num(j, "line", e->line, &oom);
         lint_json_num(j, "column", e->column, &oom);
         lint_json_str(j, "message", e->message, &oom);

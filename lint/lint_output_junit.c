@@ -95,7 +95,7 @@ static void put_xml_object_id(FILE *fp, const k5_object *obj)
 /* "file:line:col: severity: message [rule] (Kind ns/name, from source)", as in the text format. */
 static void put_finding_line(FILE *fp, const k5_finding *f)
 {
-    put_xml(fp, f->file ? f->file : "-", false);
+    put_xml(fp, f->file ? f->file : LINT_STDIN_NAME, false);
     if (f->line > 0) {
         fprintf(fp, ":%lu", (unsigned long)f->line);
         if (f->column > 0)
@@ -195,7 +195,7 @@ static void put_group(const lint_output *o, const entry *g, size_t n, verdict v)
     fputs("\" name=\"", fp);
     put_xml(fp, first->rule ? first->rule->id : "", true);
     fputs("\" file=\"", fp);
-    put_xml(fp, first->file ? first->file : "-", true);
+    put_xml(fp, first->file ? first->file : LINT_STDIN_NAME, true);
     fputc('"', fp);
     if (first->line > 0)
         fprintf(fp, " line=\"%lu\"", (unsigned long)first->line);
@@ -242,7 +242,7 @@ static void put_clean_object(FILE *fp, const k5_docset *set, const k5_object *ob
     put_xml_object_id(fp, obj);
     fputs("\" name=\"kube5xx\" file=\"", fp);
     const char *file = set ? k5_docset_file_name(set, obj->file) : NULL;
-    put_xml(fp, file ? file : "-", true);
+    put_xml(fp, file ? file : LINT_STDIN_NAME, true);
     fputc('"', fp);
     k5_position pos = set ? k5_docset_position(set, obj->file, obj->root) : (k5_position){0, 0};
     if (pos.line > 0)
@@ -337,16 +337,16 @@ int lint_output_junit(const lint_output *o)
     for (size_t i = 0; i < o->nerrors; i++) {
         const lint_load_error *e = &o->errors[i];
         fputs("    <testcase classname=\"", fp);
-        put_xml(fp, e->file ? e->file : "-", true);
+        put_xml(fp, e->file ? e->file : LINT_STDIN_NAME, true);
         fputs("\" name=\"load\" file=\"", fp);
-        put_xml(fp, e->file ? e->file : "-", true);
+        put_xml(fp, e->file ? e->file : LINT_STDIN_NAME, true);
         fputc('"', fp);
         if (e->line > 0)
             fprintf(fp, " line=\"%lu\"", (unsigned long)e->line);
         fputs(">\n      <error message=\"", fp);
         put_xml(fp, e->message, true);
         fputs("\" type=\"load-error\">", fp);
-        put_xml(fp, e->file ? e->file : "-", false);
+        put_xml(fp, e->file ? e->file : LINT_STDIN_NAME, false);
         if (e->line > 0) {
             fprintf(fp, ":%lu", (unsigned long)e->line);
             if (e->column > 0)

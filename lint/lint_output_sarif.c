@@ -110,13 +110,13 @@ static bool unreserved(unsigned char c)
  * An artifactLocation.uri for a path as the user gave it: RFC 3986, every
  * byte outside the unreserved set and '/' percent-encoded (so "a b#c.yaml"
  * stays one path, and a ':' in the first segment is not read as a scheme).
- * Absolute paths become file:// URIs; stdin is "stdin".
+ * Absolute paths become file:// URIs; stdin is "<stdin>", percent-encoded.
  */
 static void uri_for(sbuf *b, const char *file, bool *relative)
 {
     *relative = false;
-    if (!file || strcmp(file, "-") == 0) {
-        sb_adds(b, "stdin");
+    if (!file || strcmp(file, LINT_STDIN_NAME) == 0) {
+        sb_adds(b, "%3Cstdin%3E"); /* "<stdin>" as in every format, percent-encoded */
         return;
     }
     if (file[0] == '/') {

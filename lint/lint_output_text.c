@@ -82,11 +82,7 @@ static void put_location(const lint_output *o, const char *file, uint32_t line, 
 {
     if (o->color)
         fputs(C_BOLD, o->fp);
-    /* gcc's name for standard input; "-:3:5:" reads like a typo. */
-    if (!file || (file[0] == '-' && file[1] == '\0'))
-        fputs("<stdin>", o->fp);
-    else
-        put_text(o->fp, file);
+    put_text(o->fp, file ? file : LINT_STDIN_NAME);
     if (line > 0) {
         fprintf(o->fp, ":%lu", (unsigned long)line);
         if (col > 0)

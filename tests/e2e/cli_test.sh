@@ -60,7 +60,7 @@ run never 0 "$KUBE5XX" lint --no-config --fail-on never "$T/bad.yaml"
 
 # stdin, namespace default, and one set across inputs.
 run stdin 1 sh -c "\"$KUBE5XX\" lint --no-config -n shop -f json - < \"$T/bad.yaml\""
-has stdin-file "$T/out" '"file":"-"'
+has stdin-file "$T/out" '"file":"<stdin>"'
 has stdin-ns "$T/out" '"namespace":"shop"'
 
 # Directories: recursive, hidden directories skipped, other extensions ignored.
@@ -123,9 +123,9 @@ has helm-source-json "$T/out" '"source":"shop/templates/deployment.yaml"'
 
 # Non-Kubernetes documents: a notice, not an error.
 printf 'replicaCount: 1\nimage: {repository: nginx}\n' >"$T/values.yaml"
-run values 0 "$KUBE5XX" lint --no-config "$T/values.yaml"
+run values 0 "$KUBE5XX" lint --no-config --allow-empty "$T/values.yaml"
 has values-notice "$T/err" 'values.yaml:1:1: notice: skipped a document without apiVersion and kind'
-run values-quiet 0 "$KUBE5XX" lint --no-config -q "$T/values.yaml"
+run values-quiet 0 "$KUBE5XX" lint --no-config --allow-empty -q "$T/values.yaml"
 hasnt values-quiet "$T/err" notice
 
 # rules and explain.

@@ -39,7 +39,7 @@ for rule in "${expected[@]}"; do
     grep -qx -- "$rule" <<<"$registered" || { say "not registered yet, not checked: $rule"; continue; }
     n=$((n + 1))
     check "$rule reported on Deployment demo from $src" json "any(
-        f['rule'] == '$rule' and f.get('source') == '$src' and f['file'] == '-'
+        f['rule'] == '$rule' and f.get('source') == '$src' and f['file'] == '<stdin>'
         and f['line'] > 0 and f['object']['kind'] == 'Deployment'
         and f['object']['name'] == 'demo' for f in r['findings'])"
 done

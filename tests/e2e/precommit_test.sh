@@ -126,6 +126,14 @@ check "kube5xx hook passes once the port names agree" passed
 run
 check "kube5xx hook passes on the staged fix" passed
 
+# A commit that stages only a values file (YAML, no Kubernetes object) passes: the hook
+# passes --allow-empty, which the command line alone does not.
+git commit -q --no-verify -m "fixed manifests"
+printf 'replicaCount: 2\nimage: {tag: latest}\n' > values.yaml
+git add values.yaml
+run
+check "kube5xx hook passes on a commit of values files only" passed
+
 # --- kube5xx-dirs: the directory as one set, whatever is staged -------------------------
 write_deployment web
 config kube5xx-dirs "[deploy/]"

@@ -371,7 +371,7 @@ static void test_lint_output__text_names_helm_template(void **state)
 {
     (void)state;
     fx f;
-    fx_web_after(&f, "-", "---\n# Source: shop/templates/deployment.yaml\n");
+    fx_web_after(&f, "<stdin>", "---\n# Source: shop/templates/deployment.yaml\n");
 
     const k5_finding *x = finding_of(&f, RULE);
     assert_non_null(x);
@@ -538,11 +538,11 @@ static void test_lint_output__json_stdin_and_helm_source(void **state)
 {
     (void)state;
     fx f;
-    fx_web_after(&f, "-", "# Source: shop/templates/deployment.yaml\n");
+    fx_web_after(&f, "<stdin>", "# Source: shop/templates/deployment.yaml\n");
     cJSON *root = render_json(lint_output_json, &f, false);
     const cJSON *j = cJSON_GetArrayItem(jget(root, "findings", cJSON_Array), 0);
     assert_non_null(j);
-    assert_string_equal(jstr(j, "file"), "-");
+    assert_string_equal(jstr(j, "file"), "<stdin>");
     assert_string_equal(jstr(j, "source"), "shop/templates/deployment.yaml");
     cJSON_Delete(root);
     fx_free(&f);
@@ -935,7 +935,7 @@ static void test_lint_output__sarif_reports_load_errors_and_stdin(void **state)
 {
     (void)state;
     fx f;
-    fx_web(&f, "-");
+    fx_web(&f, "<stdin>");
     fx_errors(&f);
     cJSON *log = render_json(lint_output_sarif, &f, false);
     const cJSON *run = check_sarif(log);
@@ -951,7 +951,12 @@ static void test_lint_output__sarif_reports_load_errors_and_stdin(void **state)
     assert_null(cJSON_GetObjectItemCaseSensitive(p1, "region"));
 
     const cJSON *res = sarif_result(run, RULE);
-    assert_string_equal(uri_of(first_physical_location(res)), "stdin");
+    /* "<stdin>" as every format spells it, percent-encoded as a URI must be, and no uriBaseId:
+     * it is not a file under the repository root. */
+    const cJSON *phys = first_physical_location(res);
+    assert_string_equal(uri_of(phys), "%3Cstdin%3E");
+    assert_null(cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(phys, "artifactLocation"), "uriBaseId"));
     cJSON_Delete(log);
     fx_free(&f);
 }

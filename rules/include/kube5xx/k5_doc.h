@@ -141,7 +141,7 @@ void k5_docset_free(k5_docset **set);
 
 /*
  * Loads every document of one file into the set. `name` is copied and is what
- * findings report as the file ("-" for stdin). The set takes ownership of
+ * findings report as the file (the linter names stdin "<stdin>"). The set takes ownership of
  * `buf` (malloc'd, `len` bytes; it need not be NUL-terminated) in every case,
  * success or failure. On failure the file contributes no object, err says
  * what is wrong with file, line and column, and the set stays usable: the

@@ -11,7 +11,7 @@ typedef struct k5_finding {
     k5_severity severity;          /* effective severity (config applied) */
     const char *message;           /* names the concrete values judged */
     const char *path;              /* "spec.template.spec.containers[0].readinessProbe" */
-    const char *file;              /* file name as loaded ("-" for stdin) */
+    const char *file;              /* file name as loaded (the linter names stdin "<stdin>") */
     uint32_t line, column;         /* 1-based; 0 when unknown (webhook objects) */
     const char *source;            /* Helm template ("shop/templates/x.yaml") or NULL */
     const k5_object *object;       /* borrowed from the docset */
