@@ -2,7 +2,7 @@
 # Installs what is missing, builds twice (release, then ASan+UBSan) and runs every test:
 # unit tests, rule fixtures, end-to-end runs of both binaries (over ../shared when present),
 # the shipping tests (helm, kustomize, pre-commit, manifests; each skips cleanly where its
-# tool cannot be had), and a short libFuzzer smoke run of the loader.
+# tool cannot be had), and a short libFuzzer smoke run of every fuzz target with coverage floors.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -22,16 +22,6 @@ cmake --build out/asan -j"$jobs"
 (cd out/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --output-on-failure -j"$jobs")
 
-echo "== fuzz smoke (libFuzzer, ${K5_FUZZ_SECONDS:-20}s)"
-if command -v clang >/dev/null; then
-    CC=clang cmake -S . -B out/fuzz -DFUZZ=ON -DBUILD_TESTING=OFF -DBUILD_WEBHOOK=OFF >/dev/null
-    cmake --build out/fuzz -j"$jobs" --target fuzz_loader >/dev/null
-    mkdir -p out/fuzz/corpus
-    out/fuzz/tests/fuzz/fuzz_loader -max_total_time="${K5_FUZZ_SECONDS:-20}" -rss_limit_mb=2048 \
-        -artifact_prefix=out/fuzz/ out/fuzz/corpus tests/fuzz/seeds 2>out/fuzz/log.txt ||
-        { tail -30 out/fuzz/log.txt; exit 1; }
-    tail -1 out/fuzz/log.txt
-else
-    echo "clang not available: fuzz smoke skipped"
-fi
+echo "== fuzz smoke (libFuzzer: loader, admission, config; ${K5_FUZZ_SECONDS:-15}s each, coverage floors)"
+scripts/fuzz-smoke.sh
 echo "== all tests passed"

@@ -312,6 +312,8 @@ typedef void (*token_fn)(k5_str tok, k5_str next, const k5_node *at, const char 
 static void each_token(const k5_node *n, const char *source, token_fn fn, void *ud)
 {
     k5_str s = k5_node_str(n);
+    if (!s.p) /* an empty or null scalar has no words (and s.p + 0 would be UB on NULL) */
+        return;
     k5_str prev = {NULL, 0};
     size_t i = 0;
     for (;;) {
