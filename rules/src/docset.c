@@ -361,6 +361,24 @@ k5_status k5_docset_add_cjson(k5_docset *set, const char *name, const struct cJS
     return st;
 }
 
+k5_status k5__docset_add_borrowed(k5_docset *set, const char *name, const k5_node *const *roots,
+                                  size_t n)
+{
+    k5__file f = {0};
+    f.name = k5__arena_strndup(&set->arena, name, strlen(name));
+    if (!f.name || !k5__vec_push(&set->files, &f))
+        return K5_ENOMEM;
+    size_t fidx = set->files.len - 1;
+    k5_str none = {NULL, 0};
+    for (size_t i = 0; i < n; i++) {
+        k5_status st = add_object(set, fidx, roots[i], none);
+        if (st != K5_OK)
+            return st;
+    }
+    K5__VEC_AT(&set->files, k5__file, fidx).ok = true;
+    return K5_OK;
+}
+
 size_t k5_docset_file_count(const k5_docset *set)
 {
     return set->files.len;

@@ -87,6 +87,13 @@ struct k5_docset {
 
 const k5_node *k5__docset_first_root(const k5_docset *set);
 
+/*
+ * Adds objects whose nodes the set borrows (the cluster cache's), as one file
+ * without text called `name`. The roots must outlive the set.
+ */
+k5_status k5__docset_add_borrowed(k5_docset *set, const char *name, const k5_node *const *roots,
+                                  size_t n);
+
 /* Line and column of a node of this file. */
 k5_position k5__file_position(const k5__file *f, const k5_node *n);
 

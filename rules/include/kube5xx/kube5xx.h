@@ -12,6 +12,7 @@
 #ifndef KUBE5XX_KUBE5XX_H
 #define KUBE5XX_KUBE5XX_H
 
+#include "k5_cluster.h"
 #include "k5_config.h"
 #include "k5_doc.h"
 #include "k5_object.h"

@@ -1,0 +1,1127 @@
+/*
+ * The cluster cache (see k5_cluster.h): trimmed objects in one compact block
+ * each, and posting lists kept up to date by every put and remove.
+ */
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+
+#include "k5_check.h"
+#include "k5_internal.h"
+
+/* ---- one cached object ---- */
+
+/* What the indexes and the partner search read of an object (a subject or a cached one). */
+typedef struct ref {
+    const k5_node *root;
+    const k5_node *pod_labels; /* workloads: the pod template's labels (a map) or NULL */
+    k5_str kind, ns, name;
+    unsigned kind_id;
+} ref;
+
+typedef struct entry {
+    ref obj;      /* over the nodes in blk */
+    uint32_t bytes; /* this struct and its nodes and strings */
+    bool stale;
+    max_align_t blk[]; /* nodes, then strings */
+} entry;
+
+/* ---- string -> list of entries, with removal ---- */
+
+typedef struct bucket {
+    struct bucket *next;
+    uint64_t hash;
+    entry **v;
+    uint32_t n, cap;
+    size_t klen;
+    char key[]; /* klen bytes */
+} bucket;
+
+typedef struct pmap {
+    bucket **slots;
+    size_t cap, len;
+} pmap;
+
+struct k5_cluster {
+    pmap names;    /* kind, ns, name        -> the object */
+    pmap ns_kind;  /* kind, ns              -> objects (counts and witnesses) */
+    pmap pod_lab;  /* ns, key, value        -> workloads whose pod template has that label */
+    pmap svc_sel;  /* ns, key, value        -> Services whose selector's first pair it is */
+    pmap pdb_sel;  /* ns, key, value        -> PDBs whose matchLabels' first pair it is */
+    pmap pdb_scan; /* ns                    -> PDBs without matchLabels */
+    pmap hpa_tgt;  /* ns, Kind, name        -> HPAs scaling that workload */
+    pmap ing_svc;  /* ns, Service name      -> Ingresses with a backend on that Service */
+    size_t counts[16];
+    size_t bytes; /* objects + buckets + posting arrays */
+};
+
+static bucket *pmap_find(const pmap *m, const char *key, size_t klen, uint64_t h)
+{
+    if (!m->cap)
+        return NULL;
+    for (bucket *b = m->slots[h & (m->cap - 1)]; b; b = b->next)
+        if (b->hash == h && b->klen == klen && memcmp(b->key, key, klen) == 0)
+            return b;
+    return NULL;
+}
+
+static const bucket *pmap_get(const pmap *m, const char *key, size_t klen)
+{
+    return pmap_find(m, key, klen, k5__hash(key, klen, 0));
+}
+
+static bool pmap_grow(pmap *m, size_t *bytes)
+{
+    size_t cap = m->cap ? m->cap * 2 : 64;
+    bucket **slots = calloc(cap, sizeof *slots);
+    if (!slots)
+        return false;
+    for (size_t i = 0; i < m->cap; i++)
+        for (bucket *b = m->slots[i], *next; b; b = next) {
+            next = b->next;
+            b->next = slots[b->hash & (cap - 1)];
+            slots[b->hash & (cap - 1)] = b;
+        }
+    free(m->slots);
+    *bytes += (cap - m->cap) * sizeof *slots;
+    m->slots = slots;
+    m->cap = cap;
+    return true;
+}
+
+static bool pmap_add(pmap *m, const char *key, size_t klen, entry *e, size_t *bytes)
+{
+    uint64_t h = k5__hash(key, klen, 0);
+    bucket *b = pmap_find(m, key, klen, h);
+    if (!b) {
+        if ((m->len + 1) * 4 > m->cap * 3 && !pmap_grow(m, bytes))
+            return false;
+        b = calloc(1, sizeof *b + klen);
+        if (!b)
+            return false;
+        b->hash = h;
+        b->klen = klen;
+        memcpy(b->key, key, klen);
+        b->next = m->slots[h & (m->cap - 1)];
+        m->slots[h & (m->cap - 1)] = b;
+        m->len++;
+        *bytes += sizeof *b + klen;
+    }
+    if (b->n == b->cap) {
+        uint32_t cap = b->cap ? b->cap * 2 : 1; /* most keys (names, app labels) have one */
+        entry **v = realloc(b->v, cap * sizeof *v);
+        if (!v)
+            return false; /* an empty new bucket stays: harmless, found empty */
+        *bytes += (cap - b->cap) * sizeof *v;
+        b->v = v;
+        b->cap = cap;
+    }
+    b->v[b->n++] = e;
+    return true;
+}
+
+static void pmap_del(pmap *m, const char *key, size_t klen, const entry *e, size_t *bytes)
+{
+    uint64_t h = k5__hash(key, klen, 0);
+    if (!m->cap)
+        return;
+    bucket **pp = &m->slots[h & (m->cap - 1)];
+    for (bucket *b = *pp; b; pp = &b->next, b = b->next) {
+        if (b->hash != h || b->klen != klen || memcmp(b->key, key, klen) != 0)
+            continue;
+        for (uint32_t i = 0; i < b->n; i++)
+            if (b->v[i] == e) {
+                b->v[i] = b->v[--b->n];
+                break;
+            }
+        if (b->n == 0) {
+            *pp = b->next;
+            *bytes -= sizeof *b + b->klen + b->cap * sizeof *b->v;
+            free(b->v);
+            free(b);
+            m->len--;
+        }
+        return;
+    }
+}
+
+static void pmap_free(pmap *m)
+{
+    for (size_t i = 0; i < m->cap; i++)
+        for (bucket *b = m->slots[i], *next; b; b = next) {
+            next = b->next;
+            free(b->v);
+            free(b);
+        }
+    free(m->slots);
+    memset(m, 0, sizeof *m);
+}
+
+/* ---- keys: NUL-separated parts, as the run-time index spells them ---- */
+
+typedef struct key {
+    char buf[768];
+    size_t n;
+} key;
+
+static void key_add(key *k, const char *p, size_t n)
+{
+    if (k->n && k->n < sizeof k->buf)
+        k->buf[k->n++] = '\0';
+    size_t room = sizeof k->buf - k->n;
+    if (n > room)
+        n = room;
+    if (n)
+        memcpy(k->buf + k->n, p, n);
+    k->n += n;
+}
+
+static void key_str(key *k, k5_str s)
+{
+    key_add(k, s.p ? s.p : "", s.n);
+}
+
+static int kind_bit(unsigned kind)
+{
+    int b = 0;
+    while (b < 15 && !(kind & (1u << b)))
+        b++;
+    return b;
+}
+
+static void key_kind_ns(key *k, unsigned kind, k5_str ns)
+{
+    k->n = 0;
+    char c = (char)('A' + kind_bit(kind));
+    key_add(k, &c, 1);
+    key_str(k, ns);
+}
+
+static void key_pair(key *k, k5_str ns, k5_str a, k5_str b)
+{
+    k->n = 0;
+    key_str(k, ns);
+    key_str(k, a);
+    key_str(k, b);
+}
+
+static void key_entry(key *k, k5_str ns, const k5_node *map, size_t i)
+{
+    key_pair(k, ns, k5_node_str(k5_map_key(map, i)), k5_node_str(k5_map_value(map, i)));
+}
+
+static bool str_eq(k5_str a, k5_str b)
+{
+    return a.n == b.n && (a.n == 0 || memcmp(a.p, b.p, a.n) == 0);
+}
+
+/* ---- what each kind keeps: the projection ---- */
+
+/* Copies obj[name] into out when present. */
+static bool keep(cJSON *out, const cJSON *obj, const char *name)
+{
+    const cJSON *v = cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, name) : NULL;
+    if (!v)
+        return true;
+    cJSON *d = cJSON_Duplicate(v, true);
+    return d && cJSON_AddItemToObject(out, name, d);
+}
+
+static const cJSON *get(const cJSON *o, const char *name)
+{
+    return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, name) : NULL;
+}
+
+/* Only "kube5xx/..." annotations: the rest (last-applied-configuration first) is bulk. */
+static bool keep_annotations(cJSON *out, const cJSON *meta)
+{
+    const cJSON *ann = get(meta, "annotations");
+    cJSON *kept = NULL;
+    for (const cJSON *a = cJSON_IsObject(ann) ? ann->child : NULL; a; a = a->next) {
+        if (!a->string || strncmp(a->string, "kube5xx/", 8) != 0)
+            continue;
+        if (!kept && !(kept = cJSON_AddObjectToObject(out, "annotations")))
+            return false;
+        cJSON *d = cJSON_Duplicate(a, true);
+        if (!d || !cJSON_AddItemToObject(kept, a->string, d)) {
+            cJSON_Delete(d);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* A command or args element the port check reads: only ones that mention a number. */
+static bool has_digit(const char *s)
+{
+    for (; s && *s; s++)
+        if (*s >= '0' && *s <= '9')
+            return true;
+    return false;
+}
+
+static bool project_args(cJSON *out, const cJSON *ctr, const char *name)
+{
+    const cJSON *seq = get(ctr, name);
+    cJSON *kept = NULL;
+    for (const cJSON *a = cJSON_IsArray(seq) ? seq->child : NULL; a; a = a->next) {
+        if (!cJSON_IsString(a) || !has_digit(a->valuestring))
+            continue;
+        if (!kept && !(kept = cJSON_AddArrayToObject(out, name)))
+            return false;
+        cJSON *d = cJSON_CreateString(a->valuestring);
+        if (!d || !cJSON_AddItemToArray(kept, d)) {
+            cJSON_Delete(d);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* A container: its name, ports (TCP, the default, left implicit) and port-like arguments. */
+static bool project_container(cJSON *list, const cJSON *ctr, bool init)
+{
+    if (init && !cJSON_IsString(get(ctr, "restartPolicy")))
+        return true; /* an init container that is not a native sidecar never serves */
+    if (init && strcmp(get(ctr, "restartPolicy")->valuestring, "Always") != 0)
+        return true;
+    cJSON *c = cJSON_CreateObject();
+    if (!c || !cJSON_AddItemToArray(list, c)) {
+        cJSON_Delete(c);
+        return false;
+    }
+    if (!keep(c, ctr, "name") || (init && !keep(c, ctr, "restartPolicy")))
+        return false;
+    const cJSON *ports = get(ctr, "ports");
+    if (cJSON_IsArray(ports)) {
+        cJSON *pl = cJSON_AddArrayToObject(c, "ports");
+        if (!pl)
+            return false;
+        for (const cJSON *p = ports->child; p; p = p->next) {
+            cJSON *q = cJSON_CreateObject();
+            if (!q || !cJSON_AddItemToArray(pl, q)) {
+                cJSON_Delete(q);
+                return false;
+            }
+            const cJSON *proto = get(p, "protocol");
+            if (!keep(q, p, "name") || !keep(q, p, "containerPort") ||
+                (proto && !(cJSON_IsString(proto) && strcmp(proto->valuestring, "TCP") == 0) &&
+                 !keep(q, p, "protocol")))
+                return false;
+        }
+    }
+    return project_args(c, ctr, "command") && project_args(c, ctr, "args");
+}
+
+static bool project_workload(cJSON *out, const cJSON *spec)
+{
+    cJSON *s = cJSON_AddObjectToObject(out, "spec");
+    if (!s || !keep(s, spec, "replicas"))
+        return false;
+    const cJSON *tmpl = get(spec, "template");
+    if (!cJSON_IsObject(tmpl))
+        return true;
+    cJSON *t = cJSON_AddObjectToObject(s, "template");
+    cJSON *tm = t ? cJSON_AddObjectToObject(t, "metadata") : NULL;
+    if (!tm || !keep(tm, get(tmpl, "metadata"), "labels") ||
+        !keep_annotations(tm, get(tmpl, "metadata")))
+        return false;
+    const cJSON *ps = get(tmpl, "spec");
+    cJSON *p = cJSON_AddObjectToObject(t, "spec");
+    if (!p)
+        return false;
+    const char *lists[] = {"containers", "initContainers"};
+    for (int l = 0; l < 2; l++) {
+        const cJSON *ctrs = get(ps, lists[l]);
+        if (!cJSON_IsArray(ctrs))
+            continue;
+        cJSON *cl = cJSON_AddArrayToObject(p, lists[l]);
+        if (!cl)
+            return false;
+        for (const cJSON *c = ctrs->child; c; c = c->next)
+            if (!project_container(cl, c, l == 1))
+                return false;
+    }
+    return true;
+}
+
+static bool project_service(cJSON *out, const cJSON *spec)
+{
+    cJSON *s = cJSON_AddObjectToObject(out, "spec");
+    if (!s || !keep(s, spec, "type") || !keep(s, spec, "selector"))
+        return false;
+    const cJSON *ports = get(spec, "ports");
+    if (!cJSON_IsArray(ports))
+        return true;
+    cJSON *pl = cJSON_AddArrayToObject(s, "ports");
+    if (!pl)
+        return false;
+    for (const cJSON *p = ports->child; p; p = p->next) {
+        cJSON *q = cJSON_CreateObject();
+        if (!q || !cJSON_AddItemToArray(pl, q)) {
+            cJSON_Delete(q);
+            return false;
+        }
+        if (!keep(q, p, "name") || !keep(q, p, "port") || !keep(q, p, "targetPort") ||
+            !keep(q, p, "protocol"))
+            return false;
+    }
+    return true;
+}
+
+static bool project_fields(cJSON *out, const cJSON *spec, const char *const *names)
+{
+    cJSON *s = cJSON_AddObjectToObject(out, "spec");
+    if (!s)
+        return false;
+    for (; *names; names++)
+        if (!keep(s, spec, *names))
+            return false;
+    return true;
+}
+
+/* The trimmed copy of an object of a cached kind, as a new cJSON tree (NULL: out of memory). */
+static cJSON *project(const cJSON *obj, unsigned kind)
+{
+    static const char *const ingress[] = {"defaultBackend", "backend", "rules", NULL};
+    static const char *const pdb[] = {"minAvailable", "maxUnavailable", "selector",
+                                      "unhealthyPodEvictionPolicy", NULL};
+    static const char *const hpa[] = {"scaleTargetRef", "minReplicas", "maxReplicas", NULL};
+    cJSON *out = cJSON_CreateObject();
+    if (!out)
+        return NULL;
+    const cJSON *meta = get(obj, "metadata"), *spec = get(obj, "spec");
+    cJSON *m = NULL;
+    bool ok = keep(out, obj, "apiVersion") && keep(out, obj, "kind") &&
+              (m = cJSON_AddObjectToObject(out, "metadata")) && keep(m, meta, "name") &&
+              keep(m, meta, "namespace") && keep_annotations(m, meta);
+    if (ok) {
+        if (kind & K5_KINDS_WORKLOAD)
+            ok = project_workload(out, spec);
+        else if (kind == K5_KIND_SERVICE)
+            ok = project_service(out, spec);
+        else if (kind == K5_KIND_INGRESS)
+            ok = project_fields(out, spec, ingress);
+        else if (kind == K5_KIND_PDB)
+            ok = project_fields(out, spec, pdb);
+        else if (kind == K5_KIND_HPA)
+            ok = project_fields(out, spec, hpa);
+    }
+    if (!ok) {
+        cJSON_Delete(out);
+        return NULL;
+    }
+    return out;
+}
+
+/* ---- compaction: one exact-size block per object, common words not stored at all ---- */
+
+static const char *const common_words[] = {
+    "apiVersion", "kind", "metadata", "name", "namespace", "annotations", "labels", "spec",
+    "replicas", "template", "containers", "initContainers", "ports", "containerPort",
+    "protocol", "command", "args", "restartPolicy", "Always", "selector", "matchLabels",
+    "matchExpressions", "key", "operator", "values", "In", "NotIn", "Exists", "DoesNotExist",
+    "type", "port", "targetPort", "TCP", "UDP", "SCTP", "http", "https", "ClusterIP",
+    "NodePort", "LoadBalancer", "ExternalName", "defaultBackend", "backend", "rules", "host",
+    "paths", "path", "pathType", "Prefix", "Exact", "ImplementationSpecific", "service",
+    "number", "serviceName", "servicePort", "minAvailable", "maxUnavailable",
+    "unhealthyPodEvictionPolicy", "scaleTargetRef", "minReplicas", "maxReplicas", "apps/v1",
+    "v1", "networking.k8s.io/v1", "policy/v1", "autoscaling/v2", "autoscaling/v1",
+    "Deployment", "StatefulSet", "DaemonSet", "Service", "Ingress", "PodDisruptionBudget",
+    "HorizontalPodAutoscaler", "app", "app.kubernetes.io/name", "app.kubernetes.io/instance",
+    "app.kubernetes.io/component", "true", "false", "null", "/", "web", "metrics", "grpc",
+    NULL};
+
+static const char *common(const char *s, size_t n)
+{
+    for (const char *const *w = common_words; *w; w++)
+        if (strlen(*w) == n && memcmp(*w, s, n) == 0)
+            return *w;
+    return NULL;
+}
+
+static void measure(const k5_node *n, size_t *nodes, size_t *chars)
+{
+    if (k5_node_is_map(n)) {
+        *nodes += 2 * k5_node_len(n);
+        for (size_t i = 0; i < k5_node_len(n); i++) {
+            measure(k5_map_key(n, i), nodes, chars);
+            measure(k5_map_value(n, i), nodes, chars);
+        }
+    } else if (k5_node_is_seq(n)) {
+        *nodes += k5_node_len(n);
+        for (size_t i = 0; i < k5_node_len(n); i++)
+            measure(k5_seq_at(n, i), nodes, chars);
+    } else {
+        k5_str s = k5_node_str(n);
+        if (s.p && !common(s.p, s.n))
+            *chars += s.n + 1;
+    }
+}
+
+typedef struct emitter {
+    k5_node *nodes; /* next free node */
+    char *chars;    /* next free byte */
+} emitter;
+
+static void emit(emitter *em, const k5_node *src, k5_node *dst)
+{
+    dst->pos = 0;
+    dst->bits = src->bits;
+    if (k5_node_is_map(src) || k5_node_is_seq(src)) {
+        size_t n = k5_node_len(src) * (k5_node_is_map(src) ? 2 : 1);
+        k5_node *items = n ? em->nodes : NULL;
+        em->nodes += n;
+        for (size_t i = 0; i < n; i++)
+            emit(em, &src->u.items[i], &items[i]);
+        dst->u.items = items;
+        return;
+    }
+    k5_str s = k5_node_str(src);
+    const char *c = s.p ? common(s.p, s.n) : NULL;
+    if (!c && s.p) {
+        memcpy(em->chars, s.p, s.n);
+        em->chars[s.n] = '\0';
+        c = em->chars;
+        em->chars += s.n + 1;
+    }
+    dst->u.str = c;
+}
+
+/* ---- indexing one entry (the same keys on add and on delete) ---- */
+
+typedef enum { IDX_ADD, IDX_DEL } idx_op;
+
+static bool idx(k5_cluster *cl, pmap *m, const key *k, entry *e, idx_op op)
+{
+    if (op == IDX_DEL) {
+        pmap_del(m, k->buf, k->n, e, &cl->bytes);
+        return true;
+    }
+    return pmap_add(m, k->buf, k->n, e, &cl->bytes);
+}
+
+static const k5_node *ing_backend_service(const k5_node *b)
+{
+    const k5_node *s = k5_node_at(b, "service.name");
+    return s ? s : k5_map_get(b, "serviceName");
+}
+
+/* Calls fn for each Service name an Ingress's backends name. */
+static bool each_backend_service(const ref *o, bool (*fn)(k5_str, void *), void *ud)
+{
+    const k5_node *spec = k5_map_get(o->root, "spec");
+    const k5_node *defs[2] = {k5_map_get(spec, "defaultBackend"), k5_map_get(spec, "backend")};
+    for (int i = 0; i < 2; i++) {
+        k5_str s = k5_node_str(ing_backend_service(defs[i]));
+        if (s.n && !fn(s, ud))
+            return false;
+    }
+    const k5_node *rules = k5_map_get(spec, "rules");
+    for (size_t i = 0; i < k5_node_len(rules); i++) {
+        const k5_node *paths = k5_node_at(k5_seq_at(rules, i), "http.paths");
+        for (size_t j = 0; j < k5_node_len(paths); j++) {
+            k5_str s =
+                k5_node_str(ing_backend_service(k5_map_get(k5_seq_at(paths, j), "backend")));
+            if (s.n && !fn(s, ud))
+                return false;
+        }
+    }
+    return true;
+}
+
+typedef struct ing_ctx {
+    k5_cluster *cl;
+    entry *e;
+    idx_op op;
+    bool ok;
+    k5_str seen[32];
+    size_t nseen;
+} ing_ctx;
+
+static bool ing_index_one(k5_str name, void *ud)
+{
+    ing_ctx *x = ud;
+    /* A Service named by several paths is indexed once. */
+    for (size_t i = 0; i < x->nseen; i++)
+        if (str_eq(x->seen[i], name))
+            return true;
+    if (x->nseen < sizeof x->seen / sizeof x->seen[0])
+        x->seen[x->nseen++] = name;
+    else
+        return true; /* past 32 distinct Services: the rest are found by a scan, never */
+    key k;
+    key_pair(&k, x->e->obj.ns, name, (k5_str){"", 0});
+    if (!idx(x->cl, &x->cl->ing_svc, &k, x->e, x->op)) {
+        x->ok = false;
+        return false;
+    }
+    return true;
+}
+
+static bool index_entry(k5_cluster *cl, entry *e, idx_op op)
+{
+    const ref *o = &e->obj;
+    key k;
+    key_kind_ns(&k, o->kind_id, o->ns);
+    if (!idx(cl, &cl->ns_kind, &k, e, op))
+        return false;
+    key_str(&k, o->name);
+    if (!idx(cl, &cl->names, &k, e, op))
+        return false;
+    if (o->kind_id & K5_KINDS_WORKLOAD) {
+        for (size_t j = 0; j < k5_node_len(o->pod_labels); j++) {
+            key_entry(&k, o->ns, o->pod_labels, j);
+            if (!idx(cl, &cl->pod_lab, &k, e, op))
+                return false;
+        }
+    } else if (o->kind_id == K5_KIND_SERVICE) {
+        const k5_node *sel = k5_node_at(o->root, "spec.selector");
+        if (k5_node_is_map(sel) && k5_node_len(sel)) {
+            key_entry(&k, o->ns, sel, 0);
+            if (!idx(cl, &cl->svc_sel, &k, e, op))
+                return false;
+        }
+    } else if (o->kind_id == K5_KIND_PDB) {
+        const k5_node *ml = k5_node_at(o->root, "spec.selector.matchLabels");
+        if (k5_node_is_map(ml) && k5_node_len(ml)) {
+            key_entry(&k, o->ns, ml, 0);
+            if (!idx(cl, &cl->pdb_sel, &k, e, op))
+                return false;
+        } else {
+            k.n = 0;
+            key_str(&k, o->ns);
+            if (!idx(cl, &cl->pdb_scan, &k, e, op))
+                return false;
+        }
+    } else if (o->kind_id == K5_KIND_HPA) {
+        const k5_node *ref = k5_node_at(o->root, "spec.scaleTargetRef");
+        k5_str tk = k5_node_str(k5_map_get(ref, "kind")), tn = k5_node_str(k5_map_get(ref, "name"));
+        if (tk.n && tn.n) {
+            key_pair(&k, o->ns, tk, tn);
+            if (!idx(cl, &cl->hpa_tgt, &k, e, op))
+                return false;
+        }
+    } else if (o->kind_id == K5_KIND_INGRESS) {
+        ing_ctx x = {cl, e, op, true, {{NULL, 0}}, 0};
+        each_backend_service(o, ing_index_one, &x);
+        if (!x.ok)
+            return false;
+    }
+    return true;
+}
+
+/* ---- the cluster ---- */
+
+k5_status k5_cluster_new(k5_cluster **out)
+{
+    k5_cluster *cl = calloc(1, sizeof *cl);
+    if (!cl)
+        return K5_ENOMEM;
+    cl->bytes = sizeof *cl;
+    *out = cl;
+    return K5_OK;
+}
+
+static void entry_free(entry *e)
+{
+    free(e);
+}
+
+void k5_cluster_free(k5_cluster **clp)
+{
+    if (!clp || !*clp)
+        return;
+    k5_cluster *cl = *clp;
+    pmap *n = &cl->names;
+    for (size_t i = 0; i < n->cap; i++)
+        for (bucket *b = n->slots[i]; b; b = b->next)
+            for (uint32_t j = 0; j < b->n; j++)
+                entry_free(b->v[j]);
+    pmap *maps[] = {&cl->names,   &cl->ns_kind, &cl->pod_lab, &cl->svc_sel,
+                    &cl->pdb_sel, &cl->pdb_scan, &cl->hpa_tgt, &cl->ing_svc};
+    for (size_t i = 0; i < sizeof maps / sizeof *maps; i++)
+        pmap_free(maps[i]);
+    free(cl);
+    *clp = NULL;
+}
+
+static void fill_ref(ref *o, const k5_node *root, unsigned kind)
+{
+    memset(o, 0, sizeof *o);
+    o->root = root;
+    o->kind = k5_node_str(k5_map_get(root, "kind"));
+    o->kind_id = kind;
+    const k5_node *meta = k5_map_get(root, "metadata");
+    o->name = k5_node_str(k5_map_get(meta, "name"));
+    o->ns = k5_node_str(k5_map_get(meta, "namespace"));
+    if (kind & K5_KINDS_WORKLOAD) {
+        o->pod_labels = k5_node_at(root, "spec.template.metadata.labels");
+        if (!k5_node_is_map(o->pod_labels))
+            o->pod_labels = NULL;
+    }
+}
+
+/* A subject's ref: its kind, namespace (the docset's default when it names none) and labels. */
+static ref subject_ref(const k5_object *o)
+{
+    ref r = {o->root, o->pod_labels, o->kind, o->namespace_, o->name, o->kind_id};
+    return r;
+}
+
+static entry *find_entry(const k5_cluster *cl, unsigned kind, k5_str ns, k5_str name)
+{
+    key k;
+    key_kind_ns(&k, kind, ns);
+    key_str(&k, name);
+    const bucket *b = pmap_get(&cl->names, k.buf, k.n);
+    for (uint32_t i = 0; b && i < b->n; i++)
+        if (str_eq(b->v[i]->obj.name, name) && str_eq(b->v[i]->obj.ns, ns) &&
+            b->v[i]->obj.kind_id == kind)
+            return b->v[i];
+    return NULL;
+}
+
+static void unlink_entry(k5_cluster *cl, entry *e)
+{
+    index_entry(cl, e, IDX_DEL);
+    cl->counts[kind_bit(e->obj.kind_id)]--;
+    cl->bytes -= e->bytes;
+    entry_free(e);
+}
+
+/* Kind, namespace and name of an object as the API server sends it. */
+static bool identify(const cJSON *obj, unsigned *kind, k5_str *ns, k5_str *name)
+{
+    const cJSON *av = get(obj, "apiVersion"), *k = get(obj, "kind");
+    const cJSON *meta = get(obj, "metadata");
+    const cJSON *n = get(meta, "name"), *s = get(meta, "namespace");
+    if (!cJSON_IsString(av) || !cJSON_IsString(k) || !cJSON_IsString(n) || !cJSON_IsString(s) ||
+        !*n->valuestring || !*s->valuestring)
+        return false;
+    *kind = k5_kind_from((k5_str){av->valuestring, strlen(av->valuestring)},
+                         (k5_str){k->valuestring, strlen(k->valuestring)});
+    *name = (k5_str){n->valuestring, strlen(n->valuestring)};
+    *ns = (k5_str){s->valuestring, strlen(s->valuestring)};
+    return (*kind & K5_CLUSTER_KINDS) != 0;
+}
+
+k5_status k5_cluster_put(k5_cluster *cl, const cJSON *obj, k5_error *err)
+{
+    unsigned kind;
+    k5_str ns, name;
+    if (!identify(obj, &kind, &ns, &name)) {
+        k5__err(err, NULL, 0, 0,
+                "not a cached object: needs apiVersion, kind (one the rules read), "
+                "metadata.name and metadata.namespace");
+        return K5_EINVAL;
+    }
+    cJSON *p = project(obj, kind);
+    if (!p)
+        return K5_ENOMEM;
+    k5__arena tmp = {0};
+    k5_status st = K5_OK;
+    const k5_node *full = k5__node_from_cjson(&tmp, p, 0, err, &st);
+    cJSON_Delete(p);
+    if (!full) {
+        k5__arena_free(&tmp);
+        return st;
+    }
+    size_t nodes = 1, chars = 0;
+    measure(full, &nodes, &chars);
+    size_t size = nodes * sizeof(k5_node) + chars;
+    if (size > K5_CLUSTER_MAX_OBJECT_BYTES) {
+        k5__arena_free(&tmp);
+        k5__err(err, NULL, 0, 0,
+                "%.*s %.*s/%.*s is %zu bytes after trimming (limit K5_CLUSTER_MAX_OBJECT_BYTES, "
+                "%u)",
+                (int)(strlen(get(obj, "kind")->valuestring)), get(obj, "kind")->valuestring,
+                (int)ns.n, ns.p, (int)name.n, name.p, size, K5_CLUSTER_MAX_OBJECT_BYTES);
+        return K5_ELIMIT;
+    }
+    entry *e = malloc(sizeof *e + size);
+    if (!e) {
+        k5__arena_free(&tmp);
+        return K5_ENOMEM;
+    }
+    memset(e, 0, sizeof *e);
+    k5_node *root = (k5_node *)(void *)e->blk;
+    emitter em = {root + 1, (char *)e->blk + nodes * sizeof(k5_node)};
+    emit(&em, full, root);
+    k5__arena_free(&tmp);
+    e->bytes = (uint32_t)(size + sizeof *e);
+    fill_ref(&e->obj, root, kind);
+    entry *old = find_entry(cl, kind, ns, name);
+    if (old)
+        unlink_entry(cl, old);
+    if (!index_entry(cl, e, IDX_ADD)) {
+        index_entry(cl, e, IDX_DEL); /* whatever got in */
+        entry_free(e);
+        return K5_ENOMEM; /* the old copy is gone: better absent than stale */
+    }
+    cl->counts[kind_bit(kind)]++;
+    cl->bytes += e->bytes;
+    return K5_OK;
+}
+
+k5_status k5_cluster_remove(k5_cluster *cl, const cJSON *obj)
+{
+    unsigned kind;
+    k5_str ns, name;
+    if (!identify(obj, &kind, &ns, &name))
+        return K5_ENOTFOUND;
+    entry *e = find_entry(cl, kind, ns, name);
+    if (!e)
+        return K5_ENOTFOUND;
+    unlink_entry(cl, e);
+    return K5_OK;
+}
+
+/* Calls fn for every cached object of the kinds; fn may not change the cluster. */
+static void each_of_kinds(const k5_cluster *cl, unsigned kinds, void (*fn)(entry *, void *),
+                          void *ud)
+{
+    const pmap *n = &cl->names;
+    for (size_t i = 0; i < n->cap; i++)
+        for (bucket *b = n->slots[i]; b; b = b->next)
+            for (uint32_t j = 0; j < b->n; j++)
+                if (b->v[j]->obj.kind_id & kinds)
+                    fn(b->v[j], ud);
+}
+
+static void mark_one(entry *e, void *ud)
+{
+    (void)ud;
+    e->stale = true;
+}
+
+void k5_cluster_mark(k5_cluster *cl, unsigned kinds)
+{
+    each_of_kinds(cl, kinds, mark_one, NULL);
+}
+
+typedef struct stale_list {
+    entry **v;
+    size_t n, cap;
+    bool oom;
+} stale_list;
+
+static void collect_stale(entry *e, void *ud)
+{
+    stale_list *l = ud;
+    if (!e->stale || l->oom)
+        return;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        entry **v = realloc(l->v, cap * sizeof *v);
+        if (!v) {
+            l->oom = true;
+            return;
+        }
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = e;
+}
+
+size_t k5_cluster_sweep(k5_cluster *cl, unsigned kinds)
+{
+    /* Collected first: removing while walking the name table would skip entries. */
+    stale_list l = {NULL, 0, 0, false};
+    each_of_kinds(cl, kinds, collect_stale, &l);
+    for (size_t i = 0; i < l.n; i++)
+        unlink_entry(cl, l.v[i]);
+    free(l.v);
+    return l.n; /* out of memory: fewer removed now, the rest at the next relist */
+}
+
+size_t k5_cluster_count(const k5_cluster *cl, unsigned kinds)
+{
+    size_t n = 0;
+    for (int b = 0; b < 16; b++)
+        if (kinds & (1u << b))
+            n += cl->counts[b];
+    return n;
+}
+
+size_t k5_cluster_bytes(const k5_cluster *cl)
+{
+    return cl->bytes;
+}
+
+/* ---- partners ---- */
+
+struct k5_partners {
+    const entry **v;
+    size_t n, cap;
+    bool truncated, oom;
+    const ref *subjects; /* while collecting */
+    size_t nsubjects;
+};
+
+static bool is_subject(const k5_partners *p, const entry *e)
+{
+    for (size_t i = 0; i < p->nsubjects; i++) {
+        const ref *s = &p->subjects[i];
+        if (s->kind_id == e->obj.kind_id && str_eq(s->name, e->obj.name) &&
+            str_eq(s->ns, e->obj.ns))
+            return true;
+    }
+    return false;
+}
+
+/* Adds e once; false when it was already there, is a subject, or the list is full. */
+static bool add(k5_partners *p, const entry *e)
+{
+    if (!e || p->oom || is_subject(p, e))
+        return false;
+    for (size_t i = 0; i < p->n; i++)
+        if (p->v[i] == e)
+            return false;
+    if (p->n >= K5_CLUSTER_MAX_PARTNERS) {
+        p->truncated = true;
+        return false;
+    }
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 16;
+        const entry **v = realloc(p->v, cap * sizeof *v);
+        if (!v) {
+            p->oom = true;
+            return false;
+        }
+        p->v = v;
+        p->cap = cap;
+    }
+    p->v[p->n++] = e;
+    return true;
+}
+
+/* Workloads of ns whose pod labels match the selector, through the rarest of its pairs. */
+static void add_selected(const k5_cluster *cl, k5_partners *p, k5_str ns, const k5_node *sel,
+                         k5_selector_type type)
+{
+    if (!k5_node_is_map(sel))
+        return;
+    const k5_node *pairs = type == K5_SELECTOR_MAP ? sel : k5_map_get(sel, "matchLabels");
+    if (k5_node_is_map(pairs) && k5_node_len(pairs)) {
+        const bucket *best = NULL;
+        key k;
+        for (size_t i = 0; i < k5_node_len(pairs); i++) {
+            key_entry(&k, ns, pairs, i);
+            const bucket *b = pmap_get(&cl->pod_lab, k.buf, k.n);
+            if (!b)
+                return; /* a pair no pod template has: selects nothing */
+            if (!best || b->n < best->n)
+                best = b;
+        }
+        for (uint32_t i = 0; i < best->n; i++) {
+            const entry *e = best->v[i];
+            if (str_eq(e->obj.ns, ns) && k5_selector_matches(sel, type, e->obj.pod_labels))
+                add(p, e);
+        }
+        return;
+    }
+    if (type == K5_SELECTOR_MAP)
+        return; /* an empty Service selector selects nothing */
+    key k;
+    for (int bit = 0; bit < 16; bit++) {
+        if (!((1u << bit) & K5_KINDS_WORKLOAD & K5_CLUSTER_KINDS))
+            continue;
+        key_kind_ns(&k, 1u << bit, ns);
+        const bucket *b = pmap_get(&cl->ns_kind, k.buf, k.n);
+        for (uint32_t i = 0; b && i < b->n; i++)
+            if (k5_selector_matches(sel, type, b->v[i]->obj.pod_labels))
+                add(p, b->v[i]);
+    }
+}
+
+/* One workload of ns, so that "selects nothing" rules know the namespace has workloads. */
+static void add_witness(const k5_cluster *cl, k5_partners *p, k5_str ns, unsigned kinds,
+                        size_t want)
+{
+    key k;
+    for (int bit = 0; bit < 16 && want; bit++) {
+        if (!((1u << bit) & kinds))
+            continue;
+        key_kind_ns(&k, 1u << bit, ns);
+        const bucket *b = pmap_get(&cl->ns_kind, k.buf, k.n);
+        for (uint32_t i = 0; b && i < b->n && want; i++)
+            if (add(p, b->v[i]))
+                want--;
+    }
+}
+
+/* Services, PDBs and HPAs that select or target the workload. */
+static void add_referrers(const k5_cluster *cl, k5_partners *p, const ref *w, unsigned kinds)
+{
+    key k;
+    const k5_node *labels = w->pod_labels;
+    for (size_t j = 0; j < k5_node_len(labels); j++) {
+        key_entry(&k, w->ns, labels, j);
+        const bucket *b = (kinds & K5_KIND_SERVICE) ? pmap_get(&cl->svc_sel, k.buf, k.n) : NULL;
+        for (uint32_t i = 0; b && i < b->n; i++)
+            if (str_eq(b->v[i]->obj.ns, w->ns) &&
+                k5_selector_matches(k5_node_at(b->v[i]->obj.root, "spec.selector"), K5_SELECTOR_MAP,
+                                    labels))
+                add(p, b->v[i]);
+        b = (kinds & K5_KIND_PDB) ? pmap_get(&cl->pdb_sel, k.buf, k.n) : NULL;
+        for (uint32_t i = 0; b && i < b->n; i++)
+            if (str_eq(b->v[i]->obj.ns, w->ns) &&
+                k5_selector_matches(k5_node_at(b->v[i]->obj.root, "spec.selector"), K5_SELECTOR_LABEL,
+                                    labels))
+                add(p, b->v[i]);
+    }
+    if (kinds & K5_KIND_PDB) {
+        /* PDBs without matchLabels are few: each is tried (the index treats an empty v1
+         * selector as every pod and a v1beta1 one as none; the rules decide that). */
+        k.n = 0;
+        key_str(&k, w->ns);
+        const bucket *b = pmap_get(&cl->pdb_scan, k.buf, k.n);
+        for (uint32_t i = 0; b && i < b->n; i++)
+            if (k5_selector_matches(k5_node_at(b->v[i]->obj.root, "spec.selector"), K5_SELECTOR_LABEL,
+                                    labels))
+                add(p, b->v[i]);
+    }
+    if (kinds & K5_KIND_HPA) {
+        key_pair(&k, w->ns, w->kind, w->name);
+        const bucket *b = pmap_get(&cl->hpa_tgt, k.buf, k.n);
+        for (uint32_t i = 0; b && i < b->n; i++)
+            add(p, b->v[i]);
+    }
+}
+
+typedef struct svc_ctx {
+    const k5_cluster *cl;
+    k5_partners *p;
+    k5_str ns;
+    bool missing;
+} svc_ctx;
+
+static bool add_backend(k5_str name, void *ud)
+{
+    svc_ctx *x = ud;
+    const entry *e = find_entry(x->cl, K5_KIND_SERVICE, x->ns, name);
+    if (e)
+        add(x->p, e);
+    else
+        x->missing = true;
+    return true;
+}
+
+/* An Ingress's backend Services (and, when one is missing, a few others of its namespace). */
+static void add_backends(const k5_cluster *cl, k5_partners *p, const ref *ing)
+{
+    svc_ctx x = {cl, p, ing->ns, false};
+    each_backend_service(ing, add_backend, &x);
+    if (x.missing)
+        add_witness(cl, p, ing->ns, K5_KIND_SERVICE, 8);
+}
+
+static void add_around(const k5_cluster *cl, k5_partners *p, const ref *s)
+{
+    size_t first = p->n;
+    if (s->kind_id & K5_KINDS_WORKLOAD) {
+        add_referrers(cl, p, s, K5_KIND_SERVICE | K5_KIND_PDB | K5_KIND_HPA);
+        /* The referrers are judged too (an update may break them): each with all it selects. */
+        for (size_t i = first, n = p->n; i < n; i++) {
+            const entry *r = p->v[i];
+            if (r->obj.kind_id == K5_KIND_SERVICE)
+                add_selected(cl, p, r->obj.ns, k5_node_at(r->obj.root, "spec.selector"),
+                             K5_SELECTOR_MAP);
+            else if (r->obj.kind_id == K5_KIND_PDB)
+                add_selected(cl, p, r->obj.ns, k5_node_at(r->obj.root, "spec.selector"),
+                             K5_SELECTOR_LABEL);
+        }
+    } else if (s->kind_id == K5_KIND_SERVICE) {
+        const k5_node *sel = k5_node_at(s->root, "spec.selector");
+        add_selected(cl, p, s->ns, sel, K5_SELECTOR_MAP);
+        if (p->n == first && k5_node_is_map(sel) && k5_node_len(sel))
+            add_witness(cl, p, s->ns, K5_KINDS_WORKLOAD, 1);
+        /* Ingresses routing to this Service, with their other backends. */
+        key k;
+        key_pair(&k, s->ns, s->name, (k5_str){"", 0});
+        const bucket *b = pmap_get(&cl->ing_svc, k.buf, k.n);
+        for (uint32_t i = 0; b && i < b->n; i++)
+            if (add(p, b->v[i]))
+                add_backends(cl, p, &b->v[i]->obj);
+    } else if (s->kind_id == K5_KIND_INGRESS) {
+        add_backends(cl, p, s);
+    } else if (s->kind_id == K5_KIND_PDB) {
+        add_selected(cl, p, s->ns, k5_node_at(s->root, "spec.selector"),
+                     K5_SELECTOR_LABEL);
+        size_t n = p->n;
+        if (n == first)
+            add_witness(cl, p, s->ns, K5_KINDS_WORKLOAD, 1);
+        /* The other budgets of those pods (overlaps), and their HPAs. */
+        for (size_t i = first; i < n; i++)
+            add_referrers(cl, p, &p->v[i]->obj, K5_KIND_PDB | K5_KIND_HPA);
+    } else if (s->kind_id == K5_KIND_HPA) {
+        const k5_node *ref = k5_node_at(s->root, "spec.scaleTargetRef");
+        k5_str tk = k5_node_str(k5_map_get(ref, "kind")), tn = k5_node_str(k5_map_get(ref, "name"));
+        unsigned kinds[] = {K5_KIND_DEPLOYMENT, K5_KIND_STATEFULSET};
+        const char *names[] = {"Deployment", "StatefulSet"};
+        for (int i = 0; i < 2; i++)
+            if (str_eq(tk, (k5_str){names[i], strlen(names[i])})) {
+                const entry *w = find_entry(cl, kinds[i], s->ns, tn);
+                if (w && add(p, w))
+                    add_referrers(cl, p, &w->obj, K5_KIND_PDB | K5_KIND_HPA);
+            }
+    }
+}
+
+k5_status k5_cluster_partners(const k5_cluster *cl, const k5_object *const *subjects,
+                              size_t nsubjects, k5_partners **out)
+{
+    k5_partners *p = calloc(1, sizeof *p);
+    if (!p)
+        return K5_ENOMEM;
+    ref refs[8];
+    if (nsubjects > sizeof refs / sizeof refs[0])
+        nsubjects = sizeof refs / sizeof refs[0];
+    for (size_t i = 0; i < nsubjects; i++)
+        refs[i] = subject_ref(subjects[i]);
+    p->subjects = refs;
+    p->nsubjects = nsubjects;
+    for (size_t i = 0; i < nsubjects; i++)
+        add_around(cl, p, &refs[i]);
+    p->subjects = NULL;
+    p->nsubjects = 0;
+    if (p->oom) {
+        k5_partners_free(&p);
+        return K5_ENOMEM;
+    }
+    *out = p;
+    return K5_OK;
+}
+
+size_t k5_partners_count(const k5_partners *p)
+{
+    return p ? p->n : 0;
+}
+
+bool k5_partners_truncated(const k5_partners *p)
+{
+    return p && p->truncated;
+}
+
+void k5_partners_free(k5_partners **p)
+{
+    if (!p || !*p)
+        return;
+    free((*p)->v);
+    free(*p);
+    *p = NULL;
+}
+
+k5_status k5_docset_add_partners(k5_docset *set, const k5_partners *p)
+{
+    if (!p || !p->n)
+        return K5_OK;
+    const k5_node **roots = malloc(p->n * sizeof *roots);
+    if (!roots)
+        return K5_ENOMEM;
+    for (size_t i = 0; i < p->n; i++)
+        roots[i] = p->v[i]->obj.root;
+    k5_status st = k5__docset_add_borrowed(set, "cluster", roots, p->n);
+    free(roots);
+    return st;
+}

@@ -1,0 +1,444 @@
+/*
+ * The cluster cache (k5_cluster.h): what it keeps, its indexes under put,
+ * replace, remove and relist, its memory per object, and that the
+ * cross-object rules judge an object against its partners from the cache
+ * exactly as the linter judges it against the whole input.
+ */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <cmocka.h>
+
+#include <kube5xx/kube5xx.h>
+
+/* ---- helpers ---- */
+
+static cJSON *parse(const char *json)
+{
+    cJSON *j = cJSON_Parse(json);
+    assert_non_null(j);
+    return j;
+}
+
+static void put(k5_cluster *cl, const char *json)
+{
+    cJSON *j = parse(json);
+    k5_error e = {0};
+    k5_status st = k5_cluster_put(cl, j, &e);
+    if (st != K5_OK)
+        fail_msg("put: %s", e.msg);
+    cJSON_Delete(j);
+}
+
+#define DEPLOY(name, app, port)                                                                   \
+    "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"" name          \
+    "\",\"namespace\":\"shop\"},\"spec\":{\"replicas\":3,\"template\":{\"metadata\":{\"labels\":{" \
+    "\"app\":\"" app "\"}},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"x\",\"ports\":[{" \
+    "\"name\":\"" port "\",\"containerPort\":8080,\"protocol\":\"TCP\"}]}]}}}}"
+
+#define SERVICE(name, app, target)                                                                \
+    "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"" name                  \
+    "\",\"namespace\":\"shop\"},\"spec\":{\"selector\":{\"app\":\"" app "\"},\"ports\":[{"        \
+    "\"port\":80,\"targetPort\":\"" target "\"}]}}"
+
+/* A review docset: the subject first, then its partners; the report of the run. */
+typedef struct judged {
+    k5_docset *set;
+    k5_partners *p;
+    k5_report *rep;
+} judged;
+
+static void judge(const k5_cluster *cl, const cJSON *subject, judged *j)
+{
+    k5_error e = {0};
+    assert_int_equal(k5_docset_new(&j->set, "default"), K5_OK);
+    assert_int_equal(k5_docset_add_cjson(j->set, "request", subject, &e), K5_OK);
+    const k5_object *s = k5_docset_object(j->set, 0);
+    assert_int_equal(k5_cluster_partners(cl, &s, 1, &j->p), K5_OK);
+    assert_int_equal(k5_docset_add_partners(j->set, j->p), K5_OK);
+    assert_int_equal(k5_run(j->set, NULL, K5_RUN_PARTNERS_CROSS_ONLY, &j->rep, &e), K5_OK);
+}
+
+static void judged_free(judged *j)
+{
+    k5_report_free(&j->rep);
+    k5_docset_free(&j->set);
+    k5_partners_free(&j->p);
+}
+
+/* The subject's finding of that rule, or NULL. */
+static const k5_finding *subject_finding(const judged *j, const char *rule)
+{
+    for (size_t i = 0; i < k5_report_count(j->rep); i++) {
+        const k5_finding *f = k5_report_at(j->rep, i);
+        if (f->object->index == 0 && strcmp(f->rule->id, rule) == 0)
+            return f;
+    }
+    return NULL;
+}
+
+/* ---- put, replace, remove, relist ---- */
+
+static void test_cluster__service_finds_workloads_through_the_index(void **state)
+{
+    (void)state;
+    k5_cluster *cl = NULL;
+    assert_int_equal(k5_cluster_new(&cl), K5_OK);
+    put(cl, DEPLOY("web", "web", "web"));
+    put(cl, DEPLOY("other", "other", "http"));
+    assert_int_equal(k5_cluster_count(cl, K5_KIND_DEPLOYMENT), 2);
+
+    cJSON *svc = parse(SERVICE("web", "web", "http"));
+    judged j = {0};
+    judge(cl, svc, &j);
+    assert_int_equal(k5_partners_count(j.p), 1); /* web, not other */
+    const k5_finding *f = subject_finding(&j, "service-target-port-mismatch");
+    assert_non_null(f);
+    assert_non_null(strstr(f->message, "Deployment \"web\""));
+    assert_non_null(strstr(f->message, "8080/TCP \"web\""));
+    judged_free(&j);
+
+    /* The Deployment is replaced by one that declares the port: the index follows. */
+    put(cl, DEPLOY("web", "web", "http"));
+    assert_int_equal(k5_cluster_count(cl, K5_KIND_DEPLOYMENT), 2);
+    judge(cl, svc, &j);
+    assert_null(subject_finding(&j, "service-target-port-mismatch"));
+    judged_free(&j);
+
+    /* Its labels change: the Service selects nothing any more (the namespace still has one). */
+    put(cl, DEPLOY("web", "web2", "http"));
+    judge(cl, svc, &j);
+    assert_non_null(subject_finding(&j, "service-selects-nothing"));
+    judged_free(&j);
+
+    /* Removed: the Service's namespace keeps "other", so it still selects nothing. */
+    cJSON *gone = parse(DEPLOY("web", "web2", "http"));
+    assert_int_equal(k5_cluster_remove(cl, gone), K5_OK);
+    assert_int_equal(k5_cluster_remove(cl, gone), K5_ENOTFOUND);
+    assert_int_equal(k5_cluster_count(cl, K5_KIND_DEPLOYMENT), 1);
+    cJSON_Delete(gone);
+    cJSON_Delete(svc);
+    k5_cluster_free(&cl);
+    assert_null(cl);
+}
+
+static void test_cluster__relist_sweeps_what_was_not_listed_again(void **state)
+{
+    (void)state;
+    k5_cluster *cl = NULL;
+    assert_int_equal(k5_cluster_new(&cl), K5_OK);
+    put(cl, DEPLOY("a", "a", "http"));
+    put(cl, DEPLOY("b", "b", "http"));
+    put(cl, SERVICE("s", "a", "http"));
+    size_t before = k5_cluster_bytes(cl);
+    k5_cluster_mark(cl, K5_KIND_DEPLOYMENT);
+    put(cl, DEPLOY("b", "b", "http"));
+    assert_int_equal(k5_cluster_sweep(cl, K5_KIND_DEPLOYMENT), 1);
+    assert_int_equal(k5_cluster_count(cl, K5_KIND_DEPLOYMENT), 1);
+    assert_int_equal(k5_cluster_count(cl, K5_KIND_SERVICE), 1); /* another kind: untouched */
+    assert_true(k5_cluster_bytes(cl) < before);
+    /* "a" is gone from the label index too: the Service finds no workload of its own. */
+    cJSON *svc = parse(SERVICE("s", "a", "http"));
+    judged j = {0};
+    judge(cl, svc, &j);
+    assert_non_null(subject_finding(&j, "service-selects-nothing"));
+    judged_free(&j);
+    cJSON_Delete(svc);
+    k5_cluster_free(&cl);
+}
+
+static void test_cluster__refuses_what_it_does_not_cache(void **state)
+{
+    (void)state;
+    k5_cluster *cl = NULL;
+    assert_int_equal(k5_cluster_new(&cl), K5_OK);
+    k5_error e = {0};
+    cJSON *cm = parse("{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":"
+                      "\"x\",\"namespace\":\"a\"}}");
+    assert_int_equal(k5_cluster_put(cl, cm, &e), K5_EINVAL);
+    assert_non_null(strstr(e.msg, "not a cached object"));
+    cJSON *nons = parse("{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":"
+                        "\"x\"}}");
+    assert_int_equal(k5_cluster_put(cl, nons, &e), K5_EINVAL);
+    /* A Service with a hundred thousand ports passes the per-object limit after trimming. */
+    cJSON *big = parse(SERVICE("big", "a", "http"));
+    cJSON *ports = cJSON_GetObjectItem(cJSON_GetObjectItem(big, "spec"), "ports");
+    for (int i = 0; i < 100000; i++) {
+        cJSON *p = cJSON_CreateObject();
+        cJSON_AddNumberToObject(p, "port", 1000 + i);
+        cJSON_AddItemToArray(ports, p);
+    }
+    assert_int_equal(k5_cluster_put(cl, big, &e), K5_ELIMIT);
+    assert_non_null(strstr(e.msg, "K5_CLUSTER_MAX_OBJECT_BYTES"));
+    assert_int_equal(k5_cluster_count(cl, K5_CLUSTER_KINDS), 0);
+    cJSON_Delete(cm);
+    cJSON_Delete(nons);
+    cJSON_Delete(big);
+    k5_cluster_free(&cl);
+}
+
+/* What the API server sends for a Deployment made by `kubectl create deployment`/helm. */
+static cJSON *generated_deployment(int i)
+{
+    char json[8192];
+    char last[2048];
+    snprintf(last, sizeof last,
+             "{\\\"apiVersion\\\":\\\"apps/v1\\\",\\\"kind\\\":\\\"Deployment\\\",\\\"metadata\\\""
+             ":{\\\"name\\\":\\\"svc-%d\\\"},\\\"spec\\\":{\\\"replicas\\\":2,\\\"template\\\":{"
+             "\\\"spec\\\":{\\\"containers\\\":[{\\\"name\\\":\\\"app\\\",\\\"image\\\":\\\"regis"
+             "try.example.com/team/svc-%d:1.2.3\\\",\\\"resources\\\":{\\\"limits\\\":{\\\"memory"
+             "\\\":\\\"256Mi\\\"}}}]}}}}",
+             i, i);
+    snprintf(
+        json, sizeof json,
+        "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"svc-%d\","
+        "\"namespace\":\"team-%d\",\"uid\":\"6f1c2d3e-4a5b-6c7d-8e9f-%012d\",\"resourceVersion\":"
+        "\"%d\",\"generation\":4,\"creationTimestamp\":\"2026-11-30T04:00:00Z\",\"labels\":{\"app\":"
+        "\"svc-%d\",\"app.kubernetes.io/managed-by\":\"Helm\",\"team\":\"team-%d\"},\"annotations\":"
+        "{\"deployment.kubernetes.io/revision\":\"4\",\"meta.helm.sh/release-name\":\"svc-%d\","
+        "\"kubectl.kubernetes.io/last-applied-configuration\":\"%s\"},\"managedFields\":[{\"manager\":"
+        "\"helm\",\"operation\":\"Update\",\"apiVersion\":\"apps/v1\",\"time\":\"2026-11-30T04:00:00Z\","
+        "\"fieldsType\":\"FieldsV1\",\"fieldsV1\":{\"f:spec\":{\"f:replicas\":{},\"f:template\":{"
+        "\"f:spec\":{\"f:containers\":{}}}}}}]},\"spec\":{\"replicas\":2,\"selector\":{"
+        "\"matchLabels\":{\"app\":\"svc-%d\"}},\"template\":{\"metadata\":{\"creationTimestamp\":null,"
+        "\"labels\":{\"app\":\"svc-%d\",\"team\":\"team-%d\"}},\"spec\":{\"containers\":[{\"name\":"
+        "\"app\",\"image\":\"registry.example.com/team/svc-%d:1.2.3\",\"ports\":[{\"name\":\"http\","
+        "\"containerPort\":8080,\"protocol\":\"TCP\"}],\"resources\":{\"limits\":{\"memory\":"
+        "\"256Mi\"},\"requests\":{\"cpu\":\"100m\",\"memory\":\"256Mi\"}},\"readinessProbe\":{"
+        "\"httpGet\":{\"path\":\"/healthz\",\"port\":\"http\",\"scheme\":\"HTTP\"},\"timeoutSeconds\":1,"
+        "\"periodSeconds\":10,\"successThreshold\":1,\"failureThreshold\":3},\"terminationMessagePath\":"
+        "\"/dev/termination-log\",\"terminationMessagePolicy\":\"File\",\"imagePullPolicy\":"
+        "\"IfNotPresent\"}],\"restartPolicy\":\"Always\",\"terminationGracePeriodSeconds\":30,"
+        "\"dnsPolicy\":\"ClusterFirst\",\"securityContext\":{},\"schedulerName\":\"default-scheduler\"}},"
+        "\"strategy\":{\"type\":\"RollingUpdate\",\"rollingUpdate\":{\"maxUnavailable\":\"25%%\","
+        "\"maxSurge\":\"25%%\"}},\"revisionHistoryLimit\":10,\"progressDeadlineSeconds\":600},"
+        "\"status\":{\"observedGeneration\":4,\"replicas\":2,\"updatedReplicas\":2,\"readyReplicas\":2,"
+        "\"availableReplicas\":2,\"conditions\":[{\"type\":\"Available\",\"status\":\"True\","
+        "\"lastUpdateTime\":\"2026-11-30T04:00:00Z\",\"lastTransitionTime\":\"2026-11-30T04:00:00Z\","
+        "\"reason\":\"MinimumReplicasAvailable\",\"message\":\"Deployment has minimum availability.\"}]}}",
+        i, i % 50, i, 1000 + i, i, i % 50, i, last, i, i, i % 50, i);
+    return parse(json);
+}
+
+static void test_cluster__a_generated_deployment_costs_under_a_kibibyte(void **state)
+{
+    (void)state;
+    k5_cluster *cl = NULL;
+    assert_int_equal(k5_cluster_new(&cl), K5_OK);
+    size_t empty = k5_cluster_bytes(cl);
+    const int n = 5000;
+    for (int i = 0; i < n; i++) {
+        cJSON *d = generated_deployment(i);
+        k5_error e = {0};
+        assert_int_equal(k5_cluster_put(cl, d, &e), K5_OK);
+        cJSON_Delete(d);
+    }
+    size_t per = (k5_cluster_bytes(cl) - empty) / (size_t)n;
+    print_message("cluster: %zu bytes per generated Deployment (indexes included)\n", per);
+    assert_true(per <= 1024);
+    /* The budget is met by dropping what no rule reads, not by dropping what they do. */
+    cJSON *svc = parse("{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":"
+                       "\"svc-7\",\"namespace\":\"team-7\"},\"spec\":{\"selector\":{\"app\":"
+                       "\"svc-7\"},\"ports\":[{\"port\":80,\"targetPort\":\"grpc\"}]}}");
+    judged j = {0};
+    judge(cl, svc, &j);
+    const k5_finding *f = subject_finding(&j, "service-target-port-mismatch");
+    assert_non_null(f);
+    assert_non_null(strstr(f->message, "8080/TCP \"http\""));
+    judged_free(&j);
+    cJSON_Delete(svc);
+    k5_cluster_free(&cl);
+}
+
+/* ---- fidelity: the cache and the linter agree on every cross-object fixture ---- */
+
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    if (buf) {
+        buf[n] = '\0';
+        *len = (size_t)n;
+    }
+    return buf;
+}
+
+static cJSON *to_json(const k5_node *n)
+{
+    if (k5_node_is_map(n)) {
+        cJSON *o = cJSON_CreateObject();
+        for (size_t i = 0; i < k5_node_len(n); i++) {
+            k5_str k = k5_node_str(k5_map_key(n, i));
+            char key[512];
+            snprintf(key, sizeof key, "%.*s", (int)k.n, k.p ? k.p : "");
+            cJSON_AddItemToObject(o, key, to_json(k5_map_value(n, i)));
+        }
+        return o;
+    }
+    if (k5_node_is_seq(n)) {
+        cJSON *a = cJSON_CreateArray();
+        for (size_t i = 0; i < k5_node_len(n); i++)
+            cJSON_AddItemToArray(a, to_json(k5_seq_at(n, i)));
+        return a;
+    }
+    k5_str s = k5_node_str(n);
+    char text[4096];
+    snprintf(text, sizeof text, "%.*s", (int)s.n, s.p ? s.p : "");
+    int64_t v;
+    bool b;
+    switch (k5_node_kind(n)) {
+    case K5_NODE_INT: return k5_node_int(n, &v) ? cJSON_CreateNumber((double)v) : cJSON_CreateString(text);
+    case K5_NODE_FLOAT: return cJSON_CreateNumber(strtod(text, NULL));
+    case K5_NODE_BOOL: return k5_node_bool(n, &b) ? cJSON_CreateBool(b) : cJSON_CreateNull();
+    case K5_NODE_NULL: return cJSON_CreateNull();
+    default: return cJSON_CreateString(text);
+    }
+}
+
+/* The findings of cross-aware rules on one object, as "rule path" lines, sorted. */
+static void cross_lines(const k5_report *r, size_t index, bool by_index, const k5_object *obj,
+                        char *out, size_t size)
+{
+    char lines[64][600];
+    size_t n = 0;
+    for (size_t i = 0; i < k5_report_count(r) && n < 64; i++) {
+        const k5_finding *f = k5_report_at(r, i);
+        if (by_index ? f->object->index != index : f->object != obj)
+            continue;
+        if (f->rule->scope != K5_SCOPE_CROSS && !f->rule->scope_note)
+            continue;
+        snprintf(lines[n++], sizeof lines[0], "%s %s", f->rule->id, f->path);
+    }
+    qsort(lines, n, sizeof lines[0], (int (*)(const void *, const void *))strcmp);
+    out[0] = '\0';
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(out + len, size - len, "%s\n", lines[i]);
+}
+
+static void fidelity_file(const char *path, size_t *files, size_t *compared)
+{
+    size_t len = 0;
+    char *buf = read_file(path, &len);
+    assert_non_null(buf);
+    if (strstr(buf, "# config:") || strstr(buf, "# namespace:") || strstr(buf, "# single-only")) {
+        free(buf);
+        return;
+    }
+    k5_docset *set = NULL;
+    k5_error e = {0};
+    assert_int_equal(k5_docset_new(&set, "default"), K5_OK);
+    if (k5_docset_load(set, path, buf, len, K5_FORMAT_AUTO, &e) != K5_OK) {
+        k5_docset_free(&set);
+        return;
+    }
+    size_t n = k5_docset_object_count(set);
+    bool cacheable = n > 0;
+    for (size_t i = 0; i < n; i++)
+        if (!(k5_docset_object(set, i)->kind_id & K5_CLUSTER_KINDS))
+            cacheable = false; /* a Pod or a Job the cache does not hold */
+    k5_report *lint = NULL;
+    k5_cluster *cl = NULL;
+    cJSON **objs = calloc(n ? n : 1, sizeof *objs);
+    assert_non_null(objs);
+    if (!cacheable)
+        goto out;
+    assert_int_equal(k5_run(set, NULL, 0, &lint, &e), K5_OK);
+    assert_int_equal(k5_cluster_new(&cl), K5_OK);
+    for (size_t i = 0; i < n; i++) {
+        const k5_object *o = k5_docset_object(set, i);
+        objs[i] = to_json(o->root);
+        cJSON *meta = cJSON_GetObjectItem(objs[i], "metadata");
+        if (!cJSON_GetObjectItem(meta, "namespace")) {
+            char ns[256];
+            snprintf(ns, sizeof ns, "%.*s", (int)o->namespace_.n, o->namespace_.p);
+            cJSON_AddStringToObject(meta, "namespace", ns);
+        }
+        if (k5_cluster_put(cl, objs[i], &e) != K5_OK)
+            goto out; /* no name: a template the cache cannot key */
+    }
+    if (k5_cluster_count(cl, K5_CLUSTER_KINDS) != n)
+        goto out; /* two objects with one name */
+    (*files)++;
+    for (size_t i = 0; i < n; i++) {
+        judged j = {0};
+        judge(cl, objs[i], &j);
+        char want[8192], got[8192];
+        cross_lines(lint, 0, false, k5_docset_object(set, i), want, sizeof want);
+        cross_lines(j.rep, 0, true, NULL, got, sizeof got);
+        if (strcmp(want, got) != 0)
+            fail_msg("%s, object %zu: the linter says\n%sbut against the cache\n%s", path, i, want,
+                     got);
+        (*compared)++;
+        judged_free(&j);
+    }
+out:
+    for (size_t i = 0; i < n; i++)
+        cJSON_Delete(objs[i]);
+    free(objs);
+    k5_cluster_free(&cl);
+    k5_report_free(&lint);
+    k5_docset_free(&set);
+}
+
+static void test_cluster__cross_rules_agree_with_the_linter_on_every_fixture(void **state)
+{
+    (void)state;
+    char root[2048];
+    snprintf(root, sizeof root, "%s/tests/fixtures", K5_SOURCE_DIR);
+    DIR *d = opendir(root);
+    assert_non_null(d);
+    size_t files = 0, compared = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s/%s", root, de->d_name);
+        DIR *sub = opendir(dir);
+        if (!sub)
+            continue;
+        struct dirent *fe;
+        while ((fe = readdir(sub))) {
+            size_t l = strlen(fe->d_name);
+            if (l < 6 || strcmp(fe->d_name + l - 5, ".yaml") != 0)
+                continue;
+            char path[8192];
+            snprintf(path, sizeof path, "%s/%s", dir, fe->d_name);
+            fidelity_file(path, &files, &compared);
+        }
+        closedir(sub);
+    }
+    closedir(d);
+    print_message("cluster fidelity: %zu fixture files, %zu objects judged both ways\n", files,
+                  compared);
+    assert_true(files >= 20); /* the walk found the fixtures */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cluster__service_finds_workloads_through_the_index),
+        cmocka_unit_test(test_cluster__relist_sweeps_what_was_not_listed_again),
+        cmocka_unit_test(test_cluster__refuses_what_it_does_not_cache),
+        cmocka_unit_test(test_cluster__a_generated_deployment_costs_under_a_kibibyte),
+        cmocka_unit_test(test_cluster__cross_rules_agree_with_the_linter_on_every_fixture),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
