@@ -50,7 +50,7 @@ struct k5_cluster {
     pmap pdb_scan; /* ns                    -> PDBs without matchLabels */
     pmap hpa_tgt;  /* ns, Kind, name        -> HPAs scaling that workload */
     pmap ing_svc;  /* ns, Service name      -> Ingresses with a backend on that Service */
-    size_t counts[16];
+    size_t counts[K5__KIND_COUNT];
     size_t bytes; /* objects + buckets + posting arrays */
 };
 
@@ -183,7 +183,7 @@ static void key_str(key *k, k5_str s)
 static int kind_bit(unsigned kind)
 {
     int b = 0;
-    while (b < 15 && !(kind & (1u << b)))
+    while (b < K5__KIND_COUNT - 1 && !(kind & (1u << b)))
         b++;
     return b;
 }
@@ -837,7 +837,7 @@ size_t k5_cluster_sweep(k5_cluster *cl, unsigned kinds)
 size_t k5_cluster_count(const k5_cluster *cl, unsigned kinds)
 {
     size_t n = 0;
-    for (int b = 0; b < 16; b++)
+    for (int b = 0; b < K5__KIND_COUNT; b++)
         if (kinds & (1u << b))
             n += cl->counts[b];
     return n;
@@ -923,7 +923,7 @@ static void add_selected(const k5_cluster *cl, k5_partners *p, k5_str ns, const 
     if (type == K5_SELECTOR_MAP)
         return; /* an empty Service selector selects nothing */
     key k;
-    for (int bit = 0; bit < 16; bit++) {
+    for (int bit = 0; bit < K5__KIND_COUNT; bit++) {
         if (!((1u << bit) & K5_KINDS_WORKLOAD & K5_CLUSTER_KINDS))
             continue;
         key_kind_ns(&k, 1u << bit, ns);
@@ -939,7 +939,7 @@ static void add_witness(const k5_cluster *cl, k5_partners *p, k5_str ns, unsigne
                         size_t want)
 {
     key k;
-    for (int bit = 0; bit < 16 && want; bit++) {
+    for (int bit = 0; bit < K5__KIND_COUNT && want; bit++) {
         if (!((1u << bit) & kinds))
             continue;
         key_kind_ns(&k, 1u << bit, ns);
