@@ -67,6 +67,7 @@ void lint_docs_markdown(FILE *fp)
         fprintf(fp, "| [%s](#%s) | %s | %s | %s |\n", r->id, r->id, k5_severity_str(r->severity),
                 k5_scope_str(r->scope), r->summary);
     }
+    fprintf(fp, "\n## Serving\n\n%s", k5_serving_definition);
     for (size_t i = 0; i < k5_rule_count(); i++) {
         const k5_rule *r = k5_rule_at(i);
         char kinds[300];

@@ -5,11 +5,15 @@
 
 static k5_status check(k5_check *c, const k5_object *obj)
 {
+    k5_serving sv;
+    k5_serving_of(c, obj, &sv);
+    if (!sv.serving)
+        return K5_OK;
     const k5_node *containers = k5_map_get(obj->pod_spec, "containers");
     for (size_t i = 0; i < k5_node_len(containers); i++) {
         const k5_node *ctr = k5_seq_at(containers, i);
         const k5_node *lc = k5_map_get(ctr, "lifecycle");
-        if (k5_map_get(lc, "preStop") || !k5_container_serving(c, obj, ctr))
+        if (k5_map_get(lc, "preStop") || !k5_serving_has(&sv, obj, ctr))
             continue;
         k5_str name = k5_container_name(ctr);
         k5_status st = k5_check_report(
@@ -28,8 +32,8 @@ const k5_rule k5__rule_prestop_hook_missing = {
     .severity = K5_SEV_WARNING,
     .kinds = K5_KINDS_SERVING,
     .scope = K5_SCOPE_SINGLE,
-    .scope_note = "also cross-object: a container without ports counts as serving when a "
-                  "Service in the input selects its pod template",
+    .scope_note = "also cross-object: the serving containers are those a selecting Service's "
+                  "targetPort resolves to (see \"Serving\" in docs/rules.md)",
     .summary = "A serving container has no preStop hook",
     .explanation =
         "When a pod is deleted, the kubelet sends SIGTERM at the same moment the endpoints "

@@ -5,10 +5,25 @@
 
 static k5_status check(k5_check *c, const k5_object *obj)
 {
+    k5_serving sv;
+    k5_serving_of(c, obj, &sv);
+    if (!sv.serving)
+        return K5_OK;
     const k5_node *containers = k5_map_get(obj->pod_spec, "containers");
+    /* The pod is Ready only when every container is: one serving container's probe already
+     * keeps the pod out of the endpoints until the application answers. */
     for (size_t i = 0; i < k5_node_len(containers); i++) {
         const k5_node *ctr = k5_seq_at(containers, i);
-        if (k5_map_get(ctr, "readinessProbe") || !k5_container_serving(c, obj, ctr))
+        if (k5_map_get(ctr, "readinessProbe") && k5_serving_has(&sv, obj, ctr))
+            return K5_OK;
+    }
+    char svcs[200], via[240] = "";
+    size_t nsvc = k5_services_describe(c, obj, svcs, sizeof svcs);
+    if (nsvc)
+        snprintf(via, sizeof via, "; selected by Service%s %s", nsvc > 1 ? "s" : "", svcs);
+    for (size_t i = 0; i < k5_node_len(containers); i++) {
+        const k5_node *ctr = k5_seq_at(containers, i);
+        if (!k5_serving_has(&sv, obj, ctr))
             continue;
         k5_str name = k5_container_name(ctr);
         char ports[160];
@@ -18,7 +33,7 @@ static k5_status check(k5_check *c, const k5_object *obj)
             "container \"%.*s\" of %.*s \"%.*s\" serves traffic (ports: %s%s) but has no "
             "readinessProbe: it receives requests before it is ready and after it breaks",
             (int)name.n, name.p, (int)obj->kind.n, obj->kind.p, (int)obj->name.n, obj->name.p,
-            ports, k5_workload_has_service(c, obj) ? "; selected by a Service" : "");
+            ports, via);
         if (st != K5_OK)
             return st;
     }
@@ -30,9 +45,9 @@ const k5_rule k5__rule_readiness_probe_missing = {
     .severity = K5_SEV_ERROR,
     .kinds = K5_KINDS_SERVING,
     .scope = K5_SCOPE_SINGLE,
-    .scope_note = "also cross-object: a container without ports counts as serving when a "
-                  "Service in the input selects its pod template",
-    .summary = "A serving container has no readinessProbe",
+    .scope_note = "also cross-object: the serving containers are those a selecting Service's "
+                  "targetPort resolves to (see \"Serving\" in docs/rules.md)",
+    .summary = "No serving container of a pod has a readinessProbe",
     .explanation =
         "Without a readiness probe a pod is added to the Service's endpoints as soon as its "
         "containers start, before the application listens, and it stays there when the "

@@ -11,9 +11,11 @@ static k5_status check(k5_check *c, const k5_object *obj)
     /* Unset means the default of 30s, which is never judged too short here. */
     if (!node || grace >= min)
         return K5_OK;
+    k5_serving sv;
+    k5_serving_of(c, obj, &sv);
     const k5_node *containers = k5_map_get(obj->pod_spec, "containers"), *serving = NULL;
     for (size_t i = 0; i < k5_node_len(containers) && !serving; i++)
-        if (k5_container_serving(c, obj, k5_seq_at(containers, i)))
+        if (k5_serving_has(&sv, obj, k5_seq_at(containers, i)))
             serving = k5_seq_at(containers, i);
     if (!serving)
         return K5_OK;

@@ -8,15 +8,6 @@ bool k5__str_eq(k5_str a, k5_str b)
     return a.n == b.n && (a.n == 0 || memcmp(a.p, b.p, a.n) == 0);
 }
 
-bool k5__workload_serving(const k5_check *c, const k5_object *obj)
-{
-    const k5_node *containers = k5_map_get(obj->pod_spec, "containers");
-    for (size_t i = 0; i < k5_node_len(containers); i++)
-        if (k5_container_serving(c, obj, k5_seq_at(containers, i)))
-            return true;
-    return false;
-}
-
 bool k5__hpa_min_replicas(const k5_object *hpa, int64_t *out)
 {
     const k5_node *n = k5_node_at(hpa->root, "spec.minReplicas");

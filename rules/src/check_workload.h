@@ -11,8 +11,17 @@
 
 bool k5__str_eq(k5_str a, k5_str b);
 
-/* True when some regular container of the workload serves traffic (k5_container_serving). */
+/* True when the workload serves traffic (k5_serving_of). */
 bool k5__workload_serving(const k5_check *c, const k5_object *obj);
+
+/* True when a port name (of a Service or a container) names a metrics port. */
+bool k5__port_is_metrics(const k5_node *port_name);
+
+/*
+ * The item of ctr.ports that a Service targetPort or probe port (a number or a
+ * name) designates, or NULL when the container declares none.
+ */
+const k5_node *k5__ctr_port_for(const k5_node *ctr, const k5_node *target);
 
 /* spec.minReplicas of an HPA, with the Kubernetes default 1; false when it is not an integer. */
 bool k5__hpa_min_replicas(const k5_object *hpa, int64_t *out);

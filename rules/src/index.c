@@ -361,26 +361,6 @@ bool k5_workload_has_service(const k5_check *c, const k5_object *obj)
     return found;
 }
 
-bool k5_container_serving(const k5_check *c, const k5_object *obj, const k5_node *container)
-{
-    /* A bare Pod that runs to completion (restartPolicy Never or OnFailure: a `helm test`
-     * hook, a one-off task) is batch work like a Job, even when a Service's selector happens
-     * to match it; Pods default to Always. */
-    if (obj->kind_id == K5_KIND_POD) {
-        const k5_node *rp = k5_map_get(obj->pod_spec, "restartPolicy");
-        if (k5_node_is(rp, "Never") || k5_node_is(rp, "OnFailure"))
-            return false;
-    }
-    const k5_node *ports = k5_map_get(container, "ports");
-    for (size_t i = 0; i < k5_node_len(ports); i++) {
-        const k5_node *p = k5_seq_at(ports, i);
-        const k5_node *proto = k5_map_get(p, "protocol");
-        if (k5_map_get(p, "containerPort") && (!proto || k5_node_is(proto, "TCP")))
-            return true;
-    }
-    return k5_workload_has_service(c, obj);
-}
-
 int64_t k5_workload_replicas(const k5_object *obj)
 {
     int64_t r;

@@ -28,6 +28,22 @@ typedef struct k5_index k5_index;
 K5_WUR k5_status k5_check_report(k5_check *c, const k5_node *at, const char *missing,
                                  const char *fmt, ...) K5_PRINTF(4, 5);
 
+/*
+ * The same, at most at severity `max`: for a finding the rule cannot be sure of
+ * (an undeclared port number, an absence while some input failed to load). A
+ * rule turned down further by the config stays down.
+ */
+K5_WUR k5_status k5_check_report_capped(k5_check *c, k5_severity max, const k5_node *at,
+                                        const char *missing, const char *fmt, ...)
+    K5_PRINTF(5, 6);
+
+/*
+ * True when some input file failed to load: its objects are missing, so a rule
+ * that reports an absence ("selects nothing", "no such Service") may be blaming
+ * the wrong file. Such findings say so and are reported at most as warnings.
+ */
+bool k5_check_inputs_failed(const k5_check *c);
+
 /* Effective value of the rule's i-th parameter (units: see k5_param_type). */
 int64_t k5_check_param(const k5_check *c, size_t i);
 
@@ -73,12 +89,30 @@ void k5_index_hpas_for(const k5_index *idx, const k5_object *workload, k5_visit_
 bool k5_selector_matches(const k5_node *selector, k5_selector_type type, const k5_node *labels);
 
 /*
- * True when the container of a serving workload serves traffic: it declares a
- * TCP containerPort, or the pod template is selected by a Service in the
- * input. Only for items of spec.containers (init containers never serve). A bare Pod that
- * runs to completion (restartPolicy Never or OnFailure) never serves.
+ * "Serving" (the one definition every rule uses; see rules/src/serving.c and
+ * docs/rules.md): whether a workload receives traffic, and which of its
+ * spec.containers do.
  */
+typedef struct k5_serving {
+    bool serving;                    /* the workload receives traffic */
+    bool by_service;                 /* ... through a Service of the input */
+    size_t services;                 /* Services of the input selecting its pods */
+    const k5_object *first_service;  /* the first of them in input order, or NULL */
+    uint64_t mask;                   /* bit i: spec.containers[i] receives traffic */
+} k5_serving;
+
+void k5_serving_of(const k5_check *c, const k5_object *obj, k5_serving *out);
+/* True when `container` (an item of obj's spec.containers) receives traffic. */
+bool k5_serving_has(const k5_serving *s, const k5_object *obj, const k5_node *container);
+
+/* k5_serving_of then k5_serving_has, for one container. */
 bool k5_container_serving(const k5_check *c, const k5_object *obj, const k5_node *container);
+
+/*
+ * Writes the names of the Services of the input selecting obj's pods as
+ * `"web", "web-headless"` into buf; returns how many were written.
+ */
+size_t k5_services_describe(const k5_check *c, const k5_object *obj, char *buf, size_t size);
 
 /* True when the workload's pod template is selected by at least one Service of the input. */
 bool k5_workload_has_service(const k5_check *c, const k5_object *obj);

@@ -91,17 +91,19 @@ static const k5_node *suppressed_by(const suppression *sup, const char *id, cons
     return NULL;
 }
 
-k5_status k5_check_report(k5_check *c, const k5_node *at, const char *missing, const char *fmt,
-                          ...)
+bool k5_check_inputs_failed(const k5_check *c)
+{
+    return k5_docset_files_ok(c->set) < k5_docset_file_count(c->set);
+}
+
+static k5_status report_v(k5_check *c, k5_severity max, const k5_node *at, const char *missing,
+                          const char *fmt, va_list ap)
 {
     if (c->obj_findings >= K5_MAX_FINDINGS_PER_OBJECT)
         return K5_OK;
     k5_report *r = c->rep;
     char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
 
     char path[1024];
     const k5_node *key = NULL;
@@ -124,7 +126,7 @@ k5_status k5_check_report(k5_check *c, const k5_node *at, const char *missing, c
     k5_finding f;
     memset(&f, 0, sizeof f);
     f.rule = c->rule;
-    f.severity = c->severity;
+    f.severity = c->severity < max ? c->severity : max;
     f.message = k5__arena_strndup(&r->arena, msg, strlen(msg));
     f.path = k5__arena_strndup(&r->arena, path, strlen(path));
     f.file = k5_docset_file_name(c->set, c->obj->file);
@@ -157,6 +159,26 @@ k5_status k5_check_report(k5_check *c, const k5_node *at, const char *missing, c
     return K5_OK;
 }
 
+k5_status k5_check_report(k5_check *c, const k5_node *at, const char *missing, const char *fmt,
+                          ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    k5_status st = report_v(c, K5_SEV_ERROR, at, missing, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+k5_status k5_check_report_capped(k5_check *c, k5_severity max, const k5_node *at,
+                                 const char *missing, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    k5_status st = report_v(c, max, at, missing, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
 static int cmp_finding(const void *a, const void *b)
 {
     const k5_finding *x = a, *y = b;
@@ -173,6 +195,19 @@ static int cmp_finding(const void *a, const void *b)
         return c;
     c = strcmp(x->path, y->path);
     return c ? c : strcmp(x->message, y->message);
+}
+
+/*
+ * A bare Pod that runs to completion (restartPolicy Never or OnFailure: a `helm test` hook,
+ * a test fixture, a one-off task) serves nothing and is gone once it ends: no rule judges it
+ * (docs/accuracy.md). Pods default to Always.
+ */
+static bool one_shot_pod(const k5_object *obj)
+{
+    if (obj->kind_id != K5_KIND_POD)
+        return false;
+    const k5_node *rp = k5_map_get(obj->pod_spec, "restartPolicy");
+    return k5_node_is(rp, "Never") || k5_node_is(rp, "OnFailure");
 }
 
 k5_status k5_run(const k5_docset *set, const k5_config *cfg, unsigned flags, k5_report **out,
@@ -199,7 +234,7 @@ k5_status k5_run(const k5_docset *set, const k5_config *cfg, unsigned flags, k5_
     size_t nobj = k5_docset_object_count(set);
     for (size_t o = 0; o < nobj && st == K5_OK; o++) {
         const k5_object *obj = k5_docset_object(set, o);
-        if (k5_config_exempt(cfg, obj))
+        if (k5_config_exempt(cfg, obj) || one_shot_pod(obj))
             continue;
         suppression sup = {{k5_map_get(obj->annotations, K5_ANNOTATION_IGNORE),
                             k5_map_get(obj->pod_annotations, K5_ANNOTATION_IGNORE)},

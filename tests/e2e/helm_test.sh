@@ -51,14 +51,12 @@ check "every Deployment finding names $src" json "all(
 check "no finding without a source (helm wrote one for every document)" json "all(
     f.get('source') for f in r['findings'])"
 # helm create's test hook Pod carries the selector labels, so the chart's own Service selects
-# it, but it runs once (restartPolicy: Never): batch work, not a serving workload, so no
-# readiness or preStop finding for it; its container is still judged (memory).
-check "the test hook Pod is not judged as serving" json "not any(
-    f['rule'] in ('readiness-probe-missing', 'prestop-hook-missing') and f['object']['kind'] == 'Pod'
-    for f in r['findings'])"
-check "the test hook Pod is linted, from demo/templates/tests/test-connection.yaml" json "any(
-    f['object']['kind'] == 'Pod' and f.get('source') == 'demo/templates/tests/test-connection.yaml'
-    for f in r['findings'])"
+# it, but it runs once (restartPolicy: Never): batch work that is gone once it ends, so no rule
+# judges it (issue 8: one-shot Pods, for every rule, memory rules included).
+check "the test hook Pod is not judged" json "not any(
+    f['object']['kind'] == 'Pod' for f in r['findings'])"
+check "the test hook Pod was read (the Deployment's findings still come)" json "any(
+    f['object']['kind'] == 'Deployment' for f in r['findings'])"
 
 # The template is named in the other formats too (issue 2: "in every format").
 for fmt in text github sarif junit; do

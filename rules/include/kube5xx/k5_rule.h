@@ -79,4 +79,10 @@ const char *k5_scope_str(k5_scope s);
 /* Kind names joined with ", " into buf ("Deployment, StatefulSet"). */
 void k5_kinds_str(unsigned kinds, char *buf, size_t size);
 
+/*
+ * What "serving" means for the rules that judge traffic (Markdown, for
+ * docs/rules.md and `kube5xx explain`).
+ */
+extern const char k5_serving_definition[];
+
 #endif
