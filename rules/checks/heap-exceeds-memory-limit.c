@@ -3,6 +3,7 @@
  * room under its memory limit.
  */
 #include "check_pod.h"
+#include "k5_arith.h"
 
 static k5_status report(k5_check *c, const k5_object *obj, const k5_node *ctr,
                         k5__ctr_role role, const k5__heap_flag *f, const char *what,
@@ -45,7 +46,7 @@ static k5_status check(k5_check *c, const k5_object *obj)
         k5_str ls = k5_node_str(lnode);
         snprintf(lim, sizeof lim, "%.*s%s", (int)ls.n, ls.p, pod_level ? " (pod-level)" : "");
         double max = (double)limit * (double)pct / 100.0;
-        k5_bytes_fmt((int64_t)max, bound, sizeof bound);
+        k5_bytes_fmt(k5__i64_from_double(max), bound, sizeof bound);
         k5_status st = K5_OK;
 
         k5__heap_flag xmx, ram;

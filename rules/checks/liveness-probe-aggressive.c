@@ -3,6 +3,7 @@
  * one slow moment.
  */
 #include "check_pod.h"
+#include "k5_arith.h"
 
 static k5_status check(k5_check *c, const k5_object *obj)
 {
@@ -15,7 +16,8 @@ static k5_status check(k5_check *c, const k5_object *obj)
         k5__probe p;
         if (!k5__probe_get(ctr, "livenessProbe", &p))
             continue;
-        int64_t window = p.failure * p.period;
+        /* Saturated: a window past int64 is long, never "below" the minimum. */
+        int64_t window = k5__mul_sat(p.failure, p.period);
         bool short_window = window < min;
         bool one_shot = p.timeout == 1 && p.failure == 1;
         if (!short_window && !one_shot)

@@ -3,6 +3,7 @@
  * liveness gives up no later than readiness.
  */
 #include "check_pod.h"
+#include "k5_arith.h"
 
 static k5_status check(k5_check *c, const k5_object *obj)
 {
@@ -16,8 +17,13 @@ static k5_status check(k5_check *c, const k5_object *obj)
             !k5__probe_get(ctr, "readinessProbe", &ready) ||
             !k5__probe_same_handler(ctr, &live, &ready))
             continue;
-        int64_t lw = live.failure * live.period, rw = ready.failure * ready.period;
-        if (lw > rw)
+        /*
+         * Both factors are int32 in the API, so a window past int64 only comes from a manifest
+         * the API server refuses; such windows cannot be compared exactly: say nothing.
+         */
+        int64_t lw, rw;
+        if (!k5__mul_checked(live.failure, live.period, &lw) ||
+            !k5__mul_checked(ready.failure, ready.period, &rw) || lw > rw)
             continue;
         char how[200];
         k5__probe_describe(ctr, &live, how, sizeof how);

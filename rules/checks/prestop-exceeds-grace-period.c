@@ -4,6 +4,7 @@
 #include <ctype.h>
 
 #include "check_pod.h"
+#include "k5_arith.h"
 
 /* The last path component of a command ("/bin/sh" -> "sh"). */
 static k5_str base_name(k5_str s)
@@ -92,7 +93,7 @@ static bool prestop_sleep(const k5_node *prestop, int64_t *ms, const k5_node **a
     int64_t secs;
     const k5_node *n = k5_node_at(prestop, "sleep.seconds");
     if (k5_node_int(n, &secs)) {
-        *ms = secs * 1000;
+        *ms = k5__mul_sat(secs, 1000);
         *at = n;
         return true;
     }
@@ -108,7 +109,7 @@ static bool prestop_sleep(const k5_node *prestop, int64_t *ms, const k5_node **a
             size_t used;
             if (!a.p || !sleep_operand(a.p, a.n, &v, &used) || used != a.n)
                 return false;
-            total += v;
+            total = k5__add_sat(total, v);
         }
         *ms = total;
         *at = k5_seq_at(cmd, 1);
@@ -143,10 +144,12 @@ static k5_status check(k5_check *c, const k5_object *obj)
         int64_t ms;
         const k5_node *at;
         if (!prestop_sleep(k5_node_at(ctr, "lifecycle.preStop"), &ms, &at) || ms <= 0 ||
-            ms < grace * 1000)
+            ms < k5__mul_sat(grace, 1000))
             continue;
-        char sleep[32];
-        if (ms % 1000)
+        char sleep[48];
+        if (ms == INT64_MAX) /* saturated: the exact sleep does not fit in int64 milliseconds */
+            snprintf(sleep, sizeof sleep, "more than %llds", (long long)(INT64_MAX / 1000));
+        else if (ms % 1000)
             snprintf(sleep, sizeof sleep, "%lld.%03llds", (long long)(ms / 1000),
                      (long long)(ms % 1000));
         else
