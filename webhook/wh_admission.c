@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wh_cache.h"
 #include "wh_json_arena.h"
 #include "wh_log.h"
 
@@ -151,9 +152,47 @@ static bool had_before(const k5_report *old, const k5_finding *f)
     size_t n = k5_report_count(old);
     for (size_t i = 0; i < n; i++) {
         const k5_finding *o = k5_report_at(old, i);
-        if (o->rule == f->rule && strcmp(o->path ? o->path : "", f->path ? f->path : "") == 0)
+        if (o->object->index == 0 && o->rule == f->rule &&
+            strcmp(o->path ? o->path : "", f->path ? f->path : "") == 0)
             return true;
     }
+    return false;
+}
+
+static bool same_object(const k5_object *a, const k5_object *b)
+{
+    return a->kind_id == b->kind_id && a->name.n == b->name.n &&
+           a->namespace_.n == b->namespace_.n && memcmp(a->name.p, b->name.p, a->name.n) == 0 &&
+           memcmp(a->namespace_.p, b->namespace_.p, a->namespace_.n) == 0;
+}
+
+/* A partner's finding that the cluster without this change had too (same object, rule, path). */
+static bool partner_had_before(const k5_report *old, const k5_finding *f)
+{
+    size_t n = k5_report_count(old);
+    for (size_t i = 0; i < n; i++) {
+        const k5_finding *o = k5_report_at(old, i);
+        if (o->rule == f->rule && same_object(o->object, f->object) &&
+            strcmp(o->path ? o->path : "", f->path ? f->path : "") == 0)
+            return true;
+    }
+    return false;
+}
+
+/*
+ * Rules that report an absence: at admission the missing object may simply
+ * come later in the same `kubectl apply -f dir/` (a Service before its
+ * Deployment is normal), so with the cluster around they only warn.
+ */
+static const char *const absence_rules[] = {"service-selects-nothing", "pdb-selects-nothing",
+                                            "ingress-backend-service-missing", "pdb-missing",
+                                            "hpa-target-missing", NULL};
+
+static bool is_absence(const k5_rule *rule)
+{
+    for (const char *const *a = absence_rules; *a; a++)
+        if (strcmp(rule->id, *a) == 0)
+            return true;
     return false;
 }
 
@@ -344,6 +383,13 @@ typedef struct review {
     /* evaluate */
     k5_docset *set, *old_set;
     k5_report *rep, *old_rep; /* old_rep: the old object's, for the ratchet (or NULL) */
+    /* evaluate, with the cluster around (cache trusted or stale) */
+    wh_cache *cache;           /* NULL: --cluster-cache=off */
+    bool cross;                /* judged with partners from the cache */
+    bool stale;                /* the cache is stale: cross-object errors only warn */
+    bool old_subject;          /* old_set's first object is the old object (an UPDATE) */
+    bool locked;               /* holding the cache's read lock */
+    k5_partners *partners;
 } review;
 
 /* What the findings add up to; the render stage turns it into the answer. */
@@ -474,6 +520,8 @@ static bool past(const review *r)
  * Stage 3: the rules over the object and, for the ratchet, over the old
  * object (only when the new one has errors: most updates need one run).
  */
+static wh_status evaluate_cross(review *r);
+
 static wh_status evaluate(review *r)
 {
     char err[sizeof r->rv->detail];
@@ -481,6 +529,14 @@ static wh_status evaluate(review *r)
         return reply_text(r, 500, WH_DECISION_ERROR, "deadline exceeded before evaluation");
     if (!ensure_type(r->obj, r->gvk))
         return WH_ENOMEM;
+    if (r->cache) {
+        wh_cache_state cs = wh_cache_state_at(r->cache, wh_now_ns());
+        r->rv->cache_state = wh_cache_state_str(cs);
+        r->cross = cs == WH_CACHE_TRUSTED || cs == WH_CACHE_STALE;
+        r->stale = cs == WH_CACHE_STALE;
+    }
+    if (r->cross)
+        return evaluate_cross(r);
     if (run_rules(r, r->obj, &r->set, &r->rep, err, sizeof err) != WH_OK)
         return reply_text(r, 500, WH_DECISION_ERROR, err);
     if (r->wc->ratchet && strcmp(r->op, "UPDATE") == 0 && cJSON_IsObject(r->old) &&
@@ -495,13 +551,98 @@ static wh_status evaluate(review *r)
     return WH_OK;
 }
 
+/* One object (the reviewed one or its old version) first in a new docset. */
+static k5_status subject_set(const review *r, const cJSON *obj, k5_docset **set, k5_error *e)
+{
+    k5_status ks = k5_docset_new(set, r->ns && *r->ns ? r->ns : "default");
+    if (ks == K5_OK && obj)
+        ks = k5_docset_add_cjson(*set, "request", obj, e);
+    return ks;
+}
+
+/*
+ * Stage 3 with the cluster around: the object and its partners from the
+ * cache (the reviewed object replaces its cached copy), every rule on the
+ * object and the cross-object ones on the partners. When there are partners,
+ * the same partners are judged once more with the old object (an UPDATE) or
+ * without it (a CREATE): a partner finding only the new run has is one this
+ * change causes. The old run also serves the ratchet. The cache stays read
+ * locked until the review is done, because the partners are borrowed.
+ */
+static wh_status evaluate_cross(review *r)
+{
+    k5_error e;
+    memset(&e, 0, sizeof e);
+    bool update = strcmp(r->op, "UPDATE") == 0 && cJSON_IsObject(r->old);
+    if (update && !ensure_type(r->old, r->gvk))
+        return WH_ENOMEM;
+    k5_status ks = subject_set(r, r->obj, &r->set, &e);
+    if (ks == K5_OK)
+        ks = subject_set(r, update ? r->old : NULL, &r->old_set, &e);
+    const k5_cluster *cl = NULL;
+    if (ks == K5_OK) {
+        cl = wh_cache_read_begin(r->cache);
+        r->locked = true;
+        r->old_subject = update && k5_docset_object_count(r->old_set) > 0;
+        const k5_object *subjects[2] = {k5_docset_object(r->set, 0),
+                                        r->old_subject ? k5_docset_object(r->old_set, 0) : NULL};
+        size_t n = subjects[0] ? 1 + (subjects[1] != NULL) : 0;
+        if (n)
+            ks = k5_cluster_partners(cl, subjects[0] ? subjects : subjects + 1, n, &r->partners);
+    }
+    if (ks == K5_OK)
+        ks = k5_docset_add_partners(r->set, r->partners);
+    if (ks == K5_OK)
+        ks = k5_run(r->set, r->cfg, K5_RUN_PARTNERS_CROSS_ONLY, &r->rep, &e);
+    r->rv->partners = k5_partners_count(r->partners);
+    bool ratchet = r->wc->ratchet && r->old_subject && k5_report_summary(r->rep).errors > 0;
+    if (ks == K5_OK && (k5_partners_count(r->partners) > 0 || ratchet)) {
+        ks = k5_docset_add_partners(r->old_set, r->partners);
+        if (ks == K5_OK)
+            ks = k5_run(r->old_set, r->cfg, K5_RUN_PARTNERS_CROSS_ONLY, &r->old_rep, &e);
+    }
+    if (ks != K5_OK) {
+        char err[sizeof r->rv->detail];
+        snprintf(err, sizeof err, "rule engine: %s%s%.400s", k5_status_str(ks),
+                 e.msg[0] ? ": " : "", e.msg);
+        return reply_text(r, 500, WH_DECISION_ERROR, err);
+    }
+    if (past(r))
+        return reply_text(r, 500, WH_DECISION_ERROR, "deadline exceeded during evaluation");
+    return WH_OK;
+}
+
+/*
+ * The severity a finding has at admission: with the cluster around, an
+ * absence only warns, and while the cache is stale so does every
+ * cross-object error. *note prefixes its warning.
+ */
+static k5_severity admission_severity(const review *r, const k5_finding *f, bool partner,
+                                      const char **note)
+{
+    if (f->severity != K5_SEV_ERROR || !r->cross)
+        return f->severity;
+    if (is_absence(f->rule)) {
+        *note = "(not blocking: an absence may be filled later in the same apply) ";
+        return K5_SEV_WARNING;
+    }
+    if (r->stale && (partner || f->rule->scope == K5_SCOPE_CROSS)) {
+        *note = "(not blocking: the cluster cache is stale) ";
+        return K5_SEV_WARNING;
+    }
+    return K5_SEV_ERROR;
+}
+
 /* What happens to one finding under the mode and the ratchet; *note prefixes its warning. */
-static wh_action action_for(const review *r, const k5_finding *f, const char **note)
+static wh_action action_for(const review *r, const k5_finding *f, bool partner,
+                            const char **note)
 {
     wh_action a;
     *note = "";
-    if (f->severity == K5_SEV_ERROR) {
-        if (had_before(r->old_rep, f)) {
+    k5_severity sev = admission_severity(r, f, partner, note);
+    if (sev == K5_SEV_ERROR) {
+        if (!partner && r->wc->ratchet && (!r->cross || r->old_subject) &&
+            had_before(r->old_rep, f)) {
             a = WH_ACTION_RATCHET;
             *note = "(pre-existing, not blocking) ";
         } else if (r->mode == K5_WH_WARN) {
@@ -510,7 +651,7 @@ static wh_action action_for(const review *r, const k5_finding *f, const char **n
         } else {
             a = WH_ACTION_DENY;
         }
-    } else if (f->severity == K5_SEV_WARNING) {
+    } else if (sev == K5_SEV_WARNING) {
         a = WH_ACTION_WARN;
     } else {
         a = WH_ACTION_INFO;
@@ -535,6 +676,22 @@ static void deny_item(verdict *v, const k5_finding *f)
     wh_buf_puts(&v->ib, one);
 }
 
+/* "this update breaks Service shop/web: <the rule's message>". */
+static const char *partner_message(const review *r, const k5_finding *f, char *buf, size_t size)
+{
+    const k5_object *o = f->object;
+    char change[96];
+    if (r->old_subject)
+        snprintf(change, sizeof change, "this update");
+    else
+        snprintf(change, sizeof change, "this new %s", r->rv->kind[0] ? r->rv->kind : "object");
+    snprintf(buf, size, "%s %s %.*s %.*s/%.*s: %s", change,
+             f->severity == K5_SEV_ERROR ? "breaks" : "affects", (int)o->kind.n, o->kind.p,
+             (int)o->namespace_.n, o->namespace_.p, (int)o->name.n, o->name.p,
+             f->message ? f->message : "");
+    return buf;
+}
+
 /*
  * Stage 4: every finding gets its action (denials keep the engine's order:
  * position, then rule id); the counts give the decision.
@@ -546,13 +703,24 @@ static void decide(review *r, verdict *v)
     size_t n = k5_report_count(r->rep);
     for (size_t i = 0; i < n; i++) {
         const k5_finding *f = k5_report_at(r->rep, i);
+        bool partner = r->cross && f->object->index != 0;
+        k5_finding pf;
+        char pmsg[1400];
+        if (partner) {
+            /* Only what this change causes, said about the partner by name. */
+            if (f->suppressed || partner_had_before(r->old_rep, f))
+                continue;
+            pf = *f;
+            pf.message = partner_message(r, f, pmsg, sizeof pmsg);
+            f = &pf;
+        }
         if (f->suppressed) {
             rv->suppressed++;
             fire(rv, f, WH_ACTION_SUPPRESSED);
             continue;
         }
         const char *note;
-        wh_action a = action_for(r, f, &note);
+        wh_action a = action_for(r, f, partner, &note);
         fire(rv, f, a);
         if (a == WH_ACTION_AUDIT)
             v->naudit++;
@@ -608,10 +776,18 @@ static wh_status decide_and_render(review *r)
 wh_status wh_admission_review(const k5_config *cfg, const char *body, size_t len,
                               int64_t deadline_ns, unsigned flags, wh_review *rv)
 {
+    return wh_admission_review_cached(cfg, NULL, body, len, deadline_ns, flags, rv);
+}
+
+wh_status wh_admission_review_cached(const k5_config *cfg, wh_cache *cache, const char *body,
+                                     size_t len, int64_t deadline_ns, unsigned flags,
+                                     wh_review *rv)
+{
     memset(rv, 0, sizeof *rv);
     review r;
     memset(&r, 0, sizeof r);
     r.rv = rv;
+    r.cache = cache;
     r.cfg = cfg;
     r.wc = k5_config_webhook(cfg);
     r.deadline_ns = deadline_ns;
@@ -635,6 +811,9 @@ wh_status wh_admission_review(const k5_config *cfg, const char *body, size_t len
     k5_report_free(&r.rep);
     k5_docset_free(&r.old_set);
     k5_docset_free(&r.set);
+    k5_partners_free(&r.partners);
+    if (r.locked)
+        wh_cache_read_end(r.cache); /* nothing borrows from the cluster any more */
     if (arena)
         wh_json_arena_end(); /* the whole tree at once */
     else
@@ -684,6 +863,10 @@ void wh_review_record(const wh_review *rv, wh_metrics *m, int64_t duration_ns)
     }
     wh_buf_puts(&b, "]");
     wh_logline_raw(&l, "rules", rules);
+    if (rv->cache_state) {
+        wh_logline_str(&l, "cache", rv->cache_state);
+        wh_logline_int(&l, "partners", (int64_t)rv->partners);
+    }
     wh_logline_int(&l, "durationMicros", duration_ns / 1000);
     if (rv->http_status != 200)
         wh_logline_str(&l, "error", rv->detail);

@@ -9,7 +9,8 @@
  *  - CREATE and UPDATE are judged; DELETE, CONNECT, subresources (status,
  *    scale...) and requests without an object are allowed at once;
  *  - single-object rules only (cross-object rules need the cluster's other
- *    objects and are skipped, not half-run);
+ *    objects and are skipped, not half-run), unless a cluster cache is given
+ *    (wh_admission_review_cached);
  *  - error findings deny (403 Forbidden, one message naming each rule and the
  *    fix), warning findings become warnings; info findings are only logged
  *    and counted; suppressed findings are counted;
@@ -82,6 +83,8 @@ typedef struct wh_review {
     wh_fired fired[WH_MAX_FIRED];
     size_t suppressed;
     char detail[512]; /* why a 400 or 500 */
+    const char *cache_state; /* static; NULL when judged without the cluster cache */
+    size_t partners;         /* cached objects judged with it */
 } wh_review;
 
 /* Flags for wh_admission_review. */
@@ -96,6 +99,28 @@ typedef struct wh_review {
  */
 WH_WUR wh_status wh_admission_review(const k5_config *cfg, const char *body, size_t len,
                                      int64_t deadline_ns, unsigned flags, wh_review *out);
+
+struct wh_cache;
+
+/*
+ * The same with the cluster around the object, from `cache` (NULL: exactly
+ * wh_admission_review). While the cache is trusted or stale the object is
+ * judged with its partners (see wh_cache.h for the states):
+ *  - contradictions deny as any error does (a Service targetPort no selected
+ *    container declares, an Ingress backend port its Service lacks);
+ *  - absences only warn (selects nothing, backend Service missing,
+ *    pdb-missing, hpa-target-missing): the partner may come later in the
+ *    same apply;
+ *  - both directions: a partner finding that the cluster did not have
+ *    before this change (an UPDATE that renames the port a Service targets,
+ *    a new PDB that overlaps another) is this change's finding, and its
+ *    message names the partner;
+ *  - while the cache is stale, cross-object errors only warn.
+ * While it is syncing or unsynced, only the single-object rules run.
+ */
+WH_WUR wh_status wh_admission_review_cached(const k5_config *cfg, struct wh_cache *cache,
+                                            const char *body, size_t len, int64_t deadline_ns,
+                                            unsigned flags, wh_review *out);
 
 /* Frees out->body and clears the review. */
 void wh_review_clear(wh_review *rv);

@@ -49,6 +49,8 @@ struct wh_metrics {
     _Atomic int64_t cert_expiry;
     _Atomic uint64_t config_ok, config_fail;
     _Atomic uint64_t cert_ok, cert_fail;
+    wh_metrics_source_fn source; /* more families (the cluster cache's), or NULL */
+    void *source_ud;
 };
 
 static void family_init(family *f, const char *name, const char *help, const char *k0,
@@ -375,6 +377,14 @@ wh_status wh_metrics_render(wh_metrics *m, char **outp, size_t *len)
                "kube5xx_tls_cert_reloads_total{result=\"failure\"} %llu\n",
                (unsigned long long)atomic_load(&m->cert_ok),
                (unsigned long long)atomic_load(&m->cert_fail));
+    if (m->source) {
+        char *more = m->source(m->source_ud);
+        if (!more)
+            o.failed = true;
+        else
+            out_printf(&o, "%s", more);
+        free(more);
+    }
     if (o.failed) {
         free(o.p);
         return WH_ENOMEM;
@@ -382,4 +392,10 @@ wh_status wh_metrics_render(wh_metrics *m, char **outp, size_t *len)
     *outp = o.p;
     *len = o.len;
     return WH_OK;
+}
+
+void wh_metrics_set_source(wh_metrics *m, wh_metrics_source_fn fn, void *ud)
+{
+    m->source = fn;
+    m->source_ud = ud;
 }

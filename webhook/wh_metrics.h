@@ -37,6 +37,14 @@ void wh_metrics_config_reload(wh_metrics *m, bool ok);
 /* kube5xx_tls_cert_reloads_total{result}. */
 void wh_metrics_cert_reload(wh_metrics *m, bool ok);
 
+/*
+ * Families rendered by someone else after this registry's own (the cluster
+ * cache's): fn returns them as malloc'd text, or NULL when out of memory. Set
+ * before the server starts; fn must be thread-safe.
+ */
+typedef char *(*wh_metrics_source_fn)(void *ud);
+void wh_metrics_set_source(wh_metrics *m, wh_metrics_source_fn fn, void *ud);
+
 /* Number of observations in the duration histogram at or below `le_ns` (tests, bench). */
 uint64_t wh_metrics_duration_le(const wh_metrics *m, int64_t le_ns);
 

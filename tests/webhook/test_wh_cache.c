@@ -1,0 +1,410 @@
+/*
+ * Admission with the cluster around the object: the cache fed the way the
+ * informer feeds it (replace_begin, ADDED..., replace_end, then watch
+ * events), and reviews judged against it. Contradictions deny, absences
+ * warn, an update that breaks a partner is denied naming it, the answer
+ * follows watch events and relists, and a cache that is not trusted never
+ * denies from cross-object rules.
+ */
+#include <cjson/cJSON.h>
+#include <time.h>
+
+#include "wh_test_util.h"
+
+#include "wh_admission.h"
+#include "wh_cache.h"
+
+/* ---- objects ---- */
+
+static char *deployment(const char *name, const char *app, const char *port, const char *replicas)
+{
+    char *s = malloc(2048);
+    snprintf(s, 2048,
+             "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"%s\","
+             "\"namespace\":\"shop\",\"managedFields\":[{\"manager\":\"kubectl\"}]},\"spec\":{%s"
+             "\"selector\":{\"matchLabels\":{\"app\":\"%s\"}},\"template\":{\"metadata\":{"
+             "\"labels\":{\"app\":\"%s\"}},\"spec\":{\"terminationGracePeriodSeconds\":30,"
+             "\"containers\":[{\"name\":\"web\",\"image\":\"shop/web:1\",\"ports\":[{\"name\":"
+             "\"%s\",\"containerPort\":8080}],\"readinessProbe\":{\"httpGet\":{\"path\":\"/\","
+             "\"port\":8080}},\"lifecycle\":{\"preStop\":{\"sleep\":{\"seconds\":5}}},"
+             "\"resources\":{\"requests\":{\"memory\":\"256Mi\",\"cpu\":\"100m\"},\"limits\":{"
+             "\"memory\":\"256Mi\"}}}]}}},\"status\":{\"replicas\":2}}",
+             name, replicas ? replicas : "", app, app, port);
+    return s;
+}
+
+static char *service(const char *name, const char *app, const char *target)
+{
+    char *s = malloc(1024);
+    snprintf(s, 1024,
+             "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"%s\","
+             "\"namespace\":\"shop\"},\"spec\":{\"selector\":{\"app\":\"%s\"},\"ports\":[{"
+             "\"name\":\"http\",\"port\":80,\"targetPort\":\"%s\"}]}}",
+             name, app, target);
+    return s;
+}
+
+static char *hpa(const char *name, const char *target, int min)
+{
+    char *s = malloc(1024);
+    snprintf(s, 1024,
+             "{\"apiVersion\":\"autoscaling/v2\",\"kind\":\"HorizontalPodAutoscaler\",\"metadata\":"
+             "{\"name\":\"%s\",\"namespace\":\"shop\"},\"spec\":{\"scaleTargetRef\":{\"apiVersion\":"
+             "\"apps/v1\",\"kind\":\"Deployment\",\"name\":\"%s\"},\"minReplicas\":%d,"
+             "\"maxReplicas\":10}}",
+             name, target, min);
+    return s;
+}
+
+/* An AdmissionReview for obj (and old, for an UPDATE). */
+static char *review_of(const char *kind, const char *group, const char *version, const char *op,
+                       const char *obj, const char *old)
+{
+    size_t n = strlen(obj) + (old ? strlen(old) : 0) + 1024;
+    char *s = malloc(n);
+    snprintf(s, n,
+             "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{"
+             "\"uid\":\"u-1\",\"kind\":{\"group\":\"%s\",\"version\":\"%s\",\"kind\":\"%s\"},"
+             "\"namespace\":\"shop\",\"operation\":\"%s\",\"userInfo\":{\"username\":\"dev\"},"
+             "\"object\":%s%s%s}}",
+             group, version, kind, op, obj, old ? ",\"oldObject\":" : "", old ? old : "");
+    return s;
+}
+
+/* ---- feeding the cache ---- */
+
+static void event(wh_cache *c, unsigned kind, wh_cache_event_type t, char *json)
+{
+    cJSON *j = cJSON_Parse(json);
+    assert_non_null(j);
+    wh_cache_event(c, kind, t, j);
+    cJSON_Delete(j);
+    free(json);
+}
+
+/* Every cached kind listed (empty but for what the caller adds next). */
+static void list_all_empty(wh_cache *c)
+{
+    for (unsigned b = 0; b < 32; b++) {
+        unsigned k = 1u << b;
+        if (!(k & K5_CLUSTER_KINDS))
+            continue;
+        wh_cache_replace_begin(c, k);
+        wh_cache_replace_end(c, k);
+    }
+}
+
+typedef struct answer {
+    wh_review rv;
+    cJSON *body;
+} answer;
+
+static void judge(answer *a, wh_cache *c, char *review)
+{
+    memset(a, 0, sizeof *a);
+    assert_int_equal(wh_admission_review_cached(NULL, c, review, strlen(review), 0, 0, &a->rv),
+                     WH_OK);
+    assert_int_equal(a->rv.http_status, 200);
+    a->body = cJSON_Parse(a->rv.body);
+    assert_non_null(a->body);
+    free(review);
+}
+
+static void answer_free(answer *a)
+{
+    cJSON_Delete(a->body);
+    wh_review_clear(&a->rv);
+}
+
+static bool allowed(const answer *a)
+{
+    return cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(a->body, "response"), "allowed"));
+}
+
+static const char *deny_message(const answer *a)
+{
+    const cJSON *st = cJSON_GetObjectItem(cJSON_GetObjectItem(a->body, "response"), "status");
+    const cJSON *m = cJSON_GetObjectItem(st, "message");
+    return cJSON_IsString(m) ? m->valuestring : "";
+}
+
+/* True when some warning contains every one of the (NULL-terminated) strings. */
+static bool warned(const answer *a, const char *s1, const char *s2)
+{
+    const cJSON *w = cJSON_GetObjectItem(cJSON_GetObjectItem(a->body, "response"), "warnings");
+    for (const cJSON *i = w ? w->child : NULL; i; i = i->next)
+        if (strstr(i->valuestring, s1) && (!s2 || strstr(i->valuestring, s2)))
+            return true;
+    return false;
+}
+
+static bool fired(const answer *a, const char *rule)
+{
+    for (size_t i = 0; i < a->rv.nfired; i++)
+        if (strcmp(a->rv.fired[i].rule, rule) == 0)
+            return true;
+    return false;
+}
+
+static wh_cache *trusted_shop(void)
+{
+    wh_cache *c = NULL;
+    assert_int_equal(wh_cache_new(NULL, &c), WH_OK);
+    list_all_empty(c);
+    wh_cache_replace_begin(c, K5_KIND_DEPLOYMENT);
+    event(c, K5_KIND_DEPLOYMENT, WH_CACHE_ADDED, deployment("web", "web", "http", "\"replicas\":2,"));
+    wh_cache_replace_end(c, K5_KIND_DEPLOYMENT);
+    wh_cache_replace_begin(c, K5_KIND_SERVICE);
+    event(c, K5_KIND_SERVICE, WH_CACHE_ADDED, service("web", "web", "http"));
+    wh_cache_replace_end(c, K5_KIND_SERVICE);
+    assert_int_equal(wh_cache_state_at(c, wh_now_ns()), WH_CACHE_TRUSTED);
+    return c;
+}
+
+/* ---- tests ---- */
+
+static void test_wh_cache__syncing_is_not_ready_and_judges_single_objects(void **state)
+{
+    (void)state;
+    wh_cache *c = NULL;
+    assert_int_equal(wh_cache_new(NULL, &c), WH_OK);
+    char why[256] = "";
+    assert_false(wh_cache_ready(c, why, sizeof why));
+    assert_non_null(strstr(why, "waiting for the first list of Deployment"));
+    answer a;
+    judge(&a, c, review_of("Service", "", "v1", "CREATE", service("web", "web", "nope"), NULL));
+    assert_true(allowed(&a)); /* nothing to compare with: single-object rules only */
+    assert_string_equal(a.rv.cache_state, "syncing");
+    answer_free(&a);
+    list_all_empty(c);
+    assert_true(wh_cache_ready(c, why, sizeof why));
+    wh_cache_free(&c);
+    assert_null(c);
+}
+
+static void test_wh_cache__sync_timeout_serves_single_object_rules_and_is_ready(void **state)
+{
+    (void)state;
+    wh_cache_opts o = {1000000, 0}; /* 1 ms */
+    wh_cache *c = NULL;
+    assert_int_equal(wh_cache_new(&o, &c), WH_OK);
+    struct timespec ts = {0, 5000000};
+    nanosleep(&ts, NULL);
+    char why[256];
+    assert_true(wh_cache_ready(c, why, sizeof why));
+    assert_int_equal(wh_cache_state_at(c, wh_now_ns()), WH_CACHE_UNSYNCED);
+    answer a;
+    judge(&a, c, review_of("Service", "", "v1", "CREATE", service("web", "web", "nope"), NULL));
+    assert_true(allowed(&a));
+    assert_string_equal(a.rv.cache_state, "unsynced");
+    answer_free(&a);
+    char *m = wh_cache_metrics(c);
+    assert_non_null(strstr(m, "kube5xx_cache_state{state=\"unsynced\"} 1"));
+    free(m);
+    wh_cache_free(&c);
+}
+
+static void test_wh_cache__service_whose_target_port_no_container_declares_is_denied(void **state)
+{
+    (void)state;
+    wh_cache *c = trusted_shop();
+    answer a;
+    judge(&a, c, review_of("Service", "", "v1", "CREATE", service("api", "web", "grpc"), NULL));
+    assert_false(allowed(&a));
+    assert_non_null(strstr(deny_message(&a), "service-target-port-mismatch"));
+    assert_non_null(strstr(deny_message(&a), "8080/TCP \"http\""));
+    assert_string_equal(a.rv.cache_state, "trusted");
+    assert_int_equal(a.rv.partners, 1);
+    answer_free(&a);
+    /* The same Service with the right port is allowed. */
+    judge(&a, c, review_of("Service", "", "v1", "CREATE", service("api", "web", "http"), NULL));
+    assert_true(allowed(&a));
+    answer_free(&a);
+    /* With the cache off, the contradiction is not seen (today's behaviour). */
+    judge(&a, NULL, review_of("Service", "", "v1", "CREATE", service("api", "web", "grpc"), NULL));
+    assert_true(allowed(&a));
+    assert_null(a.rv.cache_state);
+    answer_free(&a);
+    wh_cache_free(&c);
+}
+
+static void test_wh_cache__absence_only_warns(void **state)
+{
+    (void)state;
+    wh_cache *c = trusted_shop();
+    answer a;
+    judge(&a, c, review_of("Service", "", "v1", "CREATE", service("api", "nobody", "http"), NULL));
+    assert_true(allowed(&a));
+    assert_true(warned(&a, "service-selects-nothing", "not blocking"));
+    answer_free(&a);
+    wh_cache_free(&c);
+}
+
+static void test_wh_cache__update_that_breaks_a_service_is_denied_naming_it(void **state)
+{
+    (void)state;
+    wh_cache *c = trusted_shop();
+    answer a;
+    judge(&a, c,
+          review_of("Deployment", "apps", "v1", "UPDATE",
+                    deployment("web", "web", "web", "\"replicas\":2,"),
+                    deployment("web", "web", "http", "\"replicas\":2,")));
+    assert_false(allowed(&a));
+    const char *m = deny_message(&a);
+    print_message("%s\n", m);
+    assert_non_null(strstr(m, "service-target-port-mismatch"));
+    assert_non_null(strstr(m, "this update breaks Service shop/web"));
+    answer_free(&a);
+    /* Relabelling the pods away from the Service: a warning naming it, not a denial. */
+    judge(&a, c,
+          review_of("Deployment", "apps", "v1", "UPDATE",
+                    deployment("web", "web2", "http", "\"replicas\":2,"),
+                    deployment("web", "web", "http", "\"replicas\":2,")));
+    assert_true(allowed(&a));
+    assert_true(warned(&a, "service-selects-nothing", "Service shop/web"));
+    answer_free(&a);
+    /* An update that changes nothing the Service reads says nothing about it. */
+    judge(&a, c,
+          review_of("Deployment", "apps", "v1", "UPDATE",
+                    deployment("web", "web", "http", "\"replicas\":3,"),
+                    deployment("web", "web", "http", "\"replicas\":2,")));
+    assert_true(allowed(&a));
+    assert_false(fired(&a, "service-target-port-mismatch"));
+    assert_false(fired(&a, "service-selects-nothing"));
+    answer_free(&a);
+    wh_cache_free(&c);
+}
+
+static void test_wh_cache__answer_follows_watch_events_and_relists(void **state)
+{
+    (void)state;
+    wh_cache *c = trusted_shop();
+    answer a;
+    judge(&a, c, review_of("Service", "", "v1", "CREATE", service("api", "web", "grpc"), NULL));
+    assert_false(allowed(&a));
+    answer_free(&a);
+    /* The watch says the Deployment now declares "grpc". */
+    event(c, K5_KIND_DEPLOYMENT, WH_CACHE_MODIFIED, deployment("web", "web", "grpc", NULL));
+    judge(&a, c, review_of("Service", "", "v1", "CREATE", service("api", "web", "grpc"), NULL));
+    assert_true(allowed(&a));
+    answer_free(&a);
+    /* A relist (after a 410) without the Deployment drops it: the Service selects nothing. */
+    wh_cache_replace_begin(c, K5_KIND_DEPLOYMENT);
+    event(c, K5_KIND_DEPLOYMENT, WH_CACHE_ADDED, deployment("other", "other", "x", NULL));
+    wh_cache_replace_end(c, K5_KIND_DEPLOYMENT);
+    judge(&a, c, review_of("Service", "", "v1", "CREATE", service("api", "web", "grpc"), NULL));
+    assert_true(allowed(&a));
+    assert_true(warned(&a, "service-selects-nothing", NULL));
+    answer_free(&a);
+    /* And a DELETED event removes it from what is judged. */
+    event(c, K5_KIND_DEPLOYMENT, WH_CACHE_DELETED, deployment("other", "other", "x", NULL));
+    char *m = wh_cache_metrics(c);
+    assert_non_null(strstr(m, "kube5xx_cache_objects{kind=\"Deployment\"} 0"));
+    assert_non_null(strstr(m, "kube5xx_cache_objects{kind=\"Service\"} 1"));
+    assert_non_null(strstr(m, "kube5xx_cache_watch_restarts_total{kind=\"Deployment\"} 2"));
+    assert_non_null(strstr(m, "kube5xx_cache_memory_bytes "));
+    assert_non_null(strstr(m, "kube5xx_cache_state{state=\"trusted\"} 1"));
+    free(m);
+    wh_cache_free(&c);
+}
+
+static void test_wh_cache__hpa_in_the_cluster_silences_single_replica(void **state)
+{
+    (void)state;
+    wh_cache *c = trusted_shop();
+    answer a;
+    judge(&a, c,
+          review_of("Deployment", "apps", "v1", "CREATE", deployment("api", "api", "http", NULL),
+                    NULL));
+    assert_true(fired(&a, "single-replica"));
+    answer_free(&a);
+    event(c, K5_KIND_HPA, WH_CACHE_ADDED, hpa("api", "api", 3));
+    judge(&a, c,
+          review_of("Deployment", "apps", "v1", "CREATE", deployment("api", "api", "http", NULL),
+                    NULL));
+    assert_false(fired(&a, "single-replica"));
+    answer_free(&a);
+    wh_cache_free(&c);
+}
+
+static void test_wh_cache__stale_cache_turns_cross_object_errors_into_warnings(void **state)
+{
+    (void)state;
+    wh_cache_opts o = {0, 1000000}; /* stale after 1 ms of failing */
+    wh_cache *c = NULL;
+    assert_int_equal(wh_cache_new(&o, &c), WH_OK);
+    list_all_empty(c);
+    event(c, K5_KIND_DEPLOYMENT, WH_CACHE_ADDED, deployment("web", "web", "http", NULL));
+    wh_cache_error(c, K5_KIND_DEPLOYMENT, "watch: connection reset");
+    struct timespec ts = {0, 5000000};
+    nanosleep(&ts, NULL);
+    answer a;
+    judge(&a, c, review_of("Service", "", "v1", "CREATE", service("api", "web", "grpc"), NULL));
+    assert_true(allowed(&a));
+    assert_string_equal(a.rv.cache_state, "stale");
+    assert_true(warned(&a, "service-target-port-mismatch", "cluster cache is stale"));
+    answer_free(&a);
+    /* The watch comes back: errors deny again. */
+    event(c, K5_KIND_DEPLOYMENT, WH_CACHE_MODIFIED, deployment("web", "web", "http", NULL));
+    judge(&a, c, review_of("Service", "", "v1", "CREATE", service("api", "web", "grpc"), NULL));
+    assert_false(allowed(&a));
+    answer_free(&a);
+    char *m = wh_cache_metrics(c);
+    assert_non_null(strstr(m, "kube5xx_cache_errors_total{kind=\"Deployment\"} 1"));
+    free(m);
+    wh_cache_free(&c);
+}
+
+static void test_wh_cache__ratchet_keeps_a_preexisting_partner_break_from_denying(void **state)
+{
+    (void)state;
+    wh_cache *c = trusted_shop();
+    /* The Service already targets a port nobody declares... */
+    event(c, K5_KIND_SERVICE, WH_CACHE_MODIFIED, service("web", "web", "grpc"));
+    answer a;
+    /* ...so an update of it that keeps the mistake is not blocked (scale, relabel...). */
+    judge(&a, c,
+          review_of("Service", "", "v1", "UPDATE", service("web", "web", "grpc"),
+                    service("web", "web", "grpc")));
+    assert_true(allowed(&a));
+    assert_true(warned(&a, "service-target-port-mismatch", "pre-existing"));
+    answer_free(&a);
+    /* A Deployment update unrelated to it is not blamed for it either. */
+    judge(&a, c,
+          review_of("Deployment", "apps", "v1", "UPDATE",
+                    deployment("web", "web", "http", "\"replicas\":3,"),
+                    deployment("web", "web", "http", "\"replicas\":2,")));
+    assert_true(allowed(&a));
+    assert_false(fired(&a, "service-target-port-mismatch"));
+    answer_free(&a);
+    wh_cache_free(&c);
+}
+
+static void test_wh_cache__objects_it_cannot_hold_are_refused_and_counted(void **state)
+{
+    (void)state;
+    wh_cache *c = trusted_shop();
+    event(c, K5_KIND_SERVICE, WH_CACHE_ADDED,
+          strdup("{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"x\"}}"));
+    char *m = wh_cache_metrics(c);
+    assert_non_null(strstr(m, "kube5xx_cache_refused_total{kind=\"Service\"} 1"));
+    free(m);
+    wh_cache_free(&c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_wh_cache__syncing_is_not_ready_and_judges_single_objects),
+        cmocka_unit_test(test_wh_cache__sync_timeout_serves_single_object_rules_and_is_ready),
+        cmocka_unit_test(test_wh_cache__service_whose_target_port_no_container_declares_is_denied),
+        cmocka_unit_test(test_wh_cache__absence_only_warns),
+        cmocka_unit_test(test_wh_cache__update_that_breaks_a_service_is_denied_naming_it),
+        cmocka_unit_test(test_wh_cache__answer_follows_watch_events_and_relists),
+        cmocka_unit_test(test_wh_cache__hpa_in_the_cluster_silences_single_replica),
+        cmocka_unit_test(test_wh_cache__stale_cache_turns_cross_object_errors_into_warnings),
+        cmocka_unit_test(test_wh_cache__ratchet_keeps_a_preexisting_partner_break_from_denying),
+        cmocka_unit_test(test_wh_cache__objects_it_cannot_hold_are_refused_and_counted),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
