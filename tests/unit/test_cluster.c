@@ -279,6 +279,8 @@ static char *read_file(const char *path, size_t *len)
     return buf;
 }
 
+static bool g_lossy; /* a number cJSON (a double) cannot hold exactly was converted */
+
 static cJSON *to_json(const k5_node *n)
 {
     if (k5_node_is_map(n)) {
@@ -303,7 +305,12 @@ static cJSON *to_json(const k5_node *n)
     int64_t v;
     bool b;
     switch (k5_node_kind(n)) {
-    case K5_NODE_INT: return k5_node_int(n, &v) ? cJSON_CreateNumber((double)v) : cJSON_CreateString(text);
+    case K5_NODE_INT:
+        if (!k5_node_int(n, &v))
+            return cJSON_CreateString(text);
+        if (v > (INT64_C(1) << 53) || v < -(INT64_C(1) << 53))
+            g_lossy = true;
+        return cJSON_CreateNumber((double)v);
     case K5_NODE_FLOAT: return cJSON_CreateNumber(strtod(text, NULL));
     case K5_NODE_BOOL: return k5_node_bool(n, &b) ? cJSON_CreateBool(b) : cJSON_CreateNull();
     case K5_NODE_NULL: return cJSON_CreateNull();
@@ -363,6 +370,7 @@ static void fidelity_file(const char *path, size_t *files, size_t *compared)
         goto out;
     assert_int_equal(k5_run(set, NULL, 0, &lint, &e), K5_OK);
     assert_int_equal(k5_cluster_new(&cl), K5_OK);
+    g_lossy = false;
     for (size_t i = 0; i < n; i++) {
         const k5_object *o = k5_docset_object(set, i);
         objs[i] = to_json(o->root);
@@ -377,6 +385,8 @@ static void fidelity_file(const char *path, size_t *files, size_t *compared)
     }
     if (k5_cluster_count(cl, K5_CLUSTER_KINDS) != n)
         goto out; /* two objects with one name */
+    if (g_lossy)
+        goto out; /* extreme-number fixtures: JSON from an API server never carries them */
     (*files)++;
     for (size_t i = 0; i < n; i++) {
         judged j = {0};

@@ -56,9 +56,9 @@ static char *hpa(const char *name, const char *target, int min)
     return s;
 }
 
-/* An AdmissionReview for obj (and old, for an UPDATE). */
+/* An AdmissionReview for obj (and old, for an UPDATE); takes both strings. */
 static char *review_of(const char *kind, const char *group, const char *version, const char *op,
-                       const char *obj, const char *old)
+                       char *obj, char *old)
 {
     size_t n = strlen(obj) + (old ? strlen(old) : 0) + 1024;
     char *s = malloc(n);
@@ -68,6 +68,8 @@ static char *review_of(const char *kind, const char *group, const char *version,
              "\"namespace\":\"shop\",\"operation\":\"%s\",\"userInfo\":{\"username\":\"dev\"},"
              "\"object\":%s%s%s}}",
              group, version, kind, op, obj, old ? ",\"oldObject\":" : "", old ? old : "");
+    free(obj);
+    free(old);
     return s;
 }
 
