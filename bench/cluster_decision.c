@@ -1,0 +1,231 @@
+/*
+ * Admission decision time with a full cluster cache (issue #11's target:
+ * p99 <= 300 us with 50,000 cached objects). Fills a wh_cache the way the
+ * informer does (replace_begin, ADDED..., replace_end per kind) with N
+ * objects spread over namespaces like a real cluster (Deployments with their
+ * Service, most with a PDB, some with an HPA and an Ingress), then times
+ * wh_admission_review_cached on a mix of reviews that have partners in the
+ * cache: Service CREATEs (one of them broken), Deployment UPDATEs (one that
+ * renames the port its Service targets), PDB and Ingress CREATEs. The same
+ * reviews are timed without the cache in the same run, for the ratio.
+ *
+ *   wh-bench-cluster [OBJECTS [REVIEWS]]   (defaults 50000 and 20000)
+ */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wh_admission.h"
+#include "wh_cache.h"
+#include "wh_log.h"
+
+#define PER_NS 100 /* objects per namespace: 40 Deployments, 40 Services, 10 PDBs, 5 HPAs, 5 Ingresses */
+
+static char *deployment(int ns, int i, const char *port, int replicas)
+{
+    char *s = malloc(2048);
+    snprintf(s, 2048,
+             "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"app-%d\","
+             "\"namespace\":\"team-%d\",\"labels\":{\"app\":\"app-%d\",\"app.kubernetes.io/"
+             "managed-by\":\"Helm\"},\"annotations\":{\"meta.helm.sh/release-name\":\"app-%d\"}},"
+             "\"spec\":{\"replicas\":%d,\"selector\":{\"matchLabels\":{\"app\":\"app-%d\"}},"
+             "\"template\":{\"metadata\":{\"labels\":{\"app\":\"app-%d\",\"team\":\"team-%d\"}},"
+             "\"spec\":{\"terminationGracePeriodSeconds\":30,\"containers\":[{\"name\":\"app\","
+             "\"image\":\"registry.example.com/app-%d:1.0\",\"ports\":[{\"name\":\"%s\","
+             "\"containerPort\":8080,\"protocol\":\"TCP\"}],\"readinessProbe\":{\"httpGet\":{"
+             "\"path\":\"/ready\",\"port\":\"%s\"}},\"lifecycle\":{\"preStop\":{\"sleep\":{"
+             "\"seconds\":5}}},\"resources\":{\"requests\":{\"cpu\":\"100m\",\"memory\":"
+             "\"256Mi\"},\"limits\":{\"memory\":\"256Mi\"}}}]}}}}",
+             i, ns, i, i, replicas, i, i, ns, i, port, port);
+    return s;
+}
+
+static char *service(int ns, int i, const char *target)
+{
+    char *s = malloc(1024);
+    snprintf(s, 1024,
+             "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"app-%d\","
+             "\"namespace\":\"team-%d\"},\"spec\":{\"type\":\"ClusterIP\",\"selector\":{\"app\":"
+             "\"app-%d\"},\"ports\":[{\"name\":\"http\",\"port\":80,\"targetPort\":\"%s\","
+             "\"protocol\":\"TCP\"}]}}",
+             i, ns, i, target);
+    return s;
+}
+
+static char *pdb(int ns, int i)
+{
+    char *s = malloc(1024);
+    snprintf(s, 1024,
+             "{\"apiVersion\":\"policy/v1\",\"kind\":\"PodDisruptionBudget\",\"metadata\":{"
+             "\"name\":\"app-%d\",\"namespace\":\"team-%d\"},\"spec\":{\"maxUnavailable\":1,"
+             "\"selector\":{\"matchLabels\":{\"app\":\"app-%d\"}}}}",
+             i, ns, i);
+    return s;
+}
+
+static char *hpa(int ns, int i)
+{
+    char *s = malloc(1024);
+    snprintf(s, 1024,
+             "{\"apiVersion\":\"autoscaling/v2\",\"kind\":\"HorizontalPodAutoscaler\",\"metadata\":"
+             "{\"name\":\"app-%d\",\"namespace\":\"team-%d\"},\"spec\":{\"scaleTargetRef\":{"
+             "\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"name\":\"app-%d\"},"
+             "\"minReplicas\":2,\"maxReplicas\":10}}",
+             i, ns, i);
+    return s;
+}
+
+static char *ingress(int ns, int i)
+{
+    char *s = malloc(1024);
+    snprintf(s, 1024,
+             "{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"Ingress\",\"metadata\":{\"name\":"
+             "\"app-%d\",\"namespace\":\"team-%d\"},\"spec\":{\"rules\":[{\"host\":\"app-%d."
+             "example.com\",\"http\":{\"paths\":[{\"path\":\"/\",\"pathType\":\"Prefix\","
+             "\"backend\":{\"service\":{\"name\":\"app-%d\",\"port\":{\"number\":80}}}}]}}]}}",
+             i, ns, i, i);
+    return s;
+}
+
+static void feed(wh_cache *c, unsigned kind, char *json)
+{
+    cJSON *j = cJSON_Parse(json);
+    wh_cache_event(c, kind, WH_CACHE_ADDED, j);
+    cJSON_Delete(j);
+    free(json);
+}
+
+static char *review(const char *kind, const char *group, const char *version, const char *op,
+                    int ns, char *obj, char *old)
+{
+    size_t n = strlen(obj) + (old ? strlen(old) : 0) + 1024;
+    char *s = malloc(n);
+    snprintf(s, n,
+             "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{"
+             "\"uid\":\"b-1\",\"kind\":{\"group\":\"%s\",\"version\":\"%s\",\"kind\":\"%s\"},"
+             "\"namespace\":\"team-%d\",\"operation\":\"%s\",\"userInfo\":{\"username\":\"ci\"},"
+             "\"object\":%s%s%s}}",
+             group, version, kind, ns, op, obj, old ? ",\"oldObject\":" : "", old ? old : "");
+    free(obj);
+    free(old);
+    return s;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int64_t pct(const int64_t *v, size_t n, double p)
+{
+    size_t i = (size_t)(p * (double)(n - 1));
+    return v[i];
+}
+
+int main(int argc, char **argv)
+{
+    long objects = argc > 1 ? strtol(argv[1], NULL, 10) : 50000;
+    long reviews = argc > 2 ? strtol(argv[2], NULL, 10) : 20000;
+    if (objects < PER_NS || reviews < 100) {
+        fprintf(stderr, "usage: wh-bench-cluster [OBJECTS>=100 [REVIEWS>=100]]\n");
+        return 2;
+    }
+    wh_log_set_level(WH_LOG_ERROR);
+    int nns = (int)(objects / PER_NS);
+    wh_cache *c = NULL;
+    if (wh_cache_new(NULL, &c) != WH_OK)
+        return 1;
+    int64_t t0 = wh_now_ns();
+    unsigned kinds[] = {K5_KIND_DEPLOYMENT, K5_KIND_STATEFULSET, K5_KIND_DAEMONSET,
+                        K5_KIND_SERVICE,    K5_KIND_INGRESS,     K5_KIND_PDB,
+                        K5_KIND_HPA};
+    for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
+        wh_cache_replace_begin(c, kinds[k]);
+        for (int ns = 0; ns < nns; ns++)
+            for (int i = 0; i < 40; i++) {
+                if (kinds[k] == K5_KIND_DEPLOYMENT)
+                    feed(c, kinds[k], deployment(ns, i, "http", 3));
+                else if (kinds[k] == K5_KIND_SERVICE)
+                    feed(c, kinds[k], service(ns, i, "http"));
+                else if (kinds[k] == K5_KIND_PDB && i < 10)
+                    feed(c, kinds[k], pdb(ns, i));
+                else if (kinds[k] == K5_KIND_HPA && i < 5)
+                    feed(c, kinds[k], hpa(ns, i));
+                else if (kinds[k] == K5_KIND_INGRESS && i < 5)
+                    feed(c, kinds[k], ingress(ns, i));
+            }
+        wh_cache_replace_end(c, kinds[k]);
+    }
+    int64_t fill_ns = wh_now_ns() - t0;
+    char *metrics = wh_cache_metrics(c);
+    size_t cached = 0, bytes = 0;
+    for (const char *p = metrics; p && (p = strstr(p, "kube5xx_cache_objects{")); p++) {
+        const char *v = strchr(p, '}');
+        cached += (size_t)strtoul(v + 2, NULL, 10);
+    }
+    const char *mb = metrics ? strstr(metrics, "\nkube5xx_cache_memory_bytes ") : NULL;
+    if (mb)
+        bytes = (size_t)strtoul(mb + strlen("\nkube5xx_cache_memory_bytes "), NULL, 10);
+    free(metrics);
+
+    /* The review mix: one of each, in namespaces spread over the cluster. */
+    enum { MIX = 6 };
+    char *mix[MIX];
+    size_t mixlen[MIX];
+    int ns = nns / 2;
+    mix[0] = review("Service", "", "v1", "CREATE", ns, service(ns, 7, "http"), NULL);
+    mix[1] = review("Service", "", "v1", "CREATE", ns, service(ns, 8, "grpc"), NULL); /* denied */
+    mix[2] = review("Deployment", "apps", "v1", "UPDATE", ns, deployment(ns, 9, "http", 4),
+                    deployment(ns, 9, "http", 3));
+    mix[3] = review("Deployment", "apps", "v1", "UPDATE", ns, deployment(ns, 3, "web", 3),
+                    deployment(ns, 3, "http", 3)); /* breaks its Service: denied */
+    mix[4] = review("PodDisruptionBudget", "policy", "v1", "CREATE", ns, pdb(ns, 4), NULL);
+    mix[5] = review("Ingress", "networking.k8s.io", "v1", "CREATE", ns, ingress(ns, 2), NULL);
+    for (int i = 0; i < MIX; i++)
+        mixlen[i] = strlen(mix[i]);
+
+    int64_t *with = malloc((size_t)reviews * sizeof *with);
+    int64_t *without = malloc((size_t)reviews * sizeof *without);
+    size_t denied = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        int64_t *out = pass == 0 ? with : without;
+        for (long r = 0; r < reviews; r++) {
+            int m = (int)(r % MIX);
+            wh_review rv;
+            int64_t a = wh_now_ns();
+            wh_status st = wh_admission_review_cached(NULL, pass == 0 ? c : NULL, mix[m],
+                                                      mixlen[m], 0, 0, &rv);
+            out[r] = wh_now_ns() - a;
+            if (st != WH_OK || rv.http_status != 200)
+                return 1;
+            if (pass == 0 && rv.decision == WH_DECISION_DENIED)
+                denied++;
+            wh_review_clear(&rv);
+        }
+        qsort(out, (size_t)reviews, sizeof *out, cmp_i64);
+    }
+    printf("cached objects            %zu (%.0f bytes each, %.1f MiB, filled in %.2f s)\n", cached,
+           cached ? (double)bytes / (double)cached : 0.0, (double)bytes / 1048576.0,
+           (double)fill_ns / 1e9);
+    printf("reviews                   %ld (mix of %d; %zu denied with the cache)\n", reviews, MIX,
+           denied);
+    printf("decision with the cache   p50 %.1f us  p99 %.1f us  max %.1f us\n",
+           (double)pct(with, (size_t)reviews, 0.50) / 1e3,
+           (double)pct(with, (size_t)reviews, 0.99) / 1e3,
+           (double)with[reviews - 1] / 1e3);
+    printf("decision without it       p50 %.1f us  p99 %.1f us  max %.1f us\n",
+           (double)pct(without, (size_t)reviews, 0.50) / 1e3,
+           (double)pct(without, (size_t)reviews, 0.99) / 1e3,
+           (double)without[reviews - 1] / 1e3);
+    printf("p99 ratio (cache/none)    %.2f\n",
+           (double)pct(with, (size_t)reviews, 0.99) /
+               (double)pct(without, (size_t)reviews, 0.99));
+    for (int i = 0; i < MIX; i++)
+        free(mix[i]);
+    free(with);
+    free(without);
+    wh_cache_free(&c);
+    return denied > 0 ? 0 : 1; /* the broken reviews must have been seen as broken */
+}
