@@ -33,6 +33,7 @@ void k5_docset_free(k5_docset **set)
         k5__file *f = &K5__VEC_AT(&s->files, k5__file, i);
         free(f->buf);
         free(f->lines);
+        free(f->chars);
     }
     k5__vec_free(&s->files);
     k5__vec_free(&s->objects);
@@ -92,14 +93,40 @@ static k5_status build_lines(k5__file *f)
         if (c == '\n' || (c == '\r' && (j + 1 >= f->len || b[j + 1] != '\n')))
             ok = push_line(&lines, &n, &cap, j + 1);
     }
+    uint32_t *chars = NULL;
+    if (ok && !ascii) {
+        size_t nblocks = f->len / K5__CHAR_STRIDE + 1;
+        chars = malloc(nblocks * sizeof *chars);
+        ok = chars != NULL;
+        uint32_t count = 0;
+        for (size_t blk = 0; ok && blk < nblocks; blk++) {
+            chars[blk] = count;
+            size_t end = (blk + 1) * K5__CHAR_STRIDE < f->len ? (blk + 1) * K5__CHAR_STRIDE : f->len;
+            for (size_t j = blk * K5__CHAR_STRIDE; j < end; j++)
+                count += (b[j] & 0xC0) != 0x80;
+        }
+    }
     if (!ok) {
         free(lines);
+        free(chars);
         return K5_ENOMEM;
     }
+    f->chars = chars;
     f->lines = lines;
     f->nlines = n;
     f->ascii = ascii;
     return K5_OK;
+}
+
+/* Characters (UTF-8 lead bytes, and stray bytes) before byte offset off: O(stride). */
+static uint32_t chars_before(const k5__file *f, size_t off)
+{
+    size_t blk = off / K5__CHAR_STRIDE;
+    uint32_t n = f->chars[blk];
+    const unsigned char *b = (const unsigned char *)f->buf;
+    for (size_t j = blk * K5__CHAR_STRIDE; j < off; j++)
+        n += (b[j] & 0xC0) != 0x80;
+    return n;
 }
 
 k5_position k5__file_position(const k5__file *f, const k5_node *n)
@@ -118,13 +145,17 @@ k5_position k5__file_position(const k5__file *f, const k5_node *n)
     }
     p.line = (uint32_t)lo + 1;
     size_t start = f->lines[lo];
+    if (off > f->len)
+        off = f->len;
+    if (f->ascii || !f->chars) {
+        p.column = (uint32_t)(off - start) + 1;
+        return p;
+    }
     if (lo == 0 && f->len >= 3 && memcmp(f->buf, "\xEF\xBB\xBF", 3) == 0)
         start = 3;
-    uint32_t col = 1;
-    for (size_t i = start; i < off && i < f->len; i++)
-        if (((unsigned char)f->buf[i] & 0xC0) != 0x80)
-            col++;
-    p.column = col;
+    if (off < start)
+        off = start;
+    p.column = chars_before(f, off) - chars_before(f, start) + 1;
     return p;
 }
 

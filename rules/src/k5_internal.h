@@ -74,7 +74,13 @@ typedef struct k5__file {
     size_t nlines;
     bool ascii; /* no byte >= 0x80: columns are byte columns */
     bool ok;
+    /* Non-ASCII files only: chars[i] = characters (UTF-8 lead bytes) before byte
+     * i * K5__CHAR_STRIDE, so a column costs at most one stride of counting however long the
+     * line (a minified one-line JSON has every node on line 1). */
+    uint32_t *chars;
 } k5__file;
+
+#define K5__CHAR_STRIDE 512u
 
 struct k5_docset {
     k5__arena arena;

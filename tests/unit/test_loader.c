@@ -128,6 +128,47 @@ static void test_loader__crlf_bom_and_utf8_columns(void **state)
     done(&l);
 }
 
+/* One long line of JSON with multi-byte characters: columns stay exact across the position
+ * index's strides (a column is counted from stride checkpoints, not from the line start). */
+static void test_loader__columns_on_one_long_utf8_line(void **state)
+{
+    (void)state;
+    enum { ITEMS = 400 };
+    size_t cap = ITEMS * 128 + 64, n = 0;
+    char *buf = malloc(cap);
+    assert_non_null(buf);
+    uint32_t col[ITEMS];
+    size_t chars = 0; /* characters written so far */
+    const char *head = "{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[";
+    n += (size_t)snprintf(buf + n, cap - n, "%s", head);
+    chars += strlen(head);
+    for (int i = 0; i < ITEMS; i++) {
+        if (i) {
+            buf[n++] = ',';
+            chars++;
+        }
+        /* {"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c<i>","annotations":{"a":"é✓"}}} */
+        const char *a = "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":";
+        n += (size_t)snprintf(buf + n, cap - n, "%s", a);
+        chars += strlen(a);
+        col[i] = (uint32_t)chars + 1; /* the name's opening quote */
+        int w = snprintf(buf + n, cap - n, "\"c%d\",\"annotations\":{\"a\":\"\xC3\xA9\xE2\x9C\x93\"}}}",
+                         i);
+        n += (size_t)w;
+        chars += (size_t)w - 3; /* é is 2 bytes, ✓ 3: 5 bytes, 2 characters */
+    }
+    n += (size_t)snprintf(buf + n, cap - n, "]}");
+    loaded l = load_fmt(buf, n, K5_FORMAT_JSON);
+    free(buf);
+    assert_int_equal(l.st, K5_OK);
+    assert_int_equal(k5_docset_object_count(l.set), ITEMS);
+    for (int i = 0; i < ITEMS; i += 37) {
+        const k5_object *o = obj(&l, (size_t)i);
+        expect_pos(&l, o, k5_map_get(o->metadata, "name"), 1, col[i]);
+    }
+    done(&l);
+}
+
 static void test_loader__yaml11_scalar_types(void **state)
 {
     (void)state;
@@ -505,6 +546,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_loader__positions_across_documents),
         cmocka_unit_test(test_loader__crlf_bom_and_utf8_columns),
+        cmocka_unit_test(test_loader__columns_on_one_long_utf8_line),
         cmocka_unit_test(test_loader__yaml11_scalar_types),
         cmocka_unit_test(test_loader__anchors_aliases_and_merge_keys),
         cmocka_unit_test(test_loader__alias_bomb_is_capped),
