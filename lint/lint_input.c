@@ -1,12 +1,14 @@
 /*
  * kube5xx CLI: turns the command line's paths into loaded documents. Files,
- * directories (recursively; .yaml, .yml, .json; hidden directories skipped;
- * symlink loops detected) and "-" for stdin (named "<stdin>") all go into ONE docset, so that
+ * directories (recursively; .yaml, .yml, .json; hidden entries skipped;
+ * symlinks to directories followed only with --follow, with loop detection; every
+ * entry that cannot be read is an error naming it) and "-" for stdin (named "<stdin>") all go into ONE docset, so that
  * cross-object rules see everything together.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -24,7 +26,9 @@ typedef struct dir_id {
 
 typedef struct walker {
     lint_input *in;
-    dir_id *seen;
+    dir_id stack[LINT_MAX_DIR_DEPTH + 1]; /* the directories being walked, root first */
+    dir_id *seen;                         /* --follow: a hash set of directories linted */
+    bool *used;
     size_t nseen, capseen;
 } walker;
 
@@ -190,46 +194,127 @@ static int cmp_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int walk(walker *w, const char *dir, int depth)
+static int path_error(lint_input *in, const char *path, const char *what, int err)
 {
-    struct stat st;
-    if (stat(dir, &st) != 0) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "cannot read directory: %s", strerror(errno));
-        return add_error(w->in, dir, 0, 0, msg);
+    char msg[200];
+    snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
+    return add_error(in, path, 0, 0, msg);
+}
+
+/*
+ * --follow only: directories already linted, by device and inode, in an open-addressing
+ * hash set, so the walk stays linear however many directories there are. A directory
+ * reached a second time through another symlink is not linted twice.
+ */
+static uint64_t dir_hash(dir_id id)
+{
+    uint64_t h = (uint64_t)id.ino * 0x9E3779B97F4A7C15ULL ^ (uint64_t)id.dev;
+    return h ^ (h >> 29);
+}
+
+/* Adds id; returns 1 when it was new, 0 when already there, -1 when out of memory. */
+static int seen_add(walker *w, dir_id id)
+{
+    if (2 * (w->nseen + 1) > w->capseen) {
+        size_t ncap = w->capseen ? w->capseen * 2 : 64;
+        dir_id *ns = calloc(ncap, sizeof *ns);
+        bool *nu = calloc(ncap, sizeof *nu);
+        if (!ns || !nu) {
+            free(ns);
+            free(nu);
+            return -1;
+        }
+        for (size_t i = 0; i < w->capseen; i++) {
+            if (!w->used[i])
+                continue;
+            size_t j = dir_hash(w->seen[i]) & (ncap - 1);
+            while (nu[j])
+                j = (j + 1) & (ncap - 1);
+            ns[j] = w->seen[i];
+            nu[j] = true;
+        }
+        free(w->seen);
+        free(w->used);
+        w->seen = ns;
+        w->used = nu;
+        w->capseen = ncap;
     }
-    for (size_t i = 0; i < w->nseen; i++)
-        if (w->seen[i].dev == st.st_dev && w->seen[i].ino == st.st_ino)
-            return 0; /* a symlink loop or a second link to a directory already linted */
+    size_t j = dir_hash(id) & (w->capseen - 1);
+    while (w->used[j]) {
+        if (w->seen[j].dev == id.dev && w->seen[j].ino == id.ino)
+            return 0;
+        j = (j + 1) & (w->capseen - 1);
+    }
+    w->seen[j] = id;
+    w->used[j] = true;
+    w->nseen++;
+    return 1;
+}
+
+static int walk(walker *w, const char *dir, const struct stat *dst, int depth);
+
+/* One entry of a directory: a subdirectory, a file to lint, or something to pass over. */
+static int walk_entry(walker *w, const char *path, const char *name, int depth)
+{
+    struct stat ls, st;
+    if (lstat(path, &ls) != 0)
+        return path_error(w->in, path, "cannot read", errno);
+    if (!S_ISLNK(ls.st_mode)) {
+        if (S_ISDIR(ls.st_mode))
+            return walk(w, path, &ls, depth + 1);
+        return S_ISREG(ls.st_mode) && wanted(name) ? load_file(w->in, path) : 0;
+    }
+    if (stat(path, &st) != 0) {
+        if (wanted(name))
+            return add_error(w->in, path, 0, 0, "broken symbolic link");
+        return 0;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        /* Not followed unless --follow (as find and ripgrep): a link to / would otherwise
+         * read every YAML file on the machine. */
+        return w->in->follow ? walk(w, path, &st, depth + 1) : 0;
+    }
+    return S_ISREG(st.st_mode) && wanted(name) ? load_file(w->in, path) : 0;
+}
+
+/*
+ * Lints a directory's wanted files and recurses into its subdirectories, in name order.
+ * Linear in the number of entries: no per-directory scan of the ones seen before.
+ */
+static int walk(walker *w, const char *dir, const struct stat *dst, int depth)
+{
     if (depth > LINT_MAX_DIR_DEPTH) {
         char msg[120];
         snprintf(msg, sizeof msg, "directories nested deeper than %d (limit LINT_MAX_DIR_DEPTH)",
                  LINT_MAX_DIR_DEPTH);
         return add_error(w->in, dir, 0, 0, msg);
     }
-    if (w->nseen == w->capseen) {
-        size_t ncap = w->capseen ? w->capseen * 2 : 16;
-        dir_id *ns = realloc(w->seen, ncap * sizeof *ns);
-        if (!ns)
-            return -1;
-        w->seen = ns;
-        w->capseen = ncap;
+    dir_id id = {dst->st_dev, dst->st_ino};
+    if (w->in->follow) {
+        for (int i = 0; i < depth && i < LINT_MAX_DIR_DEPTH + 1; i++)
+            if (w->stack[i].dev == id.dev && w->stack[i].ino == id.ino)
+                return add_error(w->in, dir, 0, 0,
+                                 "symbolic link loop: this directory contains itself (--follow)");
+        int added = seen_add(w, id);
+        if (added <= 0)
+            return added; /* -1: out of memory; 0: linted already through another link */
     }
-    w->seen[w->nseen].dev = st.st_dev;
-    w->seen[w->nseen].ino = st.st_ino;
-    w->nseen++;
+    w->stack[depth] = id;
 
     DIR *d = opendir(dir);
-    if (!d) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "cannot read directory: %s", strerror(errno));
-        return add_error(w->in, dir, 0, 0, msg);
-    }
+    if (!d)
+        return path_error(w->in, dir, "cannot read directory", errno);
     char **names = NULL;
     size_t n = 0, cap = 0;
     int rc = 0;
     struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
+    for (;;) {
+        errno = 0;
+        if ((e = readdir(d)) == NULL) {
+            if (errno)
+                rc = path_error(w->in, dir, "cannot read directory", errno);
+            break;
+        }
         if (e->d_name[0] == '.')
             continue; /* ., .. and hidden entries (.git, .github) */
         if (n == cap) {
@@ -251,25 +336,23 @@ static int walk(walker *w, const char *dir, int depth)
     closedir(d);
     if (n > 1)
         qsort(names, n, sizeof *names, cmp_names); /* stable output across file systems */
+    size_t dlen = strlen(dir);
+    bool slash = dlen && dir[dlen - 1] == '/';
     for (size_t i = 0; i < n && rc == 0; i++) {
-        size_t len = strlen(dir) + strlen(names[i]) + 2;
+        size_t len = dlen + !slash + strlen(names[i]) + 1;
         char *path = malloc(len);
         if (!path) {
             rc = -1;
             break;
         }
-        snprintf(path, len, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", names[i]);
-        struct stat cs;
-        if (stat(path, &cs) != 0) {
-            if (lstat(path, &cs) == 0 && S_ISLNK(cs.st_mode) && wanted(names[i])) {
-                char msg[160];
-                snprintf(msg, sizeof msg, "broken symbolic link");
-                rc = add_error(w->in, path, 0, 0, msg);
-            }
-        } else if (S_ISDIR(cs.st_mode)) {
-            rc = walk(w, path, depth + 1);
-        } else if (S_ISREG(cs.st_mode) && wanted(names[i])) {
-            rc = load_file(w->in, path);
+        snprintf(path, len, "%s%s%s", dir, slash ? "" : "/", names[i]);
+        if (len > PATH_MAX) {
+            char msg[120];
+            snprintf(msg, sizeof msg, "path is longer than PATH_MAX (%d bytes); not read",
+                     PATH_MAX);
+            rc = add_error(w->in, path, 0, 0, msg);
+        } else {
+            rc = walk_entry(w, path, names[i], depth);
         }
         free(path);
     }
@@ -284,15 +367,15 @@ int lint_input_add(lint_input *in, const char *arg)
     if (strcmp(arg, "-") == 0)
         return load_fd(in, STDIN_FILENO, LINT_STDIN_NAME, K5_FORMAT_AUTO);
     struct stat st;
-    if (stat(arg, &st) != 0) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "cannot open: %s", strerror(errno));
-        return add_error(in, arg, 0, 0, msg);
-    }
+    if (stat(arg, &st) != 0)
+        return path_error(in, arg, "cannot open", errno);
     if (S_ISDIR(st.st_mode)) {
-        walker w = {in, NULL, 0, 0};
-        int r = walk(&w, arg, 0);
+        /* A path given on the command line is followed even when it is a symlink. */
+        walker w = {0};
+        w.in = in;
+        int r = walk(&w, arg, &st, 0);
         free(w.seen);
+        free(w.used);
         return r;
     }
     return load_file(in, arg);

@@ -11,6 +11,7 @@ typedef struct lint_input {
     lint_load_error *errors; /* owned: unreadable or unparseable inputs */
     size_t nerrors, caperrors;
     size_t nfiles;
+    bool follow; /* --follow: walk into symlinked directories (loops are errors) */
 } lint_input;
 
 /*

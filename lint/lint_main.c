@@ -40,6 +40,8 @@ static const char usage_text[] =
     "  -n, --namespace NS     namespace of objects that name none (default: default)\n"
     "      --show-suppressed  also list findings silenced by kube5xx/ignore annotations\n"
     "  -q, --quiet            do not print notices (skipped non-Kubernetes documents)\n"
+    "  -L, --follow           follow symbolic links to directories (not followed by\n"
+    "                         default, as find and ripgrep; loops are errors)\n"
     "      --allow-empty      exit 0 when the inputs hold no Kubernetes object (default:\n"
     "                         exit 2, so a failed render upstream cannot pass; empty\n"
     "                         stdin is an error even with this option)\n"
@@ -150,15 +152,16 @@ static int cmd_lint(int argc, char **argv)
                                          {"show-suppressed", no_argument, NULL, 'S'},
                                          {"quiet", no_argument, NULL, 'q'},
                                          {"allow-empty", no_argument, NULL, 'E'},
+                                         {"follow", no_argument, NULL, 'L'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *format = "text", *output = NULL, *config = NULL, *ns = "default";
     k5_severity fail_on = K5_SEV_ERROR;
     bool fail_never = false, show_suppressed = false, quiet = false, no_config = false;
-    bool allow_empty = false;
+    bool allow_empty = false, follow = false;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "f:o:c:n:qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "f:o:c:n:qLh", opts, NULL)) != -1) {
         switch (c) {
         case 'f':
             format = optarg;
@@ -190,6 +193,9 @@ static int cmd_lint(int argc, char **argv)
             break;
         case 'E':
             allow_empty = true;
+            break;
+        case 'L':
+            follow = true;
             break;
         case 'h':
             fputs(usage_text, stdout);
@@ -224,6 +230,7 @@ static int cmd_lint(int argc, char **argv)
         goto out;
     }
     in.set = set;
+    in.follow = follow;
     for (int i = optind; i < argc; i++) {
         if (lint_input_add(&in, argv[i]) < 0) {
             fprintf(stderr, "kube5xx: out of memory while reading %s\n", argv[i]);

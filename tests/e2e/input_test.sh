@@ -55,4 +55,76 @@ done
 run stdin-name-sarif 1 sh -c "\"$KUBE5XX\" lint --no-config -f sarif - <\"$T/bad.yaml\""
 has stdin-name-sarif "$T/out" '"uri":[[:space:]]*"%3Cstdin%3E"'
 
+# ---- the walk ----
+# A symlink out of the tree (to a directory holding a manifest) is not followed by default.
+mkdir -p "$T/outside" "$T/tree/app"
+cp "$T/bad.yaml" "$T/outside/elsewhere.yaml"
+cp "$T/web.yaml" "$T/tree/app/web.yaml"
+ln -s "$T/outside" "$T/tree/link-out"
+run no-follow 0 "$KUBE5XX" lint --no-config -f json "$T/tree"
+hasnt no-follow-out "$T/out" 'elsewhere.yaml'
+has no-follow-in "$T/out" '"objects":1'
+run follow 1 "$KUBE5XX" lint --no-config -f json --follow "$T/tree"
+has follow-out "$T/out" 'link-out/elsewhere.yaml'
+# A path given on the command line is followed even when it is a symlink.
+run arg-symlink 1 "$KUBE5XX" lint --no-config "$T/tree/link-out"
+# A loop: not followed by default; with --follow an error naming the link, after the rest.
+ln -s .. "$T/tree/app/loop"
+run loop-default 0 "$KUBE5XX" lint --no-config "$T/tree"
+run loop-follow 2 "$KUBE5XX" lint --no-config --follow "$T/tree"
+has loop-follow-msg "$T/out" "$T/tree/app/loop: error: symbolic link loop"
+has loop-follow-linted "$T/out" '2 objects'
+rm "$T/tree/app/loop"
+# Two links to one directory with --follow: linted once, not twice.
+ln -s "$T/outside" "$T/tree/link-again"
+run follow-once 1 "$KUBE5XX" lint --no-config --follow -f json "$T/tree"
+has follow-once "$T/out" '"objects":2'
+rm "$T/tree/link-again"
+
+# Unreadable directory and file: errors naming them (exit 2), the rest still linted. Root
+# reads through permission bits, so as root the command runs without CAP_DAC_OVERRIDE and
+# CAP_DAC_READ_SEARCH (setpriv), which makes root obey the owner's bits like anyone else.
+mkdir -p "$T/tree/locked" "$T/tree/noexec"
+cp "$T/bad.yaml" "$T/tree/locked/x.yaml"
+cp "$T/bad.yaml" "$T/tree/noexec/y.yaml"
+cp "$T/bad.yaml" "$T/tree/secret.yaml"
+chmod 000 "$T/tree/locked" "$T/tree/secret.yaml"
+chmod 600 "$T/tree/noexec" # listable, not searchable: its entries cannot be opened
+as_user=()
+if [ "$(id -u)" = 0 ]; then
+    if command -v setpriv >/dev/null; then
+        as_user=(setpriv --bounding-set -dac_override,-dac_read_search --)
+    else
+        echo "SKIP unreadable-*: running as root without setpriv(1), permission bits cannot bind" >&2
+        as_user=(skip)
+    fi
+fi
+if [ "${as_user[0]:-}" != skip ]; then
+    run unreadable 2 "${as_user[@]}" "$KUBE5XX" lint --no-config "$T/tree"
+    has unreadable-dir "$T/out" "^$T/tree/locked: error: cannot read directory: Permission denied"
+    has unreadable-file "$T/out" "^$T/tree/secret.yaml: error: cannot open: Permission denied"
+    has unsearchable-entry "$T/out" "^$T/tree/noexec/y.yaml: error: cannot read: Permission denied"
+    has unreadable-rest-linted "$T/out" '1 object'
+fi
+chmod 755 "$T/tree/locked" "$T/tree/noexec"
+rm -rf "$T/tree/locked" "$T/tree/noexec" "$T/tree/secret.yaml"
+
+# A path longer than PATH_MAX (4096) inside a tree: an error naming it, not a silent skip.
+python3 - "$T/deep" <<'PY'
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY) if os.path.isdir(sys.argv[1]) else (os.mkdir(sys.argv[1]), os.open(sys.argv[1], os.O_RDONLY))[1]
+for i in range(18):
+    name = chr(ord('a') + i) * 250
+    os.mkdir(name, dir_fd=fd)
+    nfd = os.open(name, os.O_RDONLY, dir_fd=fd)
+    os.close(fd)
+    fd = nfd
+with os.fdopen(os.open("x.yaml", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd), "w") as f:
+    f.write("apiVersion: v1\nkind: Service\nmetadata: {name: deep}\n")
+PY
+cp "$T/web.yaml" "$T/deep/web.yaml"
+run path-max 2 "$KUBE5XX" lint --no-config "$T/deep"
+has path-max-msg "$T/out" 'error: path is longer than PATH_MAX'
+has path-max-rest "$T/out" '1 object'
+
 finish
