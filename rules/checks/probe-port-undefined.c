@@ -2,6 +2,7 @@
  * probe-port-undefined: a probe on a port the container does not declare.
  */
 #include "check_pod.h"
+#include "check_workload.h"
 
 /* True when some container of the pod declares containerPort `num`. */
 static bool pod_declares(const k5_object *obj, int64_t num)
@@ -14,6 +15,25 @@ static bool pod_declares(const k5_object *obj, int64_t num)
         for (size_t i = 0; i < k5_node_len(ports); i++) {
             int64_t p;
             if (k5_node_int(k5_map_get(k5_seq_at(ports, i), "containerPort"), &p) && p == num)
+                return true;
+        }
+    }
+    return false;
+}
+
+/* True when some container of the pod declares containerPort `num` over TCP. */
+static bool pod_declares_tcp(const k5_object *obj, int64_t num)
+{
+    k5__ctr_iter it;
+    const k5_node *ctr;
+    k5__ctr_iter_init(&it, obj, K5__CTR_ALL);
+    while ((ctr = k5__ctr_next(&it, NULL)) != NULL) {
+        const k5_node *ports = k5_map_get(ctr, "ports");
+        for (size_t i = 0; i < k5_node_len(ports); i++) {
+            const k5_node *pt = k5_seq_at(ports, i), *proto = k5_map_get(pt, "protocol");
+            int64_t p;
+            if (k5_node_int(k5_map_get(pt, "containerPort"), &p) && p == num &&
+                (!proto || k5_node_is(proto, "TCP")))
                 return true;
         }
     }
@@ -50,9 +70,20 @@ static k5_status check(k5_check *c, const k5_object *obj)
                 continue;
             int64_t num = k5__probe_port(ctr, p.port);
             const char *why;
+            const k5_node *decl = port.is_int ? NULL : k5__ctr_port_for(ctr, p.port);
+            k5_str proto = k5_node_str(k5_map_get(decl, "protocol"));
             if (!port.is_int && !num) {
                 /* The kubelet looks a name up in this container's ports only. */
                 why = "a port name the container does not declare";
+            } else if (decl && proto.n && !(proto.n == 3 && memcmp(proto.p, "TCP", 3) == 0) &&
+                       num != 53 && !pod_declares_tcp(obj, num)) {
+                /* Port 53 is exempt: DNS servers listen on TCP too (RFC 7766). */
+                /* httpGet, tcpSocket and grpc all connect over TCP. */
+                why = proto.n == 3 && memcmp(proto.p, "UDP", 3) == 0
+                          ? "a port name that the container declares as UDP (the probe "
+                            "connects over TCP)"
+                          : "a port name that the container declares with a protocol other "
+                            "than TCP (the probe connects over TCP)";
             } else if (numbers && declares_any(ctr) && !pod_declares(obj, num)) {
                 /*
                  * containerPort is informational: applications routinely serve health
@@ -93,6 +124,8 @@ const k5_rule k5__rule_probe_port_undefined = {
     .explanation =
         "The kubelet resolves a named probe port among the container's own ports; a name it "
         "cannot find fails the probe every time (and a number nothing listens on is refused). "
+        "httpGet, tcpSocket and grpc probes connect over TCP, so a name that resolves to a UDP "
+        "port fails too (port 53 excepted: DNS servers listen on TCP as well). "
         "A failing readiness or startup probe keeps the pod out of the Service forever (503 "
         "when no pod is ready); a failing liveness probe restarts it in a loop.",
     .remediation = "Point the probe at a port the container declares, by name or number, and "

@@ -6,12 +6,15 @@
 
 #include "k5_check.h"
 
+#define MAX_WORKLOADS 8
+
 typedef struct target {
     k5_intstr want;
     k5_str proto; /* the Service port's protocol, TCP by default */
     bool resolved;
+    bool other_proto; /* a name that some container declares under another protocol */
     size_t selected;
-    const k5_object *first;
+    const k5_object *w[MAX_WORKLOADS]; /* the first selected workloads, in input order */
 } target;
 
 static bool str_eq(k5_str a, k5_str b)
@@ -54,7 +57,7 @@ static bool mentioned(const k5_node *ctr, int64_t num)
 }
 
 /* Regular containers and native sidecars (init containers with restartPolicy: Always) serve. */
-static bool resolves_in(const k5_node *containers, const target *t, bool sidecars_only,
+static bool resolves_in(const k5_node *containers, target *t, bool sidecars_only,
                         bool *declares_any)
 {
     for (size_t i = 0; i < k5_node_len(containers); i++) {
@@ -70,9 +73,10 @@ static bool resolves_in(const k5_node *containers, const target *t, bool sidecar
                 if ((k5_node_int(k5_map_get(p, "containerPort"), &num) && num == t->want.i) ||
                     mentioned(ctr, t->want.i))
                     return true;
-            } else if (str_eq(k5_node_str(k5_map_get(p, "name")), t->want.s) &&
-                       str_eq(port_proto(p), t->proto)) {
-                return true;
+            } else if (str_eq(k5_node_str(k5_map_get(p, "name")), t->want.s)) {
+                if (str_eq(port_proto(p), t->proto))
+                    return true;
+                t->other_proto = true;
             }
         }
     }
@@ -82,8 +86,8 @@ static bool resolves_in(const k5_node *containers, const target *t, bool sidecar
 static bool visit(const k5_object *w, void *ud)
 {
     target *t = ud;
-    if (!t->first)
-        t->first = w;
+    if (t->selected < MAX_WORKLOADS)
+        t->w[t->selected] = w;
     t->selected++;
     bool any = false;
     bool ok = resolves_in(k5_map_get(w->pod_spec, "containers"), t, false, &any) ||
@@ -96,23 +100,64 @@ static bool visit(const k5_object *w, void *ud)
     return true;
 }
 
-static void declared(const k5_object *w, char *buf, size_t size)
+/* Appends s to buf (at *len) unless it is already one of the comma-separated items. */
+static void add_item(char *buf, size_t size, size_t *len, const char *s)
 {
-    const k5_node *containers = k5_map_get(w->pod_spec, "containers");
+    size_t n = strlen(s);
+    for (const char *p = buf; (p = strstr(p, s)) != NULL; p += n)
+        if ((p == buf || p[-1] == ' ') && (p[n] == ',' || p[n] == '\0'))
+            return;
+    if (*len >= size)
+        return;
+    int k = snprintf(buf + *len, size - *len, "%s%s", *len ? ", " : "", s);
+    if (k > 0)
+        *len += (size_t)k;
+}
+
+/* The declared ports of every selected workload: their union, in input order. */
+static void declared(const target *t, char *buf, size_t size)
+{
     size_t len = 0;
     buf[0] = '\0';
-    for (size_t i = 0; i < k5_node_len(containers) && len < size; i++) {
-        const k5_node *ctr = k5_seq_at(containers, i);
-        if (!k5_node_len(k5_map_get(ctr, "ports")))
-            continue;
-        char one[200];
-        k5_ports_describe(ctr, one, sizeof one);
-        int n = snprintf(buf + len, size - len, "%s%s", len ? ", " : "", one);
-        if (n > 0)
-            len += (size_t)n;
+    size_t nw = t->selected < MAX_WORKLOADS ? t->selected : MAX_WORKLOADS;
+    for (size_t w = 0; w < nw && len < size; w++) {
+        const k5_node *containers = k5_map_get(t->w[w]->pod_spec, "containers");
+        for (size_t i = 0; i < k5_node_len(containers); i++) {
+            const k5_node *ports = k5_map_get(k5_seq_at(containers, i), "ports");
+            for (size_t j = 0; j < k5_node_len(ports); j++) {
+                const k5_node *p = k5_seq_at(ports, j);
+                k5_str num = k5_node_str(k5_map_get(p, "containerPort"));
+                k5_str proto = port_proto(p), name = k5_node_str(k5_map_get(p, "name"));
+                char one[160];
+                if (name.n)
+                    snprintf(one, sizeof one, "%.*s/%.*s \"%.*s\"", (int)num.n,
+                             num.p ? num.p : "", (int)proto.n, proto.p, (int)name.n, name.p);
+                else
+                    snprintf(one, sizeof one, "%.*s/%.*s", (int)num.n, num.p ? num.p : "",
+                             (int)proto.n, proto.p);
+                add_item(buf, size, &len, one);
+            }
+        }
     }
     if (!len)
         snprintf(buf, size, "no ports");
+}
+
+/* `Deployment "a"`, `Deployment "a" or StatefulSet "b"`, ... (the first three). */
+static void workloads(const target *t, char *buf, size_t size)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    size_t nw = t->selected < 3 ? t->selected : 3;
+    for (size_t w = 0; w < nw && len < size; w++) {
+        int k = snprintf(buf + len, size - len, "%s%.*s \"%.*s\"", w ? " or " : "",
+                         (int)t->w[w]->kind.n, t->w[w]->kind.p, (int)t->w[w]->name.n,
+                         t->w[w]->name.p);
+        if (k > 0)
+            len += (size_t)k;
+    }
+    if (t->selected > 3 && len < size)
+        snprintf(buf + len, size - len, " or %zu more", t->selected - 3);
 }
 
 static k5_status check(k5_check *c, const k5_object *obj)
@@ -126,37 +171,49 @@ static k5_status check(k5_check *c, const k5_object *obj)
         const k5_node *port = k5_seq_at(ports, i);
         const k5_node *tp = k5_map_get(port, "targetPort");
         const k5_node *at = tp ? tp : k5_map_get(port, "port");
-        target t = {{false, 0, {NULL, 0}, NULL}, port_proto(port), false, 0, NULL};
+        target t;
+        memset(&t, 0, sizeof t);
+        t.proto = port_proto(port);
+        const char *dflt = tp ? "" : " (targetPort unset: it defaults to port)";
         /* targetPort defaults to the port; 0 and "" mean the default too (SetDefaults_Service). */
         if (tp && k5_intstr_get(tp, &t.want) &&
-            ((t.want.is_int && t.want.i == 0) || (!t.want.is_int && t.want.s.n == 0)))
+            ((t.want.is_int && t.want.i == 0) || (!t.want.is_int && t.want.s.n == 0))) {
             at = k5_map_get(port, "port");
+            dflt = t.want.is_int ? " (targetPort 0: it defaults to port)"
+                                 : " (targetPort \"\": it defaults to port)";
+        }
         if (!k5_intstr_get(at, &t.want))
             continue;
         k5_index_select(k5_check_index(c), obj->namespace_, sel, K5_SELECTOR_MAP,
                         K5_KINDS_SERVING, visit, &t);
         if (t.resolved || !t.selected)
             continue; /* selecting nothing is service-selects-nothing's finding */
-        char decl[400], what[200];
-        declared(t.first, decl, sizeof decl);
-        if (t.want.is_int)
-            snprintf(what, sizeof what, "a port %lld", (long long)t.want.i);
-        else
-            snprintf(what, sizeof what, "a port named \"%.*s\" (%.*s)", (int)t.want.s.n,
-                     t.want.s.p, (int)t.proto.n, t.proto.p);
+        char decl[400], whom[300];
+        declared(&t, decl, sizeof decl);
+        workloads(&t, whom, sizeof whom);
         k5_str pnum = k5_node_str(k5_map_get(port, "port"));
-        char shown[100];
-        if (t.want.is_int)
-            snprintf(shown, sizeof shown, "%lld", (long long)t.want.i);
-        else
-            snprintf(shown, sizeof shown, "\"%.*s\"", (int)t.want.s.n, t.want.s.p);
-        k5_status st = k5_check_report(
-            c, at, NULL,
-            "Service \"%.*s\" port %.*s targets %s, but no container of %.*s \"%.*s\"%s declares "
-            "%s (declared: %s)",
-            (int)obj->name.n, obj->name.p, (int)pnum.n, pnum.p ? pnum.p : "?", shown,
-            (int)t.first->kind.n, t.first->kind.p, (int)t.first->name.n, t.first->name.p,
-            t.selected > 1 ? " or the other selected workloads" : "", what, decl);
+        k5_status st;
+        if (t.want.is_int) {
+            /* containerPort is informational: the process may listen on a port it does not
+             * declare (a collector's config, an image's default). Not certain: a warning. */
+            st = k5_check_report_capped(
+                c, K5_SEV_WARNING, at, NULL,
+                "Service \"%.*s\" port %.*s targets %lld%s, which no container of %s declares "
+                "(declared: %s): declare it if the application listens there, else "
+                "connections are refused",
+                (int)obj->name.n, obj->name.p, (int)pnum.n, pnum.p ? pnum.p : "?",
+                (long long)t.want.i, dflt, whom, decl);
+        } else {
+            st = k5_check_report(
+                c, at, NULL,
+                "Service \"%.*s\" port %.*s targets \"%.*s\", but no container of %s declares a "
+                "port named \"%.*s\" (%.*s)%s (declared: %s): the Service has no endpoints for "
+                "this port",
+                (int)obj->name.n, obj->name.p, (int)pnum.n, pnum.p ? pnum.p : "?",
+                (int)t.want.s.n, t.want.s.p, whom, (int)t.want.s.n, t.want.s.p,
+                (int)t.proto.n, t.proto.p,
+                t.other_proto ? "; the port of that name has another protocol" : "", decl);
+        }
         if (st != K5_OK)
             return st;
     }
@@ -173,9 +230,12 @@ const k5_rule k5__rule_service_target_port_mismatch = {
     .explanation =
         "A named targetPort is resolved per pod: a pod whose containers declare no port of "
         "that name and protocol is left out of the Service's endpoints, so the Service has no "
-        "endpoints for that port and answers 503. A numeric targetPort that no container "
+        "endpoints for that port and answers 503 (a name that resolves to a UDP port never "
+        "serves a TCP Service port): an error. A numeric targetPort that no container "
         "listens on sends every connection to a closed port: connection refused, 502 from the "
-        "ingress.",
+        "ingress. Since containerPort is informational and a process may listen on a port it "
+        "does not declare, a number no container declares is reported as a warning, and not "
+        "at all when the selected containers declare no ports.",
     .remediation = "Point targetPort at a port the selected containers declare, preferably by "
                    "name so that the Service follows the container when its number changes.",
     .example = "# Deployment\n"

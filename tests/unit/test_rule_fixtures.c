@@ -12,6 +12,7 @@
  * Header comments (at the top of the file, any order):
  *   # message: TEXT                      some finding's message contains TEXT
  *   # path: FIELD.PATH                   some finding has this field path
+ *   # severity: LEVEL                    every finding of the rule has this severity
  *   # config: {YAML flow map}            a .kube5xx.yaml to run with
  *   # namespace: NS                      the default namespace
  *   # single-only                        run as the webhook does (single-object rules only)
@@ -241,6 +242,15 @@ static void run_fixture(void **state)
                 fail_msg("%s: no %s finding with %s \"%s\" (first: %s at %s)", fx->path, fx->rule,
                          keys[k], want, ngot ? k5_report_at(rep, 0)->message : "none",
                          ngot ? k5_report_at(rep, 0)->path : "-");
+        }
+        if (header(text, "severity", want, sizeof want)) {
+            for (size_t i = 0; i < k5_report_count(rep); i++) {
+                const k5_finding *f = k5_report_at(rep, i);
+                if (strcmp(f->rule->id, fx->rule) == 0 &&
+                    strcmp(k5_severity_str(f->severity), want) != 0)
+                    fail_msg("%s: %s at %u:%u is %s, expected %s", fx->path, fx->rule, f->line,
+                             f->column, k5_severity_str(f->severity), want);
+            }
         }
     }
     k5_report_free(&rep);
