@@ -155,7 +155,7 @@ static int cmd_lint(int argc, char **argv)
                                          {"follow", no_argument, NULL, 'L'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *format = "text", *output = NULL, *config = NULL, *ns = "default";
+    const char *format = "text", *output = NULL, *config = NULL, *ns = NULL; /* NULL: "default", not chosen */
     k5_severity fail_on = K5_SEV_ERROR;
     bool fail_never = false, show_suppressed = false, quiet = false, no_config = false;
     bool allow_empty = false, follow = false;

@@ -30,25 +30,45 @@ static k5_status judge(k5_check *c, const k5_object *ing, const k5__backend *b, 
     k5_str name = k5_node_str(b->service);
     if (k5_index_find(idx, ing->namespace_, K5_KIND_SERVICE, name))
         return K5_OK;
+    k5__absence ab;
+    k5__absence_of(c, NULL, name, &ab);
+    char where[300];
+    k5__backend_describe(b, where, sizeof where);
+    /* The Service may live in another namespace: certain only when both name theirs. */
+    bool implicit = false;
+    k5_str any = {NULL, 0};
+    const k5_object *other = k5__find_elsewhere(c, ing, K5_KIND_SERVICE, any, name, &implicit);
+    size_t services = k5_index_count(idx, ing->namespace_, K5_KIND_SERVICE);
+    if (other && implicit && !services)
+        return K5_OK; /* linted without its Services, and its namespace is not certain */
+    char why[400] = "";
+    if (other && implicit)
+        k5__implicit_note(ing, other, why, sizeof why);
+    if (other)
+        return k5_check_report_capped(
+            c, implicit ? K5_SEV_WARNING : ab.max, b->service, NULL,
+            "Ingress \"%.*s\" in namespace \"%.*s\" routes %s to Service \"%.*s\", which "
+            "exists only in namespace \"%.*s\": an Ingress reaches Services of its own "
+            "namespace only%s%s",
+            (int)ing->name.n, ing->name.p, (int)ing->namespace_.n, ing->namespace_.p, where,
+            (int)name.n, name.p, (int)other->namespace_.n, other->namespace_.p, why, ab.note);
+    /* An Ingress linted without any Service of its namespace is not an error. */
+    if (!services)
+        return K5_OK;
     names n = {"", 0, 0};
     k5_index_each(idx, ing->namespace_, K5_KIND_SERVICE, add_name, &n);
     if (n.len >= sizeof n.buf)
         n.len = sizeof n.buf - 1;
-    char where[300];
-    k5__backend_describe(b, where, sizeof where);
-    return k5_check_report(c, b->service, NULL,
-                           "Ingress \"%.*s\" routes %s to Service \"%.*s\", which is not in "
-                           "namespace \"%.*s\" (Services there: %s%s)",
-                           (int)ing->name.n, ing->name.p, where, (int)name.n, name.p,
-                           (int)ing->namespace_.n, ing->namespace_.p, n.buf,
-                           n.count > MAX_LISTED ? ", ..." : "");
+    return k5_check_report_capped(c, ab.max, b->service, NULL,
+                                  "Ingress \"%.*s\" routes %s to Service \"%.*s\", which is not "
+                                  "in namespace \"%.*s\" (Services there: %s%s)%s",
+                                  (int)ing->name.n, ing->name.p, where, (int)name.n, name.p,
+                                  (int)ing->namespace_.n, ing->namespace_.p, n.buf,
+                                  n.count > MAX_LISTED ? ", ..." : "", ab.note);
 }
 
 static k5_status check(k5_check *c, const k5_object *obj)
 {
-    /* An Ingress linted without any Service of its namespace is not an error. */
-    if (!k5_index_count(k5_check_index(c), obj->namespace_, K5_KIND_SERVICE))
-        return K5_OK;
     return k5__ingress_each_backend(c, obj, judge, NULL);
 }
 

@@ -7,10 +7,7 @@
 static k5_status check(k5_check *c, const k5_object *obj)
 {
     const k5_index *idx = k5_check_index(c);
-    /* A PDB linted without its workloads is not an error: the pods may come from elsewhere. */
     size_t workloads = k5_index_count(idx, obj->namespace_, K5_KINDS_WORKLOAD);
-    if (!workloads)
-        return K5_OK;
     const k5_node *spec = k5_map_get(obj->root, "spec");
     const k5_node *raw = k5_map_get(spec, "selector");
     const k5_node *sel = k5__pdb_selector(obj);
@@ -21,6 +18,29 @@ static k5_status check(k5_check *c, const k5_object *obj)
                                (int)obj->name.n, obj->name.p);
     if (!k5_node_is_map(raw))
         return K5_OK; /* invalid: the API server rejects it */
+    if (sel && !(workloads && k5__selects_some_pod(c, obj->namespace_, sel, K5_SELECTOR_LABEL))) {
+        /* The pods may live in another namespace: certain only when both name theirs. */
+        bool implicit = false;
+        const k5_object *w = k5__select_elsewhere(c, obj, sel, K5_SELECTOR_LABEL, &implicit);
+        if (w && !(implicit && !workloads)) {
+            k5__absence ab;
+            k5__absence_of(c, sel, (k5_str){NULL, 0}, &ab);
+            char why[400] = "";
+            if (implicit)
+                k5__implicit_note(obj, w, why, sizeof why);
+            return k5_check_report_capped(
+                c, implicit ? K5_SEV_WARNING : ab.max, sel, NULL,
+                "PodDisruptionBudget \"%.*s\" in namespace \"%.*s\" selects the pods of %.*s "
+                "\"%.*s\" in namespace \"%.*s\", but a PodDisruptionBudget only covers pods in "
+                "its own namespace: it protects nothing%s%s",
+                (int)obj->name.n, obj->name.p, (int)obj->namespace_.n, obj->namespace_.p,
+                (int)w->kind.n, w->kind.p, (int)w->name.n, w->name.p, (int)w->namespace_.n,
+                w->namespace_.p, why, ab.note);
+        }
+    }
+    /* A PDB linted without its workloads is not an error: the pods may come from elsewhere. */
+    if (!workloads)
+        return K5_OK;
     if (!sel)
         return k5_check_report(c, raw, NULL,
                                "PodDisruptionBudget \"%.*s\" is policy/v1beta1 with an empty "
@@ -31,11 +51,13 @@ static k5_status check(k5_check *c, const k5_object *obj)
         return K5_OK;
     char desc[400];
     k5__selector_describe(sel, K5_SELECTOR_LABEL, desc, sizeof desc);
-    return k5_check_report(c, sel, NULL,
-                           "PodDisruptionBudget \"%.*s\" selects %s, but no pod template of the "
-                           "%zu in namespace \"%.*s\" matches: it protects nothing",
-                           (int)obj->name.n, obj->name.p, desc, workloads, (int)obj->namespace_.n,
-                           obj->namespace_.p);
+    k5__absence ab;
+    k5__absence_of(c, sel, (k5_str){NULL, 0}, &ab);
+    return k5_check_report_capped(c, ab.max, sel, NULL,
+                                  "PodDisruptionBudget \"%.*s\" selects %s, but no pod template of "
+                                  "the %zu in namespace \"%.*s\" matches: it protects nothing%s",
+                                  (int)obj->name.n, obj->name.p, desc, workloads,
+                                  (int)obj->namespace_.n, obj->namespace_.p, ab.note);
 }
 
 const k5_rule k5__rule_pdb_selects_nothing = {

@@ -12,20 +12,39 @@ static k5_status check(k5_check *c, const k5_object *obj)
         !k5_node_len(sel))
         return K5_OK; /* no selector: endpoints are managed by hand or by a controller */
     const k5_index *idx = k5_check_index(c);
-    /* A Service linted without its workloads is not an error: the pods may come from elsewhere. */
-    size_t workloads = k5_index_count(idx, obj->namespace_, K5_KINDS_WORKLOAD);
-    if (!workloads)
-        return K5_OK;
-    if (k5__selects_some_pod(c, obj->namespace_, sel, K5_SELECTOR_MAP))
-        return K5_OK;
     char desc[400];
     k5__selector_describe(sel, K5_SELECTOR_MAP, desc, sizeof desc);
-    return k5_check_report(c, sel, NULL,
-                           "Service \"%.*s\" selects %s, but no pod template of the %zu in "
-                           "namespace \"%.*s\" has all of these labels: the Service has no "
-                           "endpoints",
-                           (int)obj->name.n, obj->name.p, desc, workloads, (int)obj->namespace_.n,
-                           obj->namespace_.p);
+    k5__absence ab;
+    k5__absence_of(c, sel, (k5_str){NULL, 0}, &ab);
+    size_t workloads = k5_index_count(idx, obj->namespace_, K5_KINDS_WORKLOAD);
+    if (workloads && k5__selects_some_pod(c, obj->namespace_, sel, K5_SELECTOR_MAP))
+        return K5_OK;
+    /* The pods may live in another namespace: certain only when both name theirs. */
+    bool implicit = false;
+    const k5_object *w = k5__select_elsewhere(c, obj, sel, K5_SELECTOR_MAP, &implicit);
+    if (w && implicit && !workloads)
+        return K5_OK; /* linted without its workloads, and its namespace is not certain */
+    char why[400] = "";
+    if (w && implicit)
+        k5__implicit_note(obj, w, why, sizeof why);
+    if (w)
+        return k5_check_report_capped(
+            c, implicit ? K5_SEV_WARNING : ab.max, sel, NULL,
+            "Service \"%.*s\" in namespace \"%.*s\" selects %s: that selects the pods of %.*s "
+            "\"%.*s\" in namespace \"%.*s\", but a Service only selects pods in its own "
+            "namespace: the Service has no endpoints%s%s",
+            (int)obj->name.n, obj->name.p, (int)obj->namespace_.n, obj->namespace_.p, desc,
+            (int)w->kind.n, w->kind.p, (int)w->name.n, w->name.p, (int)w->namespace_.n,
+            w->namespace_.p, why, ab.note);
+    /* A Service linted without its workloads is not an error: the pods may come from elsewhere. */
+    if (!workloads)
+        return K5_OK;
+    return k5_check_report_capped(c, ab.max, sel, NULL,
+                                  "Service \"%.*s\" selects %s, but no pod template of the %zu in "
+                                  "namespace \"%.*s\" has all of these labels: the Service has no "
+                                  "endpoints%s",
+                                  (int)obj->name.n, obj->name.p, desc, workloads,
+                                  (int)obj->namespace_.n, obj->namespace_.p, ab.note);
 }
 
 const k5_rule k5__rule_service_selects_nothing = {

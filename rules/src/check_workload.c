@@ -332,6 +332,26 @@ void k5__selector_describe(const k5_node *sel, k5_selector_type type, char *buf,
         put(&b, "<empty>", 7);
 }
 
+/*
+ * An AWS Load Balancer Controller action (`port.name: use-annotation` with an
+ * alb.ingress.kubernetes.io/actions.<name> annotation: a redirect, a fixed response, a
+ * weighted forward) is not a Service.
+ */
+static bool alb_action(const k5_object *ing, const k5__backend *b)
+{
+    static const char prefix[] = "alb.ingress.kubernetes.io/actions.";
+    if (!k5_node_is(b->port, "use-annotation"))
+        return false;
+    k5_str name = k5_node_str(b->service);
+    for (size_t i = 0; i < k5_node_len(ing->annotations); i++) {
+        k5_str key = k5_node_str(k5_map_key(ing->annotations, i));
+        if (key.n == sizeof prefix - 1 + name.n && memcmp(key.p, prefix, sizeof prefix - 1) == 0 &&
+            memcmp(key.p + sizeof prefix - 1, name.p, name.n) == 0)
+            return true;
+    }
+    return false;
+}
+
 static k5_status one_backend(k5_check *c, const k5_object *ing, const k5_node *be,
                              const k5_node *host, const k5_node *path, bool is_default,
                              k5__backend_fn fn, void *ud)
@@ -354,6 +374,8 @@ static k5_status one_backend(k5_check *c, const k5_object *ing, const k5_node *b
     }
     if (!k5_node_is_scalar(b.service) || !k5_node_len(b.service))
         return K5_OK; /* a resource backend, or no backend at all */
+    if (alb_action(ing, &b))
+        return K5_OK;
     return fn(c, ing, &b, ud);
 }
 
@@ -393,4 +415,78 @@ void k5__backend_describe(const k5__backend *b, char *buf, size_t size)
         snprintf(buf, size, "path %.*s of host %.*s", (int)path.n, path.p, (int)host.n, host.p);
     else
         snprintf(buf, size, "path %.*s", (int)path.n, path.p);
+}
+
+void k5__absence_of(const k5_check *c, const k5_node *sel, k5_str name, k5__absence *a)
+{
+    a->max = K5_SEV_ERROR;
+    a->note = "";
+    if (!k5_check_inputs_failed(c))
+        return;
+    /* The values of a selector (matchLabels, or a plain map), or the name looked for. */
+    k5_str words[16];
+    size_t n = 0;
+    const k5_node *pairs = k5_map_get(sel, "matchLabels");
+    if (!pairs && !k5_map_get(sel, "matchExpressions"))
+        pairs = sel;
+    for (size_t i = 0; i < k5_node_len(pairs) && n < 16; i++)
+        words[n++] = k5_node_str(k5_map_value(pairs, i));
+    if (name.n && n < 16)
+        words[n++] = name;
+    if (n && k5_check_failed_input_mentions(c, words, n)) {
+        a->max = K5_SEV_WARNING;
+        a->note = "; some input files failed to load, and one of them mentions these values: "
+                  "the match may be there";
+    } else {
+        a->note = " (some input files failed to load; none of them mentions these values)";
+    }
+}
+
+typedef struct elsewhere {
+    const k5_object *self;
+    const k5_object *found;        /* the first match where both namespaces are explicit */
+    const k5_object *implicit_obj; /* the first match where one of the two is implicit */
+} elsewhere;
+
+static bool visit_elsewhere(const k5_object *o, void *ud)
+{
+    elsewhere *e = ud;
+    if (o->namespace_implicit || e->self->namespace_implicit) {
+        if (!e->implicit_obj)
+            e->implicit_obj = o;
+        return true;
+    }
+    e->found = o;
+    return false;
+}
+
+const k5_object *k5__select_elsewhere(const k5_check *c, const k5_object *self,
+                                      const k5_node *sel, k5_selector_type type, bool *implicit)
+{
+    elsewhere e = {self, NULL, NULL};
+    k5_index_select_elsewhere(k5_check_index(c), self->namespace_, sel, type, K5_KINDS_WORKLOAD,
+                              visit_elsewhere, &e);
+    *implicit = !e.found && e.implicit_obj;
+    return e.found ? e.found : e.implicit_obj;
+}
+
+const k5_object *k5__find_elsewhere(const k5_check *c, const k5_object *self, unsigned kinds,
+                                    k5_str kind, k5_str name, bool *implicit)
+{
+    elsewhere e = {self, NULL, NULL};
+    k5_index_find_elsewhere(k5_check_index(c), self->namespace_, kinds, kind, name,
+                            visit_elsewhere, &e);
+    *implicit = !e.found && e.implicit_obj;
+    return e.found ? e.found : e.implicit_obj;
+}
+
+void k5__implicit_note(const k5_object *self, const k5_object *other, char *buf, size_t size)
+{
+    const k5_object *o = self->namespace_implicit ? self : other;
+    snprintf(buf, size,
+             " (%.*s \"%.*s\" names no namespace and lands in the one it is applied to, "
+             "\"%.*s\" when none is given; set metadata.namespace, or lint the rendered "
+             "output: `kubectl kustomize DIR | kube5xx lint -`)",
+             (int)o->kind.n, o->kind.p, (int)o->name.n, o->name.p, (int)o->namespace_.n,
+             o->namespace_.p);
 }

@@ -97,4 +97,34 @@ K5_WUR k5_status k5__ingress_each_backend(k5_check *c, const k5_object *ing, k5_
 /* Writes `path /api of host example.com` or `the default backend` into buf. */
 void k5__backend_describe(const k5__backend *b, char *buf, size_t size);
 
+/*
+ * How a rule reports an absence ("selects nothing", "no such Service"): when some input
+ * failed to load, the finding says so (note, appended to the message); when a failed file
+ * mentions every value of the selector `sel` (may be NULL) and `name` (may be empty), the
+ * match may be in it and the finding is at most a warning (max).
+ */
+typedef struct k5__absence {
+    k5_severity max;
+    const char *note;
+} k5__absence;
+
+void k5__absence_of(const k5_check *c, const k5_node *sel, k5_str name, k5__absence *a);
+
+/*
+ * The target of a Service, PDB, HPA or Ingress found only in another namespace: the first
+ * workload outside self's namespace that the selector matches, preferring one where both
+ * namespaces are written down (metadata.namespace, a kustomization or --namespace): a
+ * certain mistake. When the only matches are where one of the two names no namespace (it
+ * lands wherever it is applied), returns such a match and sets *implicit: the rule cannot
+ * be sure and reports at most a warning. NULL when there is no match anywhere.
+ */
+const k5_object *k5__select_elsewhere(const k5_check *c, const k5_object *self,
+                                      const k5_node *sel, k5_selector_type type, bool *implicit);
+/* The same for an object of those kinds and that name (kind: its Kind, or {NULL, 0} for any). */
+const k5_object *k5__find_elsewhere(const k5_check *c, const k5_object *self, unsigned kinds,
+                                    k5_str kind, k5_str name, bool *implicit);
+
+/* The words that say why an implicit namespace makes a cross-namespace finding uncertain. */
+void k5__implicit_note(const k5_object *self, const k5_object *other, char *buf, size_t size);
+
 #endif

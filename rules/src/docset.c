@@ -16,6 +16,7 @@ k5_status k5_docset_new(k5_docset **out, const char *default_namespace)
     s->notices.elem = sizeof(k5_notice);
     const char *ns = default_namespace && *default_namespace ? default_namespace : "default";
     s->default_ns = k5__arena_strndup(&s->arena, ns, strlen(ns));
+    s->default_ns_chosen = default_namespace && *default_namespace;
     if (!s->default_ns) {
         free(s);
         return K5_ENOMEM;
@@ -239,6 +240,7 @@ static k5_status add_object(k5_docset *set, size_t file, const k5_node *root, k5
     if (!o->namespace_.n || k5_node_kind(ns) == K5_NODE_NULL) {
         o->namespace_.p = set->default_ns;
         o->namespace_.n = strlen(set->default_ns);
+        o->namespace_implicit = !set->default_ns_chosen;
     }
     if (o->kind_id & K5_KINDS_WORKLOAD) {
         const k5_node *tmpl = NULL;

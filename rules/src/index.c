@@ -286,6 +286,35 @@ void k5_index_select(const k5_index *idx, k5_str ns, const k5_node *selector,
     }
 }
 
+void k5_index_select_elsewhere(const k5_index *idx, k5_str ns, const k5_node *selector,
+                               k5_selector_type type, unsigned kinds, k5_visit_fn fn, void *ud)
+{
+    kinds &= K5_KINDS_WORKLOAD;
+    if (!idx->set || !k5_node_is_map(selector))
+        return;
+    size_t n = k5_docset_object_count(idx->set);
+    for (size_t i = 0; i < n; i++) {
+        const k5_object *o = k5_docset_object(idx->set, i);
+        if ((o->kind_id & kinds) && o->pod_spec && !str_eq(o->namespace_, ns) &&
+            k5_selector_matches(selector, type, o->pod_labels) && !fn(o, ud))
+            return;
+    }
+}
+
+void k5_index_find_elsewhere(const k5_index *idx, k5_str ns, unsigned kinds, k5_str kind,
+                             k5_str name, k5_visit_fn fn, void *ud)
+{
+    if (!idx->set)
+        return;
+    size_t n = k5_docset_object_count(idx->set);
+    for (size_t i = 0; i < n; i++) {
+        const k5_object *o = k5_docset_object(idx->set, i);
+        if ((o->kind_id & kinds) && str_eq(o->name, name) && !str_eq(o->namespace_, ns) &&
+            (!kind.n || str_eq(o->kind, kind)) && !fn(o, ud))
+            return;
+    }
+}
+
 static void each_selecting(const k5_index *idx, const k5__hmap *by_pair, const k5_object *w,
                            k5_selector_type type, const char *sel_path, k5_visit_fn fn, void *ud)
 {

@@ -40,9 +40,17 @@ K5_WUR k5_status k5_check_report_capped(k5_check *c, k5_severity max, const k5_n
 /*
  * True when some input file failed to load: its objects are missing, so a rule
  * that reports an absence ("selects nothing", "no such Service") may be blaming
- * the wrong file. Such findings say so and are reported at most as warnings.
+ * the wrong file. Such findings say so, and are reported at most as warnings when a
+ * failed file mentions what they look for (k5_check_failed_input_mentions).
  */
 bool k5_check_inputs_failed(const k5_check *c);
+
+/*
+ * True when the text of some input file that failed to load contains every one of the
+ * words (a selector's values, a Service's name): the object an absence rule looks for
+ * may be in it.
+ */
+bool k5_check_failed_input_mentions(const k5_check *c, const k5_str *words, size_t n);
 
 /* Effective value of the rule's i-th parameter (units: see k5_param_type). */
 int64_t k5_check_param(const k5_check *c, size_t i);
@@ -74,6 +82,19 @@ typedef enum k5_selector_type {
  */
 void k5_index_select(const k5_index *idx, k5_str ns, const k5_node *selector,
                      k5_selector_type type, unsigned kinds, k5_visit_fn fn, void *ud);
+
+/*
+ * Calls fn for every workload of the given kinds OUTSIDE namespace ns whose pod template
+ * labels match the selector, in input order (for "it lives in another namespace" messages).
+ */
+void k5_index_select_elsewhere(const k5_index *idx, k5_str ns, const k5_node *selector,
+                               k5_selector_type type, unsigned kinds, k5_visit_fn fn, void *ud);
+/*
+ * Calls fn for every object of the given kinds named `name` (and of Kind `kind` unless
+ * kind.n is 0) outside namespace ns, in input order.
+ */
+void k5_index_find_elsewhere(const k5_index *idx, k5_str ns, unsigned kinds, k5_str kind,
+                             k5_str name, k5_visit_fn fn, void *ud);
 
 /* Calls fn for every Service in the workload's namespace whose selector matches its pod labels. */
 void k5_index_services_for(const k5_index *idx, const k5_object *workload, k5_visit_fn fn,

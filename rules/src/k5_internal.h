@@ -85,6 +85,7 @@ typedef struct k5__file {
 struct k5_docset {
     k5__arena arena;
     const char *default_ns;
+    bool default_ns_chosen; /* given to k5_docset_new (not NULL): namespaces are then explicit */
     k5__vec files;   /* k5__file */
     k5__vec objects; /* k5_object * */
     k5__vec notices; /* k5_notice */

@@ -96,6 +96,33 @@ bool k5_check_inputs_failed(const k5_check *c)
     return k5_docset_files_ok(c->set) < k5_docset_file_count(c->set);
 }
 
+static bool text_has(const char *buf, size_t len, k5_str w)
+{
+    if (!w.n || w.n > len)
+        return w.n == 0;
+    for (size_t i = 0; i + w.n <= len; i++)
+        if (buf[i] == w.p[0] && memcmp(buf + i, w.p, w.n) == 0)
+            return true;
+    return false;
+}
+
+bool k5_check_failed_input_mentions(const k5_check *c, const k5_str *words, size_t n)
+{
+    if (!k5_check_inputs_failed(c))
+        return false;
+    for (size_t f = 0; f < c->set->files.len; f++) {
+        const k5__file *file = &K5__VEC_AT(&c->set->files, k5__file, f);
+        if (file->ok || !file->buf)
+            continue;
+        size_t i = 0;
+        while (i < n && text_has(file->buf, file->len, words[i]))
+            i++;
+        if (i == n)
+            return true;
+    }
+    return false;
+}
+
 static k5_status report_v(k5_check *c, k5_severity max, const k5_node *at, const char *missing,
                           const char *fmt, va_list ap)
 {

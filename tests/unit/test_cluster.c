@@ -359,9 +359,16 @@ static void fidelity_file(const char *path, size_t *files, size_t *compared)
     }
     size_t n = k5_docset_object_count(set);
     bool cacheable = n > 0;
-    for (size_t i = 0; i < n; i++)
-        if (!(k5_docset_object(set, i)->kind_id & K5_CLUSTER_KINDS))
+    for (size_t i = 0; i < n; i++) {
+        const k5_object *o = k5_docset_object(set, i), *first = k5_docset_object(set, 0);
+        if (!(o->kind_id & K5_CLUSTER_KINDS))
             cacheable = false; /* a Pod or a Job the cache does not hold */
+        /* "Its target lives only in another namespace" (issue 8) is the linter's: the cache
+         * gathers partners per namespace, so fixtures spanning namespaces are not compared. */
+        if (o->namespace_.n != first->namespace_.n ||
+            memcmp(o->namespace_.p, first->namespace_.p, o->namespace_.n) != 0)
+            cacheable = false;
+    }
     k5_report *lint = NULL;
     k5_cluster *cl = NULL;
     cJSON **objs = calloc(n ? n : 1, sizeof *objs);

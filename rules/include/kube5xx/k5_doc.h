@@ -131,7 +131,8 @@ struct k5_object;
 
 /*
  * Creates an empty set. `default_namespace` (copied; NULL means "default") is
- * the namespace of objects that name none. The caller frees the set with
+ * the namespace of objects that name none. When it is NULL, such objects are
+ * marked namespace_implicit: they land wherever they are applied. The caller frees the set with
  * k5_docset_free. On failure *out is untouched.
  */
 K5_WUR k5_status k5_docset_new(k5_docset **out, const char *default_namespace);

@@ -60,7 +60,11 @@ typedef struct k5_object {
     k5_str api_version;
     k5_str kind;
     k5_str name;      /* metadata.name, or metadata.generateName, or "" */
-    k5_str namespace_; /* metadata.namespace, else the docset's default */
+    k5_str namespace_; /* metadata.namespace, else a kustomization's, else the docset's default */
+    /* True when neither metadata.namespace nor a kustomization names it: the object lands in
+     * whatever namespace it is applied to (`kubectl apply -n`), so an absence across
+     * namespaces is not certain. */
+    bool namespace_implicit;
     k5_kind kind_id;
     const k5_node *metadata;
     const k5_node *labels;      /* metadata.labels (a map) or NULL */
