@@ -3,6 +3,7 @@
  */
 #include "wh_server.h"
 
+#include "wh_guard.h"
 #include "wh_log.h"
 
 #include <arpa/inet.h>
@@ -24,6 +25,9 @@ struct wh_server {
     uint16_t port, health_port;
     atomic_bool draining;
     atomic_long in_flight;
+    wh_guard *guard;
+    unsigned conn_limit, health_limit;
+    int64_t started_ns;
 };
 
 /* A chunked body this far past the cap is not drained to answer 413: the connection closes. */
@@ -35,9 +39,41 @@ typedef struct req {
     size_t len, cap;
     bool too_large;
     bool warn_only;
-    size_t discarded; /* bytes of an over-long chunked body read and dropped */
+    bool over_budget; /* the in-flight byte budget ran out while the body grew */
+    size_t discarded; /* bytes of an over-long body read and dropped */
+    size_t reserved;  /* bytes held in the guard's in-flight budget */
     int64_t start_ns, deadline_ns;
 } req;
+
+static int conn_fd(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *i = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    return i ? (int)i->connect_fd : -1;
+}
+
+/* 429 with Retry-After: the in-flight body budget is spent; another replica or a retry helps. */
+static enum MHD_Result send_busy(struct wh_server *s, struct MHD_Connection *c)
+{
+    static const char text[] =
+        "too many request bytes in flight: retry shortly (see --max-inflight-bytes)\n";
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(sizeof text - 1, (void *)text, MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_TOO_MANY_REQUESTS, r);
+    MHD_destroy_response(r);
+    wh_metrics_http_error(s->o.metrics, MHD_HTTP_TOO_MANY_REQUESTS);
+    return ret;
+}
+
+/* True when the client waits for 100 Continue before sending the body. */
+static bool expects_continue(struct MHD_Connection *c)
+{
+    const char *e = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+    return e && strcasecmp(e, "100-continue") == 0;
+}
 
 bool wh_parse_timeout(const char *s, int64_t *seconds)
 {
@@ -91,6 +127,8 @@ static enum MHD_Result on_review(void *cls, struct MHD_Connection *c, const char
     struct wh_server *s = cls;
     req *r = *req_cls;
     if (!r) {
+        int fd = conn_fd(c);
+        wh_guard_bytes_in(fd); /* headers arrived: idle -> request, if the TLS path missed it */
         bool warn_only = strcmp(url, "/validate/warn") == 0;
         if (strcmp(url, "/validate") != 0 && !warn_only)
             return send_text(s, c, MHD_HTTP_NOT_FOUND,
@@ -107,23 +145,40 @@ static enum MHD_Result on_review(void *cls, struct MHD_Connection *c, const char
         const char *cl =
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         size_t want = 64 * 1024;
+        bool too_large = false;
         if (cl) {
             char *end;
             unsigned long long v = strtoull(cl, &end, 10);
-            if (*end != '\0' || v > WH_MAX_BODY_BYTES)
+            /*
+             * Over the cap: a client waiting for 100 Continue, or one announcing
+             * more than we would ever read, gets 413 now. Otherwise the body is
+             * probably on its way already; answering before reading it makes
+             * the kernel reset the connection over the unread bytes and the
+             * client never sees the 413, so it is read, dropped, then answered.
+             */
+            if (*end != '\0' || v > WH_DISCARD_MAX_BYTES ||
+                (v > WH_MAX_BODY_BYTES && expects_continue(c)))
                 return send_text(s, c, MHD_HTTP_CONTENT_TOO_LARGE,
                                  "request body too large: the limit is 3 MiB\n", NULL);
+            too_large = v > WH_MAX_BODY_BYTES;
             want = (size_t)v + 1;
         }
+        /* The budget is taken when the headers arrive, so a flood is refused before its upload. */
+        if (!too_large && !wh_guard_reserve(s->guard, want))
+            return send_busy(s, c);
         r = calloc(1, sizeof *r);
-        if (r)
+        if (r && !too_large)
             r->body = malloc(want);
-        if (!r || !r->body) {
+        if (!r || (!too_large && !r->body)) {
             if (r)
                 free(r);
+            if (!too_large)
+                wh_guard_release(s->guard, want);
             return send_text(s, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n", NULL);
         }
-        r->cap = want;
+        r->too_large = too_large;
+        r->reserved = too_large ? 0 : want;
+        r->cap = too_large ? 0 : want;
         r->warn_only = warn_only;
         r->start_ns = wh_now_ns();
         int64_t timeout_s = WH_DEFAULT_TIMEOUT_S;
@@ -144,7 +199,7 @@ static enum MHD_Result on_review(void *cls, struct MHD_Connection *c, const char
     if (*upload_size > 0) {
         size_t n = *upload_size;
         *upload_size = 0;
-        if (r->too_large) {
+        if (r->too_large || r->over_budget) {
             /*
              * libmicrohttpd cannot answer in the middle of a body, so the rest
              * is read and dropped (never kept) and 413 follows at its end; a
@@ -159,6 +214,8 @@ static enum MHD_Result on_review(void *cls, struct MHD_Connection *c, const char
             free(r->body);
             r->body = NULL;
             r->len = r->cap = 0;
+            wh_guard_release(s->guard, r->reserved);
+            r->reserved = 0;
             return MHD_YES;
         }
         if (r->len + n + 1 > r->cap) {
@@ -167,6 +224,18 @@ static enum MHD_Result on_review(void *cls, struct MHD_Connection *c, const char
                 cap *= 2;
             if (cap > WH_MAX_BODY_BYTES + 1)
                 cap = WH_MAX_BODY_BYTES + 1;
+            if (!wh_guard_reserve(s->guard, cap - r->cap)) {
+                /* A body without Content-Length outgrew the budget: drop it, 429 at its end. */
+                r->over_budget = true;
+                r->discarded = r->len + n;
+                free(r->body);
+                r->body = NULL;
+                r->len = r->cap = 0;
+                wh_guard_release(s->guard, r->reserved);
+                r->reserved = 0;
+                return MHD_YES;
+            }
+            r->reserved += cap - r->cap;
             char *nb = realloc(r->body, cap);
             if (!nb)
                 return send_text(s, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n", NULL);
@@ -180,7 +249,10 @@ static enum MHD_Result on_review(void *cls, struct MHD_Connection *c, const char
     if (r->too_large)
         return send_text(s, c, MHD_HTTP_CONTENT_TOO_LARGE,
                          "request body too large: the limit is 3 MiB\n", NULL);
+    if (r->over_budget)
+        return send_busy(s, c);
     r->body[r->len] = '\0';
+    wh_guard_phase(conn_fd(c), WH_PHASE_HANDLING);
 
     wh_http_request hr = {r->body, r->len, r->start_ns, r->deadline_ns, r->warn_only};
     wh_http_reply reply = {500, NULL, 0, NULL};
@@ -207,13 +279,15 @@ static enum MHD_Result on_review(void *cls, struct MHD_Connection *c, const char
 static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)c;
     (void)toe;
     struct wh_server *s = cls;
+    /* Back to keep-alive: no deadline until the next request's first byte. */
+    wh_guard_phase(conn_fd(c), WH_PHASE_IDLE);
     req *r = *req_cls;
     if (!r)
         return;
     free(r->body);
+    wh_guard_release(s->guard, r->reserved);
     free(r);
     *req_cls = NULL;
     atomic_fetch_sub(&s->in_flight, 1);
@@ -223,14 +297,101 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
                           enum MHD_ConnectionNotificationCode toe)
 {
-    (void)c;
     struct wh_server *s = cls;
-    if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
         *socket_context = wh_tls_conn_open(s->o.tls);
-    else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        wh_guard_open(s->guard, conn_fd(c), false);
+        const union MHD_ConnectionInfo *i =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+        if (i && i->tls_session)
+            wh_tls_watch_session(s->o.tls, i->tls_session);
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        wh_guard_close(s->guard, conn_fd(c));
         wh_tls_conn_close(s->o.tls, *socket_context);
         *socket_context = NULL;
     }
+}
+
+static void on_health_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                                 enum MHD_ConnectionNotificationCode toe)
+{
+    (void)socket_context;
+    struct wh_server *s = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+        wh_guard_open(s->guard, conn_fd(c), true);
+    else if (toe == MHD_CONNECTION_NOTIFY_CLOSED)
+        wh_guard_close(s->guard, conn_fd(c));
+}
+
+/* The TLS server can take and answer a new review now: the canary got in recently. */
+static bool tls_accepting(struct wh_server *s, int64_t within_ns)
+{
+    int64_t ok = wh_guard_canary_ok_ns(s->guard);
+    return ok != 0 && wh_now_ns() - ok <= within_ns;
+}
+
+/* The process works: the sweeper ticks and the TLS accept loops took a canary lately. */
+static bool alive(struct wh_server *s, char *why, size_t whysz)
+{
+    wh_guard_stats st = wh_guard_get_stats(s->guard);
+    if (wh_now_ns() - st.sweeper_tick_ns > 3000000000LL) {
+        snprintf(why, whysz, "the connection sweeper is stuck");
+        return false;
+    }
+    int64_t ok = wh_guard_canary_ok_ns(s->guard);
+    if (ok < s->started_ns)
+        ok = s->started_ns; /* the first canary may not be in yet */
+    if (wh_now_ns() - ok > 15000000000LL) {
+        snprintf(why, whysz, "the TLS server accepted no connection for 15 s");
+        return false;
+    }
+    return true;
+}
+
+/* The guard's counters, after the registry's series (frees *text on failure). */
+static wh_status append_guard_metrics(struct wh_server *s, char **text, size_t *len)
+{
+    wh_guard_stats st = wh_guard_get_stats(s->guard);
+    char extra[1536];
+    int n = snprintf(
+        extra, sizeof extra,
+        "# HELP kube5xx_connections_open Open connections, by port.\n"
+        "# TYPE kube5xx_connections_open gauge\n"
+        "kube5xx_connections_open{port=\"tls\"} %ld\n"
+        "kube5xx_connections_open{port=\"health\"} %ld\n"
+        "# HELP kube5xx_connection_limit TLS connections before the longest-waiting one is closed.\n"
+        "# TYPE kube5xx_connection_limit gauge\n"
+        "kube5xx_connection_limit %u\n"
+        "# HELP kube5xx_connections_evicted_total Connections closed to make room for a new one.\n"
+        "# TYPE kube5xx_connections_evicted_total counter\n"
+        "kube5xx_connections_evicted_total %llu\n"
+        "# HELP kube5xx_connections_deadline_closed_total Connections closed for passing the "
+        "handshake, request or health deadline.\n"
+        "# TYPE kube5xx_connections_deadline_closed_total counter\n"
+        "kube5xx_connections_deadline_closed_total %llu\n"
+        "# HELP kube5xx_inflight_body_bytes Request body bytes reserved now.\n"
+        "# TYPE kube5xx_inflight_body_bytes gauge\n"
+        "kube5xx_inflight_body_bytes %zu\n"
+        "# HELP kube5xx_inflight_refusals_total Requests refused with 429: the body budget was "
+        "spent.\n"
+        "# TYPE kube5xx_inflight_refusals_total counter\n"
+        "kube5xx_inflight_refusals_total %llu\n",
+        st.open_tls, st.open_health, s->conn_limit, (unsigned long long)st.evictions,
+        (unsigned long long)st.deadline_closes, st.inflight_bytes,
+        (unsigned long long)st.budget_refusals);
+    if (n < 0 || (size_t)n >= sizeof extra) {
+        free(*text);
+        return WH_ELIMIT;
+    }
+    char *t = realloc(*text, *len + (size_t)n + 1);
+    if (!t) {
+        free(*text);
+        return WH_ENOMEM;
+    }
+    memcpy(t + *len, extra, (size_t)n + 1);
+    *text = t;
+    *len += (size_t)n;
+    return WH_OK;
 }
 
 static enum MHD_Result on_health(void *cls, struct MHD_Connection *c, const char *url,
@@ -249,8 +410,21 @@ static enum MHD_Result on_health(void *cls, struct MHD_Connection *c, const char
     if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
         return send_text(NULL, c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed: use GET\n",
                          "GET, HEAD");
-    if (strcmp(url, "/livez") == 0)
-        return send_text(NULL, c, MHD_HTTP_OK, "ok\n", NULL);
+    if (strcmp(url, "/livez") == 0) {
+        char why[128] = "";
+        if (alive(s, why, sizeof why))
+            return send_text(NULL, c, MHD_HTTP_OK, "ok\n", NULL);
+        char msg[160];
+        snprintf(msg, sizeof msg, "not alive: %s\n", why);
+        struct MHD_Response *r =
+            MHD_create_response_from_buffer(strlen(msg), msg, MHD_RESPMEM_MUST_COPY);
+        if (!r)
+            return MHD_NO;
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+        enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_SERVICE_UNAVAILABLE, r);
+        MHD_destroy_response(r);
+        return ret;
+    }
     if (strcmp(url, "/readyz") == 0) {
         char why[256] = "";
         bool ready = true;
@@ -262,6 +436,9 @@ static enum MHD_Result on_health(void *cls, struct MHD_Connection *c, const char
         } else if (now < ti.not_before || now >= ti.not_after) {
             ready = false;
             snprintf(why, sizeof why, "the serving certificate is not valid now");
+        } else if (!tls_accepting(s, 5000000000LL)) {
+            ready = false;
+            snprintf(why, sizeof why, "the TLS port accepted no connection for 5 s");
         } else if (s->o.ready && !s->o.ready(s->o.ready_ud, why, sizeof why)) {
             ready = false;
         }
@@ -281,7 +458,8 @@ static enum MHD_Result on_health(void *cls, struct MHD_Connection *c, const char
     if (strcmp(url, "/metrics") == 0) {
         char *text;
         size_t len;
-        if (!s->o.metrics || wh_metrics_render(s->o.metrics, &text, &len) != WH_OK)
+        if (!s->o.metrics || wh_metrics_render(s->o.metrics, &text, &len) != WH_OK ||
+            append_guard_metrics(s, &text, &len) != WH_OK)
             return send_text(NULL, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot render metrics\n",
                              NULL);
         struct MHD_Response *r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
@@ -334,7 +512,7 @@ static struct MHD_Daemon *start_tls(struct wh_server *s, bool dual_stack)
     sin.sin_family = AF_INET;
     sin.sin_port = htons(o->port);
     sin.sin_addr.s_addr = htonl(o->loopback_only ? INADDR_LOOPBACK : INADDR_ANY);
-    unsigned flags = MHD_USE_TLS | MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC |
+    unsigned flags = MHD_USE_TLS | MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC |
                      MHD_USE_ERROR_LOG;
     if (dual_stack)
         flags |= MHD_USE_DUAL_STACK;
@@ -345,8 +523,14 @@ static struct MHD_Daemon *start_tls(struct wh_server *s, bool dual_stack)
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)WH_TLS_PRIORITIES};
     if (threads > 1)
         opts[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, threads, NULL};
-    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
-                                        o->conn_limit ? o->conn_limit : 1024, NULL};
+    /*
+     * libmicrohttpd's own limit is above the guard's: the guard closes the
+     * connection waiting longest when its limit is passed, so libmicrohttpd
+     * keeps accepting (and a new client is served at once) instead of leaving
+     * new connections in the backlog behind idle ones.
+     */
+    unsigned hard = s->conn_limit + s->conn_limit / 4 + 64;
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, hard, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
                                         o->idle_timeout_s ? o->idle_timeout_s : 120, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL};
@@ -372,13 +556,58 @@ static struct MHD_Daemon *start_health(struct wh_server *s, bool dual_stack)
     if (dual_stack)
         flags |= MHD_USE_DUAL_STACK;
     struct MHD_OptionItem opts[] = {
-        {MHD_OPTION_CONNECTION_LIMIT, 64, NULL},
-        {MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL},
+        {MHD_OPTION_CONNECTION_LIMIT, s->health_limit + 32, NULL},
+        {MHD_OPTION_CONNECTION_TIMEOUT, 5, NULL},
+        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_health_connection, s},
         {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL},
         {dual_stack ? MHD_OPTION_END : MHD_OPTION_SOCK_ADDR, 0, &sin},
         {MHD_OPTION_END, 0, NULL}};
     return MHD_start_daemon(flags, o->health_port, NULL, NULL, on_health, s, MHD_OPTION_ARRAY,
                             opts, MHD_OPTION_END);
+}
+
+/*
+ * Descriptors: RLIMIT_NOFILE is raised to its hard limit; WH_GUARD_RESERVED_FDS
+ * stay for files and pipes, the health port gets its own, and the TLS port
+ * (its limit plus the headroom libmicrohttpd gets above it) the rest. So a TLS
+ * flood can never take the descriptors the health port needs.
+ */
+static wh_status size_limits(struct wh_server *s, char *err, size_t errsz)
+{
+    unsigned long nofile = wh_guard_raise_nofile();
+    s->health_limit = s->o.health_limit ? s->o.health_limit : 128;
+    long avail = (long)nofile - WH_GUARD_RESERVED_FDS - (long)s->health_limit - 32 - 64;
+    /* hard = limit * 5/4 + 64 must fit in what is left. */
+    long most = avail > 0 ? avail * 4 / 5 : 0;
+    if (most < 4) {
+        snprintf(err, errsz,
+                 "RLIMIT_NOFILE is %lu: too few file descriptors to serve (raise the hard limit)",
+                 nofile);
+        return WH_EINVAL;
+    }
+    unsigned threads = s->o.threads ? s->o.threads : cpu_count();
+    unsigned long want = s->o.conn_limit ? s->o.conn_limit : WH_GUARD_MAX_AUTO_CONNS;
+    if (want > (unsigned long)most) {
+        if (s->o.conn_limit) {
+            wh_logline l;
+            wh_logline_begin(&l, WH_LOG_WARN,
+                             "--max-connections lowered to what RLIMIT_NOFILE allows");
+            wh_logline_int(&l, "requested", (int64_t)s->o.conn_limit);
+            wh_logline_int(&l, "limit", most);
+            wh_logline_int(&l, "nofile", (int64_t)nofile);
+            wh_logline_emit(&l);
+        }
+        want = (unsigned long)most;
+    }
+    if (want < threads)
+        want = threads;
+    s->conn_limit = (unsigned)want;
+    return WH_OK;
+}
+
+unsigned wh_server_conn_limit(const wh_server *s)
+{
+    return s->conn_limit;
 }
 
 wh_status wh_server_start(const wh_server_opts *o, wh_server **out, char *err, size_t errsz)
@@ -393,6 +622,22 @@ wh_status wh_server_start(const wh_server_opts *o, wh_server **out, char *err, s
     s->o = *o;
     atomic_init(&s->draining, false);
     atomic_init(&s->in_flight, 0);
+    if (size_limits(s, err, errsz) != WH_OK) {
+        free(s);
+        return WH_EINVAL;
+    }
+    wh_guard_opts go = {s->conn_limit,
+                        s->health_limit,
+                        (int64_t)WH_GUARD_HANDSHAKE_MS * 1000000,
+                        (int64_t)WH_GUARD_REQUEST_MS * 1000000,
+                        (int64_t)WH_GUARD_HEALTH_MS * 1000000,
+                        o->max_inflight_bytes ? o->max_inflight_bytes
+                                              : WH_DEFAULT_MAX_INFLIGHT_BYTES};
+    if (wh_guard_new(&go, &s->guard) != WH_OK) {
+        snprintf(err, errsz, "cannot start the connection sweeper");
+        free(s);
+        return WH_ENOMEM;
+    }
     wh_tls_activate(o->tls);
     /* Both address families where the host has IPv6, IPv4 alone where it has not. */
     bool dual = !o->loopback_only;
@@ -404,6 +649,7 @@ wh_status wh_server_start(const wh_server_opts *o, wh_server **out, char *err, s
     if (!s->tls_d) {
         snprintf(err, errsz, "cannot listen on TLS port %u (in use, or not permitted)",
                  (unsigned)o->port);
+        wh_guard_free(&s->guard);
         free(s);
         return WH_ESERVER;
     }
@@ -412,11 +658,14 @@ wh_status wh_server_start(const wh_server_opts *o, wh_server **out, char *err, s
         snprintf(err, errsz, "cannot listen on health port %u (in use, or not permitted)",
                  (unsigned)o->health_port);
         MHD_stop_daemon(s->tls_d);
+        wh_guard_free(&s->guard);
         free(s);
         return WH_ESERVER;
     }
     s->port = bound_port(s->tls_d);
     s->health_port = bound_port(s->health_d);
+    s->started_ns = wh_now_ns();
+    wh_guard_canary_port(s->guard, s->port);
     *out = s;
     return WH_OK;
 }
@@ -460,6 +709,7 @@ void wh_server_stop(wh_server **ps, unsigned wait_ms)
     }
     MHD_stop_daemon(s->tls_d);
     MHD_stop_daemon(s->health_d);
+    wh_guard_free(&s->guard);
     free(s);
     *ps = NULL;
 }

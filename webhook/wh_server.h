@@ -3,9 +3,17 @@
  * is: the TLS port routes POST /validate to a handler, the plain port serves
  * /livez, /readyz and /metrics.
  *
- * The TLS daemon runs a pool of threads (one epoll loop each, sized to the
- * CPUs) with a connection limit; when the limit is reached libmicrohttpd stops
- * accepting, so new connections wait in the listen backlog instead of failing.
+ * The TLS daemon runs a pool of threads (one poll loop each, sized to the
+ * CPUs). Not epoll: libmicrohttpd 0.9.75 keeps a connection whose TLS
+ * handshake returned GNUTLS_E_AGAIN on its epoll ready list (the "read ready"
+ * flag is only cleared by a record read, never by the handshake), so a client
+ * that sends half a ClientHello makes the loop spin a core until it leaves.
+ * poll(2) waits on readiness, at a cost linear in the open connections that the
+ * connection guard keeps bounded.
+ *
+ * Every connection is watched by the guard (wh_guard.h): absolute deadlines
+ * for the handshake and for each request, and past the connection limit the
+ * connection idle or unfinished longest is closed, so a new one is served at once.
  */
 #ifndef KUBE5XX_WH_SERVER_H
 #define KUBE5XX_WH_SERVER_H
@@ -45,7 +53,7 @@ typedef struct wh_server_opts {
     uint16_t health_port;  /* 0: any free port */
     bool loopback_only;    /* bind 127.0.0.1 instead of every address */
     unsigned threads;      /* TLS worker threads; 0: one per CPU */
-    unsigned conn_limit;   /* 0: 1024 */
+    unsigned conn_limit;   /* 0: sized from RLIMIT_NOFILE (raised to its hard limit) */
     unsigned idle_timeout_s; /* keep-alive idle timeout; 0: 120 (longer than Go's 90 s) */
     wh_tls *tls;           /* borrowed; must outlive the server */
     wh_metrics *metrics;   /* borrowed; may be NULL */
@@ -53,6 +61,8 @@ typedef struct wh_server_opts {
     void *handler_ud;
     wh_ready_fn ready;     /* may be NULL */
     void *ready_ud;
+    size_t max_inflight_bytes; /* request bodies buffered at once; 0: 64 MiB */
+    unsigned health_limit;     /* health-port connections; 0: 128 */
 } wh_server_opts;
 
 typedef struct wh_server wh_server;
@@ -81,6 +91,9 @@ void wh_server_stop(wh_server **s, unsigned wait_ms);
 
 /* Requests being handled right now on the TLS port. */
 long wh_server_in_flight(const wh_server *s);
+
+/* The TLS connection limit in force (after sizing from RLIMIT_NOFILE). */
+unsigned wh_server_conn_limit(const wh_server *s);
 
 /*
  * Parses the apiserver's ?timeout= value, a Go duration ("10s", "1m", "500ms"),

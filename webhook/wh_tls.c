@@ -9,6 +9,9 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <pthread.h>
+#include <sys/socket.h>
+
+#include "wh_guard.h"
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -338,4 +341,34 @@ void *wh_tls_retrieve_fn(void)
 {
     gnutls_certificate_retrieve_function2 *fn = retrieve;
     return (void *)fn;
+}
+
+/* The socket read under GnuTLS (its default is a plain recv too), noting that bytes arrived. */
+static ssize_t pull(gnutls_transport_ptr_t p, void *buf, size_t n)
+{
+    int fd = (int)(intptr_t)p;
+    ssize_t r = recv(fd, buf, n, 0);
+    if (r > 0)
+        wh_guard_bytes_in(fd);
+    return r;
+}
+
+static int on_finished(gnutls_session_t session, unsigned int htype, unsigned when,
+                       unsigned int incoming, const gnutls_datum_t *msg)
+{
+    (void)htype;
+    (void)when;
+    (void)msg;
+    if (incoming)
+        wh_guard_phase(gnutls_transport_get_int(session), WH_PHASE_IDLE);
+    return 0;
+}
+
+void wh_tls_watch_session(wh_tls *t, void *session)
+{
+    (void)t;
+    gnutls_session_t s = session;
+    gnutls_transport_set_pull_function(s, pull);
+    gnutls_handshake_set_hook_function(s, GNUTLS_HANDSHAKE_FINISHED, GNUTLS_HOOK_POST,
+                                       on_finished);
 }

@@ -61,6 +61,13 @@ void *wh_tls_retrieve_fn(void);
 /* Connection bookkeeping: the token from open is given back to close. */
 void *wh_tls_conn_open(wh_tls *t);
 void wh_tls_conn_close(wh_tls *t, void *token);
+/*
+ * Watches a new server session (a gnutls_session_t) for the connection guard:
+ * its reads report bytes to wh_guard_bytes_in, and the client's Finished moves
+ * the connection from the handshake phase to idle.
+ */
+void wh_tls_watch_session(wh_tls *t, void *session);
+
 /* Generations still allocated (tests). */
 size_t wh_tls_generations(wh_tls *t);
 

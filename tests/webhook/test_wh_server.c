@@ -103,8 +103,16 @@ static void test_wh_server__health_ready_metrics_and_drain(void **state)
 
     char body[65536];
     assert_int_equal(http(hp, "GET", "/livez", body, sizeof body), 200);
-    assert_int_equal(http(hp, "GET", "/readyz", body, sizeof body), 200);
+    /* Ready once the TLS port took the guard's first canary connection: within 2 s. */
+    int ready = 0;
+    for (int i = 0; i < 200 && ready != 200; i++) {
+        ready = http(hp, "GET", "/readyz", body, sizeof body);
+        if (ready != 200)
+            usleep(10000);
+    }
+    assert_int_equal(ready, 200);
     assert_int_equal(http(hp, "GET", "/metrics", body, sizeof body), 200);
+    assert_non_null(strstr(body, "kube5xx_connections_open{port=\"health\"}"));
     assert_non_null(strstr(body, "kube5xx_tls_cert_expiry_timestamp_seconds"));
     assert_int_equal(http(hp, "POST", "/livez", body, sizeof body), 405);
     assert_int_equal(http(hp, "GET", "/validate", body, sizeof body), 404);
