@@ -443,6 +443,10 @@ static wh_status parse(review *r, const char *body, size_t len)
     r->uid = jstr(req, "uid");
     if (!r->uid || !*r->uid)
         return reply_text(r, 400, WH_DECISION_INVALID, "request.uid is missing");
+    /* The uid is echoed in the answer: it must survive as JSON, whole (never quoted back here). */
+    if (!wh_utf8_valid(r->uid, strlen(r->uid)) || wh_json_member_has_nul(body, len, "uid", r->uid))
+        return reply_text(r, 400, WH_DECISION_INVALID,
+                          "request.uid must be valid UTF-8 without NUL characters");
     r->gvk = jget(req, "kind");
     r->op = jstr(req, "operation");
     r->ns = jstr(req, "namespace");

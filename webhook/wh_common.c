@@ -358,9 +358,25 @@ bool wh_file_sig_eq(const wh_file_sig *a, const wh_file_sig *b)
 wh_status wh_read_file(const char *path, size_t max, char **out, size_t *len, char *err,
                        size_t errsz)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /*
+     * O_NONBLOCK: opening a FIFO for reading blocks until a writer comes, and
+     * the caller is the thread that handles signals and reloads. Only regular
+     * files are read (a FIFO, directory or device at a config or certificate
+     * path is an operator's mistake or an attack, never data).
+     */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) {
         snprintf(err, errsz, "%s: %s", path, strerror(errno));
+        return WH_EIO;
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        snprintf(err, errsz, "%s: not a regular file (%s)", path,
+                 S_ISDIR(sb.st_mode)    ? "a directory"
+                 : S_ISFIFO(sb.st_mode) ? "a FIFO"
+                 : S_ISSOCK(sb.st_mode) ? "a socket"
+                                        : "a device or special file");
+        close(fd);
         return WH_EIO;
     }
     /* One byte past max is room enough to tell "exactly max" from "larger". */
@@ -411,4 +427,81 @@ out:
     free(buf);
     close(fd);
     return st;
+}
+
+bool wh_utf8_valid(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s, *e = p + n;
+    while (p < e) {
+        unsigned c = *p;
+        if (c < 0x80) {
+            p++;
+            continue;
+        }
+        size_t k;
+        unsigned cp, min;
+        if (c >= 0xC2 && c <= 0xDF)
+            k = 1, cp = c & 0x1F, min = 0x80;
+        else if (c >= 0xE0 && c <= 0xEF)
+            k = 2, cp = c & 0x0F, min = 0x800;
+        else if (c >= 0xF0 && c <= 0xF4)
+            k = 3, cp = c & 0x07, min = 0x10000;
+        else
+            return false;
+        if ((size_t)(e - p) <= k)
+            return false;
+        for (size_t i = 1; i <= k; i++) {
+            if ((p[i] & 0xC0) != 0x80)
+                return false;
+            cp = (cp << 6) | (p[i] & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return false;
+        p += k + 1;
+    }
+    return true;
+}
+
+bool wh_json_member_has_nul(const char *json, size_t len, const char *key, const char *prefix)
+{
+    size_t klen = strlen(key), plen = strlen(prefix);
+    const char *end = json + len;
+    for (const char *p = json; p + klen + 2 <= end; p++) {
+        if (p[0] != '"' || memcmp(p + 1, key, klen) != 0 || p[klen + 1] != '"')
+            continue;
+        const char *q = p + klen + 2;
+        while (q < end && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'))
+            q++;
+        if (q >= end || *q != ':')
+            continue;
+        q++;
+        while (q < end && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'))
+            q++;
+        if (q >= end || *q != '"')
+            continue;
+        q++;
+        /* Walk the raw value, matching it against prefix; after an escape, any match counts. */
+        size_t m = 0;
+        bool unknown = false, mismatch = false;
+        while (q < end && *q != '"') {
+            if (*q == '\0' || (*q == '\\' && q + 5 < end && memcmp(q + 1, "u0000", 5) == 0)) {
+                if (!mismatch && (unknown || m == plen))
+                    return true;
+                break;
+            }
+            if (*q == '\\') {
+                unknown = true;
+                q += (q + 1 < end && q[1] == 'u') ? 6 : 2;
+                continue;
+            }
+            if (!unknown) {
+                if (m < plen && *q == prefix[m])
+                    m++;
+                else
+                    mismatch = true;
+            }
+            q++;
+        }
+    }
+    return false;
 }

@@ -73,6 +73,18 @@ void wh_buf_json_str(wh_buf *b, const char *s, size_t n);
  */
 size_t wh_clean_line(wh_buf *b, const char *s, size_t n, size_t max_chars);
 
+/* True when s (n bytes) is well-formed UTF-8 (no overlongs, surrogates or values past U+10FFFF). */
+bool wh_utf8_valid(const char *s, size_t n);
+
+/*
+ * True when the raw JSON text (len bytes) holds a string member named `key`
+ * whose value begins with `prefix` and then has a NUL character (a raw 0 byte
+ * or the escape \u0000): the decoded C string `prefix` was cut short there.
+ * A parser hands back NUL-terminated strings, so only the raw text can tell.
+ * Escapes other than \u0000 before the NUL count as matching (a conservative yes).
+ */
+bool wh_json_member_has_nul(const char *json, size_t len, const char *key, const char *prefix);
+
 /* Number of UTF-8 characters in s (n bytes, assumed valid). */
 size_t wh_utf8_chars(const char *s, size_t n);
 

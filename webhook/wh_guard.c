@@ -224,9 +224,10 @@ static int cand_cmp(const void *a, const void *b)
     return x->since < y->since ? -1 : x->since > y->since;
 }
 
-/* Shuts fd down once (mutex held). */
-static void cut(wh_guard *g, conn *c, int fd, int health)
+/* Shuts fd down once (mutex held); counts it first, so the count is never behind. */
+static void cut(wh_guard *g, conn *c, int fd, int health, _Atomic uint64_t *counter)
 {
+    atomic_fetch_add(counter, 1);
     c->cut = true;
     g->cut[health]++;
     shutdown(fd, SHUT_RDWR);
@@ -256,8 +257,7 @@ static void evict(wh_guard *g, int health, int max_fd)
     }
     qsort(cs, n, sizeof *cs, cand_cmp);
     for (size_t i = 0; i < n && excess > 0; i++, excess--) {
-        cut(g, &g_conns[cs[i].fd], cs[i].fd, health);
-        atomic_fetch_add(&g->evictions, 1);
+        cut(g, &g_conns[cs[i].fd], cs[i].fd, health, &g->evictions);
     }
     free(cs);
 }
@@ -273,8 +273,7 @@ static void sweep(wh_guard *g, int64_t now)
             continue;
         int64_t dl = atomic_load(&c->deadline_ns);
         if (dl != 0 && now >= dl) {
-            cut(g, c, fd, atomic_load(&c->phase) == WH_PHASE_HEALTH);
-            atomic_fetch_add(&g->deadline_closes, 1);
+            cut(g, c, fd, atomic_load(&c->phase) == WH_PHASE_HEALTH, &g->deadline_closes);
         }
     }
     evict(g, 0, max_fd);

@@ -204,6 +204,26 @@ static void test_wh_admission__uid_echoed_byte_for_byte(void **state)
     judged_free(&j);
 }
 
+static void test_wh_admission__uid_bad_utf8_or_nul_is_400_never_echoed(void **state)
+{
+    (void)state;
+    const char *bodies[] = {
+        "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\","
+        "\"request\":{\"uid\":\"ab\xff\xfe\",\"operation\":\"DELETE\"}}",
+        "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\","
+        "\"request\":{\"uid\":\"ab\\u0000cd\",\"operation\":\"DELETE\"}}",
+    };
+    for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
+        judged j;
+        judge_buf(&j, NULL, bodies[i], strlen(bodies[i]));
+        assert_int_equal(j.rv.http_status, 400);
+        assert_non_null(strstr(j.rv.body, "request.uid must be valid UTF-8 without NUL"));
+        assert_true(wh_utf8_valid(j.rv.body, j.rv.body_len));
+        assert_null(memchr(j.rv.body, '\0', j.rv.body_len));
+        judged_free(&j);
+    }
+}
+
 static void test_wh_admission__delete_connect_subresource_allowed_at_once(void **state)
 {
     (void)state;
@@ -635,6 +655,7 @@ int main(void)
         cmocka_unit_test(test_wh_admission__warning_findings_allow_with_warnings),
         cmocka_unit_test(test_wh_admission__clean_object_allowed_silently),
         cmocka_unit_test(test_wh_admission__uid_echoed_byte_for_byte),
+        cmocka_unit_test(test_wh_admission__uid_bad_utf8_or_nul_is_400_never_echoed),
         cmocka_unit_test(test_wh_admission__delete_connect_subresource_allowed_at_once),
         cmocka_unit_test(test_wh_admission__missing_optional_fields_never_crash),
         cmocka_unit_test(test_wh_admission__type_taken_from_request_kind),

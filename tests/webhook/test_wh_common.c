@@ -161,6 +161,55 @@ static void test_wh_common__read_file_caps_size_and_names_the_file(void **state)
     assert_int_equal(wh_test_rmtree(dir), 0);
 }
 
+static void test_wh_common__read_file_refuses_fifo_directory_device_without_blocking(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/wh-common-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char fifo[128], *buf = NULL, err[512];
+    size_t len = 0;
+    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    int64_t t0 = wh_now_ns();
+    /* No writer ever comes: a blocking open would hang here. */
+    assert_int_equal(wh_read_file(fifo, 5000, &buf, &len, err, sizeof err), WH_EIO);
+    assert_true(wh_now_ns() - t0 < 1000000000LL);
+    assert_null(buf);
+    assert_non_null(strstr(err, "not a regular file (a FIFO)"));
+    assert_int_equal(wh_read_file(dir, 5000, &buf, &len, err, sizeof err), WH_EIO);
+    assert_non_null(strstr(err, "a directory"));
+    assert_int_equal(wh_read_file("/dev/zero", 5000, &buf, &len, err, sizeof err), WH_EIO);
+    assert_non_null(strstr(err, "a device"));
+    assert_null(buf);
+    assert_int_equal(wh_test_rmtree(dir), 0);
+}
+
+static void test_wh_common__utf8_validation(void **state)
+{
+    (void)state;
+    assert_true(wh_utf8_valid("abc", 3));
+    assert_true(wh_utf8_valid("caf\xc3\xa9 \xe2\x98\x83 \xf0\x9f\x98\x80", 14));
+    assert_false(wh_utf8_valid("\xff", 1));
+    assert_false(wh_utf8_valid("\xc3", 1));             /* truncated */
+    assert_false(wh_utf8_valid("\xc0\xaf", 2));         /* overlong */
+    assert_false(wh_utf8_valid("\xed\xa0\x80", 3));     /* a surrogate */
+    assert_false(wh_utf8_valid("\xf4\x90\x80\x80", 4)); /* past U+10FFFF */
+}
+
+static void test_wh_common__json_member_nul_is_found_in_the_raw_text(void **state)
+{
+    (void)state;
+    const char *esc = "{\"request\":{\"uid\" : \"ab\\u0000cd\"}}";
+    assert_true(wh_json_member_has_nul(esc, strlen(esc), "uid", "ab"));
+    const char raw[] = "{\"uid\":\"ab\0cd\"}";
+    assert_true(wh_json_member_has_nul(raw, sizeof raw - 1, "uid", "ab"));
+    const char *clean = "{\"uid\":\"ab\",\"x\":\"\\u0000\"}";
+    assert_false(wh_json_member_has_nul(clean, strlen(clean), "uid", "ab"));
+    /* Another member named uid with a NUL but a different start is not this uid. */
+    const char *other = "{\"uid\":\"ab\",\"o\":{\"uid\":\"zz\\u0000\"}}";
+    assert_false(wh_json_member_has_nul(other, strlen(other), "uid", "ab"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -170,6 +219,9 @@ int main(void)
         cmocka_unit_test(test_wh_common__clean_line_cuts_on_character_boundary),
         cmocka_unit_test(test_wh_common__duration_parses_go_syntax),
         cmocka_unit_test(test_wh_common__read_file_caps_size_and_names_the_file),
+        cmocka_unit_test(test_wh_common__read_file_refuses_fifo_directory_device_without_blocking),
+        cmocka_unit_test(test_wh_common__utf8_validation),
+        cmocka_unit_test(test_wh_common__json_member_nul_is_found_in_the_raw_text),
         cmocka_unit_test(test_wh_log__lines_are_json_and_levels_filter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
