@@ -51,6 +51,8 @@ static const char usage_text[] =
     "  --threads N            TLS worker threads (default: one per CPU)\n"
     "  --max-connections N    TLS connections; past it the one idle or unfinished longest is\n"
     "                         closed (default: from RLIMIT_NOFILE, at most 4096)\n"
+    "  --client-ca FILE       require client certificates signed by a CA in FILE (PEM): the\n"
+    "                         API server's, from its AdmissionConfiguration kubeconfig\n"
     "  --max-inflight-bytes N request bytes buffered at once (Ki, Mi, Gi; default 64Mi); a\n"
     "                         request that does not fit gets 429 with Retry-After\n"
     "  --idle-timeout D       keep-alive idle timeout, above Go's 90s (default 120s)\n"
@@ -276,7 +278,7 @@ static void check_files(wh_tls *tls, wh_config *cfg, wh_metrics *m, bool force)
 
 static int cmd_serve(int argc, char **argv, int first)
 {
-    const char *cert = NULL, *key = NULL, *config = NULL;
+    const char *cert = NULL, *key = NULL, *config = NULL, *client_ca = NULL;
     unsigned long port = 8443, health = 8081, threads = 0, conns = 0;
     unsigned long long inflight = 0;
     int64_t delay_ms = 10000, drain_ms = 5000, idle_ms = 120000, watch_ms = 1000;
@@ -290,6 +292,8 @@ static int cmd_serve(int argc, char **argv, int first)
             key = v;
         else if ((v = flag_value(argc, argv, &i, "--config")))
             config = v;
+        else if ((v = flag_value(argc, argv, &i, "--client-ca")))
+            client_ca = v;
         else if ((v = flag_value(argc, argv, &i, "--port"))) {
             if (!parse_uint(v, 65535, &port))
                 return usage_error("--port: not a port number: '%s'", v);
@@ -368,6 +372,13 @@ static int cmd_serve(int argc, char **argv, int first)
     if (wh_tls_new(cert, key, &tls, err, sizeof err) != WH_OK) {
         wh_logline l;
         wh_logline_begin(&l, WH_LOG_ERROR, "cannot load the serving certificate");
+        wh_logline_str(&l, "error", err);
+        wh_logline_emit(&l);
+        goto out;
+    }
+    if (client_ca && wh_tls_set_client_ca(tls, client_ca, err, sizeof err) != WH_OK) {
+        wh_logline l;
+        wh_logline_begin(&l, WH_LOG_ERROR, "cannot load the client CA");
         wh_logline_str(&l, "error", err);
         wh_logline_emit(&l);
         goto out;

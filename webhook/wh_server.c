@@ -539,6 +539,10 @@ static struct MHD_Daemon *start_tls(struct wh_server *s, bool dual_stack)
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL};
     if (!dual_stack)
         opts[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &sin};
+    /* Client certificates are verified against this bundle (see wh_tls_set_client_ca). */
+    const char *ca = wh_tls_client_ca_pem(o->tls);
+    if (ca)
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, (void *)ca};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     return MHD_start_daemon(flags, o->port, NULL, NULL, on_review, s, MHD_OPTION_ARRAY, opts,
                             MHD_OPTION_END);

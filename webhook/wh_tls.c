@@ -36,6 +36,7 @@ struct wh_tls {
     gen *gens;          /* newest first; gens == cur */
     wh_file_sig seen[2];
     uint64_t next_gen;
+    char *client_ca_pem; /* NULL: no client certificates asked for */
 };
 
 static _Atomic(wh_tls *) g_active;
@@ -201,6 +202,7 @@ void wh_tls_free(wh_tls **pt)
         gen_free(g);
     }
     pthread_mutex_destroy(&t->mu);
+    free(t->client_ca_pem);
     free(t->cert_file);
     free(t->key_file);
     free(t);
@@ -364,10 +366,49 @@ static int on_finished(gnutls_session_t session, unsigned int htype, unsigned wh
     return 0;
 }
 
+wh_status wh_tls_set_client_ca(wh_tls *t, const char *ca_file, char *err, size_t errsz)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    wh_status st = wh_read_file(ca_file, WH_TLS_MAX_PEM_BYTES, &buf, &len, err, errsz);
+    if (st != WH_OK)
+        return st;
+    buf[len] = '\0'; /* wh_read_file leaves a spare byte */
+    gnutls_x509_crt_t *crts = NULL;
+    unsigned n = 0;
+    gnutls_datum_t d = {(unsigned char *)buf, (unsigned)len};
+    int rc = gnutls_x509_crt_list_import2(&crts, &n, &d, GNUTLS_X509_FMT_PEM, 0);
+    for (unsigned i = 0; rc >= 0 && i < n; i++)
+        gnutls_x509_crt_deinit(crts[i]);
+    gnutls_free(crts);
+    if (rc < 0 || n == 0) {
+        snprintf(err, errsz, "%s: no usable PEM CA certificate (%s)", ca_file,
+                 rc < 0 ? gnutls_strerror(rc) : "empty");
+        free(buf);
+        return WH_ETLS;
+    }
+    free(t->client_ca_pem);
+    t->client_ca_pem = buf;
+    return WH_OK;
+}
+
+const char *wh_tls_client_ca_pem(const wh_tls *t)
+{
+    return t->client_ca_pem;
+}
+
 void wh_tls_watch_session(wh_tls *t, void *session)
 {
-    (void)t;
     gnutls_session_t s = session;
+    if (t->client_ca_pem) {
+        /*
+         * libmicrohttpd only asks for a certificate (GNUTLS_CERT_REQUEST) and
+         * leaves checking it to the application; here the handshake itself
+         * fails without a certificate that verifies against the client CA.
+         */
+        gnutls_certificate_server_set_request(s, GNUTLS_CERT_REQUIRE);
+        gnutls_session_set_verify_cert(s, NULL, 0);
+    }
     gnutls_transport_set_pull_function(s, pull);
     gnutls_handshake_set_hook_function(s, GNUTLS_HANDSHAKE_FINISHED, GNUTLS_HOOK_POST,
                                        on_finished);

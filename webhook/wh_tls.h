@@ -62,6 +62,16 @@ void *wh_tls_retrieve_fn(void);
 void *wh_tls_conn_open(wh_tls *t);
 void wh_tls_conn_close(wh_tls *t, void *token);
 /*
+ * Requires client certificates signed by a CA in `ca_file` (PEM, one or more
+ * certificates): a client without one, or with one that does not verify, is
+ * refused during the handshake. Read once, at start (a new CA needs a
+ * restart). On failure nothing changes and err names the file.
+ */
+WH_WUR wh_status wh_tls_set_client_ca(wh_tls *t, const char *ca_file, char *err, size_t errsz);
+/* The client CA bundle, PEM, NUL-terminated; NULL when client certificates are not required. */
+const char *wh_tls_client_ca_pem(const wh_tls *t);
+
+/*
  * Watches a new server session (a gnutls_session_t) for the connection guard:
  * its reads report bytes to wh_guard_bytes_in, and the client's Finished moves
  * the connection from the handshake phase to idle.

@@ -25,7 +25,7 @@ find_py_yaml
 m="$ship_tmp/manifests"
 copy_manifests "$m"
 
-overlays=(cert-manager)
+overlays=(cert-manager control-plane-only)
 if [ -n "$KUBE5XX_WEBHOOK" ]; then
     if timeout 60 "$ship_root/scripts/self-signed-certs.sh" --webhook "$KUBE5XX_WEBHOOK" \
             --overlay "$m/overlays/self-signed" 2> "$ship_tmp/certs.err"; then
@@ -164,6 +164,12 @@ if overlay == "cert-manager":
     expect("kube5xx-webhook.kube5xx.svc" in cert["spec"]["dnsNames"], "the Certificate covers the Service's DNS name")
     issuer = one("Issuer", cert["spec"]["issuerRef"]["name"])
     expect("ca" in issuer["spec"], "the serving certificate is signed by a CA issuer (stable caBundle)")
+if overlay == "control-plane-only":
+    np = one("NetworkPolicy", "kube5xx-webhook")
+    tls_rules = [r for r in np["spec"]["ingress"] if any(p.get("port") == 8443 for p in r.get("ports", []))]
+    expect(len(tls_rules) == 1, "one ingress rule for the TLS port")
+    expect(all(f.get("ipBlock", {}).get("cidr") for r in tls_rules for f in r.get("from", [])) and
+           all(r.get("from") for r in tls_rules), "the TLS port admits only an ipBlock (the control plane)")
 if overlay == "self-signed":
     sec = one("Secret", secret_name)
     expect(sec["type"] == "kubernetes.io/tls", "the Secret is kubernetes.io/tls")
