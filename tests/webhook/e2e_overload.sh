@@ -15,9 +15,10 @@ start=$(date +%s%N)
 c=$(tls_curl "$CA" -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
     --data-binary "@$WH_FIXTURES/clean-create.json" "$(url)")
 ms=$((($(date +%s%N) - start) / 1000000))
-check "the third connection was served at once (200 after ${ms} ms)" test "$c" = 200 -a "$ms" -lt 1000
+# At once: well before the 5 s handshake deadline would free a slot (3 s: a loaded CI machine).
+check "the third connection was served at once (200 after ${ms} ms)" test "$c" = 200 -a "$ms" -lt 3000
 # A closed connection reads end-of-file at once (status 1); an open one times out (> 128).
-read -r -t 1 -u 3 _; st3=$?
+read -r -t 2 -u 3 _; st3=$?
 read -r -t 0.5 -u 4 _; st4=$?
 check "the oldest connection was closed to make room (read status $st3)" test "$st3" -eq 1
 check "the newer one is still open (read status $st4)" test "$st4" -gt 128
