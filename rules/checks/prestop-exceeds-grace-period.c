@@ -63,6 +63,8 @@ static bool sleep_operand(const char *s, size_t n, int64_t *ms, size_t *used)
  */
 static bool script_sleep(k5_str s, int64_t *ms)
 {
+    if (!s.p) /* the script is not a scalar (k5_node_str gives {NULL, 0}): no sleep to read */
+        return false;
     size_t i = 0;
     while (i < s.n && isspace((unsigned char)s.p[i]))
         i++;
