@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lint_audit.h"
 #include "lint_docs.h"
 #include "lint_input.h"
 
@@ -21,6 +22,8 @@ enum { EXIT_CLEAN = 0, EXIT_FINDINGS = 1, EXIT_ERROR = 2 };
 
 static const char usage_text[] =
     "usage: kube5xx lint [options] PATH... (a file, a directory, or - for stdin)\n"
+    "       kube5xx audit [--kubeconfig FILE] [--context NAME] [-n NS | -A] [options]\n"
+    "                     (the same rules over a live cluster; see kube5xx audit --help)\n"
     "       kube5xx rules [--format text|markdown]\n"
     "       kube5xx explain RULE-ID\n"
     "       kube5xx --version | --help\n"
@@ -138,6 +141,16 @@ static int load_config(const char *path, k5_config **cfg)
             fprintf(stderr, "%s: error: %s\n", path, err.msg[0] ? err.msg : k5_status_str(st));
         return EXIT_ERROR;
     }
+    return EXIT_CLEAN;
+}
+
+int lint_config_load(const char *path, bool no_config, k5_config **cfg)
+{
+    char found[PATH_MAX + 32];
+    if (path)
+        return load_config(path, cfg);
+    if (!no_config && find_config(found, sizeof found))
+        return load_config(found, cfg);
     return EXIT_CLEAN;
 }
 
@@ -263,7 +276,8 @@ static int cmd_lint(int argc, char **argv)
                      rep,
                      in.errors,
                      in.nerrors,
-                     fail_on};
+                     fail_on,
+                     false};
     if (writer(&o) != 0 || fflush(out) != 0 || ferror(out)) {
         fprintf(stderr, "kube5xx: cannot write the report: %s\n", strerror(errno));
         goto out;
@@ -363,9 +377,11 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "lint") == 0)
         return cmd_lint(argc - 1, argv + 1);
+    if (strcmp(cmd, "audit") == 0)
+        return lint_audit_main(argc - 1, argv + 1);
     if (strcmp(cmd, "rules") == 0)
         return cmd_rules(argc - 1, argv + 1);
     if (strcmp(cmd, "explain") == 0)
         return cmd_explain(argc - 1, argv + 1);
-    return usage_error("unknown command '%s' (lint, rules, explain)", cmd);
+    return usage_error("unknown command '%s' (lint, audit, rules, explain)", cmd);
 }

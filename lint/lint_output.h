@@ -31,6 +31,9 @@ typedef struct lint_output {
     const lint_load_error *errors; /* load errors, in input order */
     size_t nerrors;
     k5_severity fail_on; /* findings at or above it fail the run (junit/sarif may mark them) */
+    /* `kube5xx audit`: findings' file names are "cluster:NS/Kind/NAME", objects of a live
+     * cluster rather than files (SARIF gives them logical locations only). */
+    bool cluster;
 } lint_output;
 
 typedef int (*lint_output_fn)(const lint_output *o);

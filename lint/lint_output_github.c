@@ -97,7 +97,10 @@ int lint_output_github(const lint_output *o)
         if (!f || f->suppressed)
             continue;
         fprintf(fp, "::%s ", command(f->severity));
-        put_properties(fp, f->file, f->line, f->column);
+        /* A live cluster's object (kube5xx audit) has no file to annotate: the message
+         * names it. */
+        if (!o->cluster)
+            put_properties(fp, f->file, f->line, f->column);
         fputs("title=", fp);
         put_escaped(fp, f->rule ? f->rule->id : "kube5xx", true);
         fputs("::", fp);

@@ -263,7 +263,7 @@ static int fp_cmp(const void *a, const void *b)
 }
 
 static void add_result(cJSON *results, const k5_finding *f, uint64_t hash, size_t occurrence,
-                       bool *oom)
+                       bool cluster, bool *oom)
 {
     cJSON *j = lint_json_obj(results, NULL, oom);
     lint_json_str(j, "ruleId", f->rule ? f->rule->id : "", oom);
@@ -296,7 +296,9 @@ static void add_result(cJSON *results, const k5_finding *f, uint64_t hash, size_
 
     cJSON *locs = lint_json_arr(j, "locations", oom);
     cJSON *loc = lint_json_obj(locs, NULL, oom);
-    add_physical_location(loc, f->file, f->line, f->column, oom);
+    /* An object of a live cluster (kube5xx audit) is no file: logical locations only. */
+    if (!cluster)
+        add_physical_location(loc, f->file, f->line, f->column, oom);
     char oid[1024];
     lint_object_id(f->object, oid, sizeof oid);
     cJSON *logical = lint_json_arr(loc, "logicalLocations", oom);
@@ -412,7 +414,7 @@ int lint_output_sarif(const lint_output *o)
     for (size_t i = 0; i < n && !oom; i++) {
         const k5_finding *f = k5_report_at(o->report, i);
         if (f)
-            add_result(results, f, lint_finding_fingerprint(f), occurrence[i], &oom);
+            add_result(results, f, lint_finding_fingerprint(f), occurrence[i], o->cluster, &oom);
     }
 
     free(fps);

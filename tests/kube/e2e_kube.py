@@ -483,8 +483,107 @@ def test_in_cluster_token_rotation(env):
         s.stop()
 
 
+def findings(text):
+    """Finding lines of a text report without their location: "severity: message [rule] (...)"."""
+    out = []
+    for line in text.splitlines():
+        m = re.match(r"^(.*?): (error|warning|info): (.*)$", line)
+        if m:
+            out.append((m.group(1), m.group(2) + ": " + m.group(3)))
+    return out
+
+
+def test_audit_matches_lint(env):
+    objs = os.path.join(HERE, "fixtures", "cluster.json")
+    s = Server(env, "--load", objs)
+    try:
+        kc = s.kubeconfig()
+        lint = subprocess.run([env.kube5xx, "lint", "--no-config", objs], capture_output=True,
+                              text=True, cwd=env.dir)
+        audit = subprocess.run([env.kube5xx, "audit", "--no-config", "--kubeconfig", kc, "-A",
+                                "--chunk-size", "1"], capture_output=True, text=True, cwd=env.dir)
+        assert audit.returncode == lint.returncode == 1, (audit.returncode, audit.stderr)
+        lf, af = findings(lint.stdout), findings(audit.stdout)
+        assert len(lf) >= 8, lint.stdout
+        assert sorted(x[1] for x in af) == sorted(x[1] for x in lf), (lint.stdout, audit.stdout)
+        # Every finding names its object in place of file:line.
+        for loc, text in af:
+            m = re.search(r"\((\w+) ([\w-]+)/([\w-]+)\)$", text)
+            assert m and loc == "cluster:%s/%s/%s" % (m.group(2), m.group(1), m.group(3)), \
+                (loc, text)
+        assert "5 objects" in audit.stdout.splitlines()[-1], audit.stdout
+        # Pages of 1: the audit followed continue tokens.
+        assert any("continue=" in r["path"] for r in s.requests("list")), "no pagination"
+
+        # -n NS and the context's namespace (shop) as the default scope.
+        r = subprocess.run([env.kube5xx, "audit", "--no-config", "--kubeconfig", kc, "-n",
+                            "other"], capture_output=True, text=True, cwd=env.dir)
+        assert {x[0] for x in findings(r.stdout)} == {"cluster:other/Deployment/api"}, r.stdout
+        r = subprocess.run([env.kube5xx, "audit", "--no-config", "--kubeconfig", kc,
+                            "--fail-on", "never"], capture_output=True, text=True, cwd=env.dir)
+        assert r.returncode == 0, r.stderr
+        locs = {x[0] for x in findings(r.stdout)}
+        assert locs and all(l.startswith("cluster:shop/") for l in locs), r.stdout
+
+        # SARIF: logical locations, no file.
+        r = subprocess.run([env.kube5xx, "audit", "--no-config", "--kubeconfig", kc, "-A",
+                            "--format", "sarif"], capture_output=True, text=True, cwd=env.dir)
+        sarif = json.loads(r.stdout)
+        results = sarif["runs"][0]["results"]
+        assert len(results) == len(lf), len(results)
+        for res in results:
+            loc = res["locations"][0]
+            assert "physicalLocation" not in loc, loc
+            assert loc["logicalLocations"][0]["kind"] == "resource", loc
+        # JSON names the object as the file.
+        r = subprocess.run([env.kube5xx, "audit", "--no-config", "--kubeconfig", kc, "-A",
+                            "-f", "json", "-o", os.path.join(env.dir, "audit.json")],
+                           capture_output=True, text=True, cwd=env.dir)
+        assert r.returncode == 1 and r.stdout == "", (r.stdout, r.stderr)
+        with open(os.path.join(env.dir, "audit.json")) as f:
+            text = f.read()
+        assert '"cluster:shop/Service/web"' in text, text[:500]
+    finally:
+        s.stop()
+
+
+def test_audit_errors(env):
+    objs = os.path.join(HERE, "fixtures", "cluster.json")
+    s = Server(env, "--load", objs, "--disable", "autoscaling/v2")
+    try:
+        kc = s.kubeconfig()
+        # A kind the server does not serve is skipped with a notice.
+        r = subprocess.run([env.kube5xx, "audit", "--no-config", "--kubeconfig", kc, "-A"],
+                           capture_output=True, text=True, cwd=env.dir)
+        assert r.returncode == 1, r.stderr
+        assert "does not serve HorizontalPodAutoscaler (autoscaling/v2 " \
+            "horizontalpodautoscalers): skipped" in r.stderr, r.stderr
+        # Unauthorized: exit 2 with the server's word.
+        r = subprocess.run([env.kube5xx, "audit", "--no-config", "--kubeconfig",
+                            s.kubeconfig("bad", user={"token": "wrong"})],
+                           capture_output=True, text=True, cwd=env.dir)
+        assert r.returncode == 2 and "401" in r.stderr, (r.returncode, r.stderr)
+        # An exec plugin: exit 2, the plugin named.
+        kce = s.kubeconfig("exec", user={"exec": "{command: gke-gcloud-auth-plugin, "
+                                                 "apiVersion: client.authentication.k8s.io/v1}"})
+        r = subprocess.run([env.kube5xx, "audit", "--kubeconfig", kce], capture_output=True,
+                           text=True, cwd=env.dir)
+        assert r.returncode == 2 and "gke-gcloud-auth-plugin" in r.stderr, r.stderr
+        # Usage errors.
+        r = subprocess.run([env.kube5xx, "audit", "-n", "a", "-A"], capture_output=True,
+                           text=True, cwd=env.dir)
+        assert r.returncode == 2 and "exclude" in r.stderr, r.stderr
+        # A 429 storm is waited out.
+        s.call("/fake/faults", {"verb": "list", "status": 429, "retry_after": 1, "count": 1})
+        r = subprocess.run([env.kube5xx, "audit", "--no-config", "--kubeconfig", kc, "-A"],
+                           capture_output=True, text=True, cwd=env.dir)
+        assert r.returncode == 1, r.stderr
+    finally:
+        s.stop()
+
+
 TESTS = [test_auth, test_pagination, test_list_retries, test_discovery, test_informer,
-         test_in_cluster_token_rotation]
+         test_in_cluster_token_rotation, test_audit_matches_lint, test_audit_errors]
 
 
 def main():
@@ -496,7 +595,7 @@ def main():
     if not shutil.which("openssl"):
         print("openssl not found: skipped")
         return 77
-    env = Env(a.probe, a.kube5xx)
+    env = Env(os.path.abspath(a.probe), os.path.abspath(a.kube5xx))
     passed = failed = 0
     try:
         for t in TESTS:
