@@ -22,6 +22,10 @@
 
 struct k5_kube_client {
     k5_kube_config *cfg;
+    /* Connections, TLS sessions and DNS shared by every request of the client (each thread
+     * has its own easy handle): discovery and list pages reuse one TLS connection. */
+    CURLSH *share;
+    pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
     pthread_mutex_t lock; /* guards the token cache below */
     char *file_token;     /* the token file's contents, trimmed */
     struct stat token_st; /* what it was read from: re-read when any of these changes */
@@ -33,6 +37,20 @@ static CURLcode curl_init_rc = CURLE_OK;
 static void curl_init(void)
 {
     curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static void share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *ud)
+{
+    (void)h, (void)access;
+    k5_kube_client *c = ud;
+    pthread_mutex_lock(&c->share_locks[data]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data data, void *ud)
+{
+    (void)h;
+    k5_kube_client *c = ud;
+    pthread_mutex_unlock(&c->share_locks[data]);
 }
 
 k5_status k5_kube_client_new(k5_kube_client **out, const k5_kube_config *cfg, k5_error *err)
@@ -55,6 +73,18 @@ k5_status k5_kube_client_new(k5_kube_client **out, const k5_kube_config *cfg, k5
         return k5__kube_err(err, K5_ENOMEM, "out of memory");
     }
     pthread_mutex_init(&c->lock, NULL);
+    for (size_t i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_init(&c->share_locks[i], NULL);
+    c->share = curl_share_init();
+    if (!c->share || curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, share_lock) ||
+        curl_share_setopt(c->share, CURLSHOPT_UNLOCKFUNC, share_unlock) ||
+        curl_share_setopt(c->share, CURLSHOPT_USERDATA, c) ||
+        curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) ||
+        curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) ||
+        curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS)) {
+        k5_kube_client_free(&c);
+        return k5__kube_err(err, K5_ENOMEM, "libcurl: cannot set up a shared connection cache");
+    }
     *out = c;
     return K5_OK;
 }
@@ -65,6 +95,10 @@ void k5_kube_client_free(k5_kube_client **c)
         return;
     k5_kube_config_free(&(*c)->cfg);
     free((*c)->file_token);
+    if ((*c)->share)
+        curl_share_cleanup((*c)->share);
+    for (size_t i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_destroy(&(*c)->share_locks[i]);
     pthread_mutex_destroy(&(*c)->lock);
     free(*c);
     *c = NULL;
@@ -136,8 +170,10 @@ void k5__kube_req_init(k5__kube_req *r)
 
 void k5__kube_req_free(k5__kube_req *r)
 {
-    if (r->curl)
+    if (r->curl) {
+        curl_easy_setopt(r->curl, CURLOPT_SHARE, NULL);
         curl_easy_cleanup(r->curl);
+    }
     free(r->body);
     r->curl = NULL;
     r->body = NULL;
@@ -333,6 +369,7 @@ k5_status k5__kube_get(k5_kube_client *c, k5__kube_req *r, const char *path, lon
         st = k5__kube_err(err, K5_ENOMEM, "out of memory");
         goto out;
     }
+    curl_easy_setopt(h, CURLOPT_SHARE, c->share);
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(h, CURLOPT_USERAGENT, USER_AGENT);
