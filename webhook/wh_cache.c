@@ -243,8 +243,9 @@ wh_cache_state wh_cache_state_at(wh_cache *c, int64_t now_ns)
             "cluster cache: syncing; single-object rules only until it is",
             "cluster cache: not synced within --cache-sync-timeout; single-object rules only",
             "cluster cache: synced; cross-object rules on",
-            "cluster cache: a list or watch has failed for too long; cross-object errors are "
-            "answered as warnings"};
+            /* parenthesised: one string split in two (clang's -Wstring-concatenation) */
+            ("cluster cache: a list or watch has failed for too long; cross-object errors are "
+             "answered as warnings")};
         wh_logline l;
         wh_logline_begin(&l, s == WH_CACHE_TRUSTED || s == WH_CACHE_SYNCING ? WH_LOG_INFO
                                                                             : WH_LOG_WARN,

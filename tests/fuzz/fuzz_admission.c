@@ -2,8 +2,10 @@
  * libFuzzer target: the webhook's AdmissionReview handler (wh_admission_review:
  * bytes in, JSON out, no sockets), which parses the review with cJSON and runs
  * the engine over request.object and request.oldObject. Each input is judged
- * twice: under a config with exemptions and the ratchet, in enforce mode and
- * through the advisory (warn-only) entry point.
+ * three times under a config with exemptions and the ratchet: in enforce mode,
+ * through the advisory (warn-only) entry point, and with a trusted cluster
+ * cache around the object (wh_admission_review_cached: cross-object admission
+ * against a Deployment, Service, Ingress, PDB and HPA in namespace "default").
  *   out/fuzz/tests/fuzz/fuzz_admission -max_total_time=60 tests/fuzz/seeds/admission
  */
 #include <fcntl.h>
@@ -15,6 +17,7 @@
 #include <kube5xx/kube5xx.h>
 
 #include "wh_admission.h"
+#include "wh_cache.h"
 #include "wh_log.h"
 
 static const char k_config[] =
@@ -27,6 +30,60 @@ static const char k_config[] =
     "    groups: [\"system:nodes\"]\n";
 
 static k5_config *g_cfg;
+static wh_cache *g_cache;
+
+/* The cluster around the reviewed object: partners for every cross-object rule. */
+static const char *const k_cluster[] = {
+    "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"web\","
+    "\"namespace\":\"default\",\"uid\":\"u1\"},\"spec\":{\"replicas\":2,\"selector\":{"
+    "\"matchLabels\":{\"app\":\"web\"}},\"template\":{\"metadata\":{\"labels\":{\"app\":"
+    "\"web\"}},\"spec\":{\"containers\":[{\"name\":\"web\",\"image\":\"web:1\",\"ports\":"
+    "[{\"name\":\"http\",\"containerPort\":8080}]}]}}}}",
+    "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"web\",\"namespace\":"
+    "\"default\",\"uid\":\"u2\"},\"spec\":{\"selector\":{\"app\":\"web\"},\"ports\":[{\"name\":"
+    "\"http\",\"port\":80,\"targetPort\":\"http\"}]}}",
+    "{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"Ingress\",\"metadata\":{\"name\":\"web\","
+    "\"namespace\":\"default\",\"uid\":\"u3\"},\"spec\":{\"rules\":[{\"http\":{\"paths\":[{"
+    "\"path\":\"/\",\"pathType\":\"Prefix\",\"backend\":{\"service\":{\"name\":\"web\","
+    "\"port\":{\"number\":80}}}}]}}]}}",
+    "{\"apiVersion\":\"policy/v1\",\"kind\":\"PodDisruptionBudget\",\"metadata\":{\"name\":"
+    "\"web\",\"namespace\":\"default\",\"uid\":\"u4\"},\"spec\":{\"minAvailable\":1,"
+    "\"selector\":{\"matchLabels\":{\"app\":\"web\"}}}}",
+    "{\"apiVersion\":\"autoscaling/v2\",\"kind\":\"HorizontalPodAutoscaler\",\"metadata\":{"
+    "\"name\":\"web\",\"namespace\":\"default\",\"uid\":\"u5\"},\"spec\":{\"scaleTargetRef\":{"
+    "\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"name\":\"web\"},\"minReplicas\":2,"
+    "\"maxReplicas\":4}}",
+};
+static const unsigned k_cluster_kinds[] = {K5_KIND_DEPLOYMENT, K5_KIND_SERVICE, K5_KIND_INGRESS,
+                                           K5_KIND_PDB, K5_KIND_HPA};
+
+/* A trusted cache: every cached kind listed, the objects above added. */
+static wh_cache *cluster(void)
+{
+    if (g_cache)
+        return g_cache;
+    if (wh_cache_new(NULL, &g_cache) != WH_OK)
+        abort();
+    for (unsigned b = 0; b < 32; b++) {
+        unsigned k = 1u << b;
+        if (!(k & K5_CLUSTER_KINDS))
+            continue;
+        wh_cache_replace_begin(g_cache, k);
+        for (size_t i = 0; i < sizeof k_cluster / sizeof *k_cluster; i++) {
+            if (k_cluster_kinds[i] != k)
+                continue;
+            cJSON *j = cJSON_Parse(k_cluster[i]);
+            if (!j)
+                abort(); /* the harness's own objects must parse */
+            wh_cache_event(g_cache, k, WH_CACHE_ADDED, j);
+            cJSON_Delete(j);
+        }
+        wh_cache_replace_end(g_cache, k);
+    }
+    if (wh_cache_state_at(g_cache, wh_now_ns()) != WH_CACHE_TRUSTED)
+        abort();
+    return g_cache;
+}
 
 static const k5_config *config(void)
 {
@@ -46,10 +103,11 @@ static const k5_config *config(void)
     return g_cfg;
 }
 
-static void judge(const k5_config *cfg, const char *body, size_t len, unsigned flags)
+static void judge(const k5_config *cfg, wh_cache *cache, const char *body, size_t len,
+                  unsigned flags)
 {
     wh_review rv;
-    if (wh_admission_review(cfg, body, len, 0, flags, &rv) == WH_OK) {
+    if (wh_admission_review_cached(cfg, cache, body, len, 0, flags, &rv) == WH_OK) {
         /* Every answer is a complete HTTP answer with a body. */
         if (!rv.body || rv.body_len == 0 || !rv.content_type)
             abort();
@@ -78,8 +136,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!body)
         return 0;
     memcpy(body, data, size);
-    judge(cfg, body, size, 0);
-    judge(cfg, body, size, WH_REVIEW_WARN_ONLY);
+    judge(cfg, NULL, body, size, 0);
+    judge(cfg, NULL, body, size, WH_REVIEW_WARN_ONLY);
+    judge(cfg, cluster(), body, size, 0);
     free(body);
     return 0;
 }
