@@ -95,8 +95,10 @@ const k5_rule k5__rule_heap_exceeds_memory_limit = {
     .severity = K5_SEV_ERROR,
     .kinds = K5_KINDS_SERVING,
     .scope = K5_SCOPE_SINGLE,
-    .scope_note = "reads JAVA_TOOL_OPTIONS, JDK_JAVA_OPTIONS, JAVA_OPTS, _JAVA_OPTIONS, "
-                  "NODE_OPTIONS and GOMEMLIMIT (literal values) and command/args",
+    .scope_note = "reads JAVA_TOOL_OPTIONS, JDK_JAVA_OPTIONS, JAVA_OPTS, JVM_OPTS, "
+                  "KAFKA_HEAP_OPTS, ES_JAVA_OPTS, OPENSEARCH_JAVA_OPTS, CATALINA_OPTS, "
+                  "Cassandra's MAX_HEAP_SIZE, _JAVA_OPTIONS, NODE_OPTIONS and GOMEMLIMIT "
+                  "(literal values) and command/args",
     .summary = "A runtime heap bound leaves no room under the container's memory limit",
     .explanation =
         "The kernel counts everything the process uses against the memory limit: heap, "

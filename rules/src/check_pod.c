@@ -458,7 +458,22 @@ void k5__heap_jvm(const k5_node *ctr, k5__heap_flag *max_heap, k5__heap_flag *ra
     /* JAVA_TOOL_OPTIONS and JDK_JAVA_OPTIONS come before the command line, _JAVA_OPTIONS after. */
     scan_env(ctr, "JAVA_TOOL_OPTIONS", jvm_token, &st);
     scan_env(ctr, "JDK_JAVA_OPTIONS", jvm_token, &st);
-    scan_env(ctr, "JAVA_OPTS", jvm_token, &st);
+    /* What images' entrypoints expand on the java command line, like JAVA_OPTS: Kafka,
+     * Elasticsearch, OpenSearch, Tomcat, Cassandra and many others. */
+    static const char *const cmdline_vars[] = {"JAVA_OPTS",    "JVM_OPTS",
+                                               "KAFKA_HEAP_OPTS", "ES_JAVA_OPTS",
+                                               "OPENSEARCH_JAVA_OPTS", "CATALINA_OPTS"};
+    for (size_t i = 0; i < sizeof cmdline_vars / sizeof *cmdline_vars; i++)
+        scan_env(ctr, cmdline_vars[i], jvm_token, &st);
+    /* Cassandra's cassandra-env.sh turns MAX_HEAP_SIZE ("512M") into -Xmx. */
+    const k5_node *mhs = env_value(ctr, "MAX_HEAP_SIZE", NULL);
+    k5_str mv = k5_node_str(mhs);
+    if (k5_node_is_scalar(mhs) && mv.n) {
+        int64_t v = 0;
+        bool ok = jvm_size(mv, &v);
+        flag_set(max_heap, ok, mv, mhs, "MAX_HEAP_SIZE");
+        max_heap->bytes = v;
+    }
     scan_cmdline(ctr, jvm_token, &st);
     scan_env(ctr, "_JAVA_OPTIONS", jvm_token, &st);
 }
