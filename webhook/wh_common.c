@@ -505,3 +505,24 @@ bool wh_json_member_has_nul(const char *json, size_t len, const char *key, const
     }
     return false;
 }
+
+bool wh_json_values_exceed(const char *s, size_t n, size_t max)
+{
+    size_t count = 1;
+    bool in_str = false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = false;
+        } else if (c == '"') {
+            in_str = true;
+        } else if (c == ',' || c == '[' || c == '{') {
+            if (++count > max)
+                return true;
+        }
+    }
+    return false;
+}

@@ -85,6 +85,14 @@ bool wh_utf8_valid(const char *s, size_t n);
  */
 bool wh_json_member_has_nul(const char *json, size_t len, const char *key, const char *prefix);
 
+/*
+ * True when the JSON text s (n bytes) holds more than `max` values, counted
+ * as members/elements and containers outside strings (one linear pass, no
+ * parse). Parsed trees cost ~150 bytes per value: the count bounds that memory
+ * before a parser allocates it.
+ */
+bool wh_json_values_exceed(const char *s, size_t n, size_t max);
+
 /* Number of UTF-8 characters in s (n bytes, assumed valid). */
 size_t wh_utf8_chars(const char *s, size_t n);
 

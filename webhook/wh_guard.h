@@ -36,7 +36,7 @@
 #define WH_GUARD_HEALTH_MS 2000      /* a health-port connection, accept to close */
 #define WH_GUARD_SWEEP_MS 100        /* deadline resolution */
 #define WH_GUARD_RESERVED_FDS 256    /* descriptors kept for files, the health port, pipes */
-#define WH_GUARD_MAX_AUTO_CONNS 4096 /* the automatic TLS connection limit, at most */
+#define WH_GUARD_MAX_AUTO_CONNS 1024 /* the automatic TLS connection limit, at most (memory) */
 #define WH_DEFAULT_MAX_INFLIGHT_BYTES (64u * 1024u * 1024u)
 
 typedef enum wh_conn_phase {

@@ -50,7 +50,7 @@ static const char usage_text[] =
     "                         review at info\n"
     "  --threads N            TLS worker threads (default: one per CPU)\n"
     "  --max-connections N    TLS connections; past it the one idle or unfinished longest is\n"
-    "                         closed (default: from RLIMIT_NOFILE, at most 4096)\n"
+    "                         closed (default: from RLIMIT_NOFILE, at most 1024)\n"
     "  --client-ca FILE       require client certificates signed by a CA in FILE (PEM): the\n"
     "                         API server's, from its AdmissionConfiguration kubeconfig\n"
     "  --max-inflight-bytes N request bytes buffered at once (Ki, Mi, Gi; default 64Mi); a\n"
@@ -414,6 +414,8 @@ static int cmd_serve(int argc, char **argv, int first)
 
     int64_t next_expiry_log = wh_wall_s() + 86400;
     for (;;) {
+        /* /livez checks that this loop comes round again within the interval (plus grace). */
+        wh_server_heartbeat(srv, watch_ms * 1000000);
         struct timespec ts = {(time_t)(watch_ms / 1000), (long)(watch_ms % 1000) * 1000000L};
         siginfo_t si;
         int sig = sigtimedwait(&sigs, &si, &ts);

@@ -28,6 +28,7 @@ struct wh_server {
     wh_guard *guard;
     unsigned conn_limit, health_limit;
     int64_t started_ns;
+    _Atomic int64_t main_due_ns; /* the main loop's next tick is due by then; 0: not watched */
 };
 
 /* A chunked body this far past the cap is not drained to answer 413: the connection closes. */
@@ -253,6 +254,9 @@ static enum MHD_Result on_review(void *cls, struct MHD_Connection *c, const char
         return send_busy(s, c);
     r->body[r->len] = '\0';
     wh_guard_phase(conn_fd(c), WH_PHASE_HANDLING);
+    if (wh_json_values_exceed(r->body, r->len, WH_MAX_JSON_VALUES))
+        return send_text(s, c, MHD_HTTP_CONTENT_TOO_LARGE,
+                         "request body too complex: more than 200000 JSON values\n", NULL);
 
     wh_http_request hr = {r->body, r->len, r->start_ns, r->deadline_ns, r->warn_only};
     wh_http_reply reply = {500, NULL, 0, NULL};
@@ -341,6 +345,11 @@ static bool alive(struct wh_server *s, char *why, size_t whysz)
     int64_t ok = wh_guard_canary_ok_ns(s->guard);
     if (ok < s->started_ns)
         ok = s->started_ns; /* the first canary may not be in yet */
+    int64_t due = atomic_load(&s->main_due_ns);
+    if (due != 0 && wh_now_ns() > due) {
+        snprintf(why, whysz, "the main loop (signals, reloads) is stuck");
+        return false;
+    }
     if (wh_now_ns() - ok > 15000000000LL) {
         snprintf(why, whysz, "the TLS server accepted no connection for 15 s");
         return false;
@@ -609,6 +618,11 @@ static wh_status size_limits(struct wh_server *s, char *err, size_t errsz)
     return WH_OK;
 }
 
+void wh_server_heartbeat(wh_server *s, int64_t next_ns)
+{
+    atomic_store(&s->main_due_ns, wh_now_ns() + next_ns + 10000000000LL);
+}
+
 unsigned wh_server_conn_limit(const wh_server *s)
 {
     return s->conn_limit;
@@ -684,6 +698,7 @@ void wh_server_ports(const wh_server *s, uint16_t *port, uint16_t *health_port)
 
 void wh_server_drain(wh_server *s)
 {
+    atomic_store(&s->main_due_ns, 0); /* the main loop now waits for the shutdown delay */
     atomic_store(&s->draining, true);
 }
 

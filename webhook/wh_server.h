@@ -23,6 +23,12 @@
 #include "wh_tls.h"
 
 #define WH_MAX_BODY_BYTES (3u * 1024u * 1024u) /* the apiserver's own request limit */
+/*
+ * JSON values in one request body. Parsing and judging cost ~150 bytes per
+ * value: a 3 MiB body of `[0,0,0,...]` (1.5 million values) took RSS to 226 MiB
+ * for one review. 200,000 values (~30 MiB) is many times a real object's count.
+ */
+#define WH_MAX_JSON_VALUES 200000u
 #define WH_DEFAULT_TIMEOUT_S 10                /* the apiserver's default timeoutSeconds */
 #define WH_MAX_TIMEOUT_S 30                    /* the most the apiserver allows */
 
@@ -91,6 +97,13 @@ void wh_server_stop(wh_server **s, unsigned wait_ms);
 
 /* Requests being handled right now on the TLS port. */
 long wh_server_in_flight(const wh_server *s);
+
+/*
+ * The caller's main loop (signals, reloads) ticks: it promises to call again
+ * within `next_ns`. /livez fails when it has not, 10 s of grace past that.
+ * Until the first call, only the server's own loops are checked.
+ */
+void wh_server_heartbeat(wh_server *s, int64_t next_ns);
 
 /* The TLS connection limit in force (after sizing from RLIMIT_NOFILE). */
 unsigned wh_server_conn_limit(const wh_server *s);

@@ -210,6 +210,27 @@ static void test_wh_common__json_member_nul_is_found_in_the_raw_text(void **stat
     assert_false(wh_json_member_has_nul(other, strlen(other), "uid", "ab"));
 }
 
+static void test_wh_common__json_value_count_caps_without_parsing(void **state)
+{
+    (void)state;
+    const char *doc = "{\"a\":[1,2,3],\"b\":{\"c\":\"x,y,[z{\\\",\"}}"; /* commas in strings */
+    /* values: the object, a, the array, 1, 2, 3, b, its object, c = about 7-9 by count */
+    assert_false(wh_json_values_exceed(doc, strlen(doc), 9));
+    assert_true(wh_json_values_exceed(doc, strlen(doc), 5));
+    size_t n = 300001;
+    char *big = malloc(2 * n + 2);
+    assert_non_null(big);
+    big[0] = '[';
+    for (size_t i = 0; i < n; i++) {
+        big[1 + 2 * i] = '0';
+        big[2 + 2 * i] = ',';
+    }
+    big[2 * n] = ']';
+    assert_true(wh_json_values_exceed(big, 2 * n + 1, 200000));
+    assert_false(wh_json_values_exceed(big, 2 * n + 1, 400000));
+    free(big);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -221,6 +242,7 @@ int main(void)
         cmocka_unit_test(test_wh_common__read_file_caps_size_and_names_the_file),
         cmocka_unit_test(test_wh_common__read_file_refuses_fifo_directory_device_without_blocking),
         cmocka_unit_test(test_wh_common__utf8_validation),
+        cmocka_unit_test(test_wh_common__json_value_count_caps_without_parsing),
         cmocka_unit_test(test_wh_common__json_member_nul_is_found_in_the_raw_text),
         cmocka_unit_test(test_wh_log__lines_are_json_and_levels_filter),
     };
