@@ -403,6 +403,7 @@ static int cmd_serve(int argc, char **argv, int first)
         wh_logline_begin(&l, WH_LOG_INFO, "listening");
         wh_logline_int(&l, "port", p);
         wh_logline_int(&l, "healthPort", hp);
+        wh_logline_int(&l, "maxConnections", wh_server_conn_limit(srv));
         wh_logline_str(&l, "version", WH_VERSION);
         wh_logline_str(&l, "config", config ? config : "(defaults)");
         wh_logline_emit(&l);
