@@ -40,6 +40,8 @@ void lint_docs_explain(FILE *fp, const k5_rule *r)
     fprintf(fp, "Scope:      %s\n", scope_words(r));
     if (r->scope_note)
         fprintf(fp, "            (%s)\n", r->scope_note);
+    if (r->cost)
+        fprintf(fp, "Cost:       %s\n", r->cost);
     fprintf(fp, "\nWhy it causes 5xx:\n  %s\n", r->explanation);
     fprintf(fp, "\nHow to fix:\n  %s\n", r->remediation);
     fprintf(fp, "\nExample:\n");
@@ -77,6 +79,8 @@ void lint_docs_markdown(FILE *fp)
                 kinds, scope_words(r));
         if (r->scope_note)
             fprintf(fp, "  (%s)\n", r->scope_note);
+        if (r->cost)
+            fprintf(fp, "- Cost: %s\n", r->cost);
         fprintf(fp, "\n**Why it causes 5xx.** %s\n\n**How to fix.** %s\n\n```yaml\n%s```\n",
                 r->explanation, r->remediation, r->example);
         if (r->nparams) {

@@ -37,6 +37,7 @@ const k5_rule k5__rule_hpa_min_replicas_too_low = {
     .severity = K5_SEV_WARNING,
     .kinds = K5_KIND_HPA,
     .scope = K5_SCOPE_SINGLE,
+    .cost = "O(1) per HPA: its target is looked up by namespace, kind and name",
     .scope_note = NULL,
     .summary = "A HorizontalPodAutoscaler may scale its workload in to a single pod",
     .explanation =

@@ -103,6 +103,7 @@ const k5_rule k5__rule_ingress_backend_port_mismatch = {
     .severity = K5_SEV_ERROR,
     .kinds = K5_KIND_INGRESS,
     .scope = K5_SCOPE_CROSS,
+    .cost = "O(1) per backend: the Service is looked up by namespace and name (hash index)",
     .scope_note = NULL,
     .summary = "An Ingress backend's port is not a port of its Service",
     .explanation =

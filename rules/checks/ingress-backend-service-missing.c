@@ -77,6 +77,8 @@ const k5_rule k5__rule_ingress_backend_service_missing = {
     .severity = K5_SEV_ERROR,
     .kinds = K5_KIND_INGRESS,
     .scope = K5_SCOPE_CROSS,
+    .cost = "O(1) per backend by name; only when the Service is missing are the namespace's Services "
+            "listed for the message (O(Services in the namespace))",
     .scope_note = NULL,
     .summary = "An Ingress backend names a Service that does not exist in its namespace",
     .explanation =

@@ -61,6 +61,9 @@ const k5_rule k5__rule_pdb_missing = {
     .severity = K5_SEV_WARNING,
     .kinds = K5_KIND_DEPLOYMENT | K5_KIND_STATEFULSET,
     .scope = K5_SCOPE_CROSS,
+    .cost = "O(PDBs indexed under the workload's labels) per workload, stopping at the first that "
+            "selects it; PDBs whose selector is only `NotIn`/`DoesNotExist` are checked one by one "
+            "(O(such PDBs in the namespace))",
     .scope_note = NULL,
     .summary = "A replicated Deployment or StatefulSet has no PodDisruptionBudget",
     .explanation =

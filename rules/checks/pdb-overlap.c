@@ -71,6 +71,9 @@ const k5_rule k5__rule_pdb_overlap = {
     .severity = K5_SEV_WARNING,
     .kinds = K5_KIND_PDB,
     .scope = K5_SCOPE_CROSS,
+    .cost = "O(pods selected x PDBs per pod) per PDB, each found through the index as for pdb-"
+            "missing; N PDBs that all select the same N pods cost N^2 (one finding per PDB, not per "
+            "pair)",
     .scope_note = NULL,
     .summary = "Several PodDisruptionBudgets select the same pods",
     .explanation =

@@ -65,6 +65,9 @@ const k5_rule k5__rule_pdb_selects_nothing = {
     .severity = K5_SEV_ERROR,
     .kinds = K5_KIND_PDB,
     .scope = K5_SCOPE_CROSS,
+    .cost = "O(candidates until the first match) per PDB, candidates from the index as for pdb-"
+            "blocks-eviction; when none matches, custom resources of the namespace are also tried "
+            "(O(custom resources))",
     .scope_note = NULL,
     .summary = "A PodDisruptionBudget's selector matches no pod template",
     .explanation =

@@ -32,6 +32,9 @@ const k5_rule k5__rule_prestop_hook_missing = {
     .severity = K5_SEV_WARNING,
     .kinds = K5_KINDS_SERVING,
     .scope = K5_SCOPE_SINGLE,
+    .cost = "O(Services selecting the workload) per workload (serving, through the index); N Services"
+            " with one shared selector over N workloads is N^2 pairs, which this walks (measured: "
+            "bench/lint_bench.sh, shape `shared`)",
     .scope_note = "also cross-object: the serving containers are those a selecting Service's "
                   "targetPort resolves to (see \"Serving\" in docs/rules.md)",
     .summary = "A serving container has no preStop hook",

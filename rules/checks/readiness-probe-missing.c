@@ -45,6 +45,9 @@ const k5_rule k5__rule_readiness_probe_missing = {
     .severity = K5_SEV_ERROR,
     .kinds = K5_KINDS_SERVING,
     .scope = K5_SCOPE_SINGLE,
+    .cost = "O(Services selecting the workload) per workload (serving, through the index); N Services"
+            " with one shared selector over N workloads is N^2 pairs, which this walks (measured: "
+            "bench/lint_bench.sh, shape `shared`)",
     .scope_note = "also cross-object: the serving containers are those a selecting Service's "
                   "targetPort resolves to (see \"Serving\" in docs/rules.md)",
     .summary = "No serving container of a pod has a readinessProbe",

@@ -86,6 +86,7 @@ const k5_rule k5__rule_rollout_causes_downtime = {
     .severity = K5_SEV_ERROR,
     .kinds = K5_KIND_DEPLOYMENT,
     .scope = K5_SCOPE_SINGLE,
+    .cost = "O(HPAs targeting the workload) per workload (hash index by namespace, kind and name)",
     .scope_note = "also cross-object: where replicas is unset, the minReplicas of a "
                   "HorizontalPodAutoscaler in the input that targets the Deployment is the count",
     .summary = "A serving Deployment's rollout takes all of its pods down at once",

@@ -52,6 +52,9 @@ const k5_rule k5__rule_service_selects_nothing = {
     .severity = K5_SEV_ERROR,
     .kinds = K5_KIND_SERVICE,
     .scope = K5_SCOPE_CROSS,
+    .cost = "O(candidates until the first match) per Service: workloads carrying the selector's first"
+            " pair (hash index); when none matches, custom resources of the namespace are tried "
+            "(O(custom resources))",
     .scope_note = NULL,
     .summary = "A Service's selector matches no pod template",
     .explanation =

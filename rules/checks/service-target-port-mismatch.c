@@ -225,6 +225,9 @@ const k5_rule k5__rule_service_target_port_mismatch = {
     .severity = K5_SEV_ERROR,
     .kinds = K5_KIND_SERVICE,
     .scope = K5_SCOPE_CROSS,
+    .cost = "O(candidates until one declares the port) per Service port, candidates from the index "
+            "under the selector's first pair; N Services whose port no candidate declares, over N "
+            "workloads sharing that pair, cost N^2 (one finding per Service)",
     .scope_note = NULL,
     .summary = "A Service port's targetPort matches no port of the pods it selects",
     .explanation =

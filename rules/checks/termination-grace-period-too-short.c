@@ -33,6 +33,8 @@ const k5_rule k5__rule_termination_grace_period_too_short = {
     .severity = K5_SEV_WARNING,
     .kinds = K5_KINDS_SERVING,
     .scope = K5_SCOPE_SINGLE,
+    .cost = "O(Services selecting the workload) per workload (serving, through the index); N Services"
+            " with one shared selector over N workloads is N^2 pairs, which this walks",
     .scope_note = "also cross-object: a container without ports counts as serving when a "
                   "Service in the input selects its pod template",
     .summary = "A serving workload's terminationGracePeriodSeconds is too short to drain",

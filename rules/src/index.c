@@ -54,6 +54,47 @@ static void key_entry(key *k, k5_str ns, const k5_node *map, size_t i)
     key_pair(k, ns, k5_node_str(k5_map_key(map, i)), k5_node_str(k5_map_value(map, i)));
 }
 
+/* The key of a label key alone in namespace ns (Exists). */
+static void key_label(key *k, k5_str ns, k5_str label)
+{
+    k->n = 0;
+    key_add(k, ns.p, ns.n);
+    key_add(k, label.p ? label.p : "", label.n);
+    key_add(k, "", 0); /* never equal to a pair's key: one part more */
+}
+
+/*
+ * The first matchExpressions entry of a label selector with operator op ("In" or "Exists")
+ * that narrows candidates down: a string key, and for In a non-empty list of values.
+ */
+static const k5_node *first_expr(const k5_node *selector, const char *op)
+{
+    const k5_node *me = k5_map_get(selector, "matchExpressions");
+    for (size_t i = 0; i < k5_node_len(me); i++) {
+        const k5_node *ex = k5_seq_at(me, i);
+        if (!k5_node_is(k5_map_get(ex, "operator"), op) ||
+            k5_node_kind(k5_map_get(ex, "key")) != K5_NODE_STR)
+            continue;
+        const k5_node *vals = k5_map_get(ex, "values");
+        if (op[0] == 'I' && !(k5_node_is_seq(vals) && k5_node_len(vals)))
+            continue;
+        return ex;
+    }
+    return NULL;
+}
+
+/* True when the v-th value of an In list equals an earlier one (visited once, not twice). */
+static bool value_repeats(const k5_node *vals, size_t v)
+{
+    k5_str s = k5_node_str(k5_seq_at(vals, v));
+    for (size_t i = 0; i < v; i++) {
+        k5_str t = k5_node_str(k5_seq_at(vals, i));
+        if (t.n == s.n && (s.n == 0 || memcmp(t.p, s.p, s.n) == 0))
+            return true;
+    }
+    return false;
+}
+
 static const k5_object *obj_at(const k5_index *idx, uint32_t i)
 {
     return k5_docset_object(idx->set, i);
@@ -70,9 +111,9 @@ k5_status k5__index_build(k5_index **out, const k5_docset *set)
     if (!idx)
         return K5_ENOMEM;
     idx->set = set;
-    k5__hmap *maps[] = {&idx->by_ns_kind, &idx->by_name,  &idx->pod_labels,
-                        &idx->sel_svc,    &idx->sel_pdb,  &idx->pdb_scan,
-                        &idx->hpa_target};
+    k5__hmap *maps[] = {&idx->by_ns_kind, &idx->by_name,     &idx->pod_labels,
+                        &idx->pod_keys,   &idx->sel_svc,     &idx->sel_pdb,
+                        &idx->sel_pdb_key, &idx->pdb_scan,   &idx->hpa_target};
     for (size_t i = 0; i < sizeof maps / sizeof *maps; i++)
         maps[i]->arena = &idx->arena;
     k5_status st = K5_OK;
@@ -94,6 +135,10 @@ k5_status k5__index_build(k5_index **out, const k5_docset *set)
             for (size_t j = 0; j < k5_node_len(o->pod_labels) && st == K5_OK; j++) {
                 key_entry(&k, o->namespace_, o->pod_labels, j);
                 st = k5__hmap_add(&idx->pod_labels, k.buf, k.n, id);
+                if (st != K5_OK)
+                    break;
+                key_label(&k, o->namespace_, k5_node_str(k5_map_key(o->pod_labels, j)));
+                st = k5__hmap_add(&idx->pod_keys, k.buf, k.n, id);
             }
         } else if (o->kind_id == K5_KIND_SERVICE) {
             const k5_node *sel = k5_node_at(o->root, "spec.selector");
@@ -102,10 +147,25 @@ k5_status k5__index_build(k5_index **out, const k5_docset *set)
                 st = k5__hmap_add(&idx->sel_svc, k.buf, k.n, id);
             }
         } else if (o->kind_id == K5_KIND_PDB) {
-            const k5_node *ml = k5_node_at(o->root, "spec.selector.matchLabels");
+            const k5_node *sel = k5_node_at(o->root, "spec.selector");
+            const k5_node *ml = k5_map_get(sel, "matchLabels");
+            const k5_node *in = first_expr(sel, "In"), *ex = first_expr(sel, "Exists");
             if (k5_node_is_map(ml) && k5_node_len(ml)) {
                 key_entry(&k, o->namespace_, ml, 0);
                 st = k5__hmap_add(&idx->sel_pdb, k.buf, k.n, id);
+            } else if (in) {
+                /* A pod has one value per key, so it meets the PDB under one value at most. */
+                const k5_node *vals = k5_map_get(in, "values");
+                for (size_t v = 0; v < k5_node_len(vals) && st == K5_OK; v++) {
+                    if (value_repeats(vals, v))
+                        continue;
+                    key_pair(&k, o->namespace_, k5_node_str(k5_map_get(in, "key")),
+                             k5_node_str(k5_seq_at(vals, v)));
+                    st = k5__hmap_add(&idx->sel_pdb, k.buf, k.n, id);
+                }
+            } else if (ex) {
+                key_label(&k, o->namespace_, k5_node_str(k5_map_get(ex, "key")));
+                st = k5__hmap_add(&idx->sel_pdb_key, k.buf, k.n, id);
             } else {
                 k.n = 0;
                 key_add(&k, o->namespace_.p, o->namespace_.n);
@@ -137,8 +197,10 @@ void k5__index_free(k5_index **idx)
     k5__hmap_free(&x->by_ns_kind);
     k5__hmap_free(&x->by_name);
     k5__hmap_free(&x->pod_labels);
+    k5__hmap_free(&x->pod_keys);
     k5__hmap_free(&x->sel_svc);
     k5__hmap_free(&x->sel_pdb);
+    k5__hmap_free(&x->sel_pdb_key);
     k5__hmap_free(&x->pdb_scan);
     k5__hmap_free(&x->hpa_target);
     k5__arena_free(&x->arena);
@@ -273,6 +335,32 @@ void k5_index_select(const k5_index *idx, k5_str ns, const k5_node *selector,
     if (type == K5_SELECTOR_MAP)
         return; /* an empty Service selector selects nothing */
     key k;
+    /* No matchLabels: narrow by the first In (its values' pods) or Exists (its key's pods),
+     * so a selector of expressions costs its matches, not a scan of the namespace. */
+    const k5_node *in = first_expr(selector, "In"), *ex = in ? NULL : first_expr(selector, "Exists");
+    if (in || ex) {
+        const k5_node *vals = in ? k5_map_get(in, "values") : NULL;
+        size_t nv = in ? k5_node_len(vals) : 1;
+        for (size_t v = 0; v < nv; v++) {
+            const k5__hentry *e;
+            if (in) {
+                if (value_repeats(vals, v))
+                    continue;
+                key_pair(&k, ns, k5_node_str(k5_map_get(in, "key")), k5_node_str(k5_seq_at(vals, v)));
+                e = k5__hmap_get(&idx->pod_labels, k.buf, k.n);
+            } else {
+                key_label(&k, ns, k5_node_str(k5_map_get(ex, "key")));
+                e = k5__hmap_get(&idx->pod_keys, k.buf, k.n);
+            }
+            for (uint32_t i = 0; e && i < e->nvals; i++) {
+                const k5_object *o = obj_at(idx, e->vals[i]);
+                if ((o->kind_id & kinds) && o->pod_spec && str_eq(o->namespace_, ns) &&
+                    k5_selector_matches(selector, type, o->pod_labels) && !fn(o, ud))
+                    return;
+            }
+        }
+        return;
+    }
     for (int b = 0; b < K5__KIND_COUNT; b++) {
         if (!(kinds & (1u << b)))
             continue;
@@ -315,35 +403,43 @@ void k5_index_find_elsewhere(const k5_index *idx, k5_str ns, unsigned kinds, k5_
     }
 }
 
-static void each_selecting(const k5_index *idx, const k5__hmap *by_pair, const k5_object *w,
-                           k5_selector_type type, const char *sel_path, k5_visit_fn fn, void *ud)
+/* Visits the selectors indexed under one of w's label pairs (or keys); false when fn stopped. */
+static bool each_selecting(const k5_index *idx, const k5__hmap *by, const k5_object *w,
+                           k5_selector_type type, const char *sel_path, bool by_key,
+                           k5_visit_fn fn, void *ud)
 {
     key k;
     for (size_t j = 0; j < k5_node_len(w->pod_labels); j++) {
-        key_entry(&k, w->namespace_, w->pod_labels, j);
-        const k5__hentry *e = k5__hmap_get(by_pair, k.buf, k.n);
+        if (by_key)
+            key_label(&k, w->namespace_, k5_node_str(k5_map_key(w->pod_labels, j)));
+        else
+            key_entry(&k, w->namespace_, w->pod_labels, j);
+        const k5__hentry *e = k5__hmap_get(by, k.buf, k.n);
         for (uint32_t i = 0; e && i < e->nvals; i++) {
             const k5_object *o = obj_at(idx, e->vals[i]);
             if (str_eq(o->namespace_, w->namespace_) &&
                 k5_selector_matches(k5_node_at(o->root, sel_path), type, w->pod_labels) &&
                 !fn(o, ud))
-                return;
+                return false;
         }
     }
+    return true;
 }
 
 void k5_index_services_for(const k5_index *idx, const k5_object *w, k5_visit_fn fn, void *ud)
 {
     if (!w->pod_spec)
         return;
-    each_selecting(idx, &idx->sel_svc, w, K5_SELECTOR_MAP, "spec.selector", fn, ud);
+    each_selecting(idx, &idx->sel_svc, w, K5_SELECTOR_MAP, "spec.selector", false, fn, ud);
 }
 
 void k5_index_pdbs_for(const k5_index *idx, const k5_object *w, k5_visit_fn fn, void *ud)
 {
     if (!w->pod_spec)
         return;
-    each_selecting(idx, &idx->sel_pdb, w, K5_SELECTOR_LABEL, "spec.selector", fn, ud);
+    if (!each_selecting(idx, &idx->sel_pdb, w, K5_SELECTOR_LABEL, "spec.selector", false, fn, ud) ||
+        !each_selecting(idx, &idx->sel_pdb_key, w, K5_SELECTOR_LABEL, "spec.selector", true, fn, ud))
+        return;
     key k;
     k.n = 0;
     key_add(&k, w->namespace_.p, w->namespace_.n);

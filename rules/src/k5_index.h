@@ -14,8 +14,13 @@ struct k5_index {
     k5__hmap by_name;    /* ns, kind, name      -> objects */
     k5__hmap pod_labels; /* ns, key, value      -> workloads whose pod template has that label */
     k5__hmap sel_svc;    /* ns, key, value      -> Services whose selector's first pair it is */
-    k5__hmap sel_pdb;    /* ns, key, value      -> PDBs whose matchLabels' first pair it is */
-    k5__hmap pdb_scan;   /* ns                  -> PDBs without matchLabels (checked one by one) */
+    k5__hmap pod_keys;   /* ns, key             -> workloads whose pod template has that key */
+    k5__hmap sel_pdb;    /* ns, key, value      -> PDBs whose matchLabels' first pair it is, or
+                          *                        without matchLabels, each value of their first
+                          *                        `In` expression */
+    k5__hmap sel_pdb_key; /* ns, key            -> PDBs with neither, by their first `Exists` key */
+    k5__hmap pdb_scan;   /* ns                  -> PDBs with none of these (NotIn and
+                          *                        DoesNotExist only, or empty): checked one by one */
     k5__hmap hpa_target; /* ns, Kind, name      -> HPAs scaling that workload */
 };
 

@@ -58,6 +58,8 @@ typedef struct k5_rule {
     unsigned kinds;             /* k5_kind bits the rule applies to */
     k5_scope scope;
     const char *scope_note;     /* e.g. "also cross-object: a pod template selected by a Service" or NULL */
+    const char *cost;           /* rules that look at other objects: time per object, and the
+                                 * input shapes where it is worse than linear; else NULL */
     const char *summary;        /* one line */
     const char *explanation;    /* which 5xx and how, in two or three sentences */
     const char *remediation;    /* what to change */

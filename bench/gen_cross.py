@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""Writes the cross-object shapes of the benchmark, one namespace, deterministic.
+
+usage: gen_cross.py SHAPE N > stream.yaml
+  notin    N Deployments + N Services + N PodDisruptionBudgets whose selectors are
+           matchExpressions only (app In [appI], tier NotIn [batch]): no matchLabels to
+           index by, so a naive match tries every PDB against every Deployment.
+  shared   N Services that all have the same one-pair selector (tier: web) over N
+           Deployments that all carry it: every Service selects every Deployment.
+  own      N Services, each with a one-pair selector (app: appI) over its own Deployment.
+"""
+import sys
+
+shape, N = sys.argv[1], int(sys.argv[2])
+w = sys.stdout.write
+
+
+def deployment(i):
+    w(f"""---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: app{i}, namespace: shop}}
+spec:
+  replicas: 2
+  selector: {{matchLabels: {{app: app{i}}}}}
+  template:
+    metadata: {{labels: {{app: app{i}, tier: web}}}}
+    spec:
+      containers:
+        - name: app
+          image: example/app:1
+          ports: [{{name: http, containerPort: 8080}}]
+          readinessProbe: {{httpGet: {{path: /, port: http}}}}
+          lifecycle: {{preStop: {{exec: {{command: [sleep, "5"]}}}}}}
+          resources: {{requests: {{cpu: 100m, memory: 128Mi}}, limits: {{memory: 128Mi}}}}
+""")
+
+
+def service(i, selector):
+    w(f"""---
+apiVersion: v1
+kind: Service
+metadata: {{name: app{i}, namespace: shop}}
+spec:
+  selector: {selector}
+  ports: [{{port: 80, targetPort: http}}]
+""")
+
+
+def pdb(i):
+    w(f"""---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {{name: app{i}, namespace: shop}}
+spec:
+  maxUnavailable: 1
+  selector:
+    matchExpressions:
+      - {{key: app, operator: In, values: [app{i}]}}
+      - {{key: tier, operator: NotIn, values: [batch]}}
+""")
+
+
+for i in range(N):
+    deployment(i)
+    if shape == "notin":
+        service(i, f"{{app: app{i}}}")
+        pdb(i)
+    elif shape == "shared":
+        service(i, "{tier: web}")
+    elif shape == "own":
+        service(i, f"{{app: app{i}}}")
+    else:
+        sys.exit(f"unknown shape {shape}")
