@@ -78,7 +78,7 @@ const k5_rule k5__rule_ingress_backend_service_missing = {
     .kinds = K5_KIND_INGRESS,
     .scope = K5_SCOPE_CROSS,
     .cost = "O(1) per backend by name; only when the Service is missing are the namespace's Services "
-            "listed for the message (O(Services in the namespace))",
+            "listed and every other namespace searched for the name (O(objects) per missing backend)",
     .scope_note = NULL,
     .summary = "An Ingress backend names a Service that does not exist in its namespace",
     .explanation =

@@ -66,8 +66,9 @@ const k5_rule k5__rule_pdb_selects_nothing = {
     .kinds = K5_KIND_PDB,
     .scope = K5_SCOPE_CROSS,
     .cost = "O(candidates until the first match) per PDB, candidates from the index as for pdb-"
-            "blocks-eviction; when none matches, custom resources of the namespace are also tried "
-            "(O(custom resources))",
+            "blocks-eviction; only when none matches are custom resources of the namespace and then "
+            "workloads of every other namespace tried (O(objects)), so N PDBs that select nothing "
+            "cost N x objects",
     .scope_note = NULL,
     .summary = "A PodDisruptionBudget's selector matches no pod template",
     .explanation =

@@ -53,8 +53,9 @@ const k5_rule k5__rule_service_selects_nothing = {
     .kinds = K5_KIND_SERVICE,
     .scope = K5_SCOPE_CROSS,
     .cost = "O(candidates until the first match) per Service: workloads carrying the selector's first"
-            " pair (hash index); when none matches, custom resources of the namespace are tried "
-            "(O(custom resources))",
+            " pair (hash index); only when none matches are custom resources of the namespace and "
+            "then workloads of every other namespace tried (O(objects)), so N Services that select "
+            "nothing cost N x objects",
     .scope_note = NULL,
     .summary = "A Service's selector matches no pod template",
     .explanation =
