@@ -110,6 +110,9 @@ const k5_rule k5__rule_hpa_replicas_conflict = {
     .kinds = K5_KIND_DEPLOYMENT | K5_KIND_STATEFULSET | K5_KIND_REPLICASET |
              K5_KIND_REPLICATIONCONTROLLER | K5_KIND_HPA,
     .scope = K5_SCOPE_CROSS,
+    .cost = "O(HPAs targeting the workload) per workload (hash index by namespace, kind and name); a "
+            "workload with two or more also walks its namespace's HPAs to name the rival (O(HPAs in "
+            "the namespace))",
     .scope_note = NULL,
     .summary = "A workload sets spec.replicas while an HPA scales it, or two HPAs scale one "
                "workload",
