@@ -361,8 +361,10 @@ def main():
         c0 = cpu_s(pid)
         time.sleep(2.0)
         cpu_stalled = cpu_s(pid) - c0
-        check(f"{len(stalled)} stalled handshakes cost {cpu_stalled:.2f} s of CPU in 2 s (< 0.3)",
-              cpu_stalled < 0.3)
+        # A spinning loop takes all the CPU the scheduler gives it: up to 4 s in 2 s on 2 idle
+        # cores, still ~0.2 s at a load average of 25; waiting on readiness takes ~0.
+        check(f"{len(stalled)} stalled handshakes cost {cpu_stalled:.2f} s of CPU in 2 s (< 0.1)",
+              cpu_stalled < 0.1)
 
         # 2. The rest of the flood, with the legitimate client and the prober running.
         meter = start_measuring(srv, fixtures, 40)
