@@ -38,7 +38,7 @@ struct k5_kube_informer {
     k5_kube_handlers h;
     k5_kube_informer_opts opts;
     char *ns;
-    volatile sig_atomic_t stop;
+    atomic_int stop; /* set once by k5_kube_informer_stop; read by every thread */
     pthread_mutex_t lock;
     pthread_cond_t cond;
     size_t n;
@@ -347,9 +347,15 @@ static void *kind_thread(void *arg)
                 break;
             char gv[128];
             k5__kube_group_version(ks->kind, gv, sizeof gv);
-            STATS(ks, s_->state = K5_KUBE_SKIPPED);
             report(ks, "the server does not serve %s (%s %s): skipped", ks->kind->kind, gv,
                    ks->kind->resource);
+            /* A kind the server does not serve has no objects: an empty replace says so, and a
+             * consumer waiting for every kind's first list is not kept waiting. */
+            if (inf->h.on_replace_begin)
+                inf->h.on_replace_begin(inf->h.ud, ks->kind);
+            if (inf->h.on_replace_end)
+                inf->h.on_replace_end(inf->h.ud, ks->kind);
+            STATS(ks, s_->state = K5_KUBE_SKIPPED);
             return NULL;
         }
         if (inf->stop)

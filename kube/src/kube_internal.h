@@ -50,7 +50,7 @@ void k5__kube_group_version(const k5_kube_kind *kind, char *buf, size_t size);
 
 /* ------------------------------------------------------------- requests */
 
-#include <signal.h>
+#include <stdatomic.h>
 
 
 /*
@@ -73,7 +73,7 @@ typedef struct k5__kube_req {
     bool transient;          /* the last failure is worth retrying (connection, timeout) */
     /* Called once the response's headers are in, with its status (may be NULL). */
     void (*on_headers)(void *ud, long status);
-    const volatile sig_atomic_t *stop; /* set by another thread to abort the transfer */
+    const atomic_int *stop; /* set by another thread to abort the transfer */
 } k5__kube_req;
 
 void k5__kube_req_init(k5__kube_req *r);
@@ -113,7 +113,7 @@ typedef struct k5__kube_retry {
     /* Sleeps ms; false when the caller is stopping. NULL: nanosleep. */
     bool (*sleep)(void *ud, unsigned ms);
     void *sleep_ud;
-    const volatile sig_atomic_t *stop;
+    const atomic_int *stop;
 } k5__kube_retry;
 
 /* k5_kube_list with explicit retries (NULL: none). */

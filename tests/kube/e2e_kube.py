@@ -357,6 +357,7 @@ def test_discovery(env):
         p = Probe(env, "watch", "--kubeconfig", kc, "--kind", "HorizontalPodAutoscaler,Service")
         p.expect(r"^ERROR HorizontalPodAutoscaler the server does not serve "
                  r"HorizontalPodAutoscaler \(autoscaling/v2 horizontalpodautoscalers\): skipped")
+        p.expect(r"^END HorizontalPodAutoscaler")  # an empty replace: it has no objects
         p.expect(r"^END Service")
         p.finish()
         assert any(l.startswith("STATS HorizontalPodAutoscaler state=2") for l in p.all), p.all

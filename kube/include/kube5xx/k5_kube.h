@@ -199,8 +199,9 @@ const char *k5_kube_event_str(k5_kube_event e);
  * is delivered as on_replace_begin, on_event(ADDED) per object, on_replace_end:
  * the consumer drops what was not re-listed (client-go's Reflector Replace).
  * on_error reports a failure that the informer retries by itself, and kinds
- * the server does not serve (then the kind's thread ends). Any callback may
- * be NULL.
+ * the server does not serve: such a kind then gets an empty replace
+ * (on_replace_begin, on_replace_end: it has no objects) and its thread ends.
+ * Any callback may be NULL.
  */
 typedef struct k5_kube_handlers {
     void (*on_replace_begin)(void *ud, const k5_kube_kind *kind);
