@@ -16,15 +16,16 @@ if ! command -v clang >/dev/null; then
     exit 0
 fi
 CC=clang cmake -S . -B "$build" -DFUZZ=ON -DBUILD_TESTING=OFF -DBUILD_WEBHOOK=ON >/dev/null
-cmake --build "$build" -j"$(nproc)" --target fuzz_loader fuzz_admission fuzz_config >/dev/null
+cmake --build "$build" -j"$(nproc)" --target fuzz_loader fuzz_admission fuzz_config fuzz_kube >/dev/null
 
 # Seeds per target: our own inputs only, so the coverage at start does not depend on ../shared.
 seeds_loader="tests/fuzz/seeds/loader tests/fuzz/regressions/loader tests/fixtures"
 seeds_admission="tests/fuzz/seeds/admission tests/fuzz/regressions/admission tests/webhook/fixtures"
 seeds_config="tests/fuzz/seeds/config tests/fuzz/regressions/config"
+seeds_kube="tests/fuzz/seeds/kube tests/fuzz/regressions/kube"
 
 fail=0
-for t in loader admission config; do
+for t in loader admission config kube; do
     floor=$(awk -v t="$t" '$1 == t { print $2 }' "$floors")
     if [ -z "$floor" ]; then
         echo "fuzz-smoke: no floor for $t in $floors" >&2

@@ -498,11 +498,10 @@ k5_status k5_kube_discover(k5_kube_client *c, const k5_kube_kind *kind, bool *se
     return st;
 }
 
-/* Reads one list page: hands its items on, returns its continue token (malloc'd or NULL). */
-static k5_status list_page(const k5__kube_req *r, const k5_kube_kind *kind, k5_kube_item_fn fn,
-                           void *ud, char *rv, char **cont, k5_error *err)
+k5_status k5__kube_list_page(const char *body, size_t len, const k5_kube_kind *kind,
+                            k5_kube_item_fn fn, void *ud, char *rv, char **cont, k5_error *err)
 {
-    cJSON *j = cJSON_ParseWithLength(r->body ? r->body : "", r->len);
+    cJSON *j = cJSON_ParseWithLength(body ? body : "", len);
     if (!j)
         return k5__kube_err(err, K5_EPARSE, "list of %s: the response is not JSON",
                             kind->resource);
@@ -672,7 +671,7 @@ k5_status k5__kube_list_ex(k5_kube_client *c, const k5_kube_kind *kind, const ch
         k5__kube_backoff_reset(&bo);
         free(cont);
         cont = NULL;
-        st = list_page(&r, kind, fn, ud, rv, &cont, err);
+        st = k5__kube_list_page(r.body, r.len, kind, fn, ud, rv, &cont, err);
         if (st != K5_OK || !cont)
             break;
         page++;

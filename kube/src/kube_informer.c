@@ -388,6 +388,37 @@ out:
     return NULL;
 }
 
+size_t k5__kube_watch_feed(const k5_kube_kind *kind, const k5_kube_handlers *h, const char *buf,
+                           size_t n)
+{
+    k5_kube_informer inf;
+    memset(&inf, 0, sizeof inf);
+    if (h)
+        inf.h = *h;
+    pthread_mutex_init(&inf.lock, NULL);
+    pthread_cond_init(&inf.cond, NULL);
+    kind_state ks;
+    memset(&ks, 0, sizeof ks);
+    ks.inf = &inf;
+    ks.kind = kind;
+    char rv[K5_KUBE_MAX_RV_BYTES] = "";
+    watch_ctx wc = {&ks, rv, false, false, 0, ""};
+    char *line = malloc(n + 1);
+    for (size_t i = 0; line && i < n;) {
+        const char *nl = memchr(buf + i, '\n', n - i);
+        size_t len = nl ? (size_t)(nl - (buf + i)) : n - i;
+        memcpy(line, buf + i, len);
+        line[len] = '\0';
+        i += len + 1;
+        if (len > 0 && watch_line(&wc, line, len) != 0)
+            break;
+    }
+    free(line);
+    pthread_cond_destroy(&inf.cond);
+    pthread_mutex_destroy(&inf.lock);
+    return (size_t)wc.lines;
+}
+
 k5_status k5_kube_informer_start(k5_kube_informer **out, k5_kube_client *c,
                                  const k5_kube_kind *const *kinds, size_t nkinds,
                                  const k5_kube_handlers *h, const k5_kube_informer_opts *opts,

@@ -121,4 +121,21 @@ K5_WUR k5_status k5__kube_list_ex(k5_kube_client *c, const k5_kube_kind *kind, c
                                   unsigned limit, k5_kube_item_fn fn, void *ud, char *rv,
                                   long *http_status, const k5__kube_retry *retry, k5_error *err);
 
+/*
+ * Reads one list page (a <Kind>List's JSON, `len` bytes): hands its items on
+ * (trimmed and typed), copies its resourceVersion into rv (may be NULL) and
+ * returns its continue token in *cont (malloc'd, NULL on the last page).
+ */
+K5_WUR k5_status k5__kube_list_page(const char *body, size_t len, const k5_kube_kind *kind,
+                                    k5_kube_item_fn fn, void *ud, char *rv, char **cont,
+                                    k5_error *err);
+
+/*
+ * Feeds a watch stream's bytes through the informer's event handling, as if
+ * they came from the server for `kind`, delivering to `h`. For the fuzz
+ * target and tests: no thread, no network. Returns the number of lines read.
+ */
+size_t k5__kube_watch_feed(const k5_kube_kind *kind, const k5_kube_handlers *h, const char *buf,
+                           size_t n);
+
 #endif
