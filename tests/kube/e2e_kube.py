@@ -7,6 +7,7 @@ Exit status: 0 all passed, 1 a test failed, 77 a tool is missing.
 """
 import argparse
 import base64
+import concurrent.futures
 import json
 import os
 import queue
@@ -64,7 +65,8 @@ def b64file(path):
 class Server:
     def __init__(self, env, *extra):
         self.env = env
-        pf = os.path.join(env.dir, "port-%d" % time.monotonic_ns())
+        self.dir = tempfile.mkdtemp(dir=env.dir)  # this server's kubeconfigs: tests run at once
+        pf = os.path.join(self.dir, "port")
         c = env.certs
         self.proc = subprocess.Popen(
             [sys.executable, os.path.join(HERE, "fake_apiserver.py"), "--cert", c.server,
@@ -124,7 +126,7 @@ contexts:
 - name: tester
   user:
 {ulines}"""
-        path = os.path.join(self.env.dir, name)
+        path = os.path.join(self.dir, name)
         with open(path, "w") as f:
             f.write(text)
         return path
@@ -258,6 +260,8 @@ def test_auth(env):
             "client-certificate-data": b64file(c.client),
             "client-key-data": b64file(c.client_key)}), "--kind", "Deployment")
         assert "ITEM shop/web" in r.stdout, r.stdout
+        for f in (c.client, c.client_key):  # relative paths: beside the kubeconfig
+            shutil.copy(f, s.dir)
         r = env.list(s.kubeconfig("certfiles", user={
             "client-certificate": os.path.basename(c.client),
             "client-key": os.path.basename(c.client_key)}), "--kind", "Deployment")
@@ -447,6 +451,34 @@ def test_informer(env):
         s.stop()
 
 
+def test_watch_timeout(env):
+    """The server ends every watch after timeoutSeconds: the informer watches again from its
+    resourceVersion, without a relist and without calling it an error."""
+    s = Server(env)
+    try:
+        s.put(deployment("web"))
+        p = Probe(env, "watch", "--kubeconfig", s.kubeconfig(), "--kind", "Deployment",
+                  "--watch-timeout", "1", "--backoff-ms", "100")
+        p.expect(r"^END Deployment")
+        deadline = time.monotonic() + 10
+        while len(s.requests("watch", "deployments")) < 3 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        watches = s.requests("watch", "deployments")
+        assert len(watches) >= 3, watches
+        assert all("timeoutSeconds=1&" in w["path"] or w["path"].endswith("timeoutSeconds=1")
+                   for w in watches), watches
+        s.put(deployment("late"))
+        p.expect(r"^ADDED Deployment shop/late ")
+        p.finish()
+        st = [l for l in p.all if l.startswith("STATS")][0]
+        assert "lists=1 " in st and "watch_errors=0" in st and \
+            re.search(r"restarts=([2-9]|\d\d)", st), st
+        assert not any(l.startswith("ERROR") for l in p.all), p.all
+        assert len(s.requests("list", "deployments")) == 1
+    finally:
+        s.stop()
+
+
 def test_in_cluster_token_rotation(env):
     s = Server(env, "--token", "rotated-token")
     try:
@@ -548,6 +580,31 @@ def test_audit_matches_lint(env):
         s.stop()
 
 
+def test_audit_progress(env):
+    """A progress line on stderr when stderr is a terminal and the cluster is large."""
+    big = os.path.join(env.dir, "big.json")
+    with open(big, "w") as f:
+        json.dump({"apiVersion": "v1", "kind": "List",
+                   "items": [service("svc-%04d" % i, app="nothing") for i in range(1100)]}, f)
+    s = Server(env, "--load", big)
+    try:
+        kc = s.kubeconfig()
+        cmd = "%s audit --no-config --kubeconfig %s -A -f json -o %s" % (
+            env.kube5xx, kc, os.path.join(env.dir, "big-report.json"))
+        tty = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True,
+                             text=True, cwd=env.dir, timeout=60)
+        assert "objects listed (Service)" in tty.stdout, tty.stdout[-500:]
+        assert tty.stdout.rstrip().endswith("\x1b[K") or "\r\x1b[K" in tty.stdout, \
+            "the progress line is cleared"
+        plain = subprocess.run(cmd.split(), capture_output=True, text=True, cwd=env.dir)
+        assert "objects listed" not in plain.stderr, plain.stderr
+        with open(os.path.join(env.dir, "big-report.json")) as f:
+            rep = json.load(f)
+        assert rep, "a report was written"
+    finally:
+        s.stop()
+
+
 def test_audit_errors(env):
     objs = os.path.join(HERE, "fixtures", "cluster.json")
     s = Server(env, "--load", objs, "--disable", "autoscaling/v2")
@@ -584,7 +641,8 @@ def test_audit_errors(env):
 
 
 TESTS = [test_auth, test_pagination, test_list_retries, test_discovery, test_informer,
-         test_in_cluster_token_rotation, test_audit_matches_lint, test_audit_errors]
+         test_watch_timeout, test_in_cluster_token_rotation, test_audit_matches_lint,
+         test_audit_progress, test_audit_errors]
 
 
 def main():
@@ -597,21 +655,27 @@ def main():
         print("openssl not found: skipped")
         return 77
     env = Env(os.path.abspath(a.probe), os.path.abspath(a.kube5xx))
-    passed = failed = 0
+
+    def one(t):
+        t0 = time.monotonic()
+        try:
+            t(env)
+            return True, "ok   %s (%.1fs)" % (t.__name__, time.monotonic() - t0)
+        except Exception:
+            return False, "FAIL %s\n%s" % (t.__name__, traceback.format_exc())
+
+    # Each test has its own server and files, and most of their time is waiting (Retry-After,
+    # backoff, watch timeouts): run them side by side.
+    chosen = [t for t in TESTS if not a.k or a.k in t.__name__]
     try:
-        for t in TESTS:
-            if a.k and a.k not in t.__name__:
-                continue
-            t0 = time.monotonic()
-            try:
-                t(env)
-                passed += 1
-                print("ok   %s (%.1fs)" % (t.__name__, time.monotonic() - t0), flush=True)
-            except Exception:
-                failed += 1
-                print("FAIL %s\n%s" % (t.__name__, traceback.format_exc()), flush=True)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+            results = list(pool.map(one, chosen))
     finally:
         shutil.rmtree(env.dir, ignore_errors=True)
+    passed = sum(ok for ok, _ in results)
+    failed = len(results) - passed
+    for _, line in results:
+        print(line)
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 
