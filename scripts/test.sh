@@ -22,6 +22,6 @@ cmake --build out/asan -j"$jobs"
 (cd out/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --output-on-failure -j"$jobs")
 
-echo "== fuzz smoke (libFuzzer: loader, admission, config; ${K5_FUZZ_SECONDS:-10}s each, coverage floors)"
+echo "== fuzz smoke (libFuzzer: loader, admission, config, kube; ${K5_FUZZ_SECONDS:-10}s each, coverage floors)"
 scripts/fuzz-smoke.sh
 echo "== all tests passed"
