@@ -147,8 +147,6 @@ static k5_status do_list(kind_state *ks, char *rv, k5__kube_backoff *bo)
         inf_sleep(inf, k5__kube_backoff_next(bo, -1));
         return st;
     }
-    if (h->on_replace_end)
-        h->on_replace_end(h->ud, ks->kind);
     time_t now = time(NULL);
     STATS(ks, {
         s_->lists++;
@@ -157,6 +155,8 @@ static k5_status do_list(kind_state *ks, char *rv, k5__kube_backoff *bo)
         s_->last_event = now;
         s_->last_ok = now;
     });
+    if (h->on_replace_end)
+        h->on_replace_end(h->ud, ks->kind);
     k5__kube_backoff_reset(bo);
     return K5_OK;
 }
@@ -219,8 +219,7 @@ static int watch_line(void *ud, char *line, size_t n)
     if (t) {
         k5__kube_trim(obj, ks->kind);
         set_rv(wc, obj);
-        if (h->on_event)
-            h->on_event(h->ud, ks->kind, t, obj);
+        /* Stats first: a consumer that reads them on (or after) the event sees it counted. */
         time_t now = time(NULL);
         STATS(ks, {
             if (t == K5_KUBE_ADDED)
@@ -230,6 +229,8 @@ static int watch_line(void *ud, char *line, size_t n)
             s_->last_event = now;
             s_->last_ok = now;
         });
+        if (h->on_event)
+            h->on_event(h->ud, ks->kind, t, obj);
     } else if (strcmp(type, "BOOKMARK") == 0) {
         /* Nothing changed up to this rv: resuming from it skips replaying history. */
         set_rv(wc, obj);
@@ -351,11 +352,11 @@ static void *kind_thread(void *arg)
                    ks->kind->resource);
             /* A kind the server does not serve has no objects: an empty replace says so, and a
              * consumer waiting for every kind's first list is not kept waiting. */
+            STATS(ks, s_->state = K5_KUBE_SKIPPED);
             if (inf->h.on_replace_begin)
                 inf->h.on_replace_begin(inf->h.ud, ks->kind);
             if (inf->h.on_replace_end)
                 inf->h.on_replace_end(inf->h.ud, ks->kind);
-            STATS(ks, s_->state = K5_KUBE_SKIPPED);
             return NULL;
         }
         if (inf->stop)
