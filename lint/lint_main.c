@@ -277,8 +277,18 @@ static int cmd_lint(int argc, char **argv)
                      in.errors,
                      in.nerrors,
                      fail_on,
-                     false};
-    if (writer(&o) != 0 || fflush(out) != 0 || ferror(out)) {
+                     false,
+                     NULL,
+                     NULL};
+    char *srcroot = NULL, *srcroot_cwd = NULL;
+    if (strcmp(format, "sarif") == 0 && lint_sarif_srcroot(&srcroot, &srcroot_cwd) == 0) {
+        o.srcroot = srcroot;
+        o.srcroot_cwd = srcroot_cwd;
+    }
+    int wr = writer(&o);
+    free(srcroot);
+    free(srcroot_cwd);
+    if (wr != 0 || fflush(out) != 0 || ferror(out)) {
         fprintf(stderr, "kube5xx: cannot write the report: %s\n", strerror(errno));
         goto out;
     }

@@ -34,6 +34,11 @@ typedef struct lint_output {
     /* `kube5xx audit`: findings' file names are "cluster:NS/Kind/NAME", objects of a live
      * cluster rather than files (SARIF gives them logical locations only). */
     bool cluster;
+    /* SARIF: the repository root (absolute, no trailing '/'; "" for /) and the current
+     * directory relative to it ("" at the root), from lint_sarif_srcroot; NULL leaves
+     * relative paths as given. */
+    const char *srcroot;
+    const char *srcroot_cwd;
 } lint_output;
 
 typedef int (*lint_output_fn)(const lint_output *o);
@@ -44,6 +49,13 @@ int lint_output_json(const lint_output *o);
 int lint_output_sarif(const lint_output *o);
 int lint_output_junit(const lint_output *o);
 int lint_output_github(const lint_output *o);
+
+/*
+ * Finds the repository root for SARIF's %SRCROOT%: the nearest directory from the current one
+ * up that has a .git entry, else the current directory. Both strings are malloc'd. Returns 0,
+ * or -1 (errno set).
+ */
+int lint_sarif_srcroot(char **root, char **cwd_in_root);
 
 /* The writer for a --format name, or NULL. */
 lint_output_fn lint_output_find(const char *name);

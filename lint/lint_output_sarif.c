@@ -15,7 +15,9 @@
  * primaryLocationLineHash does the same).
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -106,49 +108,155 @@ static bool unreserved(unsigned char c)
            c == '-' || c == '.' || c == '_' || c == '~';
 }
 
-/*
- * An artifactLocation.uri for a path as the user gave it: RFC 3986, every
- * byte outside the unreserved set and '/' percent-encoded (so "a b#c.yaml"
- * stays one path, and a ':' in the first segment is not read as a scheme).
- * Absolute paths become file:// URIs; stdin is "<stdin>", percent-encoded.
- */
-static void uri_for(sbuf *b, const char *file, bool *relative)
+static void add_encoded(sbuf *b, const char *p, size_t n)
 {
-    *relative = false;
-    if (!file || strcmp(file, LINT_STDIN_NAME) == 0) {
-        sb_adds(b, "%3Cstdin%3E"); /* "<stdin>" as in every format, percent-encoded */
-        return;
-    }
-    if (file[0] == '/') {
-        sb_adds(b, "file://");
-    } else {
-        *relative = true;
-        while (file[0] == '.' && file[1] == '/') {
-            file += 2;
-            while (*file == '/')
-                file++;
-        }
-    }
-    for (const unsigned char *p = (const unsigned char *)file; *p; p++) {
-        if (unreserved(*p) || *p == '/') {
-            char c = (char)*p;
-            sb_add(b, &c, 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (unreserved(c) || c == '/') {
+            sb_add(b, &p[i], 1);
         } else {
             char hex[4];
-            snprintf(hex, sizeof hex, "%%%02X", *p);
+            snprintf(hex, sizeof hex, "%%%02X", c);
             sb_add(b, hex, 3);
         }
     }
 }
 
-static void add_physical_location(cJSON *loc, const char *file, uint32_t line, uint32_t col,
-                                  bool *oom)
+/*
+ * Resolves "." and ".." segments of a relative path lexically into out (segments joined by
+ * '/'). Returns false when the path climbs above its start.
+ */
+static bool normalize(const char *path, sbuf *out)
+{
+    const char *p = path;
+    while (*p) {
+        const char *e = strchr(p, '/');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        if (n == 2 && p[0] == '.' && p[1] == '.') {
+            if (out->n == 0)
+                return false;
+            char *slash = memrchr(out->p, '/', out->n);
+            out->n = slash ? (size_t)(slash - out->p) : 0;
+            out->p[out->n] = '\0';
+        } else if (n > 0 && !(n == 1 && p[0] == '.')) {
+            if (out->n)
+                sb_add(out, "/", 1);
+            sb_add(out, p, n);
+        }
+        p += n + (e ? 1 : 0);
+    }
+    return true;
+}
+
+/*
+ * An artifactLocation.uri for a path as the user gave it: RFC 3986, every byte outside the
+ * unreserved set and '/' percent-encoded (so "a b#c.yaml" stays one path, and a ':' in the
+ * first segment is not read as a scheme). A path inside the repository (o->srcroot) is made
+ * relative to its root, whatever directory kube5xx ran in, with uriBaseId %SRCROOT% (as SARIF
+ * says and GitHub code scanning expects); a path outside it is a file:// URI; without a
+ * known root, relative paths stay as given. stdin is "<stdin>", percent-encoded.
+ */
+static void uri_for(const lint_output *o, sbuf *b, const char *file, bool *relative)
+{
+    *relative = false;
+    if (!file || strcmp(file, LINT_STDIN_NAME) == 0) {
+        sb_adds(b, "%3Cstdin%3E");
+        return;
+    }
+    sbuf rel = {0};
+    bool inside = false;
+    if (o->srcroot) {
+        /* The path from the root: cwd-relative paths get the cwd's place in the root first. */
+        sbuf joined = {0};
+        size_t rl = strlen(o->srcroot);
+        if (file[0] == '/') {
+            if (strncmp(file, o->srcroot, rl) == 0 && (file[rl] == '/' || file[rl] == '\0'))
+                sb_adds(&joined, file + rl);
+            else
+                joined.oom = true; /* outside the root */
+        } else {
+            sb_adds(&joined, o->srcroot_cwd);
+            sb_add(&joined, "/", 1);
+            sb_adds(&joined, file);
+        }
+        inside = !joined.oom && joined.p && normalize(joined.p, &rel) && !rel.oom && rel.n > 0;
+        free(joined.p);
+    } else if (file[0] != '/') {
+        const char *f = file;
+        while (f[0] == '.' && f[1] == '/') {
+            f += 2;
+            while (*f == '/')
+                f++;
+        }
+        sb_adds(&rel, f);
+        inside = !rel.oom;
+    }
+    if (inside) {
+        *relative = true;
+        add_encoded(b, rel.p, rel.n);
+    } else if (file[0] == '/') {
+        sb_adds(b, "file://");
+        add_encoded(b, file, strlen(file));
+    } else {
+        /* A relative path that leaves the root: absolute, from the cwd. */
+        sb_adds(b, "file://");
+        add_encoded(b, o->srcroot, strlen(o->srcroot));
+        sb_add(b, "/", 1);
+        if (o->srcroot_cwd[0]) {
+            add_encoded(b, o->srcroot_cwd, strlen(o->srcroot_cwd));
+            sb_add(b, "/", 1);
+        }
+        add_encoded(b, file, strlen(file));
+    }
+    free(rel.p);
+}
+
+int lint_sarif_srcroot(char **root, char **cwd_in_root)
+{
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd))
+        return -1;
+    /* The repository root: the nearest directory with a .git (a directory, or a file in a
+     * worktree or submodule); without one, the current directory. */
+    char dir[PATH_MAX + 8];
+    snprintf(dir, sizeof dir, "%s", cwd);
+    size_t len = strlen(dir);
+    for (;;) {
+        char probe[PATH_MAX + 16];
+        snprintf(probe, sizeof probe, "%s/.git", strcmp(dir, "/") == 0 ? "" : dir);
+        if (access(probe, F_OK) == 0)
+            break;
+        char *slash = strrchr(dir, '/');
+        if (!slash || slash == dir) {
+            snprintf(dir, sizeof dir, "%s", cwd); /* no repository: the cwd is the root */
+            len = strlen(dir);
+            break;
+        }
+        *slash = '\0';
+        len = (size_t)(slash - dir);
+    }
+    const char *rest = cwd + len;
+    while (*rest == '/')
+        rest++;
+    *root = strdup(strcmp(dir, "/") == 0 ? "" : dir);
+    *cwd_in_root = strdup(rest);
+    if (!*root || !*cwd_in_root) {
+        free(*root);
+        free(*cwd_in_root);
+        *root = *cwd_in_root = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static void add_physical_location(const lint_output *o, cJSON *loc, const char *file,
+                                  uint32_t line, uint32_t col, bool *oom)
 {
     cJSON *phys = lint_json_obj(loc, "physicalLocation", oom);
     cJSON *art = lint_json_obj(phys, "artifactLocation", oom);
     sbuf uri = {0};
     bool relative;
-    uri_for(&uri, file, &relative);
+    uri_for(o, &uri, file, &relative);
     const char *u = sb_cstr(&uri);
     if (!u)
         *oom = true;
@@ -262,7 +370,7 @@ static int fp_cmp(const void *a, const void *b)
     return x->finding < y->finding ? -1 : x->finding > y->finding;
 }
 
-static void add_result(cJSON *results, const k5_finding *f, uint64_t hash, size_t occurrence,
+static void add_result(const lint_output *o, cJSON *results, const k5_finding *f, uint64_t hash, size_t occurrence,
                        bool cluster, bool *oom)
 {
     cJSON *j = lint_json_obj(results, NULL, oom);
@@ -298,7 +406,7 @@ static void add_result(cJSON *results, const k5_finding *f, uint64_t hash, size_
     cJSON *loc = lint_json_obj(locs, NULL, oom);
     /* An object of a live cluster (kube5xx audit) is no file: logical locations only. */
     if (!cluster)
-        add_physical_location(loc, f->file, f->line, f->column, oom);
+        add_physical_location(o, loc, f->file, f->line, f->column, oom);
     char oid[1024];
     lint_object_id(f->object, oid, sizeof oid);
     cJSON *logical = lint_json_arr(loc, "logicalLocations", oom);
@@ -392,6 +500,19 @@ int lint_output_sarif(const lint_output *o)
     for (size_t i = 0; i < k5_rule_count() && !oom; i++)
         add_rule(rules, k5_rule_at(i), &oom);
 
+    if (o->srcroot) {
+        /* Where %SRCROOT% is: the repository root, as an absolute file URI ending in '/'. */
+        sbuf u = {0};
+        sb_adds(&u, "file://");
+        add_encoded(&u, o->srcroot, strlen(o->srcroot));
+        sb_add(&u, "/", 1);
+        const char *us = sb_cstr(&u);
+        if (!us)
+            oom = true;
+        cJSON *bases = lint_json_obj(run, "originalUriBaseIds", &oom);
+        lint_json_str(lint_json_obj(bases, "%SRCROOT%", &oom), "uri", us ? us : "", &oom);
+        free(u.p);
+    }
     cJSON *inv = lint_json_obj(lint_json_arr(run, "invocations", &oom), NULL, &oom);
     lint_json_bool(inv, "executionSuccessful", o->nerrors == 0, &oom);
     if (o->nerrors > 0) {
@@ -402,8 +523,8 @@ int lint_output_sarif(const lint_output *o)
             lint_json_str(nj, "level", "error", &oom);
             lint_json_str(lint_json_obj(nj, "message", &oom), "text", e->message, &oom);
             cJSON *locs = lint_json_arr(nj, "locations", &oom);
-            add_physical_location(lint_json_obj(locs, NULL, &oom), e->file, e->line, e->column,
-                                  &oom);
+            add_physical_location(o, lint_json_obj(locs, NULL, &oom), e->file, e->line,
+                                  e->column, &oom);
         }
     }
 
@@ -414,7 +535,7 @@ int lint_output_sarif(const lint_output *o)
     for (size_t i = 0; i < n && !oom; i++) {
         const k5_finding *f = k5_report_at(o->report, i);
         if (f)
-            add_result(results, f, lint_finding_fingerprint(f), occurrence[i], o->cluster, &oom);
+            add_result(o, results, f, lint_finding_fingerprint(f), occurrence[i], o->cluster, &oom);
     }
 
     free(fps);

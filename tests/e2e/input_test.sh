@@ -127,4 +127,23 @@ run path-max 2 "$KUBE5XX" lint --no-config "$T/deep"
 has path-max-msg "$T/out" 'error: path is longer than PATH_MAX'
 has path-max-rest "$T/out" '1 object'
 
+# ---- SARIF paths are relative to the repository root, from any directory ----
+mkdir -p "$T/repo/deploy" "$T/repo/tools"
+git -C "$T/repo" init -q 2>/dev/null || mkdir -p "$T/repo/.git"
+cp "$T/bad.yaml" "$T/repo/deploy/app.yaml"
+cp "$T/bad.yaml" "$T/outside/bad.yaml"
+run sarif-subdir 1 sh -c "cd \"$T/repo/tools\" && \"$KUBE5XX\" lint --no-config -f sarif ../deploy \"$T/repo/deploy/app.yaml\" \"$T/outside/bad.yaml\""
+python3 - "$T/out" "$T/repo" "$T/outside/bad.yaml" <<'PY' && ok || bad "sarif-subdir: paths not relative to the repository root"
+import json, sys, urllib.parse
+log = json.load(open(sys.argv[1]))
+run = log["runs"][0]
+root = run["originalUriBaseIds"]["%SRCROOT%"]["uri"]
+assert root == "file://" + urllib.parse.quote(sys.argv[2]) + "/", root
+uris = {(l["physicalLocation"]["artifactLocation"]["uri"],
+         l["physicalLocation"]["artifactLocation"].get("uriBaseId"))
+        for r in run["results"] for l in r["locations"]}
+outside = "file://" + urllib.parse.quote(sys.argv[3])
+assert uris == {("deploy/app.yaml", "%SRCROOT%"), (outside, None)}, uris
+PY
+
 finish
