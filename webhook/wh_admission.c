@@ -268,6 +268,152 @@ static void first_sentence(wh_buf *b, const char *s)
     wh_clean_line(b, s, n, 200);
 }
 
+/* Characters kept at the end of the denial message for the "N more" note. */
+#define DENY_TAIL_CHARS 96u
+/* An explanation that does not fit whole is cut only when this much room is left. */
+#define DENY_MIN_CUT_CHARS 80u
+/* The explanations kept for the denial message, raw; far more than its cap can show. */
+#define DENY_TEXT_BYTES 24576u
+
+/*
+ * The denied findings of one review, in the engine's order (position, then rule id). Each
+ * explanation is formatted when the finding is added, as a partner's finding is a copy that
+ * does not outlive the loop; `total` counts them all, kept or not.
+ */
+typedef struct denials {
+    struct {
+        const k5_rule *rule;
+        size_t off, len; /* in text */
+    } item[WH_MAX_FIRED];
+    size_t n, total;
+    const k5_rule *rules[WH_MAX_FIRED]; /* every distinct denied rule, of all `total` */
+    size_t nrules;
+    char text[DENY_TEXT_BYTES];
+    size_t used;
+} denials;
+
+/* One denied finding explained: "rule-id: message. Fix: first sentence of the remedy". */
+static void denials_add(denials *d, const k5_finding *f)
+{
+    d->total++;
+    bool known = false;
+    for (size_t i = 0; i < d->nrules && !known; i++)
+        known = d->rules[i] == f->rule;
+    if (!known && d->nrules < WH_MAX_FIRED)
+        d->rules[d->nrules++] = f->rule;
+    char raw[2048], fix[1024];
+    wh_buf fb;
+    wh_buf_init(&fb, fix, sizeof fix);
+    first_sentence(&fb, f->rule->remediation ? f->rule->remediation : "");
+    const char *m = f->message ? f->message : "";
+    size_t ml = strlen(m);
+    int n = snprintf(raw, sizeof raw, "%s: %s%s%s", f->rule->id, m,
+                     !fix[0] ? "" : (ml && m[ml - 1] == '.') ? " Fix: " : ". Fix: ", fix);
+    size_t len = n < 0 ? 0 : (size_t)n < sizeof raw ? (size_t)n : sizeof raw - 1;
+    if (d->n >= WH_MAX_FIRED || len > sizeof d->text - d->used)
+        return; /* counted, named by its rule id, not explained */
+    memcpy(d->text + d->used, raw, len);
+    d->item[d->n].rule = f->rule;
+    d->item[d->n].off = d->used;
+    d->item[d->n].len = len;
+    d->n++;
+    d->used += len;
+}
+
+/* Explanation k of the message: "(k) " and the kept text, cleaned, at most max_chars. */
+static size_t deny_item(wh_buf *b, size_t k, const denials *d, size_t i, size_t max_chars)
+{
+    char raw[2048 + 32];
+    int n = snprintf(raw, sizeof raw, "(%zu) %.*s", k, (int)d->item[i].len,
+                     d->text + d->item[i].off);
+    size_t len = n < 0 ? 0 : (size_t)n < sizeof raw ? (size_t)n : sizeof raw - 1;
+    return wh_clean_line(b, raw, len, max_chars);
+}
+
+/*
+ * The denial message, at most WH_DENY_MESSAGE_MAX_CHARS characters: the number of problems
+ * and EVERY denied rule id first (so no rule is hidden from the user however long the
+ * explanations are), then as many whole explanations as fit, then how many were left out.
+ * Rule ids are static kebab-case ASCII, so their length in bytes is their length in characters.
+ */
+static void deny_message(wh_buf *mb, const char *kind, const denials *d)
+{
+    const size_t cap = WH_DENY_MESSAGE_MAX_CHARS;
+    char raw[256];
+    snprintf(raw, sizeof raw, "kube5xx: this %s would cause HTTP 5xx errors (%zu problem%s:",
+             kind && *kind ? kind : "object", d->total, d->total == 1 ? "" : "s");
+    size_t used = wh_clean_line(mb, raw, strlen(raw), 200) + 1;
+    wh_buf_puts(mb, " "); /* after the cleaning, which trims the ends */
+
+    /*
+     * Every distinct rule id, in order of first appearance. The explanations follow in the
+     * same order: the first finding of each rule, then the repeats, so a rule that fires once
+     * per container does not crowd the others out.
+     */
+    size_t order[WH_MAX_FIRED], nfirst = 0;
+    bool first[WH_MAX_FIRED];
+    for (size_t i = 0; i < d->n; i++) {
+        first[i] = true;
+        for (size_t k = 0; k < i && first[i]; k++)
+            first[i] = d->item[k].rule != d->item[i].rule;
+        nfirst += first[i];
+    }
+    for (size_t i = 0, a = 0, b = nfirst; i < d->n; i++)
+        order[first[i] ? a++ : b++] = i;
+    size_t nid = 0, left_ids = 0;
+    for (size_t i = 0; i < d->nrules; i++) {
+        size_t idl = strlen(d->rules[i]->id);
+        if (left_ids || used + idl + 2 > cap - 2 * DENY_TAIL_CHARS) {
+            left_ids++;
+            continue;
+        }
+        if (nid++) {
+            wh_buf_puts(mb, ", ");
+            used += 2;
+        }
+        wh_buf_puts(mb, d->rules[i]->id);
+        used += idl;
+    }
+    if (left_ids) {
+        int w = snprintf(raw, sizeof raw, " and %zu more rule%s", left_ids,
+                         left_ids == 1 ? "" : "s");
+        wh_buf_puts(mb, raw);
+        used += (size_t)w;
+    }
+    wh_buf_puts(mb, "): ");
+    used += 3;
+
+    /* Then the explanations, whole, while they fit. */
+    size_t shown = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        char one[WH_DENY_MESSAGE_MAX_CHARS * 4 + 8];
+        wh_buf ob;
+        wh_buf_init(&ob, one, sizeof one);
+        size_t sep = shown ? 2 : 0;
+        size_t reserve = i + 1 < d->total ? DENY_TAIL_CHARS : 0;
+        size_t room = used + sep + reserve < cap ? cap - used - sep - reserve : 0;
+        size_t chars = deny_item(&ob, i + 1, d, order[i], room + 1);
+        if (chars > room) {
+            /* Too long for what is left: cut the first one rather than explain nothing. */
+            if (shown || room < DENY_MIN_CUT_CHARS)
+                break;
+            wh_buf_init(&ob, one, sizeof one);
+            chars = deny_item(&ob, i + 1, d, order[i], room);
+        }
+        if (sep)
+            wh_buf_puts(mb, "; ");
+        wh_buf_putn(mb, one, ob.len);
+        used += sep + chars;
+        shown++;
+    }
+    if (shown < d->total) {
+        snprintf(raw, sizeof raw,
+                 "%s%zu more not explained here (kube5xx lint explains every finding)",
+                 shown ? "; " : "", d->total - shown);
+        wh_buf_puts(mb, raw);
+    }
+}
+
 /*
  * Appends s as a JSON string body the way cJSON_PrintUnformatted writes it
  * (the answer used to be built with cJSON: the bytes stay the same): quote,
@@ -395,8 +541,7 @@ typedef struct review {
 /* What the findings add up to; the render stage turns it into the answer. */
 typedef struct verdict {
     size_t ndeny, nwarn, naudit;
-    char items[WH_DENY_MESSAGE_MAX_CHARS * 4 + 64]; /* the numbered denials */
-    wh_buf ib;
+    denials d; /* the denied findings, for the message */
     char msg[WH_DENY_MESSAGE_MAX_CHARS * 4 + 64]; /* the denial message, cleaned and capped */
     warnings w;
 } verdict;
@@ -665,21 +810,6 @@ static wh_action action_for(const review *r, const k5_finding *f, bool partner,
     return a;
 }
 
-/* One numbered item of the denial message: the rule, its message and the first sentence of the fix. */
-static void deny_item(verdict *v, const k5_finding *f)
-{
-    char one[2048], fix[1024];
-    wh_buf fb;
-    wh_buf_init(&fb, fix, sizeof fix);
-    first_sentence(&fb, f->rule->remediation ? f->rule->remediation : "");
-    const char *m = f->message ? f->message : "";
-    size_t ml = strlen(m);
-    snprintf(one, sizeof one, "%s(%zu) %s: %s%s%s", v->ndeny > 1 ? "; " : "", v->ndeny,
-             f->rule->id, m, !fix[0] ? "" : (ml && m[ml - 1] == '.') ? " Fix: " : ". Fix: ",
-             fix);
-    wh_buf_puts(&v->ib, one);
-}
-
 /* "this update breaks Service shop/web: <the rule's message>". */
 static const char *partner_message(const review *r, const k5_finding *f, char *buf, size_t size)
 {
@@ -703,7 +833,6 @@ static const char *partner_message(const review *r, const k5_finding *f, char *b
 static void decide(review *r, verdict *v)
 {
     wh_review *rv = r->rv;
-    wh_buf_init(&v->ib, v->items, sizeof v->items);
     size_t n = k5_report_count(r->rep);
     for (size_t i = 0; i < n; i++) {
         const k5_finding *f = k5_report_at(r->rep, i);
@@ -734,7 +863,7 @@ static void decide(review *r, verdict *v)
         }
         if (a == WH_ACTION_DENY) {
             v->ndeny++;
-            deny_item(v, f);
+            denials_add(&v->d, f);
         }
     }
     warnings_finish(&v->w);
@@ -748,27 +877,21 @@ static void decide(review *r, verdict *v)
         rv->decision = WH_DECISION_ALLOWED;
 }
 
-/* Stage 5: the AdmissionReview answer (the denial message headed by the kind and the count). */
+/* Stage 5: the AdmissionReview answer (the denial message: every rule id, then what fits). */
 static wh_status render(review *r, verdict *v)
 {
     wh_review *rv = r->rv;
     wh_buf mb;
     wh_buf_init(&mb, v->msg, sizeof v->msg);
-    if (v->ndeny) {
-        char head[256];
-        snprintf(head, sizeof head, "kube5xx: this %s would cause HTTP 5xx errors (%zu problem%s): ",
-                 rv->kind[0] ? rv->kind : "object", v->ndeny, v->ndeny == 1 ? "" : "s");
-        char raw[sizeof head + sizeof v->items];
-        snprintf(raw, sizeof raw, "%s%s", head, v->items);
-        wh_clean_line(&mb, raw, strlen(raw), WH_DENY_MESSAGE_MAX_CHARS);
-    }
+    if (v->ndeny)
+        deny_message(&mb, rv->kind, &v->d);
     r->done = true;
     return respond(rv, r->api_version, r->uid, v->ndeny == 0, v->msg, &v->w);
 }
 
 static wh_status decide_and_render(review *r)
 {
-    verdict *v = calloc(1, sizeof *v); /* ~10 KB: off the (server thread's) stack */
+    verdict *v = calloc(1, sizeof *v); /* ~40 KB: off the (server thread's) stack */
     if (!v)
         return WH_ENOMEM;
     decide(r, v);

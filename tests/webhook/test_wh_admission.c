@@ -415,6 +415,103 @@ static void test_wh_admission__warnings_total_capped(void **state)
     judged_free(&j);
 }
 
+/*
+ * Five kinds of denial on one Deployment whose long container names make every explanation
+ * long: the message stays under its cap, names every denied rule id before explaining any,
+ * and says how many explanations it left out.
+ */
+static void test_wh_admission__deny_names_every_rule_before_explaining(void **state)
+{
+    (void)state;
+    enum { N = 6 };
+    cJSON *root = cJSON_Parse(
+        "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":"
+        "{\"uid\":\"d\",\"operation\":\"CREATE\",\"namespace\":\"shop\",\"kind\":{\"group\":"
+        "\"apps\",\"version\":\"v1\",\"kind\":\"Deployment\"},\"object\":{\"apiVersion\":"
+        "\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"web\"},\"spec\":{"
+        "\"replicas\":1,\"strategy\":{\"type\":\"Recreate\"},\"template\":{\"spec\":"
+        "{\"containers\":[]}}}}}}");
+    assert_non_null(root);
+    cJSON *ctrs = cJSON_GetObjectItem(
+        cJSON_GetObjectItem(
+            cJSON_GetObjectItem(
+                cJSON_GetObjectItem(
+                    cJSON_GetObjectItem(cJSON_GetObjectItem(root, "request"), "object"), "spec"),
+                "template"),
+            "spec"),
+        "containers");
+    for (size_t i = 0; i < N; i++) {
+        /* No readiness probe; a liveness probe on an undeclared port; limit below request;
+         * a heap bound larger than the limit. */
+        cJSON *c = cJSON_Parse(
+            "{\"image\":\"eclipse-temurin:21\",\"ports\":[{\"containerPort\":8080}],"
+            "\"livenessProbe\":{\"httpGet\":{\"path\":\"/\",\"port\":9999}},"
+            "\"env\":[{\"name\":\"JAVA_TOOL_OPTIONS\",\"value\":\"-Xmx900m\"}],"
+            "\"resources\":{\"requests\":{\"memory\":\"1Gi\"},\"limits\":{\"memory\":"
+            "\"512Mi\"}}}");
+        assert_non_null(c);
+        char name[96];
+        snprintf(name, sizeof name, "container-%zu-with-a-name-long-enough-to-fill-a-message", i);
+        cJSON_AddStringToObject(c, "name", name);
+        cJSON_AddItemToArray(ctrs, c);
+    }
+    char *body = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    judged j;
+    judge_buf(&j, NULL, body, strlen(body));
+    assert_false(allowed(&j));
+    const char *msg = status_message(&j);
+    assert_non_null(msg);
+    assert_true(wh_utf8_chars(msg, strlen(msg)) <= WH_DENY_MESSAGE_MAX_CHARS);
+    /* The explanations start at "(1) "; every denied rule id comes before it. */
+    const char *first = strstr(msg, "(1) ");
+    assert_non_null(first);
+    size_t ndeny = 0, kinds = 0;
+    for (size_t i = 0; i < j.rv.nfired; i++) {
+        if (j.rv.fired[i].action != WH_ACTION_DENY)
+            continue;
+        ndeny++;
+        const char *at = strstr(msg, j.rv.fired[i].rule);
+        if (!at || at > first)
+            fail_msg("denied rule %s is not named before the explanations: %s",
+                     j.rv.fired[i].rule, msg);
+        bool again = false;
+        for (size_t k = 0; k < i; k++)
+            again |= j.rv.fired[k].action == WH_ACTION_DENY &&
+                     strcmp(j.rv.fired[k].rule, j.rv.fired[i].rule) == 0;
+        kinds += !again;
+    }
+    /* The subject: more denials than explanations fit, of several rules. */
+    assert_true(kinds >= 4);
+    assert_true(ndeny > 8);
+    char want[64];
+    snprintf(want, sizeof want, "(%zu problems: ", ndeny);
+    assert_non_null(strstr(msg, want));
+    assert_non_null(strstr(msg, "more not explained here (kube5xx lint explains every finding)"));
+    /* The second explanation is of another rule than the first (first findings go first). */
+    const char *second = strstr(first, "; (2) ");
+    assert_non_null(second);
+    const char *id1 = first + 4, *id2 = second + 6;
+    assert_false(strncmp(id1, id2, (size_t)(strchr(id1, ':') - id1) + 1) == 0);
+    /* What is explained is whole, never cut. */
+    assert_null(strstr(msg, "..."));
+    free(body);
+    judged_free(&j);
+}
+
+/* One denial: its id, then its explanation, and no "more" note. */
+static void test_wh_admission__deny_single_problem_explained_whole(void **state)
+{
+    (void)state;
+    judged j;
+    judge(&j, NULL, "deny-create.json");
+    const char *msg = status_message(&j);
+    assert_non_null(
+        strstr(msg, "(1 problem: readiness-probe-missing): (1) readiness-probe-missing: "));
+    assert_null(strstr(msg, "more not explained"));
+    judged_free(&j);
+}
+
 static void test_wh_admission__exempt_namespace_user_and_group(void **state)
 {
     (void)state;
@@ -666,6 +763,8 @@ int main(void)
         cmocka_unit_test(test_wh_admission__warnings_cleaned_and_truncated),
         cmocka_unit_test(test_wh_admission__warnings_deduplicated),
         cmocka_unit_test(test_wh_admission__warnings_total_capped),
+        cmocka_unit_test(test_wh_admission__deny_names_every_rule_before_explaining),
+        cmocka_unit_test(test_wh_admission__deny_single_problem_explained_whole),
         cmocka_unit_test(test_wh_admission__exempt_namespace_user_and_group),
         cmocka_unit_test(test_wh_admission__mode_warn_turns_denials_into_warnings),
         cmocka_unit_test(test_wh_admission__warn_entry_point_never_denies),
