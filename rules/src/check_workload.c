@@ -21,12 +21,16 @@ bool k5__hpa_min_replicas(const k5_object *hpa, int64_t *out)
 typedef struct best_hpa {
     const k5_object *hpa;
     int64_t min;
+    size_t file; /* only HPAs of this file count when same_file */
+    bool same_file;
 } best_hpa;
 
 static bool visit_hpa(const k5_object *h, void *ud)
 {
     best_hpa *b = ud;
     int64_t m;
+    if (b->same_file && h->file != b->file)
+        return true;
     if (k5__hpa_min_replicas(h, &m) && (!b->hpa || m > b->min)) {
         b->hpa = h;
         b->min = m;
@@ -36,10 +40,16 @@ static bool visit_hpa(const k5_object *h, void *ud)
 
 const k5_object *k5__workload_best_hpa(const k5_check *c, const k5_object *obj, int64_t *min)
 {
-    best_hpa b = {NULL, 0};
+    /* Same-named objects in several files are common (examples, test data, overlays): an HPA
+     * of the workload's own file speaks for it before one from elsewhere. */
+    best_hpa b = {NULL, 0, obj->file, true};
     const k5_index *idx = k5_check_index(c);
     if (idx)
         k5_index_hpas_for(idx, obj, visit_hpa, &b);
+    if (!b.hpa && idx) {
+        b.same_file = false;
+        k5_index_hpas_for(idx, obj, visit_hpa, &b);
+    }
     if (b.hpa && min)
         *min = b.min;
     return b.hpa;

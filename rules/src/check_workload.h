@@ -41,7 +41,7 @@ typedef struct k5__scale {
 
 void k5__workload_scale(const k5_check *c, const k5_object *obj, k5__scale *out);
 
-/* The HPA of the input targeting obj with the largest minReplicas, or NULL. */
+/* The HPA targeting obj with the largest minReplicas, those of obj's own file first, or NULL. */
 const k5_object *k5__workload_best_hpa(const k5_check *c, const k5_object *obj, int64_t *min);
 
 /*

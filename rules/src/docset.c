@@ -14,6 +14,8 @@ k5_status k5_docset_new(k5_docset **out, const char *default_namespace)
     s->files.elem = sizeof(k5__file);
     s->objects.elem = sizeof(k5_object *);
     s->notices.elem = sizeof(k5_notice);
+    s->kustomizations.elem = sizeof(k5__kustomization);
+    s->identities.arena = &s->ident_arena;
     const char *ns = default_namespace && *default_namespace ? default_namespace : "default";
     s->default_ns = k5__arena_strndup(&s->arena, ns, strlen(ns));
     s->default_ns_chosen = default_namespace && *default_namespace;
@@ -39,6 +41,9 @@ void k5_docset_free(k5_docset **set)
     k5__vec_free(&s->files);
     k5__vec_free(&s->objects);
     k5__vec_free(&s->notices);
+    k5__vec_free(&s->kustomizations);
+    k5__hmap_free(&s->identities);
+    k5__arena_free(&s->ident_arena);
     k5__arena_free(&s->arena);
     free(s);
     *set = NULL;
@@ -170,7 +175,7 @@ k5_position k5_docset_position(const k5_docset *set, size_t file, const k5_node 
 
 k5_status k5__notice(k5_docset *set, size_t file, uint32_t pos, const char *fmt, ...)
 {
-    char msg[256];
+    char msg[1024]; /* room for two file names (a duplicate's notice) */
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -272,12 +277,194 @@ static bool has_type_fields(const k5_node *root)
            k5_node_len(k5_map_get(root, "kind")) > 0;
 }
 
+
+/* ---- kustomization.yaml: its namespace, for the files it lists ---- */
+
+static const char *base_name(const char *path)
+{
+    const char *b = strrchr(path, '/');
+    return b ? b + 1 : path;
+}
+
+static bool is_kustomization_file(const char *path)
+{
+    const char *b = base_name(path);
+    return strcmp(b, "kustomization.yaml") == 0 || strcmp(b, "kustomization.yml") == 0 ||
+           strcmp(b, "Kustomization") == 0;
+}
+
+/*
+ * Writes dir (dlen bytes, may be 0) joined with rel, with "." and "x/.." segments removed,
+ * into out. An absolute rel ignores dir. False when it does not fit.
+ */
+static bool norm_path(const char *dir, size_t dlen, const char *rel, size_t rlen, char *out,
+                      size_t size)
+{
+    char tmp[2048];
+    size_t n = 0;
+    if (rlen && rel[0] == '/')
+        dlen = 0;
+    if (dlen + 1 + rlen + 1 > sizeof tmp)
+        return false;
+    memcpy(tmp, dir, dlen);
+    n = dlen;
+    if (dlen)
+        tmp[n++] = '/';
+    memcpy(tmp + n, rel, rlen);
+    n += rlen;
+    tmp[n] = '\0';
+    size_t o = 0;
+    bool abs = tmp[0] == '/';
+    if (abs) {
+        if (size < 2)
+            return false;
+        out[o++] = '/';
+    }
+    size_t root = o; /* ".." never climbs above this */
+    size_t i = 0;
+    while (i < n) {
+        while (i < n && tmp[i] == '/')
+            i++;
+        size_t b = i;
+        while (i < n && tmp[i] != '/')
+            i++;
+        size_t len = i - b;
+        if (!len || (len == 1 && tmp[b] == '.'))
+            continue;
+        if (len == 2 && tmp[b] == '.' && tmp[b + 1] == '.' && o > root) {
+            while (o > root && out[o - 1] != '/')
+                o--;
+            if (o > root)
+                o--;
+            /* a leading ".." that cannot be removed stays */
+            continue;
+        }
+        if (o + (o > root) + len + 1 > size)
+            return false;
+        if (o > root)
+            out[o++] = '/';
+        memcpy(out + o, tmp + b, len);
+        o += len;
+    }
+    out[o] = '\0';
+    return true;
+}
+
+/* True when the file `path` is `res` (a normalized resources entry) or lies under it. */
+static bool listed(const char *path, const char *res)
+{
+    size_t n = strlen(res);
+    return strncmp(path, res, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+/* Gives obj the namespace of the outermost kustomization listing its file, if it names none. */
+static void kustomize_object(k5_docset *set, k5_object *o)
+{
+    const k5_node *ns = k5_map_get(o->metadata, "namespace");
+    if (k5_node_str(ns).n && k5_node_kind(ns) != K5_NODE_NULL)
+        return;
+    const char *fname = K5__VEC_AT(&set->files, k5__file, o->file).name;
+    char path[2048], res[2048];
+    if (!norm_path("", 0, fname, strlen(fname), path, sizeof path))
+        return;
+    const k5__kustomization *best = NULL;
+    for (size_t k = 0; k < set->kustomizations.len; k++) {
+        const k5__kustomization *kz = &K5__VEC_AT(&set->kustomizations, k5__kustomization, k);
+        if (best && kz->dirlen >= best->dirlen)
+            continue;
+        const char *kname = K5__VEC_AT(&set->files, k5__file, kz->file).name;
+        for (size_t i = 0; i < k5_node_len(kz->resources); i++) {
+            k5_str r = k5_node_str(k5_seq_at(kz->resources, i));
+            if (!r.n || !norm_path(kname, kz->dirlen, r.p, r.n, res, sizeof res))
+                continue;
+            if (listed(path, res)) {
+                best = kz;
+                break;
+            }
+        }
+    }
+    if (best) {
+        o->namespace_ = best->ns;
+        o->namespace_implicit = false;
+    }
+}
+
+static k5_status add_kustomization(k5_docset *set, size_t file, const k5_node *root)
+{
+    const k5_node *ns = k5_map_get(root, "namespace");
+    const k5_node *res = k5_map_get(root, "resources");
+    k5_str nss = k5_node_str(ns);
+    if (k5_node_kind(ns) != K5_NODE_STR || !nss.n || !k5_node_is_seq(res))
+        return K5_OK; /* nothing we apply: no namespace, or no resources */
+    const char *name = K5__VEC_AT(&set->files, k5__file, file).name;
+    const char *b = base_name(name);
+    k5__kustomization kz = {file, nss, res, b > name ? (size_t)(b - name - 1) : 0};
+    if (!k5__vec_push(&set->kustomizations, &kz))
+        return K5_ENOMEM;
+    return k5__notice(set, file, ns->pos,
+                      "namespace \"%.*s\" of this kustomization applied to the objects of the "
+                      "files its resources list that name none; patches, overlays and "
+                      "generators are not evaluated: for exact results, "
+                      "`kubectl kustomize %.*s | kube5xx lint -`",
+                      (int)nss.n, nss.p, kz.dirlen ? (int)kz.dirlen : 1,
+                      kz.dirlen ? name : ".");
+}
+
+/* ---- duplicates: one Kind/namespace/name in several places ---- */
+
+static k5_status note_duplicate(k5_docset *set, const k5_object *o)
+{
+    const k5_node *name = k5_map_get(o->metadata, "name");
+    if (!k5_node_str(name).n || k5_node_kind(name) == K5_NODE_NULL)
+        return K5_OK; /* generateName: a new object each time */
+    if (o->kind_id == K5_KIND_OTHER)
+        return K5_OK; /* no rule judges it: a duplicate ConfigMap changes no finding */
+    char key[1024];
+    int n = snprintf(key, sizeof key, "%.*s%c%.*s%c%.*s", (int)o->kind.n, o->kind.p, 0,
+                     (int)o->namespace_.n, o->namespace_.p, 0, (int)o->name.n, o->name.p);
+    if (n < 0 || (size_t)n >= sizeof key)
+        return K5_OK;
+    const k5__hentry *e = k5__hmap_get(&set->identities, key, (size_t)n);
+    if (e && e->nvals && e->vals[0] < set->objects.len) {
+        const k5_object *first = K5__VEC_AT(&set->objects, k5_object *, e->vals[0]);
+        const k5__file *ff = &K5__VEC_AT(&set->files, k5__file, first->file);
+        k5_position p = k5__file_position(ff, first->root);
+        return k5__notice(set, o->file, o->root->pos,
+                          "duplicate object: %.*s \"%.*s/%.*s\" is also defined at %s:%u:%u; "
+                          "both are judged, and cross-object rules prefer partners from the "
+                          "same file",
+                          (int)o->kind.n, o->kind.p, (int)o->namespace_.n, o->namespace_.p,
+                          (int)o->name.n, o->name.p, ff->name, p.line, p.column);
+    }
+    return k5__hmap_add(&set->identities, key, (size_t)n, (uint32_t)o->index);
+}
+
+/* After a file loaded: kustomization namespaces, then duplicates, for its objects. */
+static k5_status after_load(k5_docset *set, size_t file, size_t first_obj, size_t nkust)
+{
+    /* A kustomization read now applies to the objects read before it too. */
+    if (set->kustomizations.len > nkust)
+        for (size_t i = 0; i < first_obj; i++)
+            kustomize_object(set, K5__VEC_AT(&set->objects, k5_object *, i));
+    (void)file;
+    k5_status st = K5_OK;
+    for (size_t i = first_obj; i < set->objects.len && st == K5_OK; i++) {
+        k5_object *o = K5__VEC_AT(&set->objects, k5_object *, i);
+        if (set->kustomizations.len)
+            kustomize_object(set, o);
+        st = note_duplicate(set, o);
+    }
+    return st;
+}
+
 static k5_status add_doc(k5_docset *set, size_t file, const k5__doc *d)
 {
     const k5_node *root = d->root;
     const k5__file *f = &K5__VEC_AT(&set->files, k5__file, file);
     if (k5_node_kind(root) == K5_NODE_NULL)
         return K5_OK; /* empty document: skipped silently */
+    if (is_kustomization_file(f->name) && k5_node_is_map(root))
+        return add_kustomization(set, file, root);
     if (!k5_node_is_map(root) || !has_type_fields(root))
         return k5__notice(set, file, root->pos,
                           "skipped a document without apiVersion and kind (not a Kubernetes object)");
@@ -360,13 +547,17 @@ k5_status k5_docset_load(k5_docset *set, const char *name, char *buf, size_t len
     if (st == K5_OK && !set->first_root && docs.len)
         set->first_root = K5__VEC_AT(&docs, k5__doc, 0).root;
     size_t first_obj = set->objects.len, first_notice = set->notices.len;
+    size_t nkust = set->kustomizations.len;
     for (size_t i = 0; st == K5_OK && i < docs.len; i++)
         st = add_doc(set, fidx, &K5__VEC_AT(&docs, k5__doc, i));
     k5__vec_free(&docs);
+    if (st == K5_OK)
+        st = after_load(set, fidx, first_obj, nkust);
     if (st != K5_OK) {
         /* A file that fails contributes nothing: objects are all or none. */
         set->objects.len = first_obj;
         set->notices.len = first_notice;
+        set->kustomizations.len = nkust;
         if (err && !err->msg[0])
             k5__err(err, fp->name, 0, 0, "%s", k5_status_str(st));
         return st;

@@ -82,10 +82,21 @@ typedef struct k5__file {
 
 #define K5__CHAR_STRIDE 512u
 
+/* A kustomization.yaml with `namespace:`, and the paths (normalized) its resources list. */
+typedef struct k5__kustomization {
+    size_t file;
+    k5_str ns;
+    const k5_node *resources; /* the resources sequence */
+    size_t dirlen;            /* length of its directory in its file name (outermost wins) */
+} k5__kustomization;
+
 struct k5_docset {
     k5__arena arena;
     const char *default_ns;
     bool default_ns_chosen; /* given to k5_docset_new (not NULL): namespaces are then explicit */
+    k5__vec kustomizations; /* k5__kustomization: kustomization.yaml files that set a namespace */
+    k5__arena ident_arena;  /* keys of `identities` */
+    k5__hmap identities;    /* Kind, namespace, name -> object index: duplicates are noticed */
     k5__vec files;   /* k5__file */
     k5__vec objects; /* k5_object * */
     k5__vec notices; /* k5_notice */

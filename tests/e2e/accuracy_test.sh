@@ -3,6 +3,11 @@
 # (the single-file fixtures under tests/fixtures cover the others):
 #   failed   a file that fails to load hides the partner: absence findings say so, and are
 #            warnings when the failed file mentions what they look for (class 4)
+#   dups     the same Kind/namespace/name in two files: one notice naming both positions,
+#            and cross-object messages cite the partner of the object's own file (class 5)
+#   kustomize a raw kustomize base: the kustomization's namespace applies to the files its
+#            resources list, with one notice suggesting `kubectl kustomize DIR | kube5xx lint -`
+#            (class 6)
 . "$(dirname "$0")/lib.sh"
 
 # --- class 4: a failed file --------------------------------------------------------------
@@ -82,5 +87,141 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 f = [f for f in d["findings"] if f["rule"] == "service-selects-nothing" and f["object"]["name"] == "etcd"]
 assert f and f[0]["severity"] == "error" and "failed" not in f[0]["message"], f
+PY
+
+# --- class 5: duplicates ------------------------------------------------------------------
+# From polaris-tests: each test file carries its own Deployment and HPA, all named alike.
+d="$T/dups"
+mkdir -p "$d"
+for n in 1 5; do
+cat >"$d/hpa-min-$n.yaml" <<YAML
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+        - name: web
+          image: nginx
+          ports: [{containerPort: 80}]
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: web
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+  minReplicas: $n
+  maxReplicas: 10
+YAML
+done
+run dups 0 "$KUBE5XX" lint --no-config --fail-on never -f json "$d"
+has "dups: one notice per duplicate" "$T/err" 'hpa-min-5.yaml:1:1: notice: duplicate object: Deployment "default/web" is also defined at .*hpa-min-1.yaml:1:1'
+has "dups: the HPA too" "$T/err" 'hpa-min-5.yaml:[0-9]+:1: notice: duplicate object: HorizontalPodAutoscaler "default/web" is also defined at .*hpa-min-1.yaml:[0-9]+:1'
+[ "$(grep -c 'duplicate object' "$T/err")" = 2 ] && ok || bad "dups: exactly two notices"
+python3 - "$T/out" <<'PY' && ok || bad "dups: each Deployment judged with its own file's HPA"
+import json, sys
+d = json.load(open(sys.argv[1]))
+single = [f for f in d["findings"] if f["rule"] == "single-replica"]
+# Only the file whose own HPA allows 1 pod gets the finding, and it cites minReplicas 1.
+assert len(single) == 1 and single[0]["file"].endswith("hpa-min-1.yaml"), single
+assert "minReplicas 1" in single[0]["message"], single
+PY
+
+# --- class 6: a raw kustomize base --------------------------------------------------------
+# From the AWS EKS workshop: base-application/ui sets its namespace in kustomization.yaml; a
+# module's Ingress in namespace ui routes to the Service of that base.
+d="$T/kustomize"
+mkdir -p "$d/base/ui" "$d/modules"
+cat >"$d/base/ui/kustomization.yaml" <<'YAML'
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namespace: ui
+resources:
+  - deployment.yaml
+  - ./service.yaml
+YAML
+cat >"$d/base/ui/service.yaml" <<'YAML'
+apiVersion: v1
+kind: Service
+metadata:
+  name: ui
+spec:
+  selector: {app.kubernetes.io/name: ui}
+  ports:
+    - {name: http, port: 80, targetPort: http}
+YAML
+cat >"$d/base/ui/deployment.yaml" <<'YAML'
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ui
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app.kubernetes.io/name: ui}
+  template:
+    metadata:
+      labels: {app.kubernetes.io/name: ui}
+    spec:
+      containers:
+        - name: ui
+          image: public.ecr.aws/aws-containers/retail-store-sample-ui
+          ports: [{name: http, containerPort: 8080}]
+YAML
+cat >"$d/base/ui/unlisted.yaml" <<'YAML'
+apiVersion: v1
+kind: Service
+metadata:
+  name: unlisted
+spec:
+  selector: {app.kubernetes.io/name: ui}
+  ports: [{port: 80}]
+YAML
+cat >"$d/modules/ingress.yaml" <<'YAML'
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: ui
+  namespace: ui
+spec:
+  rules:
+    - http:
+        paths:
+          - path: /
+            pathType: Prefix
+            backend:
+              service:
+                name: ui
+                port: {number: 80}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: ui-nlb
+  namespace: ui
+spec:
+  type: LoadBalancer
+  selector: {app.kubernetes.io/name: ui}
+  ports: [{port: 80, targetPort: 8080}]
+YAML
+run kustomize 0 "$KUBE5XX" lint --no-config --fail-on never -f json "$d"
+hasnt "kustomize: the Ingress finds the base's Service" "$T/out" 'ingress-backend-service-missing'
+has "kustomize: one notice, suggesting kubectl kustomize" "$T/err" 'kustomization.yaml:3:12: notice: namespace "ui" of this kustomization applied .*for exact results, `kubectl kustomize .*base/ui [|] kube5xx lint -`'
+[ "$(grep -c 'of this kustomization' "$T/err")" = 1 ] && ok || bad "kustomize: exactly one notice"
+hasnt "kustomize: no skipped-document notice for the kustomization" "$T/err" 'kustomization.yaml.*skipped'
+python3 - "$T/out" <<'PY' && ok || bad "kustomize: namespaces"
+import json, sys
+d = json.load(open(sys.argv[1]))
+ns = {(f["object"]["kind"], f["object"]["name"]): f["object"]["namespace"] for f in d["findings"]}
+assert ns.get(("Deployment", "ui")) == "ui", ns
+# A file the kustomization does not list keeps the default namespace.
+assert ns.get(("Service", "unlisted"), "default") == "default", ns
 PY
 finish
