@@ -110,14 +110,6 @@ void wh_guard_open(wh_guard *g, int fd, bool health)
     int64_t now = wh_now_ns();
     int phase = health ? WH_PHASE_HEALTH : WH_PHASE_HANDSHAKE;
     pthread_mutex_lock(&g_mu);
-    atomic_store(&c->phase, phase);
-    atomic_store(&c->since_ns, now);
-    atomic_store(&c->deadline_ns, phase_deadline(g, phase, now));
-    c->cut = false;
-    atomic_store(&c->owner, g);
-    int max = atomic_load(&g_max_fd);
-    if (fd > max)
-        atomic_store(&g_max_fd, fd);
     long limit = health ? (long)g->o.health_limit : (long)g->o.conn_limit;
     int canary = atomic_load(&g->canary_local);
     if (!health && canary) {
@@ -133,7 +125,20 @@ void wh_guard_open(wh_guard *g, int fd, bool health)
         if (pport == canary) {
             atomic_store(&g->canary_local, 0);
             atomic_store(&g->canary_ok_ns, now);
+            phase = WH_PHASE_CANARY;
         }
+    }
+    atomic_store(&c->phase, phase);
+    atomic_store(&c->since_ns, now);
+    atomic_store(&c->deadline_ns, phase_deadline(g, phase, now));
+    c->cut = false;
+    atomic_store(&c->owner, g);
+    int max = atomic_load(&g_max_fd);
+    if (fd > max)
+        atomic_store(&g_max_fd, fd);
+    if (phase == WH_PHASE_CANARY) { /* the sweeper closes its end within a second */
+        pthread_mutex_unlock(&g_mu);
+        return;
     }
     g->open[health]++;
     if (g->open[0] + g->open[1] > g->peak_open)
@@ -150,10 +155,13 @@ void wh_guard_close(wh_guard *g, int fd)
         return;
     pthread_mutex_lock(&g_mu);
     if (atomic_load(&c->owner) == g) {
-        int health = atomic_load(&c->phase) == WH_PHASE_HEALTH;
-        g->open[health]--;
-        if (c->cut)
-            g->cut[health]--;
+        int phase = atomic_load(&c->phase);
+        int health = phase == WH_PHASE_HEALTH;
+        if (phase != WH_PHASE_CANARY) {
+            g->open[health]--;
+            if (c->cut)
+                g->cut[health]--;
+        }
         c->cut = false;
         atomic_store(&c->phase, WH_PHASE_FREE);
         atomic_store(&c->deadline_ns, 0);
@@ -168,7 +176,8 @@ void wh_guard_phase(int fd, wh_conn_phase phase)
     if (!c)
         return;
     wh_guard *g = atomic_load(&c->owner);
-    if (!g || atomic_load(&c->phase) == WH_PHASE_HEALTH)
+    int old_phase = atomic_load(&c->phase);
+    if (!g || old_phase == WH_PHASE_HEALTH || old_phase == WH_PHASE_CANARY)
         return;
     int64_t now = wh_now_ns();
     int64_t dl = phase_deadline(g, (int)phase, now);

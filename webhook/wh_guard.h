@@ -45,7 +45,8 @@ typedef enum wh_conn_phase {
     WH_PHASE_IDLE,
     WH_PHASE_REQUEST,
     WH_PHASE_HANDLING,
-    WH_PHASE_HEALTH
+    WH_PHASE_HEALTH,
+    WH_PHASE_CANARY /* the sweeper's own probe: not counted against the limit, never evicted */
 } wh_conn_phase;
 
 typedef struct wh_guard_opts {
