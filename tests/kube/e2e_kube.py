@@ -464,9 +464,15 @@ def test_relist_410(env):
         assert sorted(relisted) == ["shop/api", "shop/web"], p.all[p.cursor:]
         s.put(deployment("after"))
         p.expect(r"^ADDED Deployment shop/after ")
+        # A 410 as the HTTP status of the watch request itself: a relist too.
+        p.mark()
+        s.call("/fake/faults", {"verb": "watch", "resource": "deployments", "status": 410})
+        s.call("/fake/close-watches")
+        p.expect(r"^ERROR Deployment .*listing again")
+        p.expect(r"^END Deployment")
         p.finish()
         st = [l for l in p.all if l.startswith("STATS")][0]
-        assert re.search(r"\brelists_410=1\b", st) and re.search(r"\blists=2\b", st) and \
+        assert re.search(r"\brelists_410=2\b", st) and re.search(r"\blists=3\b", st) and \
             re.search(r"\bobjects=3\b", st), st
     finally:
         s.stop()
@@ -479,7 +485,7 @@ def test_watch_timeout(env):
     try:
         s.put(deployment("web"))
         p = Probe(env, "watch", "--kubeconfig", s.kubeconfig(), "--kind", "Deployment",
-                  "--watch-timeout", "1", "--backoff-ms", "100")
+                  "--watch-timeout", "1", "--backoff-ms", "100", "-n", "shop")
         p.expect(r"^END Deployment")
         deadline = time.monotonic() + 10
         while len(s.requests("watch", "deployments")) < 3 and time.monotonic() < deadline:
@@ -488,9 +494,11 @@ def test_watch_timeout(env):
         assert len(watches) >= 3, watches
         assert all("timeoutSeconds=1&" in w["path"] or w["path"].endswith("timeoutSeconds=1")
                    for w in watches), watches
-        s.put(deployment("late"))
+        s.put(deployment("elsewhere", ns="other"), deployment("late"))
         p.expect(r"^ADDED Deployment shop/late ")
         p.finish()
+        assert not any("other/elsewhere" in l for l in p.all), "-n shop watched another namespace"
+        assert all("/namespaces/shop/" in w["path"] for w in s.requests("watch", "deployments"))
         st = [l for l in p.all if l.startswith("STATS")][0]
         assert "lists=1 " in st and "watch_errors=0" in st and \
             re.search(r"restarts=([2-9]|\d\d)", st), st

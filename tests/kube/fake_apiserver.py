@@ -6,7 +6,8 @@ It follows the API conventions the client relies on (Kubernetes "API concepts"):
   - discovery: /api, /apis, /api/v1 and /apis/GROUP/VERSION (APIResourceList);
   - lists: kind "<Kind>List", items without apiVersion/kind, metadata.resourceVersion,
     pagination with limit/continue (a continue token pins the list's snapshot; once that
-    snapshot is compacted the server answers 410 Expired);
+    snapshot is compacted the server answers 410 Expired), resourceVersion with
+    resourceVersionMatch=Exact reading an older snapshot (410 once compacted);
   - watches (?watch=true): chunked JSON lines {"type": ADDED|MODIFIED|DELETED|BOOKMARK|ERROR,
     "object": ...}, from the given resourceVersion; a resourceVersion older than the compaction
     point gets an ERROR event carrying a 410 Status; bookmarks when allowWatchBookmarks=true;
@@ -285,7 +286,8 @@ class Handler(BaseHTTPRequestHandler):
         headers = {}
         if "retry_after" in fault:
             headers["Retry-After"] = str(fault["retry_after"])
-        reason = {429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable"}
+        reason = {410: "Expired", 429: "TooManyRequests", 500: "InternalError",
+                  503: "ServiceUnavailable"}
         self.send_json(code, status(code, reason.get(code, "InternalError"),
                                     f"injected fault {code}"), headers)
 
@@ -354,7 +356,14 @@ class Handler(BaseHTTPRequestHandler):
                         410, "Expired", "The provided continue parameter is too old to display a "
                         "consistent list result. You can start a new list without the continue "
                         "parameter."))
+            elif q.get("resourceVersionMatch", [""])[0] == "Exact":
+                # A list at an exact resourceVersion reads that snapshot, while it exists.
+                at, start = int(q.get("resourceVersion", ["0"])[0] or 0), None
+                if at < store.compacted:
+                    return self.send_json(410, status(
+                        410, "Expired", f"too old resource version: {at} ({store.compacted})"))
             else:
+                # "", "0" and NotOlderThan: the latest state is a valid answer to each.
                 at, start = store.rv, None
             items = store.snapshot(res, ns, at)
         if start is not None:
