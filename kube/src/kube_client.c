@@ -19,13 +19,21 @@
 #define USER_AGENT "kube5xx/" "0.1.0"
 #define CONNECT_TIMEOUT_S 10L
 #define ERROR_BODY_CAP (64u * 1024u) /* a non-2xx body is a Status: small */
+#define CLIENT_IDLE_HANDLES 8        /* idle connections a client keeps for its next calls */
 
 struct k5_kube_client {
     k5_kube_config *cfg;
-    /* Connections, TLS sessions and DNS shared by every request of the client (each thread
-     * has its own easy handle): discovery and list pages reuse one TLS connection. */
+    /* TLS sessions and DNS shared by every request of the client, so a new connection
+     * resumes the TLS session instead of a full handshake. Not connections: libcurl does not
+     * support sharing those between concurrent threads (CURLSHOPT_SHARE), and the informer
+     * runs one thread per kind; a thread's own easy handle keeps its connection alive. */
     CURLSH *share;
     pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+    /* Idle easy handles, each with its open connection: a request takes one, and gives it
+     * back when done, so calls in a row (discovery, then a list) reuse a connection while no
+     * two threads ever use one handle at once. Guarded by `lock`. */
+    CURL *idle[CLIENT_IDLE_HANDLES];
+    size_t nidle;
     pthread_mutex_t lock; /* guards the token cache below */
     char *file_token;     /* the token file's contents, trimmed */
     struct stat token_st; /* what it was read from: re-read when any of these changes */
@@ -79,11 +87,10 @@ k5_status k5_kube_client_new(k5_kube_client **out, const k5_kube_config *cfg, k5
     if (!c->share || curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, share_lock) ||
         curl_share_setopt(c->share, CURLSHOPT_UNLOCKFUNC, share_unlock) ||
         curl_share_setopt(c->share, CURLSHOPT_USERDATA, c) ||
-        curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) ||
         curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) ||
         curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS)) {
         k5_kube_client_free(&c);
-        return k5__kube_err(err, K5_ENOMEM, "libcurl: cannot set up a shared connection cache");
+        return k5__kube_err(err, K5_ENOMEM, "libcurl: cannot set up a shared TLS session cache");
     }
     *out = c;
     return K5_OK;
@@ -95,6 +102,10 @@ void k5_kube_client_free(k5_kube_client **c)
         return;
     k5_kube_config_free(&(*c)->cfg);
     free((*c)->file_token);
+    for (size_t i = 0; i < (*c)->nidle; i++) {
+        curl_easy_setopt((*c)->idle[i], CURLOPT_SHARE, NULL);
+        curl_easy_cleanup((*c)->idle[i]);
+    }
     if ((*c)->share)
         curl_share_cleanup((*c)->share);
     for (size_t i = 0; i < CURL_LOCK_DATA_LAST; i++)
@@ -170,6 +181,15 @@ void k5__kube_req_init(k5__kube_req *r)
 
 void k5__kube_req_free(k5__kube_req *r)
 {
+    k5_kube_client *c = r->client;
+    if (r->curl && c) {
+        pthread_mutex_lock(&c->lock);
+        if (c->nidle < CLIENT_IDLE_HANDLES) {
+            c->idle[c->nidle++] = r->curl;
+            r->curl = NULL;
+        }
+        pthread_mutex_unlock(&c->lock);
+    }
     if (r->curl) {
         curl_easy_setopt(r->curl, CURLOPT_SHARE, NULL);
         curl_easy_cleanup(r->curl);
@@ -343,6 +363,15 @@ k5_status k5__kube_get(k5_kube_client *c, k5__kube_req *r, const char *path, lon
     r->overflow = r->line_abort = r->transient = false;
     if (r->body)
         r->body[0] = '\0';
+    if (r->client && r->client != c)
+        return k5__kube_err(err, K5_EINVAL, "internal: a request moved between clients");
+    r->client = c;
+    if (!r->curl) {
+        pthread_mutex_lock(&c->lock);
+        if (c->nidle > 0)
+            r->curl = c->idle[--c->nidle];
+        pthread_mutex_unlock(&c->lock);
+    }
     if (!r->curl && !(r->curl = curl_easy_init()))
         return k5__kube_err(err, K5_ENOMEM, "out of memory (curl handle)");
     CURL *h = r->curl;

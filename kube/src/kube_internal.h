@@ -59,7 +59,8 @@ void k5__kube_group_version(const k5_kube_kind *kind, char *buf, size_t size);
  * shared between threads.
  */
 typedef struct k5__kube_req {
-    void *curl;              /* CURL * */
+    void *curl;              /* CURL *, taken from (and given back to) the client's idle ones */
+    k5_kube_client *client;  /* the client of the first request; the handle returns to it */
     char *body;              /* response body (non-streaming, or an error status) */
     size_t len, cap, limit;
     long status;             /* HTTP status of the last response; 0 when none */

@@ -574,8 +574,11 @@ def test_audit_matches_lint(env):
             assert m and loc == "cluster:%s/%s/%s" % (m.group(2), m.group(1), m.group(3)), \
                 (loc, text)
         assert "5 objects" in audit.stdout.splitlines()[-1], audit.stdout
-        # Pages of 1: the audit followed continue tokens.
-        assert any("continue=" in r["path"] for r in s.requests("list")), "no pagination"
+        # Pages of 1: the audit followed continue tokens, over one kept-alive connection.
+        reqs = [r for r in s.requests() if r["verb"] != "control"]
+        assert any("continue=" in r["path"] for r in reqs), "no pagination"
+        assert len(reqs) >= 14 and len({r["port"] for r in reqs}) == 1, \
+            "%d requests over %d connections" % (len(reqs), len({r["port"] for r in reqs}))
 
         # -n NS and the context's namespace (shop) as the default scope.
         r = subprocess.run([env.kube5xx, "audit", "--no-config", "--kubeconfig", kc, "-n",

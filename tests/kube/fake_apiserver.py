@@ -26,7 +26,8 @@ Control endpoints (no auth, for the tests only), all JSON:
   POST /fake/tokens    {"tokens": [...]}: the bearer tokens accepted from now on
   Faults may carry "continue_only": true (only list requests with a continue token) and
   "compact": true (compact the history just before serving it: the token expires).
-  GET  /fake/stats     {"requests": [{"verb", "resource", "status", "user"}...], "watches": n}
+  GET  /fake/stats     {"requests": [{"verb", "resource", "status", "user", "path", "port"}...],
+                        "watches": n}   (port: the client's, one per connection)
 
 Usage: fake_apiserver.py --cert C --key K --client-ca CA [--token T]... [--load FILE]...
                          [--port-file F] [--bookmark-interval S] [--disable GROUP/VERSION]...
@@ -190,7 +191,7 @@ class Handler(BaseHTTPRequestHandler):
             self.server.requests.append({"verb": getattr(self, "verb", "control"),
                                          "resource": getattr(self, "resource", None),
                                          "status": code, "user": getattr(self, "user", None),
-                                         "path": self.path})
+                                         "path": self.path, "port": self.client_address[1]})
 
     def read_body(self):
         n = int(self.headers.get("Content-Length") or 0)
