@@ -170,8 +170,13 @@ int lint_output_text(const lint_output *o)
         s = k5_report_summary(o->report);
     if (o->color)
         fputs(C_BOLD, fp);
-    fprintf(fp, "%zu %s, %zu %s: %zu %s, %zu %s, %zu %s, %zu suppressed", s.files,
-            plural(s.files, "file", "files"), s.objects, plural(s.objects, "object", "objects"),
+    /* kube5xx audit reads objects from a cluster, one "file" each: no file count to give. */
+    if (o->cluster)
+        fputs("cluster, ", fp);
+    else
+        fprintf(fp, "%zu %s, ", s.files, plural(s.files, "file", "files"));
+    fprintf(fp, "%zu %s: %zu %s, %zu %s, %zu %s, %zu suppressed", s.objects,
+            plural(s.objects, "object", "objects"),
             s.errors, plural(s.errors, "error", "errors"), s.warnings,
             plural(s.warnings, "warning", "warnings"), s.infos, plural(s.infos, "info", "infos"),
             s.suppressed);

@@ -573,7 +573,7 @@ def test_audit_matches_lint(env):
             m = re.search(r"\((\w+) ([\w-]+)/([\w-]+)\)$", text)
             assert m and loc == "cluster:%s/%s/%s" % (m.group(2), m.group(1), m.group(3)), \
                 (loc, text)
-        assert "5 objects" in audit.stdout.splitlines()[-1], audit.stdout
+        assert audit.stdout.splitlines()[-1].startswith("cluster, 5 objects: "), audit.stdout
         # Pages of 1: the audit followed continue tokens, over one kept-alive connection.
         reqs = [r for r in s.requests() if r["verb"] != "control"]
         assert any("continue=" in r["path"] for r in reqs), "no pagination"
