@@ -274,3 +274,59 @@ int lint_json_emit(FILE *fp, cJSON *root, bool pretty, bool oom)
     cJSON_free(text);
     return lint_output_finish(fp);
 }
+
+/* A string no finding can produce (a control character starts it), printed by cJSON as
+ * "\u0001k5-items": where the streamed items go. */
+#define SPLICE_MARK "\x01k5-items"
+#define SPLICE_TEXT "\"\\u0001k5-items\""
+
+int lint_json_emit_items(FILE *fp, cJSON *root, cJSON *slot, bool pretty, bool oom,
+                         lint_json_item_fn item, void *ud, size_t n)
+{
+    lint_json_str(slot, NULL, SPLICE_MARK, &oom);
+    char *text = NULL;
+    if (!oom && root)
+        text = pretty ? cJSON_Print(root) : cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    char *at = text ? strstr(text, SPLICE_TEXT) : NULL;
+    if (!at) {
+        cJSON_free(text);
+        errno = ENOMEM;
+        return -1;
+    }
+    errno = 0;
+    fwrite(text, 1, (size_t)(at - text), fp);
+    /* One finding at a time: a small tree, printed and freed, so memory does not grow with
+     * the number of findings. */
+    bool first = true;
+    for (size_t i = 0; i < n && !oom && !ferror(fp); i++) {
+        cJSON *tmp = cJSON_CreateArray();
+        if (!tmp) {
+            oom = true;
+            break;
+        }
+        if (!item(tmp, ud, i, &oom) || oom) {
+            cJSON_Delete(tmp);
+            continue;
+        }
+        char *one = cJSON_PrintUnformatted(cJSON_GetArrayItem(tmp, 0));
+        cJSON_Delete(tmp);
+        if (!one) {
+            oom = true;
+            break;
+        }
+        if (!first)
+            fputs(pretty ? ",\n" : ",", fp);
+        fputs(one, fp);
+        cJSON_free(one);
+        first = false;
+    }
+    fputs(at + strlen(SPLICE_TEXT), fp);
+    fputc('\n', fp);
+    cJSON_free(text);
+    if (oom) {
+        errno = ENOMEM;
+        return -1;
+    }
+    return lint_output_finish(fp);
+}

@@ -92,4 +92,19 @@ struct cJSON *lint_json_null(struct cJSON *parent, const char *key, bool *oom);
  */
 int lint_json_emit(FILE *fp, struct cJSON *root, bool pretty, bool oom);
 
+/*
+ * Adds the i-th item (a finding) to the array `into`; returns false when there is none to
+ * add (a finding not shown). Sets *oom on allocation failure.
+ */
+typedef bool (*lint_json_item_fn)(struct cJSON *into, void *ud, size_t i, bool *oom);
+
+/*
+ * Streams a document whose one big array is built item by item: root is printed with the
+ * array `slot` (inside root) standing empty, and the n items are built, printed compactly
+ * and freed one at a time in its place. Memory is that of root plus one item, whatever n.
+ * Frees root; returns like lint_json_emit.
+ */
+int lint_json_emit_items(FILE *fp, struct cJSON *root, struct cJSON *slot, bool pretty, bool oom,
+                         lint_json_item_fn item, void *ud, size_t n);
+
 #endif

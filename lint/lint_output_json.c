@@ -47,6 +47,16 @@ static void add_finding(cJSON *arr, const k5_finding *f, bool *oom)
     }
 }
 
+static bool finding_item(cJSON *into, void *ud, size_t i, bool *oom)
+{
+    const lint_output *o = ud;
+    const k5_finding *f = k5_report_at(o->report, i);
+    if (!f || (f->suppressed && !o->show_suppressed))
+        return false;
+    add_finding(into, f, oom);
+    return true;
+}
+
 int lint_output_json(const lint_output *o)
 {
     bool oom = false;
@@ -58,11 +68,6 @@ int lint_output_json(const lint_output *o)
 
     cJSON *findings = lint_json_arr(root, "findings", &oom);
     size_t n = o->report ? k5_report_count(o->report) : 0;
-    for (size_t i = 0; i < n && !oom; i++) {
-        const k5_finding *f = k5_report_at(o->report, i);
-        if (f && (!f->suppressed || o->show_suppressed))
-            add_finding(findings, f, &oom);
-    }
 
     cJSON *errors = lint_json_arr(root, "errors", &oom);
     for (size_t i = 0; i < o->nerrors && !oom; i++) {
@@ -85,5 +90,5 @@ int lint_output_json(const lint_output *o)
     lint_json_num(sum, "infos", (double)s.infos, &oom);
     lint_json_num(sum, "suppressed", (double)s.suppressed, &oom);
 
-    return lint_json_emit(o->fp, root, false, oom);
+    return lint_json_emit_items(o->fp, root, findings, false, oom, finding_item, (void *)o, n);
 }

@@ -455,6 +455,21 @@ static void add_result(const lint_output *o, cJSON *results, const k5_finding *f
     }
 }
 
+typedef struct result_walk {
+    const lint_output *o;
+    const size_t *occurrence;
+} result_walk;
+
+static bool result_item(cJSON *into, void *ud, size_t i, bool *oom)
+{
+    const result_walk *w = ud;
+    const k5_finding *f = k5_report_at(w->o->report, i);
+    if (!f)
+        return false;
+    add_result(w->o, into, f, lint_finding_fingerprint(f), w->occurrence[i], w->o->cluster, oom);
+    return true;
+}
+
 int lint_output_sarif(const lint_output *o)
 {
     bool oom = false;
@@ -532,13 +547,9 @@ int lint_output_sarif(const lint_output *o)
     lint_json_str(run, "columnKind", "unicodeCodePoints", &oom);
 
     cJSON *results = lint_json_arr(run, "results", &oom);
-    for (size_t i = 0; i < n && !oom; i++) {
-        const k5_finding *f = k5_report_at(o->report, i);
-        if (f)
-            add_result(o, results, f, lint_finding_fingerprint(f), occurrence[i], o->cluster, &oom);
-    }
-
     free(fps);
+    result_walk w = {o, occurrence};
+    int rc = lint_json_emit_items(o->fp, root, results, true, oom, result_item, &w, n);
     free(occurrence);
-    return lint_json_emit(o->fp, root, true, oom);
+    return rc;
 }

@@ -146,4 +146,22 @@ outside = "file://" + urllib.parse.quote(sys.argv[3])
 assert uris == {("deploy/app.yaml", "%SRCROOT%"), (outside, None)}, uris
 PY
 
+# ---- streamed formats stay valid documents, with every finding ----
+python3 "$K5_SOURCE_DIR/bench/gen_stream.py" 300 >"$T/many.yaml"
+run many-json 1 "$KUBE5XX" lint --no-config --fail-on info -f json "$T/many.yaml"
+cp "$T/out" "$T/many.json"
+run many-sarif 1 "$KUBE5XX" lint --no-config --fail-on info -f sarif "$T/many.yaml"
+cp "$T/out" "$T/many.sarif"
+run many-junit 1 "$KUBE5XX" lint --no-config --fail-on info -f junit "$T/many.yaml"
+python3 - "$T/many.json" "$T/many.sarif" "$T/out" <<'PY' && ok || bad "streamed json/sarif/junit are not valid or disagree"
+import json, sys, xml.etree.ElementTree as ET
+j = json.load(open(sys.argv[1]))
+s = json.load(open(sys.argv[2]))
+n = len(j["findings"])
+assert n > 50, n
+assert len(s["runs"][0]["results"]) == n, (len(s["runs"][0]["results"]), n)
+assert [f["rule"] for f in j["findings"]] == [r["ruleId"] for r in s["runs"][0]["results"]]
+ET.parse(sys.argv[3])
+PY
+
 finish

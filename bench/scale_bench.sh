@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Benchmark for issue #10: every figure of "the linter at monorepo scale", as ratios measured
+# in one run on the same machine, so that a shared, noisy machine moves both sides alike.
+#
+#   1. OBJECTS generated objects (default 100,000) in 4 files, every --format: lint CPU time
+#      over a libyaml parse-only pass of the same files (target <= 1.5), and lint peak RSS over
+#      the input bytes (target <= 4);
+#   2. a minified one-line JSON List of JSON_MIB MiB (default 63, under K5_MAX_FILE_BYTES): lint
+#      CPU time over a cJSON parse of it (target <= 2);
+#   3. CROSS (default 20,000) Deployments + Services + PDBs selecting by matchExpressions with
+#      NotIn: lint over parse-only (target <= 3), and the same at half the size (linear: the
+#      ratio stays flat);
+#   4. N Services sharing one selector over N Deployments (SHARED, default 4,000), at N/2 and N:
+#      the time ratio between the two sizes (2 = linear, 4 = quadratic);
+#   5. DIRS (default 80,000) empty directories, and half as many: CPU time and its ratio.
+# Times are CPU seconds (user + system, median of RUNS runs, default 3): on a machine shared by
+# several people the wall clock measures the neighbours; wall medians are printed beside.
+#
+# usage: bench/scale_bench.sh [path/to/kube5xx]
+# Needs python3, a C compiler, libyaml and cJSON headers (scripts/install-deps.sh).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+kube5xx=$(realpath "${1:-$here/../out/release/lint/kube5xx}")
+objects=${OBJECTS:-100000}
+json_mib=${JSON_MIB:-63}
+cross=${CROSS:-20000}
+shared=${SHARED:-4000}
+dirs=${DIRS:-80000}
+runs=${RUNS:-3}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+cc -O2 -o "$work/parse_only" "$here/parse_only.c" $(pkg-config --cflags --libs yaml-0.1)
+cc -O2 -o "$work/cjson_parse" "$here/cjson_parse.c" $(pkg-config --cflags --libs libcjson)
+
+echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'); kube5xx: $kube5xx"
+
+# measure NAME CMD...: median CPU seconds, median wall seconds and max peak RSS (KiB) of RUNS runs.
+measure() {
+    python3 - "$runs" "$@" <<'PY'
+import os, statistics, subprocess, sys, time
+runs, cmd = int(sys.argv[1]), sys.argv[2:]
+cpu, wall, rss = [], [], 0
+for _ in range(runs):
+    t = time.monotonic()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, ru = os.wait4(p.pid, 0)
+    wall.append(time.monotonic() - t)
+    cpu.append(ru.ru_utime + ru.ru_stime)
+    rss = max(rss, ru.ru_maxrss)
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 1):
+        sys.exit(f"{cmd[0]} exited {code}")
+print(f"{statistics.median(cpu):.3f} {statistics.median(wall):.3f} {rss}")
+PY
+}
+ratio() { python3 -c "import sys; print(f'{float(sys.argv[1]) / max(float(sys.argv[2]), 1e-9):.2f}')" "$1" "$2"; }
+lint() { echo "$kube5xx" lint --no-config -q --fail-on never "$@"; }
+
+# ---- 1. OBJECTS objects in 4 files, every format ----
+per=$((objects / 4))
+for i in 1 2 3 4; do python3 "$here/gen_stream.py" "$per" >"$work/part$i.yaml"; done
+files=("$work"/part{1,2,3,4}.yaml)
+bytes=$(cat "${files[@]}" | wc -c)
+read -r p_cpu p_wall _ < <(measure "$work/parse_only" "${files[@]}")
+echo
+echo "1. $objects objects in 4 files, $bytes bytes; parse-only: ${p_cpu} s CPU (${p_wall} s wall)"
+printf '   %-7s %9s %9s %8s %10s %9s\n' format "CPU s" "wall s" "CPU/pars" "peak MiB" "RSS/input"
+for fmt in text json sarif junit github; do
+    read -r c w r < <(measure $(lint -f "$fmt" -o /dev/null "${files[@]}"))
+    printf '   %-7s %9s %9s %8s %10.1f %9s\n' "$fmt" "$c" "$w" "$(ratio "$c" "$p_cpu")" \
+        "$(python3 -c "print($r / 1024)")" "$(ratio "$((r * 1024))" "$bytes")"
+done
+echo "   targets: CPU/parse-only <= 1.5, RSS/input <= 4"
+rm -f "${files[@]}"
+
+# ---- 2. a minified one-line JSON List ----
+python3 "$here/gen_json_list.py" "$((json_mib * 1024 * 1024))" >"$work/list.json"
+jbytes=$(wc -c <"$work/list.json")
+read -r j_cpu j_wall _ < <(measure "$work/cjson_parse" "$work/list.json")
+read -r l_cpu l_wall l_rss < <(measure $(lint -o /dev/null "$work/list.json"))
+echo
+echo "2. one-line JSON List, $jbytes bytes: cJSON parse ${j_cpu} s, lint ${l_cpu} s CPU" \
+     "(wall ${j_wall} / ${l_wall}): ratio $(ratio "$l_cpu" "$j_cpu") (target <= 2)"
+rm -f "$work/list.json"
+
+# ---- 3. Deployments + Services + PDBs with NotIn, at half and full size ----
+echo
+for n in $((cross / 2)) "$cross"; do
+    python3 "$here/gen_cross.py" notin "$n" >"$work/cross.yaml"
+    read -r p_cpu _ _ < <(measure "$work/parse_only" "$work/cross.yaml")
+    read -r c_cpu c_wall _ < <(measure $(lint -o /dev/null "$work/cross.yaml"))
+    echo "3. $n Deployments + $n Services + $n PDBs (NotIn): parse-only ${p_cpu} s, lint ${c_cpu} s CPU:" \
+         "ratio $(ratio "$c_cpu" "$p_cpu") (target <= 3)"
+done
+
+# ---- 4. N Services sharing one selector over N Deployments ----
+echo
+prev=""
+for n in $((shared / 2)) "$shared"; do
+    python3 "$here/gen_cross.py" shared "$n" >"$work/shared.yaml"
+    read -r p_cpu _ _ < <(measure "$work/parse_only" "$work/shared.yaml")
+    read -r c_cpu _ _ < <(measure $(lint -o /dev/null "$work/shared.yaml"))
+    echo "4. $n Services with one shared selector over $n Deployments: parse-only ${p_cpu} s," \
+         "lint ${c_cpu} s CPU, ratio $(ratio "$c_cpu" "$p_cpu")${prev:+; lint time x$(ratio "$c_cpu" "$prev") for 2x the input (2 = linear, 4 = quadratic)}"
+    prev=$c_cpu
+done
+rm -f "$work/cross.yaml" "$work/shared.yaml"
+
+# ---- 5. empty directories ----
+echo
+prev=""
+for n in $((dirs / 2)) "$dirs"; do
+    rm -rf "$work/dirs"
+    mkdir "$work/dirs"
+    python3 -c "import os, sys; [os.mkdir(os.path.join(sys.argv[1], 'd%06d' % i)) for i in range(int(sys.argv[2]))]" "$work/dirs" "$n"
+    "$here/gen_cross.py" own 1 >"$work/dirs/one.yaml"
+    read -r c_cpu c_wall _ < <(measure $(lint -o /dev/null "$work/dirs"))
+    echo "5. $n empty directories: ${c_cpu} s CPU (${c_wall} s wall)${prev:+; x$(ratio "$c_cpu" "$prev") for 2x the directories (2 = linear)}"
+    prev=$c_cpu
+done
+rm -rf "$work/dirs"
+
+echo
+echo "not measured: --jobs speedup (parallel loading is not implemented yet)"
