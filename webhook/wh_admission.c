@@ -68,28 +68,13 @@ static void field(char *dst, size_t size, const char *src)
         wh_clean_line(&b, src, strlen(src), size - 1);
 }
 
-/* Glob with '*' only, as the exemption lists are written ("system:serviceaccount:kube-system:*"). */
-static bool glob(const char *pat, const char *s)
-{
-    if (*pat == '\0')
-        return *s == '\0';
-    if (*pat == '*') {
-        for (;; s++) {
-            if (glob(pat + 1, s))
-                return true;
-            if (*s == '\0')
-                return false;
-        }
-    }
-    return *s != '\0' && *pat == *s && glob(pat + 1, s + 1);
-}
-
 static bool listed(const k5_strlist *l, const char *s)
 {
     if (!s)
         return false;
     for (size_t i = 0; i < l->n; i++)
-        if (glob(l->items[i], s))
+        /* '*' matches any run ("system:serviceaccount:kube-system:*"), ':' included. */
+        if (k5_glob_match(l->items[i], s, strlen(s), '\0'))
             return true;
     return false;
 }

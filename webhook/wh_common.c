@@ -278,58 +278,12 @@ size_t wh_clean_line(wh_buf *b, const char *s, size_t n, size_t max_chars)
 
 bool wh_duration_parse(const char *s, int64_t *ns_out)
 {
-    /* Go's time.ParseDuration grammar: [-+]?([0-9]*(\.[0-9]*)?[a-z]+)+ or "0". */
-    static const struct {
-        const char *unit;
-        double ns;
-    } units[] = {{"ns", 1}, {"us", 1e3}, {"\xc2\xb5s", 1e3}, {"\xce\xbcs", 1e3},
-                 {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
-    if (!s || !*s)
+    /* The engine's parser (Go's time.ParseDuration grammar): one copy for both front-ends.
+     * The webhook's settings are never negative. */
+    int64_t ns;
+    if (!s || !k5_duration_parse(s, strlen(s), &ns) || ns < 0)
         return false;
-    if (strcmp(s, "0") == 0) {
-        *ns_out = 0;
-        return true;
-    }
-    if (*s == '+')
-        s++;
-    double total = 0;
-    while (*s) {
-        double v = 0, scale = 1;
-        bool digits = false;
-        while (*s >= '0' && *s <= '9') {
-            v = v * 10 + (*s++ - '0');
-            digits = true;
-            if (v > 1e12)
-                return false;
-        }
-        if (*s == '.') {
-            s++;
-            while (*s >= '0' && *s <= '9') {
-                scale /= 10;
-                v += (*s++ - '0') * scale;
-                digits = true;
-            }
-        }
-        if (!digits)
-            return false;
-        size_t best = 0;
-        double mult = 0;
-        for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-            size_t n = strlen(units[i].unit);
-            /* Longest match first: "ms" must not be read as "m". */
-            if (n > best && strncmp(s, units[i].unit, n) == 0) {
-                best = n;
-                mult = units[i].ns;
-            }
-        }
-        if (best == 0)
-            return false;
-        s += best;
-        total += v * mult;
-        if (total > 1e18)
-            return false;
-    }
-    *ns_out = (int64_t)total;
+    *ns_out = ns;
     return true;
 }
 

@@ -18,7 +18,10 @@
 #define WH_PRINTF(f, a)
 #endif
 
-#define WH_VERSION "0.1.0"
+#include <kube5xx/kube5xx.h>
+
+/* One version for both front-ends: the engine's. */
+#define WH_VERSION KUBE5XX_VERSION
 
 /* Values are only ever appended, never renumbered. */
 typedef enum wh_status {

@@ -399,20 +399,28 @@ int64_t k5__config_param_at(const k5_config *cfg, size_t rule_index, size_t p)
     return p < K5_MAX_PARAMS ? cfg->params[rule_index][p] : 0;
 }
 
-/* '*' matches any run of characters other than '/'. */
-static bool glob(const char *pat, const char *s, size_t n)
+bool k5_glob_match(const char *pat, const char *s, size_t n, char stop)
 {
-    if (!*pat)
-        return n == 0;
-    if (*pat == '*') {
-        for (size_t i = 0;; i++) {
-            if (glob(pat + 1, s + i, n - i))
-                return true;
-            if (i >= n || s[i] == '/')
-                return false;
+    /* The classic two-pointer match: on a mismatch, let the last '*' swallow one more byte. */
+    const char *star = NULL;
+    size_t i = 0, star_i = 0;
+    while (i < n) {
+        if (*pat == '*') {
+            star = ++pat;
+            star_i = i;
+        } else if (*pat && *pat == s[i]) {
+            pat++;
+            i++;
+        } else if (star && (!stop || s[star_i] != stop)) {
+            pat = star;
+            i = ++star_i;
+        } else {
+            return false;
         }
     }
-    return n && *pat == *s && glob(pat + 1, s + 1, n - 1);
+    while (*pat == '*')
+        pat++;
+    return *pat == '\0';
 }
 
 bool k5_config_exempt(const k5_config *cfg, const k5_object *obj)
@@ -432,7 +440,7 @@ bool k5_config_exempt(const k5_config *cfg, const k5_object *obj)
     if (n < 0 || (size_t)n >= sizeof id)
         return false;
     for (size_t i = 0; i < cfg->exempt_obj.len; i++)
-        if (glob(K5__VEC_AT(&cfg->exempt_obj, const char *, i), id, (size_t)n))
+        if (k5_glob_match(K5__VEC_AT(&cfg->exempt_obj, const char *, i), id, (size_t)n, '/'))
             return true;
     return false;
 }

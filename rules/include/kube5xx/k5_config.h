@@ -63,6 +63,14 @@ int64_t k5_config_param(const k5_config *cfg, const k5_rule *rule, size_t i);
 bool k5_config_exempt(const k5_config *cfg, const struct k5_object *obj);
 const k5_webhook_config *k5_config_webhook(const k5_config *cfg);
 
+/*
+ * Glob with '*' only, as exemption lists are written: '*' matches any run of
+ * characters except `stop` ('\0': any run at all). `pat` is NUL-terminated,
+ * `s` has `n` bytes. Linear in practice: one backtrack point, as a shell's
+ * fnmatch keeps.
+ */
+bool k5_glob_match(const char *pat, const char *s, size_t n, char stop);
+
 /* Parses a parameter value written as in the config ("64Mi", "100m", "10s", "85%", 2). */
 K5_WUR k5_status k5_param_parse(k5_param_type type, const char *s, size_t n, int64_t *out);
 
