@@ -207,6 +207,24 @@ void wh_cache_error(wh_cache *c, unsigned kind, const char *msg)
     wh_logline_emit(&l);
 }
 
+void wh_cache_skip(wh_cache *c, unsigned kind)
+{
+    int b = bit_of(kind);
+    if (b < 0)
+        return;
+    pthread_mutex_lock(&c->mu);
+    bool was = c->kinds[b].cached;
+    c->kinds[b].cached = false;
+    pthread_mutex_unlock(&c->mu);
+    if (was) {
+        wh_logline l;
+        wh_logline_begin(&l, WH_LOG_WARN,
+                         "cluster cache: the API server does not serve this kind; not cached");
+        wh_logline_str(&l, "kind", kind_name(b));
+        wh_logline_emit(&l);
+    }
+}
+
 /* Under c->mu. */
 static wh_cache_state compute(const wh_cache *c, int64_t now, char *why, size_t whysz)
 {

@@ -19,8 +19,10 @@
 #include <unistd.h>
 
 #include "wh_admission.h"
+#include "wh_cache.h"
 #include "wh_certs.h"
 #include "wh_config.h"
+#include "wh_informer.h"
 #include "wh_log.h"
 #include "wh_metrics.h"
 #include "wh_server.h"
@@ -58,6 +60,15 @@ static const char usage_text[] =
     "  --idle-timeout D       keep-alive idle timeout, above Go's 90s (default 120s)\n"
     "  --watch-interval D     how often certificate and config files are checked (default 1s)\n"
     "  --loopback             listen on 127.0.0.1 only (local runs and tests)\n"
+    "  --cluster-cache M      on, off or auto (default auto: on with --kubeconfig or inside a\n"
+    "                         cluster, KUBERNETES_SERVICE_HOST set): list and watch the kinds\n"
+    "                         the cross-object rules read and judge each object with them;\n"
+    "                         off judges every object alone\n"
+    "  --kubeconfig FILE      the API server to watch (default $KUBECONFIG, ~/.kube/config,\n"
+    "                         then in-cluster)\n"
+    "  --context NAME         the kubeconfig context (default its current-context)\n"
+    "  --cache-sync-timeout D /readyz waits this long for the first lists; then single-object\n"
+    "                         rules until they are in (default 30s)\n"
     "\n"
     "certs: a CA and a serving certificate (ECDSA P-256) for the webhook's Service.\n"
     "  --service NAME         Service name (SANs NAME, NAME.NS, NAME.NS.svc,\n"
@@ -189,6 +200,7 @@ static int cmd_certs(int argc, char **argv, int first)
 typedef struct app {
     wh_config *cfg;
     wh_metrics *metrics;
+    wh_cache *cache; /* NULL: --cluster-cache off */
 } app;
 
 static void handle(void *ud, const wh_http_request *req, wh_http_reply *reply)
@@ -198,8 +210,9 @@ static void handle(void *ud, const wh_http_request *req, wh_http_reply *reply)
     void *tok;
     const k5_config *cfg = wh_config_acquire(a->cfg, &tok);
     wh_review rv;
-    wh_status st = wh_admission_review(cfg, req->body, req->len, req->deadline_ns,
-                                       req->warn_only ? WH_REVIEW_WARN_ONLY : 0, &rv);
+    wh_status st = wh_admission_review_cached(cfg, a->cache, req->body, req->len,
+                                              req->deadline_ns,
+                                              req->warn_only ? WH_REVIEW_WARN_ONLY : 0, &rv);
     wh_config_release(a->cfg, tok);
     wh_review_record(&rv, a->metrics, wh_now_ns() - t0);
     reply->status = rv.http_status;
@@ -212,10 +225,10 @@ static void handle(void *ud, const wh_http_request *req, wh_http_reply *reply)
 
 static bool ready(void *ud, char *why, size_t whysz)
 {
-    (void)ud;
-    (void)why;
-    (void)whysz;
-    return true; /* the config is always loaded: a bad one is refused at start and reload */
+    app *a = ud;
+    /* The config is always loaded (a bad one is refused at start and reload); the cluster
+     * cache is ready once its first lists are in, or once --cache-sync-timeout has passed. */
+    return !a->cache || wh_cache_ready(a->cache, why, whysz);
 }
 
 static void cert_loaded(wh_tls *tls, wh_metrics *m, const char *what)
@@ -284,6 +297,8 @@ static int cmd_serve(int argc, char **argv, int first)
     int64_t delay_ms = 10000, drain_ms = 5000, idle_ms = 120000, watch_ms = 1000;
     bool loopback = false;
     wh_log_level lvl = WH_LOG_INFO;
+    const char *kubeconfig = NULL, *context = NULL, *cluster_cache = "auto";
+    int64_t sync_ms = (int64_t)WH_CACHE_SYNC_TIMEOUT_S * 1000;
     for (int i = first; i < argc; i++) {
         const char *v;
         if ((v = flag_value(argc, argv, &i, "--tls-cert")))
@@ -327,6 +342,22 @@ static int cmd_serve(int argc, char **argv, int first)
         } else if ((v = flag_value(argc, argv, &i, "--log-level"))) {
             if (!wh_log_level_parse(v, &lvl))
                 return usage_error("--log-level: not one of debug, info, warn, error: '%s'", v);
+        } else if ((v = flag_value(argc, argv, &i, "--cluster-cache"))) {
+            if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0 && strcmp(v, "auto") != 0)
+                return usage_error("--cluster-cache: not one of on, off, auto: '%s'", v);
+            cluster_cache = v;
+        } else if ((v = flag_value(argc, argv, &i, "--kubeconfig"))) {
+            if (!*v)
+                return usage_error("%s", "--kubeconfig needs a file");
+            kubeconfig = v;
+        } else if ((v = flag_value(argc, argv, &i, "--context"))) {
+            if (!*v)
+                return usage_error("%s", "--context needs a name");
+            context = v;
+        } else if ((v = flag_value(argc, argv, &i, "--cache-sync-timeout"))) {
+            if (!parse_duration_ms(v, &sync_ms) || sync_ms < 1 || sync_ms > 3600000)
+                return usage_error("--cache-sync-timeout: not a duration between 1ms and 1h: '%s'",
+                                   v);
         } else if (strcmp(argv[i], "--loopback") == 0)
             loopback = true;
         else
@@ -358,6 +389,8 @@ static int cmd_serve(int argc, char **argv, int first)
     wh_config *cfg = NULL;
     wh_tls *tls = NULL;
     wh_server *srv = NULL;
+    wh_cache *cache = NULL;
+    wh_informer *informer = NULL;
     if (wh_metrics_new(&metrics) != WH_OK) {
         wh_log(WH_LOG_ERROR, "out of memory");
         goto out;
@@ -385,10 +418,31 @@ static int cmd_serve(int argc, char **argv, int first)
     }
     cert_loaded(tls, metrics, "certificate loaded");
     cert_expiry_warning(tls);
-    app a = {cfg, metrics};
+    bool want_cache = strcmp(cluster_cache, "on") == 0 ||
+                      (strcmp(cluster_cache, "auto") == 0 &&
+                       (kubeconfig || context || getenv("KUBERNETES_SERVICE_HOST")));
+    if (want_cache) {
+        wh_cache_opts co = {sync_ms * 1000000, 0};
+        if (wh_cache_new(&co, &cache) != WH_OK) {
+            wh_log(WH_LOG_ERROR, "out of memory");
+            goto out;
+        }
+        wh_metrics_set_source(metrics, wh_cache_metrics, cache);
+        if (wh_informer_start(cache, kubeconfig, context, &informer, err, sizeof err) != WH_OK) {
+            wh_logline l;
+            wh_logline_begin(&l, WH_LOG_ERROR,
+                             "cannot watch the cluster (--cluster-cache=off judges objects alone)");
+            wh_logline_str(&l, "error", err);
+            wh_logline_emit(&l);
+            goto out;
+        }
+    } else {
+        wh_log(WH_LOG_INFO, "cluster cache off: single-object rules only");
+    }
+    app a = {cfg, metrics, cache};
     wh_server_opts so = {(uint16_t)port, (uint16_t)health, loopback, (unsigned)threads,
                          (unsigned)conns, (unsigned)(idle_ms / 1000), tls, metrics, handle, &a,
-                         ready, NULL, (size_t)inflight, 0};
+                         ready, &a, (size_t)inflight, 0};
     if (wh_server_start(&so, &srv, err, sizeof err) != WH_OK) {
         wh_logline l;
         wh_logline_begin(&l, WH_LOG_ERROR, "cannot start the server");
@@ -428,6 +482,10 @@ static int cmd_serve(int argc, char **argv, int first)
             continue;
         }
         check_files(tls, cfg, metrics, false);
+        if (cache) {
+            wh_informer_poll(informer);
+            (void)wh_cache_state_at(cache, wh_now_ns()); /* logs a change of state once */
+        }
         if (wh_wall_s() >= next_expiry_log) {
             cert_expiry_warning(tls);
             next_expiry_log = wh_wall_s() + 86400;
@@ -464,6 +522,8 @@ static int cmd_serve(int argc, char **argv, int first)
     rc = EXIT_OK;
 out:
     wh_server_stop(&srv, 0);
+    wh_informer_stop(&informer); /* before the cache it feeds */
+    wh_cache_free(&cache);
     wh_tls_free(&tls);
     wh_config_free(&cfg);
     wh_metrics_free(&metrics);
