@@ -18,13 +18,17 @@ static k5_status check(k5_check *c, const k5_object *obj)
         if (!k5_quantity_node(lim, NULL, &milli) || milli <= 0 || milli >= min)
             continue;
         k5_str name = k5_container_name(ctr), text = k5_node_str(lim);
+        /* The value as written, and in millicores only when that says something new. */
+        char as_milli[32], shown[40] = "";
+        snprintf(as_milli, sizeof as_milli, "%lldm", (long long)milli);
+        if (text.n != strlen(as_milli) || memcmp(text.p, as_milli, text.n) != 0)
+            snprintf(shown, sizeof shown, " (%s)", as_milli);
         k5_status st = k5_check_report(
             c, lim, NULL,
-            "%s \"%.*s\" of %.*s \"%.*s\" has a CPU limit of %.*s (%lldm), below %lldm: it is "
+            "%s \"%.*s\" of %.*s \"%.*s\" has a CPU limit of %.*s%s, below %lldm: it is "
             "throttled for most of every 100ms CFS period, so requests and probes stall",
             k5__ctr_role_str(role), (int)name.n, name.p, (int)obj->kind.n, obj->kind.p,
-            (int)obj->name.n, obj->name.p, (int)text.n, text.p, (long long)milli,
-            (long long)min);
+            (int)obj->name.n, obj->name.p, (int)text.n, text.p, shown, (long long)min);
         if (st != K5_OK)
             return st;
     }

@@ -15,21 +15,28 @@ static k5_status check(k5_check *c, const k5_object *obj)
         return K5_OK; /* a template placeholder is not judged */
     const k5_node *ref = k5_map_get(spec, "scaleTargetRef");
     k5_str tk = k5_node_str(k5_map_get(ref, "kind")), tn = k5_node_str(k5_map_get(ref, "name"));
-    char target[300];
-    if (tk.n && tn.n)
+    char target[300], absent[300] = "";
+    k5_kind tkind = k5_kind_from(k5_node_str(k5_map_get(ref, "apiVersion")), tk);
+    /* Name the workload only when the input holds it (hpa-target-missing judges the rest). */
+    if (tk.n && tn.n && (tkind & K5_KINDS_WORKLOAD) &&
+        k5_index_find(k5_check_index(c), obj->namespace_, tkind, tn)) {
         snprintf(target, sizeof target, "%.*s \"%.*s\"", (int)tk.n, tk.p, (int)tn.n, tn.p);
-    else
+    } else {
         snprintf(target, sizeof target, "its target");
+        if (tk.n && tn.n)
+            snprintf(absent, sizeof absent, " (%.*s \"%.*s\", not in the input)", (int)tk.n,
+                     tk.p, (int)tn.n, tn.p);
+    }
     const k5_node *at = min_node ? min_node : k5_node_is_map(spec) ? spec : obj->root;
     const char *missing = min_node               ? NULL
                           : k5_node_is_map(spec) ? "minReplicas"
                                                  : "spec.minReplicas";
     return k5_check_report(c, at, missing,
                            "HorizontalPodAutoscaler \"%.*s\" has minReplicas %lld%s, below %lld: "
-                           "it may scale %s in to %lld pod%s, with no redundancy",
+                           "it may scale %s in to %lld pod%s, with no redundancy%s",
                            (int)obj->name.n, obj->name.p, (long long)min,
                            min_node ? "" : " (unset, default 1)", (long long)want, target,
-                           (long long)min, min == 1 ? "" : "s");
+                           (long long)min, min == 1 ? "" : "s", absent);
 }
 
 const k5_rule k5__rule_hpa_min_replicas_too_low = {

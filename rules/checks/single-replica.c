@@ -23,8 +23,8 @@ static k5_status check(k5_check *c, const k5_object *obj)
         return K5_OK;
     char why[300];
     if (hpa)
-        snprintf(why, sizeof why, "HorizontalPodAutoscaler \"%.*s\" allows %lld (minReplicas %lld)",
-                 (int)hpa->name.n, hpa->name.p, (long long)hpa_min, (long long)hpa_min);
+        snprintf(why, sizeof why, "HorizontalPodAutoscaler \"%.*s\" allows %lld (its minReplicas)",
+                 (int)hpa->name.n, hpa->name.p, (long long)hpa_min);
     else
         snprintf(why, sizeof why, "no HorizontalPodAutoscaler in the input keeps %lld or more",
                  (long long)min);

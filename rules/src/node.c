@@ -243,8 +243,12 @@ bool k5_node_int(const k5_node *n, int64_t *out)
         memcpy(buf, n->u.str, len);
         buf[len] = '\0';
         errno = 0;
-        double d = strtod(buf, NULL);
-        if (errno || !isfinite(d) || d != floor(d) || d > 9.2e18 || d < -9.2e18)
+        char *end = NULL;
+        double d = strtod(buf, &end);
+        /* YAML's .inf and .nan are no C numbers: strtod reads nothing of them (and must not
+         * turn them into 0). */
+        if (errno || end == buf || *end || !isfinite(d) || d != floor(d) || d > 9.2e18 ||
+            d < -9.2e18)
             return false;
         *out = (int64_t)d;
         return true;

@@ -129,9 +129,9 @@ python3 - "$T/out" <<'PY' && ok || bad "dups: each Deployment judged with its ow
 import json, sys
 d = json.load(open(sys.argv[1]))
 single = [f for f in d["findings"] if f["rule"] == "single-replica"]
-# Only the file whose own HPA allows 1 pod gets the finding, and it cites minReplicas 1.
+# Only the file whose own HPA allows 1 pod gets the finding, and it cites that minimum.
 assert len(single) == 1 and single[0]["file"].endswith("hpa-min-1.yaml"), single
-assert "minReplicas 1" in single[0]["message"], single
+assert "allows 1 (its minReplicas)" in single[0]["message"], single
 PY
 
 # --- class 6: a raw kustomize base --------------------------------------------------------
