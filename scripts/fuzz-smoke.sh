@@ -3,7 +3,8 @@
 # (FUZZ=ON: every library instrumented, ASan+UBSan), runs each briefly over its seeds, and
 # fails when a target crashes or when its coverage ends below the floor in
 # tests/fuzz/coverage-floors (a blind fuzzer passes nothing).
-#   K5_FUZZ_SECONDS  seconds per target (default 10: with the build, the stage stays near 90 s)
+#   K5_FUZZ_SECONDS  seconds per target (default 10; targets run one per core, so with the
+#                    build the stage stays near 90 s)
 #   K5_FUZZ_BUILD    build directory (default out/fuzz)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,20 +25,43 @@ seeds_admission="tests/fuzz/seeds/admission tests/fuzz/regressions/admission tes
 seeds_config="tests/fuzz/seeds/config tests/fuzz/regressions/config"
 seeds_kube="tests/fuzz/seeds/kube tests/fuzz/regressions/kube"
 
-fail=0
-for t in loader admission config kube; do
-    floor=$(awk -v t="$t" '$1 == t { print $2 }' "$floors")
-    if [ -z "$floor" ]; then
+targets="loader admission config kube"
+for t in $targets; do
+    if [ -z "$(awk -v t="$t" '$1 == t { print $2 }' "$floors")" ]; then
         echo "fuzz-smoke: no floor for $t in $floors" >&2
         exit 1
     fi
-    work=$build/smoke/$t
+done
+
+# The targets run side by side, one per core: the floors compare coverage, not executions,
+# so this halves the stage's wall time without weakening it.
+run() {
+    local t=$1 work=$build/smoke/$1 var=seeds_$1
     rm -rf "$work"
     mkdir -p "$work/corpus"
-    var=seeds_$t
+    local rc=0
     # shellcheck disable=SC2086 # the seed lists are word lists
-    if ! "$build/tests/fuzz/fuzz_$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
-        -artifact_prefix="$work/" "$work/corpus" ${!var} >"$work/log.txt" 2>&1; then
+    "$build/tests/fuzz/fuzz_$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+        -artifact_prefix="$work/" "$work/corpus" ${!var} >"$work/log.txt" 2>&1 || rc=$?
+    echo "$rc" >"$work/rc"
+}
+jobs_max=$(nproc)
+running=0
+for t in $targets; do
+    run "$t" &
+    running=$((running + 1))
+    if [ "$running" -ge "$jobs_max" ]; then
+        wait -n || true
+        running=$((running - 1))
+    fi
+done
+wait
+
+fail=0
+for t in $targets; do
+    floor=$(awk -v t="$t" '$1 == t { print $2 }' "$floors")
+    work=$build/smoke/$t
+    if [ "$(cat "$work/rc" 2>/dev/null)" != 0 ]; then
         echo "fuzz-smoke: fuzz_$t found a crash (input in $work/):" >&2
         tail -40 "$work/log.txt" >&2
         fail=1
