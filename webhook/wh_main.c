@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <malloc.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -289,80 +290,162 @@ static void check_files(wh_tls *tls, wh_config *cfg, wh_metrics *m, bool force)
     }
 }
 
+/* Everything `serve` reads from its flags, with the defaults. */
+typedef struct serve_opts {
+    const char *cert, *key, *config, *client_ca;
+    unsigned long port, health, threads, conns;
+    unsigned long long inflight;
+    int64_t delay_ms, drain_ms, idle_ms, watch_ms;
+    bool loopback;
+    wh_log_level lvl;
+    const char *cluster_cache, *kubeconfig, *context;
+    int64_t sync_ms;
+} serve_opts;
+
+typedef enum flag_kind {
+    FLAG_STR,    /* a string; min 1: must not be empty */
+    FLAG_UINT,   /* unsigned long in [min, max] */
+    FLAG_BYTES,  /* a byte count with Ki, Mi, Gi, in [min, max] */
+    FLAG_MS,     /* a Go duration, in milliseconds (rounded up), in [min, max] */
+    FLAG_LEVEL,  /* a log level */
+    FLAG_CHOICE, /* one of the space-separated words in choices */
+    FLAG_SWITCH  /* no value: sets a bool */
+} flag_kind;
+
+/* One serve flag: how its value is read, where it goes, and what the error says it must be. */
+typedef struct serve_flag {
+    const char *name;
+    flag_kind kind;
+    size_t off; /* in serve_opts */
+    unsigned long long min, max;
+    const char *choices;
+    const char *want; /* "--port: not a port number: 'x'" */
+} serve_flag;
+
+#define SF(name, kind, field, min, max, choices, want)                                           \
+    {name, kind, offsetof(serve_opts, field), min, max, choices, want}
+static const serve_flag serve_flags[] = {
+    SF("--tls-cert", FLAG_STR, cert, 1, 0, NULL, "a file"),
+    SF("--tls-key", FLAG_STR, key, 1, 0, NULL, "a file"),
+    SF("--config", FLAG_STR, config, 0, 0, NULL, "a file"),
+    SF("--client-ca", FLAG_STR, client_ca, 0, 0, NULL, "a file"),
+    SF("--port", FLAG_UINT, port, 0, 65535, NULL, "a port number"),
+    SF("--health-port", FLAG_UINT, health, 0, 65535, NULL, "a port number"),
+    SF("--threads", FLAG_UINT, threads, 1, 256, NULL, "a number between 1 and 256"),
+    SF("--max-connections", FLAG_UINT, conns, 1, 100000, NULL, "a number between 1 and 100000"),
+    SF("--max-inflight-bytes", FLAG_BYTES, inflight, 4ull << 20, 64ull << 30, NULL,
+       "a size of at least 4Mi (bytes, or with Ki, Mi, Gi)"),
+    SF("--shutdown-delay", FLAG_MS, delay_ms, 0, 3600000, NULL, "a duration up to 1h"),
+    SF("--drain-timeout", FLAG_MS, drain_ms, 0, 3600000, NULL, "a duration up to 1h"),
+    SF("--idle-timeout", FLAG_MS, idle_ms, 1000, 3600000, NULL, "a duration between 1s and 1h"),
+    SF("--watch-interval", FLAG_MS, watch_ms, 10, 3600000, NULL,
+       "a duration between 10ms and 1h"),
+    SF("--log-level", FLAG_LEVEL, lvl, 0, 0, NULL, "one of debug, info, warn, error"),
+    SF("--loopback", FLAG_SWITCH, loopback, 0, 0, NULL, ""),
+    SF("--cluster-cache", FLAG_CHOICE, cluster_cache, 0, 0, "on off auto", "one of on, off, auto"),
+    SF("--kubeconfig", FLAG_STR, kubeconfig, 1, 0, NULL, "a file"),
+    SF("--context", FLAG_STR, context, 1, 0, NULL, "a name"),
+    SF("--cache-sync-timeout", FLAG_MS, sync_ms, 1, 3600000, NULL,
+       "a duration between 1ms and 1h"),
+};
+#undef SF
+
+static bool is_choice(const char *choices, const char *v)
+{
+    size_t n = strlen(v);
+    for (const char *c = choices; n && *c;) {
+        const char *end = strchr(c, ' ');
+        size_t len = end ? (size_t)(end - c) : strlen(c);
+        if (len == n && strncmp(c, v, n) == 0)
+            return true;
+        c += len + (end != NULL);
+    }
+    return false;
+}
+
+/* Reads one flag's value into o; false when it is not what the flag wants. */
+static bool flag_set(const serve_flag *f, const char *v, serve_opts *o)
+{
+    char *dst = (char *)o + f->off;
+    unsigned long ul;
+    unsigned long long ull;
+    int64_t ms;
+    switch (f->kind) {
+    case FLAG_STR:
+        if (f->min && !*v)
+            return false;
+        memcpy(dst, &v, sizeof v);
+        return true;
+    case FLAG_UINT:
+        if (!parse_uint(v, (unsigned long)f->max, &ul) || ul < f->min)
+            return false;
+        memcpy(dst, &ul, sizeof ul);
+        return true;
+    case FLAG_BYTES:
+        if (!parse_bytes(v, &ull) || ull < f->min || ull > f->max)
+            return false;
+        memcpy(dst, &ull, sizeof ull);
+        return true;
+    case FLAG_MS:
+        if (!parse_duration_ms(v, &ms) || ms < (int64_t)f->min || ms > (int64_t)f->max)
+            return false;
+        memcpy(dst, &ms, sizeof ms);
+        return true;
+    case FLAG_LEVEL:
+        return wh_log_level_parse(v, (wh_log_level *)(void *)dst);
+    case FLAG_CHOICE:
+        if (!is_choice(f->choices, v))
+            return false;
+        memcpy(dst, &v, sizeof v);
+        return true;
+    case FLAG_SWITCH:
+        *(bool *)(void *)dst = true;
+        return true;
+    }
+    return false;
+}
+
+/* Reads argv[first..] through the table; returns -1 when all went well, else an exit code. */
+static int parse_serve_flags(int argc, char **argv, int first, serve_opts *o)
+{
+    for (int i = first; i < argc; i++) {
+        const serve_flag *f = NULL;
+        const char *v = NULL;
+        for (size_t k = 0; k < sizeof serve_flags / sizeof serve_flags[0] && !f; k++) {
+            const serve_flag *c = &serve_flags[k];
+            if (c->kind == FLAG_SWITCH ? strcmp(argv[i], c->name) == 0
+                                       : (v = flag_value(argc, argv, &i, c->name)) != NULL)
+                f = c;
+        }
+        if (!f)
+            return usage_error("unknown argument '%s'", argv[i]);
+        if (!flag_set(f, v ? v : "", o)) {
+            fprintf(stderr, "kube5xx-webhook: %s: not %s: '%s'\nTry 'kube5xx-webhook --help'.\n",
+                    f->name, f->want, v ? v : "");
+            return EXIT_USAGE;
+        }
+    }
+    return -1;
+}
+
 static int cmd_serve(int argc, char **argv, int first)
 {
-    const char *cert = NULL, *key = NULL, *config = NULL, *client_ca = NULL;
-    unsigned long port = 8443, health = 8081, threads = 0, conns = 0;
-    unsigned long long inflight = 0;
-    int64_t delay_ms = 10000, drain_ms = 5000, idle_ms = 120000, watch_ms = 1000;
-    bool loopback = false;
-    wh_log_level lvl = WH_LOG_INFO;
-    const char *kubeconfig = NULL, *context = NULL, *cluster_cache = "auto";
-    int64_t sync_ms = (int64_t)WH_CACHE_SYNC_TIMEOUT_S * 1000;
-    for (int i = first; i < argc; i++) {
-        const char *v;
-        if ((v = flag_value(argc, argv, &i, "--tls-cert")))
-            cert = v;
-        else if ((v = flag_value(argc, argv, &i, "--tls-key")))
-            key = v;
-        else if ((v = flag_value(argc, argv, &i, "--config")))
-            config = v;
-        else if ((v = flag_value(argc, argv, &i, "--client-ca")))
-            client_ca = v;
-        else if ((v = flag_value(argc, argv, &i, "--port"))) {
-            if (!parse_uint(v, 65535, &port))
-                return usage_error("--port: not a port number: '%s'", v);
-        } else if ((v = flag_value(argc, argv, &i, "--health-port"))) {
-            if (!parse_uint(v, 65535, &health))
-                return usage_error("--health-port: not a port number: '%s'", v);
-        } else if ((v = flag_value(argc, argv, &i, "--threads"))) {
-            if (!parse_uint(v, 256, &threads) || threads == 0)
-                return usage_error("--threads: not a number between 1 and 256: '%s'", v);
-        } else if ((v = flag_value(argc, argv, &i, "--max-connections"))) {
-            if (!parse_uint(v, 100000, &conns) || conns == 0)
-                return usage_error("--max-connections: not a number between 1 and 100000: '%s'",
-                                   v);
-        } else if ((v = flag_value(argc, argv, &i, "--max-inflight-bytes"))) {
-            if (!parse_bytes(v, &inflight) || inflight < 4u * 1024u * 1024u)
-                return usage_error("--max-inflight-bytes: not a size of at least 4Mi (bytes, or "
-                                   "with Ki, Mi, Gi): '%s'", v);
-        } else if ((v = flag_value(argc, argv, &i, "--shutdown-delay"))) {
-            if (!parse_duration_ms(v, &delay_ms) || delay_ms > 3600000)
-                return usage_error("--shutdown-delay: not a duration up to 1h: '%s'", v);
-        } else if ((v = flag_value(argc, argv, &i, "--drain-timeout"))) {
-            if (!parse_duration_ms(v, &drain_ms) || drain_ms > 3600000)
-                return usage_error("--drain-timeout: not a duration up to 1h: '%s'", v);
-        } else if ((v = flag_value(argc, argv, &i, "--idle-timeout"))) {
-            if (!parse_duration_ms(v, &idle_ms) || idle_ms < 1000 || idle_ms > 3600000)
-                return usage_error("--idle-timeout: not a duration between 1s and 1h: '%s'", v);
-        } else if ((v = flag_value(argc, argv, &i, "--watch-interval"))) {
-            if (!parse_duration_ms(v, &watch_ms) || watch_ms < 10 || watch_ms > 3600000)
-                return usage_error("--watch-interval: not a duration between 10ms and 1h: '%s'",
-                                   v);
-        } else if ((v = flag_value(argc, argv, &i, "--log-level"))) {
-            if (!wh_log_level_parse(v, &lvl))
-                return usage_error("--log-level: not one of debug, info, warn, error: '%s'", v);
-        } else if ((v = flag_value(argc, argv, &i, "--cluster-cache"))) {
-            if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0 && strcmp(v, "auto") != 0)
-                return usage_error("--cluster-cache: not one of on, off, auto: '%s'", v);
-            cluster_cache = v;
-        } else if ((v = flag_value(argc, argv, &i, "--kubeconfig"))) {
-            if (!*v)
-                return usage_error("%s", "--kubeconfig needs a file");
-            kubeconfig = v;
-        } else if ((v = flag_value(argc, argv, &i, "--context"))) {
-            if (!*v)
-                return usage_error("%s", "--context needs a name");
-            context = v;
-        } else if ((v = flag_value(argc, argv, &i, "--cache-sync-timeout"))) {
-            if (!parse_duration_ms(v, &sync_ms) || sync_ms < 1 || sync_ms > 3600000)
-                return usage_error("--cache-sync-timeout: not a duration between 1ms and 1h: '%s'",
-                                   v);
-        } else if (strcmp(argv[i], "--loopback") == 0)
-            loopback = true;
-        else
-            return usage_error("unknown argument '%s'", argv[i]);
-    }
+    serve_opts o = {NULL, NULL, NULL, NULL, 8443, 8081, 0, 0, 0,
+                    10000, 5000, 120000, 1000, false, WH_LOG_INFO,
+                    "auto", NULL, NULL, (int64_t)WH_CACHE_SYNC_TIMEOUT_S * 1000};
+    int prc = parse_serve_flags(argc, argv, first, &o);
+    if (prc >= 0)
+        return prc;
+    const char *cert = o.cert, *key = o.key, *config = o.config, *client_ca = o.client_ca;
+    unsigned long port = o.port, health = o.health, threads = o.threads, conns = o.conns;
+    unsigned long long inflight = o.inflight;
+    int64_t delay_ms = o.delay_ms, drain_ms = o.drain_ms, idle_ms = o.idle_ms,
+            watch_ms = o.watch_ms;
+    bool loopback = o.loopback;
+    wh_log_level lvl = o.lvl;
+    const char *kubeconfig = o.kubeconfig, *context = o.context,
+               *cluster_cache = o.cluster_cache;
+    int64_t sync_ms = o.sync_ms;
     if (!cert || !*cert || !key || !*key)
         return usage_error("%s", "serve needs --tls-cert and --tls-key");
     wh_log_set_level(lvl);
