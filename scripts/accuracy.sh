@@ -9,7 +9,31 @@
 # usage: scripts/accuracy.sh [KUBE5XX] [CORPUS]
 #   KUBE5XX  the binary (default: out/release/lint/kube5xx)
 #   CORPUS   the corpus (default: ../shared/corpus)
+#        scripts/accuracy.sh --table BEFORE.tsv AFTER.tsv
+#   prints the Markdown table of docs/accuracy.md: per rule and severity, the counts on
+#   each source, before -> after (only the sources where a count changed are listed
+#   per row; the totals column counts all of them).
 set -eu
+if [ "${1:-}" = "--table" ]; then
+    exec python3 - "$2" "$3" <<'PY'
+import sys, collections
+def load(path):
+    d = collections.defaultdict(dict)
+    for line in open(path):
+        src, rule, sev, n = line.rstrip("\n").split("\t")
+        if not rule.startswith("("):
+            d["%s (%s)" % (rule, sev)][src] = int(n)
+    return d
+before, after = load(sys.argv[1]), load(sys.argv[2])
+print("| rule (severity) | total before -> after | sources that changed (before -> after) |")
+print("|---|---|---|")
+for k in sorted(set(before) | set(after)):
+    b, a = before.get(k, {}), after.get(k, {})
+    ch = ["%s %d -> %d" % (s, b.get(s, 0), a.get(s, 0)) for s in sorted(set(b) | set(a))
+          if b.get(s, 0) != a.get(s, 0)]
+    print("| %s | %d -> %d | %s |" % (k, sum(b.values()), sum(a.values()), ", ".join(ch) or "-"))
+PY
+fi
 here=$(cd "$(dirname "$0")/.." && pwd)
 bin=${1:-$here/out/release/lint/kube5xx}
 corpus=${2:-$here/../shared/corpus}
