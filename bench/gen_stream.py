@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes a `helm template`-style stream of realistic objects for the benchmarks.
 
-usage: gen_stream.py N > stream.yaml   (N objects; default 10000)
+usage: gen_stream.py N [FIRST] > stream.yaml   (N objects, default 10000; applications are
+numbered from FIRST, default 0, so that several files hold distinct objects)
 Per application: a Deployment, a Service, an Ingress, a PodDisruptionBudget and a
 HorizontalPodAutoscaler, in the shapes real charts render (labels, probes, resources,
 env, volumes, annotations), each after a "# Source:" comment. Deterministic.
@@ -9,6 +10,7 @@ env, volumes, annotations), each after a "# Source:" comment. Deterministic.
 import sys
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 10000
+FIRST = int(sys.argv[2]) if len(sys.argv) > 2 else 0
 out = sys.stdout.write
 
 
@@ -178,5 +180,5 @@ def hpa(i, app):
 
 kinds = [deployment, service, ingress, pdb, hpa]
 for n in range(N):
-    i = n // len(kinds)
+    i = FIRST + n // len(kinds)
     kinds[n % len(kinds)](i, f"app{i}")

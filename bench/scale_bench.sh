@@ -60,7 +60,7 @@ lint() { echo "$kube5xx" lint --no-config -q --fail-on never "$@"; }
 
 # ---- 1. OBJECTS objects in 4 files, every format ----
 per=$((objects / 4))
-for i in 1 2 3 4; do python3 "$here/gen_stream.py" "$per" >"$work/part$i.yaml"; done
+for i in 1 2 3 4; do python3 "$here/gen_stream.py" "$per" "$(((i - 1) * per))" >"$work/part$i.yaml"; done
 files=("$work"/part{1,2,3,4}.yaml)
 bytes=$(cat "${files[@]}" | wc -c)
 read -r p_cpu p_wall _ < <(measure "$work/parse_only" "${files[@]}")
