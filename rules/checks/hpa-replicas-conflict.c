@@ -87,7 +87,14 @@ static k5_status check_hpa(k5_check *c, const k5_object *obj)
     rivals r = {obj, k5_node_str(k5_map_get(ref, "kind")), k5_node_str(name), NULL};
     if (!r.kind.n || !r.name.n)
         return K5_OK;
-    k5_index_each(k5_check_index(c), obj->namespace_, K5_KIND_HPA, find_rival, &r);
+    /* The HPAs indexed under the same target, not every HPA of the namespace (which made
+     * this rule quadratic in the HPAs of a namespace). */
+    k5_object target;
+    memset(&target, 0, sizeof target);
+    target.namespace_ = obj->namespace_;
+    target.kind = r.kind;
+    target.name = r.name;
+    k5_index_hpas_for(k5_check_index(c), &target, find_rival, &r);
     if (!r.other)
         return K5_OK;
     return k5_check_report(
@@ -110,9 +117,8 @@ const k5_rule k5__rule_hpa_replicas_conflict = {
     .kinds = K5_KIND_DEPLOYMENT | K5_KIND_STATEFULSET | K5_KIND_REPLICASET |
              K5_KIND_REPLICATIONCONTROLLER | K5_KIND_HPA,
     .scope = K5_SCOPE_CROSS,
-    .cost = "O(HPAs targeting the workload) per workload (hash index by namespace, kind and name); a "
-            "workload with two or more also walks its namespace's HPAs to name the rival (O(HPAs in "
-            "the namespace))",
+    .cost = "O(HPAs targeting the same workload) per workload and per HPA (hash index by "
+            "namespace, kind and name)",
     .scope_note = NULL,
     .summary = "A workload sets spec.replicas while an HPA scales it, or two HPAs scale one "
                "workload",
