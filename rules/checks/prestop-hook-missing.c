@@ -34,7 +34,7 @@ const k5_rule k5__rule_prestop_hook_missing = {
     .scope = K5_SCOPE_SINGLE,
     .cost = "O(Services selecting the workload) per workload (serving, through the index); N Services"
             " with one shared selector over N workloads is N^2 pairs, which this walks (measured: "
-            "bench/lint_bench.sh, shape `shared`)",
+            "bench/scale_bench.sh, figure 4)",
     .scope_note = "also cross-object: the serving containers are those a selecting Service's "
                   "targetPort resolves to (see \"Serving\" in docs/rules.md)",
     .summary = "A serving container has no preStop hook",

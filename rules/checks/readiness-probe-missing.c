@@ -47,7 +47,7 @@ const k5_rule k5__rule_readiness_probe_missing = {
     .scope = K5_SCOPE_SINGLE,
     .cost = "O(Services selecting the workload) per workload (serving, through the index); N Services"
             " with one shared selector over N workloads is N^2 pairs, which this walks (measured: "
-            "bench/lint_bench.sh, shape `shared`)",
+            "bench/scale_bench.sh, figure 4)",
     .scope_note = "also cross-object: the serving containers are those a selecting Service's "
                   "targetPort resolves to (see \"Serving\" in docs/rules.md)",
     .summary = "No serving container of a pod has a readinessProbe",
