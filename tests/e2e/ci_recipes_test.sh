@@ -84,6 +84,17 @@ gl = yaml.safe_load(open(sys.argv[2]))
 plan = {"github": [], "gitlab": []}
 job = next(iter(gh["jobs"].values()))
 plan["github_permissions"] = job.get("permissions", {})
+plan["github_shell"] = job.get("defaults", {}).get("run", {}).get("shell", "")
+plan["github_env"] = job.get("env", {})
+plan["github_setup"] = []
+for s in job["steps"]:
+    run = s.get("run", "")
+    if run.startswith("kube5xx ") or "| kube5xx " in run:
+        break
+    if run:
+        plan["github_setup"].append({"name": s.get("name", run), "run": run, "if": s.get("if", "")})
+plan["gitlab_env"] = gl["kube5xx"].get("variables", {})
+plan["gitlab_before"] = "\n".join(gl["kube5xx"].get("before_script", []))
 for s in job["steps"]:
     run = s.get("run", "")
     if run.startswith("kube5xx ") or "| kube5xx " in run:
@@ -276,6 +287,89 @@ PY
         fi ;;
     esac
 done
+
+# A failed render fails the job: GitHub runs `shell: bash` steps as bash -eo pipefail, which
+# is what run_step does; without it the pipe's status would be kube5xx's alone.
+check "every GitHub step runs with pipefail (defaults.run.shell: bash)" \
+    test "$(plan "p['github_shell']")" = bash
+mkdir -p "$ship_tmp/badhelm"
+# It fails after writing part of a render, a clean object: without pipefail kube5xx would
+# lint that, pass, and the step would be green.
+printf '#!/bin/sh\nprintf "apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: partial}\\n"\necho "Error: template: app/templates/service.yaml:9: bad" >&2\nexit 1\n' \
+    > "$ship_tmp/badhelm/helm"
+chmod +x "$ship_tmp/badhelm/helm"
+for i in $(seq 0 $((n - 1))); do
+    cmd=$(plan "p['github'][$i]['run']")
+    case "$cmd" in helm*) ;; *) continue ;; esac
+    PATH="$ship_tmp/badhelm:$PATH" run_step "failing helm" "$cmd"
+    check "a failing 'helm template' fails the step ($(plan "p['github'][$i]['name']"))" \
+        test "$step_rc" != 0 || show_step
+done
+
+# --- The setup steps, as written, on a simulated runner -----------------------------------
+# The placeholders are replaced the way the README tells users to: the repository URL (here
+# a local clone of this one) and a commit sha. apt-get and sudo are stand-ins that record
+# what would be installed; git, cmake and the compiler are real. First a fresh runner (cache
+# miss: kube5xx is built from the sha), then a cache hit (the binary restored, the build
+# skipped), which must still install kube5xx's runtime libraries.
+check "the GitHub recipe's placeholders are the ones the README names" \
+    test "$(plan "p['github_env'].get('KUBE5XX_REPO')")|$(plan "p['github_env'].get('KUBE5XX_REF')")" \
+        = "<kube5xx-git-url>|<commit-sha-or-tag>"
+check "the GitLab recipe's placeholders are the ones the README names" \
+    test "$(plan "p['gitlab_env'].get('KUBE5XX_REPO')")|$(plan "p['gitlab_env'].get('KUBE5XX_REF')")" \
+        = "<kube5xx-git-url>|<commit-sha-or-tag>"
+check "the README names both placeholders" \
+    bash -c "grep -q '<kube5xx-git-url>' '$ship_root/README.md' && grep -q '<commit-sha-or-tag>' '$ship_root/README.md'"
+if sha=$(git -C "$ship_root" rev-parse --verify -q HEAD) && command -v cmake >/dev/null; then
+    runner="$ship_tmp/runner"
+    mkdir -p "$runner/fake" "$runner/home"
+    printf '#!/bin/sh\nexec "$@"\n' > "$runner/fake/sudo"
+    printf '#!/bin/sh\necho "$*" >> "%s"\n' "$runner/apt.log" > "$runner/fake/apt-get"
+    chmod +x "$runner/fake/sudo" "$runner/fake/apt-get"
+    # gh_setup HIT: runs the setup steps, skipping those a cache hit skips when HIT is true.
+    gh_setup() {
+        : > "$runner/apt.log"
+        setup_rc=0
+        local k m
+        m=$(plan "len(p['github_setup'])")
+        for k in $(seq 0 $((m - 1))); do
+            if [ "$1" = true ] && plan "p['github_setup'][$k]['if']" | grep -q "cache-hit != 'true'"; then
+                continue
+            fi
+            mkdir -p "$runner/temp"
+            (cd "$repo" && env HOME="$runner/home" RUNNER_TEMP="$runner/temp" \
+                GITHUB_PATH="$runner/github_path" KUBE5XX_REPO="file://$ship_root" \
+                KUBE5XX_REF="$sha" PATH="$runner/fake:$PATH" \
+                timeout 600 bash --noprofile --norc -eo pipefail -c "$(plan "p['github_setup'][$k]['run']")") \
+                > "$runner/step.out" 2>&1 || { setup_rc=$?; say "setup step $k failed:"; tail -20 "$runner/step.out" >&2; }
+        done
+    }
+    gh_setup false
+    check "GitHub, cache miss: the setup steps build kube5xx from the commit sha" test "$setup_rc" = 0
+    check "GitHub, cache miss: the built kube5xx runs" \
+        bash -c "'$runner/home/.local/bin/kube5xx' --version >/dev/null"
+    check "GitHub: no webhook dev packages (the webhook is not built)" \
+        bash -c "! grep -Eq 'libmicrohttpd-dev|libgnutls28-dev|libssl-dev' '$runner/apt.log'"
+    gh_setup true
+    check "GitHub, cache hit: the setup steps succeed" test "$setup_rc" = 0
+    check "GitHub, cache hit: kube5xx's runtime libraries are still installed" \
+        bash -c "grep -q 'libyaml-0-2' '$runner/apt.log' && grep -q 'libcjson1' '$runner/apt.log'"
+    check "GitHub, cache hit: nothing is built" bash -c "! grep -q 'libyaml-dev' '$runner/apt.log'"
+    # GitLab, cache hit (the binary restored to .kube5xx-bin/): the before_script as written.
+    gl="$runner/gitlab"
+    mkdir -p "$gl/.kube5xx-bin"
+    cp "$runner/home/.local/bin/kube5xx" "$gl/.kube5xx-bin/"
+    : > "$runner/apt.log"
+    (cd "$gl" && env KUBE5XX_REPO="file://$ship_root" KUBE5XX_REF="$sha" PATH="$runner/fake:$PATH" \
+        timeout 600 bash -e -o pipefail -c "$(plan "p['gitlab_before']")
+kube5xx --version") > "$runner/step.out" 2>&1
+    check "GitLab, cache hit: before_script succeeds and kube5xx runs" test $? = 0 ||
+        tail -20 "$runner/step.out" >&2
+    check "GitLab, cache hit: kube5xx's runtime libraries are still installed" \
+        bash -c "grep -q 'libyaml-0-2' '$runner/apt.log' && grep -q 'libcjson1' '$runner/apt.log'"
+else
+    say "not a git checkout (or no cmake): the recipes' build steps are not run"
+fi
 
 # --- GitLab CI --------------------------------------------------------------------------
 if [ -n "$HELM" ]; then

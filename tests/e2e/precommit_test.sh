@@ -146,4 +146,27 @@ git add -A
 run --all-files
 check "kube5xx-dirs hook passes once fixed" passed
 
+# --- The README's snippet, as written, with its placeholders replaced --------------------
+# The README tells the user to replace <kube5xx-git-url> and <commit-sha-or-tag>; here they
+# become the hook repository and its commit sha, and nothing else of the snippet changes.
+snippet=$(awk '/^Add kube5xx to your `.pre-commit-config.yaml`/ {f = 1; next}
+               f && /^```yaml/ {c = 1; next}
+               c && /^```/ {exit}
+               c {print}' "$ship_root/README.md")
+check "the README has a .pre-commit-config.yaml snippet with both placeholders" \
+    bash -c 'grep -q "<kube5xx-git-url>" <<<"$1" && grep -q "<commit-sha-or-tag>" <<<"$1"' _ "$snippet"
+snippet=${snippet//<kube5xx-git-url>/file://$hooks}
+printf '%s\n' "${snippet//<commit-sha-or-tag>/$rev}" > .pre-commit-config.yaml
+mkdir -p k8s
+sed 's/^  name: web$/  name: web-k8s/' deploy/service.yaml > k8s/service.yaml
+write_deployment web
+git add -A
+run --all-files
+check "the README snippet, as written: fails on the mismatch" \
+    failed_with service-target-port-mismatch
+write_deployment http
+git add -A
+run --all-files
+check "the README snippet, as written: passes once fixed" passed
+
 finish
