@@ -511,13 +511,23 @@ static int cmd_serve(int argc, char **argv, int first)
             goto out;
         }
         wh_metrics_set_source(metrics, wh_cache_metrics, cache);
+        /* Asked for (on, --kubeconfig, --context): a failure stops the start. Only inferred
+         * from KUBERNETES_SERVICE_HOST (a CI runner in a pod, a token not mounted): judged
+         * alone, said loudly. */
+        bool asked = strcmp(cluster_cache, "on") == 0 || kubeconfig || context;
         if (wh_informer_start(cache, kubeconfig, context, &informer, err, sizeof err) != WH_OK) {
             wh_logline l;
-            wh_logline_begin(&l, WH_LOG_ERROR,
-                             "cannot watch the cluster (--cluster-cache=off judges objects alone)");
+            wh_logline_begin(&l, asked ? WH_LOG_ERROR : WH_LOG_WARN,
+                             asked ? "cannot watch the cluster (--cluster-cache=off judges "
+                                     "objects alone)"
+                                   : "cluster cache off: cannot load the in-cluster API "
+                                     "configuration; single-object rules only");
             wh_logline_str(&l, "error", err);
             wh_logline_emit(&l);
-            goto out;
+            if (asked)
+                goto out;
+            wh_metrics_set_source(metrics, NULL, NULL);
+            wh_cache_free(&cache);
         }
     } else {
         wh_log(WH_LOG_INFO, "cluster cache off: single-object rules only");

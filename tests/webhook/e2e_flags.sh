@@ -32,4 +32,16 @@ for f in $flags; do
     check "$f is in --help" grep -qF -- "  $f " <<<"$help"
     check "$f is in docs/webhook.md" grep -qF -- "| \`$f" "$DOCS"
 done
+# Inside a pod without a service-account token (a CI runner), auto judges objects alone
+# instead of refusing to start; --cluster-cache=on (asked for) refuses.
+gen_certs "$WORK/certs"
+KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT=1 start_server "$WORK/certs" --shutdown-delay=0s
+check "auto without an in-cluster config starts, judging objects alone" \
+    grep -q 'cluster cache off: cannot load the in-cluster API configuration' "$WORK/server.log"
+check "and is ready at once" curl -sf "http://127.0.0.1:$HPORT/readyz" -o /dev/null
+kill -TERM "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null; SERVER_PID=
+KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT=1 timeout 10 "$WEBHOOK" serve \
+    --tls-cert "$WORK/certs/tls.crt" --tls-key "$WORK/certs/tls.key" --port 0 --health-port 0 \
+    --loopback --cluster-cache=on >"$WORK/on.log" 2>&1
+check "--cluster-cache=on without an API configuration refuses to start (exit 1)" test $? = 1
 [ "$FAILS" = 0 ]
