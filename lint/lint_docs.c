@@ -7,10 +7,17 @@
 
 void lint_docs_table(FILE *fp)
 {
-    fprintf(fp, "%-32s %-8s %-7s %s\n", "ID", "SEVERITY", "SCOPE", "SUMMARY");
+    /* The id column is as wide as the longest id, so every row lines up. */
+    int w = 2;
+    for (size_t i = 0; i < k5_rule_count(); i++) {
+        size_t n = strlen(k5_rule_at(i)->id);
+        if (n > (size_t)w && n < 256)
+            w = (int)n;
+    }
+    fprintf(fp, "%-*s %-8s %-7s %s\n", w, "ID", "SEVERITY", "SCOPE", "SUMMARY");
     for (size_t i = 0; i < k5_rule_count(); i++) {
         const k5_rule *r = k5_rule_at(i);
-        fprintf(fp, "%-32s %-8s %-7s %s\n", r->id, k5_severity_str(r->severity),
+        fprintf(fp, "%-*s %-8s %-7s %s\n", w, r->id, k5_severity_str(r->severity),
                 k5_scope_str(r->scope), r->summary);
     }
 }

@@ -136,4 +136,10 @@ has explain-why "$T/out" 'Why it causes 5xx'
 has explain-scope "$T/out" 'cross-object'
 run explain-unknown 2 "$KUBE5XX" explain nope
 
+# The rules table lines up: the severity column starts at the same place on every row,
+# the longest id (termination-grace-period-too-short) included.
+run rules-table 0 "$KUBE5XX" rules
+awk '{ match($0, /^[^ ]+ +/); print RLENGTH }' "$T/out" | sort -u > "$T/cols"
+if [ "$(wc -l < "$T/cols")" = 1 ]; then ok; else bad "rules table: the severity column moves"; fi
+
 finish
