@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -62,6 +63,86 @@ static int usage_error(const char *fmt, const char *arg)
     fprintf(stderr, fmt, arg);
     fprintf(stderr, "\nTry 'kube5xx --help'.\n");
     return EXIT_ERROR;
+}
+
+/* Edit distance of a and b (insertions, deletions, substitutions), both at most 63 bytes. */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), row[64];
+    if (la > 63 || lb > 63)
+        return SIZE_MAX;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+/* The candidate closest to s, when it is close enough to be what was meant; else NULL. */
+static const char *did_you_mean(const char *s, const char *(*at)(size_t, const void *),
+                                size_t n, const void *ctx)
+{
+    const char *best = NULL;
+    size_t best_d = SIZE_MAX, len = strlen(s);
+    for (size_t i = 0; i < n; i++) {
+        const char *c = at(i, ctx);
+        size_t d = edit_distance(s, c);
+        if (d < best_d) {
+            best_d = d;
+            best = c;
+        }
+    }
+    /* One edit in four characters at most, and never for a very short word. */
+    return best && len >= 3 && best_d <= (len + 3) / 4 ? best : NULL;
+}
+
+static const char *rule_id_at(size_t i, const void *ctx)
+{
+    (void)ctx;
+    return k5_rule_at(i)->id;
+}
+
+static const char *long_option_at(size_t i, const void *ctx)
+{
+    return ((const struct option *)ctx)[i].name;
+}
+
+/* The error for an option getopt_long did not accept (opterr is 0 and optstring starts ':'). */
+static int option_error(int c, char **argv, const struct option *opts)
+{
+    const char *arg = argv[optind - 1];
+    char msg[256];
+    if (c == ':') {
+        snprintf(msg, sizeof msg, "option '%.80s' needs a value", arg);
+        return usage_error("%s", msg);
+    }
+    if (optopt || strncmp(arg, "--", 2) != 0) {
+        snprintf(msg, sizeof msg, "unknown option '-%c'", optopt ? optopt : '?');
+        return usage_error("%s", msg);
+    }
+    char name[64];
+    snprintf(name, sizeof name, "%.*s", (int)strcspn(arg + 2, "="), arg + 2);
+    size_t n = 0;
+    while (opts[n].name)
+        n++;
+    const char *near = did_you_mean(name, long_option_at, n, opts);
+    if (near)
+        snprintf(msg, sizeof msg, "unknown option '--%.60s'; did you mean '--%s'?", name, near);
+    else
+        snprintf(msg, sizeof msg, "unknown option '--%.60s'", name);
+    return usage_error("%s", msg);
 }
 
 /* Reads a small file (the config) whole. Returns 0, or -1 with errno set. */
@@ -174,7 +255,8 @@ static int cmd_lint(int argc, char **argv)
     bool allow_empty = false, follow = false;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "f:o:c:n:qLh", opts, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":f:o:c:n:qLh", opts, NULL)) != -1) {
         switch (c) {
         case 'f':
             format = optarg;
@@ -214,7 +296,7 @@ static int cmd_lint(int argc, char **argv)
             fputs(usage_text, stdout);
             return EXIT_CLEAN;
         default:
-            return usage_error("%s", "invalid option");
+            return option_error(c, argv, opts);
         }
     }
     lint_output_fn writer = lint_output_find(format);
@@ -364,8 +446,14 @@ static int cmd_explain(int argc, char **argv)
     if (argc != 2)
         return usage_error("%s", "explain needs exactly one RULE-ID (see 'kube5xx rules')");
     const k5_rule *r = k5_rule_find(argv[1], strlen(argv[1]));
-    if (!r)
+    if (!r) {
+        const char *near = did_you_mean(argv[1], rule_id_at, k5_rule_count(), NULL);
+        if (near) {
+            fprintf(stderr, "kube5xx: unknown rule '%s'; did you mean '%s'?\n", argv[1], near);
+            return EXIT_ERROR;
+        }
         return usage_error("unknown rule '%s' (see 'kube5xx rules')", argv[1]);
+    }
     lint_docs_explain(stdout, r);
     return fflush(stdout) == 0 ? EXIT_CLEAN : EXIT_ERROR;
 }

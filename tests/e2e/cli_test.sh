@@ -136,6 +136,16 @@ has explain-why "$T/out" 'Why it causes 5xx'
 has explain-scope "$T/out" 'cross-object'
 run explain-unknown 2 "$KUBE5XX" explain nope
 
+# A mistyped flag or rule id gets a suggestion; a word far from all gets none.
+run typo-flag 2 "$KUBE5XX" lint --fail-onn error "$T"
+has typo-flag-hint "$T/err" "unknown option '--fail-onn'; did you mean '--fail-on'\?"
+run typo-rule 2 "$KUBE5XX" explain readines-probe-missing
+has typo-rule-hint "$T/err" "did you mean 'readiness-probe-missing'\?"
+run far-flag 2 "$KUBE5XX" lint --zzz "$T"
+hasnt far-flag-no-hint "$T/err" "did you mean"
+run missing-value 2 "$KUBE5XX" lint --format
+has missing-value-msg "$T/err" "option '--format' needs a value"
+
 # The rules table lines up: the severity column starts at the same place on every row,
 # the longest id (termination-grace-period-too-short) included.
 run rules-table 0 "$KUBE5XX" rules
