@@ -125,6 +125,55 @@ static bool blank(const char *b, size_t n)
     return true;
 }
 
+/*
+ * The Helm chart directory `name` is a template of (an ancestor holding Chart.yaml, at most
+ * eight levels up), into out; false when there is none.
+ */
+static bool chart_of(const char *name, char *out, size_t size)
+{
+    char dir[PATH_MAX];
+    if (snprintf(dir, sizeof dir, "%s", name) >= (int)sizeof dir)
+        return false;
+    for (int up = 0; up < 8; up++) {
+        char *slash = strrchr(dir, '/');
+        if (!slash)
+            return false;
+        *slash = '\0';
+        char chart[PATH_MAX + 16];
+        struct stat st;
+        snprintf(chart, sizeof chart, "%s/Chart.yaml", dir[0] ? dir : "/");
+        if (stat(chart, &st) == 0 && S_ISREG(st.st_mode)) {
+            snprintf(out, size, "%s", dir[0] ? dir : "/");
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * A file that does not parse and holds template actions ({{ ... }}) is an unrendered Helm
+ * template: one error per chart saying to render it first, instead of one YAML error per
+ * template; a template outside any chart keeps its YAML error, with the same advice.
+ */
+static int add_template_error(lint_input *in, const char *name, const k5_error *err)
+{
+    char chart[PATH_MAX], msg[PATH_MAX + 256];
+    if (chart_of(name, chart, sizeof chart)) {
+        for (size_t i = 0; i < in->nerrors; i++)
+            if (strcmp(in->errors[i].file, chart) == 0)
+                return 0; /* said once for the chart */
+        snprintf(msg, sizeof msg,
+                 "a Helm chart: its templates are not YAML until rendered; render it first: "
+                 "helm template %s | kube5xx lint -",
+                 chart);
+        return add_error(in, chart, 0, 0, msg);
+    }
+    snprintf(msg, sizeof msg,
+             "%s (an unrendered template? render it first: helm template CHART | kube5xx lint -)",
+             err->msg);
+    return add_error(in, name, err->line, err->column, msg);
+}
+
 static int load_fd(lint_input *in, int fd, const char *name, k5_format fmt)
 {
     char *buf = NULL;
@@ -148,10 +197,12 @@ static int load_fd(lint_input *in, int fd, const char *name, k5_format fmt)
         return 0;
     }
     k5_error err = {0};
+    bool templated = memmem(buf, len, "{{", 2) != NULL;
     k5_status st = k5_docset_load(in->set, name, buf, len, fmt, &err);
     if (st == K5_ENOMEM)
         return -1;
-    if (st != K5_OK && add_error(in, name, err.line, err.column, err.msg) < 0)
+    if (st != K5_OK && (templated ? add_template_error(in, name, &err)
+                                  : add_error(in, name, err.line, err.column, err.msg)) < 0)
         return -1;
     return 0;
 }

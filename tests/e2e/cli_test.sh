@@ -146,6 +146,18 @@ hasnt far-flag-no-hint "$T/err" "did you mean"
 run missing-value 2 "$KUBE5XX" lint --format
 has missing-value-msg "$T/err" "option '--format' needs a value"
 
+# An unrendered Helm chart: one line saying to render it first, not a YAML error per template.
+mkdir -p "$T/chart/templates"
+printf 'apiVersion: v2\nname: shop\nversion: 0.1.0\n' > "$T/chart/Chart.yaml"
+for t in a b c; do
+    printf 'apiVersion: v1\nkind: Service\nmetadata:\n  {{- include "x" . | nindent 4 }}\n{{- if .Values.y }}\n' \
+        > "$T/chart/templates/$t.yaml"
+done
+run helm-chart 2 "$KUBE5XX" lint "$T/chart"
+cat "$T/out" "$T/err" > "$T/all"
+has helm-chart-hint "$T/all" "render it first: helm template .*chart \| kube5xx lint -"
+if [ "$(grep -c 'error' "$T/all")" -le 2 ]; then ok; else bad "helm-chart: more than one error line"; cat "$T/all" >&2; fi
+
 # The rules table lines up: the severity column starts at the same place on every row,
 # the longest id (termination-grace-period-too-short) included.
 run rules-table 0 "$KUBE5XX" rules
