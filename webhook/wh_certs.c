@@ -3,6 +3,7 @@
  */
 #include "wh_certs.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/bio.h>
@@ -162,6 +163,36 @@ static wh_status write_atomic(const char *dir, const char *name, const char *dat
     return WH_OK;
 }
 
+/* An IPv4 or IPv6 address, normalised into out (when given). */
+static bool san_ip(const char *s, char *out, size_t size)
+{
+    unsigned char a[16];
+    char text[INET6_ADDRSTRLEN];
+    int af = inet_pton(AF_INET, s, a) == 1    ? AF_INET
+             : inet_pton(AF_INET6, s, a) == 1 ? AF_INET6
+                                               : 0;
+    if (!af || !inet_ntop(af, a, text, sizeof text))
+        return false;
+    if (out)
+        snprintf(out, size, "%s", text);
+    return true;
+}
+
+/* A DNS name: letters, digits, '-' and '.', an optional leading "*.", at most 253. */
+static bool san_dns(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 253)
+        return false;
+    if (strncmp(s, "*.", 2) == 0)
+        s += 2;
+    for (const char *p = s; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '-' || *p == '.'))
+            return false;
+    return *s && *s != '.' && *s != '-';
+}
+
 wh_status wh_certs_generate(const wh_certs_opts *o, char **ca_bundle, char *err, size_t errsz)
 {
     static const char *const files[] = {"ca.crt", "tls.crt", "tls.key"};
@@ -170,6 +201,17 @@ wh_status wh_certs_generate(const wh_certs_opts *o, char **ca_bundle, char *err,
                  "--service and --namespace must be DNS labels (lower-case letters, digits and "
                  "'-', at most 63)");
         return WH_EINVAL;
+    }
+    if (o->nsans > WH_CERTS_MAX_SANS) {
+        snprintf(err, errsz, "at most %u --san", WH_CERTS_MAX_SANS);
+        return WH_EINVAL;
+    }
+    for (size_t i = 0; i < o->nsans; i++) {
+        if (!san_ip(o->sans[i], NULL, 0) && !san_dns(o->sans[i])) {
+            snprintf(err, errsz, "--san '%.100s' is neither a DNS name nor an IP address",
+                     o->sans[i]);
+            return WH_EINVAL;
+        }
     }
     if (o->days < 1 || o->days > WH_CERTS_MAX_DAYS) {
         snprintf(err, errsz, "--days must be between 1 and %u", WH_CERTS_MAX_DAYS);
@@ -197,10 +239,16 @@ wh_status wh_certs_generate(const wh_certs_opts *o, char **ca_bundle, char *err,
     char *pem[3] = {NULL, NULL, NULL};
     size_t len[3] = {0, 0, 0};
     char *b64 = NULL;
-    char san[1024], cn[256];
-    snprintf(san, sizeof san, "DNS:%s,DNS:%s.%s,DNS:%s.%s.svc,DNS:%s.%s.svc.cluster.local",
-             o->service, o->service, o->namespace_, o->service, o->namespace_, o->service,
-             o->namespace_);
+    char san[1024 + WH_CERTS_MAX_SANS * 264], cn[256];
+    int sl = snprintf(san, sizeof san, "DNS:%s,DNS:%s.%s,DNS:%s.%s.svc,DNS:%s.%s.svc.cluster.local",
+                      o->service, o->service, o->namespace_, o->service, o->namespace_,
+                      o->service, o->namespace_);
+    for (size_t i = 0; i < o->nsans && sl > 0 && (size_t)sl < sizeof san; i++) {
+        char ip[INET6_ADDRSTRLEN];
+        bool is_ip = san_ip(o->sans[i], ip, sizeof ip);
+        sl += snprintf(san + sl, sizeof san - (size_t)sl, ",%s:%s", is_ip ? "IP" : "DNS",
+                       is_ip ? ip : o->sans[i]);
+    }
     snprintf(cn, sizeof cn, "%s.%s.svc", o->service, o->namespace_);
 
     ca_key = EVP_EC_gen("P-256");

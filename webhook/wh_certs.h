@@ -20,7 +20,10 @@ typedef struct wh_certs_opts {
     const char *out_dir;   /* created if missing (one level) */
     unsigned days;         /* validity of both certificates, 1..WH_CERTS_MAX_DAYS */
     bool force;            /* overwrite existing files */
+    const char *const *sans; /* extra subject names: DNS names or IP addresses (--san) */
+    size_t nsans;            /* at most WH_CERTS_MAX_SANS */
 } wh_certs_opts;
+#define WH_CERTS_MAX_SANS 16u
 
 /*
  * Generates and writes the three files. Each file is written to a temporary

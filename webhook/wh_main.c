@@ -34,7 +34,8 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_EXISTS = 3 };
 static const char usage_text[] =
     "Usage:\n"
     "  kube5xx-webhook [serve] --tls-cert FILE --tls-key FILE [flags]\n"
-    "  kube5xx-webhook certs --service NAME --namespace NS --out DIR [--days 365] [--force]\n"
+    "  kube5xx-webhook certs --service NAME --namespace NS --out DIR [--san NAME|IP]...\n"
+    "                        [--days 365] [--force]\n"
     "  kube5xx-webhook --help | --version\n"
     "\n"
     "serve: a validating admission webhook (POST /validate over HTTPS) that denies or warns\n"
@@ -77,6 +78,8 @@ static const char usage_text[] =
     "  --namespace NS         Service namespace\n"
     "  --out DIR              writes DIR/ca.crt, DIR/tls.crt, DIR/tls.key; prints the base64\n"
     "                         caBundle on stdout\n"
+    "  --san NAME|IP          also valid for this DNS name or IP address (repeatable, up to\n"
+    "                         16; e.g. --san localhost --san 127.0.0.1 for a local run)\n"
     "  --days N               validity (default 365)\n"
     "  --force                overwrite existing files\n"
     "\n"
@@ -158,11 +161,17 @@ static const char *flag_value(int argc, char **argv, int *i, const char *name)
 
 static int cmd_certs(int argc, char **argv, int first)
 {
-    wh_certs_opts o = {NULL, NULL, NULL, 365, false};
+    wh_certs_opts o = {NULL, NULL, NULL, 365, false, NULL, 0};
+    const char *sans[WH_CERTS_MAX_SANS];
+    o.sans = sans;
     for (int i = first; i < argc; i++) {
         const char *v;
         unsigned long u;
-        if ((v = flag_value(argc, argv, &i, "--service")))
+        if ((v = flag_value(argc, argv, &i, "--san"))) {
+            if (o.nsans == WH_CERTS_MAX_SANS)
+                return usage_error("%s", "certs: too many --san (at most 16)");
+            sans[o.nsans++] = v;
+        } else if ((v = flag_value(argc, argv, &i, "--service")))
             o.service = v;
         else if ((v = flag_value(argc, argv, &i, "--namespace")))
             o.namespace_ = v;

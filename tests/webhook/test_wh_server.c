@@ -69,7 +69,7 @@ static wh_tls *new_tls(const char *dir)
 {
     char err[512] = "";
     char *bundle = NULL;
-    wh_certs_opts co = {"hook", "ns", dir, 2, false};
+    wh_certs_opts co = {"hook", "ns", dir, 2, false, NULL, 0};
     assert_int_equal(wh_certs_generate(&co, &bundle, err, sizeof err), WH_OK);
     free(bundle);
     char c[160], k[160];

@@ -36,7 +36,7 @@ static void gen(const char *sub, bool force, wh_status want)
 {
     char dir[256], err[512] = "";
     snprintf(dir, sizeof dir, "%s/%s", g_dir, sub);
-    wh_certs_opts o = {"hook", "ns1", dir, 30, force};
+    wh_certs_opts o = {"hook", "ns1", dir, 30, force, NULL, 0};
     char *bundle = NULL;
     wh_status st = wh_certs_generate(&o, &bundle, err, sizeof err);
     if (st != want)
@@ -75,11 +75,41 @@ static void test_wh_certs__writes_secret_layout_and_refuses_overwrite(void **sta
     gen("a", true, WH_OK);
     char dir[256], err[256];
     snprintf(dir, sizeof dir, "%s/b", g_dir);
-    wh_certs_opts bad = {"Not_A_Label", "ns1", dir, 30, false};
+    wh_certs_opts bad = {"Not_A_Label", "ns1", dir, 30, false, NULL, 0};
     char *bundle = NULL;
     assert_int_equal(wh_certs_generate(&bad, &bundle, err, sizeof err), WH_EINVAL);
-    wh_certs_opts days = {"hook", "ns1", dir, 0, false};
+    wh_certs_opts days = {"hook", "ns1", dir, 0, false, NULL, 0};
     assert_int_equal(wh_certs_generate(&days, &bundle, err, sizeof err), WH_EINVAL);
+    assert_null(bundle);
+}
+
+static void test_wh_certs__extra_sans_for_local_use(void **state)
+{
+    (void)state;
+    char dir[256], err[512] = "", p[256];
+    snprintf(dir, sizeof dir, "%s/san", g_dir);
+    const char *sans[] = {"localhost", "127.0.0.1", "::1", "*.example.test"};
+    wh_certs_opts o = {"hook", "ns1", dir, 30, false, sans, 4};
+    char *bundle = NULL;
+    assert_int_equal(wh_certs_generate(&o, &bundle, err, sizeof err), WH_OK);
+    free(bundle);
+    bundle = NULL;
+    path(p, sizeof p, "san", "tls.crt");
+    FILE *f = fopen(p, "r");
+    X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    assert_non_null(x);
+    assert_int_equal(X509_check_host(x, "localhost", 0, 0, NULL), 1);
+    assert_int_equal(X509_check_host(x, "a.example.test", 0, 0, NULL), 1);
+    assert_int_equal(X509_check_host(x, "hook.ns1.svc", 0, 0, NULL), 1);
+    assert_int_equal(X509_check_ip_asc(x, "127.0.0.1", 0), 1);
+    assert_int_equal(X509_check_ip_asc(x, "::1", 0), 1);
+    assert_int_equal(X509_check_ip_asc(x, "10.0.0.1", 0), 0);
+    X509_free(x);
+    /* Neither a name nor an address: refused, nothing written. */
+    const char *bad[] = {"bad name,DNS:evil"};
+    wh_certs_opts b = {"hook", "ns1", dir, 30, true, bad, 1};
+    assert_int_equal(wh_certs_generate(&b, &bundle, err, sizeof err), WH_EINVAL);
     assert_null(bundle);
 }
 
@@ -247,6 +277,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_wh_certs__writes_secret_layout_and_refuses_overwrite),
         cmocka_unit_test(test_wh_certs__leaf_has_service_sans_and_p256),
+        cmocka_unit_test(test_wh_certs__extra_sans_for_local_use),
         cmocka_unit_test(test_wh_tls__loads_pair_and_reports_expiry),
         cmocka_unit_test(test_wh_tls__refuses_mismatched_and_garbage),
         cmocka_unit_test(test_wh_tls__rotation_keeps_old_pair_on_bad_input),
