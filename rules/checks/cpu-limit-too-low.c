@@ -1,7 +1,7 @@
 /*
  * cpu-limit-too-low: a CPU limit so small that CFS throttling dominates latency.
  */
-#include "check_pod.h"
+#include "k5_check.h"
 
 static k5_status check(k5_check *c, const k5_object *obj)
 {
@@ -17,7 +17,7 @@ static k5_status check(k5_check *c, const k5_object *obj)
         /* A zero limit sets no CFS quota at all (the kubelet skips it). */
         if (!k5_quantity_node(lim, NULL, &milli) || milli <= 0 || milli >= min)
             continue;
-        k5_str name = k5_container_name(ctr), text = k5_node_str(lim);
+        k5_str name = k5__container_name(ctr), text = k5_node_str(lim);
         /* The value as written, and in millicores only when that says something new. */
         char as_milli[32], shown[40] = "";
         snprintf(as_milli, sizeof as_milli, "%lldm", (long long)milli);

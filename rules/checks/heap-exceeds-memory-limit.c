@@ -2,14 +2,14 @@
  * heap-exceeds-memory-limit: a runtime heap bound that leaves the container no
  * room under its memory limit.
  */
-#include "check_pod.h"
+#include "k5_check.h"
 #include "k5_arith.h"
 
 static k5_status report(k5_check *c, const k5_object *obj, const k5_node *ctr,
                         k5__ctr_role role, const k5__heap_flag *f, const char *what,
                         const char *limit_text, const char *judged)
 {
-    k5_str name = k5_container_name(ctr);
+    k5_str name = k5__container_name(ctr);
     char from[48] = "";
     if (f->source)
         snprintf(from, sizeof from, " (from %s)", f->source);

@@ -1,7 +1,7 @@
 /*
  * hpa-min-replicas-too-low: an HPA allowed to scale its target in to one pod.
  */
-#include "check_workload.h"
+#include "k5_check.h"
 
 static k5_status check(k5_check *c, const k5_object *obj)
 {

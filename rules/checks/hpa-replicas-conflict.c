@@ -2,7 +2,7 @@
  * hpa-replicas-conflict: a workload that sets spec.replicas while an HPA scales it, and two
  * HPAs scaling one workload.
  */
-#include "check_workload.h"
+#include "k5_check.h"
 
 /* The lesser of two objects by name, then input order: what a message names stays the same
  * whatever order the input (or the webhook's cache) lists them in. */

@@ -1,7 +1,7 @@
 /*
  * hpa-target-missing: an HPA whose scaleTargetRef names no workload of the input.
  */
-#include "check_workload.h"
+#include "k5_check.h"
 
 static k5_status check(k5_check *c, const k5_object *obj)
 {

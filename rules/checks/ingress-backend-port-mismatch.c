@@ -4,7 +4,7 @@
  */
 #include <ctype.h>
 
-#include "check_workload.h"
+#include "k5_check.h"
 
 /* A port given as a string of digits (servicePort: "80") is read as the number. */
 static bool digits(k5_str s, int64_t *out)

@@ -2,7 +2,7 @@
  * ingress-backend-service-missing: an Ingress backend naming a Service that
  * is not in the Ingress's namespace.
  */
-#include "check_workload.h"
+#include "k5_check.h"
 
 #define MAX_LISTED 5
 

@@ -2,7 +2,7 @@
  * liveness-probe-aggressive: a liveness probe that restarts a container after
  * one slow moment.
  */
-#include "check_pod.h"
+#include "k5_check.h"
 #include "k5_arith.h"
 
 static k5_status check(k5_check *c, const k5_object *obj)
@@ -37,7 +37,7 @@ static k5_status check(k5_check *c, const k5_object *obj)
                      "failureThreshold 1 with timeoutSeconds 1%s: one response slower than 1s "
                      "restarts it",
                      p.timeout_node ? "" : " (default)");
-        k5_str name = k5_container_name(ctr);
+        k5_str name = k5__container_name(ctr);
         k5_status st = k5_check_report(
             c, at, NULL, "livenessProbe of %s \"%.*s\" of %.*s \"%.*s\" has %s",
             k5__ctr_role_str(role), (int)name.n, name.p, (int)obj->kind.n, obj->kind.p,

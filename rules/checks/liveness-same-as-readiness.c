@@ -2,7 +2,7 @@
  * liveness-same-as-readiness: liveness and readiness run the same check and
  * liveness gives up no later than readiness.
  */
-#include "check_pod.h"
+#include "k5_check.h"
 #include "k5_arith.h"
 
 static k5_status check(k5_check *c, const k5_object *obj)
@@ -27,7 +27,7 @@ static k5_status check(k5_check *c, const k5_object *obj)
             continue;
         char how[200];
         k5__probe_describe(ctr, &live, how, sizeof how);
-        k5_str name = k5_container_name(ctr);
+        k5_str name = k5__container_name(ctr);
         k5_status st = k5_check_report(
             c, live.node, NULL,
             "livenessProbe and readinessProbe of %s \"%.*s\" of %.*s \"%.*s\" both run %s, and "

@@ -1,7 +1,7 @@
 /*
  * memory-limit-below-request: a memory limit smaller than the memory request.
  */
-#include "check_pod.h"
+#include "k5_check.h"
 
 static k5_status check(k5_check *c, const k5_object *obj)
 {
@@ -16,7 +16,7 @@ static k5_status check(k5_check *c, const k5_object *obj)
         int64_t l, r;
         if (!k5_quantity_node(lim, &l, NULL) || !k5_quantity_node(req, &r, NULL) || l >= r)
             continue;
-        k5_str name = k5_container_name(ctr), ls = k5_node_str(lim), rs = k5_node_str(req);
+        k5_str name = k5__container_name(ctr), ls = k5_node_str(lim), rs = k5_node_str(req);
         k5_status st = k5_check_report(
             c, lim, NULL,
             "%s \"%.*s\" of %.*s \"%.*s\" has a memory limit of %.*s, below its request of "

@@ -2,7 +2,7 @@
  * memory-limit-missing: a container that runs next to the application has no
  * memory limit.
  */
-#include "check_pod.h"
+#include "k5_check.h"
 
 static k5_status check(k5_check *c, const k5_object *obj)
 {
@@ -25,7 +25,7 @@ static k5_status check(k5_check *c, const k5_object *obj)
             k5_str r = k5_node_str(rq);
             snprintf(req, sizeof req, " (it requests %.*s)", (int)r.n, r.p);
         }
-        k5_str name = k5_container_name(ctr);
+        k5_str name = k5__container_name(ctr);
         k5_status st = k5_check_report(
             c, at, missing,
             "%s \"%.*s\" of %.*s \"%.*s\" has no memory limit%s: a leak grows until the node "

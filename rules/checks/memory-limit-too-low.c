@@ -12,7 +12,7 @@ static k5_status check_list(k5_check *c, const k5_object *obj, const k5_node *co
         int64_t bytes;
         if (!lim || !k5_quantity_node(lim, &bytes, NULL) || bytes >= min)
             continue;
-        k5_str name = k5_container_name(ctr), text = k5_node_str(lim);
+        k5_str name = k5__container_name(ctr), text = k5_node_str(lim);
         char floor[32];
         k5_bytes_fmt(min, floor, sizeof floor);
         k5_status st = k5_check_report(

@@ -2,7 +2,7 @@
  * memory-request-missing: a container that runs next to the application has
  * no memory request (and no limit for Kubernetes to default one from).
  */
-#include "check_pod.h"
+#include "k5_check.h"
 
 static k5_status check(k5_check *c, const k5_object *obj)
 {
@@ -19,7 +19,7 @@ static k5_status check(k5_check *c, const k5_object *obj)
         char missing[64];
         const k5_node *at = k5__ctr_resource_parent(ctr, "requests", "memory", missing,
                                                     sizeof missing);
-        k5_str name = k5_container_name(ctr);
+        k5_str name = k5__container_name(ctr);
         k5_status st = k5_check_report(
             c, at, missing,
             "%s \"%.*s\" of %.*s \"%.*s\" has no memory request (and no limit to default it "

@@ -2,7 +2,7 @@
  * pdb-blocks-eviction: a PodDisruptionBudget that never allows a single
  * voluntary eviction.
  */
-#include "check_workload.h"
+#include "k5_check.h"
 
 /* Beyond this the percentage arithmetic could overflow; no real workload gets near it. */
 #define MAX_JUDGED_PODS 1000000

@@ -2,7 +2,7 @@
  * pdb-missing: a replicated Deployment or StatefulSet that no
  * PodDisruptionBudget protects.
  */
-#include "check_workload.h"
+#include "k5_check.h"
 
 static bool found_one(const k5_object *o, void *ud)
 {

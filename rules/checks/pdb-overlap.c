@@ -1,7 +1,7 @@
 /*
  * pdb-overlap: two or more PodDisruptionBudgets selecting the same pods.
  */
-#include "check_workload.h"
+#include "k5_check.h"
 
 #define MAX_NAMED 3
 

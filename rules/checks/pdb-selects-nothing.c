@@ -2,7 +2,7 @@
  * pdb-selects-nothing: a PodDisruptionBudget whose selector matches no pod
  * template of its namespace.
  */
-#include "check_workload.h"
+#include "k5_check.h"
 
 static k5_status check(k5_check *c, const k5_object *obj)
 {

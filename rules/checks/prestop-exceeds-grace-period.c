@@ -3,7 +3,7 @@
  */
 #include <ctype.h>
 
-#include "check_pod.h"
+#include "k5_check.h"
 #include "k5_arith.h"
 
 /* The last path component of a command ("/bin/sh" -> "sh"). */
@@ -156,7 +156,7 @@ static k5_status check(k5_check *c, const k5_object *obj)
                      (long long)(ms % 1000));
         else
             snprintf(sleep, sizeof sleep, "%llds", (long long)(ms / 1000));
-        k5_str name = k5_container_name(ctr);
+        k5_str name = k5__container_name(ctr);
         k5_status st = k5_check_report(
             c, at, NULL,
             "preStop of %s \"%.*s\" of %.*s \"%.*s\" sleeps %s but terminationGracePeriodSeconds "

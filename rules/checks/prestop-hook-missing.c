@@ -5,17 +5,17 @@
 
 static k5_status check(k5_check *c, const k5_object *obj)
 {
-    k5_serving sv;
-    k5_serving_of(c, obj, &sv);
+    k5__serving sv;
+    k5__serving_of(c, obj, &sv);
     if (!sv.serving)
         return K5_OK;
     const k5_node *containers = k5_map_get(obj->pod_spec, "containers");
     for (size_t i = 0; i < k5_node_len(containers); i++) {
         const k5_node *ctr = k5_seq_at(containers, i);
         const k5_node *lc = k5_map_get(ctr, "lifecycle");
-        if (k5_map_get(lc, "preStop") || !k5_serving_has(&sv, obj, ctr))
+        if (k5_map_get(lc, "preStop") || !k5__serving_has(&sv, obj, ctr))
             continue;
-        k5_str name = k5_container_name(ctr);
+        k5_str name = k5__container_name(ctr);
         k5_status st = k5_check_report(
             c, k5_node_is_map(lc) ? lc : ctr, k5_node_is_map(lc) ? "preStop" : "lifecycle.preStop",
             "container \"%.*s\" of %.*s \"%.*s\" serves traffic but has no preStop hook: it gets "

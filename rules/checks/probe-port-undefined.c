@@ -1,8 +1,7 @@
 /*
  * probe-port-undefined: a probe on a port the container does not declare.
  */
-#include "check_pod.h"
-#include "check_workload.h"
+#include "k5_check.h"
 
 /* True when some container of the pod declares containerPort `num`. */
 static bool pod_declares(const k5_object *obj, int64_t num)
@@ -95,9 +94,9 @@ static k5_status check(k5_check *c, const k5_object *obj)
             } else {
                 continue;
             }
-            k5_str name = k5_container_name(ctr), ps = k5_node_str(p.port);
+            k5_str name = k5__container_name(ctr), ps = k5_node_str(p.port);
             char ports[200];
-            k5_ports_describe(ctr, ports, sizeof ports);
+            k5__ports_describe(ctr, ports, sizeof ports);
             k5_status st = k5_check_report(
                 c, p.port, NULL,
                 "%s of %s \"%.*s\" of %.*s \"%.*s\" uses port %s%.*s%s, %s (declared: %s): the "

@@ -5,8 +5,8 @@
 
 static k5_status check(k5_check *c, const k5_object *obj)
 {
-    k5_serving sv;
-    k5_serving_of(c, obj, &sv);
+    k5__serving sv;
+    k5__serving_of(c, obj, &sv);
     if (!sv.serving)
         return K5_OK;
     const k5_node *containers = k5_map_get(obj->pod_spec, "containers");
@@ -14,20 +14,20 @@ static k5_status check(k5_check *c, const k5_object *obj)
      * keeps the pod out of the endpoints until the application answers. */
     for (size_t i = 0; i < k5_node_len(containers); i++) {
         const k5_node *ctr = k5_seq_at(containers, i);
-        if (k5_map_get(ctr, "readinessProbe") && k5_serving_has(&sv, obj, ctr))
+        if (k5_map_get(ctr, "readinessProbe") && k5__serving_has(&sv, obj, ctr))
             return K5_OK;
     }
     char svcs[200], via[240] = "";
-    size_t nsvc = k5_services_describe(c, obj, svcs, sizeof svcs);
+    size_t nsvc = k5__services_describe(c, obj, svcs, sizeof svcs);
     if (nsvc)
         snprintf(via, sizeof via, "; selected by Service%s %s", nsvc > 1 ? "s" : "", svcs);
     for (size_t i = 0; i < k5_node_len(containers); i++) {
         const k5_node *ctr = k5_seq_at(containers, i);
-        if (!k5_serving_has(&sv, obj, ctr))
+        if (!k5__serving_has(&sv, obj, ctr))
             continue;
-        k5_str name = k5_container_name(ctr);
+        k5_str name = k5__container_name(ctr);
         char ports[160];
-        k5_ports_describe(ctr, ports, sizeof ports);
+        k5__ports_describe(ctr, ports, sizeof ports);
         k5_status st = k5_check_report(
             c, ctr, "readinessProbe",
             "container \"%.*s\" of %.*s \"%.*s\" serves traffic (ports: %s%s) but has no "

@@ -3,7 +3,7 @@
  * down at once (Recreate, or a RollingUpdate whose maxUnavailable covers all
  * replicas).
  */
-#include "check_workload.h"
+#include "k5_check.h"
 
 /* Beyond this the percentage arithmetic could overflow; no real Deployment gets near it. */
 #define MAX_JUDGED_REPLICAS 1000000

@@ -2,7 +2,7 @@
  * single-replica: a serving Deployment or StatefulSet that runs one pod, with
  * no HorizontalPodAutoscaler keeping a higher minimum.
  */
-#include "check_workload.h"
+#include "k5_check.h"
 
 static k5_status check(k5_check *c, const k5_object *obj)
 {

@@ -2,7 +2,7 @@
  * startup-probe-missing: a livenessProbe that waits a long initialDelaySeconds instead of
  * a startupProbe.
  */
-#include "check_pod.h"
+#include "k5_check.h"
 
 static k5_status check(k5_check *c, const k5_object *obj)
 {
@@ -19,7 +19,7 @@ static k5_status check(k5_check *c, const k5_object *obj)
         if (!k5_node_is_map(live) || k5_map_get(ctr, "startupProbe") || !k5_node_int(delay, &d) ||
             d < min)
             continue;
-        k5_str name = k5_container_name(ctr);
+        k5_str name = k5__container_name(ctr);
         k5_status st = k5_check_report(
             c, delay, NULL,
             "livenessProbe of %s \"%.*s\" of %.*s \"%.*s\" waits initialDelaySeconds %lld and "

@@ -2,7 +2,7 @@
  * termination-grace-period-too-short: a serving workload that leaves its
  * containers no time to drain.
  */
-#include "check_pod.h"
+#include "k5_check.h"
 
 static k5_status check(k5_check *c, const k5_object *obj)
 {
@@ -11,15 +11,15 @@ static k5_status check(k5_check *c, const k5_object *obj)
     /* Unset means the default of 30s, which is never judged too short here. */
     if (!node || grace >= min)
         return K5_OK;
-    k5_serving sv;
-    k5_serving_of(c, obj, &sv);
+    k5__serving sv;
+    k5__serving_of(c, obj, &sv);
     const k5_node *containers = k5_map_get(obj->pod_spec, "containers"), *serving = NULL;
     for (size_t i = 0; i < k5_node_len(containers) && !serving; i++)
-        if (k5_serving_has(&sv, obj, k5_seq_at(containers, i)))
+        if (k5__serving_has(&sv, obj, k5_seq_at(containers, i)))
             serving = k5_seq_at(containers, i);
     if (!serving)
         return K5_OK;
-    k5_str name = k5_container_name(serving);
+    k5_str name = k5__container_name(serving);
     return k5_check_report(
         c, node, NULL,
         "terminationGracePeriodSeconds of %.*s \"%.*s\" is %lld, below %llds: serving container "

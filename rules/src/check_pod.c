@@ -5,7 +5,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 
-#include "check_pod.h"
+#include "k5_check.h"
 
 /* ---- containers ---- */
 
@@ -573,7 +573,7 @@ void k5__heap_go(const k5_node *ctr, int64_t limit, k5__heap_flag *memlimit)
     if (!ref || !limit || !k5_node_is(k5_map_get(ref, "resource"), "limits.memory"))
         return;
     const k5_node *cname = k5_map_get(ref, "containerName");
-    k5_str own = k5_container_name(ctr);
+    k5_str own = k5__container_name(ctr);
     if (cname && !str_eq(k5_node_str(cname), own))
         return;
     int64_t divisor = 1;
@@ -585,4 +585,63 @@ void k5__heap_go(const k5_node *ctr, int64_t limit, k5__heap_flag *memlimit)
     flag_set(memlimit, true, t, k5_map_get(ref, "resource"), NULL);
     memlimit->prefix = "GOMEMLIMIT from ";
     memlimit->bytes = limit / divisor + (limit % divisor != 0);
+}
+
+/* ---- Services, replicas, container names and ports ---- */
+
+static bool found_one(const k5_object *o, void *ud)
+{
+    (void)o;
+    *(bool *)ud = true;
+    return false;
+}
+
+bool k5__workload_has_service(const k5_check *c, const k5_object *obj)
+{
+    bool found = false;
+    const k5_index *idx = k5_check_index(c);
+    if (idx)
+        k5_index_services_for(idx, obj, found_one, &found);
+    return found;
+}
+
+int64_t k5__workload_replicas(const k5_object *obj)
+{
+    int64_t r;
+    if (k5_node_int(k5_node_at(obj->root, "spec.replicas"), &r))
+        return r;
+    return 1;
+}
+
+k5_str k5__container_name(const k5_node *container)
+{
+    k5_str s = k5_node_str(k5_map_get(container, "name"));
+    if (!s.p)
+        s.p = "";
+    return s;
+}
+
+void k5__ports_describe(const k5_node *container, char *buf, size_t size)
+{
+    const k5_node *ports = k5_map_get(container, "ports");
+    size_t len = 0;
+    if (size)
+        buf[0] = '\0';
+    for (size_t i = 0; i < k5_node_len(ports) && len < size; i++) {
+        const k5_node *p = k5_seq_at(ports, i);
+        k5_str num = k5_node_str(k5_map_get(p, "containerPort"));
+        k5_str proto = k5_node_str(k5_map_get(p, "protocol"));
+        k5_str name = k5_node_str(k5_map_get(p, "name"));
+        int n = snprintf(buf + len, size - len, "%s%.*s/%.*s", len ? ", " : "", (int)num.n,
+                         num.p ? num.p : "", proto.n ? (int)proto.n : 3, proto.n ? proto.p : "TCP");
+        if (n > 0)
+            len += (size_t)n;
+        if (name.n && len < size) {
+            n = snprintf(buf + len, size - len, " \"%.*s\"", (int)name.n, name.p);
+            if (n > 0)
+                len += (size_t)n;
+        }
+    }
+    if (!len && size)
+        snprintf(buf, size, "none");
 }

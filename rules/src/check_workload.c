@@ -1,7 +1,7 @@
 /*
  * Helpers shared by the replica, PDB, Service and Ingress rules.
  */
-#include "check_workload.h"
+#include "k5_check.h"
 
 bool k5__str_eq(k5_str a, k5_str b)
 {

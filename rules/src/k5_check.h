@@ -5,6 +5,11 @@
  * object of the input), and reports findings against nodes of the object it
  * was given. It never allocates, never does I/O, never formats output and
  * never looks at suppression or severity: the engine does those once.
+ *
+ * This is the one header of everything a rule may call: the engine's check
+ * API (k5_check_*, k5_index_*, k5_selector_matches) and the shared helpers
+ * (k5__*, implemented in check_pod.c, check_workload.c and serving.c). A
+ * helper two rules need goes here, not into a check file or a second header.
  */
 #ifndef KUBE5XX_K5_CHECK_H
 #define KUBE5XX_K5_CHECK_H
@@ -114,40 +119,301 @@ bool k5_selector_matches(const k5_node *selector, k5_selector_type type, const k
  * docs/rules.md): whether a workload receives traffic, and which of its
  * spec.containers do.
  */
-typedef struct k5_serving {
+typedef struct k5__serving {
     bool serving;                    /* the workload receives traffic */
     bool by_service;                 /* ... through a Service of the input */
     size_t services;                 /* Services of the input selecting its pods */
     const k5_object *first_service;  /* the first of them in input order, or NULL */
     uint64_t mask;                   /* bit i: spec.containers[i] receives traffic */
-} k5_serving;
+} k5__serving;
 
-void k5_serving_of(const k5_check *c, const k5_object *obj, k5_serving *out);
+void k5__serving_of(const k5_check *c, const k5_object *obj, k5__serving *out);
 /* True when `container` (an item of obj's spec.containers) receives traffic. */
-bool k5_serving_has(const k5_serving *s, const k5_object *obj, const k5_node *container);
+bool k5__serving_has(const k5__serving *s, const k5_object *obj, const k5_node *container);
 
-/* k5_serving_of then k5_serving_has, for one container. */
-bool k5_container_serving(const k5_check *c, const k5_object *obj, const k5_node *container);
+/* k5__serving_of then k5__serving_has, for one container. */
+bool k5__container_serving(const k5_check *c, const k5_object *obj, const k5_node *container);
 
 /*
  * Writes the names of the Services of the input selecting obj's pods as
  * `"web", "web-headless"` into buf; returns how many were written.
  */
-size_t k5_services_describe(const k5_check *c, const k5_object *obj, char *buf, size_t size);
+size_t k5__services_describe(const k5_check *c, const k5_object *obj, char *buf, size_t size);
 
 /* True when the workload's pod template is selected by at least one Service of the input. */
-bool k5_workload_has_service(const k5_check *c, const k5_object *obj);
+bool k5__workload_has_service(const k5_check *c, const k5_object *obj);
 
 /* The container's name ("" when absent). */
-k5_str k5_container_name(const k5_node *container);
+k5_str k5__container_name(const k5_node *container);
 
 /*
  * Writes the container's declared ports as `8080/TCP "http", 9090/TCP` into
  * buf ("none" when it declares none).
  */
-void k5_ports_describe(const k5_node *container, char *buf, size_t size);
+void k5__ports_describe(const k5_node *container, char *buf, size_t size);
 
 /* spec.replicas of a Deployment/StatefulSet/ReplicaSet/RC, with the Kubernetes default 1. */
-int64_t k5_workload_replicas(const k5_object *obj);
+int64_t k5__workload_replicas(const k5_object *obj);
+
+/* ==== Shared helpers: every helper a rule may call is declared in this one header. ==== */
+
+/* ---- pod specs: containers, resources, probes, heap settings (check_pod.c) ---- */
+
+/* What a container is in its pod; a set of roles is a bit mask of these. */
+typedef enum k5__ctr_role {
+    K5__CTR_MAIN = 1u,    /* an item of spec.containers */
+    K5__CTR_SIDECAR = 2u, /* a native sidecar: an init container with restartPolicy: Always */
+    K5__CTR_INIT = 4u     /* any other init container: runs to completion before the app starts */
+} k5__ctr_role;
+
+/* Containers that run for the pod's whole life, next to the application. */
+#define K5__CTR_RUNNING (K5__CTR_MAIN | K5__CTR_SIDECAR)
+#define K5__CTR_ALL (K5__CTR_MAIN | K5__CTR_SIDECAR | K5__CTR_INIT)
+
+typedef struct k5__ctr_iter {
+    const k5_node *lists[2]; /* initContainers, containers */
+    unsigned roles;
+    size_t list, i;
+} k5__ctr_iter;
+
+/* Starts a walk over the containers of obj's pod template that have one of the roles. */
+void k5__ctr_iter_init(k5__ctr_iter *it, const k5_object *obj, unsigned roles);
+/* The next container (its list item), or NULL at the end; *role (may be NULL) receives its role. */
+const k5_node *k5__ctr_next(k5__ctr_iter *it, k5__ctr_role *role);
+/* "container", "sidecar container" or "init container", for messages. */
+const char *k5__ctr_role_str(k5__ctr_role role);
+
+/*
+ * The container's resources.<which>.<resource> value ("limits", "memory"), or
+ * NULL when it is absent or null.
+ */
+const k5_node *k5__ctr_resource(const k5_node *ctr, const char *which, const char *resource);
+
+/*
+ * The pod-level spec.resources.<which>.<resource> of obj's pod template, which
+ * bounds all its containers together, or NULL when it is absent or null.
+ */
+const k5_node *k5__pod_resource(const k5_object *obj, const char *which, const char *resource);
+
+/*
+ * Where to report an absent resources.<which>.<resource>: the innermost map
+ * that exists (limits, resources, or the container itself), with the missing
+ * field path written into `missing`.
+ */
+const k5_node *k5__ctr_resource_parent(const k5_node *ctr, const char *which,
+                                       const char *resource, char *missing, size_t size);
+
+/*
+ * terminationGracePeriodSeconds of the pod template, with the Kubernetes
+ * default 30; *node (may be NULL) receives the field or NULL when it is unset.
+ */
+int64_t k5__pod_grace_seconds(const k5_object *obj, const k5_node **node);
+
+/* ---- probes ---- */
+
+typedef enum k5__handler {
+    K5__HANDLER_NONE = 0,
+    K5__HANDLER_HTTP = 1, /* httpGet */
+    K5__HANDLER_TCP = 2,  /* tcpSocket */
+    K5__HANDLER_GRPC = 3, /* grpc */
+    K5__HANDLER_EXEC = 4  /* exec */
+} k5__handler;
+
+typedef struct k5__probe {
+    const k5_node *node;    /* the probe (a map) */
+    const k5_node *handler; /* httpGet, tcpSocket, grpc or exec (a map), or NULL */
+    k5__handler type;
+    const k5_node *port; /* handler.port, or NULL */
+    /* The timing fields with the API server's defaults (0 or absent means the default). */
+    int64_t period, failure, timeout;
+    const k5_node *period_node, *failure_node, *timeout_node; /* NULL when unset */
+} k5__probe;
+
+/* Reads ctr.<field> ("livenessProbe"); false when the container has no such probe. */
+bool k5__probe_get(const k5_node *ctr, const char *field, k5__probe *out);
+
+/*
+ * Resolves a probe port as the kubelet does (probe.ResolveContainerPort): a
+ * number is itself, a name is looked up among the container's own declared
+ * ports, and a string of digits that names no port is taken as a number.
+ * Returns the port number, or 0 when the name is not declared.
+ */
+int64_t k5__probe_port(const k5_node *ctr, const k5_node *port);
+
+/*
+ * True when both probes of the container run the same check: the same httpGet
+ * scheme, host, path and (resolved) port, the same tcpSocket port, the same grpc
+ * port and service, or the same exec command.
+ */
+bool k5__probe_same_handler(const k5_node *ctr, const k5__probe *a, const k5__probe *b);
+
+/* Writes the handler as a person reads it ("httpGet HTTP /healthz port 8080") into buf. */
+void k5__probe_describe(const k5_node *ctr, const k5__probe *p, char *buf, size_t size);
+
+/* ---- runtime heap bounds ---- */
+
+/* One heap setting found in the container, and where. */
+typedef struct k5__heap_flag {
+    bool set;            /* a flag was found */
+    bool known;          /* ... and its value parsed (false: `-Xmx${HEAP}`, judged unknown) */
+    int64_t bytes;       /* the size in bytes (MaxHeapSize, max-old-space-size, GOMEMLIMIT) */
+    double percent;      /* MaxRAMPercentage */
+    const k5_node *at;   /* the env value or command/args item holding it */
+    const char *source;  /* "JAVA_TOOL_OPTIONS", "command", "args", ...; NULL for GOMEMLIMIT */
+    const char *prefix;  /* what to print before text: "" or the flag named in the word before */
+    k5_str text;         /* the flag as written ("-Xmx2g") */
+} k5__heap_flag;
+
+/*
+ * The JVM's effective -Xmx/-XX:MaxHeapSize and -XX:MaxRAMPercentage, read in
+ * the order the JVM applies them (JAVA_TOOL_OPTIONS, JDK_JAVA_OPTIONS, the
+ * command line where JAVA_OPTS is conventionally expanded, then
+ * _JAVA_OPTIONS); the last occurrence wins.
+ */
+void k5__heap_jvm(const k5_node *ctr, k5__heap_flag *max_heap, k5__heap_flag *ram_pct);
+
+/* Node's --max-old-space-size (MiB) from NODE_OPTIONS, then command and args; the last wins. */
+void k5__heap_node(const k5_node *ctr, k5__heap_flag *old_space);
+
+/*
+ * Go's GOMEMLIMIT (B, KiB, MiB, GiB, TiB; "off" is no limit). A value taken
+ * from the container's own limits.memory through resourceFieldRef is
+ * resolved against `limit` (bytes; 0 when there is none).
+ */
+void k5__heap_go(const k5_node *ctr, int64_t limit, k5__heap_flag *memlimit);
+
+/* ---- workloads, replicas, PDBs, selectors, Ingress backends (check_workload.c) ---- */
+
+bool k5__str_eq(k5_str a, k5_str b);
+
+/* True when the workload serves traffic (k5__serving_of). */
+bool k5__workload_serving(const k5_check *c, const k5_object *obj);
+
+/* True when a port name (of a Service or a container) names a metrics port. */
+bool k5__port_is_metrics(const k5_node *port_name);
+
+/*
+ * The item of ctr.ports that a Service targetPort or probe port (a number or a
+ * name) designates, or NULL when the container declares none.
+ */
+const k5_node *k5__ctr_port_for(const k5_node *ctr, const k5_node *target);
+
+/* spec.minReplicas of an HPA, with the Kubernetes default 1; false when it is not an integer. */
+bool k5__hpa_min_replicas(const k5_object *hpa, int64_t *out);
+
+/*
+ * The replica count a workload runs at, as the rules judge it: spec.replicas
+ * when it is set; else the minReplicas of an HPA of the input that targets it
+ * (scaleTargetRef kind and name, same namespace), since the HPA then owns the
+ * count and may go down to that minimum; else Kubernetes' default 1.
+ */
+typedef struct k5__scale {
+    int64_t count;
+    bool known;              /* false: spec.replicas is set but is not an integer (a template) */
+    const k5_node *replicas; /* spec.replicas, or NULL when unset */
+    const k5_object *hpa;    /* the HPA that supplied the count, or NULL */
+} k5__scale;
+
+void k5__workload_scale(const k5_check *c, const k5_object *obj, k5__scale *out);
+
+/* The HPA targeting obj with the largest minReplicas, those of obj's own file first, or NULL. */
+const k5_object *k5__workload_best_hpa(const k5_check *c, const k5_object *obj, int64_t *min);
+
+/*
+ * A PDB's selector as the PDB controller reads it: NULL when it selects
+ * nothing (absent, not a map, or an empty selector under policy/v1beta1,
+ * which selected no pod; policy/v1 made {} select every pod of the namespace).
+ */
+const k5_node *k5__pdb_selector(const k5_object *pdb);
+
+/*
+ * True when a selector of a Service (MAP) or PDB (LABEL) in namespace ns may
+ * select pods of the input, beyond what k5_index_select finds:
+ * - labels that controllers add to each pod and that no template declares
+ *   (statefulset.kubernetes.io/pod-name "<sts>-<ordinal>",
+ *   apps.kubernetes.io/pod-index, controller-revision-hash, pod-template-hash)
+ *   are matched against the workload that would add them;
+ * - a custom resource of the input (an operator's Prometheus, Alertmanager,
+ *   Argo Rollout...) that declares matching pod labels somewhere in its spec
+ *   (a `labels` map: podMetadata.labels, template.metadata.labels) creates
+ *   those pods itself.
+ * Both walks run only after the index found nothing, on the reporting path.
+ */
+bool k5__selects_some_pod(const k5_check *c, k5_str ns, const k5_node *sel, k5_selector_type type);
+
+/*
+ * Writes a selector the way kubectl prints one: `app=web, tier in (a,b),
+ * !legacy` into buf ("<empty>" for {}).
+ */
+void k5__selector_describe(const k5_node *sel, k5_selector_type type, char *buf, size_t size);
+
+/* One backend of an Ingress: a rule path or the default backend. */
+typedef struct k5__backend {
+    const k5_node *backend; /* the backend map */
+    const k5_node *service; /* name node (service.name or serviceName); NULL: not a Service */
+    const k5_node *port;    /* port.number, port.name or servicePort; may be NULL */
+    const k5_node *host;    /* the rule's host, or NULL */
+    const k5_node *path;    /* the path's path, or NULL */
+    bool is_default;        /* spec.defaultBackend (v1) or spec.backend (v1beta1) */
+} k5__backend;
+
+typedef k5_status (*k5__backend_fn)(k5_check *c, const k5_object *ing, const k5__backend *b,
+                                    void *ud);
+
+/*
+ * Calls fn for every backend of the Ingress, in document order, in both the
+ * networking.k8s.io/v1 form (service.name, service.port.number|name) and the
+ * extensions/v1beta1 and networking.k8s.io/v1beta1 form (serviceName,
+ * servicePort). Stops at and returns the first non-OK status.
+ */
+K5_WUR k5_status k5__ingress_each_backend(k5_check *c, const k5_object *ing, k5__backend_fn fn,
+                                          void *ud);
+
+/* Writes `path /api of host example.com` or `the default backend` into buf. */
+void k5__backend_describe(const k5__backend *b, char *buf, size_t size);
+
+/*
+ * How a rule reports an absence ("selects nothing", "no such Service"): when some input
+ * failed to load, the finding says so (note, appended to the message); when a failed file
+ * mentions every value of the selector `sel` (may be NULL) and `name` (may be empty), the
+ * match may be in it and the finding is at most a warning (max).
+ */
+typedef struct k5__absence {
+    k5_severity max;
+    const char *note;
+} k5__absence;
+
+void k5__absence_of(const k5_check *c, const k5_node *sel, k5_str name, k5__absence *a);
+
+/*
+ * The target of a Service, PDB, HPA or Ingress found only in another namespace: the first
+ * workload outside self's namespace that the selector matches, preferring one where both
+ * namespaces are written down (metadata.namespace, a kustomization or --namespace): a
+ * certain mistake. When the only matches are where one of the two names no namespace (it
+ * lands wherever it is applied), returns such a match and sets *implicit: the rule cannot
+ * be sure and reports at most a warning. NULL when there is no match anywhere.
+ */
+const k5_object *k5__select_elsewhere(const k5_check *c, const k5_object *self,
+                                      const k5_node *sel, k5_selector_type type, bool *implicit);
+/* The same for an object of those kinds and that name (kind: its Kind, or {NULL, 0} for any). */
+const k5_object *k5__find_elsewhere(const k5_check *c, const k5_object *self, unsigned kinds,
+                                    k5_str kind, k5_str name, bool *implicit);
+
+/* The words that say why an implicit namespace makes a cross-namespace finding uncertain. */
+void k5__implicit_note(const k5_object *self, const k5_object *other, char *buf, size_t size);
+
+/*
+ * Transition aliases: these helpers were named like public API before the
+ * k5__ convention reached them. Remove once no branch in flight uses them.
+ */
+#define k5_container_serving k5__container_serving
+#define k5_workload_has_service k5__workload_has_service
+#define k5_container_name k5__container_name
+#define k5_ports_describe k5__ports_describe
+#define k5_workload_replicas k5__workload_replicas
+#define k5_serving_of k5__serving_of
+#define k5_serving_has k5__serving_has
+#define k5_services_describe k5__services_describe
+#define k5_serving k5__serving
 
 #endif

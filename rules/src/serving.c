@@ -18,7 +18,7 @@
  */
 #include <ctype.h>
 
-#include "check_workload.h"
+#include "k5_check.h"
 
 const char k5_serving_definition[] =
     "Rules about traffic (readiness-probe-missing, prestop-hook-missing, "
@@ -97,7 +97,7 @@ const k5_node *k5__ctr_port_for(const k5_node *ctr, const k5_node *target)
 typedef struct svc_walk {
     const k5_object *obj;
     const k5_node *containers;
-    k5_serving *out;
+    k5__serving *out;
     bool unresolved; /* a non-metrics targetPort that no container declares */
 } svc_walk;
 
@@ -140,7 +140,7 @@ static bool visit_service(const k5_object *svc, void *ud)
     return true;
 }
 
-void k5_serving_of(const k5_check *c, const k5_object *obj, k5_serving *out)
+void k5__serving_of(const k5_check *c, const k5_object *obj, k5__serving *out)
 {
     memset(out, 0, sizeof *out);
     if (!(obj->kind_id & K5_KINDS_SERVING) || !obj->pod_spec)
@@ -184,7 +184,7 @@ void k5_serving_of(const k5_check *c, const k5_object *obj, k5_serving *out)
     }
 }
 
-bool k5_serving_has(const k5_serving *s, const k5_object *obj, const k5_node *container)
+bool k5__serving_has(const k5__serving *s, const k5_object *obj, const k5_node *container)
 {
     if (!s->serving)
         return false;
@@ -195,17 +195,17 @@ bool k5_serving_has(const k5_serving *s, const k5_object *obj, const k5_node *co
     return false;
 }
 
-bool k5_container_serving(const k5_check *c, const k5_object *obj, const k5_node *container)
+bool k5__container_serving(const k5_check *c, const k5_object *obj, const k5_node *container)
 {
-    k5_serving s;
-    k5_serving_of(c, obj, &s);
-    return k5_serving_has(&s, obj, container);
+    k5__serving s;
+    k5__serving_of(c, obj, &s);
+    return k5__serving_has(&s, obj, container);
 }
 
 bool k5__workload_serving(const k5_check *c, const k5_object *obj)
 {
-    k5_serving s;
-    k5_serving_of(c, obj, &s);
+    k5__serving s;
+    k5__serving_of(c, obj, &s);
     return s.serving;
 }
 
@@ -233,7 +233,7 @@ static bool visit_name(const k5_object *svc, void *ud)
     return true;
 }
 
-size_t k5_services_describe(const k5_check *c, const k5_object *obj, char *buf, size_t size)
+size_t k5__services_describe(const k5_check *c, const k5_object *obj, char *buf, size_t size)
 {
     svc_names s = {buf, size, 0, 0};
     if (size)

@@ -467,7 +467,7 @@ static void test_loader__cjson_objects_from_the_webhook(void **state)
     const k5_object *o = k5_docset_object(set, 0);
     assert_non_null(o);
     assert_int_equal(o->kind_id, K5_KIND_DEPLOYMENT);
-    assert_int_equal(k5_workload_replicas(o), 3);
+    assert_int_equal(k5__workload_replicas(o), 3);
     assert_true(k5_node_is(k5_map_get(o->pod_labels, "app"), "w"));
     assert_int_equal(k5_docset_position(set, o->file, o->root).line, 0);
     /* Server-side apply's bookkeeping is left out; its neighbours are kept. */
