@@ -3,12 +3,17 @@
  */
 #include "k5_check.h"
 
-static k5_status check_list(k5_check *c, const k5_object *obj, const k5_node *containers)
+static k5_status check(k5_check *c, const k5_object *obj)
 {
     int64_t min = k5_check_param(c, 0);
-    for (size_t i = 0; i < k5_node_len(containers); i++) {
-        const k5_node *ctr = k5_seq_at(containers, i);
-        const k5_node *lim = k5_node_at(ctr, "resources.limits.memory");
+    k5__ctr_iter it;
+    k5__ctr_role role;
+    const k5_node *ctr;
+    /* A floor is a heuristic for what serves: a plain init container copying a file lives in
+     * 16Mi (the same policy as cpu-limit-too-low; see k5__ctr_role). */
+    k5__ctr_iter_init(&it, obj, K5__CTR_RUNNING);
+    while ((ctr = k5__ctr_next(&it, &role)) != NULL) {
+        const k5_node *lim = k5__ctr_resource(ctr, "limits", "memory");
         int64_t bytes;
         if (!lim || !k5_quantity_node(lim, &bytes, NULL) || bytes >= min)
             continue;
@@ -17,22 +22,14 @@ static k5_status check_list(k5_check *c, const k5_object *obj, const k5_node *co
         k5_bytes_fmt(min, floor, sizeof floor);
         k5_status st = k5_check_report(
             c, lim, NULL,
-            "container \"%.*s\" of %.*s \"%.*s\" has a memory limit of %.*s, below %s: it is "
+            "%s \"%.*s\" of %.*s \"%.*s\" has a memory limit of %.*s, below %s: it is "
             "OOMKilled at the first real load",
-            (int)name.n, name.p, (int)obj->kind.n, obj->kind.p, (int)obj->name.n, obj->name.p,
-            (int)text.n, text.p, floor);
+            k5__ctr_role_str(role), (int)name.n, name.p, (int)obj->kind.n, obj->kind.p,
+            (int)obj->name.n, obj->name.p, (int)text.n, text.p, floor);
         if (st != K5_OK)
             return st;
     }
     return K5_OK;
-}
-
-static k5_status check(k5_check *c, const k5_object *obj)
-{
-    k5_status st = check_list(c, obj, k5_map_get(obj->pod_spec, "initContainers"));
-    if (st == K5_OK)
-        st = check_list(c, obj, k5_map_get(obj->pod_spec, "containers"));
-    return st;
 }
 
 const k5_rule k5__rule_memory_limit_too_low = {
@@ -40,7 +37,7 @@ const k5_rule k5__rule_memory_limit_too_low = {
     .severity = K5_SEV_WARNING,
     .kinds = K5_KINDS_SERVING,
     .scope = K5_SCOPE_SINGLE,
-    .scope_note = NULL,
+    .scope_note = "judges regular containers and native sidecars",
     .summary = "A container's memory limit is below a sane floor",
     .explanation =
         "A limit this small leaves no headroom for the runtime, buffers and a burst of "

@@ -9,9 +9,10 @@ static k5_status check(k5_check *c, const k5_object *obj)
     k5__serving_of(c, obj, &sv);
     if (!sv.serving)
         return K5_OK;
-    const k5_node *containers = k5_map_get(obj->pod_spec, "containers");
-    for (size_t i = 0; i < k5_node_len(containers); i++) {
-        const k5_node *ctr = k5_seq_at(containers, i);
+    k5__ctr_iter it;
+    const k5_node *ctr;
+    k5__ctr_iter_init(&it, obj, K5__CTR_MAIN);
+    while ((ctr = k5__ctr_next(&it, NULL)) != NULL) {
         const k5_node *lc = k5_map_get(ctr, "lifecycle");
         if (k5_map_get(lc, "preStop") || !k5__serving_has(&sv, obj, ctr))
             continue;

@@ -9,11 +9,12 @@ static k5_status check(k5_check *c, const k5_object *obj)
     k5__serving_of(c, obj, &sv);
     if (!sv.serving)
         return K5_OK;
-    const k5_node *containers = k5_map_get(obj->pod_spec, "containers");
+    k5__ctr_iter it;
+    const k5_node *ctr;
     /* The pod is Ready only when every container is: one serving container's probe already
      * keeps the pod out of the endpoints until the application answers. */
-    for (size_t i = 0; i < k5_node_len(containers); i++) {
-        const k5_node *ctr = k5_seq_at(containers, i);
+    k5__ctr_iter_init(&it, obj, K5__CTR_MAIN);
+    while ((ctr = k5__ctr_next(&it, NULL)) != NULL) {
         if (k5_map_get(ctr, "readinessProbe") && k5__serving_has(&sv, obj, ctr))
             return K5_OK;
     }
@@ -21,8 +22,8 @@ static k5_status check(k5_check *c, const k5_object *obj)
     size_t nsvc = k5__services_describe(c, obj, svcs, sizeof svcs);
     if (nsvc)
         snprintf(via, sizeof via, "; selected by Service%s %s", nsvc > 1 ? "s" : "", svcs);
-    for (size_t i = 0; i < k5_node_len(containers); i++) {
-        const k5_node *ctr = k5_seq_at(containers, i);
+    k5__ctr_iter_init(&it, obj, K5__CTR_MAIN);
+    while ((ctr = k5__ctr_next(&it, NULL)) != NULL) {
         if (!k5__serving_has(&sv, obj, ctr))
             continue;
         k5_str name = k5__container_name(ctr);

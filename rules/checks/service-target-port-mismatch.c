@@ -57,13 +57,12 @@ static bool mentioned(const k5_node *ctr, int64_t num)
 }
 
 /* Regular containers and native sidecars (init containers with restartPolicy: Always) serve. */
-static bool resolves_in(const k5_node *containers, target *t, bool sidecars_only,
-                        bool *declares_any)
+static bool resolves_in(const k5_object *w, target *t, bool *declares_any)
 {
-    for (size_t i = 0; i < k5_node_len(containers); i++) {
-        const k5_node *ctr = k5_seq_at(containers, i);
-        if (sidecars_only && !k5_node_is(k5_map_get(ctr, "restartPolicy"), "Always"))
-            continue;
+    k5__ctr_iter it;
+    const k5_node *ctr;
+    k5__ctr_iter_init(&it, w, K5__CTR_RUNNING);
+    while ((ctr = k5__ctr_next(&it, NULL)) != NULL) {
         const k5_node *ports = k5_map_get(ctr, "ports");
         for (size_t j = 0; j < k5_node_len(ports); j++) {
             const k5_node *p = k5_seq_at(ports, j);
@@ -90,8 +89,7 @@ static bool visit(const k5_object *w, void *ud)
         t->w[t->selected] = w;
     t->selected++;
     bool any = false;
-    bool ok = resolves_in(k5_map_get(w->pod_spec, "containers"), t, false, &any) ||
-              resolves_in(k5_map_get(w->pod_spec, "initContainers"), t, true, &any);
+    bool ok = resolves_in(w, t, &any);
     /* A number on a pod that declares no ports at all cannot be judged: ports are optional. */
     if (ok || (t->want.is_int && !any)) {
         t->resolved = true;
@@ -121,9 +119,11 @@ static void declared(const target *t, char *buf, size_t size)
     buf[0] = '\0';
     size_t nw = t->selected < MAX_WORKLOADS ? t->selected : MAX_WORKLOADS;
     for (size_t w = 0; w < nw && len < size; w++) {
-        const k5_node *containers = k5_map_get(t->w[w]->pod_spec, "containers");
-        for (size_t i = 0; i < k5_node_len(containers); i++) {
-            const k5_node *ports = k5_map_get(k5_seq_at(containers, i), "ports");
+        k5__ctr_iter it;
+        const k5_node *ctr;
+        k5__ctr_iter_init(&it, t->w[w], K5__CTR_MAIN);
+        while ((ctr = k5__ctr_next(&it, NULL)) != NULL) {
+            const k5_node *ports = k5_map_get(ctr, "ports");
             for (size_t j = 0; j < k5_node_len(ports); j++) {
                 const k5_node *p = k5_seq_at(ports, j);
                 k5_str num = k5_node_str(k5_map_get(p, "containerPort"));

@@ -13,10 +13,12 @@ static k5_status check(k5_check *c, const k5_object *obj)
         return K5_OK;
     k5__serving sv;
     k5__serving_of(c, obj, &sv);
-    const k5_node *containers = k5_map_get(obj->pod_spec, "containers"), *serving = NULL;
-    for (size_t i = 0; i < k5_node_len(containers) && !serving; i++)
-        if (k5__serving_has(&sv, obj, k5_seq_at(containers, i)))
-            serving = k5_seq_at(containers, i);
+    k5__ctr_iter it;
+    const k5_node *ctr, *serving = NULL;
+    k5__ctr_iter_init(&it, obj, K5__CTR_MAIN);
+    while (!serving && (ctr = k5__ctr_next(&it, NULL)) != NULL)
+        if (k5__serving_has(&sv, obj, ctr))
+            serving = ctr;
     if (!serving)
         return K5_OK;
     k5_str name = k5__container_name(serving);

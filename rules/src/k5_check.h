@@ -159,7 +159,27 @@ int64_t k5__workload_replicas(const k5_object *obj);
 
 /* ---- pod specs: containers, resources, probes, heap settings (check_pod.c) ---- */
 
-/* What a container is in its pod; a set of roles is a bit mask of these. */
+/*
+ * What a container is in its pod; a set of roles is a bit mask of these.
+ *
+ * The container policy: every rule walks containers with k5__ctr_iter (never
+ * by hand), and chooses its roles by what it judges:
+ * - traffic (readiness, preStop, grace period, "serving"): K5__CTR_MAIN. A
+ *   native sidecar may proxy, but the pod's serving ports belong to its
+ *   containers, and the Service-selection rules resolve sidecar ports too;
+ * - heuristic floors and missing settings (cpu/memory-limit-too-low,
+ *   memory-limit-missing, memory-request-missing, probe timing):
+ *   K5__CTR_RUNNING, the containers that live as long as the pod. A plain
+ *   init container runs to completion first and serves nothing: a 16Mi limit
+ *   on a busybox copy is fine;
+ * - certain failures (memory-limit-below-request, which the API server
+ *   rejects; a heap above the limit, which OOMs on start): K5__CTR_ALL,
+ *   because a crashing init container keeps the pod from ever serving.
+ * Ephemeral containers (spec.ephemeralContainers) are never walked: they are
+ * added to a running pod through the ephemeralcontainers subresource for
+ * debugging, cannot declare ports, probes, lifecycle or resources, and never
+ * appear in a manifest that is linted or admitted.
+ */
 typedef enum k5__ctr_role {
     K5__CTR_MAIN = 1u,    /* an item of spec.containers */
     K5__CTR_SIDECAR = 2u, /* a native sidecar: an init container with restartPolicy: Always */
