@@ -24,7 +24,7 @@ void lint_docs_table(FILE *fp)
 
 static void params_line(FILE *fp, const k5_rule *r, const char *prefix)
 {
-    for (size_t p = 0; p < r->nparams; p++)
+    for (size_t p = 0; p < k5_rule_nparams(r); p++)
         fprintf(fp, "%s`%s` (default `%s`): %s\n", prefix, r->params[p].name,
                 r->params[p].default_value, r->params[p].help);
 }
@@ -59,7 +59,7 @@ void lint_docs_explain(FILE *fp, const k5_rule *r)
         fprintf(fp, "    %.*s\n", (int)n, p);
         p += n + (nl ? 1 : 0);
     }
-    if (r->nparams) {
+    if (k5_rule_nparams(r)) {
         fprintf(fp, "\nSettings (.kube5xx.yaml: rules: {%s: {setting: value}}):\n", r->id);
         params_line(fp, r, "  ");
     }
@@ -90,7 +90,7 @@ void lint_docs_markdown(FILE *fp)
             fprintf(fp, "- Cost: %s\n", r->cost);
         fprintf(fp, "\n**Why it causes 5xx.** %s\n\n**How to fix.** %s\n\n```yaml\n%s```\n",
                 r->explanation, r->remediation, r->example);
-        if (r->nparams) {
+        if (k5_rule_nparams(r)) {
             fprintf(fp, "\n**Settings** (`rules: {%s: {setting: value}}`):\n\n", r->id);
             params_line(fp, r, "- ");
         }

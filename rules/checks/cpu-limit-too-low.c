@@ -55,6 +55,5 @@ const k5_rule k5__rule_cpu_limit_too_low = {
                "  limits:\n"
                "    cpu: \"1\"\n",
     .params = {{"min", K5_PARAM_CPU, "100m", "smallest acceptable CPU limit"}},
-    .nparams = 1,
     .check = check,
 };

@@ -120,6 +120,5 @@ const k5_rule k5__rule_heap_exceeds_memory_limit = {
                "        memory: 2Gi\n",
     .params = {{"max-heap", K5_PARAM_PERCENT, "85%",
                 "largest hard heap bound, as a percentage of the memory limit"}},
-    .nparams = 1,
     .check = check,
 };

@@ -64,6 +64,5 @@ const k5_rule k5__rule_hpa_min_replicas_too_low = {
                "  minReplicas: 2\n"
                "  maxReplicas: 10\n",
     .params = {{"min", K5_PARAM_INT, "2", "smallest minReplicas that is not a warning"}},
-    .nparams = 1,
     .check = check,
 };

@@ -127,6 +127,5 @@ const k5_rule k5__rule_ingress_backend_port_mismatch = {
                "    name: web\n"
                "    port:\n"
                "      number: 80  # or name: http\n",
-    .nparams = 0,
     .check = check,
 };

@@ -103,6 +103,5 @@ const k5_rule k5__rule_ingress_backend_service_missing = {
                "                name: web  # a Service in this namespace\n"
                "                port:\n"
                "                  name: http\n",
-    .nparams = 0,
     .check = check,
 };

@@ -109,6 +109,5 @@ const k5_rule k5__rule_ingress_timeout_too_short = {
                 "smallest proxy-read-timeout and proxy-send-timeout"},
                {"connect-timeout", K5_PARAM_SECONDS, "2s", "smallest proxy-connect-timeout"},
                {"alb-idle-timeout", K5_PARAM_SECONDS, "10s", "smallest ALB idle timeout"}},
-    .nparams = 3,
     .check = check,
 };

@@ -70,6 +70,5 @@ const k5_rule k5__rule_liveness_probe_aggressive = {
                "  failureThreshold: 3\n",
     .params = {{"min-window", K5_PARAM_SECONDS, "10s",
                 "shortest acceptable failureThreshold x periodSeconds"}},
-    .nparams = 1,
     .check = check,
 };

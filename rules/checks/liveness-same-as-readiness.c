@@ -65,6 +65,5 @@ const k5_rule k5__rule_liveness_same_as_readiness = {
                "  httpGet: {path: /livez, port: http}\n"
                "  periodSeconds: 10\n"
                "  failureThreshold: 6\n",
-    .nparams = 0,
     .check = check,
 };

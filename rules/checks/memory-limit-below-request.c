@@ -49,6 +49,5 @@ const k5_rule k5__rule_memory_limit_below_request = {
                "    memory: 256Mi\n"
                "  limits:\n"
                "    memory: 512Mi\n",
-    .nparams = 0,
     .check = check,
 };

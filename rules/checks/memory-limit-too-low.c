@@ -53,6 +53,5 @@ const k5_rule k5__rule_memory_limit_too_low = {
                "  limits:\n"
                "    memory: 512Mi\n",
     .params = {{"min", K5_PARAM_MEMORY, "64Mi", "smallest acceptable memory limit"}},
-    .nparams = 1,
     .check = check,
 };

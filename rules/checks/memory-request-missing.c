@@ -54,6 +54,5 @@ const k5_rule k5__rule_memory_request_missing = {
                "        memory: 256Mi\n"
                "      limits:\n"
                "        memory: 512Mi\n",
-    .nparams = 0,
     .check = check,
 };

@@ -159,6 +159,5 @@ const k5_rule k5__rule_pdb_blocks_eviction = {
                "  selector:\n"
                "    matchLabels:\n"
                "      app: web\n",
-    .nparams = 0,
     .check = check,
 };

@@ -83,6 +83,5 @@ const k5_rule k5__rule_pdb_missing = {
                "  selector:\n"
                "    matchLabels:\n"
                "      app: web\n",
-    .nparams = 0,
     .check = check,
 };

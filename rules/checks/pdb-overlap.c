@@ -93,6 +93,5 @@ const k5_rule k5__rule_pdb_overlap = {
                "    matchLabels:\n"
                "      app: shop\n"
                "      component: web\n",
-    .nparams = 0,
     .check = check,
 };

@@ -86,6 +86,5 @@ const k5_rule k5__rule_pdb_selects_nothing = {
                "  selector:\n"
                "    matchLabels:\n"
                "      app: web\n",
-    .nparams = 0,
     .check = check,
 };

@@ -193,6 +193,5 @@ const k5_rule k5__rule_prestop_exceeds_grace_period = {
                "        preStop:\n"
                "          exec:\n"
                "            command: [\"sh\", \"-c\", \"sleep 10\"]\n",
-    .nparams = 0,
     .check = check,
 };

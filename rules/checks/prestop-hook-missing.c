@@ -56,6 +56,5 @@ const k5_rule k5__rule_prestop_hook_missing = {
                "      preStop:\n"
                "        sleep:\n"
                "          seconds: 10      # or exec: {command: [\"sleep\", \"10\"]}\n",
-    .nparams = 0,
     .check = check,
 };

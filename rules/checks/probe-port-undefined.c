@@ -141,6 +141,5 @@ const k5_rule k5__rule_probe_port_undefined = {
     .params = {{"numeric-ports", K5_PARAM_INT, "0",
                 "1 also judges probe port numbers that no container of the pod declares "
                 "(off by default: containerPort is informational)"}},
-    .nparams = 1,
     .check = check,
 };

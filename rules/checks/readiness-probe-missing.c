@@ -71,6 +71,5 @@ const k5_rule k5__rule_readiness_probe_missing = {
                "        port: http\n"
                "      periodSeconds: 5\n"
                "      failureThreshold: 3\n",
-    .nparams = 0,
     .check = check,
 };

@@ -106,6 +106,5 @@ const k5_rule k5__rule_rollout_causes_downtime = {
                "    rollingUpdate:\n"
                "      maxUnavailable: 0\n"
                "      maxSurge: 25%\n",
-    .nparams = 0,
     .check = check,
 };

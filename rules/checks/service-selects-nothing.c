@@ -75,6 +75,5 @@ const k5_rule k5__rule_service_selects_nothing = {
                "# Service\n"
                "spec:\n"
                "  selector: {app: web}\n",
-    .nparams = 0,
     .check = check,
 };

@@ -254,6 +254,5 @@ const k5_rule k5__rule_service_target_port_mismatch = {
                "  ports:\n"
                "    - port: 80\n"
                "      targetPort: http\n",
-    .nparams = 0,
     .check = check,
 };

@@ -70,6 +70,5 @@ const k5_rule k5__rule_single_replica = {
                "          whenUnsatisfiable: ScheduleAnyway\n"
                "          labelSelector: {matchLabels: {app: web}}\n",
     .params = {{"min", K5_PARAM_INT, "2", "smallest number of replicas that is not a warning"}},
-    .nparams = 1,
     .check = check,
 };

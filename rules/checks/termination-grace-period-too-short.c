@@ -56,6 +56,5 @@ const k5_rule k5__rule_termination_grace_period_too_short = {
                "          sleep:\n"
                "            seconds: 10\n",
     .params = {{"min", K5_PARAM_SECONDS, "5s", "shortest acceptable grace period"}},
-    .nparams = 1,
     .check = check,
 };

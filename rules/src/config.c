@@ -80,7 +80,7 @@ static k5_status config_alloc(k5_config **out)
     for (size_t i = 0; i < n; i++) {
         const k5_rule *r = k5_rule_at(i);
         c->sev[i] = r->severity;
-        for (size_t p = 0; p < r->nparams; p++) {
+        for (size_t p = 0; p < k5_rule_nparams(r); p++) {
             const char *d = r->params[p].default_value;
             int64_t v = 0;
             /* A default that does not parse is a registry bug; the registry test catches it. */
@@ -187,13 +187,13 @@ static k5_status rule_entry(parse_ctx *p, const k5_node *key, const k5_node *val
             continue;
         }
         size_t pi = 0;
-        while (pi < r->nparams && !(strlen(r->params[pi].name) == ks.n &&
+        while (pi < k5_rule_nparams(r) && !(strlen(r->params[pi].name) == ks.n &&
                                     memcmp(r->params[pi].name, ks.p, ks.n) == 0))
             pi++;
-        if (pi == r->nparams) {
+        if (pi == k5_rule_nparams(r)) {
             char names[200] = "severity";
             size_t len = strlen(names);
-            for (size_t j = 0; j < r->nparams && len < sizeof names; j++) {
+            for (size_t j = 0; j < k5_rule_nparams(r) && len < sizeof names; j++) {
                 int w = snprintf(names + len, sizeof names - len, ", %s", r->params[j].name);
                 if (w > 0)
                     len += (size_t)w;
@@ -377,7 +377,7 @@ k5_severity k5_config_severity(const k5_config *cfg, const k5_rule *rule)
 int64_t k5_config_param(const k5_config *cfg, const k5_rule *rule, size_t p)
 {
     size_t i = k5_rule_index(rule);
-    if (p >= rule->nparams)
+    if (p >= k5_rule_nparams(rule))
         return 0;
     if (!cfg || i == SIZE_MAX) {
         int64_t v = 0;

@@ -18,6 +18,14 @@ size_t k5_rule_count(void)
     return sizeof registry / sizeof *registry;
 }
 
+size_t k5_rule_nparams(const k5_rule *rule)
+{
+    size_t n = 0;
+    while (n < K5_MAX_PARAMS && rule->params[n].name)
+        n++;
+    return n;
+}
+
 const k5_rule *k5_rule_at(size_t i)
 {
     return i < k5_rule_count() ? registry[i] : NULL;

@@ -47,7 +47,7 @@ struct k5_check {
 
 int64_t k5_check_param(const k5_check *c, size_t i)
 {
-    return i < c->rule->nparams ? k5__config_param_at(c->cfg, c->rule_index, i) : 0;
+    return i < k5_rule_nparams(c->rule) ? k5__config_param_at(c->cfg, c->rule_index, i) : 0;
 }
 
 const k5_index *k5_check_index(const k5_check *c)

@@ -44,8 +44,15 @@ static void test_registry__every_rule_documented(void **state)
         assert_true(r->severity >= K5_SEV_INFO && r->severity <= K5_SEV_ERROR);
         assert_true(r->kinds != 0);
         assert_non_null(r->check);
-        assert_true(r->nparams <= K5_MAX_PARAMS);
-        for (size_t p = 0; p < r->nparams; p++) {
+        size_t np = k5_rule_nparams(r);
+        /* The count comes from the sentinel; an obsolete hand-written count must agree. */
+        if (r->nparams && r->nparams != np)
+            fail_msg("%s: .nparams = %zu but %zu parameters precede the sentinel", r->id,
+                     r->nparams, np);
+        for (size_t p = np; p <= K5_MAX_PARAMS; p++)
+            if (r->params[p].name || r->params[p].default_value || r->params[p].help)
+                fail_msg("%s: parameter %zu follows an unnamed one (the sentinel)", r->id, p);
+        for (size_t p = 0; p < np; p++) {
             int64_t v;
             const char *d = r->params[p].default_value;
             assert_non_null(r->params[p].name);
@@ -79,6 +86,31 @@ static void test_registry__every_rule_has_fire_and_quiet_fixtures(void **state)
         if (count_prefix(dir, "fire-") < 1 || count_prefix(dir, "quiet-") < 1)
             fail_msg("%s needs fire-*.yaml and quiet-*.yaml fixtures in %s", k5_rule_at(i)->id, dir);
     }
+}
+
+/* One rule, one file: rules/checks/<id>.c holds each descriptor, and nothing else is there. */
+static void test_registry__every_rule_has_its_check_file(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < k5_rule_count(); i++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/rules/checks/%s.c", K5_SOURCE_DIR, k5_rule_at(i)->id);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            fail_msg("%s: no rules/checks/%s.c", k5_rule_at(i)->id, k5_rule_at(i)->id);
+        fclose(f);
+    }
+    DIR *d = opendir(K5_SOURCE_DIR "/rules/checks");
+    assert_non_null(d);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        if (n < 3 || strcmp(e->d_name + n - 2, ".c") != 0)
+            continue;
+        if (!k5_rule_find(e->d_name, n - 2))
+            fail_msg("rules/checks/%s defines no rule listed in rules.def", e->d_name);
+    }
+    closedir(d);
 }
 
 static void test_registry__every_fixture_dir_names_a_rule(void **state)
@@ -233,6 +265,7 @@ int main(void)
         cmocka_unit_test(test_registry__ids_unique_sorted_kebab),
         cmocka_unit_test(test_registry__every_rule_documented),
         cmocka_unit_test(test_registry__every_rule_has_fire_and_quiet_fixtures),
+        cmocka_unit_test(test_registry__every_rule_has_its_check_file),
         cmocka_unit_test(test_registry__every_fixture_dir_names_a_rule),
         cmocka_unit_test(test_registry__config_overrides_severity_and_params),
         cmocka_unit_test(test_registry__config_typos_are_errors_with_lines),

@@ -64,13 +64,18 @@ typedef struct k5_rule {
     const char *explanation;    /* which 5xx and how, in two or three sentences */
     const char *remediation;    /* what to change */
     const char *example;        /* a corrected YAML snippet */
-    k5_param params[K5_MAX_PARAMS];
-    size_t nparams;
+    /* Ends at the first entry without a name: the count comes from that sentinel, so the
+     * table cannot disagree with a hand-written count (k5_rule_nparams). One spare slot
+     * keeps the sentinel even when all K5_MAX_PARAMS are used. */
+    k5_param params[K5_MAX_PARAMS + 1];
+    size_t nparams; /* obsolete, ignored; descriptors leave it out (a test checks any value set) */
     /* Reports findings through k5_check_report; returns K5_OK unless the engine failed. */
     k5_status (*check)(struct k5_check *c, const k5_object *obj);
 } k5_rule;
 
 size_t k5_rule_count(void);
+/* Number of parameters of the rule: its params up to the first without a name. */
+size_t k5_rule_nparams(const k5_rule *rule);
 /* Rules in rules.def order (sorted by id). */
 const k5_rule *k5_rule_at(size_t i);
 /* NULL when no rule has that id. */
