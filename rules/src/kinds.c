@@ -125,6 +125,10 @@ void k5_kinds_str(unsigned kinds, char *buf, size_t size)
     size_t len = 0;
     if (size)
         buf[0] = '\0';
+    if (kinds == K5_KINDS_ALL) {
+        snprintf(buf, size, "every kind");
+        return;
+    }
     for (size_t b = 0; b < K5__KIND_COUNT; b++) {
         if (!(kinds & (1u << b)) || len >= size)
             continue;

@@ -48,6 +48,9 @@ const k5_kind_info *k5_kind_at(size_t i);
 /* The table line of one kind bit, or NULL (K5_KIND_OTHER, several bits, 0). */
 const k5_kind_info *k5_kind_info_of(k5_kind kind);
 
+/* Every kind, "other" (unknown kinds and custom resources) included. */
+#define K5_KINDS_ALL ((1u << K5__KIND_COUNT) - 1u)
+
 /* Workloads that serve traffic: probe, preStop and replica rules apply to these. */
 #define K5_KINDS_SERVING                                                                          \
     (K5_KIND_DEPLOYMENT | K5_KIND_STATEFULSET | K5_KIND_DAEMONSET | K5_KIND_REPLICASET |          \
