@@ -12,8 +12,7 @@ static k5_status check(k5_check *c, const k5_object *obj)
     const k5_node *raw = k5_map_get(spec, "selector");
     const k5_node *sel = k5__pdb_selector(obj);
     if (!raw || k5_node_kind(raw) == K5_NODE_NULL)
-        return k5_check_report(c, k5_node_is_map(spec) ? spec : obj->root,
-                               k5_node_is_map(spec) ? "selector" : "spec.selector",
+        return k5__report_at_path(c, obj->root, "spec.selector",
                                "PodDisruptionBudget \"%.*s\" has no selector: it protects no pod",
                                (int)obj->name.n, obj->name.p);
     if (!k5_node_is_map(raw))

@@ -17,8 +17,8 @@ static k5_status check(k5_check *c, const k5_object *obj)
         if (k5_map_get(lc, "preStop") || !k5__serving_has(&sv, obj, ctr))
             continue;
         k5_str name = k5__container_name(ctr);
-        k5_status st = k5_check_report(
-            c, k5_node_is_map(lc) ? lc : ctr, k5_node_is_map(lc) ? "preStop" : "lifecycle.preStop",
+        k5_status st = k5__report_at_path(
+            c, ctr, "lifecycle.preStop",
             "container \"%.*s\" of %.*s \"%.*s\" serves traffic but has no preStop hook: it gets "
             "SIGTERM while still in the Service endpoints and ingress upstreams",
             (int)name.n, name.p, (int)obj->kind.n, obj->kind.p, (int)obj->name.n, obj->name.p);

@@ -71,17 +71,12 @@ const k5_node *k5__pod_resource(const k5_object *obj, const char *which, const c
 const k5_node *k5__ctr_resource_parent(const k5_node *ctr, const char *which,
                                        const char *resource, char *missing, size_t size)
 {
-    const k5_node *res = k5_map_get(ctr, "resources"), *w = k5_map_get(res, which);
-    if (k5_node_is_map(w)) {
-        snprintf(missing, size, "%s", resource);
-        return w;
-    }
-    if (k5_node_is_map(res)) {
-        snprintf(missing, size, "%s.%s", which, resource);
-        return res;
-    }
-    snprintf(missing, size, "resources.%s.%s", which, resource);
-    return ctr;
+    char path[128];
+    const char *rest;
+    snprintf(path, sizeof path, "resources.%s.%s", which, resource);
+    const k5_node *at = k5__path_at(ctr, path, &rest);
+    snprintf(missing, size, "%s", rest ? rest : "");
+    return at;
 }
 
 int64_t k5__pod_grace_seconds(const k5_object *obj, const k5_node **node)

@@ -57,6 +57,19 @@ bool k5_check_inputs_failed(const k5_check *c);
  */
 bool k5_check_failed_input_mentions(const k5_check *c, const k5_str *words, size_t n);
 
+/*
+ * Where a finding about the field at `path` (dotted, below `from`:
+ * "spec.minReplicas", "lifecycle.preStop") is reported: the value itself when
+ * it is set, else the deepest map on the way that exists, with *missing (may
+ * be NULL) pointing into `path` at the first absent segment ("minReplicas").
+ * *missing is NULL when the value is set. A null value counts as absent.
+ */
+const k5_node *k5__path_at(const k5_node *from, const char *path, const char **missing);
+
+/* k5_check_report at k5__path_at(from, path): the value, or its deepest parent naming the rest. */
+K5_WUR k5_status k5__report_at_path(k5_check *c, const k5_node *from, const char *path,
+                                    const char *fmt, ...) K5_PRINTF(4, 5);
+
 /* Effective value of the rule's i-th parameter (units: see k5_param_type). */
 int64_t k5_check_param(const k5_check *c, size_t i);
 

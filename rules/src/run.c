@@ -206,6 +206,37 @@ k5_status k5_check_report_capped(k5_check *c, k5_severity max, const k5_node *at
     return st;
 }
 
+const k5_node *k5__path_at(const k5_node *from, const char *path, const char **missing)
+{
+    const k5_node *n = from;
+    const char *p = path;
+    while (*p) {
+        const char *dot = strchr(p, '.');
+        size_t len = dot ? (size_t)(dot - p) : strlen(p);
+        const k5_node *next = k5_map_getn(n, p, len);
+        /* An explicit null is as absent as a missing key (the API server drops it). */
+        if (!next || k5_node_kind(next) == K5_NODE_NULL || (dot && !k5_node_is_map(next)))
+            break;
+        n = next;
+        p += len + (dot ? 1 : 0);
+    }
+    if (missing)
+        *missing = *p ? p : NULL;
+    return n;
+}
+
+k5_status k5__report_at_path(k5_check *c, const k5_node *from, const char *path,
+                             const char *fmt, ...)
+{
+    const char *missing;
+    const k5_node *at = k5__path_at(from, path, &missing);
+    va_list ap;
+    va_start(ap, fmt);
+    k5_status st = report_v(c, K5_SEV_ERROR, at, missing, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
 static int cmp_finding(const void *a, const void *b)
 {
     const k5_finding *x = a, *y = b;

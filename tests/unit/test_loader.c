@@ -74,6 +74,34 @@ static void expect_error(const char *text, size_t len, k5_status st, uint32_t li
     done(&l);
 }
 
+/* k5__path_at: the value when set, else the deepest existing map and the rest of the path. */
+static void test_loader__path_at_value_or_deepest_parent(void **state)
+{
+    (void)state;
+    loaded l = load("apiVersion: autoscaling/v2\n"
+                    "kind: HorizontalPodAutoscaler\n"
+                    "spec:\n"
+                    "  minReplicas: 2\n"
+                    "  behavior: null\n"
+                    "  metrics: [a]\n");
+    const k5_object *o = obj(&l, 0);
+    const char *missing = "x";
+    const k5_node *n = k5__path_at(o->root, "spec.minReplicas", &missing);
+    assert_null(missing);
+    expect_pos(&l, o, n, 4, 16);
+    n = k5__path_at(o->root, "spec.maxReplicas", &missing);
+    assert_string_equal(missing, "maxReplicas");
+    expect_pos(&l, o, n, 4, 3); /* the spec map: its first key */
+    n = k5__path_at(o->root, "spec.behavior.scaleDown", &missing);
+    assert_string_equal(missing, "behavior.scaleDown"); /* null is absent */
+    n = k5__path_at(o->root, "spec.metrics.type", &missing);
+    assert_string_equal(missing, "metrics.type"); /* a list is not walked as a map */
+    n = k5__path_at(o->root, "status.replicas", &missing);
+    assert_ptr_equal(n, o->root);
+    assert_string_equal(missing, "status.replicas");
+    done(&l);
+}
+
 static void test_loader__positions_across_documents(void **state)
 {
     (void)state;
@@ -544,6 +572,7 @@ static void test_units__durations_and_int_or_string(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_loader__path_at_value_or_deepest_parent),
         cmocka_unit_test(test_loader__positions_across_documents),
         cmocka_unit_test(test_loader__crlf_bom_and_utf8_columns),
         cmocka_unit_test(test_loader__columns_on_one_long_utf8_line),
