@@ -104,6 +104,22 @@ static enum MHD_Result send_text(struct wh_server *s, struct MHD_Connection *c, 
     return ret;
 }
 
+/* A health check's 503: "<what>: <why>" as plain text (health port: no metrics, no drain). */
+static enum MHD_Result send_unavailable(struct MHD_Connection *c, const char *what,
+                                        const char *why)
+{
+    char msg[320];
+    snprintf(msg, sizeof msg, "%s: %s\n", what, why);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(msg), msg, MHD_RESPMEM_MUST_COPY);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_SERVICE_UNAVAILABLE, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
 /* True when the Content-Type is application/json, parameters (charset) allowed. */
 static bool is_json(const char *ct)
 {
@@ -423,16 +439,7 @@ static enum MHD_Result on_health(void *cls, struct MHD_Connection *c, const char
         char why[128] = "";
         if (alive(s, why, sizeof why))
             return send_text(NULL, c, MHD_HTTP_OK, "ok\n", NULL);
-        char msg[160];
-        snprintf(msg, sizeof msg, "not alive: %s\n", why);
-        struct MHD_Response *r =
-            MHD_create_response_from_buffer(strlen(msg), msg, MHD_RESPMEM_MUST_COPY);
-        if (!r)
-            return MHD_NO;
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
-        enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_SERVICE_UNAVAILABLE, r);
-        MHD_destroy_response(r);
-        return ret;
+        return send_unavailable(c, "not alive", why);
     }
     if (strcmp(url, "/readyz") == 0) {
         char why[256] = "";
@@ -453,16 +460,7 @@ static enum MHD_Result on_health(void *cls, struct MHD_Connection *c, const char
         }
         if (ready)
             return send_text(NULL, c, MHD_HTTP_OK, "ok\n", NULL);
-        char msg[320];
-        snprintf(msg, sizeof msg, "not ready: %s\n", why);
-        struct MHD_Response *r =
-            MHD_create_response_from_buffer(strlen(msg), msg, MHD_RESPMEM_MUST_COPY);
-        if (!r)
-            return MHD_NO;
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
-        enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_SERVICE_UNAVAILABLE, r);
-        MHD_destroy_response(r);
-        return ret;
+        return send_unavailable(c, "not ready", why);
     }
     if (strcmp(url, "/metrics") == 0) {
         char *text;
