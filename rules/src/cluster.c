@@ -158,26 +158,9 @@ static void pmap_free(pmap *m)
 
 /* ---- keys: NUL-separated parts, as the run-time index spells them ---- */
 
-typedef struct key {
-    char buf[768];
-    size_t n;
-} key;
-
-static void key_add(key *k, const char *p, size_t n)
+static void key_str(k5__key *k, k5_str s)
 {
-    if (k->n && k->n < sizeof k->buf)
-        k->buf[k->n++] = '\0';
-    size_t room = sizeof k->buf - k->n;
-    if (n > room)
-        n = room;
-    if (n)
-        memcpy(k->buf + k->n, p, n);
-    k->n += n;
-}
-
-static void key_str(key *k, k5_str s)
-{
-    key_add(k, s.p ? s.p : "", s.n);
+    k5__key_add(k, s.p ? s.p : "", s.n);
 }
 
 static int kind_bit(unsigned kind)
@@ -188,25 +171,12 @@ static int kind_bit(unsigned kind)
     return b;
 }
 
-static void key_kind_ns(key *k, unsigned kind, k5_str ns)
+static void key_kind_ns(k5__key *k, unsigned kind, k5_str ns)
 {
     k->n = 0;
     char c = (char)('A' + kind_bit(kind));
-    key_add(k, &c, 1);
+    k5__key_add(k, &c, 1);
     key_str(k, ns);
-}
-
-static void key_pair(key *k, k5_str ns, k5_str a, k5_str b)
-{
-    k->n = 0;
-    key_str(k, ns);
-    key_str(k, a);
-    key_str(k, b);
-}
-
-static void key_entry(key *k, k5_str ns, const k5_node *map, size_t i)
-{
-    key_pair(k, ns, k5_node_str(k5_map_key(map, i)), k5_node_str(k5_map_value(map, i)));
 }
 
 static bool str_eq(k5_str a, k5_str b)
@@ -491,7 +461,7 @@ static void emit(emitter *em, const k5_node *src, k5_node *dst)
 
 typedef enum { IDX_ADD, IDX_DEL } idx_op;
 
-static bool idx(k5_cluster *cl, pmap *m, const key *k, entry *e, idx_op op)
+static bool idx(k5_cluster *cl, pmap *m, const k5__key *k, entry *e, idx_op op)
 {
     if (op == IDX_DEL) {
         pmap_del(m, k->buf, k->n, e, &cl->bytes);
@@ -549,8 +519,8 @@ static bool ing_index_one(k5_str name, void *ud)
         x->seen[x->nseen++] = name;
     else
         return true; /* past 32 distinct Services: the rest are found by a scan, never */
-    key k;
-    key_pair(&k, x->e->obj.ns, name, (k5_str){"", 0});
+    k5__key k;
+    k5__key_pair(&k, x->e->obj.ns, name, (k5_str){"", 0});
     if (!idx(x->cl, &x->cl->ing_svc, &k, x->e, x->op)) {
         x->ok = false;
         return false;
@@ -561,7 +531,7 @@ static bool ing_index_one(k5_str name, void *ud)
 static bool index_entry(k5_cluster *cl, entry *e, idx_op op)
 {
     const ref *o = &e->obj;
-    key k;
+    k5__key k;
     key_kind_ns(&k, o->kind_id, o->ns);
     if (!idx(cl, &cl->ns_kind, &k, e, op))
         return false;
@@ -570,21 +540,21 @@ static bool index_entry(k5_cluster *cl, entry *e, idx_op op)
         return false;
     if (o->kind_id & K5_KINDS_WORKLOAD) {
         for (size_t j = 0; j < k5_node_len(o->pod_labels); j++) {
-            key_entry(&k, o->ns, o->pod_labels, j);
+            k5__key_entry(&k, o->ns, o->pod_labels, j);
             if (!idx(cl, &cl->pod_lab, &k, e, op))
                 return false;
         }
     } else if (o->kind_id == K5_KIND_SERVICE) {
         const k5_node *sel = k5_node_at(o->root, "spec.selector");
         if (k5_node_is_map(sel) && k5_node_len(sel)) {
-            key_entry(&k, o->ns, sel, 0);
+            k5__key_entry(&k, o->ns, sel, 0);
             if (!idx(cl, &cl->svc_sel, &k, e, op))
                 return false;
         }
     } else if (o->kind_id == K5_KIND_PDB) {
         const k5_node *ml = k5_node_at(o->root, "spec.selector.matchLabels");
         if (k5_node_is_map(ml) && k5_node_len(ml)) {
-            key_entry(&k, o->ns, ml, 0);
+            k5__key_entry(&k, o->ns, ml, 0);
             if (!idx(cl, &cl->pdb_sel, &k, e, op))
                 return false;
         } else {
@@ -597,7 +567,7 @@ static bool index_entry(k5_cluster *cl, entry *e, idx_op op)
         const k5_node *ref = k5_node_at(o->root, "spec.scaleTargetRef");
         k5_str tk = k5_node_str(k5_map_get(ref, "kind")), tn = k5_node_str(k5_map_get(ref, "name"));
         if (tk.n && tn.n) {
-            key_pair(&k, o->ns, tk, tn);
+            k5__key_pair(&k, o->ns, tk, tn);
             if (!idx(cl, &cl->hpa_tgt, &k, e, op))
                 return false;
         }
@@ -670,7 +640,7 @@ static ref subject_ref(const k5_object *o)
 
 static entry *find_entry(const k5_cluster *cl, unsigned kind, k5_str ns, k5_str name)
 {
-    key k;
+    k5__key k;
     key_kind_ns(&k, kind, ns);
     key_str(&k, name);
     const bucket *b = pmap_get(&cl->names, k.buf, k.n);
@@ -904,9 +874,9 @@ static void add_selected(const k5_cluster *cl, k5_partners *p, k5_str ns, const 
     const k5_node *pairs = type == K5_SELECTOR_MAP ? sel : k5_map_get(sel, "matchLabels");
     if (k5_node_is_map(pairs) && k5_node_len(pairs)) {
         const bucket *best = NULL;
-        key k;
+        k5__key k;
         for (size_t i = 0; i < k5_node_len(pairs); i++) {
-            key_entry(&k, ns, pairs, i);
+            k5__key_entry(&k, ns, pairs, i);
             const bucket *b = pmap_get(&cl->pod_lab, k.buf, k.n);
             if (!b)
                 return; /* a pair no pod template has: selects nothing */
@@ -922,7 +892,7 @@ static void add_selected(const k5_cluster *cl, k5_partners *p, k5_str ns, const 
     }
     if (type == K5_SELECTOR_MAP)
         return; /* an empty Service selector selects nothing */
-    key k;
+    k5__key k;
     for (int bit = 0; bit < K5__KIND_COUNT; bit++) {
         if (!((1u << bit) & K5_KINDS_WORKLOAD & K5_CLUSTER_KINDS))
             continue;
@@ -938,7 +908,7 @@ static void add_selected(const k5_cluster *cl, k5_partners *p, k5_str ns, const 
 static void add_witness(const k5_cluster *cl, k5_partners *p, k5_str ns, unsigned kinds,
                         size_t want)
 {
-    key k;
+    k5__key k;
     for (int bit = 0; bit < K5__KIND_COUNT && want; bit++) {
         if (!((1u << bit) & kinds))
             continue;
@@ -953,10 +923,10 @@ static void add_witness(const k5_cluster *cl, k5_partners *p, k5_str ns, unsigne
 /* Services, PDBs and HPAs that select or target the workload. */
 static void add_referrers(const k5_cluster *cl, k5_partners *p, const ref *w, unsigned kinds)
 {
-    key k;
+    k5__key k;
     const k5_node *labels = w->pod_labels;
     for (size_t j = 0; j < k5_node_len(labels); j++) {
-        key_entry(&k, w->ns, labels, j);
+        k5__key_entry(&k, w->ns, labels, j);
         const bucket *b = (kinds & K5_KIND_SERVICE) ? pmap_get(&cl->svc_sel, k.buf, k.n) : NULL;
         for (uint32_t i = 0; b && i < b->n; i++)
             if (str_eq(b->v[i]->obj.ns, w->ns) &&
@@ -982,7 +952,7 @@ static void add_referrers(const k5_cluster *cl, k5_partners *p, const ref *w, un
                 add(p, b->v[i]);
     }
     if (kinds & K5_KIND_HPA) {
-        key_pair(&k, w->ns, w->kind, w->name);
+        k5__key_pair(&k, w->ns, w->kind, w->name);
         const bucket *b = pmap_get(&cl->hpa_tgt, k.buf, k.n);
         for (uint32_t i = 0; b && i < b->n; i++)
             add(p, b->v[i]);
@@ -1037,8 +1007,8 @@ static void add_around(const k5_cluster *cl, k5_partners *p, const ref *s)
         if (p->n == first && k5_node_is_map(sel) && k5_node_len(sel))
             add_witness(cl, p, s->ns, K5_KINDS_WORKLOAD, 1);
         /* Ingresses routing to this Service, with their other backends. */
-        key k;
-        key_pair(&k, s->ns, s->name, (k5_str){"", 0});
+        k5__key k;
+        k5__key_pair(&k, s->ns, s->name, (k5_str){"", 0});
         const bucket *b = pmap_get(&cl->ing_svc, k.buf, k.n);
         for (uint32_t i = 0; b && i < b->n; i++)
             if (add(p, b->v[i]))

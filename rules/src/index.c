@@ -15,52 +15,21 @@ static int kind_bit(k5_kind k)
     return b;
 }
 
-/* Keys are NUL-separated parts; a key that does not fit is truncated (lookups verify). */
-typedef struct key {
-    char buf[1024];
-    size_t n;
-} key;
-
-static void key_add(key *k, const char *p, size_t n)
-{
-    if (k->n && k->n < sizeof k->buf)
-        k->buf[k->n++] = '\0';
-    size_t room = sizeof k->buf - k->n;
-    if (n > room)
-        n = room;
-    memcpy(k->buf + k->n, p, n);
-    k->n += n;
-}
-
-static void key_ns_kind(key *k, k5_str ns, int bit)
+static void key_ns_kind(k5__key *k, k5_str ns, int bit)
 {
     k->n = 0;
-    key_add(k, ns.p, ns.n);
+    k5__key_add(k, ns.p, ns.n);
     char b = (char)('A' + bit);
-    key_add(k, &b, 1);
-}
-
-static void key_pair(key *k, k5_str ns, k5_str a, k5_str b)
-{
-    k->n = 0;
-    key_add(k, ns.p, ns.n);
-    key_add(k, a.p ? a.p : "", a.n);
-    key_add(k, b.p ? b.p : "", b.n);
-}
-
-/* The key of a map's i-th label pair in namespace ns: how pods and selectors meet. */
-static void key_entry(key *k, k5_str ns, const k5_node *map, size_t i)
-{
-    key_pair(k, ns, k5_node_str(k5_map_key(map, i)), k5_node_str(k5_map_value(map, i)));
+    k5__key_add(k, &b, 1);
 }
 
 /* The key of a label key alone in namespace ns (Exists). */
-static void key_label(key *k, k5_str ns, k5_str label)
+static void key_label(k5__key *k, k5_str ns, k5_str label)
 {
     k->n = 0;
-    key_add(k, ns.p, ns.n);
-    key_add(k, label.p ? label.p : "", label.n);
-    key_add(k, "", 0); /* never equal to a pair's key: one part more */
+    k5__key_add(k, ns.p, ns.n);
+    k5__key_add(k, label.p ? label.p : "", label.n);
+    k5__key_add(k, "", 0); /* never equal to a pair's key: one part more */
 }
 
 /*
@@ -117,7 +86,7 @@ k5_status k5__index_build(k5_index **out, const k5_docset *set)
     for (size_t i = 0; i < sizeof maps / sizeof *maps; i++)
         maps[i]->arena = &idx->arena;
     k5_status st = K5_OK;
-    key k;
+    k5__key k;
     size_t n = k5_docset_object_count(set);
     for (size_t i = 0; i < n && st == K5_OK; i++) {
         const k5_object *o = k5_docset_object(set, i);
@@ -127,13 +96,13 @@ k5_status k5__index_build(k5_index **out, const k5_docset *set)
         st = k5__hmap_add(&idx->by_ns_kind, k.buf, k.n, id);
         if (st != K5_OK)
             break;
-        key_add(&k, o->name.p, o->name.n);
+        k5__key_add(&k, o->name.p, o->name.n);
         st = k5__hmap_add(&idx->by_name, k.buf, k.n, id);
         if (st != K5_OK)
             break;
         if ((o->kind_id & K5_KINDS_WORKLOAD) && o->pod_labels) {
             for (size_t j = 0; j < k5_node_len(o->pod_labels) && st == K5_OK; j++) {
-                key_entry(&k, o->namespace_, o->pod_labels, j);
+                k5__key_entry(&k, o->namespace_, o->pod_labels, j);
                 st = k5__hmap_add(&idx->pod_labels, k.buf, k.n, id);
                 if (st != K5_OK)
                     break;
@@ -143,7 +112,7 @@ k5_status k5__index_build(k5_index **out, const k5_docset *set)
         } else if (o->kind_id == K5_KIND_SERVICE) {
             const k5_node *sel = k5_node_at(o->root, "spec.selector");
             if (k5_node_is_map(sel) && k5_node_len(sel)) {
-                key_entry(&k, o->namespace_, sel, 0);
+                k5__key_entry(&k, o->namespace_, sel, 0);
                 st = k5__hmap_add(&idx->sel_svc, k.buf, k.n, id);
             }
         } else if (o->kind_id == K5_KIND_PDB) {
@@ -151,7 +120,7 @@ k5_status k5__index_build(k5_index **out, const k5_docset *set)
             const k5_node *ml = k5_map_get(sel, "matchLabels");
             const k5_node *in = first_expr(sel, "In"), *ex = first_expr(sel, "Exists");
             if (k5_node_is_map(ml) && k5_node_len(ml)) {
-                key_entry(&k, o->namespace_, ml, 0);
+                k5__key_entry(&k, o->namespace_, ml, 0);
                 st = k5__hmap_add(&idx->sel_pdb, k.buf, k.n, id);
             } else if (in) {
                 /* A pod has one value per key, so it meets the PDB under one value at most. */
@@ -159,7 +128,7 @@ k5_status k5__index_build(k5_index **out, const k5_docset *set)
                 for (size_t v = 0; v < k5_node_len(vals) && st == K5_OK; v++) {
                     if (value_repeats(vals, v))
                         continue;
-                    key_pair(&k, o->namespace_, k5_node_str(k5_map_get(in, "key")),
+                    k5__key_pair(&k, o->namespace_, k5_node_str(k5_map_get(in, "key")),
                              k5_node_str(k5_seq_at(vals, v)));
                     st = k5__hmap_add(&idx->sel_pdb, k.buf, k.n, id);
                 }
@@ -168,7 +137,7 @@ k5_status k5__index_build(k5_index **out, const k5_docset *set)
                 st = k5__hmap_add(&idx->sel_pdb_key, k.buf, k.n, id);
             } else {
                 k.n = 0;
-                key_add(&k, o->namespace_.p, o->namespace_.n);
+                k5__key_add(&k, o->namespace_.p, o->namespace_.n);
                 st = k5__hmap_add(&idx->pdb_scan, k.buf, k.n, id);
             }
         } else if (o->kind_id == K5_KIND_HPA) {
@@ -176,7 +145,7 @@ k5_status k5__index_build(k5_index **out, const k5_docset *set)
             k5_str tk = k5_node_str(k5_map_get(ref, "kind"));
             k5_str tn = k5_node_str(k5_map_get(ref, "name"));
             if (tk.n && tn.n) {
-                key_pair(&k, o->namespace_, tk, tn);
+                k5__key_pair(&k, o->namespace_, tk, tn);
                 st = k5__hmap_add(&idx->hpa_target, k.buf, k.n, id);
             }
         }
@@ -211,7 +180,7 @@ void k5__index_free(k5_index **idx)
 size_t k5_index_count(const k5_index *idx, k5_str ns, unsigned kinds)
 {
     size_t total = 0;
-    key k;
+    k5__key k;
     for (int b = 0; b < K5__KIND_COUNT; b++) {
         if (!(kinds & (1u << b)))
             continue;
@@ -225,7 +194,7 @@ size_t k5_index_count(const k5_index *idx, k5_str ns, unsigned kinds)
 
 void k5_index_each(const k5_index *idx, k5_str ns, unsigned kinds, k5_visit_fn fn, void *ud)
 {
-    key k;
+    k5__key k;
     for (int b = 0; b < K5__KIND_COUNT; b++) {
         if (!(kinds & (1u << b)))
             continue;
@@ -239,12 +208,12 @@ void k5_index_each(const k5_index *idx, k5_str ns, unsigned kinds, k5_visit_fn f
 
 const k5_object *k5_index_find(const k5_index *idx, k5_str ns, unsigned kinds, k5_str name)
 {
-    key k;
+    k5__key k;
     for (int b = 0; b < K5__KIND_COUNT; b++) {
         if (!(kinds & (1u << b)))
             continue;
         key_ns_kind(&k, ns, b);
-        key_add(&k, name.p, name.n);
+        k5__key_add(&k, name.p, name.n);
         const k5__hentry *e = k5__hmap_get(&idx->by_name, k.buf, k.n);
         for (uint32_t i = 0; e && i < e->nvals; i++) {
             const k5_object *o = obj_at(idx, e->vals[i]);
@@ -321,8 +290,8 @@ void k5_index_select(const k5_index *idx, k5_str ns, const k5_node *selector,
         return;
     const k5_node *pairs = type == K5_SELECTOR_MAP ? selector : k5_map_get(selector, "matchLabels");
     if (k5_node_is_map(pairs) && k5_node_len(pairs)) {
-        key k;
-        key_entry(&k, ns, pairs, 0);
+        k5__key k;
+        k5__key_entry(&k, ns, pairs, 0);
         const k5__hentry *e = k5__hmap_get(&idx->pod_labels, k.buf, k.n);
         for (uint32_t i = 0; e && i < e->nvals; i++) {
             const k5_object *o = obj_at(idx, e->vals[i]);
@@ -334,7 +303,7 @@ void k5_index_select(const k5_index *idx, k5_str ns, const k5_node *selector,
     }
     if (type == K5_SELECTOR_MAP)
         return; /* an empty Service selector selects nothing */
-    key k;
+    k5__key k;
     /* No matchLabels: narrow by the first In (its values' pods) or Exists (its key's pods),
      * so a selector of expressions costs its matches, not a scan of the namespace. */
     const k5_node *in = first_expr(selector, "In"), *ex = in ? NULL : first_expr(selector, "Exists");
@@ -346,7 +315,7 @@ void k5_index_select(const k5_index *idx, k5_str ns, const k5_node *selector,
             if (in) {
                 if (value_repeats(vals, v))
                     continue;
-                key_pair(&k, ns, k5_node_str(k5_map_get(in, "key")), k5_node_str(k5_seq_at(vals, v)));
+                k5__key_pair(&k, ns, k5_node_str(k5_map_get(in, "key")), k5_node_str(k5_seq_at(vals, v)));
                 e = k5__hmap_get(&idx->pod_labels, k.buf, k.n);
             } else {
                 key_label(&k, ns, k5_node_str(k5_map_get(ex, "key")));
@@ -408,12 +377,12 @@ static bool each_selecting(const k5_index *idx, const k5__hmap *by, const k5_obj
                            k5_selector_type type, const char *sel_path, bool by_key,
                            k5_visit_fn fn, void *ud)
 {
-    key k;
+    k5__key k;
     for (size_t j = 0; j < k5_node_len(w->pod_labels); j++) {
         if (by_key)
             key_label(&k, w->namespace_, k5_node_str(k5_map_key(w->pod_labels, j)));
         else
-            key_entry(&k, w->namespace_, w->pod_labels, j);
+            k5__key_entry(&k, w->namespace_, w->pod_labels, j);
         const k5__hentry *e = k5__hmap_get(by, k.buf, k.n);
         for (uint32_t i = 0; e && i < e->nvals; i++) {
             const k5_object *o = obj_at(idx, e->vals[i]);
@@ -440,9 +409,9 @@ void k5_index_pdbs_for(const k5_index *idx, const k5_object *w, k5_visit_fn fn, 
     if (!each_selecting(idx, &idx->sel_pdb, w, K5_SELECTOR_LABEL, "spec.selector", false, fn, ud) ||
         !each_selecting(idx, &idx->sel_pdb_key, w, K5_SELECTOR_LABEL, "spec.selector", true, fn, ud))
         return;
-    key k;
+    k5__key k;
     k.n = 0;
-    key_add(&k, w->namespace_.p, w->namespace_.n);
+    k5__key_add(&k, w->namespace_.p, w->namespace_.n);
     const k5__hentry *e = k5__hmap_get(&idx->pdb_scan, k.buf, k.n);
     for (uint32_t i = 0; e && i < e->nvals; i++) {
         const k5_object *o = obj_at(idx, e->vals[i]);
@@ -460,8 +429,8 @@ void k5_index_pdbs_for(const k5_index *idx, const k5_object *w, k5_visit_fn fn, 
 
 void k5_index_hpas_for(const k5_index *idx, const k5_object *w, k5_visit_fn fn, void *ud)
 {
-    key k;
-    key_pair(&k, w->namespace_, w->kind, w->name);
+    k5__key k;
+    k5__key_pair(&k, w->namespace_, w->kind, w->name);
     const k5__hentry *e = k5__hmap_get(&idx->hpa_target, k.buf, k.n);
     for (uint32_t i = 0; e && i < e->nvals; i++) {
         const k5_object *o = obj_at(idx, e->vals[i]);

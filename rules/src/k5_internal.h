@@ -156,4 +156,41 @@ int64_t k5__config_param_at(const struct k5_config *cfg, size_t rule_index, size
 bool k5__node_path(const k5_node *root, const k5_node *target, char *buf, size_t size,
                    const k5_node **key);
 
+/*
+ * A hash key of NUL-separated parts, spelled the same way by the run-time index and the
+ * cluster cache (both look pods and selectors up by namespace and label pair). A key that
+ * does not fit is truncated: lookups verify the object they find.
+ */
+typedef struct k5__key {
+    char buf[1024];
+    size_t n;
+} k5__key;
+
+static inline void k5__key_add(k5__key *k, const char *p, size_t n)
+{
+    if (k->n && k->n < sizeof k->buf)
+        k->buf[k->n++] = '\0';
+    size_t room = sizeof k->buf - k->n;
+    if (n > room)
+        n = room;
+    if (n)
+        memcpy(k->buf + k->n, p, n);
+    k->n += n;
+}
+
+/* The key "ns, a, b": a label pair (a=b) in namespace ns. */
+static inline void k5__key_pair(k5__key *k, k5_str ns, k5_str a, k5_str b)
+{
+    k->n = 0;
+    k5__key_add(k, ns.p, ns.n);
+    k5__key_add(k, a.p ? a.p : "", a.n);
+    k5__key_add(k, b.p ? b.p : "", b.n);
+}
+
+/* The key of a map's i-th label pair in namespace ns: how pods and selectors meet. */
+static inline void k5__key_entry(k5__key *k, k5_str ns, const k5_node *map, size_t i)
+{
+    k5__key_pair(k, ns, k5_node_str(k5_map_key(map, i)), k5_node_str(k5_map_value(map, i)));
+}
+
 #endif
