@@ -73,6 +73,14 @@ K5_WUR k5_status k5__report_at_path(k5_check *c, const k5_node *from, const char
 /* Effective value of the rule's i-th parameter (units: see k5_param_type). */
 int64_t k5_check_param(const k5_check *c, size_t i);
 
+/*
+ * Effective value of another rule's i-th parameter, for a rule of the same family that
+ * shares its threshold (route-timeout-too-short judges with ingress-timeout-too-short's
+ * read-timeout), so that one line of config sets both. Name the owner's descriptor
+ * (declare `extern const k5_rule k5__rule_<ident>;`) and say so in the rule's docs.
+ */
+int64_t k5_check_param_of(const k5_check *c, const k5_rule *owner, size_t i);
+
 /* The index of all input objects (one object alone in the webhook). */
 const k5_index *k5_check_index(const k5_check *c);
 

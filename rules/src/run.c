@@ -50,6 +50,11 @@ int64_t k5_check_param(const k5_check *c, size_t i)
     return i < k5_rule_nparams(c->rule) ? k5__config_param_at(c->cfg, c->rule_index, i) : 0;
 }
 
+int64_t k5_check_param_of(const k5_check *c, const k5_rule *owner, size_t i)
+{
+    return k5_config_param(c->cfg, owner, i);
+}
+
 const k5_index *k5_check_index(const k5_check *c)
 {
     /* Handed out when building failed: it finds nothing, and k5_run reports the failure. */

@@ -237,6 +237,38 @@ bool k5_duration_parse(const char *s, size_t n, int64_t *ns)
     return true;
 }
 
+bool k5_gateway_duration_parse(const char *s, size_t n, int64_t *ns)
+{
+    int64_t total = 0;
+    size_t i = 0, parts = 0;
+    while (i < n) {
+        int64_t v = 0;
+        size_t digits = 0;
+        while (i < n && isdigit((unsigned char)s[i]) && digits < 6) {
+            v = v * 10 + (s[i] - '0');
+            i++, digits++;
+        }
+        if (!digits || digits > 5 || i >= n || ++parts > 4)
+            return false;
+        int64_t mul;
+        if (s[i] == 'h')
+            mul = INT64_C(3600000000000), i++;
+        else if (s[i] == 'm' && i + 1 < n && s[i + 1] == 's')
+            mul = INT64_C(1000000), i += 2;
+        else if (s[i] == 'm')
+            mul = INT64_C(60000000000), i++;
+        else if (s[i] == 's')
+            mul = INT64_C(1000000000), i++;
+        else
+            return false;
+        total += v * mul; /* at most 4 * 99999h: far below INT64_MAX */
+    }
+    if (!parts)
+        return false;
+    *ns = total;
+    return true;
+}
+
 bool k5_intstr_get(const k5_node *n, k5_intstr *out)
 {
     k5_intstr v = {false, 0, {NULL, 0}, n};

@@ -569,6 +569,29 @@ static void test_units__durations_and_int_or_string(void **state)
     assert_true(k5_intstr_scaled(&v, 7, false, &out) && out == 2);
 }
 
+static void test_units__gateway_durations_as_gep_2257(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        int64_t ns;
+    } ok[] = {{"10s", 10000000000LL},  {"500ms", 500000000LL},      {"1h30m", 5400000000000LL},
+              {"0s", 0},               {"1h1m1s1ms", 3661001000000LL}, {"99999h", 359996400000000000LL}};
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+        int64_t ns = -1;
+        assert_true(k5_gateway_duration_parse(ok[i].s, strlen(ok[i].s), &ns));
+        assert_int_equal(ns, ok[i].ns);
+    }
+    /* Go accepts all of these; the Gateway API's format does not. */
+    static const char *const bad[] = {"", "10", "1.5s", "-1s", "+1s", "100000s", "1s1s1s1s1s",
+                                      "1us", "s", "1 s", "1d"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        int64_t ns = 7;
+        assert_false(k5_gateway_duration_parse(bad[i], strlen(bad[i]), &ns));
+        assert_int_equal(ns, 7);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -591,6 +614,7 @@ int main(void)
         cmocka_unit_test(test_loader__cjson_objects_from_the_webhook),
         cmocka_unit_test(test_units__quantities_as_kubernetes_parses_them),
         cmocka_unit_test(test_units__durations_and_int_or_string),
+        cmocka_unit_test(test_units__gateway_durations_as_gep_2257),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

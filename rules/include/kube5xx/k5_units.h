@@ -29,6 +29,14 @@ void k5_bytes_fmt(int64_t bytes, char *buf, size_t size);
  */
 bool k5_duration_parse(const char *s, size_t n, int64_t *ns);
 
+/*
+ * Parses a Gateway API duration (GEP-2257: `^([0-9]{1,5}(h|m|s|ms)){1,4}$`, as
+ * "10s", "500ms", "1h30m", "0s"); *ns receives nanoseconds. Stricter than Go's
+ * format on purpose: what the Gateway API CRDs reject ("1.5s", "-1s", "10")
+ * returns false, and a rule then judges nothing.
+ */
+bool k5_gateway_duration_parse(const char *s, size_t n, int64_t *ns);
+
 /* An int-or-string field (targetPort, maxUnavailable, probe ports). */
 typedef struct k5_intstr {
     bool is_int;
