@@ -12,6 +12,7 @@
 
 #include "wh_cache.h"
 #include "wh_json_arena.h"
+#include "wh_kinds.h"
 #include "wh_log.h"
 
 const char *wh_decision_str(wh_decision d)
@@ -616,6 +617,11 @@ static wh_status skip_or_exempt(review *r)
 {
     bool judged_op = r->op && (strcmp(r->op, "CREATE") == 0 || strcmp(r->op, "UPDATE") == 0);
     if (!judged_op || (r->sub && *r->sub) || !cJSON_IsObject(r->obj))
+        return reply_allowed(r, WH_DECISION_SKIPPED);
+    /* Only the kind table's K5_KF_WEBHOOK kinds are judged, whatever a hand-edited
+     * configuration sends: judging Pods, say, would deny the pods a Deployment's ReplicaSet
+     * creates and turn one finding into an outage. */
+    if (!wh_kind_admitted(r->gvk, r->obj))
         return reply_allowed(r, WH_DECISION_SKIPPED);
     if (is_exempt(r))
         return reply_allowed(r, WH_DECISION_EXEMPT);

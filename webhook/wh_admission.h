@@ -43,7 +43,8 @@ typedef enum wh_decision {
     WH_DECISION_ALLOWED = 0, /* judged, nothing to say */
     WH_DECISION_WARNED = 1,  /* allowed with warnings */
     WH_DECISION_DENIED = 2,
-    WH_DECISION_SKIPPED = 3, /* not judged: DELETE, CONNECT, subresource, no object */
+    WH_DECISION_SKIPPED = 3, /* not judged: DELETE, CONNECT, subresource, no object, a kind
+                              * the kind table does not flag K5_KF_WEBHOOK */
     WH_DECISION_EXEMPT = 4,  /* not judged: exempt namespace, user or group */
     WH_DECISION_AUDITED = 5, /* mode audit: would have denied or warned, allowed */
     WH_DECISION_INVALID = 6, /* HTTP 400: no review could be formed */

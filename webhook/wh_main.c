@@ -24,6 +24,7 @@
 #include "wh_certs.h"
 #include "wh_config.h"
 #include "wh_informer.h"
+#include "wh_kinds.h"
 #include "wh_log.h"
 #include "wh_metrics.h"
 #include "wh_server.h"
@@ -36,6 +37,7 @@ static const char usage_text[] =
     "  kube5xx-webhook [serve] --tls-cert FILE --tls-key FILE [flags]\n"
     "  kube5xx-webhook certs --service NAME --namespace NS --out DIR [--san NAME|IP]...\n"
     "                        [--days 365] [--force]\n"
+    "  kube5xx-webhook manifest-rules vwc|rbac [--indent N]\n"
     "  kube5xx-webhook --help | --version\n"
     "\n"
     "serve: a validating admission webhook (POST /validate over HTTPS) that denies or warns\n"
@@ -82,6 +84,10 @@ static const char usage_text[] =
     "                         16; e.g. --san localhost --san 127.0.0.1 for a local run)\n"
     "  --days N               validity (default 365)\n"
     "  --force                overwrite existing files\n"
+    "\n"
+    "manifest-rules: the `rules:` items, from the kind table, of the webhook's\n"
+    "ValidatingWebhookConfiguration (vwc: the kinds it judges) or of its ClusterRole (rbac:\n"
+    "the kinds its cluster cache lists and watches), as YAML indented by N spaces (default 0).\n"
     "\n"
     "Durations are Go durations (10s, 1m30s, 500ms). Exit codes: 0 ok, 1 failure, 2 usage,\n"
     "3 certs: a file exists (use --force).\n";
@@ -157,6 +163,34 @@ static const char *flag_value(int argc, char **argv, int *i, const char *name)
     if (*i + 1 >= argc)
         return "";
     return argv[++*i];
+}
+
+/* Prints the manifests' kind lists from the kind table (scripts/gen-manifests.sh uses it). */
+static int cmd_manifest_rules(int argc, char **argv, int first)
+{
+    const char *what = NULL;
+    long indent = 0;
+    for (int i = first; i < argc; i++) {
+        if (strcmp(argv[i], "--indent") == 0 && i + 1 < argc) {
+            char *end;
+            const char *v = argv[++i];
+            indent = strtol(v, &end, 10);
+            if (*v == '\0' || *end != '\0' || indent < 0 || indent > 64)
+                return usage_error("--indent: not a number between 0 and 64: '%s'", v);
+        } else if (!what && (strcmp(argv[i], "vwc") == 0 || strcmp(argv[i], "rbac") == 0))
+            what = argv[i];
+        else
+            return usage_error("manifest-rules: unknown argument '%s'", argv[i]);
+    }
+    if (!what)
+        return usage_error("%s", "manifest-rules needs vwc or rbac");
+    bool ok = strcmp(what, "vwc") == 0 ? wh_kinds_write_vwc_rules(stdout, (int)indent)
+                                       : wh_kinds_write_rbac_rules(stdout, (int)indent);
+    if (fflush(stdout) != 0 || !ok) {
+        fprintf(stderr, "kube5xx-webhook manifest-rules: cannot write to standard output\n");
+        return EXIT_FAIL;
+    }
+    return EXIT_OK;
 }
 
 static int cmd_certs(int argc, char **argv, int first)
@@ -646,6 +680,8 @@ int main(int argc, char **argv)
     }
     if (argc > 1 && strcmp(argv[1], "certs") == 0)
         return cmd_certs(argc, argv, 2);
+    if (argc > 1 && strcmp(argv[1], "manifest-rules") == 0)
+        return cmd_manifest_rules(argc, argv, 2);
     if (argc > 1 && strcmp(argv[1], "serve") == 0)
         first = 2;
     for (int i = first; i < argc; i++) {
