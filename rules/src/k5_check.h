@@ -443,18 +443,4 @@ const k5_object *k5__find_elsewhere(const k5_check *c, const k5_object *self, un
 /* The words that say why an implicit namespace makes a cross-namespace finding uncertain. */
 void k5__implicit_note(const k5_object *self, const k5_object *other, char *buf, size_t size);
 
-/*
- * Transition aliases: these helpers were named like public API before the
- * k5__ convention reached them. Remove once no branch in flight uses them.
- */
-#define k5_container_serving k5__container_serving
-#define k5_workload_has_service k5__workload_has_service
-#define k5_container_name k5__container_name
-#define k5_ports_describe k5__ports_describe
-#define k5_workload_replicas k5__workload_replicas
-#define k5_serving_of k5__serving_of
-#define k5_serving_has k5__serving_has
-#define k5_services_describe k5__services_describe
-#define k5_serving k5__serving
-
 #endif
