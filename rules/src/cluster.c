@@ -544,25 +544,23 @@ static bool index_entry(k5_cluster *cl, entry *e, idx_op op)
             if (!idx(cl, &cl->pod_lab, &k, e, op))
                 return false;
         }
-    } else if (o->kind_id == K5_KIND_SERVICE) {
-        const k5_node *sel = k5_node_at(o->root, "spec.selector");
-        if (k5_node_is_map(sel) && k5_node_len(sel)) {
-            k5__key_entry(&k, o->ns, sel, 0);
-            if (!idx(cl, &cl->svc_sel, &k, e, op))
-                return false;
-        }
-    } else if (o->kind_id == K5_KIND_PDB) {
-        const k5_node *ml = k5_node_at(o->root, "spec.selector.matchLabels");
-        if (k5_node_is_map(ml) && k5_node_len(ml)) {
-            k5__key_entry(&k, o->ns, ml, 0);
-            if (!idx(cl, &cl->pdb_sel, &k, e, op))
-                return false;
-        } else {
+    } else if (o->kind_id & (K5_KIND_SERVICE | K5_KIND_PDB)) {
+        /* Under its selector's first pair; a PDB without matchLabels goes to the per-namespace
+         * scan list, a Service without a selector nowhere (it selects nothing). */
+        bool svc = o->kind_id == K5_KIND_SERVICE;
+        const k5_node *pairs = k5_node_at(o->root, svc ? "spec.selector" : "spec.selector.matchLabels");
+        pmap *m = svc ? &cl->svc_sel : &cl->pdb_sel;
+        if (k5_node_is_map(pairs) && k5_node_len(pairs)) {
+            k5__key_entry(&k, o->ns, pairs, 0);
+        } else if (!svc) {
             k.n = 0;
             key_str(&k, o->ns);
-            if (!idx(cl, &cl->pdb_scan, &k, e, op))
-                return false;
+            m = &cl->pdb_scan;
+        } else {
+            m = NULL;
         }
+        if (m && !idx(cl, m, &k, e, op))
+            return false;
     } else if (o->kind_id == K5_KIND_HPA) {
         const k5_node *ref = k5_node_at(o->root, "spec.scaleTargetRef");
         k5_str tk = k5_node_str(k5_map_get(ref, "kind")), tn = k5_node_str(k5_map_get(ref, "name"));
@@ -920,6 +918,17 @@ static void add_witness(const k5_cluster *cl, k5_partners *p, k5_str ns, unsigne
     }
 }
 
+/* The objects of posting list `key` in m whose selector (of `type`) selects `labels` in ns. */
+static void add_selecting(k5_partners *p, const pmap *m, const k5__key *k, k5_str ns,
+                          k5_selector_type type, const k5_node *labels)
+{
+    const bucket *b = pmap_get(m, k->buf, k->n);
+    for (uint32_t i = 0; b && i < b->n; i++)
+        if (str_eq(b->v[i]->obj.ns, ns) &&
+            k5_selector_matches(k5_node_at(b->v[i]->obj.root, "spec.selector"), type, labels))
+            add(p, b->v[i]);
+}
+
 /* Services, PDBs and HPAs that select or target the workload. */
 static void add_referrers(const k5_cluster *cl, k5_partners *p, const ref *w, unsigned kinds)
 {
@@ -927,29 +936,17 @@ static void add_referrers(const k5_cluster *cl, k5_partners *p, const ref *w, un
     const k5_node *labels = w->pod_labels;
     for (size_t j = 0; j < k5_node_len(labels); j++) {
         k5__key_entry(&k, w->ns, labels, j);
-        const bucket *b = (kinds & K5_KIND_SERVICE) ? pmap_get(&cl->svc_sel, k.buf, k.n) : NULL;
-        for (uint32_t i = 0; b && i < b->n; i++)
-            if (str_eq(b->v[i]->obj.ns, w->ns) &&
-                k5_selector_matches(k5_node_at(b->v[i]->obj.root, "spec.selector"), K5_SELECTOR_MAP,
-                                    labels))
-                add(p, b->v[i]);
-        b = (kinds & K5_KIND_PDB) ? pmap_get(&cl->pdb_sel, k.buf, k.n) : NULL;
-        for (uint32_t i = 0; b && i < b->n; i++)
-            if (str_eq(b->v[i]->obj.ns, w->ns) &&
-                k5_selector_matches(k5_node_at(b->v[i]->obj.root, "spec.selector"), K5_SELECTOR_LABEL,
-                                    labels))
-                add(p, b->v[i]);
+        if (kinds & K5_KIND_SERVICE)
+            add_selecting(p, &cl->svc_sel, &k, w->ns, K5_SELECTOR_MAP, labels);
+        if (kinds & K5_KIND_PDB)
+            add_selecting(p, &cl->pdb_sel, &k, w->ns, K5_SELECTOR_LABEL, labels);
     }
     if (kinds & K5_KIND_PDB) {
         /* PDBs without matchLabels are few: each is tried (the index treats an empty v1
          * selector as every pod and a v1beta1 one as none; the rules decide that). */
         k.n = 0;
         key_str(&k, w->ns);
-        const bucket *b = pmap_get(&cl->pdb_scan, k.buf, k.n);
-        for (uint32_t i = 0; b && i < b->n; i++)
-            if (k5_selector_matches(k5_node_at(b->v[i]->obj.root, "spec.selector"), K5_SELECTOR_LABEL,
-                                    labels))
-                add(p, b->v[i]);
+        add_selecting(p, &cl->pdb_scan, &k, w->ns, K5_SELECTOR_LABEL, labels);
     }
     if (kinds & K5_KIND_HPA) {
         k5__key_pair(&k, w->ns, w->kind, w->name);
@@ -957,6 +954,31 @@ static void add_referrers(const k5_cluster *cl, k5_partners *p, const ref *w, un
         for (uint32_t i = 0; b && i < b->n; i++)
             add(p, b->v[i]);
     }
+}
+
+/*
+ * An object of `kind` named `name` in a namespace other than `ns`: what the linter names
+ * in "exists only in namespace X". Found through the (kind, namespace) table, one lookup
+ * per namespace that has the kind, so it costs nothing in memory and runs only when a
+ * reference is missing from its own namespace.
+ */
+static void add_elsewhere(const k5_cluster *cl, k5_partners *p, unsigned kind, k5_str ns,
+                          k5_str name)
+{
+    const pmap *m = &cl->ns_kind;
+    char c = (char)('A' + kind_bit(kind));
+    for (size_t i = 0; i < m->cap; i++)
+        for (const bucket *b = m->slots[i]; b; b = b->next) {
+            /* The key is the kind's letter, a NUL, then the namespace (key_kind_ns). */
+            if (b->klen < 2 || b->key[0] != c)
+                continue;
+            k5_str other = {b->key + 2, b->klen - 2};
+            if (str_eq(other, ns))
+                continue;
+            const entry *e = find_entry(cl, kind, other, name);
+            if (e && add(p, e))
+                return; /* one is enough to name the namespace */
+        }
 }
 
 typedef struct svc_ctx {
@@ -970,10 +992,12 @@ static bool add_backend(k5_str name, void *ud)
 {
     svc_ctx *x = ud;
     const entry *e = find_entry(x->cl, K5_KIND_SERVICE, x->ns, name);
-    if (e)
+    if (e) {
         add(x->p, e);
-    else
+    } else {
         x->missing = true;
+        add_elsewhere(x->cl, x->p, K5_KIND_SERVICE, x->ns, name);
+    }
     return true;
 }
 
@@ -1034,6 +1058,8 @@ static void add_around(const k5_cluster *cl, k5_partners *p, const ref *s)
                 const entry *w = find_entry(cl, kinds[i], s->ns, tn);
                 if (w && add(p, w))
                     add_referrers(cl, p, &w->obj, K5_KIND_PDB | K5_KIND_HPA);
+                else if (!w)
+                    add_elsewhere(cl, p, kinds[i], s->ns, tn);
             }
     }
 }
