@@ -753,6 +753,32 @@ static wh_status evaluate_cross(review *r)
 }
 
 /*
+ * pdb-blocks-eviction at admission. The registry makes it a warning, because
+ * over files alone the rule often cannot see every pod a budget covers. With
+ * a trusted cluster cache the webhook judges the budget against the workloads
+ * it really selects, and a minAvailable (an integer, or a percentage below
+ * 100%) that still leaves no pod evictable contradicts them: a drain can
+ * never proceed, so it denies, as the issue's "a PDB that can never allow an
+ * eviction" asks. maxUnavailable 0 and minAvailable 100% state their intent on
+ * their face (Kubernetes documents them as the way to require manual
+ * intervention before an eviction): those stay warnings. A config that sets
+ * the rule's severity to anything but its default keeps that severity.
+ */
+static bool pdb_contradiction(const review *r, const k5_finding *f)
+{
+    if (!r->cross || r->stale || f->severity != K5_SEV_WARNING ||
+        strcmp(f->rule->id, "pdb-blocks-eviction") != 0 ||
+        k5_config_severity(r->cfg, f->rule) != f->rule->severity || !f->path ||
+        strcmp(f->path, "spec.minAvailable") != 0)
+        return false;
+    k5_intstr v;
+    if (!k5_intstr_get(k5_node_at(f->object->root, "spec.minAvailable"), &v))
+        return false;
+    int64_t pct = 100;
+    return v.is_int || (k5_intstr_scaled(&v, 100, true, &pct) && pct < 100);
+}
+
+/*
  * The severity a finding has at admission: with the cluster around, an
  * absence only warns, and while the cache is stale so does every
  * cross-object error. *note prefixes its warning.
@@ -828,8 +854,13 @@ static void decide(review *r, verdict *v)
     for (size_t i = 0; i < n; i++) {
         const k5_finding *f = k5_report_at(r->rep, i);
         bool partner = r->cross && f->object->index != 0;
-        k5_finding pf;
+        k5_finding pf, raised;
         char pmsg[1400];
+        if (pdb_contradiction(r, f)) {
+            raised = *f;
+            raised.severity = K5_SEV_ERROR;
+            f = &raised;
+        }
         if (partner) {
             /* Only what this change causes, said about the partner by name. */
             if (f->suppressed || partner_had_before(r->old_rep, f))

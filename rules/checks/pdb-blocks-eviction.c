@@ -140,6 +140,7 @@ const k5_rule k5__rule_pdb_blocks_eviction = {
     .cost = "O(pods selected) per PDB: candidates come from the index under the selector's first "
             "matchLabels pair, else each value of its first `In`, else its first `Exists` key; a "
             "selector of only `NotIn`/`DoesNotExist` checks every workload of the namespace",
+    .on_partners = true, /* reads a PDB's budget and selector, workloads' replicas, HPAs */
     .scope_note = "also cross-object: minAvailable is compared with the replicas of the "
                   "workloads of the input that the budget selects",
     .summary = "A PodDisruptionBudget allows no eviction at all",

@@ -311,7 +311,8 @@ k5_status k5_run(const k5_docset *set, const k5_config *cfg, unsigned flags, k5_
                 continue;
             if ((flags & K5_RUN_SINGLE_ONLY) && rule->scope == K5_SCOPE_CROSS)
                 continue;
-            if ((flags & K5_RUN_PARTNERS_CROSS_ONLY) && o > 0 && rule->scope != K5_SCOPE_CROSS)
+            if ((flags & K5_RUN_PARTNERS_CROSS_ONLY) && o > 0 && rule->scope != K5_SCOPE_CROSS &&
+                !rule->on_partners)
                 continue;
             c.rule = rule;
             c.rule_index = i;

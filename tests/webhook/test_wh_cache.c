@@ -394,6 +394,113 @@ static void test_wh_cache__objects_it_cannot_hold_are_refused_and_counted(void *
     wh_cache_free(&c);
 }
 
+/* A CREATE review of obj (taken) in namespace ns. */
+static char *create_in(const char *ns, const char *kind, const char *group, const char *version,
+                       char *obj)
+{
+    size_t n = strlen(obj) + 1024;
+    char *s = malloc(n);
+    snprintf(s, n,
+             "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{"
+             "\"uid\":\"u-2\",\"kind\":{\"group\":\"%s\",\"version\":\"%s\",\"kind\":\"%s\"},"
+             "\"namespace\":\"%s\",\"operation\":\"CREATE\",\"userInfo\":{\"username\":\"dev\"},"
+             "\"object\":%s}}",
+             group, version, kind, ns, obj);
+    free(obj);
+    return s;
+}
+
+static void test_wh_cache__reference_to_another_namespace_names_it_as_the_linter_does(void **state)
+{
+    (void)state;
+    wh_cache *c = trusted_shop(); /* Deployment and Service "web" in namespace shop */
+    answer a;
+    judge(&a, c,
+          create_in("front", "Ingress", "networking.k8s.io", "v1",
+                    strdup("{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"Ingress\","
+                           "\"metadata\":{\"name\":\"shop\",\"namespace\":\"front\"},\"spec\":{"
+                           "\"defaultBackend\":{\"service\":{\"name\":\"web\",\"port\":{"
+                           "\"number\":80}}}}}")));
+    /* An absence: warned, not denied, with the linter's words. */
+    assert_true(allowed(&a));
+    assert_true(warned(&a, "ingress-backend-service-missing",
+                       "which exists only in namespace \"shop\""));
+    assert_int_equal(a.rv.partners, 1);
+    answer_free(&a);
+    judge(&a, c, create_in("front", "HorizontalPodAutoscaler", "autoscaling", "v2",
+                           strdup("{\"apiVersion\":\"autoscaling/v2\",\"kind\":"
+                                  "\"HorizontalPodAutoscaler\",\"metadata\":{\"name\":\"web\","
+                                  "\"namespace\":\"front\"},\"spec\":{\"scaleTargetRef\":{"
+                                  "\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"name\":"
+                                  "\"web\"},\"minReplicas\":2,\"maxReplicas\":4}}")));
+    assert_true(allowed(&a));
+    assert_true(warned(&a, "hpa-target-missing", "which exists only in namespace \"shop\""));
+    answer_free(&a);
+    wh_cache_free(&c);
+}
+
+static char *pdb(const char *name, const char *budget)
+{
+    char *s = malloc(1024);
+    snprintf(s, 1024,
+             "{\"apiVersion\":\"policy/v1\",\"kind\":\"PodDisruptionBudget\",\"metadata\":{"
+             "\"name\":\"%s\",\"namespace\":\"shop\"},\"spec\":{%s,\"selector\":{"
+             "\"matchLabels\":{\"app\":\"web\"}}}}",
+             name, budget);
+    return s;
+}
+
+static void test_wh_cache__pdb_that_leaves_no_eviction_is_denied_a_literal_zero_warned(void **state)
+{
+    (void)state;
+    wh_cache *c = trusted_shop(); /* Deployment "web", replicas 2 */
+    answer a;
+    /* minAvailable 2 of the 2 pods it selects: contradicts the Deployment, denied. */
+    judge(&a, c,
+          review_of("PodDisruptionBudget", "policy", "v1", "CREATE", pdb("web", "\"minAvailable\":2"),
+                    NULL));
+    assert_false(allowed(&a));
+    assert_non_null(strstr(deny_message(&a), "pdb-blocks-eviction"));
+    assert_non_null(strstr(deny_message(&a), "Deployment \"web\" replicas 2"));
+    answer_free(&a);
+    /* A percentage below 100% that rounds up to every pod: the same contradiction. */
+    judge(&a, c,
+          review_of("PodDisruptionBudget", "policy", "v1", "CREATE",
+                    pdb("web", "\"minAvailable\":\"60%\""), NULL));
+    assert_false(allowed(&a));
+    answer_free(&a);
+    /* One pod of room: allowed, silent. */
+    judge(&a, c,
+          review_of("PodDisruptionBudget", "policy", "v1", "CREATE", pdb("web", "\"minAvailable\":1"),
+                    NULL));
+    assert_true(allowed(&a));
+    assert_false(fired(&a, "pdb-blocks-eviction"));
+    answer_free(&a);
+    /* maxUnavailable 0 says what it means: a warning. */
+    judge(&a, c,
+          review_of("PodDisruptionBudget", "policy", "v1", "CREATE",
+                    pdb("web", "\"maxUnavailable\":0"), NULL));
+    assert_true(allowed(&a));
+    assert_true(warned(&a, "pdb-blocks-eviction", "maxUnavailable 0"));
+    answer_free(&a);
+    /* The other direction: scaling the Deployment down under an existing budget. */
+    event(c, K5_KIND_PDB, WH_CACHE_ADDED, pdb("web", "\"minAvailable\":1"));
+    judge(&a, c,
+          review_of("Deployment", "apps", "v1", "UPDATE",
+                    deployment("web", "web", "http", "\"replicas\":1,"),
+                    deployment("web", "web", "http", "\"replicas\":2,")));
+    assert_false(allowed(&a));
+    assert_non_null(strstr(deny_message(&a), "this update breaks PodDisruptionBudget shop/web"));
+    answer_free(&a);
+    /* Without the cluster around, the rule cannot count the pods: nothing to deny. */
+    judge(&a, NULL,
+          review_of("PodDisruptionBudget", "policy", "v1", "CREATE", pdb("web", "\"minAvailable\":2"),
+                    NULL));
+    assert_true(allowed(&a));
+    answer_free(&a);
+    wh_cache_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -407,6 +514,8 @@ int main(void)
         cmocka_unit_test(test_wh_cache__stale_cache_turns_cross_object_errors_into_warnings),
         cmocka_unit_test(test_wh_cache__ratchet_keeps_a_preexisting_partner_break_from_denying),
         cmocka_unit_test(test_wh_cache__objects_it_cannot_hold_are_refused_and_counted),
+        cmocka_unit_test(test_wh_cache__reference_to_another_namespace_names_it_as_the_linter_does),
+        cmocka_unit_test(test_wh_cache__pdb_that_leaves_no_eviction_is_denied_a_literal_zero_warned),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -31,7 +31,7 @@ typedef struct k5_report k5_report;
 /* Flags for k5_run. */
 #define K5_RUN_SINGLE_ONLY 1u /* skip cross-object rules (the webhook: one object) */
 /* The first object gets every rule; the others (its partners from a k5_cluster) only the
- * cross-object ones: partners are trimmed to what those rules read. */
+ * cross-object ones and those marked on_partners: partners are trimmed to what those read. */
 #define K5_RUN_PARTNERS_CROSS_ONLY 2u
 
 /*

@@ -58,6 +58,10 @@ typedef struct k5_rule {
     unsigned kinds;             /* k5_kind bits the rule applies to */
     k5_scope scope;
     const char *scope_note;     /* e.g. "also cross-object: a pod template selected by a Service" or NULL */
+    /* SINGLE rules with a cross-object part (scope_note "also cross-object") that reads only
+     * what the cluster cache keeps (k5_cluster.h): also run on the partners of a review
+     * (K5_RUN_PARTNERS_CROSS_ONLY), so that a change breaking a partner is judged. */
+    bool on_partners;
     const char *cost;           /* rules that look at other objects: time per object, and the
                                  * input shapes where it is worse than linear; else NULL */
     const char *summary;        /* one line */
