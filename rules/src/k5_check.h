@@ -84,6 +84,13 @@ int64_t k5_check_param_of(const k5_check *c, const k5_rule *owner, size_t i);
 /* The index of all input objects (one object alone in the webhook). */
 const k5_index *k5_check_index(const k5_check *c);
 
+/*
+ * True when the object is the only one of the run (the webhook without its
+ * cluster cache): no other object can select, target or overlap it, so a
+ * check may skip building the index just to find nothing.
+ */
+bool k5_check_alone(const k5_check *c);
+
 /* ---- index (built once per run) ---- */
 
 /* Return false to stop the walk. */

@@ -65,6 +65,11 @@ const k5_index *k5_check_index(const k5_check *c)
     return lz->idx ? lz->idx : &empty;
 }
 
+bool k5_check_alone(const k5_check *c)
+{
+    return k5_docset_object_count(c->set) <= 1;
+}
+
 /* True when the comma-separated list names the rule id. */
 static bool list_names(const k5_node *list, const char *id)
 {

@@ -154,7 +154,7 @@ void k5__serving_of(const k5_check *c, const k5_object *obj, k5__serving *out)
     }
     const k5_node *containers = k5_map_get(obj->pod_spec, "containers");
     svc_walk w = {obj, containers, out, false};
-    const k5_index *idx = c ? k5_check_index(c) : NULL;
+    const k5_index *idx = c && !k5_check_alone(c) ? k5_check_index(c) : NULL;
     if (idx)
         k5_index_services_for(idx, obj, visit_service, &w);
     if (out->services) {
@@ -238,7 +238,7 @@ size_t k5__services_describe(const k5_check *c, const k5_object *obj, char *buf,
     svc_names s = {buf, size, 0, 0};
     if (size)
         buf[0] = '\0';
-    const k5_index *idx = c ? k5_check_index(c) : NULL;
+    const k5_index *idx = c && !k5_check_alone(c) ? k5_check_index(c) : NULL;
     if (idx && size)
         k5_index_services_for(idx, obj, visit_name, &s);
     if (s.len >= size && size)

@@ -142,7 +142,8 @@ const k5__hentry *k5__hmap_get(const k5__hmap *m, const char *key, size_t klen)
 
 static k5_status hmap_grow(k5__hmap *m)
 {
-    size_t ncap = m->cap ? m->cap * 2 : 64;
+    /* Small first: the webhook builds an index over one object for every review. */
+    size_t ncap = m->cap ? m->cap * 2 : 8;
     k5__hentry *ns = calloc(ncap, sizeof *ns);
     if (!ns)
         return K5_ENOMEM;
@@ -198,7 +199,8 @@ k5_status k5__hmap_add(k5__hmap *m, const char *key, size_t klen, uint32_t val)
 void k5__hmap_free(k5__hmap *m)
 {
     for (size_t i = 0; i < m->cap; i++)
-        free(m->slots[i].vals);
+        if (m->slots[i].key)
+            free(m->slots[i].vals);
     free(m->slots);
     m->slots = NULL;
     m->cap = m->len = 0;
