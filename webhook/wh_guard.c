@@ -37,11 +37,8 @@ struct wh_guard {
     _Atomic size_t released; /* bytes released since the last trim */
     _Atomic uint64_t deadline_closes, evictions, budget_refusals;
     _Atomic int64_t tick_ns;
-    _Atomic int canary_port;      /* 0: no canary */
     _Atomic int canary_local;     /* local port of the outstanding canary, 0: none */
     _Atomic int64_t canary_ok_ns; /* when the daemon last accepted one */
-    int canary_fd;                /* sweeper thread only */
-    int64_t canary_sent_ns;       /* sweeper thread only */
 };
 
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -116,11 +113,17 @@ void wh_guard_open(wh_guard *g, int fd, bool health)
         struct sockaddr_storage peer;
         socklen_t len = sizeof peer;
         int pport = -1;
+        /* The canary's socket is bound on 127.0.0.1: the port alone could be anyone's. */
+        static const unsigned char mapped_lo[16] = {0, 0, 0, 0, 0, 0, 0, 0,
+                                                    0, 0, 0xff, 0xff, 127, 0, 0, 1};
         if (getpeername(fd, (struct sockaddr *)&peer, &len) == 0) {
-            if (peer.ss_family == AF_INET)
-                pport = ntohs(((struct sockaddr_in *)&peer)->sin_port);
-            else if (peer.ss_family == AF_INET6) /* dual stack: ::ffff:127.0.0.1 */
-                pport = ntohs(((struct sockaddr_in6 *)&peer)->sin6_port);
+            const struct sockaddr_in *v4 = (const struct sockaddr_in *)&peer;
+            const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)&peer;
+            if (peer.ss_family == AF_INET && v4->sin_addr.s_addr == htonl(INADDR_LOOPBACK))
+                pport = ntohs(v4->sin_port);
+            else if (peer.ss_family == AF_INET6 && /* dual stack: ::ffff:127.0.0.1 */
+                     memcmp(&v6->sin6_addr, mapped_lo, 16) == 0)
+                pport = ntohs(v6->sin6_port);
         }
         if (pport == canary) {
             atomic_store(&g->canary_local, 0);
@@ -310,50 +313,15 @@ static void maybe_trim(wh_guard *g)
     pthread_mutex_lock(&g_mu);
 }
 
-/* Once a second: close the last canary, open the next (sweeper thread, mutex not held). */
-static void canary(wh_guard *g)
+void wh_guard_canary_expect(wh_guard *g, uint16_t local_port)
 {
-    int64_t now = wh_now_ns();
-    if (g->canary_fd >= 0) {
-        /* Not accepted yet: give it up to 5 s (a late accept still counts) before a new one. */
-        if (atomic_load(&g->canary_local) != 0 && now - g->canary_sent_ns < 5000000000LL)
-            return;
-        close(g->canary_fd);
-        g->canary_fd = -1;
-    }
-    atomic_store(&g->canary_local, 0);
-    int port = atomic_load(&g->canary_port);
-    if (!port)
-        return;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return;
-    struct sockaddr_in sin;
-    memset(&sin, 0, sizeof sin);
-    sin.sin_family = AF_INET;
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    /* Bind first, so the local port is known before the daemon can accept. */
-    struct sockaddr_in me;
-    socklen_t len = sizeof me;
-    if (bind(fd, (struct sockaddr *)&sin, sizeof sin) != 0 ||
-        getsockname(fd, (struct sockaddr *)&me, &len) != 0) {
-        close(fd);
-        return;
-    }
-    atomic_store(&g->canary_local, ntohs(me.sin_port));
-    sin.sin_port = htons((uint16_t)port);
-    if (connect(fd, (struct sockaddr *)&sin, sizeof sin) != 0 && errno != EINPROGRESS) {
-        atomic_store(&g->canary_local, 0);
-        close(fd);
-        return;
-    }
-    g->canary_fd = fd;
-    g->canary_sent_ns = now;
+    atomic_store(&g->canary_local, local_port);
 }
 
-void wh_guard_canary_port(wh_guard *g, uint16_t port)
+bool wh_guard_is_canary(int fd)
 {
-    atomic_store(&g->canary_port, port);
+    conn *c = slot(fd);
+    return c && atomic_load(&c->owner) && atomic_load(&c->phase) == WH_PHASE_CANARY;
 }
 
 int64_t wh_guard_canary_ok_ns(wh_guard *g)
@@ -364,7 +332,7 @@ int64_t wh_guard_canary_ok_ns(wh_guard *g)
 static void *sweeper_main(void *arg)
 {
     wh_guard *g = arg;
-    int64_t next_trim = 0, next_canary = 0;
+    int64_t next_trim = 0;
     pthread_mutex_lock(&g_mu);
     while (!g->stop) {
         struct timespec ts;
@@ -374,9 +342,7 @@ static void *sweeper_main(void *arg)
             ts.tv_sec++;
             ts.tv_nsec -= 1000000000L;
         }
-        /* The first canary at once, so /readyz can say yes soon after the start. */
-        if (next_canary != 0 || atomic_load(&g->canary_port) == 0)
-            pthread_cond_timedwait(&g->wake, &g_mu, &ts);
+        pthread_cond_timedwait(&g->wake, &g_mu, &ts);
         if (g->stop)
             break;
         int64_t now = wh_now_ns();
@@ -385,17 +351,9 @@ static void *sweeper_main(void *arg)
             maybe_trim(g);
             next_trim = now + 1000000000LL;
         }
-        if (now >= next_canary) {
-            pthread_mutex_unlock(&g_mu);
-            canary(g);
-            pthread_mutex_lock(&g_mu);
-            next_canary = now + 1000000000LL;
-        }
         atomic_store(&g->tick_ns, wh_now_ns());
     }
     pthread_mutex_unlock(&g_mu);
-    if (g->canary_fd >= 0)
-        close(g->canary_fd);
     return NULL;
 }
 
@@ -408,7 +366,6 @@ wh_status wh_guard_new(const wh_guard_opts *o, wh_guard **out)
     if (!g)
         return WH_ENOMEM;
     g->o = *o;
-    g->canary_fd = -1;
     atomic_init(&g->tick_ns, wh_now_ns());
     if (pthread_cond_init(&g->wake, NULL) != 0) {
         free(g);

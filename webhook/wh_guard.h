@@ -94,12 +94,16 @@ void wh_guard_release(wh_guard *g, size_t n);
 wh_guard_stats wh_guard_get_stats(wh_guard *g);
 
 /*
- * The canary: once a second the sweeper opens a TCP connection to the TLS port
- * on loopback and notes when the daemon accepts it, which proves the accept
- * loops tick and a slot is there for a new client. port 0 turns it off.
+ * The canary: the readiness probe (wh_probe.h) binds its socket on loopback,
+ * then tells the guard its local port before connecting. The connection the
+ * TLS daemon then accepts from 127.0.0.1 at that port is the canary: not
+ * counted against the limit, never evicted, no deadline (the probe has its
+ * own), and its acceptance proves the accept loops tick.
  */
-void wh_guard_canary_port(wh_guard *g, uint16_t port);
-/* Monotonic time the last canary was accepted (0: never), and whether one is overdue. */
+void wh_guard_canary_expect(wh_guard *g, uint16_t local_port);
+/* True when fd is the canary connection (daemon thread, after wh_guard_open). */
+bool wh_guard_is_canary(int fd);
+/* Monotonic time the last canary was accepted (0: never). */
 int64_t wh_guard_canary_ok_ns(wh_guard *g);
 
 #endif

@@ -58,7 +58,8 @@ static const char usage_text[] =
     "  --max-connections N    TLS connections; past it the one idle or unfinished longest is\n"
     "                         closed (default: from RLIMIT_NOFILE, at most 1024)\n"
     "  --client-ca FILE       require client certificates signed by a CA in FILE (PEM): the\n"
-    "                         API server's, from its AdmissionConfiguration kubeconfig\n"
+    "                         API server's, from its AdmissionConfiguration kubeconfig;\n"
+    "                         reloaded when it changes\n"
     "  --max-inflight-bytes N request bytes buffered at once (Ki, Mi, Gi; default 64Mi); a\n"
     "                         request that does not fit gets 429 with Retry-After\n"
     "  --idle-timeout D       keep-alive idle timeout, above Go's 90s (default 120s)\n"
@@ -258,7 +259,8 @@ static void handle(void *ud, const wh_http_request *req, wh_http_reply *reply)
                                               req->deadline_ns,
                                               req->warn_only ? WH_REVIEW_WARN_ONLY : 0, &rv);
     wh_config_release(a->cfg, tok);
-    wh_review_record(&rv, a->metrics, wh_now_ns() - t0);
+    if (!req->probe)
+        wh_review_record(&rv, a->metrics, wh_now_ns() - t0);
     reply->status = rv.http_status;
     reply->body = rv.body;
     reply->len = rv.body_len;
@@ -308,12 +310,17 @@ static void check_files(wh_tls *tls, wh_config *cfg, wh_metrics *m, bool force)
     if (st != WH_OK) {
         wh_metrics_cert_reload(m, false);
         wh_logline l;
-        wh_logline_begin(&l, WH_LOG_ERROR, "new certificate refused; the old one keeps serving");
+        wh_logline_begin(&l, WH_LOG_ERROR,
+                         wh_tls_client_ca_required(tls)
+                             ? "new certificate or client CA refused; the old ones keep serving"
+                             : "new certificate refused; the old one keeps serving");
         wh_logline_str(&l, "error", err);
         wh_logline_emit(&l);
     } else if (reloaded) {
         wh_metrics_cert_reload(m, true);
-        cert_loaded(tls, m, "certificate reloaded");
+        cert_loaded(tls, m,
+                    wh_tls_client_ca_required(tls) ? "certificate and client CA reloaded"
+                                                   : "certificate reloaded");
         cert_expiry_warning(tls);
     }
     err[0] = '\0';

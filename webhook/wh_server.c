@@ -5,6 +5,7 @@
 
 #include "wh_guard.h"
 #include "wh_log.h"
+#include "wh_probe.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -26,6 +27,7 @@ struct wh_server {
     atomic_bool draining;
     atomic_long in_flight;
     wh_guard *guard;
+    wh_probe *probe; /* the review round trip behind /readyz */
     unsigned conn_limit, health_limit;
     int64_t started_ns;
     _Atomic int64_t main_due_ns; /* the main loop's next tick is due by then; 0: not watched */
@@ -274,7 +276,8 @@ static enum MHD_Result on_review(void *cls, struct MHD_Connection *c, const char
         return send_text(s, c, MHD_HTTP_CONTENT_TOO_LARGE,
                          "request body too complex: more than 200000 JSON values\n", NULL);
 
-    wh_http_request hr = {r->body, r->len, r->start_ns, r->deadline_ns, r->warn_only};
+    wh_http_request hr = {r->body, r->len, r->start_ns, r->deadline_ns, r->warn_only,
+                          wh_guard_is_canary(conn_fd(c))};
     wh_http_reply reply = {500, NULL, 0, NULL};
     s->o.handler(s->o.handler_ud, &hr, &reply);
     if (!reply.body)
@@ -319,12 +322,12 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 {
     struct wh_server *s = cls;
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-        *socket_context = wh_tls_conn_open(s->o.tls);
-        wh_guard_open(s->guard, conn_fd(c), false);
+        int fd = conn_fd(c);
+        wh_guard_open(s->guard, fd, false);
         const union MHD_ConnectionInfo *i =
             MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-        if (i && i->tls_session)
-            wh_tls_watch_session(s->o.tls, i->tls_session);
+        *socket_context = wh_tls_conn_open(s->o.tls, i ? i->tls_session : NULL,
+                                           wh_guard_is_canary(fd));
     } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
         wh_guard_close(s->guard, conn_fd(c));
         wh_tls_conn_close(s->o.tls, *socket_context);
@@ -343,11 +346,21 @@ static void on_health_connection(void *cls, struct MHD_Connection *c, void **soc
         wh_guard_close(s->guard, conn_fd(c));
 }
 
-/* The TLS server can take and answer a new review now: the canary got in recently. */
-static bool tls_accepting(struct wh_server *s, int64_t within_ns)
+/* /readyz: a probe answered within this long (probes run every second). */
+#define WH_READY_WITHIN_NS 5000000000LL
+
+/* The TLS server answers a review now: the probe's last round trip is recent. */
+static bool reviews_answered(struct wh_server *s, int64_t within_ns, char *why, size_t whysz)
 {
-    int64_t ok = wh_guard_canary_ok_ns(s->guard);
-    return ok != 0 && wh_now_ns() - ok <= within_ns;
+    int64_t ok = s->probe ? wh_probe_ok_ns(s->probe) : 0;
+    if (ok != 0 && wh_now_ns() - ok <= within_ns)
+        return true;
+    char err[160] = "";
+    if (s->probe)
+        wh_probe_last_error(s->probe, err, sizeof err);
+    snprintf(why, whysz, "no review answered on the TLS port for %lld s%s%s",
+             (long long)(within_ns / 1000000000), err[0] ? ": " : "", err);
+    return false;
 }
 
 /* The process works: the sweeper ticks and the TLS accept loops took a canary lately. */
@@ -452,9 +465,8 @@ static enum MHD_Result on_health(void *cls, struct MHD_Connection *c, const char
         } else if (now < ti.not_before || now >= ti.not_after) {
             ready = false;
             snprintf(why, sizeof why, "the serving certificate is not valid now");
-        } else if (!tls_accepting(s, 5000000000LL)) {
+        } else if (!reviews_answered(s, WH_READY_WITHIN_NS, why, sizeof why)) {
             ready = false;
-            snprintf(why, sizeof why, "the TLS port accepted no connection for 5 s");
         } else if (s->o.ready && !s->o.ready(s->o.ready_ud, why, sizeof why)) {
             ready = false;
         }
@@ -546,10 +558,7 @@ static struct MHD_Daemon *start_tls(struct wh_server *s, bool dual_stack)
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL};
     if (!dual_stack)
         opts[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &sin};
-    /* Client certificates are verified against this bundle (see wh_tls_set_client_ca). */
-    const char *ca = wh_tls_client_ca_pem(o->tls);
-    if (ca)
-        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, (void *)ca};
+    /* Client certificates: each session gets the current CA's credentials (wh_tls_conn_open). */
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     return MHD_start_daemon(flags, o->port, NULL, NULL, on_review, s, MHD_OPTION_ARRAY, opts,
                             MHD_OPTION_END);
@@ -681,7 +690,14 @@ wh_status wh_server_start(const wh_server_opts *o, wh_server **out, char *err, s
     s->port = bound_port(s->tls_d);
     s->health_port = bound_port(s->health_d);
     s->started_ns = wh_now_ns();
-    wh_guard_canary_port(s->guard, s->port);
+    if (wh_probe_start(s->guard, s->port, &s->probe) != WH_OK) {
+        snprintf(err, errsz, "cannot start the readiness probe");
+        MHD_stop_daemon(s->health_d);
+        MHD_stop_daemon(s->tls_d);
+        wh_guard_free(&s->guard);
+        free(s);
+        return WH_ENOMEM;
+    }
     *out = s;
     return WH_OK;
 }
@@ -716,6 +732,7 @@ void wh_server_stop(wh_server **ps, unsigned wait_ms)
         return;
     wh_server *s = *ps;
     atomic_store(&s->draining, true);
+    wh_probe_stop(&s->probe); /* at most one probe's timeout; usually between probes */
     MHD_socket ls = MHD_quiesce_daemon(s->tls_d);
     if (ls != MHD_INVALID_SOCKET)
         close(ls);

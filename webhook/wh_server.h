@@ -39,6 +39,7 @@ typedef struct wh_http_request {
     int64_t start_ns;    /* monotonic, when the request headers arrived */
     int64_t deadline_ns; /* monotonic; answer before it or not at all */
     bool warn_only;      /* POST /validate/warn: the advisory entry point */
+    bool probe;          /* the readiness probe's review (wh_probe.h): not logged or counted */
 } wh_http_request;
 
 /* What the handler answers: status and a malloc'd body the server frees. */

@@ -26,6 +26,8 @@ typedef struct gen {
     gnutls_privkey_t key;
     wh_tls_info info;
     size_t open; /* connections opened while this generation was current */
+    /* With client certificates: credentials trusting the client CA of this generation. */
+    gnutls_certificate_credentials_t client_cred;
 } gen;
 
 
@@ -34,9 +36,9 @@ struct wh_tls {
     _Atomic(gen *) cur;
     pthread_mutex_t mu; /* guards the generation list and the open counts */
     gen *gens;          /* newest first; gens == cur */
-    wh_file_sig seen[2];
+    wh_file_sig seen[3]; /* cert, key, client CA */
     uint64_t next_gen;
-    char *client_ca_pem; /* NULL: no client certificates asked for */
+    char *client_ca_file; /* NULL: no client certificates asked for */
 };
 
 static _Atomic(wh_tls *) g_active;
@@ -49,6 +51,8 @@ static void gen_free(gen *g)
         gnutls_pcert_deinit(&g->pcert[i]);
     if (g->key)
         gnutls_privkey_deinit(g->key);
+    if (g->client_cred)
+        gnutls_certificate_free_credentials(g->client_cred);
     free(g);
 }
 
@@ -202,7 +206,7 @@ void wh_tls_free(wh_tls **pt)
         gen_free(g);
     }
     pthread_mutex_destroy(&t->mu);
-    free(t->client_ca_pem);
+    free(t->client_ca_file);
     free(t->cert_file);
     free(t->key_file);
     free(t);
@@ -250,22 +254,67 @@ static void reap(wh_tls *t)
     free(stack);
 }
 
+static int retrieve(gnutls_session_t session, const gnutls_datum_t *req_ca_dn, int nreqs,
+                    const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length,
+                    gnutls_pcert_st **pcert, unsigned int *pcert_length, gnutls_privkey_t *pkey);
+
+/*
+ * Credentials that serve the current pair (through the same callback as the
+ * daemon's) and trust the CAs in ca_file, for verifying client certificates.
+ */
+static wh_status client_cred_load(const char *ca_file, gnutls_certificate_credentials_t *out,
+                                  char *err, size_t errsz)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    wh_status st = wh_read_file(ca_file, WH_TLS_MAX_PEM_BYTES, &buf, &len, err, errsz);
+    if (st != WH_OK)
+        return st;
+    gnutls_certificate_credentials_t cred = NULL;
+    gnutls_datum_t d = {(unsigned char *)buf, (unsigned)len};
+    int rc = gnutls_certificate_allocate_credentials(&cred);
+    if (rc >= 0)
+        rc = gnutls_certificate_set_x509_trust_mem(cred, &d, GNUTLS_X509_FMT_PEM);
+    free(buf);
+    if (rc <= 0) {
+        snprintf(err, errsz, "%s: no usable PEM CA certificate (%s)", ca_file,
+                 rc < 0 ? gnutls_strerror(rc) : "empty");
+        if (cred)
+            gnutls_certificate_free_credentials(cred);
+        return WH_ETLS;
+    }
+    gnutls_certificate_set_retrieve_function2(cred, retrieve);
+    *out = cred;
+    return WH_OK;
+}
+
 wh_status wh_tls_check(wh_tls *t, bool force, bool *reloaded, char *err, size_t errsz)
 {
     *reloaded = false;
     wh_file_sig c = wh_file_sig_of(t->cert_file), k = wh_file_sig_of(t->key_file);
-    if (!force && wh_file_sig_eq(&c, &t->seen[0]) && wh_file_sig_eq(&k, &t->seen[1]))
+    wh_file_sig a = t->client_ca_file ? wh_file_sig_of(t->client_ca_file) : t->seen[2];
+    if (!force && wh_file_sig_eq(&c, &t->seen[0]) && wh_file_sig_eq(&k, &t->seen[1]) &&
+        wh_file_sig_eq(&a, &t->seen[2]))
         return WH_OK;
     gen *g = NULL;
     wh_status st = load_gen(t->cert_file, t->key_file, &g, err, errsz);
+    if (st == WH_OK && t->client_ca_file) {
+        st = client_cred_load(t->client_ca_file, &g->client_cred, err, errsz);
+        if (st != WH_OK) {
+            gen_free(g);
+            g = NULL;
+        }
+    }
     /*
      * Remember what was looked at, unless the files moved while being read
      * (a writer is mid-way): then the next look tries again.
      */
     wh_file_sig c2 = wh_file_sig_of(t->cert_file), k2 = wh_file_sig_of(t->key_file);
-    if (wh_file_sig_eq(&c, &c2) && wh_file_sig_eq(&k, &k2)) {
+    wh_file_sig a2 = t->client_ca_file ? wh_file_sig_of(t->client_ca_file) : t->seen[2];
+    if (wh_file_sig_eq(&c, &c2) && wh_file_sig_eq(&k, &k2) && wh_file_sig_eq(&a, &a2)) {
         t->seen[0] = c;
         t->seen[1] = k;
+        t->seen[2] = a;
     }
     if (st != WH_OK)
         return st;
@@ -290,12 +339,29 @@ void wh_tls_activate(wh_tls *t)
     atomic_store(&g_active, t);
 }
 
-void *wh_tls_conn_open(wh_tls *t)
+static void watch_session(gnutls_session_t s);
+
+void *wh_tls_conn_open(wh_tls *t, void *session, bool canary)
 {
     pthread_mutex_lock(&t->mu);
     gen *g = t->gens;
     g->open++;
     pthread_mutex_unlock(&t->mu);
+    gnutls_session_t s = session;
+    if (s && g->client_cred && !canary) {
+        /*
+         * libmicrohttpd only asks for a certificate (GNUTLS_CERT_REQUEST) and
+         * leaves checking it to the application; here the handshake itself
+         * fails without a certificate that verifies against the client CA of
+         * the generation current now. The session's credentials are this
+         * generation's, which stays allocated while the connection is open.
+         */
+        gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, g->client_cred);
+        gnutls_certificate_server_set_request(s, GNUTLS_CERT_REQUIRE);
+        gnutls_session_set_verify_cert(s, NULL, 0);
+    }
+    if (s)
+        watch_session(s);
     return g;
 }
 
@@ -368,47 +434,36 @@ static int on_finished(gnutls_session_t session, unsigned int htype, unsigned wh
 
 wh_status wh_tls_set_client_ca(wh_tls *t, const char *ca_file, char *err, size_t errsz)
 {
-    char *buf = NULL;
-    size_t len = 0;
-    wh_status st = wh_read_file(ca_file, WH_TLS_MAX_PEM_BYTES, &buf, &len, err, errsz);
-    if (st != WH_OK)
+    gnutls_certificate_credentials_t cred = NULL;
+    char *name = strdup(ca_file);
+    if (!name)
+        return WH_ENOMEM;
+    wh_file_sig sig = wh_file_sig_of(ca_file);
+    wh_status st = client_cred_load(ca_file, &cred, err, errsz);
+    if (st != WH_OK) {
+        free(name);
         return st;
-    buf[len] = '\0'; /* wh_read_file leaves a spare byte */
-    gnutls_x509_crt_t *crts = NULL;
-    unsigned n = 0;
-    gnutls_datum_t d = {(unsigned char *)buf, (unsigned)len};
-    int rc = gnutls_x509_crt_list_import2(&crts, &n, &d, GNUTLS_X509_FMT_PEM, 0);
-    for (unsigned i = 0; rc >= 0 && i < n; i++)
-        gnutls_x509_crt_deinit(crts[i]);
-    gnutls_free(crts);
-    if (rc < 0 || n == 0) {
-        snprintf(err, errsz, "%s: no usable PEM CA certificate (%s)", ca_file,
-                 rc < 0 ? gnutls_strerror(rc) : "empty");
-        free(buf);
-        return WH_ETLS;
     }
-    free(t->client_ca_pem);
-    t->client_ca_pem = buf;
+    pthread_mutex_lock(&t->mu);
+    gen *g = t->gens;
+    if (g->client_cred)
+        gnutls_certificate_free_credentials(g->client_cred);
+    g->client_cred = cred;
+    free(t->client_ca_file);
+    t->client_ca_file = name;
+    t->seen[2] = sig;
+    pthread_mutex_unlock(&t->mu);
     return WH_OK;
 }
 
-const char *wh_tls_client_ca_pem(const wh_tls *t)
+bool wh_tls_client_ca_required(const wh_tls *t)
 {
-    return t->client_ca_pem;
+    return t->client_ca_file != NULL;
 }
 
-void wh_tls_watch_session(wh_tls *t, void *session)
+/* The guard's hooks on a new server session (see wh_tls_conn_open). */
+static void watch_session(gnutls_session_t s)
 {
-    gnutls_session_t s = session;
-    if (t->client_ca_pem) {
-        /*
-         * libmicrohttpd only asks for a certificate (GNUTLS_CERT_REQUEST) and
-         * leaves checking it to the application; here the handshake itself
-         * fails without a certificate that verifies against the client CA.
-         */
-        gnutls_certificate_server_set_request(s, GNUTLS_CERT_REQUIRE);
-        gnutls_session_set_verify_cert(s, NULL, 0);
-    }
     gnutls_transport_set_pull_function(s, pull);
     gnutls_handshake_set_hook_function(s, GNUTLS_HANDSHAKE_FINISHED, GNUTLS_HOOK_POST,
                                        on_finished);

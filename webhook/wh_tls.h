@@ -12,7 +12,8 @@
  * This is why the server reports connection open and close (wh_tls_conn_*).
  *
  * A new pair is accepted only if both files parse, the key matches the
- * certificate and the certificate has not expired; otherwise the old pair
+ * certificate and the certificate has not expired (and, with client
+ * certificates, the client CA file parses); otherwise the old generation
  * keeps serving and the caller logs the error.
  */
 #ifndef KUBE5XX_WH_TLS_H
@@ -58,25 +59,27 @@ void wh_tls_activate(wh_tls *t);
 /* The callback, of type gnutls_certificate_retrieve_function2 (for MHD_OPTION_HTTPS_CERT_CALLBACK). */
 void *wh_tls_retrieve_fn(void);
 
-/* Connection bookkeeping: the token from open is given back to close. */
-void *wh_tls_conn_open(wh_tls *t);
+/*
+ * Connection bookkeeping: the token from open is given back to close.
+ * `session` (a gnutls_session_t, may be NULL) is the new connection's server
+ * session: its reads report bytes to wh_guard_bytes_in, the client's Finished
+ * moves the connection from the handshake phase to idle, and with a client CA
+ * it requires a client certificate that verifies against the CA current now
+ * (not for the readiness probe's own connection, `canary`).
+ */
+void *wh_tls_conn_open(wh_tls *t, void *session, bool canary);
 void wh_tls_conn_close(wh_tls *t, void *token);
 /*
  * Requires client certificates signed by a CA in `ca_file` (PEM, one or more
  * certificates): a client without one, or with one that does not verify, is
- * refused during the handshake. Read once, at start (a new CA needs a
- * restart). On failure nothing changes and err names the file.
+ * refused during the handshake. The file is watched with the pair
+ * (wh_tls_check): a changed CA applies to new connections, established ones
+ * keep theirs; a file that does not parse is refused and the old CA stays. On
+ * failure nothing changes and err names the file.
  */
 WH_WUR wh_status wh_tls_set_client_ca(wh_tls *t, const char *ca_file, char *err, size_t errsz);
-/* The client CA bundle, PEM, NUL-terminated; NULL when client certificates are not required. */
-const char *wh_tls_client_ca_pem(const wh_tls *t);
-
-/*
- * Watches a new server session (a gnutls_session_t) for the connection guard:
- * its reads report bytes to wh_guard_bytes_in, and the client's Finished moves
- * the connection from the handshake phase to idle.
- */
-void wh_tls_watch_session(wh_tls *t, void *session);
+/* True when client certificates are required. */
+bool wh_tls_client_ca_required(const wh_tls *t);
 
 /* Generations still allocated (tests). */
 size_t wh_tls_generations(wh_tls *t);

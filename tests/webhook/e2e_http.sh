@@ -91,6 +91,12 @@ check "plain HTTP on the TLS port refused" bash -c \
 # Health port and metrics.
 check "/livez 200" test "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HPORT/livez")" = 200
 check "/readyz 200" test "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HPORT/readyz")" = 200
+# /readyz's probe sends a Service review a second; it is neither logged nor counted.
+check "the readiness probe's reviews are not logged" bash -c '! grep -q "kube5xx-readyz" "$0"' \
+    "$WORK/server.log"
+check "the readiness probe's reviews are not counted" bash -c \
+    '! curl -sS --max-time 5 "http://127.0.0.1:$0/metrics" | grep -q "^kube5xx_admission_requests_total{kind=\"Service\""' \
+    "$HPORT"
 check "metrics: denied reviews counted" test \
     "$(metric 'kube5xx_admission_requests_total{kind="Deployment",operation="CREATE",decision="denied"}')" -ge 1
 check "metrics: warned reviews counted" test \

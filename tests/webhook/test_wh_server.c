@@ -10,7 +10,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <stdatomic.h>
+
 #include "wh_certs.h"
+#include "wh_probe.h"
 #include "wh_server.h"
 
 static char g_dir[64];
@@ -55,13 +58,46 @@ static int http(uint16_t port, const char *method, const char *path, char *body,
     return status;
 }
 
+/* The handler's behaviour, set by the tests (ud points at one). */
+typedef struct handler_state {
+    _Atomic int broken;       /* 1: every review gets 500 */
+    _Atomic int probes;       /* reviews marked as the readiness probe's */
+    _Atomic int probe_bodies; /* of those, bodies naming the probe's uid */
+} handler_state;
+
 static void handler(void *ud, const wh_http_request *req, wh_http_reply *reply)
 {
-    (void)ud;
-    (void)req;
+    static handler_state unused;
+    handler_state *hs = ud ? ud : &unused;
+    if (req->probe) {
+        atomic_fetch_add(&hs->probes, 1);
+        if (strstr(req->body, "\"uid\":\"" WH_PROBE_UID "\""))
+            atomic_fetch_add(&hs->probe_bodies, 1);
+    }
+    if (atomic_load(&hs->broken)) {
+        reply->status = 500;
+        reply->body = strdup("{}");
+        reply->len = 2;
+        return;
+    }
+    static const char ok[] = "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\","
+                             "\"response\":{\"uid\":\"" WH_PROBE_UID "\",\"allowed\":true}}";
     reply->status = 200;
-    reply->body = strdup("{}");
-    reply->len = 2;
+    reply->body = strdup(ok);
+    reply->len = sizeof ok - 1;
+}
+
+/* Polls /readyz for up to ms milliseconds until it answers `want`; returns the last status. */
+static int readyz_until(uint16_t hp, int want, int ms, char *body, size_t size)
+{
+    int got = 0;
+    for (int waited = 0; waited <= ms; waited += 20) {
+        got = http(hp, "GET", "/readyz", body, size);
+        if (got == want)
+            break;
+        usleep(20000);
+    }
+    return got;
 }
 
 /* Generates a certificate pair into dir and loads it; the caller frees it. */
@@ -94,6 +130,8 @@ static void test_wh_server__health_ready_metrics_and_drain(void **state)
     o.tls = tls;
     o.metrics = m;
     o.handler = handler;
+    handler_state hs = {0, 0, 0};
+    o.handler_ud = &hs;
     wh_server *s = NULL;
     if (wh_server_start(&o, &s, err, sizeof err) != WH_OK)
         fail_msg("%s", err);
@@ -103,14 +141,11 @@ static void test_wh_server__health_ready_metrics_and_drain(void **state)
 
     char body[65536];
     assert_int_equal(http(hp, "GET", "/livez", body, sizeof body), 200);
-    /* Ready once the TLS port took the guard's first canary connection: within 2 s. */
-    int ready = 0;
-    for (int i = 0; i < 200 && ready != 200; i++) {
-        ready = http(hp, "GET", "/readyz", body, sizeof body);
-        if (ready != 200)
-            usleep(10000);
-    }
-    assert_int_equal(ready, 200);
+    /* Ready once the probe's first review came back answered: within 2 s. */
+    assert_int_equal(readyz_until(hp, 200, 2000, body, sizeof body), 200);
+    /* The probe's review went through the handler, marked as the probe's. */
+    assert_true(atomic_load(&hs.probes) >= 1);
+    assert_int_equal(atomic_load(&hs.probes), atomic_load(&hs.probe_bodies));
     assert_int_equal(http(hp, "GET", "/metrics", body, sizeof body), 200);
     assert_non_null(strstr(body, "kube5xx_connections_open{port=\"health\"}"));
     assert_non_null(strstr(body, "kube5xx_tls_cert_expiry_timestamp_seconds"));
@@ -127,6 +162,48 @@ static void test_wh_server__health_ready_metrics_and_drain(void **state)
     assert_null(s);
     wh_tls_free(&tls);
     wh_metrics_free(&m);
+}
+
+/*
+ * /readyz is a review round trip, not a connect: while every review fails,
+ * the TLS port still accepts connections (/livez stays 200) but /readyz says
+ * 503 naming the failure; once reviews are answered again it is 200.
+ */
+static void test_wh_server__readyz_needs_an_answered_review(void **state)
+{
+    (void)state;
+    char err[512] = "";
+    char dir[128];
+    snprintf(dir, sizeof dir, "%s/r", g_dir);
+    wh_tls *tls = new_tls(dir);
+    wh_server_opts o;
+    memset(&o, 0, sizeof o);
+    o.loopback_only = true;
+    o.threads = 1;
+    o.tls = tls;
+    o.handler = handler;
+    handler_state hs = {1, 0, 0};
+    o.handler_ud = &hs;
+    wh_server *s = NULL;
+    if (wh_server_start(&o, &s, err, sizeof err) != WH_OK)
+        fail_msg("%s", err);
+    uint16_t port = 0, hp = 0;
+    wh_server_ports(s, &port, &hp);
+    char body[65536];
+    /* Probes run (and fail) every second; readiness never comes. */
+    usleep(2500000);
+    assert_true(atomic_load(&hs.probes) >= 2);
+    assert_int_equal(http(hp, "GET", "/readyz", body, sizeof body), 503);
+    assert_non_null(strstr(body, "no review answered on the TLS port"));
+    assert_non_null(strstr(body, "HTTP/1.1 500"));
+    assert_int_equal(http(hp, "GET", "/livez", body, sizeof body), 200);
+    /* Fixed: the next probe (within a second) makes it ready. */
+    atomic_store(&hs.broken, 0);
+    assert_int_equal(readyz_until(hp, 200, 3000, body, sizeof body), 200);
+    /* A probe on its own, as the thread runs it: a valid answer within the timeout. */
+    assert_true(wh_probe_once(NULL, port, WH_PROBE_TIMEOUT_MS, err, sizeof err));
+    wh_server_stop(&s, 100);
+    wh_tls_free(&tls);
 }
 
 static void test_wh_server__port_in_use_is_an_error(void **state)
@@ -172,6 +249,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_wh_server__health_ready_metrics_and_drain),
+        cmocka_unit_test(test_wh_server__readyz_needs_an_answered_review),
         cmocka_unit_test(test_wh_server__port_in_use_is_an_error),
         cmocka_unit_test(test_wh_server__timeout_parameter_rounds_up),
     };

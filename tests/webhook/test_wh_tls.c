@@ -253,12 +253,12 @@ static void test_wh_tls__replaced_pair_freed_after_its_connections_close(void **
     gen("i", false, WH_OK);
     char c[256], k[256], err[512];
     wh_tls *t = load_pair("i", c, k);
-    void *conn1 = wh_tls_conn_open(t); /* opened under generation 1 */
+    void *conn1 = wh_tls_conn_open(t, NULL, false); /* opened under generation 1 */
     bool reloaded;
     gen("i", true, WH_OK);
     assert_int_equal(wh_tls_check(t, true, &reloaded, err, sizeof err), WH_OK);
     assert_true(reloaded);
-    void *conn2 = wh_tls_conn_open(t); /* under generation 2 */
+    void *conn2 = wh_tls_conn_open(t, NULL, false); /* under generation 2 */
     gen("i", true, WH_OK);
     assert_int_equal(wh_tls_check(t, true, &reloaded, err, sizeof err), WH_OK);
     /* Generation 1 has an open connection, so 1 and 2 stay. */
