@@ -74,6 +74,39 @@ static bool str_eq(k5_str a, k5_str b)
     return a.n == b.n && (a.n == 0 || memcmp(a.p, b.p, a.n) == 0);
 }
 
+/* The keys a ServiceEntry's host is found under: as written, as a Service, or "*". */
+static size_t entry_keys(k5_str host, k5_str ns, k5__key keys[2])
+{
+    k5__mesh_host h;
+    size_t n = 1;
+    keys[0].n = 0;
+    if (memchr(host.p ? host.p : "", '*', host.n)) {
+        k5__key_add(&keys[0], "*", 1);
+        return 1;
+    }
+    k5__key_add(&keys[0], host.p, host.n);
+    if (k5__mesh_host_parse(host, ns, &h))
+        k5__key_pair(&keys[n++], h.ns, h.name, (k5_str){"svc", 3});
+    return n;
+}
+
+/* Indexes a ServiceEntry under each of its spec.hosts. */
+static k5_status index_entry(k5_index *idx, const k5_object *o, uint32_t id)
+{
+    const k5_node *hosts = k5_node_at(o->root, "spec.hosts");
+    k5_status st = K5_OK;
+    for (size_t i = 0; i < k5_node_len(hosts) && st == K5_OK && k5_node_is_seq(hosts); i++) {
+        k5_str host = k5_node_str(k5_seq_at(hosts, i));
+        if (!host.n)
+            continue;
+        k5__key keys[2];
+        size_t n = entry_keys(host, o->namespace_, keys);
+        for (size_t j = 0; j < n && st == K5_OK; j++)
+            st = k5__hmap_add(&idx->mesh_se, keys[j].buf, keys[j].n, id);
+    }
+    return st;
+}
+
 k5_status k5__index_build(k5_index **out, const k5_docset *set)
 {
     k5_index *idx = calloc(1, sizeof *idx);
@@ -82,7 +115,8 @@ k5_status k5__index_build(k5_index **out, const k5_docset *set)
     idx->set = set;
     k5__hmap *maps[] = {&idx->by_ns_kind, &idx->by_name,     &idx->pod_labels,
                         &idx->pod_keys,   &idx->sel_svc,     &idx->sel_pdb,
-                        &idx->sel_pdb_key, &idx->pdb_scan,   &idx->hpa_target};
+                        &idx->sel_pdb_key, &idx->pdb_scan,   &idx->hpa_target,
+                        &idx->mesh_dr,     &idx->mesh_se};
     for (size_t i = 0; i < sizeof maps / sizeof *maps; i++)
         maps[i]->arena = &idx->arena;
     k5_status st = K5_OK;
@@ -140,6 +174,15 @@ k5_status k5__index_build(k5_index **out, const k5_docset *set)
                 k5__key_add(&k, o->namespace_.p, o->namespace_.n);
                 st = k5__hmap_add(&idx->pdb_scan, k.buf, k.n, id);
             }
+        } else if (o->kind_id == K5_KIND_DESTINATIONRULE) {
+            k5__mesh_host h;
+            if (k5__mesh_host_parse(k5_node_str(k5_node_at(o->root, "spec.host")), o->namespace_,
+                                    &h)) {
+                k5__key_pair(&k, h.ns, h.name, (k5_str){NULL, 0});
+                st = k5__hmap_add(&idx->mesh_dr, k.buf, k.n, id);
+            }
+        } else if (o->kind_id == K5_KIND_OTHER && k5__mesh_is(o, "ServiceEntry")) {
+            st = index_entry(idx, o, id);
         } else if (o->kind_id == K5_KIND_HPA) {
             const k5_node *ref = k5_node_at(o->root, "spec.scaleTargetRef");
             k5_str tk = k5_node_str(k5_map_get(ref, "kind"));
@@ -172,6 +215,8 @@ void k5__index_free(k5_index **idx)
     k5__hmap_free(&x->sel_pdb_key);
     k5__hmap_free(&x->pdb_scan);
     k5__hmap_free(&x->hpa_target);
+    k5__hmap_free(&x->mesh_dr);
+    k5__hmap_free(&x->mesh_se);
     k5__arena_free(&x->arena);
     free(x);
     *idx = NULL;
@@ -437,4 +482,68 @@ void k5_index_hpas_for(const k5_index *idx, const k5_object *w, k5_visit_fn fn, 
         if (str_eq(o->namespace_, w->namespace_) && !fn(o, ud))
             return;
     }
+}
+
+void k5_index_mesh_rules(const k5_index *idx, k5_str ns, k5_str name, k5_visit_fn fn, void *ud)
+{
+    k5__key k;
+    k5__key_pair(&k, ns, name, (k5_str){NULL, 0});
+    const k5__hentry *e = k5__hmap_get(&idx->mesh_dr, k.buf, k.n);
+    for (uint32_t i = 0; e && i < e->nvals; i++) {
+        const k5_object *o = obj_at(idx, e->vals[i]);
+        k5__mesh_host h;
+        /* Keys may be truncated: the DestinationRule's own host decides. */
+        if (k5__mesh_host_parse(k5_node_str(k5_node_at(o->root, "spec.host")), o->namespace_,
+                                &h) &&
+            str_eq(h.ns, ns) && str_eq(h.name, name) && !fn(o, ud))
+            return;
+    }
+}
+
+/* True when pattern (a ServiceEntry host, "*.example.com" or "*") covers host. */
+static bool wildcard_covers(k5_str pattern, k5_str host)
+{
+    if (pattern.n == 1 && pattern.p[0] == '*')
+        return true;
+    if (pattern.n < 2 || pattern.p[0] != '*' || pattern.p[1] != '.')
+        return false;
+    size_t sn = pattern.n - 1; /* ".example.com" */
+    return host.n > sn && memcmp(host.p + host.n - sn, pattern.p + 1, sn) == 0;
+}
+
+/* True when the ServiceEntry declares the host, as written, as the same Service, or wildcard. */
+static bool entry_declares(const k5_object *se, k5_str host, const k5__mesh_host *svc)
+{
+    const k5_node *hosts = k5_node_at(se->root, "spec.hosts");
+    for (size_t i = 0; k5_node_is_seq(hosts) && i < k5_node_len(hosts); i++) {
+        k5_str h = k5_node_str(k5_seq_at(hosts, i));
+        k5__mesh_host m;
+        if (str_eq(h, host) || wildcard_covers(h, host))
+            return true;
+        if (svc && k5__mesh_host_parse(h, se->namespace_, &m) && str_eq(m.ns, svc->ns) &&
+            str_eq(m.name, svc->name))
+            return true;
+    }
+    return false;
+}
+
+const k5_object *k5_index_mesh_entry(const k5_index *idx, k5_str host, const k5__mesh_host *svc)
+{
+    k5__key keys[3];
+    size_t n = 0;
+    keys[n].n = 0;
+    k5__key_add(&keys[n++], host.p ? host.p : "", host.n);
+    keys[n].n = 0;
+    k5__key_add(&keys[n++], "*", 1);
+    if (svc)
+        k5__key_pair(&keys[n++], svc->ns, svc->name, (k5_str){"svc", 3});
+    for (size_t j = 0; j < n; j++) {
+        const k5__hentry *e = k5__hmap_get(&idx->mesh_se, keys[j].buf, keys[j].n);
+        for (uint32_t i = 0; e && i < e->nvals; i++) {
+            const k5_object *o = obj_at(idx, e->vals[i]);
+            if (entry_declares(o, host, svc))
+                return o;
+        }
+    }
+    return NULL;
 }

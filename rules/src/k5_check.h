@@ -450,4 +450,38 @@ const k5_object *k5__find_elsewhere(const k5_check *c, const k5_object *self, un
 /* The words that say why an implicit namespace makes a cross-namespace finding uncertain. */
 void k5__implicit_note(const k5_object *self, const k5_object *other, char *buf, size_t size);
 
+/* ---- Istio (mesh.c) ---- */
+
+/* How an Istio host names a Kubernetes Service. */
+typedef enum k5__mesh_form {
+    K5__MESH_SHORT = 1, /* "reviews": in the namespace of the object that writes it */
+    K5__MESH_NS = 2,    /* "reviews.prod": also what an external name (example.com) looks like */
+    K5__MESH_SVC = 3    /* "reviews.prod.svc", "reviews.prod.svc.cluster.local" */
+} k5__mesh_form;
+
+typedef struct k5__mesh_host {
+    k5_str name, ns; /* the Service's name and namespace (borrowed from the host) */
+    k5__mesh_form form;
+} k5__mesh_host;
+
+/*
+ * Reads an Istio host written in namespace own_ns (a VirtualService destination, a
+ * DestinationRule's host, a ServiceEntry's hosts) as a Service reference. False when it cannot
+ * name a Service: a wildcard, an IP address, or a name of three labels or more that is not
+ * `name.ns.svc[.domain]` (an external host).
+ */
+bool k5__mesh_host_parse(k5_str host, k5_str own_ns, k5__mesh_host *out);
+
+/* True when o is the Istio kind `kind` ("ServiceEntry", "Gateway") of networking.istio.io. */
+bool k5__mesh_is(const k5_object *o, const char *kind);
+
+/* Calls fn for every DestinationRule of the input whose spec.host names Service ns/name. */
+void k5_index_mesh_rules(const k5_index *idx, k5_str ns, k5_str name, k5_visit_fn fn, void *ud);
+
+/*
+ * The first ServiceEntry of the input that declares the host: as written, as the same Service
+ * (svc, may be NULL: the host parsed by k5__mesh_host_parse), or under a wildcard; else NULL.
+ */
+const k5_object *k5_index_mesh_entry(const k5_index *idx, k5_str host, const k5__mesh_host *svc);
+
 #endif

@@ -22,6 +22,8 @@ struct k5_index {
     k5__hmap pdb_scan;   /* ns                  -> PDBs with none of these (NotIn and
                           *                        DoesNotExist only, or empty): checked one by one */
     k5__hmap hpa_target; /* ns, Kind, name      -> HPAs scaling that workload */
+    k5__hmap mesh_dr;    /* ns, name            -> DestinationRules whose host is that Service */
+    k5__hmap mesh_se;    /* host as written; ns, name, "svc"; "*" (wildcards) -> ServiceEntries */
 };
 
 k5_status k5__index_build(k5_index **out, const k5_docset *set);
