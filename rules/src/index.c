@@ -269,6 +269,24 @@ const k5_object *k5_index_find(const k5_index *idx, k5_str ns, unsigned kinds, k
     return NULL;
 }
 
+void k5_index_each_named(const k5_index *idx, k5_str ns, unsigned kinds, k5_str name,
+                         k5_visit_fn fn, void *ud)
+{
+    k5__key k;
+    for (int b = 0; b < K5__KIND_COUNT; b++) {
+        if (!(kinds & (1u << b)))
+            continue;
+        key_ns_kind(&k, ns, b);
+        k5__key_add(&k, name.p, name.n);
+        const k5__hentry *e = k5__hmap_get(&idx->by_name, k.buf, k.n);
+        for (uint32_t i = 0; e && i < e->nvals; i++) {
+            const k5_object *o = obj_at(idx, e->vals[i]);
+            if (str_eq(o->name, name) && str_eq(o->namespace_, ns) && !fn(o, ud))
+                return;
+        }
+    }
+}
+
 static bool value_in(const k5_node *values, k5_str v)
 {
     for (size_t i = 0; i < k5_node_len(values); i++)

@@ -102,6 +102,12 @@ size_t k5_index_count(const k5_index *idx, k5_str ns, unsigned kinds);
 void k5_index_each(const k5_index *idx, k5_str ns, unsigned kinds, k5_visit_fn fn, void *ud);
 /* The object of that kind and name in ns, or NULL. */
 const k5_object *k5_index_find(const k5_index *idx, k5_str ns, unsigned kinds, k5_str name);
+/*
+ * Calls fn for every object of those kinds named `name` in ns, in input order: the same
+ * Kind/namespace/name may come from several files (duplicates: one notice, all judged).
+ */
+void k5_index_each_named(const k5_index *idx, k5_str ns, unsigned kinds, k5_str name,
+                         k5_visit_fn fn, void *ud);
 
 typedef enum k5_selector_type {
     K5_SELECTOR_MAP = 0,  /* a Service/RC selector: a plain map of labels */
@@ -483,5 +489,58 @@ void k5_index_mesh_rules(const k5_index *idx, k5_str ns, k5_str name, k5_visit_f
  * (svc, may be NULL: the host parsed by k5__mesh_host_parse), or under a wildcard; else NULL.
  */
 const k5_object *k5_index_mesh_entry(const k5_index *idx, k5_str host, const k5__mesh_host *svc);
+
+/* ---- Gateway API routes (check_route.c) ---- */
+
+/* One backendRef of an HTTPRoute or GRPCRoute that names a core Service (group "", kind Service). */
+typedef struct k5__route_backend {
+    const k5_node *ref;     /* the backendRef map */
+    const k5_node *name;    /* its name: a non-empty string */
+    const k5_node *port;    /* its port, or NULL */
+    const k5_node *ns_node; /* its namespace, or NULL when it names none */
+    k5_str ns;              /* the Service's namespace: its own, else the route's */
+    bool cross;             /* ns is not the route's namespace */
+    bool mirror;            /* a requestMirror's backendRef: an invalid one is dropped (the
+                             * copy is lost, clients see no 5xx), so it is worth a warning */
+    size_t rule;            /* index in spec.rules */
+    char where[96];         /* "rules[0].backendRefs[1]", "rules[0].filters[2].requestMirror" */
+} k5__route_backend;
+
+typedef k5_status (*k5__route_backend_fn)(k5_check *c, const k5_object *route,
+                                          const k5__route_backend *b, void *ud);
+
+/*
+ * Calls fn for every Service backendRef of the route, in document order: each
+ * spec.rules[].backendRefs[] item, the requestMirror backendRef of its filters, then the
+ * requestMirror backendRef of the rule's filters. References to other kinds (ServiceImport,
+ * a custom backend) and backendRefs of weight 0 (they receive no traffic) are skipped.
+ * Stops at and returns the first non-OK status.
+ */
+K5_WUR k5_status k5__route_each_backend(k5_check *c, const k5_object *route,
+                                        k5__route_backend_fn fn, void *ud);
+
+/* What an invalid backendRef does: "the gateway answers 500", or for a mirror, drops it. */
+const char *k5__route_backend_effect(const k5__route_backend *b);
+
+/*
+ * True when one of the route's parentRefs is the Service `name` of namespace ns (group "",
+ * kind Service): a GAMMA mesh route attached to that Service. A consumer route in another
+ * namespace may send its parent's traffic on to it without a ReferenceGrant.
+ */
+bool k5__route_parent_service(const k5_object *route, k5_str ns, k5_str name);
+
+/* The ReferenceGrants of a cross-namespace backend's namespace, as k5__route_grants counts them. */
+typedef struct k5__grants {
+    size_t count;              /* ReferenceGrants of the input in the backend's namespace */
+    const k5_object *allowing; /* the first that admits this route kind from the route's
+                                * namespace to this Service, or NULL */
+} k5__grants;
+
+/* Looks through the ReferenceGrants of b->ns (index by namespace and kind). */
+void k5__route_grants(const k5_check *c, const k5_object *route, const k5__route_backend *b,
+                      k5__grants *out);
+
+/* Writes a Service's spec.ports as `80 "http", 9090 (unnamed)` into buf. */
+void k5__service_ports_describe(const k5_node *ports, char *buf, size_t size);
 
 #endif

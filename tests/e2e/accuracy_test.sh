@@ -224,4 +224,60 @@ assert ns.get(("Deployment", "ui")) == "ui", ns
 # A file the kustomization does not list keeps the default namespace.
 assert ns.get(("Service", "unlisted"), "default") == "default", ns
 PY
+# --- Gateway API routes: a namespace nobody wrote down ------------------------------------
+# From kubernetes-engine-samples: a flat directory of unrelated examples, all in "default"
+# because none names a namespace. The route's Service (made by the KubeRay operator) is in no
+# file; the default namespace's Services come from other examples: a warning, not an error.
+d="$T/routes"
+mkdir -p "$d"
+cat >"$d/httproute.yaml" <<'YAML'
+kind: HTTPRoute
+apiVersion: gateway.networking.k8s.io/v1beta1
+metadata:
+  name: serve-api-endpoint
+spec:
+  parentRefs: [{name: external-http}]
+  rules:
+    - backendRefs:
+        - {name: rayllm-head-svc, port: 8000}
+YAML
+cat >"$d/other-example.yaml" <<'YAML'
+apiVersion: v1
+kind: Service
+metadata:
+  name: frontend
+spec:
+  selector: {app: frontend}
+  ports: [{port: 80}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata:
+  name: my-gateway
+spec:
+  gatewayClassName: example
+  listeners: [{name: http, protocol: HTTP, port: 80}]
+YAML
+run routes-other-files 0 "$KUBE5XX" lint --no-config --fail-on never -f json "$d"
+python3 - "$T/out" <<'PY' && ok || bad "routes: Services of other files make a warning"
+import json, sys
+d = json.load(open(sys.argv[1]))
+f = [f for f in d["findings"] if f["rule"] == "route-backend-service-missing"]
+assert len(f) == 1 and f[0]["severity"] == "warning", f
+assert "come from other files" in f[0]["message"], f
+# The Gateway likewise: another example's Gateway says nothing about this route's parent.
+assert not [f for f in d["findings"] if f["rule"] == "route-parent-missing"], d["findings"]
+PY
+# A Service in the route's own file (one application, one rendered chart): an error.
+{ cat "$d/httproute.yaml"; echo ---; cat "$d/other-example.yaml"; } >"$T/one-file.yaml"
+run routes-own-file 0 "$KUBE5XX" lint --no-config --fail-on never -f json "$T/one-file.yaml"
+python3 - "$T/out" <<'PY' && ok || bad "routes: a Service of its own file makes an error"
+import json, sys
+d = json.load(open(sys.argv[1]))
+f = [f for f in d["findings"] if f["rule"] == "route-backend-service-missing"]
+assert len(f) == 1 and f[0]["severity"] == "error", f
+f = [f for f in d["findings"] if f["rule"] == "route-parent-missing"]
+assert len(f) == 1 and f[0]["severity"] == "warning" and "external-http" in f[0]["message"], f
+PY
+
 finish
