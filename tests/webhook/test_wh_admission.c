@@ -283,6 +283,29 @@ static void test_wh_admission__type_taken_from_request_kind(void **state)
     judged_free(&j);
 }
 
+static void test_wh_admission__httproute_timeout_warned(void **state)
+{
+    (void)state;
+    /* A Gateway API kind the kind table flags for the webhook: judged by its single-object
+     * rule; the cross-object route rules need the cluster (none here: they stay silent). */
+    const char *body =
+        "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{"
+        "\"uid\":\"r\",\"operation\":\"CREATE\",\"namespace\":\"shop\","
+        "\"kind\":{\"group\":\"gateway.networking.k8s.io\",\"version\":\"v1\","
+        "\"kind\":\"HTTPRoute\"},\"object\":{\"apiVersion\":\"gateway.networking.k8s.io/v1\","
+        "\"kind\":\"HTTPRoute\",\"metadata\":{\"name\":\"web\",\"namespace\":\"shop\"},"
+        "\"spec\":{\"parentRefs\":[{\"name\":\"nowhere\"}],\"rules\":[{\"backendRefs\":[{"
+        "\"name\":\"missing\",\"port\":80}],\"timeouts\":{\"request\":\"2s\"}}]}}}}";
+    judged j;
+    judge_buf(&j, NULL, body, strlen(body));
+    assert_true(allowed(&j));
+    assert_true(has_warning(&j, "route-timeout-too-short: "));
+    assert_false(has_warning(&j, "route-backend-service-missing: "));
+    assert_false(has_warning(&j, "route-parent-missing: "));
+    assert_warnings_clean(&j);
+    judged_free(&j);
+}
+
 static void test_wh_admission__dry_run_judged_like_real(void **state)
 {
     (void)state;
@@ -756,6 +779,7 @@ int main(void)
         cmocka_unit_test(test_wh_admission__delete_connect_subresource_allowed_at_once),
         cmocka_unit_test(test_wh_admission__missing_optional_fields_never_crash),
         cmocka_unit_test(test_wh_admission__type_taken_from_request_kind),
+        cmocka_unit_test(test_wh_admission__httproute_timeout_warned),
         cmocka_unit_test(test_wh_admission__dry_run_judged_like_real),
         cmocka_unit_test(test_wh_admission__ratchet_warns_on_preexisting_violation),
         cmocka_unit_test(test_wh_admission__ratchet_denies_introduced_violation),
