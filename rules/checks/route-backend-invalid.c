@@ -143,6 +143,5 @@ const k5_rule k5__rule_route_backend_invalid = {
                "    - group: \"\"\n"
                "      kind: Service\n"
                "      name: web  # backendRefs: [{name: web, namespace: backend, port: 80}]\n",
-    .params = {{NULL}},
     .check = check,
 };

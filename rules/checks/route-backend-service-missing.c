@@ -144,6 +144,5 @@ const k5_rule k5__rule_route_backend_service_missing = {
                "    - backendRefs:\n"
                "        - name: web  # a Service in this namespace\n"
                "          port: 80\n",
-    .params = {{NULL}},
     .check = check,
 };

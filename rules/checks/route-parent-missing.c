@@ -271,6 +271,5 @@ const k5_rule k5__rule_route_parent_missing = {
                "    - name: edge            # Gateway edge\n"
                "      namespace: infra\n"
                "      sectionName: https    # a listener of edge whose allowedRoutes admit shop\n",
-    .params = {{NULL}},
     .check = check,
 };

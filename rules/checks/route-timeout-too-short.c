@@ -108,6 +108,5 @@ const k5_rule k5__rule_route_timeout_too_short = {
                "      timeouts:\n"
                "        request: 60s\n"
                "        backendRequest: 30s\n",
-    .params = {{NULL}},
     .check = check,
 };
