@@ -102,25 +102,39 @@ echo "machine: $(nproc) CPUs, $(uname -r); review: $(basename "$REVIEW") ($(wc -
 # best floor: a shared, noisy machine drifts between runs, and pairing cancels the drift.
 # The medians over the rounds are reported.
 ROUNDS=${ROUNDS:-3}
-declare -A R PORTS
-start_floor 1; PORTS[floor1]=$PORT; F1_PID=$FLOOR_PID
-start_floor 2; PORTS[floor2]=$PORT; F2_PID=$FLOOR_PID
-start_webhook; PORTS[wh]=$PORT
+declare -A R PORTS SPID
+start_floor 1; PORTS[floor1]=$PORT; F1_PID=$FLOOR_PID; SPID[floor1]=$FLOOR_PID
+start_floor 2; PORTS[floor2]=$PORT; F2_PID=$FLOOR_PID; SPID[floor2]=$FLOOR_PID
+start_webhook; PORTS[wh]=$PORT; SPID[wh]=$WH_PID
+# A server's CPU time so far (ns, all its threads, from the scheduler's accounting). CPU per
+# review is steadier than requests/s on a loaded machine, where other processes take turns on
+# the servers' CPU: floor / webhook CPU per review is the ratio a CPU-bound server would get.
+cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%d", s }'; }
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 for c in 16 64; do
-    for who in floor1 floor2 wh; do R[$who,$c,all]=""; done
+    for who in floor1 floor2 wh; do R[$who,$c,all]=""; R[$who,$c,cpuall]=""; done
     R[ratio,$c,all]=""
+    R[cpuratio,$c,all]=""
     for _ in $(seq "$ROUNDS"); do
         for who in floor1 floor2 wh; do
             PORT=${PORTS[$who]}
+            c0=$(cpu_ns "${SPID[$who]}")
             R[$who,$c]=$(rps "$c")
+            c1=$(cpu_ns "${SPID[$who]}")
+            n=$(awk '/requests in/ { print $1 }' "$WORK/wrk.txt")
+            R[$who,$c,cpu]=$(awk -v d=$((c1 - c0)) -v n="${n:-0}" 'BEGIN { printf "%.1f", (n > 0 ? d / n / 1000 : 0) }')
             R[$who,$c,all]+=" ${R[$who,$c]}"
+            R[$who,$c,cpuall]+=" ${R[$who,$c,cpu]}"
         done
         best=$((R[floor1,$c] > R[floor2,$c] ? R[floor1,$c] : R[floor2,$c]))
         R[ratio,$c,all]+=" $(awk -v a="${R[wh,$c]}" -v b="$best" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')"
+        R[cpuratio,$c,all]+=" $(awk -v a="${R[floor1,$c,cpu]}" -v b="${R[floor2,$c,cpu]}" -v w="${R[wh,$c,cpu]}" \
+            'BEGIN { f = (a < b ? a : b); printf "%.3f", (w > 0 ? f / w : 0) }')"
     done
-    for who in floor1 floor2 wh ratio; do R[$who,$c]=$(echo "${R[$who,$c,all]}" | median); done
+    for who in floor1 floor2 wh ratio cpuratio; do R[$who,$c]=$(echo "${R[$who,$c,all]}" | median); done
+    for who in floor1 floor2 wh; do R[$who,$c,cpu]=$(echo "${R[$who,$c,cpuall]}" | median); done
     echo "connections $c, per-round webhook/best-floor ratios:${R[ratio,$c,all]}" >&2
+    echo "connections $c, per-round best-floor/webhook CPU per review:${R[cpuratio,$c,all]}" >&2
 done
 for who in floor1 floor2 wh; do
     PORT=${PORTS[$who]}
@@ -149,6 +163,8 @@ cat <<EOF2
 |---|---|---|---|---|
 | wrk, 16 connections (req/s, median of $ROUNDS) | ${R[floor1,16]} | ${R[floor2,16]} | ${R[wh,16]} | $(printf '%.2f' "${R[ratio,16]}") |
 | wrk, 64 connections (req/s, median of $ROUNDS) | ${R[floor1,64]} | ${R[floor2,64]} | ${R[wh,64]} | $(printf '%.2f' "${R[ratio,64]}") |
+| server CPU per review, 16 connections (us; last column: best floor / webhook) | ${R[floor1,16,cpu]} | ${R[floor2,16,cpu]} | ${R[wh,16,cpu]} | $(printf '%.2f' "${R[cpuratio,16]}") |
+| server CPU per review, 64 connections (us; last column: best floor / webhook) | ${R[floor1,64,cpu]} | ${R[floor2,64,cpu]} | ${R[wh,64,cpu]} | $(printf '%.2f' "${R[cpuratio,64]}") |
 | hey at 1,000/s, p50 (ms) | ${R[floor1,p50]} | ${R[floor2,p50]} | ${R[wh,p50]} | |
 | hey at 1,000/s, p99 (ms) | ${R[floor1,p99]} | ${R[floor2,p99]} | ${R[wh,p99]} | |
 
