@@ -304,6 +304,28 @@ static int seen_add(walker *w, dir_id id)
 
 static int walk(walker *w, const char *dir, const struct stat *dst, int depth);
 
+/*
+ * A Helm chart met below a directory being walked (a subdirectory holding Chart.yaml) is
+ * passed over with a notice, as a values.yaml is: its templates are not YAML until rendered,
+ * and a repository that keeps a chart beside plain manifests must still lint the manifests.
+ * A chart named on the command line is walked, and its templates get the error that says to
+ * render it (add_template_error).
+ */
+static bool skip_chart(walker *w, const char *path)
+{
+    char chart[PATH_MAX + 16];
+    struct stat st;
+    if (snprintf(chart, sizeof chart, "%s/Chart.yaml", path) >= (int)sizeof chart ||
+        stat(chart, &st) != 0 || !S_ISREG(st.st_mode))
+        return false;
+    if (!w->in->quiet)
+        fprintf(stderr,
+                "%s: notice: skipped a Helm chart (its templates are not YAML until rendered); "
+                "lint its render: helm template %s | kube5xx lint -\n",
+                path, path);
+    return true;
+}
+
 /* One entry of a directory: a subdirectory, a file to lint, or something to pass over. */
 static int walk_entry(walker *w, const char *path, const char *name, int depth)
 {
@@ -312,7 +334,7 @@ static int walk_entry(walker *w, const char *path, const char *name, int depth)
         return path_error(w->in, path, "cannot read", errno);
     if (!S_ISLNK(ls.st_mode)) {
         if (S_ISDIR(ls.st_mode))
-            return walk(w, path, &ls, depth + 1);
+            return skip_chart(w, path) ? 0 : walk(w, path, &ls, depth + 1);
         return S_ISREG(ls.st_mode) && wanted(name) ? load_file(w->in, path) : 0;
     }
     if (stat(path, &st) != 0) {
@@ -323,7 +345,7 @@ static int walk_entry(walker *w, const char *path, const char *name, int depth)
     if (S_ISDIR(st.st_mode)) {
         /* Not followed unless --follow (as find and ripgrep): a link to / would otherwise
          * read every YAML file on the machine. */
-        return w->in->follow ? walk(w, path, &st, depth + 1) : 0;
+        return w->in->follow && !skip_chart(w, path) ? walk(w, path, &st, depth + 1) : 0;
     }
     return S_ISREG(st.st_mode) && wanted(name) ? load_file(w->in, path) : 0;
 }

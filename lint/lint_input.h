@@ -12,6 +12,7 @@ typedef struct lint_input {
     size_t nerrors, caperrors;
     size_t nfiles;
     bool follow; /* --follow: walk into symlinked directories (loops are errors) */
+    bool quiet;  /* --quiet: no notices (a Helm chart skipped in a directory walk) */
 } lint_input;
 
 /*

@@ -43,7 +43,7 @@ static const char usage_text[] =
     "      --no-config        ignore .kube5xx.yaml files\n"
     "  -n, --namespace NS     namespace of objects that name none (default: default)\n"
     "      --show-suppressed  also list findings silenced by kube5xx/ignore annotations\n"
-    "  -q, --quiet            do not print notices (skipped non-Kubernetes documents)\n"
+    "  -q, --quiet            do not print notices (skipped non-Kubernetes documents, Helm charts)\n"
     "  -L, --follow           follow symbolic links to directories (not followed by\n"
     "                         default, as find and ripgrep; loops are errors)\n"
     "      --allow-empty      exit 0 when the inputs hold no Kubernetes object (default:\n"
@@ -326,6 +326,7 @@ static int cmd_lint(int argc, char **argv)
     }
     in.set = set;
     in.follow = follow;
+    in.quiet = quiet;
     for (int i = optind; i < argc; i++) {
         if (lint_input_add(&in, argv[i]) < 0) {
             fprintf(stderr, "kube5xx: out of memory while reading %s\n", argv[i]);

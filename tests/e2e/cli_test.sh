@@ -157,6 +157,16 @@ run helm-chart 2 "$KUBE5XX" lint "$T/chart"
 cat "$T/out" "$T/err" > "$T/all"
 has helm-chart-hint "$T/all" "render it first: helm template .*chart \| kube5xx lint -"
 if [ "$(grep -c 'error' "$T/all")" -le 2 ]; then ok; else bad "helm-chart: more than one error line"; cat "$T/all" >&2; fi
+# The same chart met below a directory being walked, beside plain manifests (manifests/ in
+# this repository): passed over with a notice, and the manifests are linted.
+mkdir -p "$T/repo"
+cp -r "$T/chart" "$T/repo/chart"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n' > "$T/repo/cm.yaml"
+run chart-in-dir 0 "$KUBE5XX" lint --no-config "$T/repo"
+has chart-in-dir-notice "$T/err" "repo/chart: notice: skipped a Helm chart .*helm template .*repo/chart \| kube5xx lint -"
+has chart-in-dir-linted "$T/out" "1 file, 1 object"
+run chart-in-dir-quiet 0 "$KUBE5XX" lint --no-config -q "$T/repo"
+hasnt chart-in-dir-quiet-silent "$T/err" "notice"
 
 # The rules table lines up: the severity column starts at the same place on every row,
 # the longest id (termination-grace-period-too-short) included.

@@ -11,6 +11,8 @@
 #
 #   tests/e2e/manifests_webhook_test.sh [path/to/kube5xx-webhook]
 #   (or KUBE5XX_WEBHOOK=...; KUBECTL=path/to/kubectl)
+# K5_MANIFESTS_RENDERED=FILE serves that render (with its Secret and caBundle) instead of the
+# self-signed overlay's: tests/e2e/helm_chart_test.sh runs this on the Helm chart's.
 # Exits 77 (skipped) without kube5xx-webhook, kubectl, curl or a python3 with PyYAML.
 . "$(dirname "$0")/ship_lib.sh"
 need_webhook "${1:-}"
@@ -18,12 +20,18 @@ need_kubectl
 need_command curl
 need_py_yaml
 
-m="$ship_tmp/manifests"
-copy_manifests "$m"
-timeout 60 "$ship_root/scripts/self-signed-certs.sh" --webhook "$KUBE5XX_WEBHOOK" \
-    --overlay "$m/overlays/self-signed" 2>/dev/null || die "scripts/self-signed-certs.sh failed"
-timeout 60 "$KUBECTL" kustomize "$m/overlays/self-signed" > "$ship_tmp/rendered.yaml" ||
-    die "kubectl kustomize overlays/self-signed failed"
+if [ -n "${K5_MANIFESTS_RENDERED:-}" ]; then
+    # Another render of the same objects (tests/e2e/helm_chart_test.sh: the Helm chart's).
+    cp "$K5_MANIFESTS_RENDERED" "$ship_tmp/rendered.yaml" || die "cannot read $K5_MANIFESTS_RENDERED"
+    say "serving $K5_MANIFESTS_RENDERED"
+else
+    m="$ship_tmp/manifests"
+    copy_manifests "$m"
+    timeout 60 "$ship_root/scripts/self-signed-certs.sh" --webhook "$KUBE5XX_WEBHOOK" \
+        --overlay "$m/overlays/self-signed" 2>/dev/null || die "scripts/self-signed-certs.sh failed"
+    timeout 60 "$KUBECTL" kustomize "$m/overlays/self-signed" > "$ship_tmp/rendered.yaml" ||
+        die "kubectl kustomize overlays/self-signed failed"
+fi
 
 # Lay out the pod's mounts under $ship_tmp/pod and write the command line, one arg a line.
 pod="$ship_tmp/pod"
