@@ -13,9 +13,12 @@ opts=$("$bin" --help | grep -oE '(^|[[:space:][])--[a-z][a-z0-9-]*' | tr -d ' ['
 if [ "$name" = kube5xx ]; then
     cmds="lint audit rules explain"
     rules=$("$bin" rules | awk 'NR > 1 {print $1}' | tr '\n' ' ')
+    # The report formats of lint and audit, and those of `rules`, as --help lists them.
+    fmts=$("$bin" --help | sed -n 's/.*--format FORMAT *//p' | grep -oE '[a-z]+' | grep -vx default | tr '\n' ' ')
+    rule_fmts=$("$bin" --help | sed -n 's/.*rules \[--format \([a-z|]*\)\].*/\1/p' | tr '|' ' ')
 else
     cmds="serve certs"
-    rules=
+    rules= fmts= rule_fmts=
 fi
 case $shell in
 bash)
@@ -31,7 +34,13 @@ $fn() {
     explain) COMPREPLY=(\$(compgen -W "$rules" -- "\$cur")); return ;;
     esac
     case \$prev in
-    -f | --format) COMPREPLY=(\$(compgen -W "text json sarif junit github markdown" -- "\$cur")); return ;;
+    -f | --format)
+        if [ "\${COMP_WORDS[1]}" = rules ]; then
+            COMPREPLY=(\$(compgen -W "$rule_fmts" -- "\$cur"))
+        else
+            COMPREPLY=(\$(compgen -W "$fmts" -- "\$cur"))
+        fi
+        return ;;
     --fail-on) COMPREPLY=(\$(compgen -W "error warning info never" -- "\$cur")); return ;;
     esac
     if [[ \$cur == -* ]]; then
@@ -56,7 +65,9 @@ $fn() {
     explain) compadd -- $rules; return ;;
     esac
     case \$words[CURRENT-1] in
-    -f|--format) compadd -- text json sarif junit github markdown; return ;;
+    -f|--format)
+        if [[ \$words[2] == rules ]]; then compadd -- $rule_fmts; else compadd -- $fmts; fi
+        return ;;
     --fail-on) compadd -- error warning info never; return ;;
     esac
     if [[ \$PREFIX == -* ]]; then

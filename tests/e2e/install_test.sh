@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # How users install: `cmake --install` into a scratch DESTDIR (both binaries, a man page for
 # each, bash and zsh completions, where Debian looks for them), the man pages checked against
-# the binaries' own --help and rule table, the bash completion run; then `cpack -G DEB`, the
+# the binaries' own --help and rule table, the bash completion run, the zsh completion used by
+# an interactive zsh (compinit, TAB on a pseudo-terminal); then `cpack -G DEB`, the
 # package's files and declared runtime dependencies, and (as root, with the debootstrap'ed
 # Debian 12 root that scripts/install-test-tools.sh caches and a reachable Debian mirror)
 # `apt-get install ./kube5xx_*.deb` in a scratch copy of that root, where both binaries run.
@@ -48,6 +49,45 @@ check "bash: 'kube5xx explain <TAB>' offers every rule id" test "$got" = "$(cat 
 got=$(bash -c 'source "$1"; COMP_WORDS=(kube5xx lint --fail); COMP_CWORD=2; _kube5xx; echo "${COMPREPLY[*]}"' _ \
       "$root/usr/share/bash-completion/completions/kube5xx")
 check "bash: 'kube5xx lint --fail<TAB>' completes --fail-on" test "$got" = --fail-on
+
+# zsh: the installed completions, found on fpath by compinit through their #compdef line, in
+# an interactive zsh on a pseudo-terminal, TAB pressed after each line (tests/e2e/zsh_complete.zsh).
+if command -v zsh >/dev/null && zsh -fc 'zmodload zsh/zpty' 2>/dev/null; then
+    lines=("kube5xx " "kube5xx explain " "kube5xx explain readi" "kube5xx lint --fail"
+           "kube5xx lint --format " "kube5xx rules --format " "kube5xx lint --fail-on "
+           "kube5xx lint --no-c")
+    [ -x "$root/usr/sbin/kube5xx-webhook" ] && lines+=("kube5xx-webhook " "kube5xx-webhook certs --sa")
+    timeout 120 zsh -f "$ship_root/tests/e2e/zsh_complete.zsh" "$root/usr/share/zsh/vendor-completions" \
+        "$ship_tmp/zsh.out" "${lines[@]}"
+    check "zsh: an interactive zsh completes each line (compinit, TAB)" test $? = 0
+    # offered LINE: what zsh offered after LINE<TAB>, sorted, one a line.
+    offered() { awk -F'@@' -v l="$1" '$1 == l { print $2 }' "$ship_tmp/zsh.out" | sort -u; }
+    words() { tr ' ' '\n' <<<"$1" | grep . | sort -u; }
+    got=$(offered "kube5xx ")
+    check "zsh: 'kube5xx <TAB>' offers the subcommands, --help and --version" \
+        test -z "$(comm -23 <(words "audit explain lint rules --help --version") <(printf '%s\n' "$got"))"
+    check "zsh: 'kube5xx explain <TAB>' offers every rule id, nothing else" \
+        test "$(offered "kube5xx explain ")" = "$(cat "$ship_tmp/rules.txt")"
+    check "zsh: 'kube5xx explain readi<TAB>' completes readiness-probe-missing" \
+        test "$(offered "kube5xx explain readi")" = readiness-probe-missing
+    check "zsh: 'kube5xx lint --fail<TAB>' completes --fail-on" test "$(offered "kube5xx lint --fail")" = --fail-on
+    check "zsh: 'kube5xx lint --no-c<TAB>' completes --no-config" test "$(offered "kube5xx lint --no-c")" = --no-config
+    check "zsh: 'kube5xx lint --format <TAB>' offers lint's formats" \
+        test "$(offered "kube5xx lint --format ")" = "$(words "github json junit sarif text")"
+    check "zsh: 'kube5xx rules --format <TAB>' offers text and markdown" \
+        test "$(offered "kube5xx rules --format ")" = "$(words "markdown text")"
+    check "zsh: 'kube5xx lint --fail-on <TAB>' offers the levels" \
+        test "$(offered "kube5xx lint --fail-on ")" = "$(words "error info never warning")"
+    if [ -x "$root/usr/sbin/kube5xx-webhook" ]; then
+        got=$(offered "kube5xx-webhook ")
+        check "zsh: 'kube5xx-webhook <TAB>' offers serve and certs" \
+            bash -c 'grep -qx serve <<<"$1" && grep -qx certs <<<"$1"' _ "$got"
+        check "zsh: 'kube5xx-webhook certs --sa<TAB>' completes --san" \
+            test "$(offered "kube5xx-webhook certs --sa")" = --san
+    fi
+else
+    say "no zsh with zsh/zpty (Debian zsh; scripts/install-test-tools.sh installs it): zsh completion not exercised"
+fi
 
 # --- cpack -G DEB ------------------------------------------------------------------------
 command -v dpkg-deb >/dev/null || { say "no dpkg-deb: the package is not built"; finish; }
