@@ -38,36 +38,49 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end -}}
 
 {{/*
-The resources the webhook admits: the same list as manifests/base's webhook configuration
-(tests/e2e/helm_chart_test.sh compares them). Subresources (deployments/scale, the status subresources) are
-not listed, so `kubectl scale` and status updates never reach the webhook.
+The resources the webhook admits: generated from the kind table's K5_KF_WEBHOOK kinds
+(rules/include/kube5xx/k5_kinds.def) by scripts/gen-manifests.sh, like manifests/base's;
+e2e_manifests_sync fails when they disagree. Subresources (deployments/scale, the status
+subresources) are not listed, so `kubectl scale` and status updates never reach the webhook.
 */}}
 {{- define "kube5xx.admissionRules" -}}
+# kube5xx:generated:vwc:begin
 - apiGroups: ["apps"]
   apiVersions: ["v1"]
   operations: ["CREATE", "UPDATE"]
-  resources: ["deployments", "statefulsets", "daemonsets"]
+  resources: [deployments, statefulsets, daemonsets]
   scope: Namespaced
 - apiGroups: [""]
   apiVersions: ["v1"]
   operations: ["CREATE", "UPDATE"]
-  resources: ["services"]
+  resources: [services]
   scope: Namespaced
 - apiGroups: ["networking.k8s.io"]
   apiVersions: ["v1"]
   operations: ["CREATE", "UPDATE"]
-  resources: ["ingresses"]
+  resources: [ingresses, networkpolicies]
   scope: Namespaced
 - apiGroups: ["policy"]
   apiVersions: ["v1"]
   operations: ["CREATE", "UPDATE"]
-  resources: ["poddisruptionbudgets"]
+  resources: [poddisruptionbudgets]
   scope: Namespaced
 - apiGroups: ["autoscaling"]
   apiVersions: ["v2"]
   operations: ["CREATE", "UPDATE"]
-  resources: ["horizontalpodautoscalers"]
+  resources: [horizontalpodautoscalers]
   scope: Namespaced
+- apiGroups: ["gateway.networking.k8s.io"]
+  apiVersions: ["v1", "v1beta1"]
+  operations: ["CREATE", "UPDATE"]
+  resources: [httproutes]
+  scope: Namespaced
+- apiGroups: ["gateway.networking.k8s.io"]
+  apiVersions: ["v1"]
+  operations: ["CREATE", "UPDATE"]
+  resources: [grpcroutes]
+  scope: Namespaced
+# kube5xx:generated:vwc:end
 {{- end -}}
 
 {{/*
