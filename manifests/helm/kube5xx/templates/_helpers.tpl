@@ -80,6 +80,11 @@ subresources) are not listed, so `kubectl scale` and status updates never reach 
   operations: ["CREATE", "UPDATE"]
   resources: [grpcroutes]
   scope: Namespaced
+- apiGroups: ["networking.istio.io"]
+  apiVersions: ["v1", "v1beta1", "v1alpha3"]
+  operations: ["CREATE", "UPDATE"]
+  resources: [virtualservices]
+  scope: Namespaced
 # kube5xx:generated:vwc:end
 {{- end -}}
 
