@@ -172,10 +172,15 @@ static bool partner_had_before(const k5_report *old, const k5_finding *f)
  */
 static const char *const absence_rules[] = {"service-selects-nothing", "pdb-selects-nothing",
                                             "ingress-backend-service-missing", "pdb-missing",
-                                            "hpa-target-missing", NULL};
+                                            "hpa-target-missing", "route-backend-service-missing",
+                                            "route-parent-missing", NULL};
 
-static bool is_absence(const k5_rule *rule)
+/* An absence: a rule listed above, or a finding its rule marked (k5_check_report_absence). */
+static bool is_absence(const k5_finding *f)
 {
+    if (f->absence)
+        return true;
+    const k5_rule *rule = f->rule;
     for (const char *const *a = absence_rules; *a; a++)
         if (strcmp(rule->id, *a) == 0)
             return true;
@@ -788,7 +793,7 @@ static k5_severity admission_severity(const review *r, const k5_finding *f, bool
 {
     if (f->severity != K5_SEV_ERROR || !r->cross)
         return f->severity;
-    if (is_absence(f->rule)) {
+    if (is_absence(f)) {
         *note = "(not blocking: an absence may be filled later in the same apply) ";
         return K5_SEV_WARNING;
     }

@@ -33,7 +33,7 @@ static k5_status judge_grant(k5_check *c, const k5_object *route, const k5__rout
                  g.count == 1 ? "" : "s");
     else
         snprintf(have, sizeof have, "the input holds no ReferenceGrant there");
-    return k5_check_report_capped(
+    return k5_check_report_absence(
         c, max, b->ns_node, NULL,
         "%.*s \"%.*s\" %s reaches Service \"%.*s\" in namespace \"%.*s\", but %s (from: group "
         "gateway.networking.k8s.io, kind %.*s, namespace \"%.*s\"; to: group \"\", kind "
@@ -120,7 +120,8 @@ const k5_rule k5__rule_route_backend_invalid = {
         "spec says requests to it MUST get a 500, and the route reports ResolvedRefs=False "
         "(BackendNotFound or RefNotPermitted). A ReferenceGrant missing from the input is only "
         "a warning (it may be applied from another repository) unless the namespace holds "
-        "other ReferenceGrants. An invalid requestMirror backendRef is dropped (clients see "
+        "other ReferenceGrants; at admission it only warns (the grant may come later in the same "
+        "apply). An invalid requestMirror backendRef is dropped (clients see "
         "no 5xx, the copy is lost): a warning. Backends of weight 0 get no traffic and are "
         "not judged; neither is a GAMMA consumer route's reference to its parent Service. "
         "Reference: "

@@ -43,6 +43,16 @@ K5_WUR k5_status k5_check_report_capped(k5_check *c, k5_severity max, const k5_n
     K5_PRINTF(5, 6);
 
 /*
+ * The same, for a finding that reports a missing partner object (no ReferenceGrant allows
+ * it) in a rule that also reports contradictions: the finding is marked absent, so the
+ * webhook only warns about it (the partner may come later in the same `kubectl apply`).
+ * A rule whose every finding is an absence is listed in wh_admission.c instead.
+ */
+K5_WUR k5_status k5_check_report_absence(k5_check *c, k5_severity max, const k5_node *at,
+                                         const char *missing, const char *fmt, ...)
+    K5_PRINTF(5, 6);
+
+/*
  * True when some input file failed to load: its objects are missing, so a rule
  * that reports an absence ("selects nothing", "no such Service") may be blaming
  * the wrong file. Such findings say so, and are reported at most as warnings when a

@@ -133,8 +133,8 @@ bool k5_check_failed_input_mentions(const k5_check *c, const k5_str *words, size
     return false;
 }
 
-static k5_status report_v(k5_check *c, k5_severity max, const k5_node *at, const char *missing,
-                          const char *fmt, va_list ap)
+static k5_status report_v(k5_check *c, k5_severity max, bool absence, const k5_node *at,
+                          const char *missing, const char *fmt, va_list ap)
 {
     if (c->obj_findings >= K5_MAX_FINDINGS_PER_OBJECT)
         return K5_OK;
@@ -172,6 +172,7 @@ static k5_status report_v(k5_check *c, k5_severity max, const k5_node *at, const
     if (c->obj->source.p)
         f.source = k5__arena_strndup(&r->arena, c->obj->source.p, c->obj->source.n);
     f.object = c->obj;
+    f.absence = absence;
     const k5_node *reason = NULL;
     if (suppressed_by(c->sup, c->rule->id, &reason)) {
         f.suppressed = true;
@@ -201,7 +202,7 @@ k5_status k5_check_report(k5_check *c, const k5_node *at, const char *missing, c
 {
     va_list ap;
     va_start(ap, fmt);
-    k5_status st = report_v(c, K5_SEV_ERROR, at, missing, fmt, ap);
+    k5_status st = report_v(c, K5_SEV_ERROR, false, at, missing, fmt, ap);
     va_end(ap);
     return st;
 }
@@ -211,7 +212,17 @@ k5_status k5_check_report_capped(k5_check *c, k5_severity max, const k5_node *at
 {
     va_list ap;
     va_start(ap, fmt);
-    k5_status st = report_v(c, max, at, missing, fmt, ap);
+    k5_status st = report_v(c, max, false, at, missing, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+k5_status k5_check_report_absence(k5_check *c, k5_severity max, const k5_node *at,
+                                  const char *missing, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    k5_status st = report_v(c, max, true, at, missing, fmt, ap);
     va_end(ap);
     return st;
 }
@@ -242,7 +253,7 @@ k5_status k5__report_at_path(k5_check *c, const k5_node *from, const char *path,
     const k5_node *at = k5__path_at(from, path, &missing);
     va_list ap;
     va_start(ap, fmt);
-    k5_status st = report_v(c, K5_SEV_ERROR, at, missing, fmt, ap);
+    k5_status st = report_v(c, K5_SEV_ERROR, false, at, missing, fmt, ap);
     va_end(ap);
     return st;
 }

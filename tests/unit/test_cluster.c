@@ -448,6 +448,62 @@ static void test_cluster__cross_rules_agree_with_the_linter_on_every_fixture(voi
     assert_true(files >= 20); /* the walk found the fixtures */
 }
 
+/*
+ * The webhook warns rather than denies on an absence (the partner may come later in the same
+ * apply). route-backend-invalid reports both a contradiction (no such Service port) and an
+ * absence (no ReferenceGrant admits the route): only the second is marked.
+ */
+static void test_cluster__missing_grant_is_marked_an_absence(void **state)
+{
+    (void)state;
+    static const char yaml[] =
+        "apiVersion: gateway.networking.k8s.io/v1beta1\n"
+        "kind: ReferenceGrant\n"
+        "metadata: {name: other, namespace: backend}\n"
+        "spec:\n"
+        "  from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: blog}]\n"
+        "  to: [{group: \"\", kind: Service}]\n"
+        "---\n"
+        "apiVersion: v1\n"
+        "kind: Service\n"
+        "metadata: {name: web, namespace: backend}\n"
+        "spec: {selector: {app: web}, ports: [{port: 80}]}\n"
+        "---\n"
+        "apiVersion: gateway.networking.k8s.io/v1\n"
+        "kind: HTTPRoute\n"
+        "metadata: {name: web, namespace: shop}\n"
+        "spec:\n"
+        "  rules: [{backendRefs: [{name: web, namespace: backend, port: 8080}]}]\n";
+    char *buf = strdup(yaml);
+    assert_non_null(buf);
+    k5_docset *set = NULL;
+    k5_report *rep = NULL;
+    k5_error e = {0};
+    assert_int_equal(k5_docset_new(&set, "default"), K5_OK);
+    assert_int_equal(k5_docset_load(set, "routes.yaml", buf, strlen(buf), K5_FORMAT_AUTO, &e),
+                     K5_OK);
+    assert_int_equal(k5_run(set, NULL, 0, &rep, &e), K5_OK);
+    size_t grant = 0, port = 0;
+    for (size_t i = 0; i < k5_report_count(rep); i++) {
+        const k5_finding *f = k5_report_at(rep, i);
+        if (strcmp(f->rule->id, "route-backend-invalid") != 0)
+            continue;
+        assert_int_equal(f->severity, K5_SEV_ERROR);
+        if (strstr(f->path, ".namespace")) {
+            assert_true(f->absence);
+            grant++;
+        } else {
+            assert_non_null(strstr(f->path, ".port"));
+            assert_false(f->absence);
+            port++;
+        }
+    }
+    assert_int_equal(grant, 1);
+    assert_int_equal(port, 1);
+    k5_report_free(&rep);
+    k5_docset_free(&set); /* and buf, which the set owns */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -456,6 +512,7 @@ int main(void)
         cmocka_unit_test(test_cluster__refuses_what_it_does_not_cache),
         cmocka_unit_test(test_cluster__a_generated_deployment_costs_under_a_kibibyte),
         cmocka_unit_test(test_cluster__cross_rules_agree_with_the_linter_on_every_fixture),
+        cmocka_unit_test(test_cluster__missing_grant_is_marked_an_absence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,6 +17,8 @@ typedef struct k5_finding {
     const k5_object *object;       /* borrowed from the docset */
     bool suppressed;               /* silenced by a kube5xx/ignore annotation */
     const char *suppress_reason;   /* kube5xx/ignore-reason, or NULL */
+    bool absence;                  /* reports a missing partner (k5_check_report_absence): at
+                                    * admission it may arrive later in the same apply */
 } k5_finding;
 
 typedef struct k5_summary {
