@@ -384,6 +384,5 @@ const k5_rule k5__rule_mesh_route_reference_invalid = {
                "            host: reviews.shop.svc.cluster.local  # an existing Service\n"
                "            subset: v2        # defined by a DestinationRule for that host\n"
                "            port: {number: 9080}\n",
-    .params = {{NULL}},
     .check = check,
 };
