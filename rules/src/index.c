@@ -116,7 +116,8 @@ k5_status k5__index_build(k5_index **out, const k5_docset *set)
     k5__hmap *maps[] = {&idx->by_ns_kind, &idx->by_name,     &idx->pod_labels,
                         &idx->pod_keys,   &idx->sel_svc,     &idx->sel_pdb,
                         &idx->sel_pdb_key, &idx->pdb_scan,   &idx->hpa_target,
-                        &idx->mesh_dr,     &idx->mesh_se};
+                        &idx->mesh_dr,     &idx->mesh_se,
+                        &idx->by_cluster};
     for (size_t i = 0; i < sizeof maps / sizeof *maps; i++)
         maps[i]->arena = &idx->arena;
     k5_status st = K5_OK;
@@ -134,6 +135,14 @@ k5_status k5__index_build(k5_index **out, const k5_docset *set)
         st = k5__hmap_add(&idx->by_name, k.buf, k.n, id);
         if (st != K5_OK)
             break;
+        if (o->kind_id & K5_KINDS_CLUSTER) {
+            /* Cluster-scoped: found by name whatever namespace the docset gave it. */
+            key_ns_kind(&k, (k5_str){"", 0}, bit);
+            k5__key_add(&k, o->name.p, o->name.n);
+            st = k5__hmap_add(&idx->by_cluster, k.buf, k.n, id);
+            if (st != K5_OK)
+                break;
+        }
         if ((o->kind_id & K5_KINDS_WORKLOAD) && o->pod_labels) {
             for (size_t j = 0; j < k5_node_len(o->pod_labels) && st == K5_OK; j++) {
                 k5__key_entry(&k, o->namespace_, o->pod_labels, j);
@@ -285,6 +294,25 @@ void k5_index_each_named(const k5_index *idx, k5_str ns, unsigned kinds, k5_str 
                 return;
         }
     }
+}
+
+const k5_object *k5_index_find_cluster(const k5_index *idx, unsigned kinds, k5_str name)
+{
+    k5__key k;
+    kinds &= K5_KINDS_CLUSTER;
+    for (int b = 0; b < K5__KIND_COUNT; b++) {
+        if (!(kinds & (1u << b)))
+            continue;
+        key_ns_kind(&k, (k5_str){"", 0}, b);
+        k5__key_add(&k, name.p, name.n);
+        const k5__hentry *e = k5__hmap_get(&idx->by_cluster, k.buf, k.n);
+        for (uint32_t i = 0; e && i < e->nvals; i++) {
+            const k5_object *o = obj_at(idx, e->vals[i]);
+            if (str_eq(o->name, name) && (o->kind_id & (1u << b)))
+                return o;
+        }
+    }
+    return NULL;
 }
 
 static bool value_in(const k5_node *values, k5_str v)

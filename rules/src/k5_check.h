@@ -118,6 +118,11 @@ const k5_object *k5_index_find(const k5_index *idx, k5_str ns, unsigned kinds, k
  */
 void k5_index_each_named(const k5_index *idx, k5_str ns, unsigned kinds, k5_str name,
                          k5_visit_fn fn, void *ud);
+/*
+ * The cluster-scoped object (kinds within K5_KINDS_CLUSTER: Namespace, IngressClass) of that
+ * name, whatever namespace the input wrote on it, or NULL. The first in input order.
+ */
+const k5_object *k5_index_find_cluster(const k5_index *idx, unsigned kinds, k5_str name);
 
 typedef enum k5_selector_type {
     K5_SELECTOR_MAP = 0,  /* a Service/RC selector: a plain map of labels */
@@ -272,6 +277,14 @@ const k5_node *k5__ctr_resource_parent(const k5_node *ctr, const char *which,
  * default 30; *node (may be NULL) receives the field or NULL when it is unset.
  */
 int64_t k5__pod_grace_seconds(const k5_object *obj, const k5_node **node);
+
+/*
+ * The shortest time a preStop hook (the lifecycle.preStop map, may be NULL) takes, in ms:
+ * the native sleep action, an exec of `sleep N...`, or `sh -c` whose script begins with a
+ * sleep that runs to its end. *at receives the node holding the duration. False when the
+ * duration cannot be known (any other exec, an httpGet).
+ */
+bool k5__prestop_sleep(const k5_node *prestop, int64_t *ms, const k5_node **at);
 
 /* ---- probes ---- */
 
@@ -552,5 +565,83 @@ void k5__route_grants(const k5_check *c, const k5_object *route, const k5__route
 
 /* Writes a Service's spec.ports as `80 "http", 9090 (unnamed)` into buf. */
 void k5__service_ports_describe(const k5_node *ports, char *buf, size_t size);
+
+/* ---- cloud load balancers: AWS Load Balancer Controller, GKE Ingress (lb.c) ---- */
+
+/* Whole seconds written "30" or "30s" (spaces around allowed); saturates instead of wrapping. */
+bool k5__lb_seconds(k5_str s, int64_t *out);
+
+/*
+ * The value of `key` in an AWS Load Balancer Controller attribute list
+ * ("deregistration_delay.timeout_seconds=30, stickiness.enabled=true"); the last occurrence
+ * wins, as in the controller's map. False when the key is absent.
+ */
+bool k5__lb_attr(k5_str list, const char *key, k5_str *val);
+
+typedef enum k5__lb {
+    K5__LB_NONE = 0, /* another controller, or unknown */
+    K5__LB_ALB = 1,  /* the AWS Load Balancer Controller's Application Load Balancer */
+    K5__LB_GCE = 2   /* GKE's Ingress controller (external or internal Application LB) */
+} k5__lb;
+
+/*
+ * Which load balancer serves an Ingress: the kubernetes.io/ingress.class annotation (alb;
+ * gce or gce-internal, the only way GKE is chosen), else spec.ingressClassName through an
+ * IngressClass of the input (controller ingress.k8s.aws/alb) or the well-known name alb;
+ * without a class, or with an unknown one, alb.ingress.kubernetes.io/ annotations say ALB.
+ */
+k5__lb k5__ingress_lb(const k5_check *c, const k5_object *ing);
+
+/*
+ * An ALB annotation as the AWS Load Balancer Controller reads it for one backend: the
+ * Service's (svc may be NULL) takes precedence over the Ingress's (ing may be NULL).
+ * *on_service (may be NULL) says which one it was. NULL when neither sets it.
+ */
+const k5_node *k5__alb_annotation(const k5_object *ing, const k5_object *svc, const char *name,
+                                  bool *on_service);
+
+/*
+ * True when the AWS Load Balancer Controller gives the Service an NLB with IP targets
+ * (aws-load-balancer-nlb-target-type: ip, or the legacy aws-load-balancer-type: nlb-ip);
+ * *at receives the annotation saying so.
+ */
+bool k5__nlb_ip_service(const k5_object *svc, const k5_node **at);
+
+/*
+ * The item of svc's spec.ports an Ingress backend port (a number or a name; NULL: the only
+ * port) designates, or NULL.
+ */
+const k5_node *k5__service_port_for(const k5_object *svc, const k5_node *backend_port);
+
+/*
+ * The GKE BackendConfig attached to a Service port through the cloud.google.com/backend-config
+ * (or beta.cloud.google.com/backend-config) annotation, {"default": NAME} overridden per port
+ * by {"ports": {PORT-NAME-OR-NUMBER: NAME}}: the object of the input in the Service's
+ * namespace, or NULL. *ann and *name receive the annotation and the name when one is attached
+ * (also when the BackendConfig is not in the input); untouched otherwise.
+ */
+const k5_object *k5__backendconfig_for(const k5_check *c, const k5_object *svc,
+                                       const k5_node *svc_port, const k5_node **ann,
+                                       k5_str *name);
+
+/* One workload behind a load-balanced Service port, and the container serving it. */
+typedef struct k5__lb_target {
+    const k5_object *svc;
+    const k5_node *svc_port;  /* the Service port item, or NULL (all of them) */
+    const k5_object *workload;
+    const k5_node *ctr;       /* the container owning the targetPort, or NULL when unknown */
+    const k5_node *ctr_port;  /* its ports item, or NULL when it declares none for it */
+} k5__lb_target;
+
+typedef k5_status (*k5__lb_target_fn)(k5_check *c, const k5__lb_target *t, void *ud);
+
+/*
+ * Calls fn for every serving workload of the input that the Service selects (through the
+ * index), with the main container that owns the port's targetPort (by name or number; a
+ * number no container declares is the pod's only container's). Stops at and returns the
+ * first non-OK status.
+ */
+K5_WUR k5_status k5__lb_each_target(k5_check *c, const k5_object *svc, const k5_node *svc_port,
+                                    k5__lb_target_fn fn, void *ud);
 
 #endif

@@ -24,6 +24,7 @@ struct k5_index {
     k5__hmap hpa_target; /* ns, Kind, name      -> HPAs scaling that workload */
     k5__hmap mesh_dr;    /* ns, name            -> DestinationRules whose host is that Service */
     k5__hmap mesh_se;    /* host as written; ns, name, "svc"; "*" (wildcards) -> ServiceEntries */
+    k5__hmap by_cluster; /* kind, name          -> cluster-scoped objects (K5_KINDS_CLUSTER) */
 };
 
 k5_status k5__index_build(k5_index **out, const k5_docset *set);

@@ -55,6 +55,8 @@ const k5_kind_info *k5_kind_info_of(k5_kind kind);
 #define K5_KINDS_SERVING                                                                          \
     (K5_KIND_DEPLOYMENT | K5_KIND_STATEFULSET | K5_KIND_DAEMONSET | K5_KIND_REPLICASET |          \
      K5_KIND_REPLICATIONCONTROLLER | K5_KIND_POD)
+/* Cluster-scoped kinds of the table: the index finds them by name alone. */
+#define K5_KINDS_CLUSTER (K5_KIND_NAMESPACE | K5_KIND_INGRESSCLASS)
 /* Everything with a pod template (serving workloads plus Job and CronJob). */
 #define K5_KINDS_WORKLOAD (K5_KINDS_SERVING | K5_KIND_JOB | K5_KIND_CRONJOB)
 
