@@ -290,6 +290,9 @@ const k5_object *k5__backendconfig_for(const k5_check *c, const k5_object *svc,
 
 /* ---- from a Service port to the containers behind it ---- */
 
+#define LB_MAX_WORKLOADS                                                       \
+  64 /* per Service port; beyond it, duplicates are not merged */
+
 typedef struct target_walk {
   k5_check *c;
   const k5_object *svc;
@@ -297,10 +300,11 @@ typedef struct target_walk {
   k5__lb_target_fn fn;
   void *ud;
   k5_status st;
+  const k5_object *found[LB_MAX_WORKLOADS];
+  size_t nfound;
 } target_walk;
 
-static bool visit_workload(const k5_object *w, void *ud) {
-  target_walk *tw = ud;
+static k5_status visit_one(target_walk *tw, const k5_object *w) {
   const k5_node *target =
       tw->svc_port ? k5_map_get(tw->svc_port, "targetPort") : NULL;
   if (!target && tw->svc_port)
@@ -327,8 +331,27 @@ static bool visit_workload(const k5_object *w, void *ud) {
     if (target && k5_intstr_get(target, &v) && v.is_int)
       t.ctr = only;
   }
-  tw->st = tw->fn(tw->c, &t, tw->ud);
+  return tw->fn(tw->c, &t, tw->ud);
+}
+
+static bool collect_workload(const k5_object *w, void *ud) {
+  target_walk *tw = ud;
+  if (tw->nfound < LB_MAX_WORKLOADS) {
+    tw->found[tw->nfound++] = w;
+    return true;
+  }
+  tw->st = visit_one(tw, w);
   return tw->st == K5_OK;
+}
+
+/* True when `b` stands for the same object as `a` (a duplicate Kind/name) and
+ * is preferred: from the Service's own file, else earlier in the input. */
+static bool preferred_duplicate(const k5_object *svc, const k5_object *a,
+                                const k5_object *b) {
+  if (a == b || !k5__str_eq(a->kind, b->kind) || !k5__str_eq(a->name, b->name))
+    return false;
+  bool a_same = a->file == svc->file, b_same = b->file == svc->file;
+  return a_same != b_same ? b_same : b->index < a->index;
 }
 
 k5_status k5__lb_each_target(k5_check *c, const k5_object *svc,
@@ -337,8 +360,17 @@ k5_status k5__lb_each_target(k5_check *c, const k5_object *svc,
   const k5_node *sel = k5_node_at(svc->root, "spec.selector");
   if (!k5_node_is_map(sel) || !k5_node_len(sel))
     return K5_OK;
-  target_walk tw = {c, svc, svc_port, fn, ud, K5_OK};
+  target_walk tw = {c, svc, svc_port, fn, ud, K5_OK, {NULL}, 0};
   k5_index_select(k5_check_index(c), svc->namespace_, sel, K5_SELECTOR_MAP,
-                  K5_KINDS_SERVING, visit_workload, &tw);
+                  K5_KINDS_SERVING, collect_workload, &tw);
+  /* The same workload defined in two files is judged once (the notice names
+   * both). */
+  for (size_t i = 0; i < tw.nfound && tw.st == K5_OK; i++) {
+    bool dup = false;
+    for (size_t j = 0; j < tw.nfound && !dup; j++)
+      dup = preferred_duplicate(svc, tw.found[i], tw.found[j]);
+    if (!dup)
+      tw.st = visit_one(&tw, tw.found[i]);
+  }
   return tw.st;
 }
