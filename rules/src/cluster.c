@@ -201,13 +201,30 @@ static const cJSON *get(const cJSON *o, const char *name)
     return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, name) : NULL;
 }
 
-/* Only "kube5xx/..." annotations: the rest (last-applied-configuration first) is bulk. */
+/* The annotations rules read: kube5xx/... and the load-balancer controllers' settings that the
+ * lb-* rules judge on an Ingress's Services. */
+static bool annotation_kept(const char *name)
+{
+    static const char *const prefixes[] = {"kube5xx/",
+                                           "alb.ingress.kubernetes.io/",
+                                           "service.beta.kubernetes.io/aws-load-balancer-",
+                                           "cloud.google.com/backend-config",
+                                           "beta.cloud.google.com/backend-config",
+                                           "kubernetes.io/ingress.class",
+                                           NULL};
+    for (const char *const *p = prefixes; *p; p++)
+        if (strncmp(name, *p, strlen(*p)) == 0)
+            return true;
+    return false;
+}
+
+/* Only the annotations rules read: the rest (last-applied-configuration first) is bulk. */
 static bool keep_annotations(cJSON *out, const cJSON *meta)
 {
     const cJSON *ann = get(meta, "annotations");
     cJSON *kept = NULL;
     for (const cJSON *a = cJSON_IsObject(ann) ? ann->child : NULL; a; a = a->next) {
-        if (!a->string || strncmp(a->string, "kube5xx/", 8) != 0)
+        if (!a->string || !annotation_kept(a->string))
             continue;
         if (!kept && !(kept = cJSON_AddObjectToObject(out, "annotations")))
             return false;
@@ -229,12 +246,25 @@ static bool has_digit(const char *s)
     return false;
 }
 
+/* True when a command line runs an HTTP server whose keep-alive flags a rule reads: then every
+ * word counts (lb-idle-timeout-exceeds-keepalive reads `-k gthread`, not only numbers). */
+static bool names_http_server(const cJSON *seq)
+{
+    static const char *const servers[] = {"gunicorn", "uvicorn", "hypercorn", "next", NULL};
+    for (const cJSON *a = cJSON_IsArray(seq) ? seq->child : NULL; a; a = a->next)
+        for (const char *const *w = servers; cJSON_IsString(a) && *w; w++)
+            if (strstr(a->valuestring, *w))
+                return true;
+    return false;
+}
+
 static bool project_args(cJSON *out, const cJSON *ctr, const char *name)
 {
     const cJSON *seq = get(ctr, name);
     cJSON *kept = NULL;
+    bool all = names_http_server(get(ctr, "command")) || names_http_server(get(ctr, "args"));
     for (const cJSON *a = cJSON_IsArray(seq) ? seq->child : NULL; a; a = a->next) {
-        if (!cJSON_IsString(a) || !has_digit(a->valuestring))
+        if (!cJSON_IsString(a) || !(all || has_digit(a->valuestring)))
             continue;
         if (!kept && !(kept = cJSON_AddArrayToObject(out, name)))
             return false;
@@ -279,6 +309,27 @@ static bool project_container(cJSON *list, const cJSON *ctr, bool init)
                 return false;
         }
     }
+    /* What the lb-* rules read: the preStop (drain) and a server's keep-alive set through its
+     * environment. Not the readiness probe: it would cost 128 bytes a Deployment, over the
+     * 1 KiB budget, so lb-healthcheck-mismatch compares probes in the linter only. */
+    cJSON *lc = NULL;
+    const cJSON *prestop = get(get(ctr, "lifecycle"), "preStop");
+    if (prestop && (!(lc = cJSON_AddObjectToObject(c, "lifecycle")) ||
+                    !keep(lc, get(ctr, "lifecycle"), "preStop")))
+        return false;
+    const cJSON *env = get(ctr, "env");
+    cJSON *el = NULL;
+    for (const cJSON *e = cJSON_IsArray(env) ? env->child : NULL; e; e = e->next) {
+        const cJSON *n = get(e, "name");
+        if (!cJSON_IsString(n) || strcmp(n->valuestring, "GUNICORN_CMD_ARGS") != 0)
+            continue;
+        cJSON *d = NULL;
+        if ((!el && !(el = cJSON_AddArrayToObject(c, "env"))) ||
+            !(d = cJSON_Duplicate(e, true)) || !cJSON_AddItemToArray(el, d)) {
+            cJSON_Delete(d);
+            return false;
+        }
+    }
     return project_args(c, ctr, "command") && project_args(c, ctr, "args");
 }
 
@@ -297,7 +348,11 @@ static bool project_workload(cJSON *out, const cJSON *spec)
         return false;
     const cJSON *ps = get(tmpl, "spec");
     cJSON *p = cJSON_AddObjectToObject(t, "spec");
-    if (!p)
+    const cJSON *grace = get(ps, "terminationGracePeriodSeconds");
+    /* The default 30 goes without saying: rules read an absent one as 30. */
+    if (!p || (!(cJSON_IsNumber(grace) && grace->valuedouble == 30) &&
+               !keep(p, ps, "terminationGracePeriodSeconds")) ||
+        !keep(p, ps, "readinessGates"))
         return false;
     const char *lists[] = {"containers", "initContainers"};
     for (int l = 0; l < 2; l++) {
@@ -399,7 +454,8 @@ static const char *const common_words[] = {
     "Deployment", "StatefulSet", "DaemonSet", "Service", "Ingress", "PodDisruptionBudget",
     "HorizontalPodAutoscaler", "app", "app.kubernetes.io/name", "app.kubernetes.io/instance",
     "app.kubernetes.io/component", "true", "false", "null", "/", "web", "metrics", "grpc",
-    NULL};
+    "terminationGracePeriodSeconds", "readinessGates", "conditionType", "lifecycle", "preStop",
+    "sleep", "seconds", "exec", "alb.ingress.kubernetes.io/target-type", "ip", NULL};
 
 static const char *common(const char *s, size_t n)
 {
@@ -992,8 +1048,12 @@ static bool add_backend(k5_str name, void *ud)
 {
     svc_ctx *x = ud;
     const entry *e = find_entry(x->cl, K5_KIND_SERVICE, x->ns, name);
+    /* With the pods behind it: the load-balancer rules judge an Ingress by the pods its
+     * Services select (target registration, health checks, keep-alive). */
     if (e) {
         add(x->p, e);
+        add_selected(x->cl, x->p, x->ns, k5_node_at(e->obj.root, "spec.selector"),
+                     K5_SELECTOR_MAP);
     } else {
         x->missing = true;
         add_elsewhere(x->cl, x->p, K5_KIND_SERVICE, x->ns, name);
@@ -1001,7 +1061,8 @@ static bool add_backend(k5_str name, void *ud)
     return true;
 }
 
-/* An Ingress's backend Services (and, when one is missing, a few others of its namespace). */
+/* An Ingress's backend Services and the workloads they select (and, when a Service is
+ * missing, a few others of its namespace). */
 static void add_backends(const k5_cluster *cl, k5_partners *p, const ref *ing)
 {
     svc_ctx x = {cl, p, ing->ns, false};
