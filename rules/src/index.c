@@ -226,6 +226,7 @@ void k5__index_free(k5_index **idx)
     k5__hmap_free(&x->hpa_target);
     k5__hmap_free(&x->mesh_dr);
     k5__hmap_free(&x->mesh_se);
+    k5__hmap_free(&x->by_cluster);
     k5__arena_free(&x->arena);
     free(x);
     *idx = NULL;
