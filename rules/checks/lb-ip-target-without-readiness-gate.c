@@ -175,6 +175,5 @@ const k5_rule k5__rule_lb_ip_target_without_readiness_gate = {
                "  name: shop\n"
                "  labels:\n"
                "    elbv2.k8s.aws/pod-readiness-gate-inject: enabled\n",
-    .params = {{NULL}},
     .check = check,
 };

@@ -117,6 +117,5 @@ const k5_rule k5__rule_lb_timeout_too_short = {
                "  name: web\n"
                "spec:\n"
                "  timeoutSec: 60\n",
-    .params = {{NULL}},
     .check = check,
 };
