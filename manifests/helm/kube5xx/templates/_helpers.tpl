@@ -85,6 +85,11 @@ subresources) are not listed, so `kubectl scale` and status updates never reach 
   operations: ["CREATE", "UPDATE"]
   resources: [virtualservices]
   scope: Namespaced
+- apiGroups: ["cloud.google.com"]
+  apiVersions: ["v1"]
+  operations: ["CREATE", "UPDATE"]
+  resources: [backendconfigs]
+  scope: Namespaced
 # kube5xx:generated:vwc:end
 {{- end -}}
 
