@@ -1,376 +1,371 @@
 /*
- * Cloud load balancers in front of Services: which controller owns an Ingress
- * (the AWS Load Balancer Controller's ALB, GKE's Ingress), the annotations
- * those controllers read, GKE BackendConfigs, and the walk from a load-balanced
- * Service port to the containers behind it. Shared by the lb-* rules.
+ * Cloud load balancers in front of Services: which controller owns an Ingress (the AWS Load
+ * Balancer Controller's ALB, GKE's Ingress), the annotations those controllers read, GKE
+ * BackendConfigs, and the walk from a load-balanced Service port to the containers behind it.
+ * Shared by the lb-* rules.
  */
 #include <ctype.h>
 
 #include "k5_arith.h"
 #include "k5_check.h"
 
-static bool str_is(k5_str s, const char *lit) {
-  size_t n = strlen(lit);
-  return s.n == n && (n == 0 || memcmp(s.p, lit, n) == 0);
+static bool str_is(k5_str s, const char *lit)
+{
+    size_t n = strlen(lit);
+    return s.n == n && (n == 0 || memcmp(s.p, lit, n) == 0);
 }
 
-static k5_str trim(k5_str s) {
-  while (s.n && isspace((unsigned char)s.p[0])) {
-    s.p++;
-    s.n--;
-  }
-  while (s.n && isspace((unsigned char)s.p[s.n - 1]))
-    s.n--;
-  return s;
-}
-
-bool k5__lb_seconds(k5_str s, int64_t *out) {
-  s = trim(s);
-  if (s.n && s.p[s.n - 1] == 's')
-    s.n--;
-  if (!s.n)
-    return false;
-  int64_t v = 0;
-  for (size_t i = 0; i < s.n; i++) {
-    if (!isdigit((unsigned char)s.p[i]))
-      return false;
-    v = k5__add_sat(k5__mul_sat(v, 10), s.p[i] - '0');
-  }
-  *out = v;
-  return true;
-}
-
-bool k5__lb_attr(k5_str list, const char *key, k5_str *val) {
-  size_t kl = strlen(key);
-  bool found = false;
-  for (size_t i = 0; i < list.n;) {
-    size_t b = i;
-    while (i < list.n && list.p[i] != ',')
-      i++;
-    k5_str item = trim((k5_str){list.p + b, i - b});
-    if (i < list.n)
-      i++;
-    size_t eq = 0;
-    while (eq < item.n && item.p[eq] != '=')
-      eq++;
-    if (eq == item.n)
-      continue;
-    k5_str k = trim((k5_str){item.p, eq});
-    if (k.n == kl && memcmp(k.p, key, kl) == 0) {
-      /* The controller builds a map from the list: the last occurrence wins. */
-      *val = trim((k5_str){item.p + eq + 1, item.n - eq - 1});
-      found = true;
+static k5_str trim(k5_str s)
+{
+    while (s.n && isspace((unsigned char)s.p[0])) {
+        s.p++;
+        s.n--;
     }
-  }
-  return found;
+    while (s.n && isspace((unsigned char)s.p[s.n - 1]))
+        s.n--;
+    return s;
+}
+
+bool k5__lb_seconds(k5_str s, int64_t *out)
+{
+    s = trim(s);
+    if (s.n && s.p[s.n - 1] == 's')
+        s.n--;
+    if (!s.n)
+        return false;
+    int64_t v = 0;
+    for (size_t i = 0; i < s.n; i++) {
+        if (!isdigit((unsigned char)s.p[i]))
+            return false;
+        v = k5__add_sat(k5__mul_sat(v, 10), s.p[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+bool k5__lb_attr(k5_str list, const char *key, k5_str *val)
+{
+    size_t kl = strlen(key);
+    bool found = false;
+    for (size_t i = 0; i < list.n;) {
+        size_t b = i;
+        while (i < list.n && list.p[i] != ',')
+            i++;
+        k5_str item = trim((k5_str){list.p + b, i - b});
+        if (i < list.n)
+            i++;
+        size_t eq = 0;
+        while (eq < item.n && item.p[eq] != '=')
+            eq++;
+        if (eq == item.n)
+            continue;
+        k5_str k = trim((k5_str){item.p, eq});
+        if (k.n == kl && memcmp(k.p, key, kl) == 0) {
+            /* The controller builds a map from the list: the last occurrence wins. */
+            *val = trim((k5_str){item.p + eq + 1, item.n - eq - 1});
+            found = true;
+        }
+    }
+    return found;
 }
 
 /* An annotation whose name starts with alb.ingress.kubernetes.io/. */
-static bool has_alb_annotation(const k5_node *annotations) {
-  static const char prefix[] = "alb.ingress.kubernetes.io/";
-  for (size_t i = 0; i < k5_node_len(annotations); i++) {
-    k5_str k = k5_node_str(k5_map_key(annotations, i));
-    if (k.n > sizeof prefix - 1 && memcmp(k.p, prefix, sizeof prefix - 1) == 0)
-      return true;
-  }
-  return false;
+static bool has_alb_annotation(const k5_node *annotations)
+{
+    static const char prefix[] = "alb.ingress.kubernetes.io/";
+    for (size_t i = 0; i < k5_node_len(annotations); i++) {
+        k5_str k = k5_node_str(k5_map_key(annotations, i));
+        if (k.n > sizeof prefix - 1 && memcmp(k.p, prefix, sizeof prefix - 1) == 0)
+            return true;
+    }
+    return false;
 }
 
-/* Ingress classes of other controllers, well known by name (never the ALB's).
- */
-static bool other_controller_class(k5_str cls) {
-  static const char *const names[] = {
-      "nginx",        "gce",
-      "gce-internal", "traefik",
-      "istio",        "haproxy",
-      "kong",         "contour",
-      "cilium",       "azure-application-gateway"};
-  for (size_t i = 0; i < sizeof names / sizeof *names; i++)
-    if (str_is(cls, names[i]))
-      return true;
-  return cls.n >= 5 && memcmp(cls.p, "nginx", 5) == 0;
+/* Ingress classes of other controllers, well known by name (never the ALB's). */
+static bool other_controller_class(k5_str cls)
+{
+    static const char *const names[] = {"nginx",  "gce",     "gce-internal", "traefik",
+                                        "istio",  "haproxy", "kong",         "contour",
+                                        "cilium", "azure-application-gateway"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (str_is(cls, names[i]))
+            return true;
+    return cls.n >= 5 && memcmp(cls.p, "nginx", 5) == 0;
 }
 
-k5__lb k5__ingress_lb(const k5_check *c, const k5_object *ing) {
-  k5_str ann =
-      k5_node_str(k5_map_get(ing->annotations, "kubernetes.io/ingress.class"));
-  /* GKE reads the annotation only, and ignores ingressClassName when it is
-   * gce(-internal). */
-  if (str_is(ann, "gce") || str_is(ann, "gce-internal"))
-    return K5__LB_GCE;
-  if (str_is(ann, "alb"))
-    return K5__LB_ALB;
-  if (ann.n)
-    return K5__LB_NONE;
-  k5_str cls = k5_node_str(k5_node_at(ing->root, "spec.ingressClassName"));
-  if (!cls.n) {
-    /* No class: the cluster's default IngressClass takes it (on GKE, GKE's
-     * controller). The author's ALB annotations say which one was meant. */
-    return has_alb_annotation(ing->annotations) ? K5__LB_ALB : K5__LB_NONE;
-  }
-  const k5_object *ic =
-      k5_index_find_cluster(k5_check_index(c), K5_KIND_INGRESSCLASS, cls);
-  if (ic)
-    return k5_node_is(k5_node_at(ic->root, "spec.controller"),
-                      "ingress.k8s.aws/alb")
-               ? K5__LB_ALB
-               : K5__LB_NONE;
-  if (str_is(cls, "alb"))
-    return K5__LB_ALB;
-  return !other_controller_class(cls) && has_alb_annotation(ing->annotations)
-             ? K5__LB_ALB
-             : K5__LB_NONE;
+k5__lb k5__ingress_lb(const k5_check *c, const k5_object *ing)
+{
+    k5_str ann = k5_node_str(k5_map_get(ing->annotations, "kubernetes.io/ingress.class"));
+    /* GKE reads the annotation only, and ignores ingressClassName when it is gce(-internal). */
+    if (str_is(ann, "gce") || str_is(ann, "gce-internal"))
+        return K5__LB_GCE;
+    if (str_is(ann, "alb"))
+        return K5__LB_ALB;
+    if (ann.n)
+        return K5__LB_NONE;
+    k5_str cls = k5_node_str(k5_node_at(ing->root, "spec.ingressClassName"));
+    if (!cls.n) {
+        /* No class: the cluster's default IngressClass takes it (on GKE, GKE's controller).
+         * The author's ALB annotations say which one was meant. */
+        return has_alb_annotation(ing->annotations) ? K5__LB_ALB : K5__LB_NONE;
+    }
+    const k5_object *ic = k5_index_find_cluster(k5_check_index(c), K5_KIND_INGRESSCLASS, cls);
+    if (ic)
+        return k5_node_is(k5_node_at(ic->root, "spec.controller"), "ingress.k8s.aws/alb")
+                   ? K5__LB_ALB
+                   : K5__LB_NONE;
+    if (str_is(cls, "alb"))
+        return K5__LB_ALB;
+    return !other_controller_class(cls) && has_alb_annotation(ing->annotations) ? K5__LB_ALB
+                                                                                : K5__LB_NONE;
 }
 
-const k5_node *k5__alb_annotation(const k5_object *ing, const k5_object *svc,
-                                  const char *name, bool *on_service) {
-  const k5_node *v = svc ? k5_map_get(svc->annotations, name) : NULL;
-  if (on_service)
-    *on_service = v != NULL;
-  return v ? v : ing ? k5_map_get(ing->annotations, name) : NULL;
+const k5_node *k5__alb_annotation(const k5_object *ing, const k5_object *svc, const char *name,
+                                  bool *on_service)
+{
+    const k5_node *v = svc ? k5_map_get(svc->annotations, name) : NULL;
+    if (on_service)
+        *on_service = v != NULL;
+    return v ? v : ing ? k5_map_get(ing->annotations, name) : NULL;
 }
 
-bool k5__nlb_ip_service(const k5_object *svc, const k5_node **at) {
-  const k5_node *tt = k5_map_get(
-      svc->annotations,
-      "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type");
-  const k5_node *type = k5_map_get(
-      svc->annotations, "service.beta.kubernetes.io/aws-load-balancer-type");
-  if (k5_node_is(tt, "ip")) {
-    *at = tt;
-    return true;
-  }
-  /* The controller's legacy spelling: aws-load-balancer-type: nlb-ip, ip
-   * targets. */
-  if (!tt && k5_node_is(type, "nlb-ip")) {
-    *at = type;
-    return true;
-  }
-  return false;
+bool k5__nlb_ip_service(const k5_object *svc, const k5_node **at)
+{
+    const k5_node *tt =
+        k5_map_get(svc->annotations, "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type");
+    const k5_node *type =
+        k5_map_get(svc->annotations, "service.beta.kubernetes.io/aws-load-balancer-type");
+    if (k5_node_is(tt, "ip")) {
+        *at = tt;
+        return true;
+    }
+    /* The controller's legacy spelling: aws-load-balancer-type: nlb-ip, ip targets. */
+    if (!tt && k5_node_is(type, "nlb-ip")) {
+        *at = type;
+        return true;
+    }
+    return false;
 }
 
-const k5_node *k5__service_port_for(const k5_object *svc,
-                                    const k5_node *backend_port) {
-  const k5_node *ports = k5_node_at(svc->root, "spec.ports");
-  k5_intstr want;
-  if (!backend_port || !k5_intstr_get(backend_port, &want))
-    return k5_node_len(ports) == 1 ? k5_seq_at(ports, 0) : NULL;
-  for (size_t i = 0; i < k5_node_len(ports); i++) {
-    const k5_node *p = k5_seq_at(ports, i);
-    int64_t pn;
-    if (want.is_int ? k5_node_int(k5_map_get(p, "port"), &pn) && pn == want.i
-                    : k5__str_eq(k5_node_str(k5_map_get(p, "name")), want.s))
-      return p;
-  }
-  return NULL;
+const k5_node *k5__service_port_for(const k5_object *svc, const k5_node *backend_port)
+{
+    const k5_node *ports = k5_node_at(svc->root, "spec.ports");
+    k5_intstr want;
+    if (!backend_port || !k5_intstr_get(backend_port, &want))
+        return k5_node_len(ports) == 1 ? k5_seq_at(ports, 0) : NULL;
+    for (size_t i = 0; i < k5_node_len(ports); i++) {
+        const k5_node *p = k5_seq_at(ports, i);
+        int64_t pn;
+        if (want.is_int ? k5_node_int(k5_map_get(p, "port"), &pn) && pn == want.i
+                        : k5__str_eq(k5_node_str(k5_map_get(p, "name")), want.s))
+            return p;
+    }
+    return NULL;
 }
 
 /* ---- GKE BackendConfig ---- */
 
 /*
- * The value of "key": "..." inside the JSON object that starts at s.p[*i] ==
- * '{'. Only what the annotation uses: string keys, string values, one level of
- * nested objects (ports). Sets *i past the object. False on anything malformed.
+ * The value of "key": "..." inside the JSON object that starts at s.p[*i] == '{'. Only what
+ * the annotation uses: string keys, string values, one level of nested objects (ports). Sets
+ * *i past the object. False on anything malformed.
  */
-static bool json_string(k5_str s, size_t *i, k5_str *out) {
-  if (*i >= s.n || s.p[*i] != '"')
-    return false;
-  size_t b = ++*i;
-  while (*i < s.n && s.p[*i] != '"') {
-    if (s.p[*i] == '\\')
-      return false; /* object names never need escapes */
+static bool json_string(k5_str s, size_t *i, k5_str *out)
+{
+    if (*i >= s.n || s.p[*i] != '"')
+        return false;
+    size_t b = ++*i;
+    while (*i < s.n && s.p[*i] != '"') {
+        if (s.p[*i] == '\\')
+            return false; /* object names never need escapes */
+        ++*i;
+    }
+    if (*i >= s.n)
+        return false;
+    *out = (k5_str){s.p + b, *i - b};
     ++*i;
-  }
-  if (*i >= s.n)
-    return false;
-  *out = (k5_str){s.p + b, *i - b};
-  ++*i;
-  return true;
+    return true;
 }
 
-static void skip_ws(k5_str s, size_t *i) {
-  while (*i < s.n && isspace((unsigned char)s.p[*i]))
-    ++*i;
+static void skip_ws(k5_str s, size_t *i)
+{
+    while (*i < s.n && isspace((unsigned char)s.p[*i]))
+        ++*i;
 }
 
 /*
- * Looks key up in the JSON object of strings at s.p[*i]: 1 when found (*val
- * set), 0 when absent, -1 when the text is not such an object. The position of
- * the nested object under nested_key (may be NULL) goes to *nested_at; other
- * nested objects are skipped.
+ * Looks key up in the JSON object of strings at s.p[*i]: 1 when found (*val set), 0 when
+ * absent, -1 when the text is not such an object. The position of the nested object under
+ * nested_key (may be NULL) goes to *nested_at; other nested objects are skipped.
  */
-static int json_lookup(k5_str s, size_t *i, k5_str key, k5_str *val,
-                       size_t *nested_at, const char *nested_key) {
-  skip_ws(s, i);
-  if (*i >= s.n || s.p[*i] != '{')
-    return -1;
-  ++*i;
-  int found = 0;
-  for (;;) {
+static int json_lookup(k5_str s, size_t *i, k5_str key, k5_str *val, size_t *nested_at,
+                       const char *nested_key)
+{
     skip_ws(s, i);
-    if (*i < s.n && s.p[*i] == '}') {
-      ++*i;
-      return found;
-    }
-    k5_str k, v;
-    if (!json_string(s, i, &k))
-      return -1;
-    skip_ws(s, i);
-    if (*i >= s.n || s.p[*i] != ':')
-      return -1;
+    if (*i >= s.n || s.p[*i] != '{')
+        return -1;
     ++*i;
-    skip_ws(s, i);
-    if (*i < s.n && s.p[*i] == '{') {
-      if (nested_key && nested_at && str_is(k, nested_key))
-        *nested_at = *i;
-      int depth = 0;
-      for (; *i < s.n; ++*i) {
-        if (s.p[*i] == '{')
-          depth++;
-        else if (s.p[*i] == '}' && --depth == 0)
-          break;
-      }
-      if (*i >= s.n)
-        return -1;
-      ++*i;
-    } else {
-      if (!json_string(s, i, &v))
-        return -1;
-      if (key.n && k5__str_eq(k, key)) {
-        *val = v;
-        found = 1;
-      }
+    int found = 0;
+    for (;;) {
+        skip_ws(s, i);
+        if (*i < s.n && s.p[*i] == '}') {
+            ++*i;
+            return found;
+        }
+        k5_str k, v;
+        if (!json_string(s, i, &k))
+            return -1;
+        skip_ws(s, i);
+        if (*i >= s.n || s.p[*i] != ':')
+            return -1;
+        ++*i;
+        skip_ws(s, i);
+        if (*i < s.n && s.p[*i] == '{') {
+            if (nested_key && nested_at && str_is(k, nested_key))
+                *nested_at = *i;
+            int depth = 0;
+            for (; *i < s.n; ++*i) {
+                if (s.p[*i] == '{')
+                    depth++;
+                else if (s.p[*i] == '}' && --depth == 0)
+                    break;
+            }
+            if (*i >= s.n)
+                return -1;
+            ++*i;
+        } else {
+            if (!json_string(s, i, &v))
+                return -1;
+            if (key.n && k5__str_eq(k, key)) {
+                *val = v;
+                found = 1;
+            }
+        }
+        skip_ws(s, i);
+        if (*i < s.n && s.p[*i] == ',')
+            ++*i;
+        else if (!(*i < s.n && s.p[*i] == '}'))
+            return -1;
     }
-    skip_ws(s, i);
-    if (*i < s.n && s.p[*i] == ',')
-      ++*i;
-    else if (!(*i < s.n && s.p[*i] == '}'))
-      return -1;
-  }
 }
 
 const k5_object *k5__backendconfig_for(const k5_check *c, const k5_object *svc,
-                                       const k5_node *svc_port,
-                                       const k5_node **ann, k5_str *name) {
-  const k5_node *a =
-      k5_map_get(svc->annotations, "cloud.google.com/backend-config");
-  if (!a)
-    a = k5_map_get(svc->annotations, "beta.cloud.google.com/backend-config");
-  k5_str s = k5_node_str(a);
-  if (!s.n)
-    return NULL;
-  k5_str found = {NULL, 0};
-  size_t ports_at = SIZE_MAX, i = 0;
-  /* The default, then a per-port entry (by port name or number) that overrides
-   * it. The controller refuses an annotation that is not such JSON: nothing is
-   * attached then. */
-  if (json_lookup(s, &i, (k5_str){"default", 7}, &found, &ports_at, "ports") <
-      0)
-    return NULL;
-  if (ports_at != SIZE_MAX && svc_port) {
-    k5_str pname = k5_node_str(k5_map_get(svc_port, "name"));
-    k5_str pnum = k5_node_str(k5_map_get(svc_port, "port"));
-    k5_str v;
-    size_t j = ports_at;
-    if (pname.n && json_lookup(s, &j, pname, &v, NULL, NULL) == 1) {
-      found = v;
-    } else {
-      j = ports_at;
-      if (pnum.n && json_lookup(s, &j, pnum, &v, NULL, NULL) == 1)
-        found = v;
+                                       const k5_node *svc_port, const k5_node **ann,
+                                       k5_str *name)
+{
+    const k5_node *a = k5_map_get(svc->annotations, "cloud.google.com/backend-config");
+    if (!a)
+        a = k5_map_get(svc->annotations, "beta.cloud.google.com/backend-config");
+    k5_str s = k5_node_str(a);
+    if (!s.n)
+        return NULL;
+    k5_str found = {NULL, 0};
+    size_t ports_at = SIZE_MAX, i = 0;
+    /* The default, then a per-port entry (by port name or number) that overrides it. The
+     * controller refuses an annotation that is not such JSON: nothing is attached then. */
+    if (json_lookup(s, &i, (k5_str){"default", 7}, &found, &ports_at, "ports") < 0)
+        return NULL;
+    if (ports_at != SIZE_MAX && svc_port) {
+        k5_str pname = k5_node_str(k5_map_get(svc_port, "name"));
+        k5_str pnum = k5_node_str(k5_map_get(svc_port, "port"));
+        k5_str v;
+        size_t j = ports_at;
+        if (pname.n && json_lookup(s, &j, pname, &v, NULL, NULL) == 1) {
+            found = v;
+        } else {
+            j = ports_at;
+            if (pnum.n && json_lookup(s, &j, pnum, &v, NULL, NULL) == 1)
+                found = v;
+        }
     }
-  }
-  if (!found.n)
-    return NULL;
-  *ann = a;
-  *name = found;
-  return k5_index_find(k5_check_index(c), svc->namespace_,
-                       K5_KIND_BACKENDCONFIG, found);
+    if (!found.n)
+        return NULL;
+    *ann = a;
+    *name = found;
+    return k5_index_find(k5_check_index(c), svc->namespace_, K5_KIND_BACKENDCONFIG, found);
 }
 
 /* ---- from a Service port to the containers behind it ---- */
 
-#define LB_MAX_WORKLOADS                                                       \
-  64 /* per Service port; beyond it, duplicates are not merged */
+#define LB_MAX_WORKLOADS 64 /* per Service port; beyond it, duplicates are not merged */
 
 typedef struct target_walk {
-  k5_check *c;
-  const k5_object *svc;
-  const k5_node *svc_port;
-  k5__lb_target_fn fn;
-  void *ud;
-  k5_status st;
-  const k5_object *found[LB_MAX_WORKLOADS];
-  size_t nfound;
+    k5_check *c;
+    const k5_object *svc;
+    const k5_node *svc_port;
+    k5__lb_target_fn fn;
+    void *ud;
+    k5_status st;
+    const k5_object *found[LB_MAX_WORKLOADS];
+    size_t nfound;
 } target_walk;
 
-static k5_status visit_one(target_walk *tw, const k5_object *w) {
-  const k5_node *target =
-      tw->svc_port ? k5_map_get(tw->svc_port, "targetPort") : NULL;
-  if (!target && tw->svc_port)
-    target = k5_map_get(tw->svc_port, "port"); /* targetPort defaults to port */
-  k5__lb_target t = {tw->svc, tw->svc_port, w, NULL, NULL};
-  const k5_node *only = NULL;
-  size_t mains = 0;
-  k5__ctr_iter it;
-  const k5_node *ctr;
-  k5__ctr_iter_init(&it, w, K5__CTR_MAIN);
-  while ((ctr = k5__ctr_next(&it, NULL)) != NULL) {
-    mains++;
-    only = ctr;
-    const k5_node *p = target ? k5__ctr_port_for(ctr, target) : NULL;
-    if (p && !t.ctr) {
-      t.ctr = ctr;
-      t.ctr_port = p;
+static k5_status visit_one(target_walk *tw, const k5_object *w)
+{
+    const k5_node *target = tw->svc_port ? k5_map_get(tw->svc_port, "targetPort") : NULL;
+    if (!target && tw->svc_port)
+        target = k5_map_get(tw->svc_port, "port"); /* targetPort defaults to port */
+    k5__lb_target t = {tw->svc, tw->svc_port, w, NULL, NULL};
+    const k5_node *only = NULL;
+    size_t mains = 0;
+    k5__ctr_iter it;
+    const k5_node *ctr;
+    k5__ctr_iter_init(&it, w, K5__CTR_MAIN);
+    while ((ctr = k5__ctr_next(&it, NULL)) != NULL) {
+        mains++;
+        only = ctr;
+        const k5_node *p = target ? k5__ctr_port_for(ctr, target) : NULL;
+        if (p && !t.ctr) {
+            t.ctr = ctr;
+            t.ctr_port = p;
+        }
     }
-  }
-  /* A number no container declares is still served by the pod's only container.
-   */
-  if (!t.ctr && mains == 1) {
-    k5_intstr v;
-    if (target && k5_intstr_get(target, &v) && v.is_int)
-      t.ctr = only;
-  }
-  return tw->fn(tw->c, &t, tw->ud);
+    /* A number no container declares is still served by the pod's only container. */
+    if (!t.ctr && mains == 1) {
+        k5_intstr v;
+        if (target && k5_intstr_get(target, &v) && v.is_int)
+            t.ctr = only;
+    }
+    return tw->fn(tw->c, &t, tw->ud);
 }
 
-static bool collect_workload(const k5_object *w, void *ud) {
-  target_walk *tw = ud;
-  if (tw->nfound < LB_MAX_WORKLOADS) {
-    tw->found[tw->nfound++] = w;
-    return true;
-  }
-  tw->st = visit_one(tw, w);
-  return tw->st == K5_OK;
+static bool collect_workload(const k5_object *w, void *ud)
+{
+    target_walk *tw = ud;
+    if (tw->nfound < LB_MAX_WORKLOADS) {
+        tw->found[tw->nfound++] = w;
+        return true;
+    }
+    tw->st = visit_one(tw, w);
+    return tw->st == K5_OK;
 }
 
-/* True when `b` stands for the same object as `a` (a duplicate Kind/name) and
- * is preferred: from the Service's own file, else earlier in the input. */
-static bool preferred_duplicate(const k5_object *svc, const k5_object *a,
-                                const k5_object *b) {
-  if (a == b || !k5__str_eq(a->kind, b->kind) || !k5__str_eq(a->name, b->name))
-    return false;
-  bool a_same = a->file == svc->file, b_same = b->file == svc->file;
-  return a_same != b_same ? b_same : b->index < a->index;
+/* True when `b` stands for the same object as `a` (a duplicate Kind/name) and is preferred:
+ * from the Service's own file, else earlier in the input. */
+static bool preferred_duplicate(const k5_object *svc, const k5_object *a, const k5_object *b)
+{
+    if (a == b || !k5__str_eq(a->kind, b->kind) || !k5__str_eq(a->name, b->name))
+        return false;
+    bool a_same = a->file == svc->file, b_same = b->file == svc->file;
+    return a_same != b_same ? b_same : b->index < a->index;
 }
 
-k5_status k5__lb_each_target(k5_check *c, const k5_object *svc,
-                             const k5_node *svc_port, k5__lb_target_fn fn,
-                             void *ud) {
-  const k5_node *sel = k5_node_at(svc->root, "spec.selector");
-  if (!k5_node_is_map(sel) || !k5_node_len(sel))
-    return K5_OK;
-  target_walk tw = {c, svc, svc_port, fn, ud, K5_OK, {NULL}, 0};
-  k5_index_select(k5_check_index(c), svc->namespace_, sel, K5_SELECTOR_MAP,
-                  K5_KINDS_SERVING, collect_workload, &tw);
-  /* The same workload defined in two files is judged once (the notice names
-   * both). */
-  for (size_t i = 0; i < tw.nfound && tw.st == K5_OK; i++) {
-    bool dup = false;
-    for (size_t j = 0; j < tw.nfound && !dup; j++)
-      dup = preferred_duplicate(svc, tw.found[i], tw.found[j]);
-    if (!dup)
-      tw.st = visit_one(&tw, tw.found[i]);
-  }
-  return tw.st;
+k5_status k5__lb_each_target(k5_check *c, const k5_object *svc, const k5_node *svc_port,
+                             k5__lb_target_fn fn, void *ud)
+{
+    const k5_node *sel = k5_node_at(svc->root, "spec.selector");
+    if (!k5_node_is_map(sel) || !k5_node_len(sel))
+        return K5_OK;
+    target_walk tw = {c, svc, svc_port, fn, ud, K5_OK, {NULL}, 0};
+    k5_index_select(k5_check_index(c), svc->namespace_, sel, K5_SELECTOR_MAP, K5_KINDS_SERVING,
+                    collect_workload, &tw);
+    /* The same workload defined in two files is judged once (the notice names both). */
+    for (size_t i = 0; i < tw.nfound && tw.st == K5_OK; i++) {
+        bool dup = false;
+        for (size_t j = 0; j < tw.nfound && !dup; j++)
+            dup = preferred_duplicate(svc, tw.found[i], tw.found[j]);
+        if (!dup)
+            tw.st = visit_one(&tw, tw.found[i]);
+    }
+    return tw.st;
 }

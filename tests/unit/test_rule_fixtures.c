@@ -16,6 +16,9 @@
  *   # config: {YAML flow map}            a .kube5xx.yaml to run with
  *   # namespace: NS                      the default namespace
  *   # single-only                        run as the webhook does (single-object rules only)
+ *   # linter-only: WHY                   the finding reads a field of a partner that the
+ *                                        cluster cache does not keep: test_cluster does not
+ *                                        expect the webhook to find it
  * One cmocka test per fixture file, named after it.
  */
 #include <dirent.h>
