@@ -500,3 +500,10 @@ void k5__implicit_note(const k5_object *self, const k5_object *other, char *buf,
              (int)o->kind.n, o->kind.p, (int)o->name.n, o->name.p, (int)o->namespace_.n,
              o->namespace_.p);
 }
+
+bool k5__backend_ref_is_service(const k5_node *ref)
+{
+    /* Gateway API: group defaults to "" (core) and kind to Service. */
+    const k5_node *g = k5_map_get(ref, "group"), *k = k5_map_get(ref, "kind");
+    return k5_node_is_map(ref) && (!g || k5_node_str(g).n == 0) && (!k || k5_node_is(k, "Service"));
+}

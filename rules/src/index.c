@@ -107,6 +107,99 @@ static k5_status index_entry(k5_index *idx, const k5_object *o, uint32_t id)
     return st;
 }
 
+/*
+ * Indexes a LabelSelector (a PDB's, a NetworkPolicy's podSelector) so that the objects selecting
+ * a pod are found from its labels: by the first matchLabels pair, else by each value of the
+ * first `In` expression (a pod has one value per key, so it meets the selector under one value
+ * at most), else by the first `Exists` key, else in the namespace's scan list.
+ */
+static k5_status add_label_selector(k5__hmap *by_pair, k5__hmap *by_key, k5__hmap *scan,
+                                    const k5_object *o, const k5_node *sel, uint32_t id)
+{
+    k5__key k;
+    k5_status st = K5_OK;
+    const k5_node *ml = k5_map_get(sel, "matchLabels");
+    const k5_node *in = first_expr(sel, "In"), *ex = first_expr(sel, "Exists");
+    if (k5_node_is_map(ml) && k5_node_len(ml)) {
+        k5__key_entry(&k, o->namespace_, ml, 0);
+        return k5__hmap_add(by_pair, k.buf, k.n, id);
+    }
+    if (in) {
+        const k5_node *vals = k5_map_get(in, "values");
+        for (size_t v = 0; v < k5_node_len(vals) && st == K5_OK; v++) {
+            if (value_repeats(vals, v))
+                continue;
+            k5__key_pair(&k, o->namespace_, k5_node_str(k5_map_get(in, "key")),
+                         k5_node_str(k5_seq_at(vals, v)));
+            st = k5__hmap_add(by_pair, k.buf, k.n, id);
+        }
+        return st;
+    }
+    if (ex) {
+        key_label(&k, o->namespace_, k5_node_str(k5_map_get(ex, "key")));
+        return k5__hmap_add(by_key, k.buf, k.n, id);
+    }
+    k.n = 0;
+    k5__key_add(&k, o->namespace_.p, o->namespace_.n);
+    return k5__hmap_add(scan, k.buf, k.n, id);
+}
+
+/* Adds o under (ns, name) of a Service it sends traffic to, once per Service. */
+static k5_status add_user(k5_index *idx, k5_str ns, k5_str name, uint32_t id)
+{
+    k5__key k;
+    if (!name.n)
+        return K5_OK;
+    k5__key_pair(&k, ns, (k5_str){"svc", 3}, name);
+    const k5__hentry *e = k5__hmap_get(&idx->svc_users, k.buf, k.n);
+    if (e && e->nvals && e->vals[e->nvals - 1] == id)
+        return K5_OK; /* this object already listed (backends in a row on one Service) */
+    return k5__hmap_add(&idx->svc_users, k.buf, k.n, id);
+}
+
+/*
+ * The Services an Ingress (every version: service.name, serviceName; rules and the default
+ * backend) or a Gateway API route (rules[].backendRefs of kind Service, in the route's
+ * namespace unless the ref names another) sends traffic to.
+ */
+static k5_status add_service_users(k5_index *idx, const k5_object *o, uint32_t id)
+{
+    k5_status st = K5_OK;
+    const k5_node *spec = k5_map_get(o->root, "spec");
+    if (o->kind_id == K5_KIND_INGRESS) {
+        const k5_node *defaults[] = {k5_map_get(spec, "defaultBackend"), k5_map_get(spec, "backend")};
+        for (size_t i = 0; i < 2 && st == K5_OK; i++) {
+            const k5_node *b = defaults[i];
+            const k5_node *n = k5_node_at(b, "service.name");
+            st = add_user(idx, o->namespace_, k5_node_str(n ? n : k5_map_get(b, "serviceName")), id);
+        }
+        const k5_node *rules = k5_map_get(spec, "rules");
+        for (size_t r = 0; r < k5_node_len(rules) && st == K5_OK; r++) {
+            const k5_node *paths = k5_node_at(k5_seq_at(rules, r), "http.paths");
+            for (size_t p = 0; p < k5_node_len(paths) && st == K5_OK; p++) {
+                const k5_node *b = k5_map_get(k5_seq_at(paths, p), "backend");
+                const k5_node *n = k5_node_at(b, "service.name");
+                st = add_user(idx, o->namespace_,
+                              k5_node_str(n ? n : k5_map_get(b, "serviceName")), id);
+            }
+        }
+        return st;
+    }
+    const k5_node *rules = k5_map_get(spec, "rules");
+    for (size_t r = 0; r < k5_node_len(rules) && st == K5_OK; r++) {
+        const k5_node *refs = k5_map_get(k5_seq_at(rules, r), "backendRefs");
+        for (size_t i = 0; i < k5_node_len(refs) && st == K5_OK; i++) {
+            const k5_node *ref = k5_seq_at(refs, i);
+            if (!k5__backend_ref_is_service(ref))
+                continue;
+            k5_str ns = k5_node_str(k5_map_get(ref, "namespace"));
+            st = add_user(idx, ns.n ? ns : o->namespace_, k5_node_str(k5_map_get(ref, "name")),
+                          id);
+        }
+    }
+    return st;
+}
+
 k5_status k5__index_build(k5_index **out, const k5_docset *set)
 {
     k5_index *idx = calloc(1, sizeof *idx);
@@ -117,7 +210,9 @@ k5_status k5__index_build(k5_index **out, const k5_docset *set)
                         &idx->pod_keys,   &idx->sel_svc,     &idx->sel_pdb,
                         &idx->sel_pdb_key, &idx->pdb_scan,   &idx->hpa_target,
                         &idx->mesh_dr,     &idx->mesh_se,
-                        &idx->by_cluster};
+                        &idx->by_cluster,
+                        &idx->sel_np,     &idx->sel_np_key,  &idx->np_scan,
+                        &idx->svc_users,  &idx->of_kind};
     for (size_t i = 0; i < sizeof maps / sizeof *maps; i++)
         maps[i]->arena = &idx->arena;
     k5_status st = K5_OK;
@@ -143,6 +238,10 @@ k5_status k5__index_build(k5_index **out, const k5_docset *set)
             if (st != K5_OK)
                 break;
         }
+        key_ns_kind(&k, (k5_str){"", 0}, bit);
+        st = k5__hmap_add(&idx->of_kind, k.buf, k.n, id);
+        if (st != K5_OK)
+            break;
         if ((o->kind_id & K5_KINDS_WORKLOAD) && o->pod_labels) {
             for (size_t j = 0; j < k5_node_len(o->pod_labels) && st == K5_OK; j++) {
                 k5__key_entry(&k, o->namespace_, o->pod_labels, j);
@@ -159,30 +258,14 @@ k5_status k5__index_build(k5_index **out, const k5_docset *set)
                 st = k5__hmap_add(&idx->sel_svc, k.buf, k.n, id);
             }
         } else if (o->kind_id == K5_KIND_PDB) {
-            const k5_node *sel = k5_node_at(o->root, "spec.selector");
-            const k5_node *ml = k5_map_get(sel, "matchLabels");
-            const k5_node *in = first_expr(sel, "In"), *ex = first_expr(sel, "Exists");
-            if (k5_node_is_map(ml) && k5_node_len(ml)) {
-                k5__key_entry(&k, o->namespace_, ml, 0);
-                st = k5__hmap_add(&idx->sel_pdb, k.buf, k.n, id);
-            } else if (in) {
-                /* A pod has one value per key, so it meets the PDB under one value at most. */
-                const k5_node *vals = k5_map_get(in, "values");
-                for (size_t v = 0; v < k5_node_len(vals) && st == K5_OK; v++) {
-                    if (value_repeats(vals, v))
-                        continue;
-                    k5__key_pair(&k, o->namespace_, k5_node_str(k5_map_get(in, "key")),
-                             k5_node_str(k5_seq_at(vals, v)));
-                    st = k5__hmap_add(&idx->sel_pdb, k.buf, k.n, id);
-                }
-            } else if (ex) {
-                key_label(&k, o->namespace_, k5_node_str(k5_map_get(ex, "key")));
-                st = k5__hmap_add(&idx->sel_pdb_key, k.buf, k.n, id);
-            } else {
-                k.n = 0;
-                k5__key_add(&k, o->namespace_.p, o->namespace_.n);
-                st = k5__hmap_add(&idx->pdb_scan, k.buf, k.n, id);
-            }
+            st = add_label_selector(&idx->sel_pdb, &idx->sel_pdb_key, &idx->pdb_scan, o,
+                                    k5_node_at(o->root, "spec.selector"), id);
+        } else if (o->kind_id == K5_KIND_NETWORKPOLICY) {
+            const k5_node *sel = k5_node_at(o->root, "spec.podSelector");
+            if (k5_node_is_map(sel))
+                st = add_label_selector(&idx->sel_np, &idx->sel_np_key, &idx->np_scan, o, sel, id);
+        } else if (o->kind_id & (K5_KIND_INGRESS | K5_KIND_HTTPROUTE | K5_KIND_GRPCROUTE)) {
+            st = add_service_users(idx, o, id);
         } else if (o->kind_id == K5_KIND_DESTINATIONRULE) {
             k5__mesh_host h;
             if (k5__mesh_host_parse(k5_node_str(k5_node_at(o->root, "spec.host")), o->namespace_,
@@ -227,6 +310,11 @@ void k5__index_free(k5_index **idx)
     k5__hmap_free(&x->mesh_dr);
     k5__hmap_free(&x->mesh_se);
     k5__hmap_free(&x->by_cluster);
+    k5__hmap_free(&x->sel_np);
+    k5__hmap_free(&x->sel_np_key);
+    k5__hmap_free(&x->np_scan);
+    k5__hmap_free(&x->svc_users);
+    k5__hmap_free(&x->of_kind);
     k5__arena_free(&x->arena);
     free(x);
     *idx = NULL;
@@ -494,28 +582,82 @@ void k5_index_services_for(const k5_index *idx, const k5_object *w, k5_visit_fn 
     each_selecting(idx, &idx->sel_svc, w, K5_SELECTOR_MAP, "spec.selector", false, fn, ud);
 }
 
-void k5_index_pdbs_for(const k5_index *idx, const k5_object *w, k5_visit_fn fn, void *ud)
+/* The objects whose LabelSelector at sel_path (indexed by add_label_selector) selects w. */
+static void each_label_selecting(const k5_index *idx, const k5__hmap *by_pair,
+                                 const k5__hmap *by_key, const k5__hmap *scan, const char *sel_path,
+                                 const k5_object *w, k5_visit_fn fn, void *ud)
 {
     if (!w->pod_spec)
         return;
-    if (!each_selecting(idx, &idx->sel_pdb, w, K5_SELECTOR_LABEL, "spec.selector", false, fn, ud) ||
-        !each_selecting(idx, &idx->sel_pdb_key, w, K5_SELECTOR_LABEL, "spec.selector", true, fn, ud))
+    if (!each_selecting(idx, by_pair, w, K5_SELECTOR_LABEL, sel_path, false, fn, ud) ||
+        !each_selecting(idx, by_key, w, K5_SELECTOR_LABEL, sel_path, true, fn, ud))
         return;
     k5__key k;
     k.n = 0;
     k5__key_add(&k, w->namespace_.p, w->namespace_.n);
-    const k5__hentry *e = k5__hmap_get(&idx->pdb_scan, k.buf, k.n);
+    const k5__hentry *e = k5__hmap_get(scan, k.buf, k.n);
     for (uint32_t i = 0; e && i < e->nvals; i++) {
         const k5_object *o = obj_at(idx, e->vals[i]);
         if (!str_eq(o->namespace_, w->namespace_))
             continue;
-        const k5_node *sel = k5_node_at(o->root, "spec.selector");
+        const k5_node *sel = k5_node_at(o->root, sel_path);
         /* policy/v1beta1 treated an empty selector as "nothing"; policy/v1 as "every pod". */
         bool v1beta1 = o->api_version.n == 14 && !memcmp(o->api_version.p, "policy/v1beta1", 14);
-        if (k5_node_is_map(sel) && k5_node_len(sel) == 0 && v1beta1)
+        if (o->kind_id == K5_KIND_PDB && k5_node_is_map(sel) && k5_node_len(sel) == 0 && v1beta1)
             continue;
         if (k5_selector_matches(sel, K5_SELECTOR_LABEL, w->pod_labels) && !fn(o, ud))
             return;
+    }
+}
+
+void k5_index_pdbs_for(const k5_index *idx, const k5_object *w, k5_visit_fn fn, void *ud)
+{
+    each_label_selecting(idx, &idx->sel_pdb, &idx->sel_pdb_key, &idx->pdb_scan, "spec.selector",
+                         w, fn, ud);
+}
+
+void k5_index_netpols_for(const k5_index *idx, const k5_object *w, k5_visit_fn fn, void *ud)
+{
+    each_label_selecting(idx, &idx->sel_np, &idx->sel_np_key, &idx->np_scan, "spec.podSelector",
+                         w, fn, ud);
+}
+
+void k5_index_service_users(const k5_index *idx, k5_str ns, k5_str name, k5_visit_fn fn,
+                            void *ud)
+{
+    k5__key k;
+    k5__key_pair(&k, ns, (k5_str){"svc", 3}, name);
+    const k5__hentry *e = k5__hmap_get(&idx->svc_users, k.buf, k.n);
+    for (uint32_t i = 0; e && i < e->nvals; i++)
+        if (!fn(obj_at(idx, e->vals[i]), ud))
+            return;
+}
+
+size_t k5_index_count_all(const k5_index *idx, unsigned kinds)
+{
+    size_t total = 0;
+    k5__key k;
+    for (int b = 0; b < K5__KIND_COUNT; b++) {
+        if (!(kinds & (1u << b)))
+            continue;
+        key_ns_kind(&k, (k5_str){"", 0}, b);
+        const k5__hentry *e = k5__hmap_get(&idx->of_kind, k.buf, k.n);
+        total += e ? e->nvals : 0;
+    }
+    return total;
+}
+
+void k5_index_each_all(const k5_index *idx, unsigned kinds, k5_visit_fn fn, void *ud)
+{
+    k5__key k;
+    for (int b = 0; b < K5__KIND_COUNT; b++) {
+        if (!(kinds & (1u << b)))
+            continue;
+        key_ns_kind(&k, (k5_str){"", 0}, b);
+        const k5__hentry *e = k5__hmap_get(&idx->of_kind, k.buf, k.n);
+        for (uint32_t i = 0; e && i < e->nvals; i++)
+            if (!fn(obj_at(idx, e->vals[i]), ud))
+                return;
     }
 }
 

@@ -155,6 +155,22 @@ void k5_index_services_for(const k5_index *idx, const k5_object *workload, k5_vi
                            void *ud);
 /* Calls fn for every PDB in the workload's namespace whose selector matches its pod labels. */
 void k5_index_pdbs_for(const k5_index *idx, const k5_object *workload, k5_visit_fn fn, void *ud);
+/* Calls fn for every NetworkPolicy in the workload's namespace whose podSelector matches it. */
+void k5_index_netpols_for(const k5_index *idx, const k5_object *workload, k5_visit_fn fn,
+                          void *ud);
+/*
+ * Calls fn for every Ingress, HTTPRoute and GRPCRoute with a backend on Service `name` of
+ * namespace ns (a route's backendRef may name another namespace), once each, in input order.
+ */
+void k5_index_service_users(const k5_index *idx, k5_str ns, k5_str name, k5_visit_fn fn,
+                            void *ud);
+/* Number of objects of the given kinds in every namespace (cluster-scoped kinds included). */
+size_t k5_index_count_all(const k5_index *idx, unsigned kinds);
+/* Calls fn for every object of the given kinds in every namespace, in input order per kind. */
+void k5_index_each_all(const k5_index *idx, unsigned kinds, k5_visit_fn fn, void *ud);
+/* True when a Gateway API backendRef designates a Service (group "" and kind Service, the
+ * defaults). */
+bool k5__backend_ref_is_service(const k5_node *ref);
 /* Calls fn for every HPA in the workload's namespace whose scaleTargetRef names it. */
 void k5_index_hpas_for(const k5_index *idx, const k5_object *workload, k5_visit_fn fn, void *ud);
 

@@ -25,6 +25,10 @@ struct k5_index {
     k5__hmap mesh_dr;    /* ns, name            -> DestinationRules whose host is that Service */
     k5__hmap mesh_se;    /* host as written; ns, name, "svc"; "*" (wildcards) -> ServiceEntries */
     k5__hmap by_cluster; /* kind, name          -> cluster-scoped objects (K5_KINDS_CLUSTER) */
+    /* NetworkPolicies by spec.podSelector, as PDBs by their selector (same three maps). */
+    k5__hmap sel_np, sel_np_key, np_scan;
+    k5__hmap svc_users;  /* ns, Service name    -> Ingresses and routes with a backend on it */
+    k5__hmap of_kind;    /* kind                -> objects of any namespace */
 };
 
 k5_status k5__index_build(k5_index **out, const k5_docset *set);
