@@ -1,0 +1,124 @@
+/*
+ * ingress-class-missing: an Ingress whose ingressClassName names no IngressClass of the input.
+ */
+#include <ctype.h>
+
+#include "k5_check.h"
+
+typedef struct {
+    char names[300];
+    size_t len, count;
+    const k5_object *ing;
+    k5_str want;
+    bool same_file; /* an IngressClass comes from the Ingress's own file (or stream) */
+    bool near;      /* the name is a near miss of an IngressClass's: a typo */
+} classes;
+
+/* Edit distance of two short names (case-insensitive), capped: > 2 is "far". */
+static size_t distance(k5_str a, k5_str b)
+{
+    size_t prev[64], cur[64];
+    if (a.n >= 63 || b.n >= 63)
+        return 3;
+    for (size_t j = 0; j <= b.n; j++)
+        prev[j] = j;
+    for (size_t i = 1; i <= a.n; i++) {
+        cur[0] = i;
+        for (size_t j = 1; j <= b.n; j++) {
+            int ca = tolower((unsigned char)a.p[i - 1]), cb = tolower((unsigned char)b.p[j - 1]);
+            size_t sub = prev[j - 1] + (ca != cb), del = prev[j] + 1, ins = cur[j - 1] + 1;
+            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+        memcpy(prev, cur, (b.n + 1) * sizeof *prev);
+    }
+    return prev[b.n];
+}
+
+static bool collect(const k5_object *o, void *ud)
+{
+    classes *cl = ud;
+    cl->same_file |= o->file == cl->ing->file;
+    cl->near |= distance(o->name, cl->want) <= 2;
+    if (cl->count < 8 && cl->len < sizeof cl->names) {
+        int n = snprintf(cl->names + cl->len, sizeof cl->names - cl->len, "%s\"%.*s\"",
+                         cl->count ? ", " : "", (int)o->name.n, o->name.p);
+        if (n > 0)
+            cl->len += (size_t)n;
+    }
+    cl->count++;
+    return true;
+}
+
+static k5_status check(k5_check *c, const k5_object *obj)
+{
+    const k5_index *idx = k5_check_index(c);
+    const k5_node *cls = k5_node_at(obj->root, "spec.ingressClassName");
+    k5_str name = k5_node_str(cls);
+    /* No class named: the cluster's default IngressClass is applied at admission, or the
+     * deprecated kubernetes.io/ingress.class annotation is matched against the controller's
+     * own flag; neither can be judged from the input. */
+    if (!name.n || k5_node_kind(cls) != K5_NODE_STR)
+        return K5_OK;
+    /* IngressClass is cluster-scoped: any namespace of the input may hold it. Guard: an input
+     * without IngressClasses was linted without the cluster's (they come with the
+     * controller's chart), so the absence says nothing. */
+    if (!k5_index_count_all(idx, K5_KIND_INGRESSCLASS) ||
+        k5_index_find_any(idx, K5_KIND_INGRESSCLASS, name))
+        return K5_OK;
+    classes cl = {.len = 0, .count = 0, .ing = obj, .want = name};
+    cl.names[0] = '\0';
+    k5_index_each_all(idx, K5_KIND_INGRESSCLASS, collect, &cl);
+    /* A repository of independent examples holds some controller's IngressClass while other
+     * examples use classes their clusters install (eks-workshop-v2: "eks-auto-alb" in one
+     * module, "alb" from the load balancer controller's chart in others). Judged only when an
+     * IngressClass comes with the Ingress (same file or stream: a rendered chart) or the name
+     * is a near miss of one (a typo). */
+    if (!cl.same_file && !cl.near)
+        return K5_OK;
+    return k5_check_report(c, cls, NULL,
+                           "Ingress \"%.*s\" names ingressClassName \"%.*s\", but the input's "
+                           "IngressClasses are %s%s: unless the cluster has that class, no "
+                           "controller serves this Ingress and its hosts answer 404 (or 503 "
+                           "from a default backend)",
+                           (int)obj->name.n, obj->name.p, (int)name.n, name.p, cl.names,
+                           cl.count > 8 ? ", ..." : "");
+}
+
+const k5_rule k5__rule_ingress_class_missing = {
+    .id = "ingress-class-missing",
+    .severity = K5_SEV_WARNING,
+    .kinds = K5_KIND_INGRESS,
+    .scope = K5_SCOPE_CROSS,
+    .scope_note = "only when an IngressClass comes in the Ingress's own file or stream, or the "
+                  "name is a near miss (a typo) of one in the input",
+    .cost = "O(1) per Ingress: IngressClasses are looked up by name (hash index)",
+    .summary = "An Ingress's ingressClassName names no IngressClass of the input",
+    .explanation =
+        "An ingress controller serves only the Ingresses whose spec.ingressClassName names an "
+        "IngressClass whose spec.controller is its own. A class name that no IngressClass "
+        "carries (a typo, another environment's controller, a class renamed with the "
+        "controller's chart) is served by nobody: the Ingress is accepted and stays without an "
+        "address, and its hosts answer 404 from whatever catches them, or 503 from a default "
+        "backend. Judged only when the input holds IngressClasses and one comes in the Ingress's "
+        "own file or stream (a rendered chart) or the name is within two edits of one (a typo), "
+        "so a class that exists only in the cluster is not reported. "
+        "Reference: https://kubernetes.io/docs/concepts/services-networking/ingress/#ingress-class",
+    .remediation = "Set spec.ingressClassName to the name of an IngressClass that exists "
+                   "(`kubectl get ingressclass`), or leave it out to use the class annotated "
+                   "ingressclass.kubernetes.io/is-default-class: \"true\".",
+    .example = "apiVersion: networking.k8s.io/v1\n"
+               "kind: IngressClass\n"
+               "metadata:\n"
+               "  name: nginx\n"
+               "spec:\n"
+               "  controller: k8s.io/ingress-nginx\n"
+               "---\n"
+               "apiVersion: networking.k8s.io/v1\n"
+               "kind: Ingress\n"
+               "metadata:\n"
+               "  name: shop\n"
+               "spec:\n"
+               "  ingressClassName: nginx  # the IngressClass's metadata.name\n",
+    .params = {{NULL}},
+    .check = check,
+};
