@@ -37,6 +37,17 @@ static const char *scope_words(const k5_rule *r)
                : "single-object: judges one object alone; runs in the linter and at admission";
 }
 
+/* Writes text (lines ending in newlines) indented by four spaces. */
+static void indented(FILE *fp, const char *p)
+{
+    while (p && *p) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        fprintf(fp, "    %.*s\n", (int)n, p);
+        p += n + (nl ? 1 : 0);
+    }
+}
+
 void lint_docs_explain(FILE *fp, const k5_rule *r)
 {
     char kinds[300];
@@ -51,14 +62,10 @@ void lint_docs_explain(FILE *fp, const k5_rule *r)
         fprintf(fp, "Cost:       %s\n", r->cost);
     fprintf(fp, "\nWhy it causes 5xx:\n  %s\n", r->explanation);
     fprintf(fp, "\nHow to fix:\n  %s\n", r->remediation);
-    fprintf(fp, "\nExample:\n");
-    const char *p = r->example;
-    while (*p) {
-        const char *nl = strchr(p, '\n');
-        size_t n = nl ? (size_t)(nl - p) : strlen(p);
-        fprintf(fp, "    %.*s\n", (int)n, p);
-        p += n + (nl ? 1 : 0);
-    }
+    fprintf(fp, "\nBroken (the rule fires):\n");
+    indented(fp, r->example_broken);
+    fprintf(fp, "\nFixed:\n");
+    indented(fp, r->example);
     if (k5_rule_nparams(r)) {
         fprintf(fp, "\nSettings (.kube5xx.yaml: rules: {%s: {setting: value}}):\n", r->id);
         params_line(fp, r, "  ");
@@ -88,8 +95,11 @@ void lint_docs_markdown(FILE *fp)
             fprintf(fp, "  (%s)\n", r->scope_note);
         if (r->cost)
             fprintf(fp, "- Cost: %s\n", r->cost);
-        fprintf(fp, "\n**Why it causes 5xx.** %s\n\n**How to fix.** %s\n\n```yaml\n%s```\n",
-                r->explanation, r->remediation, r->example);
+        fprintf(fp,
+                "\n**Why it causes 5xx.** %s\n\n**How to fix.** %s\n\nBroken (the rule fires):\n\n"
+                "```yaml\n%s```\n\nFixed:\n\n```yaml\n%s```\n",
+                r->explanation, r->remediation, r->example_broken ? r->example_broken : "",
+                r->example);
         if (k5_rule_nparams(r)) {
             fprintf(fp, "\n**Settings** (`rules: {%s: {setting: value}}`):\n\n", r->id);
             params_line(fp, r, "- ");

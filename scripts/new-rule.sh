@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Scaffolds a new rule: rules/checks/ID.c (descriptor and check), its line in rules/rules.def
-# (sorted), and two fixtures, tests/fixtures/ID/fire-basic.yaml and quiet-basic.yaml.
+# Scaffolds a new rule: rules/checks/ID.c (descriptor with broken and fixed examples, and
+# check), its line in rules/rules.def (sorted), and two fixtures,
+# tests/fixtures/ID/fire-basic.yaml and quiet-basic.yaml.
 #
 #   scripts/new-rule.sh ID SEVERITY        e.g. scripts/new-rule.sh route-parent-missing warning
 #
@@ -44,7 +45,23 @@ const k5_rule k5__rule_$ident = {
     .summary = "TODO one line",
     .explanation = "TODO: which 5xx (502, 503 or 504), how it happens, in two or three sentences.",
     .remediation = "TODO: what to change.",
-    .example = "# TODO: the corrected YAML\\n",
+    /* TODO: whole objects (apiVersion, kind, metadata) on which the rule fires, and the same
+     * objects fixed; explain and docs/rules.md show both, test_rule_examples lints both. */
+    .example_broken = "apiVersion: apps/v1\\n"
+                      "kind: Deployment\\n"
+                      "metadata: {name: web}\\n"
+                      "spec:\\n"
+                      "  template:\\n"
+                      "    spec:\\n"
+                      "      containers: [{name: web, image: nginx}]\\n",
+    .example = "apiVersion: apps/v1\\n"
+               "kind: Deployment\\n"
+               "metadata: {name: web}\\n"
+               "spec:\\n"
+               "  replicas: 2  # TODO: the fix\\n"
+               "  template:\\n"
+               "    spec:\\n"
+               "      containers: [{name: web, image: nginx}]\\n",
     .params = {{NULL}},
     .check = check,
 };
@@ -93,4 +110,5 @@ spec:
           image: nginx
 Y
 echo "created rules/checks/$id.c, tests/fixtures/$id/{fire,quiet}-basic.yaml; added K5_RULE($ident) to rules/rules.def"
-echo "next: write the check and the fixtures, build, run test_rule_fixtures, then scripts/gen-docs.sh"
+echo "next: write the check, the fixtures and the examples, build, run test_rule_fixtures,"
+echo "      test_rule_examples and test_registry, then scripts/gen-docs.sh"

@@ -39,12 +39,18 @@ const k5_rule k5__rule_api_version_not_served = {
                    "for PodDisruptionBudget, apps/v1 for Deployment, StatefulSet and "
                    "DaemonSet, networking.k8s.io/v1 for Ingress, autoscaling/v2 for "
                    "HorizontalPodAutoscaler.",
+    .example_broken = "apiVersion: v1\n"
+                      "kind: PodDisruptionBudget\n"
+                      "metadata: {name: web}\n"
+                      "spec:\n"
+                      "  maxUnavailable: 1\n"
+                      "  selector:\n"
+                      "    matchLabels: {app: web}\n",
     .example = "apiVersion: policy/v1\n"
                "kind: PodDisruptionBudget\n"
-               "metadata:\n"
-               "  name: web\n"
+               "metadata: {name: web}\n"
                "spec:\n"
-               "  minAvailable: 1\n"
+               "  maxUnavailable: 1\n"
                "  selector:\n"
                "    matchLabels: {app: web}\n",
     .check = check,

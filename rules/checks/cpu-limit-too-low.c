@@ -49,11 +49,36 @@ const k5_rule k5__rule_cpu_limit_too_low = {
         "proxies give up on the upstream with 504.",
     .remediation = "Raise the CPU limit well above the per-request CPU cost (or drop the CPU "
                    "limit and rely on the request for scheduling and fair sharing).",
-    .example = "resources:\n"
-               "  requests:\n"
-               "    cpu: 250m\n"
-               "  limits:\n"
-               "    cpu: \"1\"\n",
+    .example_broken = "apiVersion: apps/v1\n"
+                      "kind: Deployment\n"
+                      "metadata: {name: web}\n"
+                      "spec:\n"
+                      "  replicas: 2\n"
+                      "  selector: {matchLabels: {app: web}}\n"
+                      "  template:\n"
+                      "    metadata: {labels: {app: web}}\n"
+                      "    spec:\n"
+                      "      containers:\n"
+                      "        - name: web\n"
+                      "          image: web:1.0\n"
+                      "          ports: [{name: http, containerPort: 8080}]\n"
+                      "          resources:\n"
+                      "            limits: {cpu: 50m}\n",
+    .example = "apiVersion: apps/v1\n"
+               "kind: Deployment\n"
+               "metadata: {name: web}\n"
+               "spec:\n"
+               "  replicas: 2\n"
+               "  selector: {matchLabels: {app: web}}\n"
+               "  template:\n"
+               "    metadata: {labels: {app: web}}\n"
+               "    spec:\n"
+               "      containers:\n"
+               "        - name: web\n"
+               "          image: web:1.0\n"
+               "          ports: [{name: http, containerPort: 8080}]\n"
+               "          resources:\n"
+               "            limits: {cpu: 500m}\n",
     .params = {{"min", K5_PARAM_CPU, "100m", "smallest acceptable CPU limit"}},
     .check = check,
 };

@@ -54,13 +54,18 @@ const k5_rule k5__rule_hpa_min_replicas_too_low = {
         "also hits one cold pod.",
     .remediation = "Set minReplicas to at least 2 so that one pod can always fail or be "
                    "replaced while another serves.",
+    .example_broken = "apiVersion: autoscaling/v2\n"
+                      "kind: HorizontalPodAutoscaler\n"
+                      "metadata: {name: web}\n"
+                      "spec:\n"
+                      "  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}\n"
+                      "  minReplicas: 1\n"
+                      "  maxReplicas: 10\n",
     .example = "apiVersion: autoscaling/v2\n"
                "kind: HorizontalPodAutoscaler\n"
+               "metadata: {name: web}\n"
                "spec:\n"
-               "  scaleTargetRef:\n"
-               "    apiVersion: apps/v1\n"
-               "    kind: Deployment\n"
-               "    name: web\n"
+               "  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}\n"
                "  minReplicas: 2\n"
                "  maxReplicas: 10\n",
     .params = {{"min", K5_PARAM_INT, "2", "smallest minReplicas that is not a warning"}},

@@ -114,18 +114,31 @@ const k5_rule k5__rule_ingress_backend_port_mismatch = {
         "\"port not found\").",
     .remediation = "Use the Service's port number (spec.ports[].port) or its name; name the "
                    "Service port if you refer to it by name.",
-    .example = "# Service\n"
+    .example_broken = "apiVersion: v1\n"
+                      "kind: Service\n"
+                      "metadata: {name: web}\n"
+                      "spec:\n"
+                      "  selector: {app: web}\n"
+                      "  ports: [{name: http, port: 80, targetPort: http}]\n"
+                      "---\n"
+                      "apiVersion: networking.k8s.io/v1\n"
+                      "kind: Ingress\n"
+                      "metadata: {name: shop}\n"
+                      "spec:\n"
+                      "  defaultBackend:\n"
+                      "    service: {name: web, port: {number: 8080}}\n",
+    .example = "apiVersion: v1\n"
+               "kind: Service\n"
+               "metadata: {name: web}\n"
                "spec:\n"
-               "  ports:\n"
-               "    - name: http\n"
-               "      port: 80\n"
-               "      targetPort: 8080\n"
+               "  selector: {app: web}\n"
+               "  ports: [{name: http, port: 80, targetPort: http}]\n"
                "---\n"
-               "# Ingress backend\n"
-               "backend:\n"
-               "  service:\n"
-               "    name: web\n"
-               "    port:\n"
-               "      number: 80  # or name: http\n",
+               "apiVersion: networking.k8s.io/v1\n"
+               "kind: Ingress\n"
+               "metadata: {name: shop}\n"
+               "spec:\n"
+               "  defaultBackend:\n"
+               "    service: {name: web, port: {number: 80}}\n",
     .check = check,
 };

@@ -106,19 +106,30 @@ const k5_rule k5__rule_ingress_class_missing = {
     .remediation = "Set spec.ingressClassName to the name of an IngressClass that exists "
                    "(`kubectl get ingressclass`), or leave it out to use the class annotated "
                    "ingressclass.kubernetes.io/is-default-class: \"true\".",
+    .example_broken = "apiVersion: networking.k8s.io/v1\n"
+                      "kind: IngressClass\n"
+                      "metadata: {name: nginx}\n"
+                      "spec: {controller: k8s.io/ingress-nginx}\n"
+                      "---\n"
+                      "apiVersion: networking.k8s.io/v1\n"
+                      "kind: Ingress\n"
+                      "metadata: {name: shop}\n"
+                      "spec:\n"
+                      "  ingressClassName: ngnix\n"
+                      "  defaultBackend:\n"
+                      "    service: {name: web, port: {number: 80}}\n",
     .example = "apiVersion: networking.k8s.io/v1\n"
                "kind: IngressClass\n"
-               "metadata:\n"
-               "  name: nginx\n"
-               "spec:\n"
-               "  controller: k8s.io/ingress-nginx\n"
+               "metadata: {name: nginx}\n"
+               "spec: {controller: k8s.io/ingress-nginx}\n"
                "---\n"
                "apiVersion: networking.k8s.io/v1\n"
                "kind: Ingress\n"
-               "metadata:\n"
-               "  name: shop\n"
+               "metadata: {name: shop}\n"
                "spec:\n"
-               "  ingressClassName: nginx  # the IngressClass's metadata.name\n",
+               "  ingressClassName: nginx\n"
+               "  defaultBackend:\n"
+               "    service: {name: web, port: {number: 80}}\n",
     .params = {{NULL}},
     .check = check,
 };

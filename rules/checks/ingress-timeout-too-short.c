@@ -98,13 +98,22 @@ const k5_rule k5__rule_ingress_timeout_too_short = {
     .remediation = "Raise the timeouts above the slowest legitimate response time (60s is "
                    "ingress-nginx's default for read and send, 5s for connect, 60s for an ALB's "
                    "idle timeout); fix slow endpoints rather than hiding them behind 504s.",
-    .example = "metadata:\n"
-               "  annotations:\n"
-               "    nginx.ingress.kubernetes.io/proxy-read-timeout: \"60\"\n"
-               "    nginx.ingress.kubernetes.io/proxy-send-timeout: \"60\"\n"
-               "    nginx.ingress.kubernetes.io/proxy-connect-timeout: \"5\"\n"
-               "    alb.ingress.kubernetes.io/load-balancer-attributes: "
-               "idle_timeout.timeout_seconds=60\n",
+    .example_broken = "apiVersion: networking.k8s.io/v1\n"
+                      "kind: Ingress\n"
+                      "metadata:\n"
+                      "  name: shop\n"
+                      "  annotations: {nginx.ingress.kubernetes.io/proxy-read-timeout: \"2\"}\n"
+                      "spec:\n"
+                      "  defaultBackend:\n"
+                      "    service: {name: web, port: {number: 80}}\n",
+    .example = "apiVersion: networking.k8s.io/v1\n"
+               "kind: Ingress\n"
+               "metadata:\n"
+               "  name: shop\n"
+               "  annotations: {nginx.ingress.kubernetes.io/proxy-read-timeout: \"60\"}\n"
+               "spec:\n"
+               "  defaultBackend:\n"
+               "    service: {name: web, port: {number: 80}}\n",
     .params = {{"read-timeout", K5_PARAM_SECONDS, "10s",
                 "smallest proxy-read-timeout and proxy-send-timeout"},
                {"connect-timeout", K5_PARAM_SECONDS, "2s", "smallest proxy-connect-timeout"},

@@ -63,11 +63,36 @@ const k5_rule k5__rule_liveness_probe_aggressive = {
     .remediation = "Give liveness a window of tens of seconds (failureThreshold x "
                    "periodSeconds) and a timeoutSeconds above the endpoint's worst latency; "
                    "use a startupProbe for slow starts.",
-    .example = "livenessProbe:\n"
-               "  httpGet: {path: /livez, port: http}\n"
-               "  periodSeconds: 10\n"
-               "  timeoutSeconds: 3\n"
-               "  failureThreshold: 3\n",
+    .example_broken = "apiVersion: apps/v1\n"
+                      "kind: Deployment\n"
+                      "metadata: {name: web}\n"
+                      "spec:\n"
+                      "  replicas: 2\n"
+                      "  selector: {matchLabels: {app: web}}\n"
+                      "  template:\n"
+                      "    metadata: {labels: {app: web}}\n"
+                      "    spec:\n"
+                      "      containers:\n"
+                      "        - name: web\n"
+                      "          image: web:1.0\n"
+                      "          ports: [{name: http, containerPort: 8080}]\n"
+                      "          readinessProbe: {httpGet: {path: /ready, port: http}}\n"
+                      "          livenessProbe: {httpGet: {path: /healthz, port: http}, periodSeconds: 1, failureThreshold: 1}\n",
+    .example = "apiVersion: apps/v1\n"
+               "kind: Deployment\n"
+               "metadata: {name: web}\n"
+               "spec:\n"
+               "  replicas: 2\n"
+               "  selector: {matchLabels: {app: web}}\n"
+               "  template:\n"
+               "    metadata: {labels: {app: web}}\n"
+               "    spec:\n"
+               "      containers:\n"
+               "        - name: web\n"
+               "          image: web:1.0\n"
+               "          ports: [{name: http, containerPort: 8080}]\n"
+               "          readinessProbe: {httpGet: {path: /ready, port: http}}\n"
+               "          livenessProbe: {httpGet: {path: /healthz, port: http}, periodSeconds: 10, failureThreshold: 3}\n",
     .params = {{"min-window", K5_PARAM_SECONDS, "10s",
                 "shortest acceptable failureThreshold x periodSeconds"}},
     .check = check,

@@ -44,10 +44,37 @@ const k5_rule k5__rule_memory_limit_below_request = {
         "soon as it uses the memory it was scheduled for: 502/503.",
     .remediation = "Raise the limit to at least the request (or lower the request), keeping "
                    "the limit above the measured peak.",
-    .example = "resources:\n"
-               "  requests:\n"
-               "    memory: 256Mi\n"
-               "  limits:\n"
-               "    memory: 512Mi\n",
+    .example_broken = "apiVersion: apps/v1\n"
+                      "kind: Deployment\n"
+                      "metadata: {name: web}\n"
+                      "spec:\n"
+                      "  replicas: 2\n"
+                      "  selector: {matchLabels: {app: web}}\n"
+                      "  template:\n"
+                      "    metadata: {labels: {app: web}}\n"
+                      "    spec:\n"
+                      "      containers:\n"
+                      "        - name: web\n"
+                      "          image: web:1.0\n"
+                      "          ports: [{name: http, containerPort: 8080}]\n"
+                      "          resources:\n"
+                      "            requests: {memory: 256Mi}\n"
+                      "            limits: {memory: 128Mi}\n",
+    .example = "apiVersion: apps/v1\n"
+               "kind: Deployment\n"
+               "metadata: {name: web}\n"
+               "spec:\n"
+               "  replicas: 2\n"
+               "  selector: {matchLabels: {app: web}}\n"
+               "  template:\n"
+               "    metadata: {labels: {app: web}}\n"
+               "    spec:\n"
+               "      containers:\n"
+               "        - name: web\n"
+               "          image: web:1.0\n"
+               "          ports: [{name: http, containerPort: 8080}]\n"
+               "          resources:\n"
+               "            requests: {memory: 256Mi}\n"
+               "            limits: {memory: 256Mi}\n",
     .check = check,
 };

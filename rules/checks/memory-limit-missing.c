@@ -53,12 +53,36 @@ const k5_rule k5__rule_memory_limit_missing = {
         "and their Services lose endpoints: 503.",
     .remediation = "Set resources.limits.memory on every container, above its measured peak "
                    "working set, and a request close to its typical usage.",
-    .example = "containers:\n"
-               "  - name: web\n"
-               "    resources:\n"
-               "      requests:\n"
-               "        memory: 256Mi\n"
-               "      limits:\n"
-               "        memory: 512Mi\n",
+    .example_broken = "apiVersion: apps/v1\n"
+                      "kind: Deployment\n"
+                      "metadata: {name: web}\n"
+                      "spec:\n"
+                      "  replicas: 2\n"
+                      "  selector: {matchLabels: {app: web}}\n"
+                      "  template:\n"
+                      "    metadata: {labels: {app: web}}\n"
+                      "    spec:\n"
+                      "      containers:\n"
+                      "        - name: web\n"
+                      "          image: web:1.0\n"
+                      "          ports: [{name: http, containerPort: 8080}]\n"
+                      "          resources:\n"
+                      "            requests: {memory: 256Mi}\n",
+    .example = "apiVersion: apps/v1\n"
+               "kind: Deployment\n"
+               "metadata: {name: web}\n"
+               "spec:\n"
+               "  replicas: 2\n"
+               "  selector: {matchLabels: {app: web}}\n"
+               "  template:\n"
+               "    metadata: {labels: {app: web}}\n"
+               "    spec:\n"
+               "      containers:\n"
+               "        - name: web\n"
+               "          image: web:1.0\n"
+               "          ports: [{name: http, containerPort: 8080}]\n"
+               "          resources:\n"
+               "            requests: {memory: 256Mi}\n"
+               "            limits: {memory: 256Mi}\n",
     .check = check,
 };

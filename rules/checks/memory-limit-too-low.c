@@ -47,11 +47,38 @@ const k5_rule k5__rule_memory_limit_too_low = {
     .remediation = "Measure the container's working set under load (kubectl top, or the "
                    "container_memory_working_set_bytes metric) and set the limit with headroom "
                    "above the peak; keep the request close to the typical usage.",
-    .example = "resources:\n"
-               "  requests:\n"
-               "    memory: 256Mi\n"
-               "  limits:\n"
-               "    memory: 512Mi\n",
+    .example_broken = "apiVersion: apps/v1\n"
+                      "kind: Deployment\n"
+                      "metadata: {name: web}\n"
+                      "spec:\n"
+                      "  replicas: 2\n"
+                      "  selector: {matchLabels: {app: web}}\n"
+                      "  template:\n"
+                      "    metadata: {labels: {app: web}}\n"
+                      "    spec:\n"
+                      "      containers:\n"
+                      "        - name: web\n"
+                      "          image: web:1.0\n"
+                      "          ports: [{name: http, containerPort: 8080}]\n"
+                      "          resources:\n"
+                      "            requests: {memory: 32Mi}\n"
+                      "            limits: {memory: 32Mi}\n",
+    .example = "apiVersion: apps/v1\n"
+               "kind: Deployment\n"
+               "metadata: {name: web}\n"
+               "spec:\n"
+               "  replicas: 2\n"
+               "  selector: {matchLabels: {app: web}}\n"
+               "  template:\n"
+               "    metadata: {labels: {app: web}}\n"
+               "    spec:\n"
+               "      containers:\n"
+               "        - name: web\n"
+               "          image: web:1.0\n"
+               "          ports: [{name: http, containerPort: 8080}]\n"
+               "          resources:\n"
+               "            requests: {memory: 256Mi}\n"
+               "            limits: {memory: 256Mi}\n",
     .params = {{"min", K5_PARAM_MEMORY, "64Mi", "smallest acceptable memory limit"}},
     .check = check,
 };

@@ -47,12 +47,36 @@ const k5_rule k5__rule_memory_request_missing = {
         "first: their Services lose endpoints and answer 503.",
     .remediation = "Set resources.requests.memory to the container's typical working set (and "
                    "a limit above its peak).",
-    .example = "containers:\n"
-               "  - name: web\n"
-               "    resources:\n"
-               "      requests:\n"
-               "        memory: 256Mi\n"
-               "      limits:\n"
-               "        memory: 512Mi\n",
+    .example_broken = "apiVersion: apps/v1\n"
+                      "kind: Deployment\n"
+                      "metadata: {name: web}\n"
+                      "spec:\n"
+                      "  replicas: 2\n"
+                      "  selector: {matchLabels: {app: web}}\n"
+                      "  template:\n"
+                      "    metadata: {labels: {app: web}}\n"
+                      "    spec:\n"
+                      "      containers:\n"
+                      "        - name: web\n"
+                      "          image: web:1.0\n"
+                      "          ports: [{name: http, containerPort: 8080}]\n"
+                      "          resources:\n"
+                      "            limits: {cpu: 500m}\n",
+    .example = "apiVersion: apps/v1\n"
+               "kind: Deployment\n"
+               "metadata: {name: web}\n"
+               "spec:\n"
+               "  replicas: 2\n"
+               "  selector: {matchLabels: {app: web}}\n"
+               "  template:\n"
+               "    metadata: {labels: {app: web}}\n"
+               "    spec:\n"
+               "      containers:\n"
+               "        - name: web\n"
+               "          image: web:1.0\n"
+               "          ports: [{name: http, containerPort: 8080}]\n"
+               "          resources:\n"
+               "            requests: {memory: 256Mi}\n"
+               "            limits: {cpu: 500m}\n",
     .check = check,
 };

@@ -153,12 +153,19 @@ const k5_rule k5__rule_pdb_blocks_eviction = {
     .remediation = "Allow at least one disruption: maxUnavailable 1 (or a percentage that "
                    "resolves to at least one pod), or minAvailable below the replica count; run "
                    "enough replicas for the budget to leave room.",
+    .example_broken = "apiVersion: policy/v1\n"
+                      "kind: PodDisruptionBudget\n"
+                      "metadata: {name: web}\n"
+                      "spec:\n"
+                      "  maxUnavailable: 0\n"
+                      "  selector:\n"
+                      "    matchLabels: {app: web}\n",
     .example = "apiVersion: policy/v1\n"
                "kind: PodDisruptionBudget\n"
+               "metadata: {name: web}\n"
                "spec:\n"
                "  maxUnavailable: 1\n"
                "  selector:\n"
-               "    matchLabels:\n"
-               "      app: web\n",
+               "    matchLabels: {app: web}\n",
     .check = check,
 };

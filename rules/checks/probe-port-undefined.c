@@ -129,15 +129,34 @@ const k5_rule k5__rule_probe_port_undefined = {
         "when no pod is ready); a failing liveness probe restarts it in a loop.",
     .remediation = "Point the probe at a port the container declares, by name or number, and "
                    "make sure the application listens on it.",
-    .example = "containers:\n"
-               "  - name: web\n"
-               "    ports:\n"
-               "      - name: http\n"
-               "        containerPort: 8080\n"
-               "    readinessProbe:\n"
-               "      httpGet:\n"
-               "        path: /readyz\n"
-               "        port: http\n",
+    .example_broken = "apiVersion: apps/v1\n"
+                      "kind: Deployment\n"
+                      "metadata: {name: web}\n"
+                      "spec:\n"
+                      "  replicas: 2\n"
+                      "  selector: {matchLabels: {app: web}}\n"
+                      "  template:\n"
+                      "    metadata: {labels: {app: web}}\n"
+                      "    spec:\n"
+                      "      containers:\n"
+                      "        - name: web\n"
+                      "          image: web:1.0\n"
+                      "          ports: [{name: http, containerPort: 8080}]\n"
+                      "          readinessProbe: {httpGet: {path: /ready, port: web}}\n",
+    .example = "apiVersion: apps/v1\n"
+               "kind: Deployment\n"
+               "metadata: {name: web}\n"
+               "spec:\n"
+               "  replicas: 2\n"
+               "  selector: {matchLabels: {app: web}}\n"
+               "  template:\n"
+               "    metadata: {labels: {app: web}}\n"
+               "    spec:\n"
+               "      containers:\n"
+               "        - name: web\n"
+               "          image: web:1.0\n"
+               "          ports: [{name: http, containerPort: 8080}]\n"
+               "          readinessProbe: {httpGet: {path: /ready, port: http}}\n",
     .params = {{"numeric-ports", K5_PARAM_INT, "0",
                 "1 also judges probe port numbers that no container of the pod declares "
                 "(off by default: containerPort is informational)"}},

@@ -98,15 +98,21 @@ const k5_rule k5__rule_route_timeout_too_short = {
                    "backendRequest at most request, or remove them to use the gateway's "
                    "default. The threshold is ingress-timeout-too-short's read-timeout "
                    "(`rules: {ingress-timeout-too-short: {read-timeout: 5s}}`).",
+    .example_broken = "apiVersion: gateway.networking.k8s.io/v1\n"
+                      "kind: HTTPRoute\n"
+                      "metadata: {name: web}\n"
+                      "spec:\n"
+                      "  parentRefs: [{name: edge}]\n"
+                      "  rules:\n"
+                      "    - backendRefs: [{name: web, port: 80}]\n"
+                      "      timeouts: {request: 1s}\n",
     .example = "apiVersion: gateway.networking.k8s.io/v1\n"
                "kind: HTTPRoute\n"
+               "metadata: {name: web}\n"
                "spec:\n"
+               "  parentRefs: [{name: edge}]\n"
                "  rules:\n"
-               "    - backendRefs:\n"
-               "        - name: web\n"
-               "          port: 80\n"
-               "      timeouts:\n"
-               "        request: 60s\n"
-               "        backendRequest: 30s\n",
+               "    - backendRefs: [{name: web, port: 80}]\n"
+               "      timeouts: {request: 30s}\n",
     .check = check,
 };

@@ -56,19 +56,34 @@ const k5_rule k5__rule_single_replica = {
     .remediation = "Run at least two replicas (spread over nodes with topologySpreadConstraints "
                    "or pod anti-affinity), or let a HorizontalPodAutoscaler with minReplicas 2 "
                    "or more own the count.",
+    .example_broken = "apiVersion: apps/v1\n"
+                      "kind: Deployment\n"
+                      "metadata: {name: web}\n"
+                      "spec:\n"
+                      "  replicas: 1\n"
+                      "  selector: {matchLabels: {app: web}}\n"
+                      "  template:\n"
+                      "    metadata: {labels: {app: web}}\n"
+                      "    spec:\n"
+                      "      containers:\n"
+                      "        - name: web\n"
+                      "          image: web:1.0\n"
+                      "          ports: [{name: http, containerPort: 8080}]\n"
+                      "          readinessProbe: {httpGet: {path: /ready, port: http}}\n",
     .example = "apiVersion: apps/v1\n"
                "kind: Deployment\n"
-               "metadata:\n"
-               "  name: web\n"
+               "metadata: {name: web}\n"
                "spec:\n"
                "  replicas: 2\n"
+               "  selector: {matchLabels: {app: web}}\n"
                "  template:\n"
+               "    metadata: {labels: {app: web}}\n"
                "    spec:\n"
-               "      topologySpreadConstraints:\n"
-               "        - maxSkew: 1\n"
-               "          topologyKey: kubernetes.io/hostname\n"
-               "          whenUnsatisfiable: ScheduleAnyway\n"
-               "          labelSelector: {matchLabels: {app: web}}\n",
+               "      containers:\n"
+               "        - name: web\n"
+               "          image: web:1.0\n"
+               "          ports: [{name: http, containerPort: 8080}]\n"
+               "          readinessProbe: {httpGet: {path: /ready, port: http}}\n",
     .params = {{"min", K5_PARAM_INT, "2", "smallest number of replicas that is not a warning"}},
     .check = check,
 };

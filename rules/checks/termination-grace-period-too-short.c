@@ -47,14 +47,36 @@ const k5_rule k5__rule_termination_grace_period_too_short = {
         "need time to finish; a pod killed sooner resets those connections: 502.",
     .remediation = "Leave terminationGracePeriodSeconds unset (30s) or set it above the "
                    "preStop delay plus your slowest request.",
-    .example = "spec:\n"
-               "  terminationGracePeriodSeconds: 30\n"
-               "  containers:\n"
-               "    - name: web\n"
-               "      lifecycle:\n"
-               "        preStop:\n"
-               "          sleep:\n"
-               "            seconds: 10\n",
+    .example_broken = "apiVersion: apps/v1\n"
+                      "kind: Deployment\n"
+                      "metadata: {name: web}\n"
+                      "spec:\n"
+                      "  replicas: 2\n"
+                      "  selector: {matchLabels: {app: web}}\n"
+                      "  template:\n"
+                      "    metadata: {labels: {app: web}}\n"
+                      "    spec:\n"
+                      "      terminationGracePeriodSeconds: 2\n"
+                      "      containers:\n"
+                      "        - name: web\n"
+                      "          image: web:1.0\n"
+                      "          ports: [{name: http, containerPort: 8080}]\n"
+                      "          readinessProbe: {httpGet: {path: /ready, port: http}}\n",
+    .example = "apiVersion: apps/v1\n"
+               "kind: Deployment\n"
+               "metadata: {name: web}\n"
+               "spec:\n"
+               "  replicas: 2\n"
+               "  selector: {matchLabels: {app: web}}\n"
+               "  template:\n"
+               "    metadata: {labels: {app: web}}\n"
+               "    spec:\n"
+               "      terminationGracePeriodSeconds: 30\n"
+               "      containers:\n"
+               "        - name: web\n"
+               "          image: web:1.0\n"
+               "          ports: [{name: http, containerPort: 8080}]\n"
+               "          readinessProbe: {httpGet: {path: /ready, port: http}}\n",
     .params = {{"min", K5_PARAM_SECONDS, "5s", "shortest acceptable grace period"}},
     .check = check,
 };

@@ -67,7 +67,11 @@ typedef struct k5_rule {
     const char *summary;        /* one line */
     const char *explanation;    /* which 5xx and how, in two or three sentences */
     const char *remediation;    /* what to change */
-    const char *example;        /* a corrected YAML snippet */
+    /* Whole objects (YAML documents with apiVersion and kind) on which the rule fires, and
+     * the same objects fixed, on which it is silent: `explain` and docs/rules.md show both,
+     * and test_rule_examples lints them, so the documentation cannot drift from the check. */
+    const char *example_broken;
+    const char *example;
     /* Ends at the first entry without a name: the count comes from that sentinel, so the
      * table cannot disagree with a hand-written count (k5_rule_nparams). One spare slot
      * keeps the sentinel even when all K5_MAX_PARAMS are used. */
