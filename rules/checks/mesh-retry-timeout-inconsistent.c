@@ -105,13 +105,25 @@ const k5_rule k5__rule_mesh_retry_timeout_inconsistent = {
         "https://istio.io/latest/docs/concepts/traffic-management/#timeouts",
     .remediation = "Make timeout >= perTryTimeout x (attempts + 1), or lower attempts or "
                    "perTryTimeout to fit the timeout the callers can wait.",
-    .example = "http:\n"
-               "  - route:\n"
-               "      - destination: {host: ratings}\n"
-               "    timeout: 10s\n"
-               "    retries:\n"
-               "      attempts: 3      # 4 tries x 2s = 8s, within the 10s timeout\n"
-               "      perTryTimeout: 2s\n"
-               "      retryOn: gateway-error,connect-failure,refused-stream\n",
+    .example_broken = "apiVersion: networking.istio.io/v1\n"
+                      "kind: VirtualService\n"
+                      "metadata: {name: ratings}\n"
+                      "spec:\n"
+                      "  hosts: [ratings]\n"
+                      "  http:\n"
+                      "    - route:\n"
+                      "        - destination: {host: ratings}\n"
+                      "      timeout: 5s\n"
+                      "      retries: {attempts: 3, perTryTimeout: 2s, retryOn: 5xx}\n",
+    .example = "apiVersion: networking.istio.io/v1\n"
+               "kind: VirtualService\n"
+               "metadata: {name: ratings}\n"
+               "spec:\n"
+               "  hosts: [ratings]\n"
+               "  http:\n"
+               "    - route:\n"
+               "        - destination: {host: ratings}\n"
+               "      timeout: 10s\n"
+               "      retries: {attempts: 3, perTryTimeout: 2s, retryOn: 5xx}\n",
     .check = check,
 };
