@@ -130,6 +130,5 @@ const k5_rule k5__rule_ingress_class_missing = {
                "  ingressClassName: nginx\n"
                "  defaultBackend:\n"
                "    service: {name: web, port: {number: 80}}\n",
-    .params = {{NULL}},
     .check = check,
 };

@@ -596,6 +596,5 @@ const k5_rule k5__rule_networkpolicy_blocks_ingress = {
                "spec:\n"
                "  defaultBackend:\n"
                "    service: {name: web, port: {number: 80}}\n",
-    .params = {{NULL}},
     .check = check,
 };

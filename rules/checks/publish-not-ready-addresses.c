@@ -129,6 +129,5 @@ const k5_rule k5__rule_publish_not_ready_addresses = {
                "          image: web:1.0\n"
                "          ports: [{name: http, containerPort: 8080}]\n"
                "          readinessProbe: {httpGet: {path: /ready, port: http}}\n",
-    .params = {{NULL}},
     .check = check,
 };
