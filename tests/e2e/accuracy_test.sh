@@ -280,4 +280,96 @@ f = [f for f in d["findings"] if f["rule"] == "route-parent-missing"]
 assert len(f) == 1 and f[0]["severity"] == "warning" and "external-http" in f[0]["message"], f
 PY
 
+
+# --- issue 12: NetworkPolicy and IngressClass across files ---------------------------------
+# kubernetes-engine-samples: a network-policies tutorial's policy selects the pods of a
+# quickstart's Ingress-backed Deployment; neither names a namespace. From different files they
+# meet only if applied to one namespace: a warning that says so (one file: an error, fixture).
+d="$T/netpol"
+mkdir -p "$d"
+cat >"$d/hello-allow-from-foo.yaml" <<'YAML'
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: hello-allow-from-foo}
+spec:
+  podSelector: {matchLabels: {app: hello}}
+  ingress:
+    - from: [{podSelector: {matchLabels: {app: foo}}}]
+YAML
+cat >"$d/helloweb.yaml" <<'YAML'
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: helloweb}
+spec:
+  selector: {matchLabels: {app: hello}}
+  template:
+    metadata: {labels: {app: hello}}
+    spec:
+      containers: [{name: hello, image: hello:1, ports: [{containerPort: 8443}]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: helloweb-backend}
+spec:
+  selector: {app: hello}
+  ports: [{port: 443, targetPort: 8443}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: helloweb}
+spec:
+  defaultBackend: {service: {name: helloweb-backend, port: {number: 443}}}
+YAML
+run netpol-other-files 0 "$KUBE5XX" lint --no-config --fail-on never -f json "$d"
+python3 - "$T/out" <<'PY' && ok || bad "netpol: a policy and pods of different files make a warning"
+import json, sys
+d = json.load(open(sys.argv[1]))
+f = [f for f in d["findings"] if f["rule"] == "networkpolicy-blocks-ingress"]
+assert len(f) == 1 and f[0]["severity"] == "warning", f
+assert "different files" in f[0]["message"], f
+PY
+# The same two with the namespace written on both sides: they meet for sure, an error.
+sed -i 's/^metadata: {name: \([a-z-]*\)}$/metadata: {name: \1, namespace: hello}/' "$d"/*.yaml
+run netpol-written-namespace 0 "$KUBE5XX" lint --no-config --fail-on never -f json "$d"
+python3 - "$T/out" <<'PY' && ok || bad "netpol: written namespaces make an error"
+import json, sys
+d = json.load(open(sys.argv[1]))
+f = [f for f in d["findings"] if f["rule"] == "networkpolicy-blocks-ingress"]
+assert len(f) == 1 and f[0]["severity"] == "error", f
+PY
+
+# eks-workshop-v2: one module ships IngressClass "eks-auto-alb", other modules' Ingresses name
+# "alb" (installed by the load balancer controller's chart): nothing to say. A near miss of
+# the input's class from another file ("eks-auto-abl") is a typo: a warning.
+d="$T/classes"
+mkdir -p "$d"
+cat >"$d/ingressclass.yaml" <<'YAML'
+apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata: {name: eks-auto-alb}
+spec: {controller: eks.amazonaws.com/alb}
+YAML
+cat >"$d/ingress.yaml" <<'YAML'
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: ui, namespace: ui}
+spec:
+  ingressClassName: alb
+  defaultBackend: {service: {name: ui, port: {number: 80}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: catalog, namespace: catalog}
+spec:
+  ingressClassName: eks-auto-abl
+  defaultBackend: {service: {name: catalog, port: {number: 80}}}
+YAML
+run classes-other-files 0 "$KUBE5XX" lint --no-config --fail-on never -f json "$d"
+python3 - "$T/out" <<'PY' && ok || bad "ingress-class-missing: only the near miss from another file"
+import json, sys
+d = json.load(open(sys.argv[1]))
+f = [f for f in d["findings"] if f["rule"] == "ingress-class-missing"]
+assert len(f) == 1 and "eks-auto-abl" in f[0]["message"], f
+PY
+
 finish
