@@ -63,7 +63,7 @@ static k5_status check(k5_check *c, const k5_object *obj)
      * without IngressClasses was linted without the cluster's (they come with the
      * controller's chart), so the absence says nothing. */
     if (!k5_index_count_all(idx, K5_KIND_INGRESSCLASS) ||
-        k5_index_find_any(idx, K5_KIND_INGRESSCLASS, name))
+        k5_index_find_cluster(idx, K5_KIND_INGRESSCLASS, name))
         return K5_OK;
     classes cl = {.len = 0, .count = 0, .ing = obj, .want = name};
     cl.names[0] = '\0';

@@ -135,7 +135,7 @@ static tri ns_matches(const k5_node *sel, const ns_view *ns)
 
 static ns_view view_of(const k5_check *c, k5_str name)
 {
-    const k5_object *o = k5_index_find_any(k5_check_index(c), K5_KIND_NAMESPACE, name);
+    const k5_object *o = k5_index_find_cluster(k5_check_index(c), K5_KIND_NAMESPACE, name);
     ns_view v = {name, o ? o->labels : NULL, o != NULL};
     return v;
 }
