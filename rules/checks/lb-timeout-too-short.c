@@ -124,11 +124,25 @@ const k5_rule k5__rule_lb_timeout_too_short = {
                    "default 30s, the ELB's 60s), and fix slow endpoints rather than hiding "
                    "them behind 5xx. To change the threshold, set ingress-timeout-too-short's "
                    "read-timeout or alb-idle-timeout: one setting for the whole family.",
-    .example = "apiVersion: cloud.google.com/v1\n"
-               "kind: BackendConfig\n"
+    .example_broken = "apiVersion: v1\n"
+                      "kind: Service\n"
+                      "metadata:\n"
+                      "  name: web\n"
+                      "  annotations:\n"
+                      "    service.beta.kubernetes.io/aws-load-balancer-connection-idle-timeout: \"4\"\n"
+                      "spec:\n"
+                      "  type: LoadBalancer\n"
+                      "  selector: {app: web}\n"
+                      "  ports: [{port: 80, targetPort: 8080}]\n",
+    .example = "apiVersion: v1\n"
+               "kind: Service\n"
                "metadata:\n"
                "  name: web\n"
+               "  annotations:\n"
+               "    service.beta.kubernetes.io/aws-load-balancer-connection-idle-timeout: \"60\"\n"
                "spec:\n"
-               "  timeoutSec: 60\n",
+               "  type: LoadBalancer\n"
+               "  selector: {app: web}\n"
+               "  ports: [{port: 80, targetPort: 8080}]\n",
     .check = check,
 };
