@@ -202,7 +202,7 @@ static const cJSON *get(const cJSON *o, const char *name)
 }
 
 /* The annotations rules read: kube5xx/... and the load-balancer controllers' settings that the
- * lb-* rules judge on an Ingress's Services. */
+ * lb-* rules and backend-protocol-mismatch judge on an Ingress's Services. */
 static bool annotation_kept(const char *name)
 {
     static const char *const prefixes[] = {"kube5xx/",
@@ -210,6 +210,7 @@ static bool annotation_kept(const char *name)
                                            "service.beta.kubernetes.io/aws-load-balancer-",
                                            "cloud.google.com/backend-config",
                                            "beta.cloud.google.com/backend-config",
+                                           "cloud.google.com/app-protocols",
                                            "kubernetes.io/ingress.class",
                                            NULL};
     for (const char *const *p = prefixes; *p; p++)
@@ -387,7 +388,7 @@ static bool project_service(cJSON *out, const cJSON *spec)
             return false;
         }
         if (!keep(q, p, "name") || !keep(q, p, "port") || !keep(q, p, "targetPort") ||
-            !keep(q, p, "protocol"))
+            !keep(q, p, "protocol") || !keep(q, p, "appProtocol"))
             return false;
     }
     return true;
