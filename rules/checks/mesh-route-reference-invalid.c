@@ -67,7 +67,7 @@ static k5_status service_missing(k5_check *c, const k5_object *vs, const k5_node
     if (other && implicit)
         k5__implicit_note(h->form == K5__MESH_SHORT ? vs : other, other, why, sizeof why);
     if (other)
-        return k5_check_report_capped(
+        return k5_check_report_absence(
             c, implicit ? K5_SEV_WARNING : ab.max, hostn, NULL,
             "VirtualService \"%.*s\" routes to host \"%.*s\", Service \"%.*s\" in namespace "
             "\"%.*s\", which exists only in namespace \"%.*s\": %s; Istio finds no such Service "
@@ -82,7 +82,7 @@ static k5_status service_missing(k5_check *c, const k5_object *vs, const k5_node
         return K5_OK; /* no Service of that namespace in the input: it is partial */
     if (ab.max < cap)
         cap = ab.max;
-    return k5_check_report_capped(c, cap, hostn, NULL,
+    return k5_check_report_absence(c, cap, hostn, NULL,
                                   "VirtualService \"%.*s\" routes to host \"%.*s\", but namespace "
                                   "\"%.*s\" has no Service \"%.*s\" and no ServiceEntry declares "
                                   "the host: Istio has no cluster for it and answers 503 (NR)%s",
@@ -262,7 +262,7 @@ static k5_status judge_subset(k5_check *c, const k5_object *vs, const k5_node *s
         if (!k5_index_count(idx, vs->namespace_, K5_KIND_DESTINATIONRULE) &&
             !k5_index_count(idx, h->ns, K5_KIND_DESTINATIONRULE))
             return K5_OK;
-        return k5_check_report_capped(
+        return k5_check_report_absence(
             c, K5_SEV_WARNING, subn, NULL,
             "VirtualService \"%.*s\" routes to subset \"%.*s\" of Service \"%.*s\" in namespace "
             "\"%.*s\", but no DestinationRule of the input defines subsets for that host: "
@@ -292,7 +292,7 @@ static k5_status judge_subset(k5_check *c, const k5_object *vs, const k5_node *s
     char want[300];
     k5__selector_describe(f.labels, K5_SELECTOR_MAP, want, sizeof want);
     /* The pods of that version may be deployed from elsewhere: a warning, not an error. */
-    return k5_check_report_capped(
+    return k5_check_report_absence(
         c, K5_SEV_WARNING, subn, NULL,
         "VirtualService \"%.*s\" routes to subset \"%.*s\" (DestinationRule \"%.*s\": %s), but "
         "none of the %zu workload(s) of the input behind Service \"%.*s\" has those labels: the "
