@@ -177,13 +177,26 @@ const k5_rule k5__rule_annotation_ignored_by_controller = {
                    "nginx.ingress.kubernetes.io/proxy-read-timeout into nginx.org/proxy-read-"
                    "timeout, or into alb.ingress.kubernetes.io/load-balancer-attributes), or "
                    "route the Ingress to the class that reads them.",
+    .example_broken = "apiVersion: networking.k8s.io/v1\n"
+                      "kind: Ingress\n"
+                      "metadata:\n"
+                      "  name: web\n"
+                      "  annotations:\n"
+                      "    nginx.ingress.kubernetes.io/proxy-read-timeout: \"120\"\n"
+                      "spec:\n"
+                      "  ingressClassName: alb\n"
+                      "  defaultBackend:\n"
+                      "    service: {name: web, port: {number: 80}}\n",
     .example = "apiVersion: networking.k8s.io/v1\n"
                "kind: Ingress\n"
                "metadata:\n"
                "  name: web\n"
-               "  annotations:  # the F5 NGINX Ingress Controller reads nginx.org/*\n"
-               "    nginx.org/proxy-read-timeout: \"60s\"\n"
+               "  annotations:  # the ALB's own idle timeout\n"
+               "    alb.ingress.kubernetes.io/load-balancer-attributes: "
+               "idle_timeout.timeout_seconds=120\n"
                "spec:\n"
-               "  ingressClassName: nginx-plus\n",
+               "  ingressClassName: alb\n"
+               "  defaultBackend:\n"
+               "    service: {name: web, port: {number: 80}}\n",
     .check = check,
 };
