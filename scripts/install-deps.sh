@@ -4,7 +4,7 @@
 #
 #   scripts/install-deps.sh [--with-tests] [--with-fuzz] [--list]
 #     (none)        what ./scripts/demo.sh needs to build both binaries:
-#                   gcc make cmake pkg-config libyaml-dev libcjson-dev libmicrohttpd-dev
+#                   gcc libc6-dev make cmake pkg-config libyaml-dev libcjson-dev libmicrohttpd-dev
 #                   libssl-dev libgnutls28-dev (the webhook's certificate callback)
 #                   libcurl4-openssl-dev (the Kubernetes API client: libcurl built on OpenSSL)
 #     --with-tests  also what the tests need: libcmocka-dev python3 curl openssl hey (e2e load)
@@ -12,7 +12,8 @@
 #     --list        prints the packages it would make sure of, one a line, and installs nothing
 # apt's chatter (debconf notices included) is kept out of the terminal unless apt fails.
 set -euo pipefail
-pkgs=(gcc make cmake pkg-config libyaml-dev libcjson-dev libmicrohttpd-dev libssl-dev
+# libc6-dev by name: gcc only recommends it, and --no-install-recommends leaves recommends out.
+pkgs=(gcc libc6-dev make cmake pkg-config libyaml-dev libcjson-dev libmicrohttpd-dev libssl-dev
       libgnutls28-dev libcurl4-openssl-dev ca-certificates)
 list=false
 for a in "$@"; do

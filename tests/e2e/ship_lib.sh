@@ -18,11 +18,15 @@ ship_checks=0
 say()  { printf '%s: %s\n' "$ship_name" "$*" >&2; }
 skip() { say "SKIP: $*"; exit 77; }
 die()  { say "FAIL: $*"; exit 1; }
-# check DESCRIPTION COMMAND...: runs the command, counts a failure without stopping.
+# check DESCRIPTION COMMAND...: runs the command, counts a failure without stopping; returns
+# the command's success, so `check ... || show_details` shows details of a failure.
 check() {
     local what=$1; shift
     ship_checks=$((ship_checks + 1))
-    if "$@"; then say "ok: $what"; else say "FAIL: $what"; ship_failures=$((ship_failures + 1)); fi
+    if "$@"; then say "ok: $what"; return 0; fi
+    say "FAIL: $what"
+    ship_failures=$((ship_failures + 1))
+    return 1
 }
 finish() {
     local passed=$((ship_checks - ship_failures))
@@ -139,3 +143,34 @@ PY
 }
 show_lint() { say "kube5xx exit $lint_rc; stderr:"; sed 's/^/    /' "$ship_tmp/out.err" >&2
               say "json:"; sed 's/^/    /' "$ship_tmp/out.json" | head -c 6000 >&2; echo >&2; }
+
+# scratch_root DIR: a fresh Debian 12 root in DIR, unpacked from the debootstrap'ed tarball
+# scripts/install-test-tools.sh caches ($ship_tools/image-cache), with the host's resolv.conf.
+# Then `in_root DIR CMD...` runs CMD there as root in a private mount namespace (/proc, /dev,
+# and $ship_tools/apt-archives and apt-lists as apt's package cache and lists, so a second run
+# downloads only what changed) with
+# a clean environment plus any NAME=VALUE given in $in_root_env, for at most $in_root_timeout
+# seconds (900). Returns 1 with the reason in
+# $scratch_why where it cannot: not root, no unshare, no cached root.
+scratch_root() {
+    local base="$ship_tools/image-cache/kube5xx-base-bookworm.tar"
+    scratch_why=
+    if [ "$(id -u)" != 0 ]; then scratch_why="not root"; return 1; fi
+    command -v unshare >/dev/null || { scratch_why="no unshare"; return 1; }
+    [ -s "$base" ] || { scratch_why="no cached Debian 12 root ($base)"; return 1; }
+    mkdir -p "$1" && tar -C "$1" -xf "$base" 2>/dev/null || { scratch_why="cannot unpack $base"; return 1; }
+    cp /etc/resolv.conf "$1/etc/resolv.conf" 2>/dev/null
+    mkdir -p "$1/var/cache/apt/archives" "$1/var/lib/apt/lists" "$ship_tools/apt-archives/partial" \
+             "$ship_tools/apt-lists/partial" 2>/dev/null
+}
+in_root_env=()
+in_root() {
+    local dir=$1; shift
+    timeout "${in_root_timeout:-900}" unshare -m -- sh -c 'r=$1 t=$2; shift 2
+        mount -t proc proc "$r/proc" && mount --rbind /dev "$r/dev" &&
+        { [ ! -d "$t/apt-archives" ] || mount --bind "$t/apt-archives" "$r/var/cache/apt/archives"; } &&
+        { [ ! -d "$t/apt-lists" ] || mount --bind "$t/apt-lists" "$r/var/lib/apt/lists"; } &&
+        exec chroot "$r" "$@"' sh "$dir" "$ship_tools" \
+        env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+        DEBIAN_FRONTEND=noninteractive "${in_root_env[@]}" "$@"
+}
