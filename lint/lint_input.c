@@ -196,15 +196,103 @@ static int load_fd(lint_input *in, int fd, const char *name, k5_format fmt)
         add_error(in, name, 0, 0, msg);
         return 0;
     }
-    k5_error err = {0};
-    bool templated = memmem(buf, len, "{{", 2) != NULL;
-    k5_status st = k5_docset_load(in->set, name, buf, len, fmt, &err);
-    if (st == K5_ENOMEM)
+    if (in->nitems == in->capitems) {
+        size_t ncap = in->capitems ? in->capitems * 2 : 16;
+        k5_load_item *ni = realloc(in->items, ncap * sizeof *ni);
+        if (!ni) {
+            free(buf);
+            return -1;
+        }
+        in->items = ni;
+        lint_pending *np = realloc(in->pending, ncap * sizeof *np);
+        if (!np) {
+            free(buf);
+            return -1;
+        }
+        in->pending = np;
+        in->capitems = ncap;
+    }
+    char *copy = strdup(name);
+    if (!copy) {
+        free(buf);
         return -1;
-    if (st != K5_OK && (templated ? add_template_error(in, name, &err)
-                                  : add_error(in, name, err.line, err.column, err.msg)) < 0)
-        return -1;
+    }
+    k5_load_item *it = &in->items[in->nitems];
+    memset(it, 0, sizeof *it);
+    it->name = copy;
+    it->buf = buf;
+    it->len = len;
+    it->format = fmt;
+    in->pending[in->nitems].templated = memmem(buf, len, "{{", 2) != NULL;
+    in->pending[in->nitems].slot = in->nerrors;
+    in->nitems++;
     return 0;
+}
+
+/* Appends an error that is already allocated (moved, not copied). */
+static int move_error(lint_input *in, lint_load_error *e)
+{
+    if (in->nerrors == in->caperrors) {
+        size_t ncap = in->caperrors ? in->caperrors * 2 : 8;
+        lint_load_error *ne = realloc(in->errors, ncap * sizeof *ne);
+        if (!ne)
+            return -1;
+        in->errors = ne;
+        in->caperrors = ncap;
+    }
+    in->errors[in->nerrors++] = *e;
+    return 0;
+}
+
+static void free_items(lint_input *in)
+{
+    for (size_t i = 0; i < in->nitems; i++) {
+        free((char *)in->items[i].name);
+        free(in->items[i].buf);
+    }
+    free(in->items);
+    free(in->pending);
+    in->items = NULL;
+    in->pending = NULL;
+    in->nitems = in->capitems = 0;
+}
+
+int lint_input_finish(lint_input *in)
+{
+    if (!in->nitems)
+        return 0;
+    if (k5_docset_load_all(in->set, in->items, in->nitems, in->jobs) != K5_OK) {
+        free_items(in);
+        return -1;
+    }
+    /* The walk's errors and the files' errors, interleaved as the walk met them. */
+    lint_load_error *walk = in->errors;
+    size_t nwalk = in->nerrors, w = 0;
+    in->errors = NULL;
+    in->nerrors = in->caperrors = 0;
+    int rc = 0;
+    for (size_t i = 0; i < in->nitems && rc == 0; i++) {
+        while (w < in->pending[i].slot && rc == 0)
+            rc = move_error(in, &walk[w++]);
+        const k5_load_item *it = &in->items[i];
+        if (rc || it->status == K5_OK)
+            continue;
+        if (it->status == K5_ENOMEM)
+            rc = -1;
+        else if (in->pending[i].templated)
+            rc = add_template_error(in, it->name, &it->err);
+        else
+            rc = add_error(in, it->name, it->err.line, it->err.column, it->err.msg);
+    }
+    while (w < nwalk && rc == 0)
+        rc = move_error(in, &walk[w++]);
+    for (; w < nwalk; w++) {
+        free(walk[w].file);
+        free(walk[w].message);
+    }
+    free(walk);
+    free_items(in);
+    return rc;
 }
 
 static k5_format format_of(const char *path)
@@ -456,6 +544,7 @@ int lint_input_add(lint_input *in, const char *arg)
 
 void lint_input_free(lint_input *in)
 {
+    free_items(in);
     for (size_t i = 0; i < in->nerrors; i++) {
         free(in->errors[i].file);
         free(in->errors[i].message);

@@ -49,6 +49,9 @@ static const char usage_text[] =
     "      --allow-empty      exit 0 when the inputs hold no Kubernetes object (default:\n"
     "                         exit 2, so a failed render upstream cannot pass; empty\n"
     "                         stdin is an error even with this option)\n"
+    "  -j, --jobs N           parse files, and parts of a large YAML stream, on N threads\n"
+    "                         (default: the number of online CPUs; 1: one thread); the\n"
+    "                         report is the same for every N\n"
     "\n"
     "Suppress a rule for one object with the annotation\n"
     "  kube5xx/ignore: \"rule-id[,rule-id]\"   (and optionally kube5xx/ignore-reason)\n"
@@ -235,6 +238,15 @@ int lint_config_load(const char *path, bool no_config, k5_config **cfg)
     return EXIT_CLEAN;
 }
 
+/* As ripgrep: as many threads as online CPUs (capped), 1 when that cannot be known. */
+static unsigned default_jobs(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1)
+        return 1;
+    return n > (long)K5_MAX_JOBS ? K5_MAX_JOBS : (unsigned)n;
+}
+
 static int cmd_lint(int argc, char **argv)
 {
     static const struct option opts[] = {{"format", required_argument, NULL, 'f'},
@@ -247,16 +259,18 @@ static int cmd_lint(int argc, char **argv)
                                          {"quiet", no_argument, NULL, 'q'},
                                          {"allow-empty", no_argument, NULL, 'E'},
                                          {"follow", no_argument, NULL, 'L'},
+                                         {"jobs", required_argument, NULL, 'j'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *format = "text", *output = NULL, *config = NULL, *ns = NULL; /* NULL: "default", not chosen */
     k5_severity fail_on = K5_SEV_ERROR;
     bool fail_never = false, show_suppressed = false, quiet = false, no_config = false;
     bool allow_empty = false, follow = false;
+    unsigned jobs = default_jobs();
     int c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":f:o:c:n:qLh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":f:o:c:n:qLj:h", opts, NULL)) != -1) {
         switch (c) {
         case 'f':
             format = optarg;
@@ -292,6 +306,15 @@ static int cmd_lint(int argc, char **argv)
         case 'L':
             follow = true;
             break;
+        case 'j': {
+            char *end = NULL;
+            errno = 0;
+            long v = strtol(optarg, &end, 10);
+            if (errno || end == optarg || *end || v < 1 || v > (long)K5_MAX_JOBS)
+                return usage_error("--jobs must be a number from 1 to 256, not '%s'", optarg);
+            jobs = (unsigned)v;
+            break;
+        }
         case 'h':
             fputs(usage_text, stdout);
             return EXIT_CLEAN;
@@ -327,11 +350,16 @@ static int cmd_lint(int argc, char **argv)
     in.set = set;
     in.follow = follow;
     in.quiet = quiet;
+    in.jobs = jobs;
     for (int i = optind; i < argc; i++) {
         if (lint_input_add(&in, argv[i]) < 0) {
             fprintf(stderr, "kube5xx: out of memory while reading %s\n", argv[i]);
             goto out;
         }
+    }
+    if (lint_input_finish(&in) < 0) {
+        fprintf(stderr, "kube5xx: out of memory while parsing the inputs\n");
+        goto out;
     }
     if (!quiet) {
         for (size_t i = 0; i < k5_docset_notice_count(set); i++) {

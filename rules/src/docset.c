@@ -2,6 +2,8 @@
  * The document set: files, line tables, positions, and the object model
  * built from loaded documents.
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "k5_internal.h"
@@ -501,56 +503,228 @@ static bool looks_like_json(const char *b, size_t n)
     return false;
 }
 
-k5_status k5_docset_load(k5_docset *set, const char *name, char *buf, size_t len,
-                         k5_format format, k5_error *err)
-{
-    if (err)
-        err->msg[0] = '\0';
-    k5__file f = {0};
-    f.name = k5__arena_strndup(&set->arena, name ? name : "-", strlen(name ? name : "-"));
-    f.buf = buf;
-    f.len = len;
-    if (!f.name || !k5__vec_push(&set->files, &f)) {
-        free(buf);
-        k5__err(err, name, 0, 0, "out of memory");
-        return K5_ENOMEM;
-    }
-    size_t fidx = set->files.len - 1;
-    k5__file *fp = &K5__VEC_AT(&set->files, k5__file, fidx);
-    if (len > K5_MAX_FILE_BYTES) {
-        k5__err(err, fp->name, 0, 0,
-                "file is larger than %u MiB (limit K5_MAX_FILE_BYTES); split it",
-                K5_MAX_FILE_BYTES / (1024u * 1024u));
-        return K5_ELIMIT;
-    }
-    if (build_lines(fp) != K5_OK) {
-        k5__err(err, fp->name, 0, 0, "out of memory");
-        return K5_ENOMEM;
-    }
-    k5__vec docs = K5__VEC_INIT(k5__doc);
+/* ---- loading: files and parts of files parsed on several threads, merged in order ---- */
+
+/*
+ * A YAML stream of at least K5__SPLIT_MIN bytes is cut into parts of about K5__SPLIT_PART
+ * bytes at column-0 `---` lines when more than one thread loads. A `---` (or `...`) at the
+ * start of a line, followed by a blank or the line's end, always ends a document (YAML 1.2
+ * c-forbidden; libyaml scans it as a document marker wherever it is not inside a scalar, and
+ * a block scalar's content is indented by at least one space), so each part parses as the
+ * whole file would. Parts start only at `---` lines, never after `...`: after an explicit end
+ * libyaml wants `---` before the next document, which a part starting there would not check.
+ * A stream with a directive (`%YAML`, `%TAG`, a line starting with `%`) is not split: its
+ * directives belong to the document after them. Whatever a part cannot judge alone (a parse
+ * error, the per-file document and alias limits) makes the file load again whole, so errors
+ * and their positions are those of a one-thread run.
+ */
+#define K5__SPLIT_MIN (2u * 1024u * 1024u)
+#define K5__SPLIT_PART (1024u * 1024u)
+
+typedef struct unit {
+    size_t item;
+    bool json; /* the JSON loader (then YAML on a parse error, for K5_FORMAT_AUTO) */
+    k5__yaml_part part;
+    k5__arena arena;
+    k5__vec docs; /* k5__doc */
     k5_status st;
-    if (format == K5_FORMAT_JSON) {
-        st = k5__load_json(set, fidx, &docs, err);
-    } else if (format == K5_FORMAT_AUTO && looks_like_json(buf, len)) {
-        /* JSON is tried first; YAML (a superset for our purposes) gets the last word. */
-        st = k5__load_json(set, fidx, &docs, err);
-        if (st == K5_EPARSE) {
-            docs.len = 0;
-            if (err)
-                err->msg[0] = '\0';
-            st = k5__load_yaml(set, fidx, &docs, err);
+    k5_error err;
+} unit;
+
+typedef struct loading {
+    k5_docset *set;
+    k5_load_item *items;
+    size_t nitems;
+    size_t *fidx;    /* items[i]'s file index in the set */
+    bool *parse;     /* items[i] gets parsed (it passed the size check) */
+    k5__vec *splits; /* per item: size_t offsets where its parts start (beyond 0) */
+    bool split;      /* more than one thread: split large streams */
+    unit *units;
+    size_t *order; /* units, largest first, for the threads to take */
+    size_t nunits;
+} loading;
+
+static bool item_is_json(const k5_load_item *it, const k5__file *f)
+{
+    return it->format == K5_FORMAT_JSON ||
+           (it->format == K5_FORMAT_AUTO && looks_like_json(f->buf, f->len));
+}
+
+/* Where a stream can be cut: starts of column-0 `---` lines, about every K5__SPLIT_PART bytes. */
+static k5_status find_splits(const k5__file *f, k5__vec *out)
+{
+    const char *b = f->buf, *end = b + f->len;
+    if (f->len && b[0] == '%')
+        return K5_OK;
+    size_t last = 0;
+    bool directive = false;
+    k5__vec cuts = K5__VEC_INIT(size_t);
+    for (const char *p = b; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl || nl + 1 >= end)
+            break;
+        p = nl + 1;
+        if (*p == '%') {
+            directive = true;
+            break;
         }
-    } else {
-        st = k5__load_yaml(set, fidx, &docs, err);
+        if (*p != '-' || end - p < 3 || p[1] != '-' || p[2] != '-')
+            continue;
+        if (end - p > 3 && p[3] != ' ' && p[3] != '\t' && p[3] != '\r' && p[3] != '\n')
+            continue;
+        size_t off = (size_t)(p - b);
+        if (off - last >= K5__SPLIT_PART && f->len - off >= K5__SPLIT_PART / 2) {
+            if (!k5__vec_push(&cuts, &off)) {
+                k5__vec_free(&cuts);
+                return K5_ENOMEM;
+            }
+            last = off;
+        }
     }
-    fp = &K5__VEC_AT(&set->files, k5__file, fidx);
-    if (st == K5_OK && !set->first_root && docs.len)
-        set->first_root = K5__VEC_AT(&docs, k5__doc, 0).root;
+    if (directive)
+        k5__vec_free(&cuts);
+    *out = cuts;
+    return K5_OK;
+}
+
+/* Runs fn(ld, i) for i in [0, n) on up to `jobs` threads (the caller's among them). */
+typedef void (*work_fn)(loading *ld, size_t i);
+typedef struct crew {
+    loading *ld;
+    work_fn fn;
+    size_t n;
+    _Atomic size_t next;
+} crew;
+
+static void *crew_main(void *arg)
+{
+    crew *c = arg;
+    for (;;) {
+        size_t i = atomic_fetch_add(&c->next, 1);
+        if (i >= c->n)
+            break;
+        c->fn(c->ld, i);
+    }
+    return NULL;
+}
+
+static void run_crew(loading *ld, work_fn fn, size_t n, unsigned jobs)
+{
+    crew c = {ld, fn, n, 0};
+    pthread_t th[K5_MAX_JOBS];
+    unsigned started = 0;
+    if (jobs > K5_MAX_JOBS)
+        jobs = K5_MAX_JOBS;
+    if (jobs > n)
+        jobs = (unsigned)n;
+    /* A thread that cannot start leaves its share to the others: same result, slower. */
+    for (unsigned t = 1; t < jobs; t++)
+        if (pthread_create(&th[started], NULL, crew_main, &c) == 0)
+            started++;
+    crew_main(&c);
+    for (unsigned t = 0; t < started; t++)
+        pthread_join(th[t], NULL);
+}
+
+/* Per file: the line table, and where a large stream may be cut. */
+static void prepare_file(loading *ld, size_t i)
+{
+    if (!ld->parse[i])
+        return;
+    k5__file *f = &K5__VEC_AT(&ld->set->files, k5__file, ld->fidx[i]);
+    k5_status st = build_lines(f);
+    if (st == K5_OK && ld->split && f->len >= K5__SPLIT_MIN && !item_is_json(&ld->items[i], f))
+        st = find_splits(f, &ld->splits[i]);
+    if (st != K5_OK) {
+        ld->items[i].status = st;
+        ld->parse[i] = false;
+    }
+}
+
+static void parse_unit(loading *ld, size_t k)
+{
+    unit *u = &ld->units[ld->order[k]];
+    const k5_load_item *it = &ld->items[u->item];
+    const k5__file *f = &K5__VEC_AT(&ld->set->files, k5__file, ld->fidx[u->item]);
+    if (u->json) {
+        u->st = k5__load_json(&u->arena, f, &u->docs, &u->err);
+        if (u->st == K5_EPARSE && it->format == K5_FORMAT_AUTO) {
+            /* JSON is tried first; YAML (a superset for our purposes) gets the last word. */
+            k5__arena_free(&u->arena);
+            u->docs.len = 0;
+            u->err.msg[0] = '\0';
+            u->part.start = 0;
+            u->part.end = f->len;
+            u->st = k5__load_yaml(&u->arena, f, &u->part, &u->docs, &u->err);
+        }
+        return;
+    }
+    u->st = k5__load_yaml(&u->arena, f, &u->part, &u->docs, &u->err);
+}
+
+static void unit_clear(unit *u)
+{
+    k5__arena_free(&u->arena);
+    k5__vec_free(&u->docs);
+}
+
+static int by_size_desc(const void *a, const void *b, void *ctx)
+{
+    const unit *u = ctx;
+    size_t sa = u[*(const size_t *)a].part.end - u[*(const size_t *)a].part.start;
+    size_t sb = u[*(const size_t *)b].part.end - u[*(const size_t *)b].part.start;
+    if (sa != sb)
+        return sa > sb ? -1 : 1;
+    return *(const size_t *)a < *(const size_t *)b ? -1 : *(const size_t *)a > *(const size_t *)b;
+}
+
+/*
+ * The parts of one file, parsed, as one whole-file parse: documents in order, each document's
+ * source span as the whole parse gives it. False when a part cannot stand for its share of the
+ * file (an error, or the per-file limits summed over the parts): the file is then parsed whole.
+ */
+static bool parts_agree(const unit *u, size_t n)
+{
+    size_t ndocs = 0;
+    uint64_t alias = 0;
+    for (size_t p = 0; p < n; p++) {
+        if (u[p].st != K5_OK)
+            return false;
+        ndocs += u[p].part.ndocs;
+        alias += u[p].part.alias_nodes;
+    }
+    return ndocs <= K5_MAX_DOCUMENTS && alias <= K5_MAX_ALIAS_NODES;
+}
+
+static k5_status merge_parts(k5_docset *set, unit *u, size_t n, k5__vec *docs)
+{
+    uint32_t carry = 0; /* where the last document before this part ended */
+    for (size_t p = 0; p < n; p++) {
+        for (size_t d = 0; d < u[p].docs.len; d++) {
+            k5__doc doc = K5__VEC_AT(&u[p].docs, k5__doc, d);
+            if (d == 0 && p > 0 && u[p].part.first_initial)
+                doc.start = carry;
+            if (!k5__vec_push(docs, &doc))
+                return K5_ENOMEM;
+        }
+        if (u[p].part.any_end)
+            carry = u[p].part.last_end;
+        k5__arena_adopt(&set->arena, &u[p].arena);
+    }
+    return K5_OK;
+}
+
+/* After parsing: the file's documents become objects, as the one-file load always did. */
+static k5_status add_parsed(k5_docset *set, size_t fidx, k5__vec *docs, k5_status st,
+                            k5_error *err)
+{
+    k5__file *fp = &K5__VEC_AT(&set->files, k5__file, fidx);
+    if (st == K5_OK && !set->first_root && docs->len)
+        set->first_root = K5__VEC_AT(docs, k5__doc, 0).root;
     size_t first_obj = set->objects.len, first_notice = set->notices.len;
     size_t nkust = set->kustomizations.len;
-    for (size_t i = 0; st == K5_OK && i < docs.len; i++)
-        st = add_doc(set, fidx, &K5__VEC_AT(&docs, k5__doc, i));
-    k5__vec_free(&docs);
+    for (size_t i = 0; st == K5_OK && i < docs->len; i++)
+        st = add_doc(set, fidx, &K5__VEC_AT(docs, k5__doc, i));
     if (st == K5_OK)
         st = after_load(set, fidx, first_obj, nkust);
     if (st != K5_OK) {
@@ -564,6 +738,180 @@ k5_status k5_docset_load(k5_docset *set, const char *name, char *buf, size_t len
     }
     fp->ok = true;
     return K5_OK;
+}
+
+/* Registers the files, in order, before any thread runs: the file table never moves after. */
+static k5_status register_files(loading *ld)
+{
+    k5_docset *set = ld->set;
+    for (size_t i = 0; i < ld->nitems; i++) {
+        k5_load_item *it = &ld->items[i];
+        it->status = K5_OK;
+        it->err.file = NULL;
+        it->err.line = it->err.column = 0;
+        it->err.msg[0] = '\0';
+        const char *name = it->name ? it->name : "-";
+        k5__file f = {0};
+        f.name = k5__arena_strndup(&set->arena, name, strlen(name));
+        f.buf = it->buf;
+        f.len = it->len;
+        it->buf = NULL; /* the set owns it now */
+        if (!f.name || !k5__vec_push(&set->files, &f)) {
+            free(f.buf);
+            for (size_t j = i + 1; j < ld->nitems; j++) {
+                free(ld->items[j].buf);
+                ld->items[j].buf = NULL;
+            }
+            for (size_t j = i; j < ld->nitems; j++) {
+                ld->items[j].status = K5_ENOMEM;
+                k5__err(&ld->items[j].err, ld->items[j].name, 0, 0, "out of memory");
+            }
+            return K5_ENOMEM;
+        }
+        ld->fidx[i] = set->files.len - 1;
+        ld->parse[i] = true;
+        if (it->len > K5_MAX_FILE_BYTES) {
+            k5__err(&it->err, K5__VEC_AT(&set->files, k5__file, ld->fidx[i]).name, 0, 0,
+                    "file is larger than %u MiB (limit K5_MAX_FILE_BYTES); split it",
+                    K5_MAX_FILE_BYTES / (1024u * 1024u));
+            it->status = K5_ELIMIT;
+            ld->parse[i] = false;
+        }
+    }
+    return K5_OK;
+}
+
+/* The units to parse: one per file, or one per part of a split stream. */
+static k5_status plan_units(loading *ld, size_t **first_unit)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ld->nitems; i++)
+        n += ld->parse[i] ? 1 + ld->splits[i].len : 0;
+    ld->units = calloc(n ? n : 1, sizeof *ld->units);
+    ld->order = malloc((n ? n : 1) * sizeof *ld->order);
+    *first_unit = malloc((ld->nitems + 1) * sizeof **first_unit);
+    if (!ld->units || !ld->order || !*first_unit)
+        return K5_ENOMEM;
+    size_t k = 0;
+    for (size_t i = 0; i < ld->nitems; i++) {
+        (*first_unit)[i] = k;
+        if (!ld->parse[i])
+            continue;
+        const k5__file *f = &K5__VEC_AT(&ld->set->files, k5__file, ld->fidx[i]);
+        size_t nparts = 1 + ld->splits[i].len;
+        for (size_t p = 0; p < nparts; p++, k++) {
+            unit *u = &ld->units[k];
+            u->item = i;
+            u->json = nparts == 1 && item_is_json(&ld->items[i], f);
+            u->part.start = p ? K5__VEC_AT(&ld->splits[i], size_t, p - 1) : 0;
+            u->part.end = p + 1 < nparts ? K5__VEC_AT(&ld->splits[i], size_t, p) : f->len;
+            u->docs.elem = sizeof(k5__doc);
+            ld->order[k] = k;
+        }
+    }
+    (*first_unit)[ld->nitems] = k;
+    ld->nunits = k;
+    /* Largest first, so that no thread is left with a big file at the end. */
+    qsort_r(ld->order, k, sizeof *ld->order, by_size_desc, ld->units);
+    return K5_OK;
+}
+
+k5_status k5_docset_load_all(k5_docset *set, k5_load_item *items, size_t n, unsigned jobs)
+{
+    loading ld = {0};
+    ld.set = set;
+    ld.items = items;
+    ld.nitems = n;
+    ld.split = jobs > 1;
+    size_t *first_unit = NULL;
+    ld.fidx = calloc(n ? n : 1, sizeof *ld.fidx);
+    ld.parse = calloc(n ? n : 1, sizeof *ld.parse);
+    ld.splits = calloc(n ? n : 1, sizeof *ld.splits);
+    k5_status st = K5_ENOMEM;
+    if (!ld.fidx || !ld.parse || !ld.splits) {
+        for (size_t i = 0; i < n; i++) {
+            free(items[i].buf);
+            items[i].buf = NULL;
+            items[i].status = K5_ENOMEM;
+            k5__err(&items[i].err, items[i].name, 0, 0, "out of memory");
+        }
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        ld.splits[i].elem = sizeof(size_t);
+    if ((st = register_files(&ld)) != K5_OK)
+        goto out;
+    run_crew(&ld, prepare_file, n, jobs ? jobs : 1);
+    for (size_t i = 0; i < n; i++)
+        if (items[i].status == K5_ENOMEM)
+            k5__err(&items[i].err, K5__VEC_AT(&set->files, k5__file, ld.fidx[i]).name, 0, 0,
+                    "out of memory");
+    if ((st = plan_units(&ld, &first_unit)) != K5_OK) {
+        for (size_t i = 0; i < n; i++) {
+            if (ld.parse[i]) {
+                items[i].status = K5_ENOMEM;
+                k5__err(&items[i].err, items[i].name, 0, 0, "out of memory");
+            }
+        }
+        goto out;
+    }
+    run_crew(&ld, parse_unit, ld.nunits, jobs ? jobs : 1);
+
+    /* In input order, on this thread: objects, notices and duplicates as one by one. */
+    for (size_t i = 0; i < n; i++) {
+        if (!ld.parse[i])
+            continue;
+        unit *u = &ld.units[first_unit[i]];
+        size_t nparts = first_unit[i + 1] - first_unit[i];
+        k5__vec docs = K5__VEC_INIT(k5__doc);
+        k5_status fst;
+        if (nparts > 1 && !parts_agree(u, nparts)) {
+            /* The whole file again, as one part: its errors as a one-thread run says them. */
+            for (size_t p = 0; p < nparts; p++)
+                unit_clear(&u[p]);
+            const k5__file *f = &K5__VEC_AT(&set->files, k5__file, ld.fidx[i]);
+            k5__yaml_part whole = {0, f->len, 0, 0, false, false, 0};
+            k5__arena a = {0};
+            fst = k5__load_yaml(&a, f, &whole, &docs, &items[i].err);
+            k5__arena_adopt(&set->arena, &a);
+        } else if (nparts > 1) {
+            fst = merge_parts(set, u, nparts, &docs);
+        } else {
+            fst = u->st;
+            items[i].err = u->err;
+            for (size_t d = 0; d < u->docs.len && fst == K5_OK; d++)
+                if (!k5__vec_push(&docs, &K5__VEC_AT(&u->docs, k5__doc, d)))
+                    fst = K5_ENOMEM;
+            k5__arena_adopt(&set->arena, &u->arena);
+        }
+        items[i].status = add_parsed(set, ld.fidx[i], &docs, fst, &items[i].err);
+        k5__vec_free(&docs);
+    }
+    st = K5_OK;
+out:
+    for (size_t k = 0; ld.units && k < ld.nunits; k++)
+        unit_clear(&ld.units[k]);
+    for (size_t i = 0; ld.splits && i < n; i++)
+        k5__vec_free(&ld.splits[i]);
+    free(ld.units);
+    free(ld.order);
+    free(first_unit);
+    free(ld.fidx);
+    free(ld.parse);
+    free(ld.splits);
+    return st;
+}
+
+k5_status k5_docset_load(k5_docset *set, const char *name, char *buf, size_t len,
+                         k5_format format, k5_error *err)
+{
+    k5_load_item it = {name, buf, len, format, K5_OK, {0}};
+    k5_status st = k5_docset_load_all(set, &it, 1, 1);
+    if (st == K5_OK)
+        st = it.status;
+    if (err)
+        *err = it.err;
+    return st;
 }
 
 k5_status k5_docset_add_cjson(k5_docset *set, const char *name, const struct cJSON *obj,

@@ -23,6 +23,9 @@ void *k5__arena_alloc(k5__arena *a, size_t size);
 char *k5__arena_strndup(k5__arena *a, const char *s, size_t n);
 char *k5__arena_printf(k5__arena *a, const char *fmt, ...) K5_PRINTF(2, 3);
 void k5__arena_free(k5__arena *a);
+/* Moves every chunk of src into dst (src is left empty): a worker thread's allocations join
+ * the docset's without copying. */
+void k5__arena_adopt(k5__arena *dst, k5__arena *src);
 
 /* ---- vector of fixed-size elements ---- */
 
@@ -121,8 +124,25 @@ typedef struct k5__doc {
     uint32_t start, end; /* byte span of the document, for the Helm "# Source:" comment */
 } k5__doc;
 
-k5_status k5__load_yaml(k5_docset *set, size_t file, k5__vec *docs, k5_error *err);
-k5_status k5__load_json(k5_docset *set, size_t file, k5__vec *docs, k5_error *err);
+/*
+ * The span of a file one YAML parse covers: the whole file, or one part of a stream split at
+ * its column-0 `---` lines (docset.c). Besides the documents, the parse says what the merge
+ * of the parts needs to reproduce a whole-file parse exactly.
+ */
+typedef struct k5__yaml_part {
+    size_t start, end;    /* in: byte span */
+    size_t ndocs;         /* out: documents started (the per-file K5_MAX_DOCUMENTS) */
+    uint64_t alias_nodes; /* out: nodes added by aliases (the per-file K5_MAX_ALIAS_NODES) */
+    bool first_initial;   /* out: the first document kept began at `start` (none ended before) */
+    bool any_end;         /* out: a document ended in the span */
+    uint32_t last_end;    /* out: where the last document ended */
+} k5__yaml_part;
+
+/* Both allocate nodes in `arena` and read only the (immutable) file, so files and parts of
+ * files load on several threads at once. */
+k5_status k5__load_yaml(k5__arena *arena, const k5__file *file, k5__yaml_part *part,
+                        k5__vec *docs, k5_error *err);
+k5_status k5__load_json(k5__arena *arena, const k5__file *file, k5__vec *docs, k5_error *err);
 const k5_node *k5__node_from_cjson(k5__arena *a, const struct cJSON *j, size_t depth,
                                    k5_error *err, k5_status *st);
 

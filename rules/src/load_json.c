@@ -285,9 +285,8 @@ const k5_node *k5__node_from_cjson(k5__arena *a, const cJSON *j, size_t depth, k
     return *st == K5_OK ? n : NULL;
 }
 
-k5_status k5__load_json(k5_docset *set, size_t fidx, k5__vec *docs, k5_error *err)
+k5_status k5__load_json(k5__arena *arena, const k5__file *file, k5__vec *docs, k5_error *err)
 {
-    k5__file *file = &K5__VEC_AT(&set->files, k5__file, fidx);
     k5__vec offs = K5__VEC_INIT(uint32_t);
     k5_status st = K5_OK;
     size_t i = 0, ndocs = 0;
@@ -327,9 +326,9 @@ k5_status k5__load_json(k5_docset *set, size_t fidx, k5__vec *docs, k5_error *er
             st = K5_EPARSE;
             break;
         }
-        conv c = {&set->arena, file->buf, file->len, offs.data, offs.len, 0,
+        conv c = {arena, file->buf, file->len, offs.data, offs.len, 0,
                   file->name, file, err, NULL};
-        k5_node *root = k5__arena_alloc(&set->arena, sizeof *root);
+        k5_node *root = k5__arena_alloc(arena, sizeof *root);
         if (!root)
             st = K5_ENOMEM;
         else

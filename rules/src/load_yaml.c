@@ -56,9 +56,10 @@ typedef struct anchor {
 } anchor;
 
 typedef struct loader {
-    k5_docset *set;
-    k5__file *file;
+    k5__arena *arena;
+    const k5__file *file;
     const char *fname;
+    size_t base; /* byte offset of the part parsed in its file */
     cursor cur;
     k5__vec stack; /* k5_node */
     k5__vec sizes; /* uint64_t, parallel to stack */
@@ -179,7 +180,7 @@ static k5_status on_scalar(loader *l, const yaml_event_t *ev)
                start + len <= l->cur.len && memcmp(l->cur.buf + start, val, len) == 0) {
         str = (const char *)l->cur.buf + start;
     } else {
-        str = k5__arena_strndup(&l->set->arena, val, len);
+        str = k5__arena_strndup(l->arena, val, len);
         if (!str)
             return K5_ENOMEM;
     }
@@ -245,7 +246,7 @@ static k5_status on_end(loader *l)
             }
         }
         const k5_node *dup = NULL;
-        st = k5__map_finish(&l->set->arena, kids, pairs, &n, &dup);
+        st = k5__map_finish(l->arena, kids, pairs, &n, &dup);
         if (st == K5_EPARSE && dup) {
             k5_str ks = k5_node_str(dup);
             char key[80];
@@ -264,7 +265,7 @@ static k5_status on_end(loader *l)
     } else {
         k5_node *items = NULL;
         if (nchild) {
-            items = k5__arena_alloc(&l->set->arena, nchild * sizeof *items);
+            items = k5__arena_alloc(l->arena, nchild * sizeof *items);
             if (!items) {
                 st = K5_ENOMEM;
                 goto out;
@@ -325,7 +326,7 @@ static void parser_error(loader *l, const yaml_parser_t *p)
     const char *problem = p->problem ? p->problem : "invalid YAML";
     if (p->error == YAML_READER_ERROR) {
         uint32_t line, col;
-        line_col(l->file, p->problem_offset, &line, &col);
+        line_col(l->file, l->base + p->problem_offset, &line, &col);
         k5__err(l->err, l->fname, line, col, "%s", problem);
         return;
     }
@@ -341,25 +342,30 @@ static void parser_error(loader *l, const yaml_parser_t *p)
         k5__err(l->err, l->fname, line, col, "%s", problem);
 }
 
-k5_status k5__load_yaml(k5_docset *set, size_t fidx, k5__vec *docs, k5_error *err)
+k5_status k5__load_yaml(k5__arena *arena, const k5__file *file, k5__yaml_part *part,
+                        k5__vec *docs, k5_error *err)
 {
-    k5__file *file = &K5__VEC_AT(&set->files, k5__file, fidx);
     loader l = {0};
-    l.set = set;
+    l.arena = arena;
     l.file = file;
     l.fname = file->name;
     l.err = err;
+    size_t start = part->start, stop = part->end > file->len ? file->len : part->end;
+    l.base = start;
     l.cur.buf = (const unsigned char *)file->buf;
-    l.cur.len = file->len;
+    l.cur.len = stop;
     l.cur.ascii = file->ascii;
     l.stack.elem = sizeof(k5_node);
     l.sizes.elem = sizeof(uint64_t);
     l.frames.elem = sizeof(frame);
     l.anchors.elem = sizeof(anchor);
-    if (file->len >= 3 && memcmp(file->buf, "\xEF\xBB\xBF", 3) == 0)
+    /* libyaml's marks count characters from the start of what it is given: the part's start. */
+    l.cur.bom = start;
+    if (start == 0 && file->len >= 3 && memcmp(file->buf, "\xEF\xBB\xBF", 3) == 0)
         l.cur.bom = 3;
     l.cur.bi = l.cur.bom;
-    if (file->len >= 2 && ((unsigned char)file->buf[0] == 0xFE || (unsigned char)file->buf[0] == 0xFF) &&
+    if (start == 0 && file->len >= 2 &&
+        ((unsigned char)file->buf[0] == 0xFE || (unsigned char)file->buf[0] == 0xFF) &&
         ((unsigned char)file->buf[1] == 0xFE || (unsigned char)file->buf[1] == 0xFF)) {
         k5__err(err, file->name, 1, 1, "UTF-16 input is not supported; convert the file to UTF-8");
         return K5_EPARSE;
@@ -368,11 +374,13 @@ k5_status k5__load_yaml(k5_docset *set, size_t fidx, k5__vec *docs, k5_error *er
     yaml_parser_t p;
     if (!yaml_parser_initialize(&p))
         return K5_ENOMEM;
-    yaml_parser_set_input_string(&p, (const unsigned char *)file->buf, file->len);
+    yaml_parser_set_input_string(&p, (const unsigned char *)file->buf + start, stop - start);
 
     k5_status st = K5_OK;
     size_t ndocs = 0;
-    uint32_t prev_end = 0;
+    uint32_t prev_end = (uint32_t)start;
+    bool any_end = false;
+    part->first_initial = false;
     for (bool done = false; !done && st == K5_OK;) {
         yaml_event_t ev;
         if (!yaml_parser_parse(&p, &ev)) {
@@ -399,17 +407,20 @@ k5_status k5__load_yaml(k5_docset *set, size_t fidx, k5__vec *docs, k5_error *er
             uint32_t end = (uint32_t)byte_at(&l.cur, ev.end_mark.index);
             if (l.stack.len == 1) {
                 const k5_node *root = &K5__VEC_AT(&l.stack, k5_node, 0);
-                k5_node *keep = k5__arena_alloc(&set->arena, sizeof *keep);
+                k5_node *keep = k5__arena_alloc(arena, sizeof *keep);
                 if (!keep) {
                     st = K5_ENOMEM;
                     break;
                 }
                 *keep = *root;
                 k5__doc d = {keep, prev_end, root->pos ? root->pos - 1 : prev_end};
+                if (!docs->len && !any_end)
+                    part->first_initial = true;
                 if (!k5__vec_push(docs, &d))
                     st = K5_ENOMEM;
             }
             prev_end = end;
+            any_end = true;
             break;
         }
         case YAML_SCALAR_EVENT:
@@ -441,6 +452,10 @@ k5_status k5__load_yaml(k5_docset *set, size_t fidx, k5__vec *docs, k5_error *er
     k5__vec_free(&l.sizes);
     k5__vec_free(&l.frames);
     k5__vec_free(&l.anchors);
+    part->ndocs = ndocs;
+    part->alias_nodes = l.alias_nodes;
+    part->any_end = any_end;
+    part->last_end = prev_end;
     if (st == K5_ENOMEM && err && !err->msg[0])
         k5__err(err, file->name, 0, 0, "out of memory");
     return st;

@@ -46,6 +46,25 @@ void *k5__arena_alloc(k5__arena *a, size_t size)
     return p;
 }
 
+void k5__arena_adopt(k5__arena *dst, k5__arena *src)
+{
+    if (!src->head)
+        return;
+    k5__chunk *tail = src->head;
+    while (tail->next)
+        tail = tail->next;
+    if (dst->head) {
+        /* Behind dst's head, which keeps filling. */
+        tail->next = dst->head->next;
+        dst->head->next = src->head;
+    } else {
+        dst->head = src->head;
+    }
+    dst->total += src->total;
+    src->head = NULL;
+    src->total = 0;
+}
+
 char *k5__arena_strndup(k5__arena *a, const char *s, size_t n)
 {
     char *p = k5__arena_alloc(a, n + 1);

@@ -151,6 +151,31 @@ void k5_docset_free(k5_docset **set);
 K5_WUR k5_status k5_docset_load(k5_docset *set, const char *name, char *buf, size_t len,
                                 k5_format format, k5_error *err);
 
+/* One file for k5_docset_load_all. */
+typedef struct k5_load_item {
+    const char *name; /* copied; what findings report as the file */
+    char *buf;        /* malloc'd; the set takes it in every case (set to NULL) */
+    size_t len;
+    k5_format format;
+    k5_status status; /* out: how the file went, as k5_docset_load would return it */
+    k5_error err;     /* out: what is wrong with the file when status is not K5_OK */
+} k5_load_item;
+
+/* The most threads k5_docset_load_all uses, whatever it is asked for. */
+#define K5_MAX_JOBS 256u
+
+/*
+ * Loads n files into the set as n calls of k5_docset_load in that order would, parsing on up
+ * to `jobs` threads (0 or 1: the calling thread only). Files are parsed in parallel, and a
+ * large YAML stream is split at its column-0 `---` lines and its parts parsed in parallel;
+ * objects, notices, errors and positions come out exactly as from the one-thread load (every
+ * part the merge cannot vouch for is parsed again whole). Each item's status and err say how
+ * its file went; the set takes every buffer. Returns K5_ENOMEM when the bookkeeping itself
+ * could not be allocated (every item then says so), else K5_OK.
+ */
+K5_WUR k5_status k5_docset_load_all(k5_docset *set, k5_load_item *items, size_t n,
+                                    unsigned jobs);
+
 /*
  * Adds one object given as a parsed cJSON tree (the webhook's request.object).
  * The tree is copied; the caller keeps ownership of it. Nodes of such an
