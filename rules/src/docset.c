@@ -520,6 +520,9 @@ static bool looks_like_json(const char *b, size_t n)
  */
 #define K5__SPLIT_MIN (2u * 1024u * 1024u)
 #define K5__SPLIT_PART (1024u * 1024u)
+/* Variables only so that the differential fuzzer (fuzz_loader) can split tiny inputs. */
+size_t k5__split_min = K5__SPLIT_MIN;
+size_t k5__split_part = K5__SPLIT_PART;
 
 typedef struct unit {
     size_t item;
@@ -573,7 +576,7 @@ static k5_status find_splits(const k5__file *f, k5__vec *out)
         if (end - p > 3 && p[3] != ' ' && p[3] != '\t' && p[3] != '\r' && p[3] != '\n')
             continue;
         size_t off = (size_t)(p - b);
-        if (off - last >= K5__SPLIT_PART && f->len - off >= K5__SPLIT_PART / 2) {
+        if (off - last >= k5__split_part && f->len - off >= k5__split_part / 2) {
             if (!k5__vec_push(&cuts, &off)) {
                 k5__vec_free(&cuts);
                 return K5_ENOMEM;
@@ -633,7 +636,7 @@ static void prepare_file(loading *ld, size_t i)
         return;
     k5__file *f = &K5__VEC_AT(&ld->set->files, k5__file, ld->fidx[i]);
     k5_status st = build_lines(f);
-    if (st == K5_OK && ld->split && f->len >= K5__SPLIT_MIN && !item_is_json(&ld->items[i], f))
+    if (st == K5_OK && ld->split && f->len >= k5__split_min && !item_is_json(&ld->items[i], f))
         st = find_splits(f, &ld->splits[i]);
     if (st != K5_OK) {
         ld->items[i].status = st;

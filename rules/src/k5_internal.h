@@ -138,6 +138,10 @@ typedef struct k5__yaml_part {
     uint32_t last_end;    /* out: where the last document ended */
 } k5__yaml_part;
 
+/* Streams of k5__split_min bytes or more are cut into parts of about k5__split_part bytes when
+ * several threads load (2 MiB and 1 MiB; the loader fuzzer lowers them). */
+extern size_t k5__split_min, k5__split_part;
+
 /* Both allocate nodes in `arena` and read only the (immutable) file, so files and parts of
  * files load on several threads at once. */
 k5_status k5__load_yaml(k5__arena *arena, const k5__file *file, k5__yaml_part *part,
