@@ -53,8 +53,8 @@ const k5_rule k5__rule_hpa_target_missing = {
     .severity = K5_SEV_ERROR,
     .kinds = K5_KIND_HPA,
     .scope = K5_SCOPE_CROSS,
-    .cost = "O(1) per HPA: its target is looked up by namespace, kind and name; only when it is "
-            "missing is every other namespace searched for the name (O(objects) per missing target)",
+    .cost = "O(1) per HPA: its target is looked up by namespace, kind and name; when it is missing, "
+            "other namespaces are searched through an index by name (O(objects of that name))",
     .scope_note = NULL,
     .summary = "A HorizontalPodAutoscaler's scaleTargetRef names no workload",
     .explanation =

@@ -20,7 +20,7 @@ static bool add_name(const k5_object *s, void *ud)
         if (w > 0)
             n->len += (size_t)w;
     }
-    return true;
+    return n->count <= MAX_LISTED; /* one more than listed says "...": stop there */
 }
 
 static k5_status judge(k5_check *c, const k5_object *ing, const k5__backend *b, void *ud)
@@ -77,8 +77,9 @@ const k5_rule k5__rule_ingress_backend_service_missing = {
     .severity = K5_SEV_ERROR,
     .kinds = K5_KIND_INGRESS,
     .scope = K5_SCOPE_CROSS,
-    .cost = "O(1) per backend by name; only when the Service is missing are the namespace's Services "
-            "listed and every other namespace searched for the name (O(objects) per missing backend)",
+    .cost = "O(1) per backend by name; when the Service is missing, the first Services of the "
+            "namespace are listed (at most 6 visited) and other namespaces searched through an "
+            "index by name (O(objects of that name))",
     .scope_note = NULL,
     .summary = "An Ingress backend names a Service that does not exist in its namespace",
     .explanation =

@@ -65,9 +65,10 @@ const k5_rule k5__rule_pdb_selects_nothing = {
     .kinds = K5_KIND_PDB,
     .scope = K5_SCOPE_CROSS,
     .cost = "O(candidates until the first match) per PDB, candidates from the index as for pdb-"
-            "blocks-eviction; only when none matches are custom resources of the namespace and then "
-            "workloads of every other namespace tried (O(objects)), so N PDBs that select nothing "
-            "cost N x objects",
+            "blocks-eviction; only when none matches are the custom resources of the namespace "
+            "tried (O(custom resources there)) and then workloads of other namespaces: through the "
+            "label index across namespaces under the first matchLabels pair, or, for a selector "
+            "of expressions only, every workload (O(objects) per such PDB that selects nothing)",
     .scope_note = NULL,
     .summary = "A PodDisruptionBudget's selector matches no pod template",
     .explanation =

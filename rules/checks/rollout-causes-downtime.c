@@ -86,7 +86,9 @@ const k5_rule k5__rule_rollout_causes_downtime = {
     .severity = K5_SEV_ERROR,
     .kinds = K5_KIND_DEPLOYMENT,
     .scope = K5_SCOPE_SINGLE,
-    .cost = "O(HPAs targeting the workload) per workload (hash index by namespace, kind and name)",
+    .cost = "O(HPAs targeting the workload) per workload (hash index by namespace, kind and "
+            "name), plus serving: O(Service classes selecting the workload), as for "
+            "readiness-probe-missing",
     .scope_note = "also cross-object: where replicas is unset, the minReplicas of a "
                   "HorizontalPodAutoscaler in the input that targets the Deployment is the count",
     .summary = "A serving Deployment's rollout takes all of its pods down at once",

@@ -53,9 +53,10 @@ const k5_rule k5__rule_service_selects_nothing = {
     .kinds = K5_KIND_SERVICE,
     .scope = K5_SCOPE_CROSS,
     .cost = "O(candidates until the first match) per Service: workloads carrying the selector's first"
-            " pair (hash index); only when none matches are custom resources of the namespace and "
-            "then workloads of every other namespace tried (O(objects)), so N Services that select "
-            "nothing cost N x objects",
+            " pair (hash index); only when none matches are the custom resources of the namespace "
+            "tried (O(custom resources there)) and then workloads of other namespaces carrying the "
+            "same first pair (a label index across namespaces); a selector of only "
+            "controller-added keys (pod-template-hash) walks the namespace's workloads",
     .scope_note = NULL,
     .summary = "A Service's selector matches no pod template",
     .explanation =

@@ -200,6 +200,89 @@ static k5_status add_service_users(k5_index *idx, const k5_object *o, uint32_t i
     return st;
 }
 
+/* A growable byte string: a Service's class signature. */
+typedef struct sig {
+    char *p;
+    size_t n, cap;
+    bool oom;
+} sig;
+
+static void sig_add(sig *s, char type, const char *p, size_t n)
+{
+    if (s->oom)
+        return;
+    if (s->n + n + 2 > s->cap) {
+        size_t ncap = (s->cap ? s->cap : 256);
+        while (ncap < s->n + n + 2)
+            ncap *= 2;
+        char *np = realloc(s->p, ncap);
+        if (!np) {
+            s->oom = true;
+            return;
+        }
+        s->p = np;
+        s->cap = ncap;
+    }
+    s->p[s->n++] = type;
+    if (n)
+        memcpy(s->p + s->n, p, n);
+    s->n += n;
+    s->p[s->n++] = '\0';
+}
+
+/* A scalar as its type and text ("8080" and 8080 differ: one is a port name). */
+static void sig_node(sig *s, const k5_node *n)
+{
+    k5_str t = k5_node_str(n);
+    char type = (char)('0' + (n ? (int)k5_node_kind(n) : 9) + (k5_node_quoted(n) ? 10 : 0));
+    sig_add(s, type, t.p, t.n);
+}
+
+/* Everything of a Service that "serving" reads: namespace, selector, and each port. */
+static void service_sig(sig *s, const k5_object *o, const k5_node *sel)
+{
+    s->n = 0;
+    sig_add(s, 'n', o->namespace_.p, o->namespace_.n);
+    for (size_t i = 0; i < k5_node_len(sel); i++) {
+        sig_node(s, k5_map_key(sel, i));
+        sig_node(s, k5_map_value(sel, i));
+    }
+    const k5_node *ports = k5_node_at(o->root, "spec.ports");
+    sig_add(s, 'p', NULL, 0);
+    for (size_t i = 0; i < k5_node_len(ports); i++) {
+        const k5_node *sp = k5_seq_at(ports, i);
+        sig_add(s, k5_node_is_map(sp) ? 'm' : 'x', NULL, 0);
+        sig_node(s, k5_map_get(sp, "name"));
+        sig_node(s, k5_map_get(sp, "port"));
+        sig_node(s, k5_map_get(sp, "targetPort"));
+    }
+}
+
+static k5_status add_service(k5_index *idx, const k5_object *o, uint32_t id, sig *s)
+{
+    const k5_node *sel = k5_node_at(o->root, "spec.selector");
+    if (!k5_node_is_map(sel) || !k5_node_len(sel))
+        return K5_OK;
+    k5__key k;
+    k5__key_entry(&k, o->namespace_, sel, 0);
+    k5_status st = k5__hmap_add(&idx->sel_svc, k.buf, k.n, id);
+    if (st != K5_OK)
+        return st;
+    service_sig(s, o, sel);
+    if (s->oom)
+        return K5_ENOMEM;
+    const k5__hentry *cls = k5__hmap_get(&idx->svc_class, s->p, s->n);
+    if (cls && cls->nvals) {
+        idx->svc_class_n[cls->vals[0]]++;
+        return K5_OK;
+    }
+    idx->svc_class_n[id] = 1;
+    st = k5__hmap_add(&idx->svc_class, s->p, s->n, id);
+    if (st == K5_OK)
+        st = k5__hmap_add(&idx->sel_svc_rep, k.buf, k.n, id);
+    return st;
+}
+
 k5_status k5__index_build(k5_index **out, const k5_docset *set)
 {
     k5_index *idx = calloc(1, sizeof *idx);
@@ -212,12 +295,18 @@ k5_status k5__index_build(k5_index **out, const k5_docset *set)
                         &idx->mesh_dr,     &idx->mesh_se,
                         &idx->by_cluster,
                         &idx->sel_np,     &idx->sel_np_key,  &idx->np_scan,
-                        &idx->svc_users,  &idx->of_kind};
+                        &idx->svc_users,  &idx->of_kind,
+                        &idx->svc_class,  &idx->sel_svc_rep, &idx->name_any,
+                        &idx->label_any};
     for (size_t i = 0; i < sizeof maps / sizeof *maps; i++)
         maps[i]->arena = &idx->arena;
     k5_status st = K5_OK;
     k5__key k;
     size_t n = k5_docset_object_count(set);
+    sig s = {NULL, 0, 0, false};
+    idx->svc_class_n = calloc(n ? n : 1, sizeof *idx->svc_class_n);
+    if (!idx->svc_class_n)
+        st = K5_ENOMEM;
     for (size_t i = 0; i < n && st == K5_OK; i++) {
         const k5_object *o = k5_docset_object(set, i);
         uint32_t id = (uint32_t)i;
@@ -228,6 +317,8 @@ k5_status k5__index_build(k5_index **out, const k5_docset *set)
             break;
         k5__key_add(&k, o->name.p, o->name.n);
         st = k5__hmap_add(&idx->by_name, k.buf, k.n, id);
+        if (st == K5_OK)
+            st = k5__hmap_add(&idx->name_any, o->name.p, o->name.n, id);
         if (st != K5_OK)
             break;
         if (o->kind_id & K5_KINDS_CLUSTER) {
@@ -248,15 +339,15 @@ k5_status k5__index_build(k5_index **out, const k5_docset *set)
                 st = k5__hmap_add(&idx->pod_labels, k.buf, k.n, id);
                 if (st != K5_OK)
                     break;
+                k5__key_entry(&k, (k5_str){"", 0}, o->pod_labels, j);
+                st = k5__hmap_add(&idx->label_any, k.buf, k.n, id);
+                if (st != K5_OK)
+                    break;
                 key_label(&k, o->namespace_, k5_node_str(k5_map_key(o->pod_labels, j)));
                 st = k5__hmap_add(&idx->pod_keys, k.buf, k.n, id);
             }
         } else if (o->kind_id == K5_KIND_SERVICE) {
-            const k5_node *sel = k5_node_at(o->root, "spec.selector");
-            if (k5_node_is_map(sel) && k5_node_len(sel)) {
-                k5__key_entry(&k, o->namespace_, sel, 0);
-                st = k5__hmap_add(&idx->sel_svc, k.buf, k.n, id);
-            }
+            st = add_service(idx, o, id, &s);
         } else if (o->kind_id == K5_KIND_PDB) {
             st = add_label_selector(&idx->sel_pdb, &idx->sel_pdb_key, &idx->pdb_scan, o,
                                     k5_node_at(o->root, "spec.selector"), id);
@@ -285,6 +376,7 @@ k5_status k5__index_build(k5_index **out, const k5_docset *set)
             }
         }
     }
+    free(s.p);
     if (st != K5_OK) {
         k5__index_free(&idx);
         return st;
@@ -315,6 +407,11 @@ void k5__index_free(k5_index **idx)
     k5__hmap_free(&x->np_scan);
     k5__hmap_free(&x->svc_users);
     k5__hmap_free(&x->of_kind);
+    k5__hmap_free(&x->svc_class);
+    k5__hmap_free(&x->name_any);
+    k5__hmap_free(&x->label_any);
+    k5__hmap_free(&x->sel_svc_rep);
+    free(x->svc_class_n);
     k5__arena_free(&x->arena);
     free(x);
     *idx = NULL;
@@ -529,6 +626,23 @@ void k5_index_select_elsewhere(const k5_index *idx, k5_str ns, const k5_node *se
     kinds &= K5_KINDS_WORKLOAD;
     if (!idx->set || !k5_node_is_map(selector))
         return;
+    /* Candidates from the label index across namespaces when the selector has a pair; a
+     * selector of expressions only is tried on every workload (O(objects)). */
+    const k5_node *pairs = type == K5_SELECTOR_MAP ? selector : k5_map_get(selector, "matchLabels");
+    if (k5_node_is_map(pairs) && k5_node_len(pairs)) {
+        k5__key k;
+        k5__key_entry(&k, (k5_str){"", 0}, pairs, 0);
+        const k5__hentry *e = k5__hmap_get(&idx->label_any, k.buf, k.n);
+        for (uint32_t i = 0; e && i < e->nvals; i++) {
+            const k5_object *o = obj_at(idx, e->vals[i]);
+            if ((o->kind_id & kinds) && o->pod_spec && !str_eq(o->namespace_, ns) &&
+                k5_selector_matches(selector, type, o->pod_labels) && !fn(o, ud))
+                return;
+        }
+        return;
+    }
+    if (type == K5_SELECTOR_MAP)
+        return; /* an empty Service selector selects nothing */
     size_t n = k5_docset_object_count(idx->set);
     for (size_t i = 0; i < n; i++) {
         const k5_object *o = k5_docset_object(idx->set, i);
@@ -543,9 +657,9 @@ void k5_index_find_elsewhere(const k5_index *idx, k5_str ns, unsigned kinds, k5_
 {
     if (!idx->set)
         return;
-    size_t n = k5_docset_object_count(idx->set);
-    for (size_t i = 0; i < n; i++) {
-        const k5_object *o = k5_docset_object(idx->set, i);
+    const k5__hentry *e = k5__hmap_get(&idx->name_any, name.p ? name.p : "", name.n);
+    for (uint32_t i = 0; e && i < e->nvals; i++) {
+        const k5_object *o = obj_at(idx, e->vals[i]);
         if ((o->kind_id & kinds) && str_eq(o->name, name) && !str_eq(o->namespace_, ns) &&
             (!kind.n || str_eq(o->kind, kind)) && !fn(o, ud))
             return;
@@ -580,6 +694,28 @@ void k5_index_services_for(const k5_index *idx, const k5_object *w, k5_visit_fn 
     if (!w->pod_spec)
         return;
     each_selecting(idx, &idx->sel_svc, w, K5_SELECTOR_MAP, "spec.selector", false, fn, ud);
+}
+
+typedef struct class_visit {
+    const k5_index *idx;
+    k5__class_fn fn;
+    void *ud;
+} class_visit;
+
+static bool visit_class(const k5_object *svc, void *ud)
+{
+    class_visit *cv = ud;
+    return cv->fn(svc, cv->idx->svc_class_n[svc->index], cv->ud);
+}
+
+void k5__index_service_classes_for(const k5_index *idx, const k5_object *w, k5__class_fn fn,
+                                   void *ud)
+{
+    if (!w->pod_spec)
+        return;
+    class_visit cv = {idx, fn, ud};
+    each_selecting(idx, &idx->sel_svc_rep, w, K5_SELECTOR_MAP, "spec.selector", false,
+                   visit_class, &cv);
 }
 
 /* The objects whose LabelSelector at sel_path (indexed by add_label_selector) selects w. */

@@ -14,6 +14,9 @@ struct k5_index {
     k5__hmap by_name;    /* ns, kind, name      -> objects */
     k5__hmap pod_labels; /* ns, key, value      -> workloads whose pod template has that label */
     k5__hmap sel_svc;    /* ns, key, value      -> Services whose selector's first pair it is */
+    k5__hmap svc_class;  /* a Service's namespace, selector and ports -> the first such Service */
+    k5__hmap sel_svc_rep; /* ns, key, value     -> as sel_svc, the first Service of each class */
+    uint32_t *svc_class_n; /* by object index: the Services of the class it is the first of */
     k5__hmap pod_keys;   /* ns, key             -> workloads whose pod template has that key */
     k5__hmap sel_pdb;    /* ns, key, value      -> PDBs whose matchLabels' first pair it is, or
                           *                        without matchLabels, each value of their first
@@ -29,9 +32,22 @@ struct k5_index {
     k5__hmap sel_np, sel_np_key, np_scan;
     k5__hmap svc_users;  /* ns, Service name    -> Ingresses and routes with a backend on it */
     k5__hmap of_kind;    /* kind                -> objects of any namespace */
+    k5__hmap name_any;   /* name                -> objects of that name, in every namespace */
+    k5__hmap label_any;  /* key, value          -> workloads whose pod template has that label,
+                          *                        in every namespace */
 };
 
 k5_status k5__index_build(k5_index **out, const k5_docset *set);
+
+/*
+ * Services that select the workload, one per class: Services of one namespace with the same
+ * selector and the same ports (name, port, targetPort) look the same to every workload, so
+ * "serving" visits each class once, with its size: N Services sharing one selector over N
+ * workloads cost N, not N^2. fn gets the first Service of the class in input order.
+ */
+typedef bool (*k5__class_fn)(const k5_object *svc, size_t members, void *ud);
+void k5__index_service_classes_for(const k5_index *idx, const k5_object *workload,
+                                   k5__class_fn fn, void *ud);
 void k5__index_free(k5_index **idx);
 
 #endif

@@ -18,7 +18,7 @@
  */
 #include <ctype.h>
 
-#include "k5_check.h"
+#include "k5_index.h"
 
 const char k5_serving_definition[] =
     "Rules about traffic (readiness-probe-missing, prestop-hook-missing, "
@@ -101,11 +101,12 @@ typedef struct svc_walk {
     bool unresolved; /* a non-metrics targetPort that no container declares */
 } svc_walk;
 
-static bool visit_service(const k5_object *svc, void *ud)
+/* One class of Services (k5__index_service_classes_for): they all contribute the same. */
+static bool visit_service(const k5_object *svc, size_t members, void *ud)
 {
     svc_walk *w = ud;
-    w->out->services++;
-    if (!w->out->first_service)
+    w->out->services += members;
+    if (!w->out->first_service || svc->index < w->out->first_service->index)
         w->out->first_service = svc;
     const k5_node *ports = k5_node_at(svc->root, "spec.ports");
     for (size_t i = 0; i < k5_node_len(ports); i++) {
@@ -156,7 +157,7 @@ void k5__serving_of(const k5_check *c, const k5_object *obj, k5__serving *out)
     svc_walk w = {obj, containers, out, false};
     const k5_index *idx = c && !k5_check_alone(c) ? k5_check_index(c) : NULL;
     if (idx)
-        k5_index_services_for(idx, obj, visit_service, &w);
+        k5__index_service_classes_for(idx, obj, visit_service, &w);
     if (out->services) {
         /* Traffic through a Service whose port resolves to no declared port: the containers
          * declaring ports are the candidates, else all of them. */
