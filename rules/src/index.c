@@ -317,8 +317,6 @@ k5_status k5__index_build(k5_index **out, const k5_docset *set)
             break;
         k5__key_add(&k, o->name.p, o->name.n);
         st = k5__hmap_add(&idx->by_name, k.buf, k.n, id);
-        if (st == K5_OK)
-            st = k5__hmap_add(&idx->name_any, o->name.p, o->name.n, id);
         if (st != K5_OK)
             break;
         if (o->kind_id & K5_KINDS_CLUSTER) {
@@ -337,10 +335,6 @@ k5_status k5__index_build(k5_index **out, const k5_docset *set)
             for (size_t j = 0; j < k5_node_len(o->pod_labels) && st == K5_OK; j++) {
                 k5__key_entry(&k, o->namespace_, o->pod_labels, j);
                 st = k5__hmap_add(&idx->pod_labels, k.buf, k.n, id);
-                if (st != K5_OK)
-                    break;
-                k5__key_entry(&k, (k5_str){"", 0}, o->pod_labels, j);
-                st = k5__hmap_add(&idx->label_any, k.buf, k.n, id);
                 if (st != K5_OK)
                     break;
                 key_label(&k, o->namespace_, k5_node_str(k5_map_key(o->pod_labels, j)));
@@ -620,12 +614,41 @@ void k5_index_select(const k5_index *idx, k5_str ns, const k5_node *selector,
     }
 }
 
+/*
+ * The indexes across namespaces, built on the first search of another namespace: most runs
+ * never need them (a partner is missing only in broken input). The index belongs to one run on
+ * one thread, so filling it late is safe. Out of memory leaves them partial: a search then
+ * misses, and the finding names no other namespace.
+ */
+static void build_any(const k5_index *cidx)
+{
+    k5_index *idx = (k5_index *)cidx;
+    if (idx->any_built)
+        return;
+    idx->any_built = true;
+    k5__key k;
+    size_t n = k5_docset_object_count(idx->set);
+    for (size_t i = 0; i < n; i++) {
+        const k5_object *o = k5_docset_object(idx->set, i);
+        if (k5__hmap_add(&idx->name_any, o->name.p, o->name.n, (uint32_t)i) != K5_OK)
+            return;
+        if (!(o->kind_id & K5_KINDS_WORKLOAD) || !o->pod_labels)
+            continue;
+        for (size_t j = 0; j < k5_node_len(o->pod_labels); j++) {
+            k5__key_entry(&k, (k5_str){"", 0}, o->pod_labels, j);
+            if (k5__hmap_add(&idx->label_any, k.buf, k.n, (uint32_t)i) != K5_OK)
+                return;
+        }
+    }
+}
+
 void k5_index_select_elsewhere(const k5_index *idx, k5_str ns, const k5_node *selector,
                                k5_selector_type type, unsigned kinds, k5_visit_fn fn, void *ud)
 {
     kinds &= K5_KINDS_WORKLOAD;
     if (!idx->set || !k5_node_is_map(selector))
         return;
+    build_any(idx);
     /* Candidates from the label index across namespaces when the selector has a pair; a
      * selector of expressions only is tried on every workload (O(objects)). */
     const k5_node *pairs = type == K5_SELECTOR_MAP ? selector : k5_map_get(selector, "matchLabels");
@@ -657,6 +680,7 @@ void k5_index_find_elsewhere(const k5_index *idx, k5_str ns, unsigned kinds, k5_
 {
     if (!idx->set)
         return;
+    build_any(idx);
     const k5__hentry *e = k5__hmap_get(&idx->name_any, name.p ? name.p : "", name.n);
     for (uint32_t i = 0; e && i < e->nvals; i++) {
         const k5_object *o = obj_at(idx, e->vals[i]);

@@ -32,6 +32,7 @@ struct k5_index {
     k5__hmap sel_np, sel_np_key, np_scan;
     k5__hmap svc_users;  /* ns, Service name    -> Ingresses and routes with a backend on it */
     k5__hmap of_kind;    /* kind                -> objects of any namespace */
+    bool any_built;      /* the two below, built on first use (index.c, build_any) */
     k5__hmap name_any;   /* name                -> objects of that name, in every namespace */
     k5__hmap label_any;  /* key, value          -> workloads whose pod template has that label,
                           *                        in every namespace */
