@@ -421,12 +421,14 @@ static k5_status note_duplicate(k5_docset *set, const k5_object *o)
         return K5_OK; /* generateName: a new object each time */
     if (o->kind_id == K5_KIND_OTHER)
         return K5_OK; /* no rule judges it: a duplicate ConfigMap changes no finding */
-    char key[1024];
-    int n = snprintf(key, sizeof key, "%.*s%c%.*s%c%.*s", (int)o->kind.n, o->kind.p, 0,
-                     (int)o->namespace_.n, o->namespace_.p, 0, (int)o->name.n, o->name.p);
-    if (n < 0 || (size_t)n >= sizeof key)
-        return K5_OK;
-    const k5__hentry *e = k5__hmap_get(&set->identities, key, (size_t)n);
+    k5__key k;
+    k.n = 0;
+    k5__key_add(&k, o->kind.p, o->kind.n);
+    k5__key_add(&k, o->namespace_.p, o->namespace_.n);
+    k5__key_add(&k, o->name.p, o->name.n);
+    if (k.n >= sizeof k.buf)
+        return K5_OK; /* too long to be a Kubernetes name: not tracked */
+    const k5__hentry *e = k5__hmap_get(&set->identities, k.buf, k.n);
     if (e && e->nvals && e->vals[0] < set->objects.len) {
         const k5_object *first = K5__VEC_AT(&set->objects, k5_object *, e->vals[0]);
         const k5__file *ff = &K5__VEC_AT(&set->files, k5__file, first->file);
@@ -438,7 +440,7 @@ static k5_status note_duplicate(k5_docset *set, const k5_object *o)
                           (int)o->kind.n, o->kind.p, (int)o->namespace_.n, o->namespace_.p,
                           (int)o->name.n, o->name.p, ff->name, p.line, p.column);
     }
-    return k5__hmap_add(&set->identities, key, (size_t)n, (uint32_t)o->index);
+    return k5__hmap_add(&set->identities, k.buf, k.n, (uint32_t)o->index);
 }
 
 /* After a file loaded: kustomization namespaces, then duplicates, for its objects. */
