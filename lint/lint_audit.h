@@ -18,4 +18,10 @@ int lint_audit_main(int argc, char **argv);
  */
 int lint_config_load(const char *path, bool no_config, k5_config **cfg);
 
+/*
+ * Prints "kube5xx: CMD: <fmt with arg>" and "Try 'kube5xx CMD --help'." to stderr (cmd NULL:
+ * the top level) and returns the usage exit status, 2 (lint_main.c).
+ */
+int lint_usage_error(const char *cmd, const char *fmt, const char *arg);
+
 #endif

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fe.h"
 #include "lint_input.h"
 
 #define LINT_MAX_DIR_DEPTH 64   /* directory recursion */
@@ -57,63 +58,33 @@ static int add_error(lint_input *in, const char *file, uint32_t line, uint32_t c
     return 0;
 }
 
-/* Reads a whole stream, refusing more than K5_MAX_FILE_BYTES. */
+/* Reads a whole stream (the shared reader, frontend/fe.h), refusing more than K5_MAX_FILE_BYTES. */
 static int read_all(int fd, char **out, size_t *len, const char *name, lint_input *in)
 {
-    size_t cap = 64 * 1024, n = 0;
-    struct stat st;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-        if ((uint64_t)st.st_size > K5_MAX_FILE_BYTES) {
-            char msg[160];
-            snprintf(msg, sizeof msg,
-                     "file is %lld bytes, larger than %u MiB (limit K5_MAX_FILE_BYTES); split it",
-                     (long long)st.st_size, K5_MAX_FILE_BYTES / (1024u * 1024u));
-            add_error(in, name, 0, 0, msg);
-            return 1;
-        }
-        cap = (size_t)st.st_size + 1;
-    }
-    char *buf = malloc(cap);
-    if (!buf)
+    int e = 0;
+    size_t n = 0;
+    char msg[160];
+    switch (fe_read_fd(fd, K5_MAX_FILE_BYTES, out, &n, &e)) {
+    case FE_OK:
+        *len = n;
+        return 0;
+    case FE_ENOMEM:
         return -1;
-    for (;;) {
-        if (n == cap) {
-            if (cap > K5_MAX_FILE_BYTES) { /* read one byte past the limit: over it */
-                free(buf);
-                char msg[160];
-                snprintf(msg, sizeof msg, "input is larger than %u MiB (limit K5_MAX_FILE_BYTES)",
-                         K5_MAX_FILE_BYTES / (1024u * 1024u));
-                add_error(in, name, 0, 0, msg);
-                return 1;
-            }
-            size_t ncap = cap * 2 > (size_t)K5_MAX_FILE_BYTES + 1 ? (size_t)K5_MAX_FILE_BYTES + 1
-                                                                  : cap * 2;
-            char *nb = realloc(buf, ncap);
-            if (!nb) {
-                free(buf);
-                return -1;
-            }
-            buf = nb;
-            cap = ncap;
-        }
-        ssize_t r = read(fd, buf + n, cap - n);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            int e = errno;
-            free(buf);
-            char msg[160];
-            snprintf(msg, sizeof msg, "cannot read: %s", strerror(e));
-            add_error(in, name, 0, 0, msg);
-            return 1;
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
+    case FE_ELIMIT:
+        if (n > (size_t)K5_MAX_FILE_BYTES + 1) /* a regular file: its size is known */
+            snprintf(msg, sizeof msg,
+                     "file is %zu bytes, larger than %u MiB (limit K5_MAX_FILE_BYTES); split it", n,
+                     K5_MAX_FILE_BYTES / (1024u * 1024u));
+        else
+            snprintf(msg, sizeof msg, "input is larger than %u MiB (limit K5_MAX_FILE_BYTES)",
+                     K5_MAX_FILE_BYTES / (1024u * 1024u));
+        break;
+    default:
+        snprintf(msg, sizeof msg, "cannot read: %s", strerror(e));
+        break;
     }
-    *out = buf;
-    *len = n;
-    return 0;
+    add_error(in, name, 0, 0, msg);
+    return 1;
 }
 
 /* Only white space (or nothing at all). */

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fe.h"
 #include "lint_audit.h"
 #include "lint_docs.h"
 #include "lint_input.h"
@@ -60,12 +61,17 @@ static const char usage_text[] =
     "Exit status: 0 clean, 1 findings at or above --fail-on, 2 usage, I/O or parse error.\n"
     "Colour is used on a terminal unless NO_COLOR is set.\n";
 
+int lint_usage_error(const char *cmd, const char *fmt, const char *arg)
+{
+    fprintf(stderr, "kube5xx: %s%s", cmd ? cmd : "", cmd ? ": " : "");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nTry 'kube5xx%s%s --help'.\n", cmd ? " " : "", cmd ? cmd : "");
+    return EXIT_ERROR;
+}
+
 static int usage_error(const char *fmt, const char *arg)
 {
-    fprintf(stderr, "kube5xx: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nTry 'kube5xx --help'.\n");
-    return EXIT_ERROR;
+    return lint_usage_error(NULL, fmt, arg);
 }
 
 /* Edit distance of a and b (insertions, deletions, substitutions), both at most 63 bytes. */
@@ -148,42 +154,6 @@ static int option_error(int c, char **argv, const struct option *opts)
     return usage_error("%s", msg);
 }
 
-/* Reads a small file (the config) whole. Returns 0, or -1 with errno set. */
-static int slurp(const char *path, char **out, size_t *len, size_t cap)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    char *buf = malloc(cap + 1);
-    size_t n = 0;
-    if (!buf) {
-        close(fd);
-        errno = ENOMEM;
-        return -1;
-    }
-    for (;;) {
-        ssize_t r = read(fd, buf + n, cap + 1 - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            int e = errno;
-            free(buf);
-            close(fd);
-            errno = e;
-            return -1;
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-        if (n > cap)
-            break;
-    }
-    close(fd);
-    *out = buf;
-    *len = n;
-    return 0;
-}
-
 /* .kube5xx.yaml in the current directory or the nearest parent that has one. */
 static bool find_config(char *out, size_t size)
 {
@@ -211,8 +181,16 @@ static int load_config(const char *path, k5_config **cfg)
 {
     char *buf = NULL;
     size_t len = 0;
-    if (slurp(path, &buf, &len, K5_MAX_CONFIG_BYTES) != 0) {
-        fprintf(stderr, "%s: error: cannot read config: %s\n", path, strerror(errno));
+    char why[200];
+    /* Not regular files only: `-c <(generate-config)` hands over a FIFO. */
+    fe_status fs = fe_read_file(path, K5_MAX_CONFIG_BYTES, 0, &buf, &len, why, sizeof why);
+    if (fs == FE_ELIMIT) {
+        fprintf(stderr, "%s: error: config file is larger than %u bytes (limit K5_MAX_CONFIG_BYTES)\n",
+                path, K5_MAX_CONFIG_BYTES);
+        return EXIT_ERROR;
+    }
+    if (fs != FE_OK) {
+        fprintf(stderr, "%s: error: cannot read config: %s\n", path, why);
         return EXIT_ERROR;
     }
     k5_error err = {0};

@@ -1,8 +1,8 @@
 /*
  * kube5xx CLI: what the output formats share. The engine's strings come from
  * the user's input and are only as valid as it is (a JSON manifest may carry
- * any byte), so every format repairs UTF-8 through lint_utf8_next and then
- * applies its own escaping on top.
+ * any byte), so every format repairs UTF-8 through fe_utf8_next (the layer
+ * the webhook shares, frontend/fe.h) and then applies its own escaping on top.
  */
 #include <errno.h>
 #include <limits.h>
@@ -31,104 +31,10 @@ lint_output_fn lint_output_find(const char *name)
     return NULL;
 }
 
-size_t lint_utf8_next(const char *s, size_t n, uint32_t *cp)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    unsigned char c = u[0];
-    unsigned char lo = 0x80, hi = 0xBF;
-    size_t need;
-    uint32_t v;
-
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    /* The second byte's range is narrower after E0, ED, F0 and F4: that is
-     * what excludes overlong forms, surrogates and values past U+10FFFF. */
-    if (c >= 0xC2 && c <= 0xDF) {
-        need = 1;
-        v = c & 0x1Fu;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        need = 2;
-        v = c & 0x0Fu;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 3;
-        v = c & 0x07u;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;
-    } else {
-        *cp = LINT_REPLACEMENT_CHAR;
-        return 1;
-    }
-    for (size_t i = 1; i <= need; i++) {
-        if (i >= n || u[i] < lo || u[i] > hi) {
-            *cp = LINT_REPLACEMENT_CHAR;
-            return i;
-        }
-        lo = 0x80;
-        hi = 0xBF;
-        v = (v << 6) | (u[i] & 0x3Fu);
-    }
-    *cp = v;
-    return need + 1;
-}
-
-static size_t utf8_encode(uint32_t cp, char out[4])
-{
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (char)(0xC0 | (cp >> 6));
-        out[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xE0 | (cp >> 12));
-        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        out[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    out[0] = (char)(0xF0 | (cp >> 18));
-    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    out[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
-char *lint_utf8_clean(const char *s, size_t n)
-{
-    /* A bad byte (1 byte) becomes U+FFFD (3 bytes): at most 3x the input. */
-    if (n > (SIZE_MAX - 1) / 3) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    char *out = malloc(3 * n + 1);
-    if (!out)
-        return NULL;
-    size_t o = 0;
-    for (size_t i = 0; i < n;) {
-        uint32_t cp;
-        i += lint_utf8_next(s + i, n - i, &cp);
-        if (cp == 0)
-            cp = LINT_REPLACEMENT_CHAR;
-        o += utf8_encode(cp, out + o);
-    }
-    out[o] = '\0';
-    return out;
-}
-
 int lint_put_cp(FILE *fp, uint32_t cp)
 {
     char buf[4];
-    size_t n = utf8_encode(cp, buf);
+    size_t n = fe_utf8_encode(cp, buf);
     return fwrite(buf, 1, n, fp) == n ? 0 : EOF;
 }
 
@@ -228,7 +134,7 @@ cJSON *lint_json_arr(cJSON *parent, const char *key, bool *oom)
 
 cJSON *lint_json_strn(cJSON *parent, const char *key, const char *s, size_t n, bool *oom)
 {
-    char *clean = lint_utf8_clean(s, s ? n : 0);
+    char *clean = fe_utf8_clean(s, s ? n : 0);
     if (!clean) {
         *oom = true;
         return NULL;

@@ -23,7 +23,7 @@ static void put_escapedn(FILE *fp, const char *s, size_t n, bool property)
         return;
     for (size_t i = 0; i < n;) {
         uint32_t cp;
-        i += lint_utf8_next(s + i, n - i, &cp);
+        i += fe_utf8_next(s + i, n - i, &cp, NULL);
         if (cp == '%')
             fputs("%25", fp);
         else if (cp == '\r')

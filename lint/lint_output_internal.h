@@ -19,25 +19,9 @@ struct cJSON;
 /* Where SARIF's tool.driver.informationUri points: the project's home. */
 #define LINT_INFORMATION_URI "https://github.com/kube5xx/kube5xx"
 
-/* U+FFFD, what every format prints in place of an invalid UTF-8 sequence. */
-#define LINT_REPLACEMENT_CHAR 0xFFFDu
-
-/*
- * Decodes one code point from s (n > 0 bytes left) into *cp and returns the
- * number of bytes it used (at least 1). An invalid sequence yields
- * LINT_REPLACEMENT_CHAR and consumes its maximal invalid subpart, as Unicode
- * recommends (so "\xE2\x82" is one U+FFFD, "\xFF\xFF" two). Overlong forms,
- * surrogates and values above U+10FFFF are invalid.
- */
-size_t lint_utf8_next(const char *s, size_t n, uint32_t *cp);
-
-/*
- * Returns a malloc'd, NUL-terminated copy of the first n bytes of s with every
- * invalid UTF-8 sequence replaced by U+FFFD (and NUL bytes by U+FFFD as well,
- * so the copy is never shorter than it looks). s may be NULL when n is 0. The
- * caller frees the copy. Returns NULL when out of memory.
- */
-char *lint_utf8_clean(const char *s, size_t n);
+/* UTF-8 decoding and repair come from the front-ends' shared layer: fe_utf8_next,
+ * fe_utf8_clean, FE_REPLACEMENT_CHAR (frontend/fe.h). */
+#include "fe.h"
 
 /* Writes a code point as UTF-8 to fp. Returns what fputs-like calls return (EOF on error). */
 int lint_put_cp(FILE *fp, uint32_t cp);

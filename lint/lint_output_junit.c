@@ -32,7 +32,7 @@ static void put_xmln(FILE *fp, const char *s, size_t n, bool attr)
         return;
     for (size_t i = 0; i < n;) {
         uint32_t cp;
-        i += lint_utf8_next(s + i, n - i, &cp);
+        i += fe_utf8_next(s + i, n - i, &cp, NULL);
         switch (cp) {
         case '&':
             fputs("&amp;", fp);
@@ -60,7 +60,7 @@ static void put_xmln(FILE *fp, const char *s, size_t n, bool attr)
             break;
         case 0xFFFE:
         case 0xFFFF:
-            lint_put_cp(fp, LINT_REPLACEMENT_CHAR);
+            lint_put_cp(fp, FE_REPLACEMENT_CHAR);
             break;
         default:
             if (cp < 0x20)

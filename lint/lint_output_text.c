@@ -57,7 +57,7 @@ static void put_textn(FILE *fp, const char *s, size_t n)
             continue;
         }
         uint32_t cp;
-        i += lint_utf8_next(s + i, n - i, &cp);
+        i += fe_utf8_next(s + i, n - i, &cp, NULL);
         if (!needs_escape(cp))
             lint_put_cp(fp, cp);
         else if (cp == '\n')

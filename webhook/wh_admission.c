@@ -405,39 +405,10 @@ static void deny_message(wh_buf *mb, const char *kind, const denials *d)
     }
 }
 
-/*
- * Appends s as a JSON string body the way cJSON_PrintUnformatted writes it
- * (the answer used to be built with cJSON: the bytes stay the same): quote,
- * backslash and \b \f \n \r \t escaped by name, other control bytes as
- * \u00XX, everything else (DEL and UTF-8 included) as is.
- */
+/* s as a JSON string body, as cJSON_PrintUnformatted writes it (the shared escaper). */
 static char *put_json_str(char *p, const char *s)
 {
-    static const char hex[] = "0123456789abcdef";
-    for (const unsigned char *u = (const unsigned char *)s; *u; u++) {
-        unsigned char c = *u;
-        if (c >= 0x20 && c != '"' && c != '\\') {
-            *p++ = (char)c;
-            continue;
-        }
-        *p++ = '\\';
-        switch (c) {
-        case '"': *p++ = '"'; break;
-        case '\\': *p++ = '\\'; break;
-        case '\b': *p++ = 'b'; break;
-        case '\f': *p++ = 'f'; break;
-        case '\n': *p++ = 'n'; break;
-        case '\r': *p++ = 'r'; break;
-        case '\t': *p++ = 't'; break;
-        default:
-            *p++ = 'u';
-            *p++ = '0';
-            *p++ = '0';
-            *p++ = hex[c >> 4];
-            *p++ = hex[c & 15];
-        }
-    }
-    return p;
+    return fe_json_escape(p, s, strlen(s));
 }
 
 static char *put_lit(char *p, const char *lit)
@@ -580,7 +551,7 @@ static wh_status parse(review *r, const char *body, size_t len)
     if (!r->uid || !*r->uid)
         return reply_text(r, 400, WH_DECISION_INVALID, "request.uid is missing");
     /* The uid is echoed in the answer: it must survive as JSON, whole (never quoted back here). */
-    if (!wh_utf8_valid(r->uid, strlen(r->uid)) || wh_json_member_has_nul(body, len, "uid", r->uid))
+    if (!fe_utf8_valid(r->uid, strlen(r->uid)) || wh_json_member_has_nul(body, len, "uid", r->uid))
         return reply_text(r, 400, WH_DECISION_INVALID,
                           "request.uid must be valid UTF-8 without NUL characters");
     r->gvk = jget(req, "kind");

@@ -100,88 +100,13 @@ void wh_buf_printf(wh_buf *b, const char *fmt, ...)
 
 void wh_buf_json_str(wh_buf *b, const char *s, size_t n)
 {
-    static const char hex[] = "0123456789abcdef";
-    size_t start = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        const char *esc = NULL;
-        char u[7];
-        if (c == '"')
-            esc = "\\\"";
-        else if (c == '\\')
-            esc = "\\\\";
-        else if (c == '\n')
-            esc = "\\n";
-        else if (c == '\r')
-            esc = "\\r";
-        else if (c == '\t')
-            esc = "\\t";
-        else if (c < 0x20 || c == 0x7f) {
-            u[0] = '\\';
-            u[1] = 'u';
-            u[2] = '0';
-            u[3] = '0';
-            u[4] = hex[c >> 4];
-            u[5] = hex[c & 15];
-            u[6] = '\0';
-            esc = u;
-        }
-        if (esc) {
-            wh_buf_putn(b, s + start, i - start);
-            wh_buf_puts(b, esc);
-            start = i + 1;
-        }
+    /* The shared escaper (frontend/fe.h), a chunk at a time through a bounded buffer. */
+    char tmp[FE_JSON_ESCAPED_MAX(128)];
+    for (size_t i = 0; i < n && !b->trunc; i += 128) {
+        size_t k = n - i < 128 ? n - i : 128;
+        char *end = fe_json_escape(tmp, s + i, k);
+        wh_buf_putn(b, tmp, (size_t)(end - tmp));
     }
-    wh_buf_putn(b, s + start, n - start);
-}
-
-/* Decodes one UTF-8 sequence; returns its length, or 0 when it is invalid. */
-static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
-{
-    if (n == 0)
-        return 0;
-    unsigned char c = s[0];
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    size_t len;
-    uint32_t v, min;
-    if ((c & 0xe0) == 0xc0) {
-        len = 2;
-        v = c & 0x1f;
-        min = 0x80;
-    } else if ((c & 0xf0) == 0xe0) {
-        len = 3;
-        v = c & 0x0f;
-        min = 0x800;
-    } else if ((c & 0xf8) == 0xf0) {
-        len = 4;
-        v = c & 0x07;
-        min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        v = (v << 6) | (s[i] & 0x3f);
-    }
-    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-        return 0;
-    *cp = v;
-    return len;
-}
-
-size_t wh_utf8_chars(const char *s, size_t n)
-{
-    size_t chars = 0;
-    for (size_t i = 0; i < n; i++)
-        if (((unsigned char)s[i] & 0xc0) != 0x80)
-            chars++;
-    return chars;
 }
 
 #define CLEAN_MAX_CHARS 1024u
@@ -214,16 +139,15 @@ size_t wh_clean_line(wh_buf *b, const char *s, size_t n, size_t max_chars)
     size_t len = 0, chars = 0, i = 0;
     bool space = true; /* drops leading spaces and collapses runs */
     ends[0] = 0;
-    const unsigned char *u = (const unsigned char *)s;
     while (i < n && chars <= max_chars) {
         uint32_t cp;
-        size_t k = utf8_decode(u + i, n - i, &cp);
+        bool bad;
+        size_t k = fe_utf8_next(s + i, n - i, &cp, &bad);
         const char *out;
         size_t outn;
-        if (k == 0) {
+        if (bad) {
             out = "\xef\xbf\xbd"; /* U+FFFD */
             outn = 3;
-            k = 1;
         } else if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f) || cp == 0x2028 ||
                    cp == 0x2029 || cp == ' ') {
             i += k;
@@ -269,7 +193,7 @@ size_t wh_clean_line(wh_buf *b, const char *s, size_t n, size_t max_chars)
         len = room;
         while (len > 0 && ((unsigned char)tmp[len] & 0xc0) == 0x80)
             len--;
-        chars = wh_utf8_chars(tmp, len);
+        chars = fe_utf8_chars(tmp, len);
         b->trunc = true;
     }
     wh_buf_putn(b, tmp, len);
@@ -312,108 +236,19 @@ bool wh_file_sig_eq(const wh_file_sig *a, const wh_file_sig *b)
 wh_status wh_read_file(const char *path, size_t max, char **out, size_t *len, char *err,
                        size_t errsz)
 {
-    /*
-     * O_NONBLOCK: opening a FIFO for reading blocks until a writer comes, and
-     * the caller is the thread that handles signals and reloads. Only regular
-     * files are read (a FIFO, directory or device at a config or certificate
-     * path is an operator's mistake or an attack, never data).
-     */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-    if (fd < 0) {
-        snprintf(err, errsz, "%s: %s", path, strerror(errno));
-        return WH_EIO;
+    char why[200];
+    fe_status st = fe_read_file(path, max, FE_READ_REGULAR, out, len, why, sizeof why);
+    if (st != FE_OK)
+        snprintf(err, errsz, "%s: %s", path, why);
+    switch (st) {
+    case FE_OK: return WH_OK;
+    case FE_ENOMEM: return WH_ENOMEM;
+    case FE_ELIMIT: return WH_ELIMIT;
+    case FE_EIO:
+    case FE_ENOENT:
+    case FE_ENOTREG: break;
     }
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        snprintf(err, errsz, "%s: not a regular file (%s)", path,
-                 S_ISDIR(sb.st_mode)    ? "a directory"
-                 : S_ISFIFO(sb.st_mode) ? "a FIFO"
-                 : S_ISSOCK(sb.st_mode) ? "a socket"
-                                        : "a device or special file");
-        close(fd);
-        return WH_EIO;
-    }
-    /* One byte past max is room enough to tell "exactly max" from "larger". */
-    size_t cap = max + 1 < 4096 ? max + 1 : 4096, n = 0;
-    char *buf = malloc(cap);
-    wh_status st = WH_OK;
-    if (!buf) {
-        st = WH_ENOMEM;
-        goto out;
-    }
-    for (;;) {
-        if (n == cap) {
-            if (cap > max) {
-                snprintf(err, errsz, "%s: larger than %zu bytes", path, max);
-                st = WH_ELIMIT;
-                goto out;
-            }
-            size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
-            char *nb = realloc(buf, ncap);
-            if (!nb) {
-                st = WH_ENOMEM;
-                goto out;
-            }
-            buf = nb;
-            cap = ncap;
-        }
-        ssize_t r = read(fd, buf + n, cap - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            snprintf(err, errsz, "%s: %s", path, strerror(errno));
-            st = WH_EIO;
-            goto out;
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-    }
-    if (n > max) {
-        snprintf(err, errsz, "%s: larger than %zu bytes", path, max);
-        st = WH_ELIMIT;
-        goto out;
-    }
-    *out = buf;
-    *len = n;
-    buf = NULL;
-out:
-    free(buf);
-    close(fd);
-    return st;
-}
-
-bool wh_utf8_valid(const char *s, size_t n)
-{
-    const unsigned char *p = (const unsigned char *)s, *e = p + n;
-    while (p < e) {
-        unsigned c = *p;
-        if (c < 0x80) {
-            p++;
-            continue;
-        }
-        size_t k;
-        unsigned cp, min;
-        if (c >= 0xC2 && c <= 0xDF)
-            k = 1, cp = c & 0x1F, min = 0x80;
-        else if (c >= 0xE0 && c <= 0xEF)
-            k = 2, cp = c & 0x0F, min = 0x800;
-        else if (c >= 0xF0 && c <= 0xF4)
-            k = 3, cp = c & 0x07, min = 0x10000;
-        else
-            return false;
-        if ((size_t)(e - p) <= k)
-            return false;
-        for (size_t i = 1; i <= k; i++) {
-            if ((p[i] & 0xC0) != 0x80)
-                return false;
-            cp = (cp << 6) | (p[i] & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        p += k + 1;
-    }
-    return true;
+    return WH_EIO;
 }
 
 /* True when the text may hold a NUL: a raw 0 byte, or a backslash before "u0000". */

@@ -20,6 +20,9 @@
 
 #include <kube5xx/kube5xx.h>
 
+/* Reading files, UTF-8 and JSON escaping: shared with the CLI (frontend/fe.h). */
+#include "fe.h"
+
 /* One version for both front-ends: the engine's. */
 #define WH_VERSION KUBE5XX_VERSION
 
@@ -76,9 +79,6 @@ void wh_buf_json_str(wh_buf *b, const char *s, size_t n);
  */
 size_t wh_clean_line(wh_buf *b, const char *s, size_t n, size_t max_chars);
 
-/* True when s (n bytes) is well-formed UTF-8 (no overlongs, surrogates or values past U+10FFFF). */
-bool wh_utf8_valid(const char *s, size_t n);
-
 /*
  * True when the raw JSON text (len bytes) holds a string member named `key`
  * whose value begins with `prefix` and then has a NUL character (a raw 0 byte
@@ -95,9 +95,6 @@ bool wh_json_member_has_nul(const char *json, size_t len, const char *key, const
  * before a parser allocates it.
  */
 bool wh_json_values_exceed(const char *s, size_t n, size_t max);
-
-/* Number of UTF-8 characters in s (n bytes, assumed valid). */
-size_t wh_utf8_chars(const char *s, size_t n);
 
 /*
  * What identifies a version of a file on disk (device, inode, size, mtime, ctime). The config
@@ -116,9 +113,11 @@ wh_file_sig wh_file_sig_of(const char *path);
 bool wh_file_sig_eq(const wh_file_sig *a, const wh_file_sig *b);
 
 /*
- * Reads a whole file of at most `max` bytes into a malloc'd buffer (*out, freed by the
- * caller with free; one spare byte after the data). On failure *out is untouched and err says
- * why, naming the file: WH_EIO (cannot open or read), WH_ELIMIT (larger than max), WH_ENOMEM.
+ * fe_read_file for the webhook's files (regular files only; a FIFO is never opened blocking):
+ * a whole file of at most `max` bytes into a malloc'd buffer (*out, freed by the caller with
+ * free; one spare byte after the data, set to NUL). On failure *out is untouched and err says
+ * why, naming the file: WH_EIO (cannot open or read, not a regular file), WH_ELIMIT (larger
+ * than max), WH_ENOMEM.
  */
 wh_status wh_read_file(const char *path, size_t max, char **out, size_t *len, char *err,
                        size_t errsz);

@@ -301,7 +301,7 @@ static void test_lint_output__find_maps_names(void **state)
 
 static void expect_clean(const char *in, size_t n, const char *want)
 {
-    char *got = lint_utf8_clean(in, n);
+    char *got = fe_utf8_clean(in, n);
     assert_non_null(got);
     assert_string_equal(got, want);
     assert_true(utf8_valid(got));

@@ -218,7 +218,7 @@ static void test_wh_admission__uid_bad_utf8_or_nul_is_400_never_echoed(void **st
         judge_buf(&j, NULL, bodies[i], strlen(bodies[i]));
         assert_int_equal(j.rv.http_status, 400);
         assert_non_null(strstr(j.rv.body, "request.uid must be valid UTF-8 without NUL"));
-        assert_true(wh_utf8_valid(j.rv.body, j.rv.body_len));
+        assert_true(fe_utf8_valid(j.rv.body, j.rv.body_len));
         assert_null(memchr(j.rv.body, '\0', j.rv.body_len));
         judged_free(&j);
     }
@@ -485,7 +485,7 @@ static void test_wh_admission__deny_names_every_rule_before_explaining(void **st
     assert_false(allowed(&j));
     const char *msg = status_message(&j);
     assert_non_null(msg);
-    assert_true(wh_utf8_chars(msg, strlen(msg)) <= WH_DENY_MESSAGE_MAX_CHARS);
+    assert_true(fe_utf8_chars(msg, strlen(msg)) <= WH_DENY_MESSAGE_MAX_CHARS);
     /* The explanations start at "(1) "; every denied rule id comes before it. */
     const char *first = strstr(msg, "(1) ");
     assert_non_null(first);

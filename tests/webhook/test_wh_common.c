@@ -55,7 +55,7 @@ static void test_wh_common__clean_line_cuts_on_character_boundary(void **state)
         strcat(in, "\xc3\xa9");
     size_t n = wh_clean_line(&b, in, strlen(in), 10);
     assert_int_equal(n, 10);
-    assert_int_equal(wh_utf8_chars(s, strlen(s)), 10);
+    assert_int_equal(fe_utf8_chars(s, strlen(s)), 10);
     assert_string_equal(s + strlen(s) - 3, "...");
 }
 
@@ -187,13 +187,13 @@ static void test_wh_common__read_file_refuses_fifo_directory_device_without_bloc
 static void test_wh_common__utf8_validation(void **state)
 {
     (void)state;
-    assert_true(wh_utf8_valid("abc", 3));
-    assert_true(wh_utf8_valid("caf\xc3\xa9 \xe2\x98\x83 \xf0\x9f\x98\x80", 14));
-    assert_false(wh_utf8_valid("\xff", 1));
-    assert_false(wh_utf8_valid("\xc3", 1));             /* truncated */
-    assert_false(wh_utf8_valid("\xc0\xaf", 2));         /* overlong */
-    assert_false(wh_utf8_valid("\xed\xa0\x80", 3));     /* a surrogate */
-    assert_false(wh_utf8_valid("\xf4\x90\x80\x80", 4)); /* past U+10FFFF */
+    assert_true(fe_utf8_valid("abc", 3));
+    assert_true(fe_utf8_valid("caf\xc3\xa9 \xe2\x98\x83 \xf0\x9f\x98\x80", 14));
+    assert_false(fe_utf8_valid("\xff", 1));
+    assert_false(fe_utf8_valid("\xc3", 1));             /* truncated */
+    assert_false(fe_utf8_valid("\xc0\xaf", 2));         /* overlong */
+    assert_false(fe_utf8_valid("\xed\xa0\x80", 3));     /* a surrogate */
+    assert_false(fe_utf8_valid("\xf4\x90\x80\x80", 4)); /* past U+10FFFF */
 }
 
 static void test_wh_common__json_member_nul_is_found_in_the_raw_text(void **state)
