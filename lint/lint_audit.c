@@ -32,9 +32,11 @@ enum { EXIT_CLEAN = 0, EXIT_FINDINGS = 1, EXIT_ERROR = 2 };
 static const char audit_usage[] =
     "usage: kube5xx audit [options]\n"
     "\n"
-    "Lists the cluster (Deployments, StatefulSets, DaemonSets, Services, Ingresses,\n"
-    "PodDisruptionBudgets, HorizontalPodAutoscalers) and runs every rule over it, as\n"
-    "`kube5xx lint` does over files. Findings name the object: cluster:NS/Kind/NAME.\n"
+    "Lists the cluster (every kind the rules read: workloads, Pods and ReplicaSets no\n"
+    "controller owns, Services, Ingresses, PodDisruptionBudgets, HorizontalPodAutoscalers,\n"
+    "and the kinds cross-object rules consult; kinds the server does not serve are\n"
+    "skipped) and runs every rule over it, as `kube5xx lint` does over files. Findings\n"
+    "name the object: cluster:NS/Kind/NAME.\n"
     "\n"
     "options:\n"
     "      --kubeconfig FILE  kubeconfig (default: $KUBECONFIG, then ~/.kube/config, then\n"
@@ -58,10 +60,7 @@ static const char audit_usage[] =
 
 static int audit_usage_error(const char *fmt, const char *arg)
 {
-    fprintf(stderr, "kube5xx: audit: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nTry 'kube5xx audit --help'.\n");
-    return EXIT_ERROR;
+    return lint_usage_error("audit", fmt, arg);
 }
 
 typedef struct audit_opts {
@@ -163,7 +162,19 @@ typedef struct collect {
     bool progress;   /* stderr is a terminal and progress is wanted */
     const char *kind;
     bool too_many;
+    bool skip_owned; /* Pods, ReplicaSets: those a controller owns are judged through it */
 } collect;
+
+/* True when a controller (a ReplicaSet, a Deployment, a Job...) owns the object. */
+static bool controlled(const cJSON *obj)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+    const cJSON *refs = cJSON_GetObjectItemCaseSensitive(m, "ownerReferences");
+    for (const cJSON *r = cJSON_IsArray(refs) ? refs->child : NULL; r; r = r->next)
+        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "controller")))
+            return true;
+    return false;
+}
 
 static void progress_line(const collect *c)
 {
@@ -184,6 +195,8 @@ static int collect_item(void *ud, const cJSON *obj)
         c->items = fresh;
         return 0;
     }
+    if (c->skip_owned && controlled(obj))
+        return 0;
     if (*c->total >= LINT_AUDIT_MAX_OBJECTS) {
         c->too_many = true;
         return 1;
@@ -226,21 +239,24 @@ static int list_cluster(const audit_opts *a, k5_kube_client *client, const char 
     size_t total = 0;
     int rc = EXIT_CLEAN;
     for (size_t i = 0; i < k5_kube_kind_count() && rc == EXIT_CLEAN; i++) {
-        const k5_kube_kind *kind = k5_kube_kind_at(i);
+        const k5_kube_kind *preferred = k5_kube_kind_at(i), *kind = NULL;
         k5_error err = {0};
-        bool served = false;
-        if (k5_kube_discover(client, kind, &served, &err) != K5_OK) {
+        if (k5_kube_resolve(client, preferred, &kind, &err) != K5_OK) {
             fprintf(stderr, "%skube5xx: audit: %s\n", shown ? "\n" : "", err.msg);
             return EXIT_ERROR;
         }
-        if (!served) {
-            if (!a->quiet)
-                fprintf(stderr, "%skube5xx: audit: notice: the server does not serve %s (%s%s%s"
-                        " %s): skipped\n", shown ? "\r\033[K" : "", kind->kind, kind->group,
-                        kind->group[0] ? "/" : "", kind->version, kind->resource);
+        if (!kind) {
+            if (!a->quiet) {
+                fprintf(stderr, "%skube5xx: audit: notice: the server does not serve %s (",
+                        shown ? "\r\033[K" : "", preferred->kind);
+                for (const k5_kube_kind *k = preferred; k; k = k->fallback)
+                    fprintf(stderr, "%s%s%s%s", k == preferred ? "" : ", ", k->group,
+                            k->group[0] ? "/" : "", k->version);
+                fprintf(stderr, " %s): skipped\n", preferred->resource);
+            }
             continue;
         }
-        collect c = {cJSON_CreateArray(), &total, progress, kind->kind, false};
+        collect c = {cJSON_CreateArray(), &total, progress, kind->kind, false, !kind->cached};
         if (!c.items) {
             fprintf(stderr, "kube5xx: audit: out of memory\n");
             return EXIT_ERROR;

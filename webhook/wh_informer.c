@@ -19,15 +19,10 @@ struct wh_informer {
     size_t n;
 };
 
-/* The engine's kind bit for a kind of the client's table (by name). */
+/* The engine's kind bit for a kind of the client's table (which is expanded from the engine's). */
 static unsigned bit_of(const k5_kube_kind *k)
 {
-    for (size_t i = 0; i < k5_kind_count(); i++) {
-        const k5_kind_info *ki = k5_kind_at(i);
-        if (strcmp(ki->name, k->kind) == 0)
-            return (unsigned)ki->kind;
-    }
-    return 0;
+    return k->bit;
 }
 
 static void on_replace_begin(void *ud, const k5_kube_kind *k)
@@ -65,7 +60,7 @@ wh_status wh_informer_start(wh_cache *cache, const char *kubeconfig, const char 
     for (size_t i = 0; i < k5_kube_kind_count(); i++) {
         const k5_kube_kind *k = k5_kube_kind_at(i);
         unsigned b = bit_of(k);
-        if ((b & K5_CLUSTER_KINDS) && w->n < K5__KIND_COUNT) {
+        if (k->cached && (b & K5_CLUSTER_KINDS) && w->n < K5__KIND_COUNT) {
             w->kinds[w->n] = k;
             w->bits[w->n++] = b;
         }

@@ -61,26 +61,15 @@ static void versions_of(const k5_kind_info *ki, char *buf, size_t size)
 {
     size_t used = 0;
     buf[0] = '\0';
-    const char *p = ki->served;
-    bool first = true;
-    while (*p) {
-        while (*p == ' ')
-            p++;
-        size_t n = strcspn(p, " ");
-        if (!n)
-            break;
-        const char *slash = memchr(p, '/', n);
-        const char *v = slash ? slash + 1 : p;
-        size_t vn = n - (size_t)(v - p);
-        int w = snprintf(buf + used, size - used, "%s\"%.*s\"", first ? "" : ", ", (int)vn, v);
+    k5_str g, v;
+    for (size_t i = 0; k5_kind_served_at(ki, i, &g, &v); i++) {
+        int w = snprintf(buf + used, size - used, "%s\"%.*s\"", i ? ", " : "", (int)v.n, v.p);
         if (w < 0 || (size_t)w >= size - used)
             break;
         used += (size_t)w;
-        first = false;
         /* Built-in kinds: the preferred version only; the API server converts. */
         if (ki->flags & K5_KF_BUILTIN)
             break;
-        p += n;
     }
 }
 

@@ -527,6 +527,23 @@ k5_status k5_kube_discover(k5_kube_client *c, const k5_kube_kind *kind, bool *se
     return st;
 }
 
+k5_status k5_kube_resolve(k5_kube_client *c, const k5_kube_kind *kind,
+                          const k5_kube_kind **served, k5_error *err)
+{
+    for (const k5_kube_kind *k = kind; k; k = k->fallback) {
+        bool yes = false;
+        k5_status st = k5_kube_discover(c, k, &yes, err);
+        if (st != K5_OK)
+            return st;
+        if (yes) {
+            *served = k;
+            return K5_OK;
+        }
+    }
+    *served = NULL;
+    return K5_OK;
+}
+
 k5_status k5__kube_list_page(const char *body, size_t len, const k5_kube_kind *kind,
                             k5_kube_item_fn fn, void *ud, char *rv, char **cont, k5_error *err)
 {

@@ -341,13 +341,15 @@ static void *kind_thread(void *arg)
     for (;;) { /* discovery, until it answers */
         if (inf->stop)
             goto out;
-        bool served = false;
+        const k5_kube_kind *served = NULL;
         k5_error err = {0};
-        if (k5_kube_discover(inf->client, ks->kind, &served, &err) == K5_OK) {
-            if (served)
+        if (k5_kube_resolve(inf->client, ks->kind, &served, &err) == K5_OK) {
+            if (served) {
+                ks->kind = served; /* the apiVersion the server serves; only this thread reads it */
                 break;
-            char gv[128];
-            k5__kube_group_version(ks->kind, gv, sizeof gv);
+            }
+            char gv[256];
+            k5__kube_versions(ks->kind, gv, sizeof gv);
             report(ks, "the server does not serve %s (%s %s): skipped", ks->kind->kind, gv,
                    ks->kind->resource);
             /* A kind the server does not serve has no objects: an empty replace says so, and a

@@ -46,6 +46,8 @@ void k5__kube_trim(struct cJSON *obj, const k5_kube_kind *kind);
 
 /* "apps/v1" or "v1" into buf. */
 void k5__kube_group_version(const k5_kube_kind *kind, char *buf, size_t size);
+/* Every apiVersion of a kind (it and its fallbacks), ", "-separated, into buf. */
+void k5__kube_versions(const k5_kube_kind *kind, char *buf, size_t size);
 
 
 /* ------------------------------------------------------------- requests */

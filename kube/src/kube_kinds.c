@@ -1,38 +1,72 @@
 /*
  * kube5xx_kube: the kinds the rules read from a cluster, and where the API
- * serves them. One line per kind; the informer, discovery and `kube5xx audit`
- * all iterate this table. Versions are the GA ones every supported
- * Kubernetes release serves (autoscaling/v2 since 1.23, policy/v1 and
- * networking.k8s.io/v1 Ingress since 1.21/1.19).
+ * serves them, expanded from the engine's kind table (kube5xx/k5_kinds.def):
+ * every kind flagged K5_KF_CACHE or K5_KF_AUDIT, once per apiVersion it lists
+ * as served. The informer, discovery and `kube5xx audit` iterate this table,
+ * so a kind appended to k5_kinds.def with one of those flags is listed and
+ * watched with no change here.
  */
+#include <pthread.h>
+#include <stdio.h>
 #include <string.h>
+
+#include <kube5xx/k5_object.h>
 
 #include "kube_internal.h"
 
-static const k5_kube_kind kinds[] = {
-    {"Deployment", "apps", "v1", "deployments", true},
-    {"StatefulSet", "apps", "v1", "statefulsets", true},
-    {"DaemonSet", "apps", "v1", "daemonsets", true},
-    {"Service", "", "v1", "services", true},
-    {"Ingress", "networking.k8s.io", "v1", "ingresses", true},
-    {"PodDisruptionBudget", "policy", "v1", "poddisruptionbudgets", true},
-    {"HorizontalPodAutoscaler", "autoscaling", "v2", "horizontalpodautoscalers", true},
-};
+/* An apiVersion per kind at most this many (the table lists one to three). */
+#define MAX_VERSIONS 4u
+#define MAX_ENTRIES (K5__KIND_COUNT * MAX_VERSIONS)
+
+static k5_kube_kind entries[MAX_ENTRIES];
+static char strings[MAX_ENTRIES][2][128]; /* group, version */
+static size_t nentries;
+static const k5_kube_kind *preferred[K5__KIND_COUNT];
+static size_t npreferred;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void build(void)
+{
+    for (size_t i = 0; i < k5_kind_count(); i++) {
+        const k5_kind_info *ki = k5_kind_at(i);
+        if (!(ki->flags & (K5_KF_CACHE | K5_KF_AUDIT)))
+            continue;
+        k5_kube_kind *prev = NULL;
+        k5_str g, v;
+        for (size_t j = 0; j < MAX_VERSIONS && nentries < MAX_ENTRIES &&
+                           k5_kind_served_at(ki, j, &g, &v);
+             j++) {
+            char *gs = strings[nentries][0], *vs = strings[nentries][1];
+            snprintf(gs, 128, "%.*s", (int)g.n, g.p);
+            snprintf(vs, 128, "%.*s", (int)v.n, v.p);
+            k5_kube_kind *k = &entries[nentries++];
+            *k = (k5_kube_kind){ki->name, gs, vs, ki->resource,
+                                !(ki->flags & K5_KF_CLUSTER_SCOPED), (unsigned)ki->kind,
+                                (ki->flags & K5_KF_CACHE) != 0, NULL};
+            if (prev)
+                prev->fallback = k;
+            else
+                preferred[npreferred++] = k;
+            prev = k;
+        }
+    }
+}
 
 size_t k5_kube_kind_count(void)
 {
-    return sizeof kinds / sizeof kinds[0];
+    pthread_once(&once, build);
+    return npreferred;
 }
 
 const k5_kube_kind *k5_kube_kind_at(size_t i)
 {
-    return i < k5_kube_kind_count() ? &kinds[i] : NULL;
+    return i < k5_kube_kind_count() ? preferred[i] : NULL;
 }
 
 const k5_kube_kind *k5_kube_kind_find(const char *kind)
 {
     for (size_t i = 0; kind && i < k5_kube_kind_count(); i++)
-        if (strcmp(kinds[i].kind, kind) == 0)
-            return &kinds[i];
+        if (strcmp(preferred[i]->kind, kind) == 0)
+            return preferred[i];
     return NULL;
 }

@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 #include <yaml.h>
 
+#include "fe.h"
 #include "kube_internal.h"
 
 k5_status k5__kube_err(k5_error *err, k5_status st, const char *fmt, ...)
@@ -32,47 +33,23 @@ k5_status k5__kube_err(k5_error *err, k5_status st, const char *fmt, ...)
 k5_status k5__kube_read_file(const char *path, size_t cap, const char *cap_name, const char *what,
                              char **out, size_t *len, k5_error *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return k5__kube_err(err, errno == ENOENT ? K5_ENOTFOUND : K5_EINVAL,
-                            "%s: cannot read %s: %s", path, what, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode) &&
-        !S_ISFIFO(st.st_mode)) {
-        close(fd);
-        return k5__kube_err(err, K5_EINVAL, "%s: cannot read %s: not a regular file", path, what);
-    }
-    char *buf = malloc(cap + 2);
-    if (!buf) {
-        close(fd);
+    /* The front-ends' shared reader; FIFOs and devices are read (a kubeconfig from <(...)). */
+    char why[200];
+    switch (fe_read_file(path, cap, 0, out, len, why, sizeof why)) {
+    case FE_OK:
+        return K5_OK;
+    case FE_ENOMEM:
         return k5__kube_err(err, K5_ENOMEM, "%s: out of memory reading %s", path, what);
+    case FE_ELIMIT:
+        return k5__kube_err(err, K5_ELIMIT, "%s: %s is larger than %zu bytes (limit %s)", path,
+                            what, cap, cap_name);
+    case FE_ENOENT:
+        return k5__kube_err(err, K5_ENOTFOUND, "%s: cannot read %s: %s", path, what, why);
+    case FE_EIO:
+    case FE_ENOTREG:
+        break;
     }
-    size_t n = 0;
-    for (;;) {
-        ssize_t r = read(fd, buf + n, cap + 1 - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            int e = errno;
-            free(buf);
-            close(fd);
-            return k5__kube_err(err, K5_EINVAL, "%s: cannot read %s: %s", path, what, strerror(e));
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-        if (n > cap) {
-            free(buf);
-            close(fd);
-            return k5__kube_err(err, K5_ELIMIT, "%s: %s is larger than %zu bytes (limit %s)", path,
-                                what, cap, cap_name);
-        }
-    }
-    close(fd);
-    buf[n] = '\0';
-    *out = buf;
-    *len = n;
-    return K5_OK;
+    return k5__kube_err(err, K5_EINVAL, "%s: cannot read %s: %s", path, what, why);
 }
 
 static int b64val(unsigned char c)
@@ -312,6 +289,20 @@ void k5__kube_group_version(const k5_kube_kind *kind, char *buf, size_t size)
         snprintf(buf, size, "%s/%s", kind->group, kind->version);
     else
         snprintf(buf, size, "%s", kind->version);
+}
+
+void k5__kube_versions(const k5_kube_kind *kind, char *buf, size_t size)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (const k5_kube_kind *k = kind; k && n < size; k = k->fallback) {
+        char gv[128];
+        k5__kube_group_version(k, gv, sizeof gv);
+        int w = snprintf(buf + n, size - n, "%s%s", k == kind ? "" : ", ", gv);
+        if (w < 0)
+            break;
+        n += (size_t)w;
+    }
 }
 
 void k5__kube_trim(cJSON *obj, const k5_kube_kind *kind)

@@ -405,6 +405,29 @@ static bool project_fields(cJSON *out, const cJSON *spec, const char *const *nam
     return true;
 }
 
+/* Annotations a kind without a projection of its own keeps: small ones, not the applied copy. */
+#define GENERIC_MAX_ANNOTATION_BYTES 256u
+
+static bool keep_small_annotations(cJSON *out, const cJSON *meta)
+{
+    const cJSON *ann = get(meta, "annotations");
+    cJSON *kept = NULL;
+    for (const cJSON *a = cJSON_IsObject(ann) ? ann->child : NULL; a; a = a->next) {
+        if (!a->string || !cJSON_IsString(a) ||
+            strlen(a->valuestring) > GENERIC_MAX_ANNOTATION_BYTES ||
+            strcmp(a->string, "kubectl.kubernetes.io/last-applied-configuration") == 0)
+            continue;
+        if (!kept && !(kept = cJSON_AddObjectToObject(out, "annotations")))
+            return false;
+        cJSON *d = cJSON_CreateString(a->valuestring);
+        if (!d || !cJSON_AddItemToObject(kept, a->string, d)) {
+            cJSON_Delete(d);
+            return false;
+        }
+    }
+    return true;
+}
+
 /* The trimmed copy of an object of a cached kind, as a new cJSON tree (NULL: out of memory). */
 static cJSON *project(const cJSON *obj, unsigned kind)
 {
@@ -417,10 +440,17 @@ static cJSON *project(const cJSON *obj, unsigned kind)
         return NULL;
     const cJSON *meta = get(obj, "metadata"), *spec = get(obj, "spec");
     cJSON *m = NULL;
+    bool generic = !(kind & K5_CLUSTER_KINDS_LINKED);
     bool ok = keep(out, obj, "apiVersion") && keep(out, obj, "kind") &&
               (m = cJSON_AddObjectToObject(out, "metadata")) && keep(m, meta, "name") &&
-              keep(m, meta, "namespace") && keep_annotations(m, meta);
-    if (ok) {
+              keep(m, meta, "namespace") &&
+              (generic ? keep(m, meta, "labels") && keep_small_annotations(m, meta)
+                       : keep_annotations(m, meta));
+    if (ok && generic) {
+        /* A kind the cache has no projection for (NetworkPolicy, IngressClass, Namespace,
+         * Gateway API kinds...): these are small, and their rules read their spec. */
+        ok = keep(out, obj, "spec");
+    } else if (ok) {
         if (kind & K5_KINDS_WORKLOAD)
             ok = project_workload(out, spec);
         else if (kind == K5_KIND_SERVICE)
@@ -720,14 +750,22 @@ static bool identify(const cJSON *obj, unsigned *kind, k5_str *ns, k5_str *name)
     const cJSON *av = get(obj, "apiVersion"), *k = get(obj, "kind");
     const cJSON *meta = get(obj, "metadata");
     const cJSON *n = get(meta, "name"), *s = get(meta, "namespace");
-    if (!cJSON_IsString(av) || !cJSON_IsString(k) || !cJSON_IsString(n) || !cJSON_IsString(s) ||
-        !*n->valuestring || !*s->valuestring)
+    if (!cJSON_IsString(av) || !cJSON_IsString(k) || !cJSON_IsString(n) || !*n->valuestring)
         return false;
     *kind = k5_kind_from((k5_str){av->valuestring, strlen(av->valuestring)},
                          (k5_str){k->valuestring, strlen(k->valuestring)});
+    if (!(*kind & K5_CLUSTER_KINDS))
+        return false;
     *name = (k5_str){n->valuestring, strlen(n->valuestring)};
+    /* Cluster-scoped kinds (Namespace, IngressClass) are keyed under the empty namespace. */
+    if (k5_kind_info_of((k5_kind)*kind)->flags & K5_KF_CLUSTER_SCOPED) {
+        *ns = (k5_str){"", 0};
+        return true;
+    }
+    if (!cJSON_IsString(s) || !*s->valuestring)
+        return false;
     *ns = (k5_str){s->valuestring, strlen(s->valuestring)};
-    return (*kind & K5_CLUSTER_KINDS) != 0;
+    return true;
 }
 
 k5_status k5_cluster_put(k5_cluster *cl, const cJSON *obj, k5_error *err)
@@ -1072,6 +1110,40 @@ static void add_backends(const k5_cluster *cl, k5_partners *p, const ref *ing)
         add_witness(cl, p, ing->ns, K5_KIND_SERVICE, 8);
 }
 
+/*
+ * A Gateway API route's backendRefs that name Services (kind unset or Service, group unset
+ * or core), in the route's namespace or the one they name; as for an Ingress, a missing one
+ * brings the same name from another namespace and a few Services of its namespace.
+ */
+static void add_route_backends(const k5_cluster *cl, k5_partners *p, const ref *route)
+{
+    const k5_node *rules = k5_node_at(route->root, "spec.rules");
+    bool missing = false;
+    for (size_t i = 0; i < k5_node_len(rules); i++) {
+        const k5_node *refs = k5_map_get(k5_seq_at(rules, i), "backendRefs");
+        for (size_t j = 0; j < k5_node_len(refs); j++) {
+            const k5_node *r = k5_seq_at(refs, j);
+            k5_str kind = k5_node_str(k5_map_get(r, "kind")),
+                   group = k5_node_str(k5_map_get(r, "group")),
+                   name = k5_node_str(k5_map_get(r, "name")),
+                   ns = k5_node_str(k5_map_get(r, "namespace"));
+            if (!name.n || (kind.n && !str_eq(kind, (k5_str){"Service", 7})) || group.n)
+                continue;
+            if (!ns.n)
+                ns = route->ns;
+            const entry *e = find_entry(cl, K5_KIND_SERVICE, ns, name);
+            if (e) {
+                add(p, e);
+            } else {
+                missing = true;
+                add_elsewhere(cl, p, K5_KIND_SERVICE, ns, name);
+            }
+        }
+    }
+    if (missing)
+        add_witness(cl, p, route->ns, K5_KIND_SERVICE, 8);
+}
+
 static void add_around(const k5_cluster *cl, k5_partners *p, const ref *s)
 {
     size_t first = p->n;
@@ -1101,6 +1173,8 @@ static void add_around(const k5_cluster *cl, k5_partners *p, const ref *s)
                 add_backends(cl, p, &b->v[i]->obj);
     } else if (s->kind_id == K5_KIND_INGRESS) {
         add_backends(cl, p, s);
+    } else if (s->kind_id & (K5_KIND_HTTPROUTE | K5_KIND_GRPCROUTE)) {
+        add_route_backends(cl, p, s);
     } else if (s->kind_id == K5_KIND_PDB) {
         add_selected(cl, p, s->ns, k5_node_at(s->root, "spec.selector"),
                      K5_SELECTOR_LABEL);
@@ -1126,6 +1200,26 @@ static void add_around(const k5_cluster *cl, k5_partners *p, const ref *s)
     }
 }
 
+/*
+ * The cached kinds the partner search does not follow by reference (NetworkPolicies,
+ * IngressClasses, Gateway API kinds...), as context for the rules that read them: those of
+ * the subject's namespace, its Namespace object, and the cluster-scoped ones.
+ */
+static void add_context(const k5_cluster *cl, k5_partners *p, const ref *s)
+{
+    for (int bit = 0; bit < K5__KIND_COUNT; bit++) {
+        unsigned kind = 1u << bit;
+        if (!(kind & K5_CLUSTER_KINDS) || (kind & K5_CLUSTER_KINDS_LINKED))
+            continue;
+        if (kind == K5_KIND_NAMESPACE) {
+            add(p, find_entry(cl, kind, (k5_str){"", 0}, s->ns));
+            continue;
+        }
+        bool scoped = (k5_kind_info_of((k5_kind)kind)->flags & K5_KF_CLUSTER_SCOPED) != 0;
+        add_witness(cl, p, scoped ? (k5_str){"", 0} : s->ns, kind, K5_CLUSTER_MAX_CONTEXT);
+    }
+}
+
 k5_status k5_cluster_partners(const k5_cluster *cl, const k5_object *const *subjects,
                               size_t nsubjects, k5_partners **out)
 {
@@ -1141,6 +1235,8 @@ k5_status k5_cluster_partners(const k5_cluster *cl, const k5_object *const *subj
     p->nsubjects = nsubjects;
     for (size_t i = 0; i < nsubjects; i++)
         add_around(cl, p, &refs[i]);
+    if (nsubjects)
+        add_context(cl, p, &refs[0]);
     p->subjects = NULL;
     p->nsubjects = 0;
     if (p->oom) {

@@ -29,6 +29,25 @@ const k5_kind_info *k5_kind_info_of(k5_kind kind)
     return NULL;
 }
 
+bool k5_kind_served_at(const k5_kind_info *ki, size_t i, k5_str *group, k5_str *version)
+{
+    for (const char *p = ki->served;;) {
+        while (*p == ' ')
+            p++;
+        size_t n = strcspn(p, " ");
+        if (!n)
+            return false;
+        if (i-- == 0) {
+            const char *slash = memchr(p, '/', n);
+            size_t g = slash ? (size_t)(slash - p) : 0;
+            *group = (k5_str){p, g};
+            *version = slash ? (k5_str){slash + 1, n - g - 1} : (k5_str){p, n};
+            return true;
+        }
+        p += n;
+    }
+}
+
 static bool str_is(k5_str s, const char *lit)
 {
     size_t n = strlen(lit);

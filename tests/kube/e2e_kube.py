@@ -351,16 +351,33 @@ def test_discovery(env):
     s = Server(env, "--disable", "autoscaling/v2")
     try:
         kc = s.kubeconfig()
+        # The kind table's versions are tried in order: autoscaling/v2 is gone, v1 is served.
+        out = subprocess.run([env.probe, "discover", "--kubeconfig", kc, "--kind",
+                              "HorizontalPodAutoscaler"], capture_output=True, text=True).stdout
+        assert out.strip() == "SERVED HorizontalPodAutoscaler yes autoscaling/v1", out
+        out = subprocess.run([env.probe, "discover", "--kubeconfig", kc, "--kind", "Ingress"],
+                             capture_output=True, text=True).stdout
+        assert out.strip() == "SERVED Ingress yes networking.k8s.io/v1", out
+        out = subprocess.run([env.probe, "discover", "--kubeconfig", kc, "--kind", "HTTPRoute"],
+                             capture_output=True, text=True).stdout
+        assert out.strip() == "SERVED HTTPRoute yes gateway.networking.k8s.io/v1beta1", out
+        out = subprocess.run([env.probe, "discover", "--kubeconfig", kc, "--kind", "Gateway"],
+                             capture_output=True, text=True).stdout
+        assert out.strip() == "SERVED Gateway no", out
+    finally:
+        s.stop()
+    s = Server(env, "--disable", "autoscaling/v2", "--disable", "autoscaling/v1")
+    try:
+        kc = s.kubeconfig()
         out = subprocess.run([env.probe, "discover", "--kubeconfig", kc, "--kind",
                               "HorizontalPodAutoscaler"], capture_output=True, text=True).stdout
         assert out.strip() == "SERVED HorizontalPodAutoscaler no", out
-        out = subprocess.run([env.probe, "discover", "--kubeconfig", kc, "--kind", "Ingress"],
-                             capture_output=True, text=True).stdout
-        assert out.strip() == "SERVED Ingress yes", out
-        # The informer skips the kind with a log line and serves the others.
+        # The informer skips the kind with a log line naming every version tried, and serves
+        # the others.
         p = Probe(env, "watch", "--kubeconfig", kc, "--kind", "HorizontalPodAutoscaler,Service")
         p.expect(r"^ERROR HorizontalPodAutoscaler the server does not serve "
-                 r"HorizontalPodAutoscaler \(autoscaling/v2 horizontalpodautoscalers\): skipped")
+                 r"HorizontalPodAutoscaler \(autoscaling/v2, autoscaling/v1 "
+                 r"horizontalpodautoscalers\): skipped")
         p.expect(r"^END HorizontalPodAutoscaler")  # an empty replace: it has no objects
         p.expect(r"^END Service")
         p.finish()
@@ -612,6 +629,33 @@ def test_audit_matches_lint(env):
         s.stop()
 
 
+def test_audit_kinds_from_the_table(env):
+    """Every kind the kind table flags arrives in audit: at the version the server serves,
+    cluster-scoped ones whole, Pods no controller owns judged and owned ones left out."""
+    objs = os.path.join(HERE, "fixtures", "cluster.json")
+    more = os.path.join(HERE, "fixtures", "cluster-table.json")
+    s = Server(env, "--load", objs, "--load", more)
+    try:
+        kc = s.kubeconfig()
+        r = subprocess.run([env.kube5xx, "audit", "--no-config", "--kubeconfig", kc, "-A",
+                            "--format", "json"], capture_output=True, text=True, cwd=env.dir)
+        assert r.returncode == 1, r.stderr
+        rep = json.loads(r.stdout)
+        # cluster.json's 5, a NetworkPolicy, an IngressClass, an HTTPRoute served at v1beta1
+        # only, and the bare Pod; not the Pod a ReplicaSet owns.
+        assert rep["summary"]["objects"] == 9, rep["summary"]
+        objects = {(f["object"]["kind"], f["object"]["name"]) for f in rep["findings"]}
+        assert ("Pod", "bare") in objects, objects
+        assert not any(n.startswith("owned") for _, n in objects), objects
+        assert "does not serve HTTPRoute" not in r.stderr, r.stderr
+        paths = [x["path"] for x in s.requests() if x["verb"] != "control"]
+        assert any(p.startswith("/apis/gateway.networking.k8s.io/v1beta1/httproutes")
+                   for p in paths), paths
+        assert any(p.startswith("/apis/networking.k8s.io/v1/ingressclasses") for p in paths), paths
+    finally:
+        s.stop()
+
+
 def test_audit_progress(env):
     """A progress line on stderr when stderr is a terminal and the cluster is large."""
     big = os.path.join(env.dir, "big.json")
@@ -639,15 +683,17 @@ def test_audit_progress(env):
 
 def test_audit_errors(env):
     objs = os.path.join(HERE, "fixtures", "cluster.json")
-    s = Server(env, "--load", objs, "--disable", "autoscaling/v2")
+    s = Server(env, "--load", objs, "--disable", "autoscaling/v2", "--disable", "autoscaling/v1")
     try:
         kc = s.kubeconfig()
-        # A kind the server does not serve is skipped with a notice.
+        # A kind the server does not serve is skipped with a notice naming the versions tried.
         r = subprocess.run([env.kube5xx, "audit", "--no-config", "--kubeconfig", kc, "-A"],
                            capture_output=True, text=True, cwd=env.dir)
         assert r.returncode == 1, r.stderr
-        assert "does not serve HorizontalPodAutoscaler (autoscaling/v2 " \
+        assert "does not serve HorizontalPodAutoscaler (autoscaling/v2, autoscaling/v1 " \
             "horizontalpodautoscalers): skipped" in r.stderr, r.stderr
+        assert "does not serve Gateway (gateway.networking.k8s.io/v1, " \
+            "gateway.networking.k8s.io/v1beta1 gateways): skipped" in r.stderr, r.stderr
         # Unauthorized: exit 2 with the server's word.
         r = subprocess.run([env.kube5xx, "audit", "--no-config", "--kubeconfig",
                             s.kubeconfig("bad", user={"token": "wrong"})],
@@ -674,7 +720,7 @@ def test_audit_errors(env):
 
 TESTS = [test_auth, test_pagination, test_list_retries, test_discovery, test_informer,
          test_relist_410, test_watch_timeout, test_in_cluster_token_rotation, test_audit_matches_lint,
-         test_audit_progress, test_audit_errors]
+         test_audit_kinds_from_the_table, test_audit_progress, test_audit_errors]
 
 
 def main():

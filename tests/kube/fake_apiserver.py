@@ -55,6 +55,11 @@ RESOURCES = [
     ("networking.k8s.io", "v1", "ingresses", "Ingress", True),
     ("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", True),
     ("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler", True),
+    ("autoscaling", "v1", "horizontalpodautoscalers", "HorizontalPodAutoscaler", True),
+    ("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", True),
+    ("networking.k8s.io", "v1", "ingressclasses", "IngressClass", False),
+    # A cluster with the Gateway API at v1beta1 only: clients must fall back to it.
+    ("gateway.networking.k8s.io", "v1beta1", "httproutes", "HTTPRoute", True),
 ]
 
 

@@ -8,7 +8,7 @@
  *   kube_probe list     [--kubeconfig F] [--context C] --kind K [-n NS] [--limit N]
  *       RV <resourceVersion> / ITEM <ns>/<name> <rv> <has-managedFields> <has-status>
  *   kube_probe discover [--kubeconfig F] [--context C] --kind K
- *       SERVED <kind> yes|no
+ *       SERVED <kind> yes <group/version served> | SERVED <kind> no  (versions tried in order)
  *   kube_probe watch    [--kubeconfig F] [--context C] --kind K[,K...] [-n NS]
  *                       [--watch-timeout S] [--backoff-ms MS] [--limit N]
  *       BEGIN <kind> / <TYPE> <kind> <ns>/<name> <rv> / END <kind> / ERROR <kind> <msg>
@@ -151,11 +151,14 @@ int main(int argc, char **argv)
         else
             say("RV %s\n", rv);
     } else if (strcmp(cmd, "discover") == 0 && kind) {
-        bool served = false;
-        if (k5_kube_discover(c, kind, &served, &err) != K5_OK)
+        const k5_kube_kind *served = NULL;
+        if (k5_kube_resolve(c, kind, &served, &err) != K5_OK)
             rc = fail("discover", &err);
+        else if (served)
+            say("SERVED %s yes %s%s%s\n", kind->kind, served->group, served->group[0] ? "/" : "",
+                served->version);
         else
-            say("SERVED %s %s\n", kind->kind, served ? "yes" : "no");
+            say("SERVED %s no\n", kind->kind);
     } else if (strcmp(cmd, "watch") == 0 && kinds) {
         const k5_kube_kind *list[16];
         size_t n = 0;

@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include <kube5xx/kube5xx.h>
+
 #include <kube5xx/k5_kube.h>
 
 #include "kube_internal.h"
@@ -409,8 +411,39 @@ static void test_kube_kinds__table(void **state)
     assert_string_equal(path, "/api/v1/namespaces/a%20b/services");
     assert_true(k5__kube_resource_path(d, NULL, path, sizeof path));
     assert_string_equal(path, "/apis/apps/v1/deployments");
-    assert_null(k5_kube_kind_find("Pod"));
     assert_null(k5_kube_kind_at(k5_kube_kind_count()));
+    /* Expanded from k5_kinds.def: every K5_KF_CACHE and K5_KF_AUDIT kind, no other. */
+    assert_int_equal(d->bit, K5_KIND_DEPLOYMENT);
+    assert_true(d->cached);
+    assert_null(d->fallback);
+    const k5_kube_kind *pod = k5_kube_kind_find("Pod");
+    assert_non_null(pod);
+    assert_false(pod->cached); /* audit only */
+    assert_null(k5_kube_kind_find("Job"));
+    assert_null(k5_kube_kind_find("CronJob"));
+    /* Cluster-scoped kinds are listed without a namespace. */
+    const k5_kube_kind *ns = k5_kube_kind_find("Namespace");
+    assert_non_null(ns);
+    assert_false(ns->namespaced);
+    assert_true(k5__kube_resource_path(ns, "shop", path, sizeof path));
+    assert_string_equal(path, "/api/v1/namespaces");
+    /* Several served versions: preferred first, the others as fallbacks in order. */
+    const k5_kube_kind *gw = k5_kube_kind_find("Gateway");
+    assert_non_null(gw);
+    assert_string_equal(gw->group, "gateway.networking.k8s.io");
+    assert_string_equal(gw->version, "v1");
+    assert_non_null(gw->fallback);
+    assert_string_equal(gw->fallback->version, "v1beta1");
+    assert_string_equal(gw->fallback->kind, "Gateway");
+    assert_null(gw->fallback->fallback);
+    const k5_kube_kind *hpa = k5_kube_kind_find("HorizontalPodAutoscaler");
+    assert_string_equal(hpa->version, "v2");
+    assert_string_equal(hpa->fallback->version, "v1");
+    for (size_t i = 0; i < k5_kube_kind_count(); i++) {
+        const k5_kind_info *ki = k5_kind_info_of((k5_kind)k5_kube_kind_at(i)->bit);
+        assert_non_null(ki);
+        assert_true(ki->flags & (K5_KF_CACHE | K5_KF_AUDIT));
+    }
 }
 
 static void test_kube_backoff__jitter_cap_and_retry_after(void **state)

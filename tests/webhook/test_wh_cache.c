@@ -501,6 +501,70 @@ static void test_wh_cache__pdb_that_leaves_no_eviction_is_denied_a_literal_zero_
     wh_cache_free(&c);
 }
 
+static void test_wh_cache__kinds_from_the_table_arrive_as_context(void **state)
+{
+    (void)state;
+    wh_cache *c = trusted_shop();
+    /* Kinds the table flags K5_KF_CACHE beyond the seven the partner search follows. */
+    char big[2048];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    char *np = malloc(4096);
+    snprintf(np, 4096,
+             "{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"NetworkPolicy\",\"metadata\":"
+             "{\"name\":\"deny\",\"namespace\":\"shop\",\"annotations\":{\"kubectl.kubernetes.io/"
+             "last-applied-configuration\":\"%s\"}},\"spec\":{\"podSelector\":{},"
+             "\"policyTypes\":[\"Ingress\"]}}",
+             big);
+    event(c, K5_KIND_NETWORKPOLICY, WH_CACHE_ADDED, np);
+    /* Cluster-scoped: no namespace. */
+    event(c, K5_KIND_INGRESSCLASS, WH_CACHE_ADDED,
+          strdup("{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"IngressClass\",\"metadata\":"
+                 "{\"name\":\"nginx\"},\"spec\":{\"controller\":\"k8s.io/ingress-nginx\"}}"));
+    event(c, K5_KIND_NAMESPACE, WH_CACHE_ADDED,
+          strdup("{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"shop\","
+                 "\"labels\":{\"team\":\"shop\"}}}"));
+    event(c, K5_KIND_NAMESPACE, WH_CACHE_ADDED,
+          strdup("{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"other\"}}"));
+    char *m = wh_cache_metrics(c);
+    assert_non_null(strstr(m, "kube5xx_cache_objects{kind=\"NetworkPolicy\"} 1"));
+    assert_non_null(strstr(m, "kube5xx_cache_objects{kind=\"IngressClass\"} 1"));
+    assert_non_null(strstr(m, "kube5xx_cache_objects{kind=\"Namespace\"} 2"));
+    assert_non_null(strstr(m, "kube5xx_cache_refused_total{kind=\"NetworkPolicy\"} 0"));
+    free(m);
+    /* The 2 KB applied copy was dropped: the policy costs far less than it. */
+    const k5_cluster *cl = wh_cache_read_begin(c);
+    size_t bytes = k5_cluster_bytes(cl);
+    wh_cache_read_end(c);
+    event(c, K5_KIND_NETWORKPOLICY, WH_CACHE_DELETED,
+          strdup("{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"NetworkPolicy\",\"metadata\":"
+                 "{\"name\":\"deny\",\"namespace\":\"shop\"}}"));
+    cl = wh_cache_read_begin(c);
+    assert_true(bytes - k5_cluster_bytes(cl) < 1024);
+    wh_cache_read_end(c);
+    event(c, K5_KIND_NETWORKPOLICY, WH_CACHE_ADDED,
+          strdup("{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"NetworkPolicy\",\"metadata\":"
+                 "{\"name\":\"deny\",\"namespace\":\"shop\"},\"spec\":{\"podSelector\":{}}}"));
+    /* A Service review: its Deployment, plus the context: the policy of its namespace, its
+     * Namespace (not the other one) and the cluster's IngressClass. */
+    answer a;
+    judge(&a, c, review_of("Service", "", "v1", "CREATE", service("api", "web", "http"), NULL));
+    assert_true(allowed(&a));
+    assert_int_equal(a.rv.partners, 4);
+    answer_free(&a);
+    /* An HTTPRoute review finds the Service its backendRef names (and the context). */
+    judge(&a, c,
+          review_of("HTTPRoute", "gateway.networking.k8s.io", "v1", "CREATE",
+                    strdup("{\"apiVersion\":\"gateway.networking.k8s.io/v1\",\"kind\":"
+                           "\"HTTPRoute\",\"metadata\":{\"name\":\"web\",\"namespace\":\"shop\"},"
+                           "\"spec\":{\"parentRefs\":[{\"name\":\"gw\"}],\"rules\":[{"
+                           "\"backendRefs\":[{\"name\":\"web\",\"port\":80}]}]}}"),
+                    NULL));
+    assert_int_equal(a.rv.partners, 4);
+    answer_free(&a);
+    wh_cache_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -516,6 +580,7 @@ int main(void)
         cmocka_unit_test(test_wh_cache__objects_it_cannot_hold_are_refused_and_counted),
         cmocka_unit_test(test_wh_cache__reference_to_another_namespace_names_it_as_the_linter_does),
         cmocka_unit_test(test_wh_cache__pdb_that_leaves_no_eviction_is_denied_a_literal_zero_warned),
+        cmocka_unit_test(test_wh_cache__kinds_from_the_table_arrive_as_context),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

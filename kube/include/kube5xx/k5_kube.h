@@ -111,8 +111,10 @@ void k5_kube_config_free(k5_kube_config **cfg);
 /* ---------------------------------------------------------------- kinds */
 
 /*
- * A kind the rules need, and where the API serves it. The table is the one
- * place that lists them: adding a kind is one line in kube/src/kube_kinds.c.
+ * A kind the rules read from a cluster, and where the API serves it. The
+ * table is expanded from the engine's kind table (kube5xx/k5_kinds.def): every
+ * kind flagged K5_KF_CACHE or K5_KF_AUDIT there, once per served apiVersion.
+ * Adding a kind is one line in k5_kinds.def.
  */
 typedef struct k5_kube_kind {
     const char *kind;     /* "Deployment" */
@@ -120,8 +122,14 @@ typedef struct k5_kube_kind {
     const char *version;  /* "v1" */
     const char *resource; /* "deployments" */
     bool namespaced;
+    unsigned bit;         /* the engine's k5_kind bit (K5_KIND_DEPLOYMENT) */
+    bool cached;          /* K5_KF_CACHE: the webhook's cache watches it (else audit only) */
+    /* The next apiVersion to try when the server does not serve this one
+     * (gateway.networking.k8s.io/v1, then v1beta1), or NULL. */
+    const struct k5_kube_kind *fallback;
 } k5_kube_kind;
 
+/* Kinds in the table (their preferred apiVersion; the others through ->fallback). */
 size_t k5_kube_kind_count(void);
 /* The i-th kind of the table (NULL when out of range). */
 const k5_kube_kind *k5_kube_kind_at(size_t i);
@@ -155,6 +163,14 @@ const k5_kube_config *k5_kube_client_config(const k5_kube_client *c);
  */
 K5_WUR k5_status k5_kube_discover(k5_kube_client *c, const k5_kube_kind *kind, bool *served,
                                   k5_error *err);
+
+/*
+ * Discovery over a kind's apiVersions, preferred first (kind, then its
+ * fallbacks): *served receives the first one the server serves, or NULL when
+ * it serves none. Any failure but "not served" is an error.
+ */
+K5_WUR k5_status k5_kube_resolve(k5_kube_client *c, const k5_kube_kind *kind,
+                                 const k5_kube_kind **served, k5_error *err);
 
 /*
  * Called for every object of a list, in order. `obj` is borrowed for the call

@@ -15,7 +15,10 @@
  * workloads replicas, the pod template's labels and its containers' names,
  * ports and port-like command/args; for Services type, selector and ports;
  * for Ingresses the backends; PDBs' spec; HPAs' target and replica bounds.
- * managedFields, status and every other annotation are dropped.
+ * managedFields, status and every other annotation are dropped. Kinds without
+ * a projection of their own (NetworkPolicy, IngressClass, Namespace, Gateway
+ * API kinds...: the table's other K5_KF_CACHE kinds) keep labels, annotations
+ * under 256 bytes but last-applied-configuration, and the whole spec.
  *
  * Indexes (by name, pod labels, selectors, HPA targets, Ingress backends) are
  * updated by every put and remove, never rebuilt. A k5_cluster is not
@@ -31,10 +34,22 @@
 
 struct cJSON;
 
-/* The kinds a cluster caches: the ones the cross-object rules read. */
-#define K5_CLUSTER_KINDS                                                                         \
+/* The kinds a cluster caches: the ones the cross-object rules read (K5_KF_CACHE in the table). */
+enum {
+    K5__CLUSTER_KINDS = 0
+#define K5_KIND(ident, name, resource, served, older, flags)                                      \
+    | (((flags) & K5_KF_CACHE) ? K5_KIND_##ident : 0)
+#include "k5_kinds.def"
+#undef K5_KIND
+};
+#define K5_CLUSTER_KINDS ((unsigned)K5__CLUSTER_KINDS)
+/* Of those, the ones the partner search knows by their references (selectors, backends,
+ * targets); the others are handed to a review as context: those of its namespace, the
+ * Namespace itself, and the cluster-scoped ones. */
+#define K5_CLUSTER_KINDS_LINKED                                                                  \
     (K5_KIND_DEPLOYMENT | K5_KIND_STATEFULSET | K5_KIND_DAEMONSET | K5_KIND_SERVICE |             \
      K5_KIND_INGRESS | K5_KIND_PDB | K5_KIND_HPA)
+#define K5_CLUSTER_MAX_CONTEXT 32u /* context objects of one kind given to one review */
 
 /* Named limits. */
 #define K5_CLUSTER_MAX_OBJECT_BYTES (64u * 1024u) /* one cached object, after trimming */

@@ -12,6 +12,9 @@
 /* Kind flags (k5_kinds.def). */
 #define K5_KF_BUILTIN 1u /* a kind of Kubernetes itself (not from a CRD) */
 #define K5_KF_WEBHOOK 2u /* the webhook admits it */
+#define K5_KF_CACHE 4u   /* read from a cluster: cached by the webhook, listed by audit */
+#define K5_KF_AUDIT 8u   /* listed by `kube5xx audit` only (owned objects left out) */
+#define K5_KF_CLUSTER_SCOPED 16u /* not namespaced */
 
 /* Bit positions of the kinds, in table order; K5__KIND_BIT_OTHER comes last. */
 enum {
@@ -47,6 +50,11 @@ size_t k5_kind_count(void);
 const k5_kind_info *k5_kind_at(size_t i);
 /* The table line of one kind bit, or NULL (K5_KIND_OTHER, several bits, 0). */
 const k5_kind_info *k5_kind_info_of(k5_kind kind);
+/*
+ * The i-th apiVersion of ki->served (0: the preferred one), split into its group ("" for the
+ * core group) and version; false past the last. The strings point into the table.
+ */
+bool k5_kind_served_at(const k5_kind_info *ki, size_t i, k5_str *group, k5_str *version);
 
 /* Every kind, "other" (unknown kinds and custom resources) included. */
 #define K5_KINDS_ALL ((1u << K5__KIND_COUNT) - 1u)
