@@ -5,7 +5,9 @@
  * three times under a config with exemptions and the ratchet: in enforce mode,
  * through the advisory (warn-only) entry point, and with a trusted cluster
  * cache around the object (wh_admission_review_cached: cross-object admission
- * against a Deployment, Service, Ingress, PDB and HPA in namespace "default").
+ * against a Deployment, Service, Ingress, PDB and HPA in namespace "default", a Service and
+ * a Deployment in namespace "other", and context objects: the Namespace, a NetworkPolicy, an
+ * IngressClass).
  *   out/fuzz/tests/fuzz/fuzz_admission -max_total_time=60 tests/fuzz/seeds/admission
  */
 #include <fcntl.h>
@@ -53,9 +55,28 @@ static const char *const k_cluster[] = {
     "\"name\":\"web\",\"namespace\":\"default\",\"uid\":\"u5\"},\"spec\":{\"scaleTargetRef\":{"
     "\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"name\":\"web\"},\"minReplicas\":2,"
     "\"maxReplicas\":4}}",
+    /* Elsewhere: what "exists only in namespace" finds for a missing backend or target. */
+    "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"api\",\"namespace\":"
+    "\"other\",\"uid\":\"u6\"},\"spec\":{\"selector\":{\"app\":\"api\"},\"ports\":[{\"port\":80,"
+    "\"targetPort\":8080}]}}",
+    "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"api\","
+    "\"namespace\":\"other\",\"uid\":\"u7\"},\"spec\":{\"template\":{\"metadata\":{\"labels\":{"
+    "\"app\":\"api\"}},\"spec\":{\"containers\":[{\"name\":\"api\",\"ports\":[{"
+    "\"containerPort\":8080}]}]}}}}",
+    /* Context kinds (kept whole but for bulk): the namespace, a policy, a class. */
+    "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"default\","
+    "\"labels\":{\"team\":\"web\"}}}",
+    "{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"NetworkPolicy\",\"metadata\":{\"name\":"
+    "\"deny\",\"namespace\":\"default\"},\"spec\":{\"podSelector\":{},\"policyTypes\":["
+    "\"Ingress\"]}}",
+    "{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"IngressClass\",\"metadata\":{\"name\":"
+    "\"nginx\",\"annotations\":{\"ingressclass.kubernetes.io/is-default-class\":\"true\"}},"
+    "\"spec\":{\"controller\":\"k8s.io/ingress-nginx\"}}",
 };
-static const unsigned k_cluster_kinds[] = {K5_KIND_DEPLOYMENT, K5_KIND_SERVICE, K5_KIND_INGRESS,
-                                           K5_KIND_PDB, K5_KIND_HPA};
+static const unsigned k_cluster_kinds[] = {
+    K5_KIND_DEPLOYMENT, K5_KIND_SERVICE,   K5_KIND_INGRESS,       K5_KIND_PDB,
+    K5_KIND_HPA,        K5_KIND_SERVICE,   K5_KIND_DEPLOYMENT,    K5_KIND_NAMESPACE,
+    K5_KIND_NETWORKPOLICY, K5_KIND_INGRESSCLASS};
 
 /* A trusted cache: every cached kind listed, the objects above added. */
 static wh_cache *cluster(void)
