@@ -299,7 +299,7 @@ void wh_cache_read_end(wh_cache *c)
 char *wh_cache_metrics(void *cache)
 {
     wh_cache *c = cache;
-    size_t cap = 8192;
+    size_t cap = 32768; /* 5 families x each cached kind, ~80 bytes a line: room for more */
     char *text = malloc(cap);
     if (!text)
         return NULL;
@@ -319,40 +319,39 @@ char *wh_cache_metrics(void *cache)
     wh_cache_state s = compute(c, now, NULL, 0);
     pthread_mutex_unlock(&c->mu);
 
-    wh_buf_puts(&b, "# HELP kube5xx_cache_objects Objects in the cluster cache, by kind.\n"
-                    "# TYPE kube5xx_cache_objects gauge\n");
-    for (int k = 0; k < NKINDS; k++)
-        if (ks[k].cached)
-            wh_buf_printf(&b, "kube5xx_cache_objects{kind=\"%s\"} %zu\n", kind_name(k), counts[k]);
-    wh_buf_puts(&b, "# HELP kube5xx_cache_watch_restarts_total Full relists after the first "
-                    "(410 Gone, a broken watch), by kind.\n"
-                    "# TYPE kube5xx_cache_watch_restarts_total counter\n");
-    for (int k = 0; k < NKINDS; k++)
-        if (ks[k].cached)
-            wh_buf_printf(&b, "kube5xx_cache_watch_restarts_total{kind=\"%s\"} %llu\n",
-                          kind_name(k), (unsigned long long)ks[k].restarts);
-    wh_buf_puts(&b, "# HELP kube5xx_cache_errors_total List and watch errors, by kind.\n"
-                    "# TYPE kube5xx_cache_errors_total counter\n");
-    for (int k = 0; k < NKINDS; k++)
-        if (ks[k].cached)
-            wh_buf_printf(&b, "kube5xx_cache_errors_total{kind=\"%s\"} %llu\n", kind_name(k),
-                          (unsigned long long)ks[k].errors);
-    wh_buf_puts(&b, "# HELP kube5xx_cache_refused_total Objects the cache would not hold "
-                    "(over K5_CLUSTER_MAX_OBJECT_BYTES, no name), by kind.\n"
-                    "# TYPE kube5xx_cache_refused_total counter\n");
-    for (int k = 0; k < NKINDS; k++)
-        if (ks[k].cached)
-            wh_buf_printf(&b, "kube5xx_cache_refused_total{kind=\"%s\"} %llu\n", kind_name(k),
-                          (unsigned long long)ks[k].refused);
-    wh_buf_puts(&b, "# HELP kube5xx_cache_last_event_age_seconds Seconds since the last list "
-                    "or watch event, by kind (-1: none yet).\n"
-                    "# TYPE kube5xx_cache_last_event_age_seconds gauge\n");
-    for (int k = 0; k < NKINDS; k++)
-        if (ks[k].cached) {
-            double age = ks[k].last_event_ns ? (double)(now - ks[k].last_event_ns) / 1e9 : -1.0;
-            wh_buf_printf(&b, "kube5xx_cache_last_event_age_seconds{kind=\"%s\"} %.3f\n",
-                          kind_name(k), age);
+    /* The per-kind families: one table, one loop. */
+    static const struct {
+        const char *name, *type, *help;
+    } families[] = {
+        {"kube5xx_cache_objects", "gauge", "Objects in the cluster cache, by kind."},
+        {"kube5xx_cache_watch_restarts_total", "counter",
+         "Full relists after the first (410 Gone, a broken watch), by kind."},
+        {"kube5xx_cache_errors_total", "counter", "List and watch errors, by kind."},
+        {"kube5xx_cache_refused_total", "counter",
+         "Objects the cache would not hold (over K5_CLUSTER_MAX_OBJECT_BYTES, no name), by kind."},
+        {"kube5xx_cache_last_event_age_seconds", "gauge",
+         "Seconds since the last list or watch event, by kind (-1: none yet)."},
+    };
+    for (size_t f = 0; f < sizeof families / sizeof *families; f++) {
+        wh_buf_printf(&b, "# HELP %s %s\n# TYPE %s %s\n", families[f].name, families[f].help,
+                      families[f].name, families[f].type);
+        for (int k = 0; k < NKINDS; k++) {
+            if (!ks[k].cached)
+                continue;
+            wh_buf_printf(&b, "%s{kind=\"%s\"} ", families[f].name, kind_name(k));
+            if (f == 0)
+                wh_buf_printf(&b, "%zu\n", counts[k]);
+            else if (f == 4)
+                wh_buf_printf(&b, "%.3f\n",
+                              ks[k].last_event_ns ? (double)(now - ks[k].last_event_ns) / 1e9
+                                                  : -1.0);
+            else
+                wh_buf_printf(&b, "%llu\n",
+                              (unsigned long long)(f == 1   ? ks[k].restarts
+                                                   : f == 2 ? ks[k].errors
+                                                            : ks[k].refused));
         }
+    }
     wh_buf_printf(&b,
                   "# HELP kube5xx_cache_memory_bytes Bytes held by the cluster cache (objects and "
                   "indexes).\n# TYPE kube5xx_cache_memory_bytes gauge\n"
