@@ -27,12 +27,19 @@ typedef struct entry {
 
 /* ---- string -> list of entries, with removal ---- */
 
+/*
+ * Most keys (a name, an app label) have one entry: its posting list is the bucket's own
+ * `one` slot, and only a second entry allocates an array. A separate one-pointer array cost
+ * a 32-byte heap chunk per unique key, two per Deployment; the slot fits in the padding the
+ * bucket's heap chunk already had (bench/cluster_bench.sh measures the heap).
+ */
 typedef struct bucket {
     struct bucket *next;
     uint64_t hash;
-    entry **v;
+    entry **v; /* &one while cap == 1, else a heap array */
+    entry *one;
     uint32_t n, cap;
-    size_t klen;
+    uint32_t klen;
     char key[]; /* klen bytes */
 } bucket;
 
@@ -99,7 +106,9 @@ static bool pmap_add(pmap *m, const char *key, size_t klen, entry *e, size_t *by
         if (!b)
             return false;
         b->hash = h;
-        b->klen = klen;
+        b->klen = (uint32_t)klen;
+        b->v = &b->one;
+        b->cap = 1;
         memcpy(b->key, key, klen);
         b->next = m->slots[h & (m->cap - 1)];
         m->slots[h & (m->cap - 1)] = b;
@@ -107,11 +116,14 @@ static bool pmap_add(pmap *m, const char *key, size_t klen, entry *e, size_t *by
         *bytes += sizeof *b + klen;
     }
     if (b->n == b->cap) {
-        uint32_t cap = b->cap ? b->cap * 2 : 1; /* most keys (names, app labels) have one */
-        entry **v = realloc(b->v, cap * sizeof *v);
+        uint32_t cap = b->cap * 2;
+        bool inline_ = b->v == &b->one;
+        entry **v = realloc(inline_ ? NULL : b->v, cap * sizeof *v);
         if (!v)
             return false; /* an empty new bucket stays: harmless, found empty */
-        *bytes += (cap - b->cap) * sizeof *v;
+        if (inline_)
+            v[0] = b->one;
+        *bytes += (cap - (inline_ ? 0 : b->cap)) * sizeof *v;
         b->v = v;
         b->cap = cap;
     }
@@ -135,8 +147,10 @@ static void pmap_del(pmap *m, const char *key, size_t klen, const entry *e, size
             }
         if (b->n == 0) {
             *pp = b->next;
-            *bytes -= sizeof *b + b->klen + b->cap * sizeof *b->v;
-            free(b->v);
+            bool inline_ = b->v == &b->one;
+            *bytes -= sizeof *b + b->klen + (inline_ ? 0 : b->cap * sizeof *b->v);
+            if (!inline_)
+                free(b->v);
             free(b);
             m->len--;
         }
@@ -149,7 +163,8 @@ static void pmap_free(pmap *m)
     for (size_t i = 0; i < m->cap; i++)
         for (bucket *b = m->slots[i], *next; b; b = next) {
             next = b->next;
-            free(b->v);
+            if (b->v != &b->one)
+                free(b->v);
             free(b);
         }
     free(m->slots);
