@@ -1159,6 +1159,39 @@ static void add_route_backends(const k5_cluster *cl, k5_partners *p, const ref *
         add_witness(cl, p, route->ns, K5_KIND_SERVICE, 8);
 }
 
+/*
+ * An Istio VirtualService's route destinations: the Service each host names (in the namespace
+ * the host names, else the VirtualService's), the workloads it selects (a subset needs pods)
+ * and the DestinationRules of that namespace (its subsets); a missing Service brings the same
+ * name from another namespace and a few Services of the host's namespace, as for an Ingress.
+ */
+static void add_mesh_destinations(const k5_cluster *cl, k5_partners *p, const ref *vs)
+{
+    static const char *const lists[] = {"spec.http", "spec.tcp", "spec.tls"};
+    for (size_t k = 0; k < 3; k++) {
+        const k5_node *routes = k5_node_at(vs->root, lists[k]);
+        for (size_t i = 0; i < k5_node_len(routes); i++) {
+            const k5_node *route = k5_map_get(k5_seq_at(routes, i), "route");
+            for (size_t j = 0; k5_node_is_seq(route) && j < k5_node_len(route); j++) {
+                const k5_node *dest = k5_map_get(k5_seq_at(route, j), "destination");
+                k5__mesh_host h;
+                if (!k5__mesh_host_parse(k5_node_str(k5_map_get(dest, "host")), vs->ns, &h))
+                    continue;
+                const entry *svc = find_entry(cl, K5_KIND_SERVICE, h.ns, h.name);
+                if (svc && add(p, svc))
+                    add_selected(cl, p, h.ns, k5_node_at(svc->obj.root, "spec.selector"),
+                                 K5_SELECTOR_MAP);
+                if (!svc) {
+                    add_elsewhere(cl, p, K5_KIND_SERVICE, h.ns, h.name);
+                    add_witness(cl, p, h.ns, K5_KIND_SERVICE, 8);
+                }
+                if (!str_eq(h.ns, vs->ns)) /* those of vs->ns come as context */
+                    add_witness(cl, p, h.ns, K5_KIND_DESTINATIONRULE, K5_CLUSTER_MAX_CONTEXT);
+            }
+        }
+    }
+}
+
 static void add_around(const k5_cluster *cl, k5_partners *p, const ref *s)
 {
     size_t first = p->n;
@@ -1190,6 +1223,8 @@ static void add_around(const k5_cluster *cl, k5_partners *p, const ref *s)
         add_backends(cl, p, s);
     } else if (s->kind_id & (K5_KIND_HTTPROUTE | K5_KIND_GRPCROUTE)) {
         add_route_backends(cl, p, s);
+    } else if (s->kind_id == K5_KIND_VIRTUALSERVICE) {
+        add_mesh_destinations(cl, p, s);
     } else if (s->kind_id == K5_KIND_PDB) {
         add_selected(cl, p, s->ns, k5_node_at(s->root, "spec.selector"),
                      K5_SELECTOR_LABEL);
