@@ -66,6 +66,8 @@ static k5_status service_missing(k5_check *c, const k5_object *vs, const k5_node
     char why[400] = "";
     if (other && implicit)
         k5__implicit_note(h->form == K5__MESH_SHORT ? vs : other, other, why, sizeof why);
+    /* Both reports below are absences (the Service may come later in the same apply): the
+     * webhook only warns about them; a port the Service lacks stays a contradiction. */
     if (other)
         return k5_check_report_absence(
             c, implicit ? K5_SEV_WARNING : ab.max, hostn, NULL,

@@ -565,6 +565,55 @@ static void test_wh_cache__kinds_from_the_table_arrive_as_context(void **state)
     wh_cache_free(&c);
 }
 
+static char *virtualservice(const char *host, int port)
+{
+    char *s = malloc(1024);
+    snprintf(s, 1024,
+             "{\"apiVersion\":\"networking.istio.io/v1\",\"kind\":\"VirtualService\",\"metadata\":"
+             "{\"name\":\"web\",\"namespace\":\"shop\"},\"spec\":{\"hosts\":[\"web\"],\"http\":[{"
+             "\"route\":[{\"destination\":{\"host\":\"%s\",\"port\":{\"number\":%d}}}]}]}}",
+             host, port);
+    return s;
+}
+
+static void test_wh_cache__route_and_mesh_absences_warn_their_contradictions_deny(void **state)
+{
+    (void)state;
+    wh_cache *c = trusted_shop(); /* Service "web" in shop, port 80 */
+    answer a;
+    /* A route or a VirtualService applied before its Service: an absence, a warning. */
+    judge(&a, c,
+          review_of("HTTPRoute", "gateway.networking.k8s.io", "v1", "CREATE",
+                    strdup("{\"apiVersion\":\"gateway.networking.k8s.io/v1\",\"kind\":"
+                           "\"HTTPRoute\",\"metadata\":{\"name\":\"r\",\"namespace\":\"shop\"},"
+                           "\"spec\":{\"rules\":[{\"backendRefs\":[{\"name\":\"later\","
+                           "\"port\":80}]}]}}"),
+                    NULL));
+    assert_true(allowed(&a));
+    assert_true(warned(&a, "route-backend-service-missing", "not blocking"));
+    answer_free(&a);
+    judge(&a, c,
+          review_of("VirtualService", "networking.istio.io", "v1", "CREATE",
+                    virtualservice("later", 80), NULL));
+    assert_true(allowed(&a));
+    assert_true(warned(&a, "mesh-route-reference-invalid", "not blocking"));
+    answer_free(&a);
+    /* A port the cached Service does not have: a contradiction, denied. */
+    judge(&a, c,
+          review_of("VirtualService", "networking.istio.io", "v1", "CREATE",
+                    virtualservice("web", 9999), NULL));
+    assert_false(allowed(&a));
+    assert_non_null(strstr(deny_message(&a), "mesh-route-reference-invalid"));
+    answer_free(&a);
+    judge(&a, c,
+          review_of("VirtualService", "networking.istio.io", "v1", "CREATE",
+                    virtualservice("web", 80), NULL));
+    assert_true(allowed(&a));
+    assert_false(fired(&a, "mesh-route-reference-invalid"));
+    answer_free(&a);
+    wh_cache_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -581,6 +630,7 @@ int main(void)
         cmocka_unit_test(test_wh_cache__reference_to_another_namespace_names_it_as_the_linter_does),
         cmocka_unit_test(test_wh_cache__pdb_that_leaves_no_eviction_is_denied_a_literal_zero_warned),
         cmocka_unit_test(test_wh_cache__kinds_from_the_table_arrive_as_context),
+        cmocka_unit_test(test_wh_cache__route_and_mesh_absences_warn_their_contradictions_deny),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
