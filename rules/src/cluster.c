@@ -1159,6 +1159,85 @@ static void add_route_backends(const k5_cluster *cl, k5_partners *p, const ref *
         add_witness(cl, p, route->ns, K5_KIND_SERVICE, 8);
 }
 
+/* True when a backendRef or parentRef names `kind` of `group` (each unset meaning the default). */
+static bool ref_is(const k5_node *r, const char *group, const char *dgroup, const char *kind,
+                   const char *dkind)
+{
+    const k5_node *g = k5_map_get(r, "group"), *k = k5_map_get(r, "kind");
+    k5_str gs = g ? k5_node_str(g) : (k5_str){dgroup, strlen(dgroup)};
+    k5_str ks = k ? k5_node_str(k) : (k5_str){dkind, strlen(dkind)};
+    return str_eq(gs, (k5_str){group, strlen(group)}) && str_eq(ks, (k5_str){kind, strlen(kind)});
+}
+
+/* The namespace a route's reference points into: its own, else the route's. */
+static k5_str ref_ns(const k5_node *r, const ref *route)
+{
+    k5_str ns = k5_node_str(k5_map_get(r, "namespace"));
+    return ns.n ? ns : route->ns;
+}
+
+/*
+ * One requestMirror's backendRef of a route, or a backendRef reaching another namespace: the
+ * mirror's Service, and every ReferenceGrant of a namespace the route reaches into (all of
+ * them: one left out would turn an allowed reference into a finding).
+ */
+static void add_route_ref(const k5_cluster *cl, k5_partners *p, const ref *route,
+                          const k5_node *r, bool mirror)
+{
+    if (!ref_is(r, "", "", "Service", "Service"))
+        return;
+    k5_str ns = ref_ns(r, route), name = k5_node_str(k5_map_get(r, "name"));
+    if (mirror && name.n)
+        add(p, find_entry(cl, K5_KIND_SERVICE, ns, name));
+    if (!str_eq(ns, route->ns))
+        add_witness(cl, p, ns, K5_KIND_REFERENCEGRANT, K5_CLUSTER_MAX_PARTNERS);
+}
+
+static void add_route_mirrors(const k5_cluster *cl, k5_partners *p, const ref *route,
+                              const k5_node *filters)
+{
+    for (size_t f = 0; f < k5_node_len(filters); f++) {
+        const k5_node *m = k5_node_at(k5_seq_at(filters, f), "requestMirror.backendRef");
+        if (k5_node_is_map(m))
+            add_route_ref(cl, p, route, m, true);
+    }
+}
+
+/*
+ * What the route rules read besides the backend Services (add_route_backends): the Services
+ * of requestMirror backendRefs, the ReferenceGrants of the other namespaces the route reaches,
+ * and the Gateways its parentRefs name (a few of that namespace when one is missing, so that
+ * route-parent-missing knows the namespace has Gateways).
+ */
+static void add_route_context(const k5_cluster *cl, k5_partners *p, const ref *route)
+{
+    const k5_node *rules = k5_node_at(route->root, "spec.rules");
+    for (size_t i = 0; i < k5_node_len(rules); i++) {
+        const k5_node *rule = k5_seq_at(rules, i);
+        const k5_node *refs = k5_map_get(rule, "backendRefs");
+        for (size_t j = 0; j < k5_node_len(refs); j++) {
+            const k5_node *r = k5_seq_at(refs, j);
+            add_route_ref(cl, p, route, r, false);
+            add_route_mirrors(cl, p, route, k5_map_get(r, "filters"));
+        }
+        add_route_mirrors(cl, p, route, k5_map_get(rule, "filters"));
+    }
+    const k5_node *parents = k5_node_at(route->root, "spec.parentRefs");
+    for (size_t i = 0; i < k5_node_len(parents); i++) {
+        const k5_node *r = k5_seq_at(parents, i);
+        k5_str name = k5_node_str(k5_map_get(r, "name"));
+        if (!name.n || !ref_is(r, "gateway.networking.k8s.io", "gateway.networking.k8s.io",
+                               "Gateway", "Gateway"))
+            continue;
+        k5_str ns = ref_ns(r, route);
+        const entry *gw = find_entry(cl, K5_KIND_GATEWAY, ns, name);
+        if (gw)
+            add(p, gw);
+        else
+            add_witness(cl, p, ns, K5_KIND_GATEWAY, 8);
+    }
+}
+
 /*
  * An Istio VirtualService's route destinations: the Service each host names (in the namespace
  * the host names, else the VirtualService's), the workloads it selects (a subset needs pods)
@@ -1223,6 +1302,7 @@ static void add_around(const k5_cluster *cl, k5_partners *p, const ref *s)
         add_backends(cl, p, s);
     } else if (s->kind_id & (K5_KIND_HTTPROUTE | K5_KIND_GRPCROUTE)) {
         add_route_backends(cl, p, s);
+        add_route_context(cl, p, s);
     } else if (s->kind_id == K5_KIND_VIRTUALSERVICE) {
         add_mesh_destinations(cl, p, s);
     } else if (s->kind_id == K5_KIND_PDB) {

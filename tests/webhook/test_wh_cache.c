@@ -614,6 +614,90 @@ static void test_wh_cache__route_and_mesh_absences_warn_their_contradictions_den
     wh_cache_free(&c);
 }
 
+/* One object of the Gateway API (gateway.networking.k8s.io/v1), namespace and spec as JSON. */
+static char *gateway_api(const char *kind, const char *name, const char *ns, const char *spec)
+{
+    char *s = malloc(2048);
+    snprintf(s, 2048,
+             "{\"apiVersion\":\"gateway.networking.k8s.io/v1\",\"kind\":\"%s\",\"metadata\":{"
+             "\"name\":\"%s\",\"namespace\":\"%s\"},\"spec\":%s}",
+             kind, name, ns, spec);
+    return s;
+}
+
+static char *route_review(const char *spec)
+{
+    return review_of("HTTPRoute", "gateway.networking.k8s.io", "v1", "CREATE",
+                     gateway_api("HTTPRoute", "r", "shop", spec), NULL);
+}
+
+/*
+ * The route rules against the cache read what the linter reads: the ReferenceGrants of the
+ * namespace a backendRef reaches into, the Service of a requestMirror, and the Gateways of
+ * another namespace that parentRefs name.
+ */
+static void test_wh_cache__routes_judged_with_grants_and_gateways_of_other_namespaces(void **state)
+{
+    (void)state;
+    wh_cache *c = trusted_shop(); /* Service "web" in shop, port 80 */
+    /* Service "api" in namespace backend (port 80), a ReferenceGrant there admitting
+     * HTTPRoutes from shop, and Gateway "edge" in infra with one listener, "http". */
+    event(c, K5_KIND_SERVICE, WH_CACHE_ADDED,
+          strdup("{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"api\","
+                 "\"namespace\":\"backend\"},\"spec\":{\"selector\":{\"app\":\"api\"},"
+                 "\"ports\":[{\"port\":80}]}}"));
+    for (int i = 0; i < 40; i++) { /* more than the context of one namespace */
+        char name[32];
+        snprintf(name, sizeof name, "g%02d", i);
+        event(c, K5_KIND_REFERENCEGRANT, WH_CACHE_ADDED,
+              gateway_api("ReferenceGrant", name, "backend",
+                          "{\"from\":[{\"group\":\"gateway.networking.k8s.io\",\"kind\":"
+                          "\"GRPCRoute\",\"namespace\":\"other\"}],\"to\":[{\"group\":\"\","
+                          "\"kind\":\"Service\"}]}"));
+    }
+    event(c, K5_KIND_REFERENCEGRANT, WH_CACHE_ADDED,
+          gateway_api("ReferenceGrant", "shop-routes", "backend",
+                      "{\"from\":[{\"group\":\"gateway.networking.k8s.io\",\"kind\":\"HTTPRoute\","
+                      "\"namespace\":\"shop\"}],\"to\":[{\"group\":\"\",\"kind\":\"Service\","
+                      "\"name\":\"api\"}]}"));
+    event(c, K5_KIND_GATEWAY, WH_CACHE_ADDED,
+          gateway_api("Gateway", "edge", "infra",
+                      "{\"gatewayClassName\":\"x\",\"listeners\":[{\"name\":\"http\","
+                      "\"protocol\":\"HTTP\",\"port\":80,\"allowedRoutes\":{\"namespaces\":{"
+                      "\"from\":\"All\"}}}]}"));
+    answer a;
+    /* Granted, attached, mirrored to a Service that exists: nothing to say. */
+    judge(&a, c,
+          route_review("{\"parentRefs\":[{\"name\":\"edge\",\"namespace\":\"infra\","
+                       "\"sectionName\":\"http\"}],\"rules\":[{\"backendRefs\":[{\"name\":"
+                       "\"api\",\"namespace\":\"backend\",\"port\":80}],\"filters\":[{\"type\":"
+                       "\"RequestMirror\",\"requestMirror\":{\"backendRef\":{\"name\":\"web\","
+                       "\"port\":80}}}]}]}"));
+    assert_true(allowed(&a));
+    assert_false(fired(&a, "route-backend-invalid"));
+    assert_false(fired(&a, "route-parent-missing"));
+    assert_false(fired(&a, "route-backend-service-missing"));
+    answer_free(&a);
+    /* A listener edge does not have: warned. A mirror to a port web lacks: warned. */
+    judge(&a, c,
+          route_review("{\"parentRefs\":[{\"name\":\"edge\",\"namespace\":\"infra\","
+                       "\"sectionName\":\"https\"}],\"rules\":[{\"backendRefs\":[{\"name\":"
+                       "\"web\",\"port\":80}],\"filters\":[{\"type\":\"RequestMirror\","
+                       "\"requestMirror\":{\"backendRef\":{\"name\":\"web\",\"port\":81}}}]}]}"));
+    assert_true(allowed(&a));
+    assert_true(warned(&a, "route-parent-missing", "listener \"https\""));
+    assert_true(warned(&a, "route-backend-invalid", "drops the mirror"));
+    answer_free(&a);
+    /* A port api does not have, across namespaces: a contradiction, denied. */
+    judge(&a, c,
+          route_review("{\"rules\":[{\"backendRefs\":[{\"name\":\"api\",\"namespace\":"
+                       "\"backend\",\"port\":8080}]}]}"));
+    assert_false(allowed(&a));
+    assert_non_null(strstr(deny_message(&a), "route-backend-invalid"));
+    answer_free(&a);
+    wh_cache_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -631,6 +715,7 @@ int main(void)
         cmocka_unit_test(test_wh_cache__pdb_that_leaves_no_eviction_is_denied_a_literal_zero_warned),
         cmocka_unit_test(test_wh_cache__kinds_from_the_table_arrive_as_context),
         cmocka_unit_test(test_wh_cache__route_and_mesh_absences_warn_their_contradictions_deny),
+        cmocka_unit_test(test_wh_cache__routes_judged_with_grants_and_gateways_of_other_namespaces),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
