@@ -32,8 +32,8 @@ static void params_line(FILE *fp, const k5_rule *r, const char *prefix)
 static const char *scope_words(const k5_rule *r)
 {
     return r->scope == K5_SCOPE_CROSS
-               ? "cross-object: needs the other objects of the input; runs in the linter, "
-                 "not at admission"
+               ? "cross-object: needs the other objects of the input; runs in the linter, and "
+                 "at admission only with the webhook's cluster cache (docs/webhook.md)"
                : "single-object: judges one object alone; runs in the linter and at admission";
 }
 
