@@ -482,10 +482,16 @@ bool k5__node_path(const k5_node *root, const k5_node *target, char *buf, size_t
                 K5__PUT("\"]", 2);
             }
         } else {
+            /* "[%zu]" without snprintf: a container's index is in nearly every path. */
             char num[24];
-            int w = snprintf(num, sizeof num, "[%zu]", trail[d].i);
-            if (w > 0)
-                K5__PUT(num, (size_t)w);
+            size_t w = sizeof num, i = trail[d].i;
+            num[--w] = ']';
+            do {
+                num[--w] = (char)('0' + i % 10);
+                i /= 10;
+            } while (i);
+            num[--w] = '[';
+            K5__PUT(num + w, sizeof num - w);
         }
     }
 #undef K5__PUT
