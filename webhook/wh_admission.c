@@ -615,7 +615,7 @@ static wh_status run_rules(const review *r, const cJSON *obj, k5_docset **set, k
         snprintf(err, errsz, "cannot create a document set: %s", k5_status_str(ks));
         return WH_EENGINE;
     }
-    ks = k5_docset_add_cjson(*set, "request", obj, &e);
+    ks = k5_docset_add_cjson_borrowed(*set, "request", obj, &e);
     if (ks == K5_OK)
         ks = k5_run(*set, r->cfg, K5_RUN_SINGLE_ONLY, rep, &e);
     if (ks != K5_OK) {
@@ -672,7 +672,7 @@ static k5_status subject_set(const review *r, const cJSON *obj, k5_docset **set,
 {
     k5_status ks = k5_docset_new(set, r->ns && *r->ns ? r->ns : "default");
     if (ks == K5_OK && obj)
-        ks = k5_docset_add_cjson(*set, "request", obj, e);
+        ks = k5_docset_add_cjson_borrowed(*set, "request", obj, e);
     return ks;
 }
 
@@ -941,6 +941,8 @@ wh_status wh_admission_review_cached(const k5_config *cfg, wh_cache *cache, cons
         rv->decision = WH_DECISION_ERROR;
         snprintf(rv->detail, sizeof rv->detail, "out of memory");
     }
+    /* The sets borrow the strings of r.root's tree (k5_docset_add_cjson_borrowed): they and
+     * everything made from them go first, the tree last. */
     k5_report_free(&r.old_rep);
     k5_report_free(&r.rep);
     k5_docset_free(&r.old_set);

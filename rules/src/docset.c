@@ -919,8 +919,8 @@ k5_status k5_docset_load(k5_docset *set, const char *name, char *buf, size_t len
     return st;
 }
 
-k5_status k5_docset_add_cjson(k5_docset *set, const char *name, const struct cJSON *obj,
-                              k5_error *err)
+static k5_status add_cjson(k5_docset *set, const char *name, const struct cJSON *obj,
+                          bool borrowed, k5_error *err)
 {
     k5__file f = {0};
     f.name = k5__arena_strndup(&set->arena, name ? name : "request", strlen(name ? name : "request"));
@@ -928,7 +928,8 @@ k5_status k5_docset_add_cjson(k5_docset *set, const char *name, const struct cJS
         return K5_ENOMEM;
     size_t fidx = set->files.len - 1;
     k5_status st;
-    const k5_node *root = k5__node_from_cjson(&set->arena, obj, 0, err, &st);
+    const k5_node *root = borrowed ? k5__node_from_cjson_borrowed(&set->arena, obj, err, &st)
+                                   : k5__node_from_cjson(&set->arena, obj, 0, err, &st);
     if (!root)
         return st;
     k5__doc d = {root, 0, 0};
@@ -936,6 +937,18 @@ k5_status k5_docset_add_cjson(k5_docset *set, const char *name, const struct cJS
     if (st == K5_OK)
         K5__VEC_AT(&set->files, k5__file, fidx).ok = true;
     return st;
+}
+
+k5_status k5_docset_add_cjson(k5_docset *set, const char *name, const struct cJSON *obj,
+                              k5_error *err)
+{
+    return add_cjson(set, name, obj, false, err);
+}
+
+k5_status k5_docset_add_cjson_borrowed(k5_docset *set, const char *name, const struct cJSON *obj,
+                                       k5_error *err)
+{
+    return add_cjson(set, name, obj, true, err);
 }
 
 k5_status k5__docset_add_borrowed(k5_docset *set, const char *name, const k5_node *const *roots,

@@ -149,6 +149,10 @@ k5_status k5__load_yaml(k5__arena *arena, const k5__file *file, k5__yaml_part *p
 k5_status k5__load_json(k5__arena *arena, const k5__file *file, k5__vec *docs, k5_error *err);
 const k5_node *k5__node_from_cjson(k5__arena *a, const struct cJSON *j, size_t depth,
                                    k5_error *err, k5_status *st);
+/* The same, but string values and keys point into the tree instead of being copied: the
+ * nodes are valid only while the tree is alive and unchanged. */
+const k5_node *k5__node_from_cjson_borrowed(k5__arena *a, const struct cJSON *j, k5_error *err,
+                                            k5_status *st);
 
 /* Fills the node's bits. */
 static inline uint32_t k5__bits(k5_node_type t, bool quoted, size_t len)

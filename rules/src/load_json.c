@@ -20,6 +20,7 @@ typedef struct conv {
     const k5__file *file;
     k5_error *err;
     const cJSON *skip; /* a member left out of the conversion (metadata.managedFields), or NULL */
+    bool borrow_tree;  /* strings point into the cJSON tree instead of the arena */
 } conv;
 
 /* strchr() matches the terminator too: a NUL byte in the input must never count as a member. */
@@ -123,7 +124,7 @@ static bool scalar_node(conv *c, const cJSON *j, uint32_t pos, k5_node *out)
         s = borrow(c, pos, j, &n);
         if (!s) {
             n = strlen(j->valuestring);
-            s = k5__arena_strndup(c->a, j->valuestring, n);
+            s = c->borrow_tree ? j->valuestring : k5__arena_strndup(c->a, j->valuestring, n);
             if (!s)
                 return false;
         }
@@ -219,7 +220,7 @@ static k5_status convert(conv *c, const cJSON *j, size_t depth, k5_node *out)
             if (!ks) {
                 const char *name = ch->string ? ch->string : "";
                 kn = strlen(name);
-                ks = k5__arena_strndup(c->a, name, kn);
+                ks = c->borrow_tree ? name : k5__arena_strndup(c->a, name, kn);
                 if (!ks) {
                     st = K5_ENOMEM;
                     break;
@@ -265,11 +266,12 @@ static k5_status convert(conv *c, const cJSON *j, size_t depth, k5_node *out)
     return st;
 }
 
-const k5_node *k5__node_from_cjson(k5__arena *a, const cJSON *j, size_t depth, k5_error *err,
-                                   k5_status *st)
+static const k5_node *from_cjson(k5__arena *a, const cJSON *j, size_t depth, bool borrow_tree,
+                                 k5_error *err, k5_status *st)
 {
     conv c = {0};
     c.a = a;
+    c.borrow_tree = borrow_tree;
     c.err = err;
     c.fname = "request";
     /* Objects from the API server carry metadata.managedFields, server-side apply's field
@@ -283,6 +285,18 @@ const k5_node *k5__node_from_cjson(k5__arena *a, const cJSON *j, size_t depth, k
     }
     *st = convert(&c, j, depth, n);
     return *st == K5_OK ? n : NULL;
+}
+
+const k5_node *k5__node_from_cjson(k5__arena *a, const cJSON *j, size_t depth, k5_error *err,
+                                   k5_status *st)
+{
+    return from_cjson(a, j, depth, false, err, st);
+}
+
+const k5_node *k5__node_from_cjson_borrowed(k5__arena *a, const cJSON *j, k5_error *err,
+                                            k5_status *st)
+{
+    return from_cjson(a, j, 0, true, err, st);
 }
 
 k5_status k5__load_json(k5__arena *arena, const k5__file *file, k5__vec *docs, k5_error *err)
@@ -327,7 +341,7 @@ k5_status k5__load_json(k5__arena *arena, const k5__file *file, k5__vec *docs, k
             break;
         }
         conv c = {arena, file->buf, file->len, offs.data, offs.len, 0,
-                  file->name, file, err, NULL};
+                  file->name, file, err, NULL, false};
         k5_node *root = k5__arena_alloc(arena, sizeof *root);
         if (!root)
             st = K5_ENOMEM;

@@ -184,6 +184,17 @@ K5_WUR k5_status k5_docset_load_all(k5_docset *set, k5_load_item *items, size_t 
 K5_WUR k5_status k5_docset_add_cjson(k5_docset *set, const char *name, const struct cJSON *obj,
                                      k5_error *err);
 
+/*
+ * The same without copying the strings: the object's string values and keys
+ * are borrowed from `obj`, so the caller must keep the tree alive and
+ * unchanged until the set (and every report, index or partner set made from
+ * it) is freed. The webhook does this for a review, whose tree outlives the
+ * review's sets; anything that frees or edits its tree sooner (the cluster
+ * cache) uses k5_docset_add_cjson.
+ */
+K5_WUR k5_status k5_docset_add_cjson_borrowed(k5_docset *set, const char *name,
+                                              const struct cJSON *obj, k5_error *err);
+
 size_t k5_docset_file_count(const k5_docset *set);
 /* Number of files that loaded without error. */
 size_t k5_docset_files_ok(const k5_docset *set);
