@@ -505,6 +505,60 @@ static void test_loader__cjson_objects_from_the_webhook(void **state)
     k5_docset_free(&set);
 }
 
+/* Runs every single-object rule over one object added from j, copied or borrowed. */
+static k5_report *run_cjson(const cJSON *j, bool borrowed, k5_docset **set)
+{
+    k5_error err = {0};
+    assert_int_equal(k5_docset_new(set, NULL), K5_OK);
+    k5_status st = borrowed ? k5_docset_add_cjson_borrowed(*set, "request", j, &err)
+                            : k5_docset_add_cjson(*set, "request", j, &err);
+    assert_int_equal(st, K5_OK);
+    k5_report *rep = NULL;
+    assert_int_equal(k5_run(*set, NULL, K5_RUN_SINGLE_ONLY, &rep, &err), K5_OK);
+    return rep;
+}
+
+static void test_loader__cjson_borrowed_strings_judge_like_copies(void **state)
+{
+    (void)state;
+    /* Escapes in values and keys (cJSON's decoded text is what both conversions see), numbers,
+     * booleans and a null, and findings with paths and messages quoting the strings. */
+    cJSON *j = cJSON_Parse(
+        "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":"
+        "\"w\\u00e9b\",\"namespace\":\"prod\",\"labels\":{\"a\\\"b\":\"x\\ny\"}},\"spec\":{"
+        "\"replicas\":3,\"paused\":false,\"minReadySeconds\":null,\"selector\":{\"matchLabels\":"
+        "{\"app\":\"w\"}},\"template\":{\"metadata\":{\"labels\":{\"app\":\"w\"}},\"spec\":{"
+        "\"containers\":[{\"name\":\"c\\t1\",\"image\":\"i:1\",\"ports\":[{\"containerPort\":"
+        "8080,\"name\":\"http\"}],\"resources\":{\"limits\":{\"memory\":\"32Mi\"}}}]}}}}");
+    assert_non_null(j);
+    k5_docset *copied = NULL, *borrowed = NULL;
+    k5_report *a = run_cjson(j, false, &copied);
+    k5_report *b = run_cjson(j, true, &borrowed);
+    assert_true(k5_report_count(a) > 0);
+    assert_int_equal(k5_report_count(a), k5_report_count(b));
+    for (size_t i = 0; i < k5_report_count(a); i++) {
+        const k5_finding *fa = k5_report_at(a, i), *fb = k5_report_at(b, i);
+        assert_ptr_equal(fa->rule, fb->rule);
+        assert_int_equal(fa->severity, fb->severity);
+        assert_string_equal(fa->message, fb->message);
+        assert_string_equal(fa->path, fb->path);
+    }
+    /* The borrowed object's strings are the tree's own; the copy's are not. */
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(j, "metadata"), "name");
+    k5_str bn = k5_node_str(k5_map_get(k5_docset_object(borrowed, 0)->metadata, "name"));
+    k5_str cn = k5_node_str(k5_map_get(k5_docset_object(copied, 0)->metadata, "name"));
+    assert_ptr_equal(bn.p, name->valuestring);
+    assert_ptr_not_equal(cn.p, name->valuestring);
+    assert_int_equal(bn.n, strlen("w\xc3\xa9" "b"));
+    assert_memory_equal(bn.p, cn.p, bn.n);
+    k5_report_free(&a);
+    k5_report_free(&b);
+    k5_docset_free(&copied);
+    k5_docset_free(&borrowed);
+    cJSON_Delete(j); /* last: the borrowed set pointed into it */
+}
+
 static void test_units__quantities_as_kubernetes_parses_them(void **state)
 {
     (void)state;
@@ -612,6 +666,7 @@ int main(void)
         cmocka_unit_test(test_loader__helm_source_comment),
         cmocka_unit_test(test_loader__json_positions_streams_and_escapes),
         cmocka_unit_test(test_loader__cjson_objects_from_the_webhook),
+        cmocka_unit_test(test_loader__cjson_borrowed_strings_judge_like_copies),
         cmocka_unit_test(test_units__quantities_as_kubernetes_parses_them),
         cmocka_unit_test(test_units__durations_and_int_or_string),
         cmocka_unit_test(test_units__gateway_durations_as_gep_2257),

@@ -204,6 +204,55 @@ static void test_wh_admission__uid_echoed_byte_for_byte(void **state)
     judged_free(&j);
 }
 
+/*
+ * The same review always gets the same bytes: judged twice in a row and once more from a copy
+ * of the body at another address (the engine's nodes borrow the review's strings, and nothing
+ * in an answer may depend on where they live), for every fixture, under the test config too.
+ */
+static void test_wh_admission__same_review_same_bytes(void **state)
+{
+    (void)state;
+    static const char *const fixtures[] = {
+        "clean-create.json",     "connect.json",         "delete.json",
+        "deny-create-v1beta1.json", "deny-create.json",  "dry-run-deny.json",
+        "exempt-namespace.json", "exempt-user.json",     "object-null.json",
+        "scale-subresource.json", "suppressed-create.json", "update-introduced.json",
+        "update-preexisting.json", "warn-create.json",
+    };
+    size_t clen = 0;
+    char *yaml = wh_test_fixture("webhook-config.yaml", &clen);
+    k5_config *cfg = config_from(yaml);
+    free(yaml);
+    for (size_t f = 0; f < sizeof fixtures / sizeof fixtures[0]; f++) {
+        for (int c = 0; c < 2; c++) {
+            const k5_config *use = c ? cfg : NULL;
+            size_t len = 0;
+            char *body = wh_test_fixture(fixtures[f], &len);
+            char *copy = malloc(len + 1);
+            assert_non_null(copy);
+            memcpy(copy, body, len);
+            copy[len] = '\0';
+            judged a, b, d;
+            judge_buf(&a, use, body, len);
+            judge_buf(&b, use, body, len);
+            free(body); /* the third judgement reads the copy only */
+            judge_buf(&d, use, copy, len);
+            if (a.rv.body_len != b.rv.body_len || a.rv.body_len != d.rv.body_len ||
+                memcmp(a.rv.body, b.rv.body, a.rv.body_len) != 0 ||
+                memcmp(a.rv.body, d.rv.body, a.rv.body_len) != 0)
+                fail_msg("%s answered differently for the same review:\n%.*s\n%.*s\n%.*s",
+                         fixtures[f], (int)a.rv.body_len, a.rv.body, (int)b.rv.body_len,
+                         b.rv.body, (int)d.rv.body_len, d.rv.body);
+            assert_int_equal(a.rv.http_status, d.rv.http_status);
+            free(copy);
+            judged_free(&a);
+            judged_free(&b);
+            judged_free(&d);
+        }
+    }
+    k5_config_free(&cfg);
+}
+
 static void test_wh_admission__uid_bad_utf8_or_nul_is_400_never_echoed(void **state)
 {
     (void)state;
@@ -775,6 +824,7 @@ int main(void)
         cmocka_unit_test(test_wh_admission__warning_findings_allow_with_warnings),
         cmocka_unit_test(test_wh_admission__clean_object_allowed_silently),
         cmocka_unit_test(test_wh_admission__uid_echoed_byte_for_byte),
+        cmocka_unit_test(test_wh_admission__same_review_same_bytes),
         cmocka_unit_test(test_wh_admission__uid_bad_utf8_or_nul_is_400_never_echoed),
         cmocka_unit_test(test_wh_admission__delete_connect_subresource_allowed_at_once),
         cmocka_unit_test(test_wh_admission__missing_optional_fields_never_crash),
