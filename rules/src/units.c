@@ -157,11 +157,34 @@ bool k5_quantity_node(const k5_node *node, int64_t *value, int64_t *milli)
     return k5_quantity_parse(s.p, s.n, value, milli);
 }
 
+/* What snprintf(buf, size, "%lld%s", v, suffix) writes, without printf: rules format a memory
+ * limit for every container they judge, and printf was most of what that cost. */
+static void int_fmt(long long v, const char *suffix, char *buf, size_t size)
+{
+    char tmp[32];
+    size_t k = sizeof tmp;
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    do {
+        tmp[--k] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        tmp[--k] = '-';
+    size_t n = sizeof tmp - k, sn = strlen(suffix);
+    if (!size)
+        return;
+    size_t put = n < size - 1 ? n : size - 1;
+    memcpy(buf, tmp + k, put);
+    size_t sput = sn < size - 1 - put ? sn : size - 1 - put;
+    memcpy(buf + put, suffix, sput);
+    buf[put + sput] = '\0';
+}
+
 void k5_bytes_fmt(int64_t bytes, char *buf, size_t size)
 {
     static const char *const units[] = {"Ki", "Mi", "Gi", "Ti", "Pi", "Ei"};
     if (bytes < 1024 && bytes > -1024) {
-        snprintf(buf, size, "%lld", (long long)bytes);
+        int_fmt((long long)bytes, "", buf, size);
         return;
     }
     int u = -1;
@@ -170,10 +193,42 @@ void k5_bytes_fmt(int64_t bytes, char *buf, size_t size)
         v /= 1024;
         u++;
     }
-    if (v == floor(v)) /* what "%.0f" writes, without the floating-point printf path */
-        snprintf(buf, size, "%lld%s", (long long)v, units[u]);
-    else
-        snprintf(buf, size, "%.1f%s", v, units[u]);
+    if (v == floor(v)) { /* what "%.0f" writes, without the floating-point printf path */
+        int_fmt((long long)v, units[u], buf, size);
+        return;
+    }
+    double t = fabs(v) * 10, whole = floor(t);
+    if (bytes > -(1LL << 40) && bytes < (1LL << 40)) {
+        /* What "%.1f" writes, without printf: v is bytes / 1024^k, so under 2^40 bytes v * 10
+         * is exact and so is the fraction left; an exact tie rounds to even, as printf does. */
+        double frac = t - whole;
+        long long tenths = (long long)whole;
+        if (frac > 0.5 || (frac == 0.5 && (tenths & 1)))
+            tenths++;
+        char num[40];
+        size_t k = sizeof num;
+        num[--k] = '\0';
+        num[--k] = (char)('0' + tenths % 10);
+        num[--k] = '.';
+        long long w = tenths / 10;
+        do {
+            num[--k] = (char)('0' + w % 10);
+            w /= 10;
+        } while (w);
+        if (v < 0)
+            num[--k] = '-';
+        /* int_fmt's cut, applied to the text: number then unit, at most size - 1 bytes. */
+        size_t n = sizeof num - 1 - k, sn = strlen(units[u]);
+        if (!size)
+            return;
+        size_t put = n < size - 1 ? n : size - 1;
+        memcpy(buf, num + k, put);
+        size_t sput = sn < size - 1 - put ? sn : size - 1 - put;
+        memcpy(buf + put, units[u], sput);
+        buf[put + sput] = '\0';
+        return;
+    }
+    snprintf(buf, size, "%.1f%s", v, units[u]);
 }
 
 bool k5_duration_parse(const char *s, size_t n, int64_t *ns)

@@ -3,6 +3,7 @@
  * merge keys, JSON, Lists, Helm sources, and every named limit on bad input.
  */
 #include <setjmp.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -592,6 +593,63 @@ static void test_units__quantities_as_kubernetes_parses_them(void **state)
     char buf[32];
     k5_bytes_fmt(64 * 1024 * 1024, buf, sizeof buf);
     assert_string_equal(buf, "64Mi");
+    /* Exactly what the printf formatting wrote, cut the way snprintf cuts, at every size. */
+    static const char *const units[] = {"Ki", "Mi", "Gi", "Ti", "Pi", "Ei"};
+    const int64_t vals[] = {0, 1, -1, 999, 1023, -1023, 1024, -1024, 1536, 32LL << 20,
+                            -(64LL << 20), 3LL << 30, INT64_MAX, INT64_MIN, 1LL << 53,
+                            /* fractions, exact ties (1.25Ki, 1.75Ki, 0.25 of a unit up), near-units */
+                            1126, 1280, 1792, -1280, -1792, 1047552, 1048063, 1048575,
+                            (1LL << 20) + (1LL << 18), 5LL * (1LL << 29), 1023LL << 30,
+                            (1LL << 40) - 1, (1LL << 40) + (1LL << 38), -(1LL << 40) + 1,
+                            123456789, -987654321, 9999999999LL};
+    for (size_t i = 0; i < sizeof vals / sizeof *vals; i++) {
+        for (size_t size = 1; size <= sizeof buf; size++) {
+            char want[32];
+            int64_t b = vals[i];
+            if (b < 1024 && b > -1024) {
+                snprintf(want, size, "%lld", (long long)b);
+            } else {
+                int u = -1;
+                double v = (double)b;
+                while (u < 5 && (v >= 1024 || v <= -1024)) {
+                    v /= 1024;
+                    u++;
+                }
+                if (v == floor(v))
+                    snprintf(want, size, "%.0f%s", v, units[u]);
+                else
+                    snprintf(want, size, "%.1f%s", v, units[u]);
+            }
+            memset(buf, 'x', sizeof buf);
+            k5_bytes_fmt(b, buf, size);
+            if (strcmp(buf, want) != 0)
+                fail_msg("k5_bytes_fmt(%lld, size %zu): \"%s\", want \"%s\"", (long long)b, size,
+                         buf, want);
+        }
+    }
+    /* And 200,000 pseudo-random values over every magnitude, against "%.1f" / "%.0f". */
+    uint64_t x = 88172645463325252ull;
+    for (int i = 0; i < 200000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        int64_t b = (int64_t)(x >> (x % 63));
+        if (i & 1)
+            b = -b;
+        char want[32];
+        if (b < 1024 && b > -1024) {
+            snprintf(want, sizeof want, "%lld", (long long)b);
+        } else {
+            int u = -1;
+            double v = (double)b;
+            while (u < 5 && (v >= 1024 || v <= -1024)) {
+                v /= 1024;
+                u++;
+            }
+            snprintf(want, sizeof want, v == floor(v) ? "%.0f%s" : "%.1f%s", v, units[u]);
+        }
+        k5_bytes_fmt(b, buf, sizeof buf);
+        if (strcmp(buf, want) != 0)
+            fail_msg("k5_bytes_fmt(%lld): \"%s\", want \"%s\"", (long long)b, buf, want);
+    }
 }
 
 static void test_units__durations_and_int_or_string(void **state)
