@@ -196,6 +196,25 @@ typedef struct warnings {
     size_t dropped;
 } warnings;
 
+/*
+ * Writes the n strings one after the other into buf, cut at size - 1 bytes and terminated, as
+ * snprintf(buf, size, "%s%s...") would; returns the length written. A review formats each
+ * warning twice (with and without its path), and printf showed in the profile.
+ */
+static size_t concat(char *buf, size_t size, const char *const *parts, size_t n)
+{
+    size_t used = 0;
+    for (size_t i = 0; i < n && used + 1 < size; i++) {
+        size_t k = strlen(parts[i]);
+        if (k > size - 1 - used)
+            k = size - 1 - used;
+        memcpy(buf + used, parts[i], k);
+        used += k;
+    }
+    buf[used] = '\0';
+    return used;
+}
+
 static void warnings_add(warnings *w, const k5_finding *f, const char *note)
 {
     char raw[2048], line[WH_WARNING_MAX_CHARS * 4 + 8];
@@ -208,15 +227,18 @@ static void warnings_add(warnings *w, const k5_finding *f, const char *note)
      * the path is a prefix of the one with it, so when it alone passes the soft limit (the
      * usual case: messages name their values) the longer one is not even formatted.
      */
-    snprintf(raw, sizeof raw, "%s: %s%s", f->rule->id, note, msg);
+    const char *parts[4] = {f->rule->id, ": ", note, msg};
+    size_t rawn = concat(raw, sizeof raw, parts, 4);
     wh_buf_init(&b, line, sizeof line);
-    chars = wh_clean_line(&b, raw, strlen(raw), WH_WARNING_MAX_CHARS);
+    chars = wh_clean_line(&b, raw, rawn, WH_WARNING_MAX_CHARS);
     if (path && chars <= WH_WARNING_SOFT_CHARS) {
         char with[sizeof line];
         wh_buf wb;
-        snprintf(raw, sizeof raw, "%s: %s%s (at %s)", f->rule->id, note, msg, path);
+        /* The line without the path is this one's prefix: only the path and ")" are added. */
+        const char *tail[3] = {" (at ", path, ")"};
+        rawn += concat(raw + rawn, sizeof raw - rawn, tail, 3);
         wh_buf_init(&wb, with, sizeof with);
-        if (wh_clean_line(&wb, raw, strlen(raw), WH_WARNING_MAX_CHARS) <= WH_WARNING_SOFT_CHARS) {
+        if (wh_clean_line(&wb, raw, rawn, WH_WARNING_MAX_CHARS) <= WH_WARNING_SOFT_CHARS) {
             memcpy(line, with, wb.len + 1);
             b = wb;
             b.p = line;
