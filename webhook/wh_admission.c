@@ -169,11 +169,15 @@ static bool partner_had_before(const k5_report *old, const k5_finding *f)
  * Rules that report an absence: at admission the missing object may simply
  * come later in the same `kubectl apply -f dir/` (a Service before its
  * Deployment is normal), so with the cluster around they only warn.
+ * networkpolicy-blocks-ingress is one: NetworkPolicies add up, so what it
+ * reports is the absence of a policy admitting the ingress controller, and
+ * `00-default-deny.yaml` is routinely applied before `10-allow-ingress.yaml`.
  */
 static const char *const absence_rules[] = {"service-selects-nothing", "pdb-selects-nothing",
                                             "ingress-backend-service-missing", "pdb-missing",
                                             "hpa-target-missing", "route-backend-service-missing",
-                                            "route-parent-missing", NULL};
+                                            "route-parent-missing", "networkpolicy-blocks-ingress",
+                                            NULL};
 
 /* An absence: a rule listed above, or a finding its rule marked (k5_check_report_absence). */
 static bool is_absence(const k5_finding *f)

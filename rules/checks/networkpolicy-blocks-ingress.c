@@ -5,17 +5,8 @@
  */
 #include "k5_check.h"
 
-/*
- * Namespaces an ingress controller or Gateway data plane is commonly installed in. A
- * namespaceSelector that names one of these is taken as admitting the controller (the rule
- * cannot know which controller the cluster runs); ingress-nginx is the default the issue
- * names. For routes, the namespaces of their parent Gateways are added.
- */
-static const char *const known_controller_ns[] = {
-    "ingress-nginx", "nginx-ingress", "kube-system", "traefik", "traefik-system", "kong",
-    "contour", "projectcontour", "haproxy-controller", "haproxy-ingress", "istio-system",
-    "istio-ingress", "envoy-gateway-system", "gloo-system", "emissary", "ambassador",
-    "app-routing-system", "nginx-gateway", "skipper", "heptio-contour", NULL};
+/* The controller namespaces are k5__controller_namespace's (ingress-nginx first); for routes,
+ * the namespaces of their parent Gateways are added. */
 
 #define MAX_CTRL_NS 8 /* Gateway namespaces kept per route */
 
@@ -45,10 +36,11 @@ static bool str_is(k5_str s, const char *lit)
     return s.n == n && memcmp(s.p, lit, n) == 0;
 }
 
-static bool controller_ns(const edge *e, k5_str ns)
+static bool controller_ns(const k5_check *c, const edge *e, k5_str ns)
 {
-    for (size_t i = 0; known_controller_ns[i]; i++)
-        if (str_is(ns, known_controller_ns[i]))
+    k5_str known;
+    for (size_t i = 0; k5__controller_namespace(c, i, &known); i++)
+        if (k5__str_eq(ns, known))
             return true;
     for (size_t i = 0; i < e->ngw; i++)
         if (k5__str_eq(e->gw_ns[i], ns))
@@ -153,9 +145,9 @@ static tri selects_ns(const k5_check *c, const k5_node *sel, k5_str name, tri be
 static tri selects_controller_ns(const k5_check *c, const edge *e, const k5_node *sel)
 {
     tri best = T_NO;
-    for (size_t i = 0; known_controller_ns[i]; i++)
-        best = selects_ns(c, sel, (k5_str){known_controller_ns[i], strlen(known_controller_ns[i])},
-                          best);
+    k5_str known;
+    for (size_t i = 0; k5__controller_namespace(c, i, &known); i++)
+        best = selects_ns(c, sel, known, best);
     for (size_t i = 0; i < e->ngw; i++)
         best = selects_ns(c, sel, e->gw_ns[i], best);
     return best;
@@ -196,7 +188,7 @@ static verdict peer_verdict(const k5_check *c, const edge *e, k5_str ns, const k
         return V_ADMITS; /* an address range: a load balancer's or node's, maybe */
     const k5_node *nss = k5_map_get(peer, "namespaceSelector");
     if (!nss) /* pods of the policy's own namespace only */
-        return controller_ns(e, ns) ? V_ADMITS : V_SAME_NS;
+        return controller_ns(c, e, ns) ? V_ADMITS : V_SAME_NS;
     tri t = selects_controller_ns(c, e, nss);
     if (t != T_NO)
         return V_ADMITS; /* with a podSelector the controller's pod labels decide: unknown */
@@ -488,7 +480,9 @@ const k5_rule k5__rule_networkpolicy_blocks_ingress = {
     .severity = K5_SEV_ERROR,
     .kinds = K5_KIND_NETWORKPOLICY,
     .scope = K5_SCOPE_CROSS,
-    .scope_note = NULL,
+    .scope_note = "at admission a warning only: policies add up, so the policy admitting the "
+                  "controller may come later in the same apply (a default deny is often applied "
+                  "first)",
     .cost = "per NetworkPolicy: the workloads its podSelector matches (label index), their "
             "Services and those Services' Ingresses and routes (indexes), and for each such "
             "way in the policies selecting the workload (label index): linear in the input "

@@ -370,6 +370,9 @@ static bool project_workload(cJSON *out, const cJSON *spec)
                !keep(p, ps, "terminationGracePeriodSeconds")) ||
         !keep(p, ps, "readinessGates"))
         return false;
+    /* Host-network pods: NetworkPolicies do not apply to them (networkpolicy-blocks-ingress). */
+    if (cJSON_IsTrue(get(ps, "hostNetwork")) && !keep(p, ps, "hostNetwork"))
+        return false;
     const char *lists[] = {"containers", "initContainers"};
     for (int l = 0; l < 2; l++) {
         const cJSON *ctrs = get(ps, lists[l]);
@@ -1148,7 +1151,10 @@ static void add_route_backends(const k5_cluster *cl, k5_partners *p, const ref *
                 ns = route->ns;
             const entry *e = find_entry(cl, K5_KIND_SERVICE, ns, name);
             if (e) {
-                add(p, e);
+                /* With its pods, as for an Ingress (NetworkPolicies selecting them). */
+                if (add(p, e))
+                    add_selected(cl, p, ns, k5_node_at(e->obj.root, "spec.selector"),
+                                 K5_SELECTOR_MAP);
             } else {
                 missing = true;
                 add_elsewhere(cl, p, K5_KIND_SERVICE, ns, name);
@@ -1271,17 +1277,31 @@ static void add_mesh_destinations(const k5_cluster *cl, k5_partners *p, const re
     }
 }
 
+/* The Ingresses routing to a Service, each with its other backends. */
+static void add_service_ingresses(const k5_cluster *cl, k5_partners *p, const ref *svc)
+{
+    k5__key k;
+    k5__key_pair(&k, svc->ns, svc->name, (k5_str){"", 0});
+    const bucket *b = pmap_get(&cl->ing_svc, k.buf, k.n);
+    for (uint32_t i = 0; b && i < b->n; i++)
+        if (add(p, b->v[i]))
+            add_backends(cl, p, &b->v[i]->obj);
+}
+
 static void add_around(const k5_cluster *cl, k5_partners *p, const ref *s)
 {
     size_t first = p->n;
     if (s->kind_id & K5_KINDS_WORKLOAD) {
         add_referrers(cl, p, s, K5_KIND_SERVICE | K5_KIND_PDB | K5_KIND_HPA);
-        /* The referrers are judged too (an update may break them): each with all it selects. */
+        /* The referrers are judged too (an update may break them): each with all it selects,
+         * and a Service with the Ingresses routing to it (they judge the pods behind it). */
         for (size_t i = first, n = p->n; i < n; i++) {
             const entry *r = p->v[i];
-            if (r->obj.kind_id == K5_KIND_SERVICE)
+            if (r->obj.kind_id == K5_KIND_SERVICE) {
                 add_selected(cl, p, r->obj.ns, k5_node_at(r->obj.root, "spec.selector"),
                              K5_SELECTOR_MAP);
+                add_service_ingresses(cl, p, &r->obj);
+            }
             else if (r->obj.kind_id == K5_KIND_PDB)
                 add_selected(cl, p, r->obj.ns, k5_node_at(r->obj.root, "spec.selector"),
                              K5_SELECTOR_LABEL);
@@ -1291,13 +1311,16 @@ static void add_around(const k5_cluster *cl, k5_partners *p, const ref *s)
         add_selected(cl, p, s->ns, sel, K5_SELECTOR_MAP);
         if (p->n == first && k5_node_is_map(sel) && k5_node_len(sel))
             add_witness(cl, p, s->ns, K5_KINDS_WORKLOAD, 1);
-        /* Ingresses routing to this Service, with their other backends. */
-        k5__key k;
-        k5__key_pair(&k, s->ns, s->name, (k5_str){"", 0});
-        const bucket *b = pmap_get(&cl->ing_svc, k.buf, k.n);
-        for (uint32_t i = 0; b && i < b->n; i++)
-            if (add(p, b->v[i]))
-                add_backends(cl, p, &b->v[i]->obj);
+        add_service_ingresses(cl, p, s);
+    } else if (s->kind_id == K5_KIND_NETWORKPOLICY) {
+        /* The pods it selects, and the ways traffic reaches them (add_policy_context). */
+        add_selected(cl, p, s->ns, k5_node_at(s->root, "spec.podSelector"), K5_SELECTOR_LABEL);
+        for (size_t i = first, n = p->n; i < n; i++) {
+            size_t from = p->n;
+            add_referrers(cl, p, &p->v[i]->obj, K5_KIND_SERVICE);
+            for (size_t j = from, m = p->n; j < m; j++)
+                add_service_ingresses(cl, p, &p->v[j]->obj);
+        }
     } else if (s->kind_id == K5_KIND_INGRESS) {
         add_backends(cl, p, s);
     } else if (s->kind_id & (K5_KIND_HTTPROUTE | K5_KIND_GRPCROUTE)) {
@@ -1327,6 +1350,80 @@ static void add_around(const k5_cluster *cl, k5_partners *p, const ref *s)
                 else if (!w)
                     add_elsewhere(cl, p, kinds[i], s->ns, tn);
             }
+    }
+}
+
+/*
+ * Every NetworkPolicy of a workload's namespace whose podSelector selects its pods: all of
+ * them, because policies add up and one left out could hide the rule that admits the ingress
+ * controller. Policies are few per namespace: the namespace's are scanned. True when one
+ * selects the pods (added now, before, or the subject itself).
+ */
+static bool add_policies_for(const k5_cluster *cl, k5_partners *p, const ref *w)
+{
+    bool any = false;
+    k5__key k;
+    key_kind_ns(&k, K5_KIND_NETWORKPOLICY, w->ns);
+    const bucket *b = pmap_get(&cl->ns_kind, k.buf, k.n);
+    for (uint32_t i = 0; b && i < b->n; i++) {
+        const entry *e = b->v[i];
+        if (str_eq(e->obj.ns, w->ns) &&
+            k5_selector_matches(k5_node_at(e->obj.root, "spec.podSelector"), K5_SELECTOR_LABEL,
+                                w->pod_labels)) {
+            add(p, e);
+            any = true;
+        }
+    }
+    return any;
+}
+
+/* The Namespace objects of the namespaces a route's Gateways live in (its data plane's). */
+static void add_gateway_namespaces(const k5_cluster *cl, k5_partners *p, const ref *route)
+{
+    const k5_node *parents = k5_node_at(route->root, "spec.parentRefs");
+    for (size_t i = 0; i < k5_node_len(parents); i++)
+        add(p, find_entry(cl, K5_KIND_NAMESPACE, (k5_str){"", 0},
+                          ref_ns(k5_seq_at(parents, i), route)));
+}
+
+/*
+ * networkpolicy-blocks-ingress at admission. A NetworkPolicy is judged with the workloads it
+ * selects and the ways traffic reaches them (add_around); a workload, a Service, an Ingress or
+ * a route with the policies selecting the pods in the set. When some policy is in play, every
+ * policy selecting those pods comes too, and the Namespace objects whose labels the policies'
+ * namespaceSelectors are matched against: the ingress controller namespaces
+ * (k5__controller_namespace), the Gateways' namespaces and the policies' own. A Namespace the
+ * cache does not hold stays unknown, which the rule reads as admitting.
+ */
+static void add_policy_context(const k5_cluster *cl, k5_partners *p, const ref *subjects,
+                               size_t nsubjects)
+{
+    bool any = false;
+    for (size_t i = 0; i < nsubjects; i++) {
+        const ref *s = &subjects[i];
+        if (s->kind_id == K5_KIND_NETWORKPOLICY)
+            any = true;
+        else if (s->kind_id & K5_KINDS_WORKLOAD)
+            any |= add_policies_for(cl, p, s);
+    }
+    for (size_t i = 0; i < p->n; i++)
+        if (p->v[i]->obj.kind_id & K5_KINDS_WORKLOAD)
+            any |= add_policies_for(cl, p, &p->v[i]->obj);
+    if (!any)
+        return;
+    k5_str ns;
+    for (size_t i = 0; k5__controller_namespace(NULL, i, &ns); i++)
+        add(p, find_entry(cl, K5_KIND_NAMESPACE, (k5_str){"", 0}, ns));
+    for (size_t i = 0; i < nsubjects; i++) {
+        if (subjects[i].kind_id & (K5_KIND_HTTPROUTE | K5_KIND_GRPCROUTE))
+            add_gateway_namespaces(cl, p, &subjects[i]);
+    }
+    for (size_t i = 0; i < p->n; i++) {
+        const ref *o = &p->v[i]->obj;
+        if (o->kind_id & (K5_KIND_HTTPROUTE | K5_KIND_GRPCROUTE))
+            add_gateway_namespaces(cl, p, o);
+        else if (o->kind_id == K5_KIND_NETWORKPOLICY)
+            add(p, find_entry(cl, K5_KIND_NAMESPACE, (k5_str){"", 0}, o->ns));
     }
 }
 
@@ -1367,6 +1464,8 @@ k5_status k5_cluster_partners(const k5_cluster *cl, const k5_object *const *subj
         add_around(cl, p, &refs[i]);
     if (nsubjects)
         add_context(cl, p, &refs[0]);
+    /* After the context: the routes of the namespace are in, with their Gateways. */
+    add_policy_context(cl, p, refs, nsubjects);
     p->subjects = NULL;
     p->nsubjects = 0;
     if (p->oom) {

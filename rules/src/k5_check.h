@@ -171,6 +171,14 @@ void k5_index_each_all(const k5_index *idx, unsigned kinds, k5_visit_fn fn, void
 /* True when a Gateway API backendRef designates a Service (group "" and kind Service, the
  * defaults). */
 bool k5__backend_ref_is_service(const k5_node *ref);
+/*
+ * The i-th namespace an ingress controller or Gateway data plane is taken to run in
+ * (networkpolicy-blocks-ingress); false past the last. c may be NULL: the cluster cache's
+ * partner search has no check and gets the defaults (a namespace it leaves out only makes
+ * the rule quieter: an unknown Namespace's labels admit). Every reader goes through here, so
+ * the set can become a rule parameter in one place.
+ */
+bool k5__controller_namespace(const k5_check *c, size_t i, k5_str *out);
 /* Calls fn for every HPA in the workload's namespace whose scaleTargetRef names it. */
 void k5_index_hpas_for(const k5_index *idx, const k5_object *workload, k5_visit_fn fn, void *ud);
 

@@ -359,12 +359,18 @@ static void fidelity_file(const char *path, size_t *files, size_t *compared)
     }
     size_t n = k5_docset_object_count(set);
     bool cacheable = n > 0;
+    const k5_object *first = NULL; /* the first namespaced object */
     for (size_t i = 0; i < n; i++) {
-        const k5_object *o = k5_docset_object(set, i), *first = k5_docset_object(set, 0);
+        const k5_object *o = k5_docset_object(set, i);
         if (!(o->kind_id & K5_CLUSTER_KINDS))
             cacheable = false; /* a Pod or a Job the cache does not hold */
         /* "Its target lives only in another namespace" (issue 8) is the linter's: the cache
-         * gathers partners per namespace, so fixtures spanning namespaces are not compared. */
+         * gathers partners per namespace, so fixtures spanning namespaces are not compared.
+         * Cluster-scoped objects (Namespaces, IngressClasses) belong to no namespace. */
+        if (o->kind_id & K5_KINDS_CLUSTER)
+            continue;
+        if (!first)
+            first = o;
         if (o->namespace_.n != first->namespace_.n ||
             memcmp(o->namespace_.p, first->namespace_.p, o->namespace_.n) != 0)
             cacheable = false;
@@ -382,7 +388,8 @@ static void fidelity_file(const char *path, size_t *files, size_t *compared)
         const k5_object *o = k5_docset_object(set, i);
         objs[i] = to_json(o->root);
         cJSON *meta = cJSON_GetObjectItem(objs[i], "metadata");
-        if (!cJSON_GetObjectItem(meta, "namespace")) {
+        /* As the API server sends them: cluster-scoped objects name no namespace. */
+        if (!cJSON_GetObjectItem(meta, "namespace") && !(o->kind_id & K5_KINDS_CLUSTER)) {
             char ns[256];
             snprintf(ns, sizeof ns, "%.*s", (int)o->namespace_.n, o->namespace_.p);
             cJSON_AddStringToObject(meta, "namespace", ns);

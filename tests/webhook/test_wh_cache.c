@@ -560,7 +560,7 @@ static void test_wh_cache__kinds_from_the_table_arrive_as_context(void **state)
                            "\"spec\":{\"parentRefs\":[{\"name\":\"gw\"}],\"rules\":[{"
                            "\"backendRefs\":[{\"name\":\"web\",\"port\":80}]}]}}"),
                     NULL));
-    assert_int_equal(a.rv.partners, 4);
+    assert_int_equal(a.rv.partners, 5); /* and the Deployment the Service selects */
     answer_free(&a);
     wh_cache_free(&c);
 }
@@ -698,6 +698,137 @@ static void test_wh_cache__routes_judged_with_grants_and_gateways_of_other_names
     wh_cache_free(&c);
 }
 
+/* ---- NetworkPolicies (networkpolicy-blocks-ingress) ---- */
+
+static char *netpol(const char *name, const char *spec)
+{
+    char *s = malloc(2048);
+    snprintf(s, 2048,
+             "{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"NetworkPolicy\",\"metadata\":{"
+             "\"name\":\"%s\",\"namespace\":\"shop\"},\"spec\":%s}",
+             name, spec);
+    return s;
+}
+
+static char *ingress_to(const char *name, const char *svc)
+{
+    char *s = malloc(1024);
+    snprintf(s, 1024,
+             "{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"Ingress\",\"metadata\":{"
+             "\"name\":\"%s\",\"namespace\":\"shop\"},\"spec\":{\"defaultBackend\":{\"service\":{"
+             "\"name\":\"%s\",\"port\":{\"number\":80}}}}}",
+             name, svc);
+    return s;
+}
+
+#define NP_DENY "{\"podSelector\":{},\"policyTypes\":[\"Ingress\"]}"
+/* Admits the ingress-nginx namespace by name, on the pods' port. */
+#define NP_ALLOW                                                                                  \
+    "{\"podSelector\":{\"matchLabels\":{\"app\":\"web\"}},\"ingress\":[{\"from\":[{"              \
+    "\"namespaceSelector\":{\"matchLabels\":{\"kubernetes.io/metadata.name\":\"ingress-nginx\"}}}" \
+    "],\"ports\":[{\"port\":8080}]}]}"
+
+static char *np_review(const char *name, const char *spec)
+{
+    return review_of("NetworkPolicy", "networking.k8s.io", "v1", "CREATE", netpol(name, spec),
+                     NULL);
+}
+
+/*
+ * A NetworkPolicy under review is judged with the pods it selects, their Services and the
+ * Ingresses routing to those, every policy selecting those pods and the ingress controller's
+ * Namespace. What it reports is the absence of a policy admitting the controller (policies
+ * add up; the allowing one may come later in the same apply), so it only warns.
+ */
+static void test_wh_cache__networkpolicy_that_blocks_the_ingress_controller_warns(void **state)
+{
+    (void)state;
+    wh_cache *c = trusted_shop(); /* Deployment web (port "http" 8080), Service web -> "http" */
+    event(c, K5_KIND_INGRESS, WH_CACHE_ADDED, ingress_to("shop", "web"));
+    answer a;
+    judge(&a, c, np_review("deny", NP_DENY));
+    assert_true(allowed(&a));
+    assert_true(warned(&a, "networkpolicy-blocks-ingress", "not blocking"));
+    assert_true(warned(&a, "Ingress \"shop\" reaches through Service \"web\"", NULL));
+    answer_free(&a);
+    /* Policies add up: with one admitting ingress-nginx cached, the deny blocks nothing, however
+     * many other policies the namespace holds (more than its context of 32). */
+    for (int i = 0; i < 40; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "other-%02d", i);
+        event(c, K5_KIND_NETWORKPOLICY, WH_CACHE_ADDED,
+              netpol(name, "{\"podSelector\":{\"matchLabels\":{\"app\":\"other\"}}}"));
+    }
+    event(c, K5_KIND_NETWORKPOLICY, WH_CACHE_ADDED, netpol("allow", NP_ALLOW));
+    judge(&a, c, np_review("deny", NP_DENY));
+    assert_true(allowed(&a));
+    assert_false(fired(&a, "networkpolicy-blocks-ingress"));
+    answer_free(&a);
+    /* The controller's Namespace comes from the cache: a policy that names it but also asks
+     * for a label it does not carry admits nothing (said as a warning: the cluster's controller
+     * could run elsewhere). Without the Namespace object its labels are unknown: silence. */
+    static const char requires_label[] =
+        "{\"podSelector\":{\"matchLabels\":{\"app\":\"web\"}},\"ingress\":[{\"from\":[{"
+        "\"namespaceSelector\":{\"matchLabels\":{\"kubernetes.io/metadata.name\":"
+        "\"ingress-nginx\",\"team\":\"payments\"}}}]}]}";
+    event(c, K5_KIND_NETWORKPOLICY, WH_CACHE_DELETED, netpol("allow", "{}"));
+    judge(&a, c, np_review("allow", requires_label));
+    assert_false(fired(&a, "networkpolicy-blocks-ingress"));
+    answer_free(&a);
+    event(c, K5_KIND_NAMESPACE, WH_CACHE_ADDED,
+          strdup("{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":"
+                 "\"ingress-nginx\",\"labels\":{\"kubernetes.io/metadata.name\":\"ingress-nginx\","
+                 "\"team\":\"edge\"}}}"));
+    judge(&a, c, np_review("allow", requires_label));
+    assert_true(allowed(&a));
+    assert_true(warned(&a, "networkpolicy-blocks-ingress", "admit only other namespaces"));
+    answer_free(&a);
+    wh_cache_free(&c);
+}
+
+/*
+ * The other direction: a workload, Service or Ingress reviewed while a blocking policy is
+ * cached gets the policy as a partner, and the warning names it.
+ */
+static void test_wh_cache__traffic_into_pods_a_cached_policy_isolates_warns(void **state)
+{
+    (void)state;
+    wh_cache *c = trusted_shop();
+    event(c, K5_KIND_NETWORKPOLICY, WH_CACHE_ADDED, netpol("deny", NP_DENY));
+    answer a;
+    /* A Service that a cached Ingress already names. */
+    event(c, K5_KIND_INGRESS, WH_CACHE_ADDED, ingress_to("later", "web2"));
+    judge(&a, c, review_of("Service", "", "v1", "CREATE", service("web2", "web", "http"), NULL));
+    assert_true(allowed(&a));
+    assert_true(warned(&a, "this new Service breaks NetworkPolicy shop/deny", "Ingress \"later\""));
+    answer_free(&a);
+    event(c, K5_KIND_INGRESS, WH_CACHE_DELETED, ingress_to("later", "web2"));
+    /* The Ingress itself. */
+    judge(&a, c, review_of("Ingress", "networking.k8s.io", "v1", "CREATE",
+                           ingress_to("shop", "web"), NULL));
+    assert_true(allowed(&a));
+    assert_true(warned(&a, "networkpolicy-blocks-ingress", "NetworkPolicy shop/deny"));
+    answer_free(&a);
+    /* A new Deployment whose pods a cached Ingress reaches through a cached Service. */
+    event(c, K5_KIND_INGRESS, WH_CACHE_ADDED, ingress_to("api", "api"));
+    event(c, K5_KIND_SERVICE, WH_CACHE_ADDED, service("api", "api", "http"));
+    judge(&a, c, review_of("Deployment", "apps", "v1", "CREATE",
+                           deployment("api", "api", "http", "\"replicas\":2,"), NULL));
+    assert_true(allowed(&a));
+    assert_true(warned(&a, "this new Deployment breaks NetworkPolicy shop/deny", "\"api\""));
+    answer_free(&a);
+    /* Once a policy admits the controller, none of them is warned. */
+    event(c, K5_KIND_NETWORKPOLICY, WH_CACHE_ADDED,
+          netpol("allow",
+                 "{\"podSelector\":{},\"ingress\":[{\"from\":[{\"namespaceSelector\":{"
+                 "\"matchLabels\":{\"kubernetes.io/metadata.name\":\"ingress-nginx\"}}}]}]}"));
+    judge(&a, c, review_of("Deployment", "apps", "v1", "CREATE",
+                           deployment("api", "api", "http", "\"replicas\":2,"), NULL));
+    assert_false(fired(&a, "networkpolicy-blocks-ingress"));
+    answer_free(&a);
+    wh_cache_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -716,6 +847,8 @@ int main(void)
         cmocka_unit_test(test_wh_cache__kinds_from_the_table_arrive_as_context),
         cmocka_unit_test(test_wh_cache__route_and_mesh_absences_warn_their_contradictions_deny),
         cmocka_unit_test(test_wh_cache__routes_judged_with_grants_and_gateways_of_other_namespaces),
+        cmocka_unit_test(test_wh_cache__networkpolicy_that_blocks_the_ingress_controller_warns),
+        cmocka_unit_test(test_wh_cache__traffic_into_pods_a_cached_policy_isolates_warns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
