@@ -5,8 +5,14 @@
  */
 #include "k5_check.h"
 
-/* The controller namespaces are k5__controller_namespace's (ingress-nginx first); for routes,
- * the namespaces of their parent Gateways are added. */
+/*
+ * The controller namespaces are k5__controller_namespace's: this rule's parameter
+ * controller-namespaces, where the cluster's ingress controller or Gateway data plane runs. A
+ * namespaceSelector that selects one of these is taken as admitting the controller. The
+ * default cannot know which controller the cluster runs, so it lists ingress-nginx (the
+ * issue's default) and the namespaces common controllers install into; a cluster that names
+ * its own replaces the list. For routes, the namespaces of their parent Gateways are added.
+ */
 
 #define MAX_CTRL_NS 8 /* Gateway namespaces kept per route */
 
@@ -431,7 +437,8 @@ static k5_status check(k5_check *c, const k5_object *obj)
                  "\"%.*s\"", (long long)e->target, (int)f.w->namespace_.n, f.w->namespace_.p);
     else
         snprintf(why, sizeof why, "the rules allowing port %lld admit only other namespaces "
-                 "(%s%.*s%s), none a known ingress controller namespace", (long long)e->target,
+                 "(%s%.*s%s), none an ingress controller namespace (controller-namespaces)",
+                 (long long)e->target,
                  f.j.other_ns.n ? "\"" : "", (int)f.j.other_ns.n,
                  f.j.other_ns.n ? f.j.other_ns.p : "chosen by labels", f.j.other_ns.n ? "\"" : "");
     if (e->ngw)
@@ -498,10 +505,14 @@ const k5_rule k5__rule_networkpolicy_blocks_ingress = {
         "no rule allows it on the pods' port, its SYNs are dropped, the connection times out "
         "and clients get 504. Reported as an error when the policies admit nothing on that "
         "port (a default-deny) or only pods of the pods' own namespace, and as a warning when "
-        "they admit only namespaces chosen by name that are not a known controller namespace "
-        "(ingress-nginx, kube-system, traefik, kong, projectcontour, istio-system, "
-        "envoy-gateway-system and others, plus the Gateway's namespace for routes): the "
-        "cluster's controller may run there. A namespaceSelector on labels other than "
+        "they admit only namespaces chosen by name that are not a controller namespace (the "
+        "parameter controller-namespaces, plus the Gateway's namespace for routes): the "
+        "cluster's controller may run there. The default lists ingress-nginx and the "
+        "namespaces common controllers install into (kube-system, traefik, kong, "
+        "projectcontour, istio-system, envoy-gateway-system and others); set it to where "
+        "your controller runs and a policy admitting only another namespace is reported "
+        "(`rules: {networkpolicy-blocks-ingress: {controller-namespaces: [edge]}}` in "
+        ".kube5xx.yaml or the webhook's config). A namespaceSelector on labels other than "
         "kubernetes.io/metadata.name is judged only when the Namespace objects are in the "
         "input; a peer with both selectors, an ipBlock or no `from` is taken as admitting. "
         "Reference: https://kubernetes.io/docs/concepts/services-networking/network-policies/",
@@ -590,5 +601,12 @@ const k5_rule k5__rule_networkpolicy_blocks_ingress = {
                "spec:\n"
                "  defaultBackend:\n"
                "    service: {name: web, port: {number: 80}}\n",
+    .params = {{"controller-namespaces", K5_PARAM_NAMES,
+                "ingress-nginx, nginx-ingress, kube-system, traefik, traefik-system, kong, "
+                "contour, projectcontour, haproxy-controller, haproxy-ingress, istio-system, "
+                "istio-ingress, envoy-gateway-system, gloo-system, emissary, ambassador, "
+                "app-routing-system, nginx-gateway, skipper, heptio-contour",
+                "namespaces where the ingress controller or Gateway data plane runs (a list); "
+                "a policy admitting one of them admits the controller"}},
     .check = check,
 };

@@ -508,23 +508,20 @@ bool k5__backend_ref_is_service(const k5_node *ref)
     return k5_node_is_map(ref) && (!g || k5_node_str(g).n == 0) && (!k || k5_node_is(k, "Service"));
 }
 
-/*
- * Namespaces an ingress controller or Gateway data plane is commonly installed in; ingress-nginx
- * (the default the issue names) first. A namespaceSelector that selects one of these is taken
- * as admitting the controller: which controller the cluster runs cannot be known.
- */
-static const char *const controller_namespaces[] = {
-    "ingress-nginx", "nginx-ingress", "kube-system", "traefik", "traefik-system", "kong",
-    "contour", "projectcontour", "haproxy-controller", "haproxy-ingress", "istio-system",
-    "istio-ingress", "envoy-gateway-system", "gloo-system", "emissary", "ambassador",
-    "app-routing-system", "nginx-gateway", "skipper", "heptio-contour", NULL};
+extern const k5_rule k5__rule_networkpolicy_blocks_ingress;
 
 bool k5__controller_namespace(const k5_check *c, size_t i, k5_str *out)
 {
-    (void)c; /* not a rule parameter yet: the list above for every caller */
-    for (size_t j = 0; j <= i; j++)
-        if (!controller_namespaces[j])
-            return false;
-    *out = (k5_str){controller_namespaces[i], strlen(controller_namespaces[i])};
-    return true;
+    /* networkpolicy-blocks-ingress's parameter controller-namespaces (its descriptor has the
+     * default: ingress-nginx, then the namespaces common controllers install into). */
+    const k5_rule *owner = &k5__rule_networkpolicy_blocks_ingress;
+    const char *cur =
+        c ? k5_check_param_names_of(c, owner, 0) : k5_config_param_names(NULL, owner, 0);
+    k5_str name;
+    for (size_t j = 0; k5_names_next(&cur, &name); j++)
+        if (j == i) {
+            *out = name;
+            return true;
+        }
+    return false;
 }

@@ -12,11 +12,104 @@ struct k5_config {
     k5__arena arena;
     k5_severity *sev;                 /* per rule, registry order */
     int64_t (*params)[K5_MAX_PARAMS]; /* per rule */
+    /* NAMES parameters, per rule: the descriptor's default or a string in the arena. */
+    const char *(*names)[K5_MAX_PARAMS];
     k5__vec exempt_ns;                /* const char * */
     k5__vec exempt_obj;               /* const char * "Kind/namespace/name" patterns */
     k5__vec wh_ns, wh_users, wh_groups;
     k5_webhook_config wh;
 };
+
+/* A Kubernetes name as a DNS-1123 subdomain is written (a namespace is the label subset). */
+static bool valid_name(const char *s, size_t n)
+{
+    if (!n || n > K5_MAX_NAME_LEN || !isalnum((unsigned char)s[0]) ||
+        !isalnum((unsigned char)s[n - 1]))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '-' ||
+              s[i] == '.'))
+            return false;
+    return true;
+}
+
+/*
+ * Splits "a, b,c" at commas, trimming blanks; every piece must be a name. Stores up to
+ * K5_MAX_PARAM_NAMES pieces in items (when not NULL) and returns their number, or 0 when the
+ * text is not a list of 1 to K5_MAX_PARAM_NAMES names.
+ */
+static size_t split_names(const char *s, size_t n, k5_str *items)
+{
+    size_t count = 0, i = 0;
+    for (;;) {
+        size_t start = i;
+        while (i < n && s[i] != ',')
+            i++;
+        size_t a = start, b = i;
+        while (a < b && (s[a] == ' ' || s[a] == '\t'))
+            a++;
+        while (b > a && (s[b - 1] == ' ' || s[b - 1] == '\t'))
+            b--;
+        if (!valid_name(s + a, b - a) || count == K5_MAX_PARAM_NAMES)
+            return 0;
+        if (items)
+            items[count] = (k5_str){s + a, b - a};
+        count++;
+        if (i == n)
+            return count;
+        i++; /* the comma */
+    }
+}
+
+/* The names joined by ", " in the arena; NULL when out of memory. */
+static const char *join_names(k5__arena *arena, const k5_str *items, size_t n)
+{
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++)
+        len += items[i].n + 2;
+    char *out = k5__arena_alloc(arena, len + 1);
+    if (!out)
+        return NULL;
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i) {
+            memcpy(out + at, ", ", 2);
+            at += 2;
+        }
+        memcpy(out + at, items[i].p, items[i].n);
+        at += items[i].n;
+    }
+    out[at] = '\0';
+    return out;
+}
+
+bool k5_names_next(const char **cursor, k5_str *name)
+{
+    const char *p = *cursor;
+    if (!p)
+        return false;
+    while (*p == ',' || *p == ' ' || *p == '\t')
+        p++;
+    if (!*p) {
+        *cursor = p;
+        return false;
+    }
+    const char *start = p;
+    while (*p && *p != ',' && *p != ' ' && *p != '\t')
+        p++;
+    *name = (k5_str){start, (size_t)(p - start)};
+    *cursor = p;
+    return true;
+}
+
+bool k5_names_has(const char *names, const char *s, size_t n)
+{
+    k5_str it;
+    for (const char *cur = names; k5_names_next(&cur, &it);)
+        if (it.n == n && memcmp(it.p, s, n) == 0)
+            return true;
+    return false;
+}
 
 k5_status k5_param_parse(k5_param_type type, const char *s, size_t n, int64_t *out)
 {
@@ -54,6 +147,11 @@ k5_status k5_param_parse(k5_param_type type, const char *s, size_t n, int64_t *o
             return K5_EINVAL;
         break;
     }
+    case K5_PARAM_NAMES:
+        v = (int64_t)split_names(s, n, NULL);
+        if (!v)
+            return K5_EINVAL;
+        break;
     default:
         return K5_EINVAL;
     }
@@ -69,7 +167,8 @@ static k5_status config_alloc(k5_config **out)
     size_t n = k5_rule_count();
     c->sev = k5__arena_alloc(&c->arena, (n ? n : 1) * sizeof *c->sev);
     c->params = k5__arena_alloc(&c->arena, (n ? n : 1) * sizeof *c->params);
-    if (!c->sev || !c->params) {
+    c->names = k5__arena_alloc(&c->arena, (n ? n : 1) * sizeof *c->names);
+    if (!c->sev || !c->params || !c->names) {
         k5_config_free(&c);
         return K5_ENOMEM;
     }
@@ -87,6 +186,7 @@ static k5_status config_alloc(k5_config **out)
             if (k5_param_parse(r->params[p].type, d, strlen(d), &v) != K5_OK)
                 v = 0;
             c->params[i][p] = v;
+            c->names[i][p] = r->params[p].type == K5_PARAM_NAMES ? d : NULL;
         }
     }
     *out = c;
@@ -151,6 +251,48 @@ static k5_status str_list(parse_ctx *p, const k5_node *n, const char *what, k5__
     return K5_OK;
 }
 
+/* A NAMES setting: a YAML list of names, or one string "a, b". */
+static k5_status names_entry(parse_ctx *p, const k5_rule *r, size_t pi, const k5_node *v)
+{
+    size_t ri = k5_rule_index(r);
+    k5_str items[K5_MAX_PARAM_NAMES];
+    size_t n = 0;
+    if (k5_node_is_seq(v)) {
+        if (k5_node_len(v) > K5_MAX_PARAM_NAMES)
+            return fail(p, v, "rule %s: %s lists more than %d names", r->id, r->params[pi].name,
+                        K5_MAX_PARAM_NAMES);
+        for (size_t i = 0; i < k5_node_len(v); i++) {
+            const k5_node *it = k5_seq_at(v, i);
+            k5_str s = k5_node_str(it);
+            if (!k5_node_is_scalar(it) || !valid_name(s.p, s.n))
+                return fail(p, it, "rule %s: \"%.*s\" in %s is not a Kubernetes name (lowercase "
+                            "letters, digits, '-' and '.')", r->id, (int)s.n, s.p,
+                            r->params[pi].name);
+            items[n++] = s;
+        }
+    } else if (!k5_node_is_scalar(v)) {
+        return fail(p, v, "rule %s: %s must be a list of names or one string \"a, b\"", r->id,
+                    r->params[pi].name);
+    } else if (k5_node_kind(v) != K5_NODE_NULL) {
+        k5_str s = k5_node_str(v);
+        n = split_names(s.p, s.n, items);
+        if (!n)
+            return fail(p, v, "rule %s: invalid value \"%.*s\" for %s (%s)", r->id, (int)s.n,
+                        s.p, r->params[pi].name, r->params[pi].help);
+    }
+    /* An empty list would make every restrictive policy an error: turning a rule off is
+     * `severity: off`, not an empty setting. */
+    if (!n)
+        return fail(p, v, "rule %s: %s must name at least one (a list, or \"a, b\")", r->id,
+                    r->params[pi].name);
+    const char *joined = join_names(&p->c->arena, items, n);
+    if (!joined)
+        return K5_ENOMEM;
+    p->c->names[ri][pi] = joined;
+    p->c->params[ri][pi] = (int64_t)n;
+    return K5_OK;
+}
+
 static k5_status rule_entry(parse_ctx *p, const k5_node *key, const k5_node *val)
 {
     k5_str id = k5_node_str(key);
@@ -200,6 +342,12 @@ static k5_status rule_entry(parse_ctx *p, const k5_node *key, const k5_node *val
             }
             return fail(p, k, "rule %s has no setting \"%.*s\" (known: %s)", r->id, (int)ks.n,
                         ks.p, names);
+        }
+        if (r->params[pi].type == K5_PARAM_NAMES) {
+            k5_status st = names_entry(p, r, pi, v);
+            if (st != K5_OK)
+                return st;
+            continue;
         }
         int64_t pv;
         if (!k5_node_is_scalar(v) || k5_param_parse(r->params[pi].type, vs.p, vs.n, &pv) != K5_OK)
@@ -397,6 +545,21 @@ k5_severity k5__config_severity_at(const k5_config *cfg, size_t rule_index)
 int64_t k5__config_param_at(const k5_config *cfg, size_t rule_index, size_t p)
 {
     return p < K5_MAX_PARAMS ? cfg->params[rule_index][p] : 0;
+}
+
+const char *k5__config_names_at(const k5_config *cfg, size_t rule_index, size_t p)
+{
+    return p < K5_MAX_PARAMS ? cfg->names[rule_index][p] : NULL;
+}
+
+const char *k5_config_param_names(const k5_config *cfg, const k5_rule *rule, size_t p)
+{
+    size_t i = k5_rule_index(rule);
+    if (p >= k5_rule_nparams(rule) || rule->params[p].type != K5_PARAM_NAMES)
+        return NULL;
+    if (!cfg || i == SIZE_MAX)
+        return rule->params[p].default_value;
+    return cfg->names[i][p];
 }
 
 bool k5_glob_match(const char *pat, const char *s, size_t n, char stop)

@@ -82,6 +82,8 @@ K5_WUR k5_status k5__report_at_path(k5_check *c, const k5_node *from, const char
 
 /* Effective value of the rule's i-th parameter (units: see k5_param_type). */
 int64_t k5_check_param(const k5_check *c, size_t i);
+/* The rule's i-th parameter of type NAMES ("a, b": walk it with k5_names_next); else NULL. */
+const char *k5_check_param_names(const k5_check *c, size_t i);
 
 /*
  * Effective value of another rule's i-th parameter, for a rule of the same family that
@@ -90,6 +92,8 @@ int64_t k5_check_param(const k5_check *c, size_t i);
  * (declare `extern const k5_rule k5__rule_<ident>;`) and say so in the rule's docs.
  */
 int64_t k5_check_param_of(const k5_check *c, const k5_rule *owner, size_t i);
+/* The same for a NAMES parameter ("a, b"); NULL when it is not one. */
+const char *k5_check_param_names_of(const k5_check *c, const k5_rule *owner, size_t i);
 
 /* The index of all input objects (one object alone in the webhook). */
 const k5_index *k5_check_index(const k5_check *c);
@@ -172,11 +176,11 @@ void k5_index_each_all(const k5_index *idx, unsigned kinds, k5_visit_fn fn, void
  * defaults). */
 bool k5__backend_ref_is_service(const k5_node *ref);
 /*
- * The i-th namespace an ingress controller or Gateway data plane is taken to run in
- * (networkpolicy-blocks-ingress); false past the last. c may be NULL: the cluster cache's
- * partner search has no check and gets the defaults (a namespace it leaves out only makes
- * the rule quieter: an unknown Namespace's labels admit). Every reader goes through here, so
- * the set can become a rule parameter in one place.
+ * The i-th namespace an ingress controller or Gateway data plane is taken to run in: the
+ * parameter controller-namespaces of networkpolicy-blocks-ingress under c's config; false past
+ * the last. c may be NULL: the cluster cache's partner search has no check and gets the
+ * defaults (a namespace it leaves out only makes the rule quieter: an unknown Namespace's
+ * labels admit). Every reader goes through here.
  */
 bool k5__controller_namespace(const k5_check *c, size_t i, k5_str *out);
 /* Calls fn for every HPA in the workload's namespace whose scaleTargetRef names it. */

@@ -176,6 +176,8 @@ k5_status k5__map_finish(k5__arena *a, const k5_node *kv, size_t n, k5_node *out
 struct k5_config;
 k5_severity k5__config_severity_at(const struct k5_config *cfg, size_t rule_index);
 int64_t k5__config_param_at(const struct k5_config *cfg, size_t rule_index, size_t p);
+/* A NAMES parameter's value (names joined by ", "), NULL for other types. */
+const char *k5__config_names_at(const struct k5_config *cfg, size_t rule_index, size_t p);
 
 /*
  * Path of node `target` inside `root` ("spec.template.spec.containers[0]"), into buf. When the

@@ -50,6 +50,16 @@ int64_t k5_check_param(const k5_check *c, size_t i)
     return i < k5_rule_nparams(c->rule) ? k5__config_param_at(c->cfg, c->rule_index, i) : 0;
 }
 
+const char *k5_check_param_names(const k5_check *c, size_t i)
+{
+    return i < k5_rule_nparams(c->rule) ? k5__config_names_at(c->cfg, c->rule_index, i) : NULL;
+}
+
+const char *k5_check_param_names_of(const k5_check *c, const k5_rule *owner, size_t i)
+{
+    return k5_config_param_names(c->cfg, owner, i);
+}
+
 int64_t k5_check_param_of(const k5_check *c, const k5_rule *owner, size_t i)
 {
     return k5_config_param(c->cfg, owner, i);

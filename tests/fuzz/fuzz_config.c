@@ -2,7 +2,8 @@
  * libFuzzer target: the configuration parser (.kube5xx.yaml, also the
  * webhook's config file), then every rule over a fixed set of objects under
  * whatever config parsed, so that extreme thresholds (severity overrides,
- * "min: 9223372036854775807", "max-heap: 1000%") reach the rules' arithmetic.
+ * "min: 9223372036854775807", "max-heap: 1000%") reach the rules' arithmetic and list
+ * settings (controller-namespaces) reach the rules that walk them.
  *   out/fuzz/tests/fuzz/fuzz_config -max_total_time=60 tests/fuzz/seeds/config
  */
 #include <stdint.h>
@@ -68,7 +69,22 @@ static const char k_objects[] =
     "spec:\n"
     "  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}\n"
     "  minReplicas: 1\n"
-    "  maxReplicas: 3\n";
+    "  maxReplicas: 3\n"
+    "---\n"
+    /* controller-namespaces (a list setting) decides whether this policy admits the
+     * controller: "edge" by name, "gw" by a label of its Namespace. */
+    "apiVersion: networking.k8s.io/v1\n"
+    "kind: NetworkPolicy\n"
+    "metadata: {name: web, namespace: prod}\n"
+    "spec:\n"
+    "  podSelector: {matchLabels: {app: web}}\n"
+    "  ingress:\n"
+    "    - from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: edge}}}]\n"
+    "    - from: [{namespaceSelector: {matchLabels: {role: edge}}}]\n"
+    "---\n"
+    "apiVersion: v1\n"
+    "kind: Namespace\n"
+    "metadata: {name: gw, labels: {role: gateway}}\n";
 
 static k5_docset *g_set;
 

@@ -145,6 +145,66 @@ static void test_registry__config_overrides_severity_and_params(void **state)
     assert_null(cfg);
 }
 
+/* A NAMES parameter: a list or one "a, b" string, held as "a, b"; the default otherwise. */
+static void test_registry__config_names_parameter(void **state)
+{
+    (void)state;
+    const k5_rule *np = k5_rule_find("networkpolicy-blocks-ingress", 28);
+    assert_non_null(np);
+    assert_int_equal(np->params[0].type, K5_PARAM_NAMES);
+    /* The default: ingress-nginx first, then the common controllers' namespaces. */
+    const char *d = k5_config_param_names(NULL, np, 0);
+    assert_non_null(d);
+    assert_true(strncmp(d, "ingress-nginx, ", 15) == 0);
+    assert_true(k5_names_has(d, "traefik", 7));
+    assert_false(k5_names_has(d, "traefi", 6));
+    assert_false(k5_names_has(d, "edge", 4));
+    /* Not a NAMES parameter, or past the last: NULL. */
+    assert_null(k5_config_param_names(NULL, k5_rule_find("memory-limit-too-low", 20), 0));
+    assert_null(k5_config_param_names(NULL, np, 1));
+
+    const char *text = "rules:\n  networkpolicy-blocks-ingress:\n"
+                       "    controller-namespaces: [edge, \"ingress.internal\"]\n";
+    k5_config *cfg = NULL;
+    k5_error err = {0};
+    assert_int_equal(k5_config_parse(&cfg, "c.yaml", text, strlen(text), &err), K5_OK);
+    assert_string_equal(k5_config_param_names(cfg, np, 0), "edge, ingress.internal");
+    assert_int_equal(k5_config_param(cfg, np, 0), 2);
+    assert_false(k5_names_has(k5_config_param_names(cfg, np, 0), "ingress-nginx", 13));
+    const char *cur = k5_config_param_names(cfg, np, 0);
+    k5_str n1, n2, n3;
+    assert_true(k5_names_next(&cur, &n1) && k5_names_next(&cur, &n2));
+    assert_false(k5_names_next(&cur, &n3));
+    assert_true(n1.n == 4 && memcmp(n1.p, "edge", 4) == 0);
+    assert_true(n2.n == 16 && memcmp(n2.p, "ingress.internal", 16) == 0);
+    k5_config_free(&cfg);
+    /* Without the setting, the config holds the default. */
+    assert_int_equal(k5_config_new(&cfg), K5_OK);
+    assert_string_equal(k5_config_param_names(cfg, np, 0), d);
+    k5_config_free(&cfg);
+
+    text = "rules:\n  networkpolicy-blocks-ingress: {controller-namespaces: \" edge ,gw \"}\n";
+    assert_int_equal(k5_config_parse(&cfg, "c.yaml", text, strlen(text), &err), K5_OK);
+    assert_string_equal(k5_config_param_names(cfg, np, 0), "edge, gw");
+    k5_config_free(&cfg);
+
+    int64_t v = 0;
+    assert_int_equal(k5_param_parse(K5_PARAM_NAMES, "a, b-c", 6, &v), K5_OK);
+    assert_int_equal(v, 2);
+    assert_int_not_equal(k5_param_parse(K5_PARAM_NAMES, "a,,b", 4, &v), K5_OK);
+    assert_int_not_equal(k5_param_parse(K5_PARAM_NAMES, "", 0, &v), K5_OK);
+    assert_int_not_equal(k5_param_parse(K5_PARAM_NAMES, "Edge", 4, &v), K5_OK);
+    assert_int_not_equal(k5_param_parse(K5_PARAM_NAMES, "-edge", 5, &v), K5_OK);
+    assert_int_not_equal(k5_param_parse(K5_PARAM_NAMES, "a b", 3, &v), K5_OK);
+    char many[65 * 3];
+    size_t len = 0;
+    for (int i = 0; i < 65; i++)
+        len += (size_t)snprintf(many + len, sizeof many - len, "%s%c", i ? "," : "", 'a');
+    assert_int_not_equal(k5_param_parse(K5_PARAM_NAMES, many, len, &v), K5_OK);
+    assert_int_equal(k5_param_parse(K5_PARAM_NAMES, many + 2, len - 2, &v), K5_OK);
+    assert_int_equal(v, 64);
+}
+
 static void expect_config_error(const char *text, unsigned line, const char *needle)
 {
     k5_config *cfg = NULL;
@@ -170,6 +230,17 @@ static void test_registry__config_typos_are_errors_with_lines(void **state)
     expect_config_error("exempt:\n  names: []\n", 2, "unknown key");
     expect_config_error("webhook:\n  mode: block\n", 2, "enforce, warn or audit");
     expect_config_error("rules:\n  a: 1\n  a: 2\n", 3, "duplicate");
+    expect_config_error("rules:\n  networkpolicy-blocks-ingress:\n    controller-namespaces:\n"
+                        "      - edge\n      - Edge_Gateway\n",
+                        5, "not a Kubernetes name");
+    expect_config_error("rules:\n  networkpolicy-blocks-ingress: {controller-namespaces: []}\n", 2,
+                        "at least one");
+    expect_config_error("rules:\n  networkpolicy-blocks-ingress: {controller-namespaces: }\n", 2,
+                        "at least one");
+    expect_config_error("rules:\n  networkpolicy-blocks-ingress: {controller-namespaces: \"a,,b\"}\n",
+                        2, "invalid value");
+    expect_config_error("rules:\n  networkpolicy-blocks-ingress: {controller-namespaces: {a: b}}\n",
+                        2, "list of names");
 }
 
 static void test_registry__exemptions(void **state)
@@ -268,6 +339,7 @@ int main(void)
         cmocka_unit_test(test_registry__every_rule_has_its_check_file),
         cmocka_unit_test(test_registry__every_fixture_dir_names_a_rule),
         cmocka_unit_test(test_registry__config_overrides_severity_and_params),
+        cmocka_unit_test(test_registry__config_names_parameter),
         cmocka_unit_test(test_registry__config_typos_are_errors_with_lines),
         cmocka_unit_test(test_registry__exemptions),
         cmocka_unit_test(test_kinds__table_is_consistent),

@@ -59,6 +59,19 @@ void k5_config_free(k5_config **cfg);
 k5_severity k5_config_severity(const k5_config *cfg, const k5_rule *rule);
 /* Effective value of the rule's i-th parameter (see k5_param_type for units). */
 int64_t k5_config_param(const k5_config *cfg, const k5_rule *rule, size_t i);
+/*
+ * Effective value of the rule's i-th parameter of type K5_PARAM_NAMES: the names joined by
+ * ", " ("ingress-nginx, kube-system"). The string belongs to the config (or, for a default,
+ * to the rule's descriptor) and lives as long as it. NULL when the parameter is not NAMES.
+ */
+const char *k5_config_param_names(const k5_config *cfg, const k5_rule *rule, size_t i);
+/*
+ * Walks a NAMES value: stores the next name in *name, advances *cursor and returns true;
+ * false at the end. Start with *cursor = the value.
+ */
+bool k5_names_next(const char **cursor, k5_str *name);
+/* True when the NAMES value (NULL: none) holds the name s (n bytes). */
+bool k5_names_has(const char *names, const char *s, size_t n);
 /* True when the object is exempt by namespace or Kind/namespace/name pattern. */
 bool k5_config_exempt(const k5_config *cfg, const struct k5_object *obj);
 const k5_webhook_config *k5_config_webhook(const k5_config *cfg);
@@ -71,7 +84,10 @@ const k5_webhook_config *k5_config_webhook(const k5_config *cfg);
  */
 bool k5_glob_match(const char *pat, const char *s, size_t n, char stop);
 
-/* Parses a parameter value written as in the config ("64Mi", "100m", "10s", "85%", 2). */
+/*
+ * Parses a parameter value written as in the config ("64Mi", "100m", "10s", "85%", 2; for
+ * NAMES "a, b", and *out is the number of names).
+ */
 K5_WUR k5_status k5_param_parse(k5_param_type type, const char *s, size_t n, int64_t *out);
 
 #endif

@@ -29,19 +29,27 @@ bool k5_severity_parse(const char *s, size_t n, k5_severity *out);
 typedef enum k5_scope { K5_SCOPE_SINGLE = 1, K5_SCOPE_CROSS = 2 } k5_scope;
 
 /*
- * Parameter types. Every parameter value is held as an int64:
+ * Parameter types. Every numeric parameter value is held as an int64:
  * MEMORY in bytes, CPU in millicores, SECONDS in seconds, INT and PERCENT as is.
  * Config values are written the Kubernetes way: "64Mi", "100m", "10s", 2, "85%".
+ * NAMES is a non-empty list of Kubernetes names (DNS-1123: lowercase letters, digits, '-'
+ * and '.'), written in the config as a YAML list or as one string "a, b"; the default is
+ * written "a, b". Its value is the names joined by ", " (k5_config_param_names, walked with
+ * k5_names_next); its int64 is the number of names.
  */
 typedef enum k5_param_type {
     K5_PARAM_INT = 0,
     K5_PARAM_MEMORY = 1,
     K5_PARAM_CPU = 2,
     K5_PARAM_SECONDS = 3,
-    K5_PARAM_PERCENT = 4
+    K5_PARAM_PERCENT = 4,
+    K5_PARAM_NAMES = 5
 } k5_param_type;
 
 #define K5_MAX_PARAMS 4
+/* Names in one NAMES parameter, and the length of one name (a DNS-1123 subdomain). */
+#define K5_MAX_PARAM_NAMES 64
+#define K5_MAX_NAME_LEN 253
 
 typedef struct k5_param {
     const char *name;          /* kebab-case or lowerCamel, as written in the config */
