@@ -24,6 +24,12 @@
 [ "${KUBE5XX_CLEAN_ROOT_TEST:-1}" = 0 ] && skip "KUBE5XX_CLEAN_ROOT_TEST=0"
 need_py_yaml
 sha=$(git -C "$ship_root" rev-parse --verify -q HEAD) || skip "not a git checkout"
+# Every scratch root bind-mounts the same apt caches under $ship_tools (scratch_root), and
+# apt-get locks them: two runs at once (several checkouts on one machine) fail each other's
+# apt-get ("Could not get lock /var/lib/apt/lists/lock"). Runs take turns instead.
+if exec 9>>"$ship_tools/.ci-recipes-clean.lock"; then
+    flock -w 1200 9 || skip "another run held $ship_tools/.ci-recipes-clean.lock for 20 minutes"
+fi
 scratch_root "$ship_tmp/probe" || skip "$scratch_why"
 in_root "$ship_tmp/probe" apt-get update -q > "$ship_tmp/apt.out" 2>&1 ||
     { tail -3 "$ship_tmp/apt.out" >&2; skip "no Debian mirror reachable from the scratch root"; }
