@@ -187,6 +187,7 @@ typedef struct gke_hc {
     const k5_object *bc;      /* the BackendConfig, or NULL: the Ingress infers */
     k5_str path;              /* BackendConfig requestPath ({NULL,0}: not set) */
     int64_t port;             /* BackendConfig port (0: not set) */
+    bool bc_absent;           /* the Service names a BackendConfig the input lacks */
 } gke_hc;
 
 static k5_status judge_gke_target(k5_check *c, const k5__lb_target *t, void *ud)
@@ -212,8 +213,10 @@ static k5_status judge_gke_target(k5_check *c, const k5__lb_target *t, void *ud)
                      (int)hp.path.n, hp.path.p, (long long)hp.port, (long long)serving);
         else
             snprintf(probe, sizeof probe, "a %s probe", hp.kind);
-        return k5_check_report(
-            c, g->at, NULL,
+        /* When the Service names a BackendConfig that is missing, the finding stands on an
+         * absence: at admission it may come later in the same apply, so it only warns. */
+        return (g->bc_absent ? k5_check_report_absence : k5_check_report_capped)(
+            c, K5_SEV_ERROR, g->at, NULL,
             "Ingress \"%.*s\" (GKE) routes to Service \"%.*s\", whose pods' readiness probe "
             "(container \"%.*s\" of %.*s \"%.*s\") is %s, so GKE cannot derive the load "
             "balancer's health check from it and checks GET / on the serving port instead: "
@@ -268,7 +271,7 @@ static k5_status judge_service(k5_check *c, const k5_object *svc)
                         k5_node_is(k5_map_get(hc, "type"), "HTTPS") ||
                         k5_node_is(k5_map_get(hc, "type"), "HTTP2")))
             continue;
-        gke_hc g = {svc, ann, bc, k5_node_str(k5_map_get(hc, "requestPath")), 0};
+        gke_hc g = {svc, ann, bc, k5_node_str(k5_map_get(hc, "requestPath")), 0, false};
         int64_t n;
         if (k5_node_int(k5_map_get(hc, "port"), &n))
             g.port = n;
@@ -323,10 +326,12 @@ static k5_status judge_backend(k5_check *c, const k5_object *ing, const k5__back
            k5_map_get(svc->annotations, "cloud.google.com/backend-config") ||
            k5_map_get(svc->annotations, "beta.cloud.google.com/backend-config"))))
         return K5_OK;
-    const k5_node *ann, *hc;
+    const k5_node *ann = NULL, *hc;
     if (hc_config(c, svc, port, &ann, &hc))
         return K5_OK; /* the Service's finding, against its BackendConfig */
-    gke_hc g = {ing, b->service, NULL, {NULL, 0}, 0};
+    k5_str bc_name = {NULL, 0};
+    bool absent = !k5__backendconfig_for(c, svc, port, &ann, &bc_name) && bc_name.n;
+    gke_hc g = {ing, b->service, NULL, {NULL, 0}, 0, absent};
     return k5__lb_each_target(c, svc, port, judge_gke_target, &g);
 }
 
@@ -353,8 +358,8 @@ const k5_rule k5__rule_lb_healthcheck_mismatch = {
                   "no path to compare, except on GKE, where it means the load balancer falls "
                   "back to GET /); an ALB path is not judged when success-codes accept a 404, "
                   "nor a numeric healthcheck-port of instance targets (a node port); at "
-                  "admission the cluster cache keeps no readiness probes, so only the linter "
-                  "compares them",
+                  "admission the cluster cache keeps each readiness probe's type, path, port "
+                  "and scheme, so the webhook compares them too (as a warning)",
     .cost = "O(backends + pods selected) per Ingress or Service: Services, BackendConfigs by "
             "name and pod templates by label (hash index)",
     .summary = "A cloud load balancer's health check does not match the pods' readiness probe",

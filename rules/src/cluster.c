@@ -18,12 +18,93 @@ typedef struct ref {
     unsigned kind_id;
 } ref;
 
+/*
+ * One cached object: an 8-byte header, then its nodes (the root first) and the strings no
+ * common word covers. Kind, namespace, name and pod labels are read from the nodes when
+ * needed (e_ref) rather than kept twice: 72 bytes a Deployment less than a copy of the ref.
+ * Some value subtrees are shared between objects (`shape` below); their nodes live outside
+ * the block.
+ */
 typedef struct entry {
-    ref obj;      /* over the nodes in blk */
-    uint32_t bytes; /* this struct and its nodes and strings */
+    uint32_t bytes;   /* this struct and its nodes and strings, not the shapes */
+    uint8_t kind_bit; /* the k5_kind's bit */
     bool stale;
-    max_align_t blk[]; /* nodes, then strings */
+    k5_node blk[]; /* nodes, then strings */
 } entry;
+
+static const k5_node *e_root(const entry *e)
+{
+    return e->blk;
+}
+
+static unsigned e_kind(const entry *e)
+{
+    return 1u << e->kind_bit;
+}
+
+static k5_str e_meta(const entry *e, const char *key)
+{
+    return k5_node_str(k5_map_get(k5_map_get(e_root(e), "metadata"), key));
+}
+
+static k5_str e_ns(const entry *e)
+{
+    return e_meta(e, "namespace");
+}
+
+static k5_str e_name(const entry *e)
+{
+    return e_meta(e, "name");
+}
+
+static const k5_node *e_pod_labels(const entry *e)
+{
+    const k5_node *l = k5_node_at(e_root(e), "spec.template.metadata.labels");
+    return k5_node_is_map(l) ? l : NULL;
+}
+
+static void fill_ref(ref *o, const k5_node *root, unsigned kind)
+{
+    memset(o, 0, sizeof *o);
+    o->root = root;
+    o->kind = k5_node_str(k5_map_get(root, "kind"));
+    o->kind_id = kind;
+    const k5_node *meta = k5_map_get(root, "metadata");
+    o->name = k5_node_str(k5_map_get(meta, "name"));
+    o->ns = k5_node_str(k5_map_get(meta, "namespace"));
+    if (kind & K5_KINDS_WORKLOAD) {
+        o->pod_labels = k5_node_at(root, "spec.template.metadata.labels");
+        if (!k5_node_is_map(o->pod_labels))
+            o->pod_labels = NULL;
+    }
+}
+
+static ref e_ref(const entry *e)
+{
+    ref r;
+    fill_ref(&r, e_root(e), e_kind(e));
+    return r;
+}
+
+/*
+ * A shared value subtree ("shape"): the items of a container's `ports`, `lifecycle` or
+ * `readinessProbe`, and of a Service's `ports`, are the same in most objects of a chart (the
+ * same probe, the same preStop sleep, the same port list), so each distinct one is stored
+ * once, with a reference count, and every entry's value node points at its items. A shape is
+ * found from its items (container_of) when an entry is freed.
+ */
+typedef struct shape {
+    struct shape *next; /* hash chain */
+    uint64_t hash;
+    uint32_t refs;
+    uint32_t bytes; /* this struct, its nodes and strings */
+    k5_node items[]; /* the value's items, then the nodes below them, then strings */
+} shape;
+
+typedef struct shape_set {
+    shape **slots;
+    size_t cap, len;
+} shape_set;
 
 /* ---- string -> list of entries, with removal ---- */
 
@@ -57,8 +138,9 @@ struct k5_cluster {
     pmap pdb_scan; /* ns                    -> PDBs without matchLabels */
     pmap hpa_tgt;  /* ns, Kind, name        -> HPAs scaling that workload */
     pmap ing_svc;  /* ns, Service name      -> Ingresses with a backend on that Service */
+    shape_set shapes;
     size_t counts[K5__KIND_COUNT];
-    size_t bytes; /* objects + buckets + posting arrays */
+    size_t bytes; /* objects + shapes + buckets + posting arrays */
 };
 
 static bucket *pmap_find(const pmap *m, const char *key, size_t klen, uint64_t h)
@@ -293,6 +375,73 @@ static bool project_args(cJSON *out, const cJSON *ctr, const char *name)
     return true;
 }
 
+/*
+ * What lb-healthcheck-mismatch reads of a readiness probe (k5__probe_get): the handler the
+ * kubelet uses (the first of httpGet, tcpSocket, grpc, exec that is a map), its port, and for
+ * httpGet the path and a scheme other than the default HTTP. Timings, headers and an exec's
+ * command are dropped; an exec probe keeps only its type.
+ */
+static bool project_probe(cJSON *c, const cJSON *ctr)
+{
+    static const char *const handlers[] = {"httpGet", "tcpSocket", "grpc", "exec", NULL};
+    const cJSON *probe = get(ctr, "readinessProbe");
+    if (!cJSON_IsObject(probe))
+        return true;
+    cJSON *out = cJSON_AddObjectToObject(c, "readinessProbe");
+    if (!out)
+        return false;
+    for (const char *const *h = handlers; *h; h++) {
+        const cJSON *hv = get(probe, *h);
+        if (!cJSON_IsObject(hv))
+            continue;
+        cJSON *ho = cJSON_AddObjectToObject(out, *h);
+        if (!ho)
+            return false;
+        if (h == handlers + 3)
+            return true;
+        const cJSON *scheme = get(hv, "scheme");
+        return keep(ho, hv, "port") && (h != handlers || keep(ho, hv, "path")) &&
+               (h != handlers || !scheme ||
+                (cJSON_IsString(scheme) && strcmp(scheme->valuestring, "HTTP") == 0) ||
+                keep(ho, hv, "scheme"));
+    }
+    return true;
+}
+
+/*
+ * A preStop as the drain time the rules read (k5__prestop_sleep): a known whole number of
+ * seconds, however it was written (`sleep: {seconds: N}`, `exec: [sleep, N]`, `sh -c "sleep
+ * N; ..."`), is kept as `sleep: {seconds: N}`; any other known duration as written; an
+ * unknown one as an empty preStop (there is one, its duration cannot be read).
+ */
+static bool project_prestop(cJSON *c, const cJSON *ctr)
+{
+    const cJSON *prestop = get(get(ctr, "lifecycle"), "preStop");
+    if (!prestop)
+        return true;
+    cJSON *lc = cJSON_AddObjectToObject(c, "lifecycle");
+    if (!lc)
+        return false;
+    k5__arena tmp = {0};
+    k5_error err = {0};
+    k5_status st = K5_OK;
+    const k5_node *n = k5__node_from_cjson(&tmp, prestop, 0, &err, &st);
+    int64_t ms = 0;
+    const k5_node *at = NULL;
+    bool known = n && k5__prestop_sleep(n, &ms, &at);
+    k5__arena_free(&tmp);
+    if (!n && st == K5_ENOMEM)
+        return false;
+    cJSON *ps = NULL, *sl = NULL;
+    if (known && ms % 1000 == 0)
+        return (ps = cJSON_AddObjectToObject(lc, "preStop")) &&
+               (sl = cJSON_AddObjectToObject(ps, "sleep")) &&
+               cJSON_AddNumberToObject(sl, "seconds", (double)(ms / 1000));
+    if (known)
+        return keep(lc, get(ctr, "lifecycle"), "preStop");
+    return cJSON_AddObjectToObject(lc, "preStop") != NULL;
+}
+
 /* A container: its name, ports (TCP, the default, left implicit) and port-like arguments. */
 static bool project_container(cJSON *list, const cJSON *ctr, bool init)
 {
@@ -325,13 +474,9 @@ static bool project_container(cJSON *list, const cJSON *ctr, bool init)
                 return false;
         }
     }
-    /* What the lb-* rules read: the preStop (drain) and a server's keep-alive set through its
-     * environment. Not the readiness probe: it would cost 128 bytes a Deployment, over the
-     * 1 KiB budget, so lb-healthcheck-mismatch compares probes in the linter only. */
-    cJSON *lc = NULL;
-    const cJSON *prestop = get(get(ctr, "lifecycle"), "preStop");
-    if (prestop && (!(lc = cJSON_AddObjectToObject(c, "lifecycle")) ||
-                    !keep(lc, get(ctr, "lifecycle"), "preStop")))
+    /* What the lb-* rules read: the readiness probe (health checks), the preStop (drain) and a
+     * server's keep-alive set through its environment. */
+    if (!project_probe(c, ctr) || !project_prestop(c, ctr))
         return false;
     const cJSON *env = get(ctr, "env");
     cJSON *el = NULL;
@@ -514,18 +659,33 @@ static const char *common(const char *s, size_t n)
     return NULL;
 }
 
-static void measure(const k5_node *n, size_t *nodes, size_t *chars)
+/* True when the value of `key` is stored as a shape (shared with equal ones). */
+static bool shared_value(const k5_node *key, const k5_node *val)
+{
+    static const char *const keys[] = {"ports", "lifecycle", "readinessProbe", NULL};
+    if (!(k5_node_is_map(val) || k5_node_is_seq(val)) || !k5_node_len(val))
+        return false;
+    k5_str k = k5_node_str(key);
+    for (const char *const *w = keys; *w; w++)
+        if (k.n == strlen(*w) && memcmp(k.p, *w, k.n) == 0)
+            return true;
+    return false;
+}
+
+/* Nodes below n and bytes of its strings; with `share`, shared values' items are not counted. */
+static void measure(const k5_node *n, bool share, size_t *nodes, size_t *chars)
 {
     if (k5_node_is_map(n)) {
         *nodes += 2 * k5_node_len(n);
         for (size_t i = 0; i < k5_node_len(n); i++) {
-            measure(k5_map_key(n, i), nodes, chars);
-            measure(k5_map_value(n, i), nodes, chars);
+            measure(k5_map_key(n, i), share, nodes, chars);
+            if (!share || !shared_value(k5_map_key(n, i), k5_map_value(n, i)))
+                measure(k5_map_value(n, i), share, nodes, chars);
         }
     } else if (k5_node_is_seq(n)) {
         *nodes += k5_node_len(n);
         for (size_t i = 0; i < k5_node_len(n); i++)
-            measure(k5_seq_at(n, i), nodes, chars);
+            measure(k5_seq_at(n, i), share, nodes, chars);
     } else {
         k5_str s = k5_node_str(n);
         if (s.p && !common(s.p, s.n))
@@ -533,22 +693,80 @@ static void measure(const k5_node *n, size_t *nodes, size_t *chars)
     }
 }
 
+static size_t items_of(const k5_node *n)
+{
+    return k5_node_is_map(n) ? 2 * k5_node_len(n) : k5_node_is_seq(n) ? k5_node_len(n) : 0;
+}
+
+/* A hash of a subtree's shape and text (positions left out: cached nodes have none). */
+static uint64_t tree_hash(const k5_node *n, uint64_t h)
+{
+    uint32_t bits = n->bits;
+    h = k5__hash(&bits, sizeof bits, h);
+    size_t cnt = items_of(n);
+    if (cnt || k5_node_is_map(n) || k5_node_is_seq(n)) {
+        for (size_t i = 0; i < cnt; i++)
+            h = tree_hash(&n->u.items[i], h);
+        return h;
+    }
+    k5_str s = k5_node_str(n);
+    return s.p ? k5__hash(s.p, s.n, h) : k5__hash("", 0, ~h);
+}
+
+static bool tree_eq(const k5_node *a, const k5_node *b)
+{
+    if (a->bits != b->bits)
+        return false;
+    size_t cnt = items_of(a);
+    if (cnt || k5_node_is_map(a) || k5_node_is_seq(a)) {
+        for (size_t i = 0; i < cnt; i++)
+            if (!tree_eq(&a->u.items[i], &b->u.items[i]))
+                return false;
+        return true;
+    }
+    k5_str x = k5_node_str(a), y = k5_node_str(b);
+    return (x.p == NULL) == (y.p == NULL) && str_eq(x, y);
+}
+
 typedef struct emitter {
+    k5_cluster *cl; /* shapes are taken from it; NULL inside a shape */
     k5_node *nodes; /* next free node */
     char *chars;    /* next free byte */
+    bool oom;       /* a shape could not be made (its value was left empty) */
 } emitter;
+
+static const k5_node *shape_get(k5_cluster *cl, const k5_node *val);
+
+static void emit(emitter *em, const k5_node *src, k5_node *dst);
+
+/* The items of a map or sequence, at the emitter's next free nodes. */
+static k5_node *emit_items(emitter *em, const k5_node *src)
+{
+    size_t n = items_of(src);
+    k5_node *items = n ? em->nodes : NULL;
+    em->nodes += n;
+    for (size_t i = 0; i < n; i++) {
+        const k5_node *val = &src->u.items[i];
+        /* A map's shared value: the node here, its items in a shape. */
+        if (em->cl && k5_node_is_map(src) && (i & 1) && shared_value(&src->u.items[i - 1], val)) {
+            const k5_node *sh = shape_get(em->cl, val);
+            items[i].pos = 0;
+            items[i].bits = sh ? val->bits : k5__bits(k5_node_kind(val), false, 0);
+            items[i].u.items = sh;
+            em->oom |= !sh;
+            continue;
+        }
+        emit(em, val, &items[i]);
+    }
+    return items;
+}
 
 static void emit(emitter *em, const k5_node *src, k5_node *dst)
 {
     dst->pos = 0;
     dst->bits = src->bits;
     if (k5_node_is_map(src) || k5_node_is_seq(src)) {
-        size_t n = k5_node_len(src) * (k5_node_is_map(src) ? 2 : 1);
-        k5_node *items = n ? em->nodes : NULL;
-        em->nodes += n;
-        for (size_t i = 0; i < n; i++)
-            emit(em, &src->u.items[i], &items[i]);
-        dst->u.items = items;
+        dst->u.items = emit_items(em, src);
         return;
     }
     k5_str s = k5_node_str(src);
@@ -560,6 +778,97 @@ static void emit(emitter *em, const k5_node *src, k5_node *dst)
         em->chars += s.n + 1;
     }
     dst->u.str = c;
+}
+
+/* ---- shapes: shared value subtrees, reference-counted ---- */
+
+static shape *shape_of(const k5_node *items)
+{
+    return (shape *)(void *)((char *)(uintptr_t)items - offsetof(shape, items));
+}
+
+static bool shapes_grow(k5_cluster *cl)
+{
+    shape_set *m = &cl->shapes;
+    size_t cap = m->cap ? m->cap * 2 : 64;
+    shape **slots = calloc(cap, sizeof *slots);
+    if (!slots)
+        return false;
+    for (size_t i = 0; i < m->cap; i++)
+        for (shape *s = m->slots[i], *next; s; s = next) {
+            next = s->next;
+            s->next = slots[s->hash & (cap - 1)];
+            slots[s->hash & (cap - 1)] = s;
+        }
+    free(m->slots);
+    cl->bytes += (cap - m->cap) * sizeof *slots;
+    m->slots = slots;
+    m->cap = cap;
+    return true;
+}
+
+/* The shared items equal to val's (one more reference), or new ones; NULL: out of memory. */
+static const k5_node *shape_get(k5_cluster *cl, const k5_node *val)
+{
+    shape_set *m = &cl->shapes;
+    uint64_t h = tree_hash(val, 0);
+    for (shape *s = m->cap ? m->slots[h & (m->cap - 1)] : NULL; s; s = s->next) {
+        k5_node v = *val;
+        v.u.items = s->items;
+        if (s->hash == h && s->refs < UINT32_MAX && tree_eq(&v, val)) {
+            s->refs++;
+            return s->items;
+        }
+    }
+    if ((m->len + 1) * 4 > m->cap * 3 && !shapes_grow(cl))
+        return NULL;
+    size_t nodes = 0, chars = 0;
+    measure(val, false, &nodes, &chars);
+    size_t bytes = sizeof(shape) + nodes * sizeof(k5_node) + chars;
+    shape *s = malloc(bytes);
+    if (!s)
+        return NULL;
+    s->hash = h;
+    s->refs = 1;
+    s->bytes = (uint32_t)bytes;
+    emitter em = {NULL, s->items, (char *)(s->items + nodes), false};
+    emit_items(&em, val);
+    s->next = m->slots[h & (m->cap - 1)];
+    m->slots[h & (m->cap - 1)] = s;
+    m->len++;
+    cl->bytes += bytes;
+    return s->items;
+}
+
+static void shape_put(k5_cluster *cl, const k5_node *items)
+{
+    shape *s = shape_of(items);
+    if (--s->refs)
+        return;
+    shape_set *m = &cl->shapes;
+    for (shape **pp = &m->slots[s->hash & (m->cap - 1)]; *pp; pp = &(*pp)->next)
+        if (*pp == s) {
+            *pp = s->next;
+            break;
+        }
+    m->len--;
+    cl->bytes -= s->bytes;
+    free(s);
+}
+
+/* Drops the entry's references to shapes: every items pointer that leaves its block. */
+static void release_shapes(k5_cluster *cl, const entry *e, const k5_node *n)
+{
+    size_t cnt = items_of(n);
+    if (!cnt || !n->u.items)
+        return;
+    uintptr_t lo = (uintptr_t)e, hi = lo + e->bytes, p = (uintptr_t)n->u.items;
+    if (p < lo || p >= hi) {
+        shape_put(cl, n->u.items);
+        return;
+    }
+    for (size_t i = 0; i < cnt; i++)
+        release_shapes(cl, e, &n->u.items[i]);
 }
 
 /* ---- indexing one entry (the same keys on add and on delete) ---- */
@@ -607,6 +916,7 @@ static bool each_backend_service(const ref *o, bool (*fn)(k5_str, void *), void 
 typedef struct ing_ctx {
     k5_cluster *cl;
     entry *e;
+    k5_str ns;
     idx_op op;
     bool ok;
     k5_str seen[32];
@@ -625,7 +935,7 @@ static bool ing_index_one(k5_str name, void *ud)
     else
         return true; /* past 32 distinct Services: the rest are found by a scan, never */
     k5__key k;
-    k5__key_pair(&k, x->e->obj.ns, name, (k5_str){"", 0});
+    k5__key_pair(&k, x->ns, name, (k5_str){"", 0});
     if (!idx(x->cl, &x->cl->ing_svc, &k, x->e, x->op)) {
         x->ok = false;
         return false;
@@ -635,7 +945,8 @@ static bool ing_index_one(k5_str name, void *ud)
 
 static bool index_entry(k5_cluster *cl, entry *e, idx_op op)
 {
-    const ref *o = &e->obj;
+    ref r = e_ref(e);
+    const ref *o = &r;
     k5__key k;
     key_kind_ns(&k, o->kind_id, o->ns);
     if (!idx(cl, &cl->ns_kind, &k, e, op))
@@ -675,7 +986,7 @@ static bool index_entry(k5_cluster *cl, entry *e, idx_op op)
                 return false;
         }
     } else if (o->kind_id == K5_KIND_INGRESS) {
-        ing_ctx x = {cl, e, op, true, {{NULL, 0}}, 0};
+        ing_ctx x = {cl, e, o->ns, op, true, {{NULL, 0}}, 0};
         each_backend_service(o, ing_index_one, &x);
         if (!x.ok)
             return false;
@@ -695,8 +1006,10 @@ k5_status k5_cluster_new(k5_cluster **out)
     return K5_OK;
 }
 
-static void entry_free(entry *e)
+/* Frees an entry and drops its references to shapes. */
+static void entry_free(k5_cluster *cl, entry *e)
 {
+    release_shapes(cl, e, e_root(e));
     free(e);
 }
 
@@ -709,29 +1022,19 @@ void k5_cluster_free(k5_cluster **clp)
     for (size_t i = 0; i < n->cap; i++)
         for (bucket *b = n->slots[i]; b; b = b->next)
             for (uint32_t j = 0; j < b->n; j++)
-                entry_free(b->v[j]);
+                free(b->v[j]); /* the shapes go below, all at once */
+    for (size_t i = 0; i < cl->shapes.cap; i++)
+        for (shape *s = cl->shapes.slots[i], *next; s; s = next) {
+            next = s->next;
+            free(s);
+        }
+    free(cl->shapes.slots);
     pmap *maps[] = {&cl->names,   &cl->ns_kind, &cl->pod_lab, &cl->svc_sel,
                     &cl->pdb_sel, &cl->pdb_scan, &cl->hpa_tgt, &cl->ing_svc};
     for (size_t i = 0; i < sizeof maps / sizeof *maps; i++)
         pmap_free(maps[i]);
     free(cl);
     *clp = NULL;
-}
-
-static void fill_ref(ref *o, const k5_node *root, unsigned kind)
-{
-    memset(o, 0, sizeof *o);
-    o->root = root;
-    o->kind = k5_node_str(k5_map_get(root, "kind"));
-    o->kind_id = kind;
-    const k5_node *meta = k5_map_get(root, "metadata");
-    o->name = k5_node_str(k5_map_get(meta, "name"));
-    o->ns = k5_node_str(k5_map_get(meta, "namespace"));
-    if (kind & K5_KINDS_WORKLOAD) {
-        o->pod_labels = k5_node_at(root, "spec.template.metadata.labels");
-        if (!k5_node_is_map(o->pod_labels))
-            o->pod_labels = NULL;
-    }
 }
 
 /* A subject's ref: its kind, namespace (the docset's default when it names none) and labels. */
@@ -748,8 +1051,8 @@ static entry *find_entry(const k5_cluster *cl, unsigned kind, k5_str ns, k5_str 
     key_str(&k, name);
     const bucket *b = pmap_get(&cl->names, k.buf, k.n);
     for (uint32_t i = 0; b && i < b->n; i++)
-        if (str_eq(b->v[i]->obj.name, name) && str_eq(b->v[i]->obj.ns, ns) &&
-            b->v[i]->obj.kind_id == kind)
+        if (e_kind(b->v[i]) == kind && str_eq(e_name(b->v[i]), name) &&
+            str_eq(e_ns(b->v[i]), ns))
             return b->v[i];
     return NULL;
 }
@@ -757,9 +1060,9 @@ static entry *find_entry(const k5_cluster *cl, unsigned kind, k5_str ns, k5_str 
 static void unlink_entry(k5_cluster *cl, entry *e)
 {
     index_entry(cl, e, IDX_DEL);
-    cl->counts[kind_bit(e->obj.kind_id)]--;
+    cl->counts[e->kind_bit]--;
     cl->bytes -= e->bytes;
-    entry_free(e);
+    entry_free(cl, e);
 }
 
 /* Kind, namespace and name of an object as the API server sends it. */
@@ -807,8 +1110,9 @@ k5_status k5_cluster_put(k5_cluster *cl, const cJSON *obj, k5_error *err)
         k5__arena_free(&tmp);
         return st;
     }
+    /* The limit counts the shared values too: a new one is allocated for this object. */
     size_t nodes = 1, chars = 0;
-    measure(full, &nodes, &chars);
+    measure(full, false, &nodes, &chars);
     size_t size = nodes * sizeof(k5_node) + chars;
     if (size > K5_CLUSTER_MAX_OBJECT_BYTES) {
         k5__arena_free(&tmp);
@@ -819,24 +1123,31 @@ k5_status k5_cluster_put(k5_cluster *cl, const cJSON *obj, k5_error *err)
                 (int)ns.n, ns.p, (int)name.n, name.p, size, K5_CLUSTER_MAX_OBJECT_BYTES);
         return K5_ELIMIT;
     }
+    nodes = 1;
+    chars = 0;
+    measure(full, true, &nodes, &chars);
+    size = nodes * sizeof(k5_node) + chars;
     entry *e = malloc(sizeof *e + size);
     if (!e) {
         k5__arena_free(&tmp);
         return K5_ENOMEM;
     }
     memset(e, 0, sizeof *e);
-    k5_node *root = (k5_node *)(void *)e->blk;
-    emitter em = {root + 1, (char *)e->blk + nodes * sizeof(k5_node)};
-    emit(&em, full, root);
-    k5__arena_free(&tmp);
     e->bytes = (uint32_t)(size + sizeof *e);
-    fill_ref(&e->obj, root, kind);
+    e->kind_bit = (uint8_t)kind_bit(kind);
+    emitter em = {cl, e->blk + 1, (char *)(e->blk + nodes), false};
+    emit(&em, full, e->blk);
+    k5__arena_free(&tmp);
+    if (em.oom) {
+        entry_free(cl, e);
+        return K5_ENOMEM; /* the old copy stays */
+    }
     entry *old = find_entry(cl, kind, ns, name);
     if (old)
         unlink_entry(cl, old);
     if (!index_entry(cl, e, IDX_ADD)) {
         index_entry(cl, e, IDX_DEL); /* whatever got in */
-        entry_free(e);
+        entry_free(cl, e);
         return K5_ENOMEM; /* the old copy is gone: better absent than stale */
     }
     cl->counts[kind_bit(kind)]++;
@@ -865,7 +1176,7 @@ static void each_of_kinds(const k5_cluster *cl, unsigned kinds, void (*fn)(entry
     for (size_t i = 0; i < n->cap; i++)
         for (bucket *b = n->slots[i]; b; b = b->next)
             for (uint32_t j = 0; j < b->n; j++)
-                if (b->v[j]->obj.kind_id & kinds)
+                if (e_kind(b->v[j]) & kinds)
                     fn(b->v[j], ud);
 }
 
@@ -943,8 +1254,7 @@ static bool is_subject(const k5_partners *p, const entry *e)
 {
     for (size_t i = 0; i < p->nsubjects; i++) {
         const ref *s = &p->subjects[i];
-        if (s->kind_id == e->obj.kind_id && str_eq(s->name, e->obj.name) &&
-            str_eq(s->ns, e->obj.ns))
+        if (s->kind_id == e_kind(e) && str_eq(s->name, e_name(e)) && str_eq(s->ns, e_ns(e)))
             return true;
     }
     return false;
@@ -996,7 +1306,7 @@ static void add_selected(const k5_cluster *cl, k5_partners *p, k5_str ns, const 
         }
         for (uint32_t i = 0; i < best->n; i++) {
             const entry *e = best->v[i];
-            if (str_eq(e->obj.ns, ns) && k5_selector_matches(sel, type, e->obj.pod_labels))
+            if (str_eq(e_ns(e), ns) && k5_selector_matches(sel, type, e_pod_labels(e)))
                 add(p, e);
         }
         return;
@@ -1010,7 +1320,7 @@ static void add_selected(const k5_cluster *cl, k5_partners *p, k5_str ns, const 
         key_kind_ns(&k, 1u << bit, ns);
         const bucket *b = pmap_get(&cl->ns_kind, k.buf, k.n);
         for (uint32_t i = 0; b && i < b->n; i++)
-            if (k5_selector_matches(sel, type, b->v[i]->obj.pod_labels))
+            if (k5_selector_matches(sel, type, e_pod_labels(b->v[i])))
                 add(p, b->v[i]);
     }
 }
@@ -1037,8 +1347,8 @@ static void add_selecting(k5_partners *p, const pmap *m, const k5__key *k, k5_st
 {
     const bucket *b = pmap_get(m, k->buf, k->n);
     for (uint32_t i = 0; b && i < b->n; i++)
-        if (str_eq(b->v[i]->obj.ns, ns) &&
-            k5_selector_matches(k5_node_at(b->v[i]->obj.root, "spec.selector"), type, labels))
+        if (str_eq(e_ns(b->v[i]), ns) &&
+            k5_selector_matches(k5_node_at(e_root(b->v[i]), "spec.selector"), type, labels))
             add(p, b->v[i]);
 }
 
@@ -1109,7 +1419,7 @@ static bool add_backend(k5_str name, void *ud)
      * Services select (target registration, health checks, keep-alive). */
     if (e) {
         add(x->p, e);
-        add_selected(x->cl, x->p, x->ns, k5_node_at(e->obj.root, "spec.selector"),
+        add_selected(x->cl, x->p, x->ns, k5_node_at(e_root(e), "spec.selector"),
                      K5_SELECTOR_MAP);
     } else {
         x->missing = true;
@@ -1153,7 +1463,7 @@ static void add_route_backends(const k5_cluster *cl, k5_partners *p, const ref *
             if (e) {
                 /* With its pods, as for an Ingress (NetworkPolicies selecting them). */
                 if (add(p, e))
-                    add_selected(cl, p, ns, k5_node_at(e->obj.root, "spec.selector"),
+                    add_selected(cl, p, ns, k5_node_at(e_root(e), "spec.selector"),
                                  K5_SELECTOR_MAP);
             } else {
                 missing = true;
@@ -1264,7 +1574,7 @@ static void add_mesh_destinations(const k5_cluster *cl, k5_partners *p, const re
                     continue;
                 const entry *svc = find_entry(cl, K5_KIND_SERVICE, h.ns, h.name);
                 if (svc && add(p, svc))
-                    add_selected(cl, p, h.ns, k5_node_at(svc->obj.root, "spec.selector"),
+                    add_selected(cl, p, h.ns, k5_node_at(e_root(svc), "spec.selector"),
                                  K5_SELECTOR_MAP);
                 if (!svc) {
                     add_elsewhere(cl, p, K5_KIND_SERVICE, h.ns, h.name);
@@ -1284,8 +1594,10 @@ static void add_service_ingresses(const k5_cluster *cl, k5_partners *p, const re
     k5__key_pair(&k, svc->ns, svc->name, (k5_str){"", 0});
     const bucket *b = pmap_get(&cl->ing_svc, k.buf, k.n);
     for (uint32_t i = 0; b && i < b->n; i++)
-        if (add(p, b->v[i]))
-            add_backends(cl, p, &b->v[i]->obj);
+        if (add(p, b->v[i])) {
+            ref ing = e_ref(b->v[i]);
+            add_backends(cl, p, &ing);
+        }
 }
 
 static void add_around(const k5_cluster *cl, k5_partners *p, const ref *s)
@@ -1297,13 +1609,13 @@ static void add_around(const k5_cluster *cl, k5_partners *p, const ref *s)
          * and a Service with the Ingresses routing to it (they judge the pods behind it). */
         for (size_t i = first, n = p->n; i < n; i++) {
             const entry *r = p->v[i];
-            if (r->obj.kind_id == K5_KIND_SERVICE) {
-                add_selected(cl, p, r->obj.ns, k5_node_at(r->obj.root, "spec.selector"),
+            if (e_kind(r) == K5_KIND_SERVICE) {
+                add_selected(cl, p, e_ns(r), k5_node_at(e_root(r), "spec.selector"),
                              K5_SELECTOR_MAP);
-                add_service_ingresses(cl, p, &r->obj);
-            }
-            else if (r->obj.kind_id == K5_KIND_PDB)
-                add_selected(cl, p, r->obj.ns, k5_node_at(r->obj.root, "spec.selector"),
+                ref svc = e_ref(r);
+                add_service_ingresses(cl, p, &svc);
+            } else if (e_kind(r) == K5_KIND_PDB)
+                add_selected(cl, p, e_ns(r), k5_node_at(e_root(r), "spec.selector"),
                              K5_SELECTOR_LABEL);
         }
     } else if (s->kind_id == K5_KIND_SERVICE) {
@@ -1317,9 +1629,12 @@ static void add_around(const k5_cluster *cl, k5_partners *p, const ref *s)
         add_selected(cl, p, s->ns, k5_node_at(s->root, "spec.podSelector"), K5_SELECTOR_LABEL);
         for (size_t i = first, n = p->n; i < n; i++) {
             size_t from = p->n;
-            add_referrers(cl, p, &p->v[i]->obj, K5_KIND_SERVICE);
-            for (size_t j = from, m = p->n; j < m; j++)
-                add_service_ingresses(cl, p, &p->v[j]->obj);
+            ref w = e_ref(p->v[i]);
+            add_referrers(cl, p, &w, K5_KIND_SERVICE);
+            for (size_t j = from, m = p->n; j < m; j++) {
+                ref svc = e_ref(p->v[j]);
+                add_service_ingresses(cl, p, &svc);
+            }
         }
     } else if (s->kind_id == K5_KIND_INGRESS) {
         add_backends(cl, p, s);
@@ -1335,20 +1650,24 @@ static void add_around(const k5_cluster *cl, k5_partners *p, const ref *s)
         if (n == first)
             add_witness(cl, p, s->ns, K5_KINDS_WORKLOAD, 1);
         /* The other budgets of those pods (overlaps), and their HPAs. */
-        for (size_t i = first; i < n; i++)
-            add_referrers(cl, p, &p->v[i]->obj, K5_KIND_PDB | K5_KIND_HPA);
+        for (size_t i = first; i < n; i++) {
+            ref w = e_ref(p->v[i]);
+            add_referrers(cl, p, &w, K5_KIND_PDB | K5_KIND_HPA);
+        }
     } else if (s->kind_id == K5_KIND_HPA) {
-        const k5_node *ref = k5_node_at(s->root, "spec.scaleTargetRef");
-        k5_str tk = k5_node_str(k5_map_get(ref, "kind")), tn = k5_node_str(k5_map_get(ref, "name"));
+        const k5_node *tgt = k5_node_at(s->root, "spec.scaleTargetRef");
+        k5_str tk = k5_node_str(k5_map_get(tgt, "kind")), tn = k5_node_str(k5_map_get(tgt, "name"));
         unsigned kinds[] = {K5_KIND_DEPLOYMENT, K5_KIND_STATEFULSET};
         const char *names[] = {"Deployment", "StatefulSet"};
         for (int i = 0; i < 2; i++)
             if (str_eq(tk, (k5_str){names[i], strlen(names[i])})) {
                 const entry *w = find_entry(cl, kinds[i], s->ns, tn);
-                if (w && add(p, w))
-                    add_referrers(cl, p, &w->obj, K5_KIND_PDB | K5_KIND_HPA);
-                else if (!w)
+                if (w && add(p, w)) {
+                    ref wr = e_ref(w);
+                    add_referrers(cl, p, &wr, K5_KIND_PDB | K5_KIND_HPA);
+                } else if (!w) {
                     add_elsewhere(cl, p, kinds[i], s->ns, tn);
+                }
             }
     }
 }
@@ -1367,8 +1686,8 @@ static bool add_policies_for(const k5_cluster *cl, k5_partners *p, const ref *w)
     const bucket *b = pmap_get(&cl->ns_kind, k.buf, k.n);
     for (uint32_t i = 0; b && i < b->n; i++) {
         const entry *e = b->v[i];
-        if (str_eq(e->obj.ns, w->ns) &&
-            k5_selector_matches(k5_node_at(e->obj.root, "spec.podSelector"), K5_SELECTOR_LABEL,
+        if (str_eq(e_ns(e), w->ns) &&
+            k5_selector_matches(k5_node_at(e_root(e), "spec.podSelector"), K5_SELECTOR_LABEL,
                                 w->pod_labels)) {
             add(p, e);
             any = true;
@@ -1407,8 +1726,10 @@ static void add_policy_context(const k5_cluster *cl, k5_partners *p, const ref *
             any |= add_policies_for(cl, p, s);
     }
     for (size_t i = 0; i < p->n; i++)
-        if (p->v[i]->obj.kind_id & K5_KINDS_WORKLOAD)
-            any |= add_policies_for(cl, p, &p->v[i]->obj);
+        if (e_kind(p->v[i]) & K5_KINDS_WORKLOAD) {
+            ref w = e_ref(p->v[i]);
+            any |= add_policies_for(cl, p, &w);
+        }
     if (!any)
         return;
     k5_str ns;
@@ -1419,11 +1740,11 @@ static void add_policy_context(const k5_cluster *cl, k5_partners *p, const ref *
             add_gateway_namespaces(cl, p, &subjects[i]);
     }
     for (size_t i = 0; i < p->n; i++) {
-        const ref *o = &p->v[i]->obj;
-        if (o->kind_id & (K5_KIND_HTTPROUTE | K5_KIND_GRPCROUTE))
-            add_gateway_namespaces(cl, p, o);
-        else if (o->kind_id == K5_KIND_NETWORKPOLICY)
-            add(p, find_entry(cl, K5_KIND_NAMESPACE, (k5_str){"", 0}, o->ns));
+        ref o = e_ref(p->v[i]);
+        if (o.kind_id & (K5_KIND_HTTPROUTE | K5_KIND_GRPCROUTE))
+            add_gateway_namespaces(cl, p, &o);
+        else if (o.kind_id == K5_KIND_NETWORKPOLICY)
+            add(p, find_entry(cl, K5_KIND_NAMESPACE, (k5_str){"", 0}, o.ns));
     }
 }
 
@@ -1503,7 +1824,7 @@ k5_status k5_docset_add_partners(k5_docset *set, const k5_partners *p)
     if (!roots)
         return K5_ENOMEM;
     for (size_t i = 0; i < p->n; i++)
-        roots[i] = p->v[i]->obj.root;
+        roots[i] = e_root(p->v[i]);
     k5_status st = k5__docset_add_borrowed(set, "cluster", roots, p->n);
     free(roots);
     return st;

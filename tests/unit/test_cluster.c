@@ -183,7 +183,8 @@ static void test_cluster__refuses_what_it_does_not_cache(void **state)
     k5_cluster_free(&cl);
 }
 
-/* What the API server sends for a Deployment made by `kubectl create deployment`/helm. */
+/* What the API server sends for a Deployment made by `kubectl create deployment`/helm, with a
+ * readiness probe and a preStop hook (the lb-* rules read both at admission). */
 static cJSON *generated_deployment(int i)
 {
     char json[8192];
@@ -212,7 +213,8 @@ static cJSON *generated_deployment(int i)
         "\"containerPort\":8080,\"protocol\":\"TCP\"}],\"resources\":{\"limits\":{\"memory\":"
         "\"256Mi\"},\"requests\":{\"cpu\":\"100m\",\"memory\":\"256Mi\"}},\"readinessProbe\":{"
         "\"httpGet\":{\"path\":\"/healthz\",\"port\":\"http\",\"scheme\":\"HTTP\"},\"timeoutSeconds\":1,"
-        "\"periodSeconds\":10,\"successThreshold\":1,\"failureThreshold\":3},\"terminationMessagePath\":"
+        "\"periodSeconds\":10,\"successThreshold\":1,\"failureThreshold\":3},\"lifecycle\":{\"preStop\":{"
+        "\"exec\":{\"command\":[\"sh\",\"-c\",\"sleep 10\"]}}},\"terminationMessagePath\":"
         "\"/dev/termination-log\",\"terminationMessagePolicy\":\"File\",\"imagePullPolicy\":"
         "\"IfNotPresent\"}],\"restartPolicy\":\"Always\",\"terminationGracePeriodSeconds\":30,"
         "\"dnsPolicy\":\"ClusterFirst\",\"securityContext\":{},\"schedulerName\":\"default-scheduler\"}},"
@@ -226,20 +228,71 @@ static cJSON *generated_deployment(int i)
     return parse(json);
 }
 
-static void test_cluster__a_generated_deployment_costs_under_a_kibibyte(void **state)
+/* The cache's bytes per object over n generated Deployments (indexes and shapes included). */
+static size_t bytes_per_deployment(k5_cluster *cl, int n)
 {
-    (void)state;
-    k5_cluster *cl = NULL;
-    assert_int_equal(k5_cluster_new(&cl), K5_OK);
     size_t empty = k5_cluster_bytes(cl);
-    const int n = 5000;
     for (int i = 0; i < n; i++) {
         cJSON *d = generated_deployment(i);
         k5_error e = {0};
         assert_int_equal(k5_cluster_put(cl, d, &e), K5_OK);
         cJSON_Delete(d);
     }
-    size_t per = (k5_cluster_bytes(cl) - empty) / (size_t)n;
+    return (k5_cluster_bytes(cl) - empty) / (size_t)n;
+}
+
+/*
+ * Shared values (probes, preStops, port lists) are counted once and freed with their last
+ * object: removing every object and putting them back costs exactly what it cost before.
+ */
+static void test_cluster__shared_values_follow_their_objects(void **state)
+{
+    (void)state;
+    k5_cluster *cl = NULL;
+    assert_int_equal(k5_cluster_new(&cl), K5_OK);
+    size_t per = bytes_per_deployment(cl, 300);
+    size_t full = k5_cluster_bytes(cl);
+    /* Replaced by an equal copy: nothing changes. */
+    cJSON *d = generated_deployment(7);
+    k5_error e = {0};
+    assert_int_equal(k5_cluster_put(cl, d, &e), K5_OK);
+    assert_int_equal(k5_cluster_bytes(cl), full);
+    cJSON_Delete(d);
+    /* Replaced by one whose probe differs: one new shape, the shared one stays for the rest. */
+    d = generated_deployment(8);
+    cJSON *probe = cJSON_GetObjectItem(
+        cJSON_GetObjectItem(
+            cJSON_GetArrayItem(
+                cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(
+                                                            d, "spec"), "template"), "spec"),
+                                    "containers"),
+                0),
+            "readinessProbe"),
+        "httpGet");
+    cJSON_ReplaceItemInObject(probe, "path", cJSON_CreateString("/other"));
+    assert_int_equal(k5_cluster_put(cl, d, &e), K5_OK);
+    assert_true(k5_cluster_bytes(cl) > full);
+    assert_int_equal(k5_cluster_remove(cl, d), K5_OK);
+    cJSON_Delete(d);
+    for (int i = 0; i < 300; i++) {
+        d = generated_deployment(i);
+        k5_cluster_remove(cl, d);
+        cJSON_Delete(d);
+    }
+    assert_int_equal(k5_cluster_count(cl, K5_CLUSTER_KINDS), 0);
+    /* The tables keep their grown slot arrays: the second fill costs no more than the first,
+     * and the total is the same to the byte. */
+    assert_true(bytes_per_deployment(cl, 300) <= per);
+    assert_int_equal(k5_cluster_bytes(cl), full);
+    k5_cluster_free(&cl);
+}
+
+static void test_cluster__a_generated_deployment_costs_under_a_kibibyte(void **state)
+{
+    (void)state;
+    k5_cluster *cl = NULL;
+    assert_int_equal(k5_cluster_new(&cl), K5_OK);
+    size_t per = bytes_per_deployment(cl, 5000);
     print_message("cluster: %zu bytes per generated Deployment (indexes included)\n", per);
     assert_true(per <= 1024);
     /* The budget is met by dropping what no rule reads, not by dropping what they do. */
@@ -513,6 +566,73 @@ static void test_cluster__missing_grant_is_marked_an_absence(void **state)
     k5_docset_free(&set); /* and buf, which the set owns */
 }
 
+/*
+ * lb-healthcheck-mismatch at admission: GKE falls back to GET / when the pods' readiness probe
+ * is not an httpGet and no BackendConfig sets a health check. When the Service names a
+ * BackendConfig that does not exist (yet), the finding stands on that absence and is marked
+ * so (the webhook then only warns); without a BackendConfig named, it is not an absence.
+ */
+static size_t gke_findings(const char *svc_annotations, bool *absence)
+{
+    char yaml[2048];
+    snprintf(yaml, sizeof yaml,
+             "apiVersion: networking.k8s.io/v1\n"
+             "kind: Ingress\n"
+             "metadata: {name: web, annotations: {kubernetes.io/ingress.class: gce}}\n"
+             "spec: {defaultBackend: {service: {name: web, port: {number: 80}}}}\n"
+             "---\n"
+             "apiVersion: v1\n"
+             "kind: Service\n"
+             "metadata: {name: web, annotations: {%s}}\n"
+             "spec: {type: NodePort, selector: {app: web}, ports: [{port: 80, targetPort: 8080}]}\n"
+             "---\n"
+             "apiVersion: apps/v1\n"
+             "kind: Deployment\n"
+             "metadata: {name: web}\n"
+             "spec:\n"
+             "  selector: {matchLabels: {app: web}}\n"
+             "  template:\n"
+             "    metadata: {labels: {app: web}}\n"
+             "    spec:\n"
+             "      containers:\n"
+             "        - {name: web, image: web, ports: [{containerPort: 8080}],\n"
+             "           readinessProbe: {tcpSocket: {port: 8080}}}\n",
+             svc_annotations);
+    char *buf = strdup(yaml);
+    assert_non_null(buf);
+    k5_docset *set = NULL;
+    k5_report *rep = NULL;
+    k5_error e = {0};
+    assert_int_equal(k5_docset_new(&set, "default"), K5_OK);
+    assert_int_equal(k5_docset_load(set, "gke.yaml", buf, strlen(buf), K5_FORMAT_AUTO, &e),
+                     K5_OK);
+    assert_int_equal(k5_run(set, NULL, 0, &rep, &e), K5_OK);
+    size_t n = 0;
+    for (size_t i = 0; i < k5_report_count(rep); i++) {
+        const k5_finding *f = k5_report_at(rep, i);
+        if (strcmp(f->rule->id, "lb-healthcheck-mismatch") != 0)
+            continue;
+        *absence = f->absence;
+        n++;
+    }
+    k5_report_free(&rep);
+    k5_docset_free(&set);
+    return n;
+}
+
+static void test_cluster__missing_backendconfig_is_marked_an_absence(void **state)
+{
+    (void)state;
+    bool absence = false;
+    assert_int_equal(gke_findings("cloud.google.com/backend-config: '{\"default\": \"hc\"}'",
+                                  &absence),
+                     1);
+    assert_true(absence);
+    absence = true;
+    assert_int_equal(gke_findings("cloud.google.com/neg: '{\"ingress\": true}'", &absence), 1);
+    assert_false(absence);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -520,8 +640,10 @@ int main(void)
         cmocka_unit_test(test_cluster__relist_sweeps_what_was_not_listed_again),
         cmocka_unit_test(test_cluster__refuses_what_it_does_not_cache),
         cmocka_unit_test(test_cluster__a_generated_deployment_costs_under_a_kibibyte),
+        cmocka_unit_test(test_cluster__shared_values_follow_their_objects),
         cmocka_unit_test(test_cluster__cross_rules_agree_with_the_linter_on_every_fixture),
         cmocka_unit_test(test_cluster__missing_grant_is_marked_an_absence),
+        cmocka_unit_test(test_cluster__missing_backendconfig_is_marked_an_absence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -242,6 +242,43 @@ static void test_wh_cache__absence_only_warns(void **state)
     wh_cache_free(&c);
 }
 
+/*
+ * The cached Deployment keeps its readiness probe (GET / on 8080), so an ALB Ingress whose
+ * health check asks for /healthz is compared with it at admission, as the linter does: a
+ * warning (lb-healthcheck-mismatch is one), never a denial.
+ */
+static void test_wh_cache__alb_health_check_is_compared_with_cached_probes(void **state)
+{
+    (void)state;
+    wh_cache *c = trusted_shop();
+    static const char ing[] =
+        "{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"Ingress\",\"metadata\":{\"name\":"
+        "\"web\",\"namespace\":\"shop\",\"annotations\":{\"alb.ingress.kubernetes.io/"
+        "healthcheck-path\":\"%s\"}},\"spec\":{\"ingressClassName\":\"alb\",\"defaultBackend\":"
+        "{\"service\":{\"name\":\"web\",\"port\":{\"name\":\"http\"}}}}}";
+    char *obj = malloc(1024);
+    snprintf(obj, 1024, ing, "/healthz");
+    answer a;
+    judge(&a, c, review_of("Ingress", "networking.k8s.io", "v1", "CREATE", obj, NULL));
+    assert_true(allowed(&a));
+    assert_true(warned(&a, "lb-healthcheck-mismatch", "GET / on port 8080"));
+    answer_free(&a);
+    /* The health check on the probe's path: nothing to say. */
+    obj = malloc(1024);
+    snprintf(obj, 1024, ing, "/");
+    judge(&a, c, review_of("Ingress", "networking.k8s.io", "v1", "CREATE", obj, NULL));
+    assert_true(allowed(&a));
+    assert_false(fired(&a, "lb-healthcheck-mismatch"));
+    answer_free(&a);
+    /* Without the cache the pods are not known: silent. */
+    obj = malloc(1024);
+    snprintf(obj, 1024, ing, "/healthz");
+    judge(&a, NULL, review_of("Ingress", "networking.k8s.io", "v1", "CREATE", obj, NULL));
+    assert_false(fired(&a, "lb-healthcheck-mismatch"));
+    answer_free(&a);
+    wh_cache_free(&c);
+}
+
 static void test_wh_cache__update_that_breaks_a_service_is_denied_naming_it(void **state)
 {
     (void)state;
@@ -836,6 +873,7 @@ int main(void)
         cmocka_unit_test(test_wh_cache__sync_timeout_serves_single_object_rules_and_is_ready),
         cmocka_unit_test(test_wh_cache__service_whose_target_port_no_container_declares_is_denied),
         cmocka_unit_test(test_wh_cache__absence_only_warns),
+        cmocka_unit_test(test_wh_cache__alb_health_check_is_compared_with_cached_probes),
         cmocka_unit_test(test_wh_cache__update_that_breaks_a_service_is_denied_naming_it),
         cmocka_unit_test(test_wh_cache__answer_follows_watch_events_and_relists),
         cmocka_unit_test(test_wh_cache__hpa_in_the_cluster_silences_single_replica),
