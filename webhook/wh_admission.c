@@ -177,7 +177,7 @@ static const char *const absence_rules[] = {"service-selects-nothing", "pdb-sele
                                             "ingress-backend-service-missing", "pdb-missing",
                                             "hpa-target-missing", "route-backend-service-missing",
                                             "route-parent-missing", "networkpolicy-blocks-ingress",
-                                            NULL};
+                                            "ingress-class-missing", NULL};
 
 /* An absence: a rule listed above, or a finding its rule marked (k5_check_report_absence). */
 static bool is_absence(const k5_finding *f)

@@ -6,6 +6,7 @@
 #include "k5_check.h"
 
 typedef struct {
+    const k5_check *c;
     char names[300];
     size_t len, count;
     const k5_object *ing;
@@ -37,7 +38,9 @@ static size_t distance(k5_str a, k5_str b)
 static bool collect(const k5_object *o, void *ud)
 {
     classes *cl = ud;
-    cl->same_file |= o->file == cl->ing->file;
+    /* At admission the IngressClasses are the cluster's own, all of them: as good as ones
+     * that come with the Ingress. */
+    cl->same_file |= o->file == cl->ing->file || k5_check_from_cluster(cl->c, o);
     cl->near |= distance(o->name, cl->want) <= 2;
     if (cl->count < 8 && cl->len < sizeof cl->names) {
         int n = snprintf(cl->names + cl->len, sizeof cl->names - cl->len, "%s\"%.*s\"",
@@ -65,7 +68,7 @@ static k5_status check(k5_check *c, const k5_object *obj)
     if (!k5_index_count_all(idx, K5_KIND_INGRESSCLASS) ||
         k5_index_find_cluster(idx, K5_KIND_INGRESSCLASS, name))
         return K5_OK;
-    classes cl = {.len = 0, .count = 0, .ing = obj, .want = name};
+    classes cl = {.c = c, .len = 0, .count = 0, .ing = obj, .want = name};
     cl.names[0] = '\0';
     k5_index_each_all(idx, K5_KIND_INGRESSCLASS, collect, &cl);
     /* A repository of independent examples holds some controller's IngressClass while other
@@ -90,7 +93,9 @@ const k5_rule k5__rule_ingress_class_missing = {
     .kinds = K5_KIND_INGRESS,
     .scope = K5_SCOPE_CROSS,
     .scope_note = "only when an IngressClass comes in the Ingress's own file or stream, or the "
-                  "name is a near miss (a typo) of one in the input",
+                  "name is a near miss (a typo) of one in the input; at admission, against the "
+                  "cluster's IngressClasses (a warning: the class may come later in the same "
+                  "apply)",
     .cost = "O(1) per Ingress: IngressClasses are looked up by name (hash index)",
     .summary = "An Ingress's ingressClassName names no IngressClass of the input",
     .explanation =

@@ -49,6 +49,9 @@ static k5_str e_meta(const entry *e, const char *key)
 
 static k5_str e_ns(const entry *e)
 {
+    /* A cluster-scoped object is keyed under no namespace (identify), whatever it says. */
+    if (k5_kind_info_of((k5_kind)e_kind(e))->flags & K5_KF_CLUSTER_SCOPED)
+        return (k5_str){"", 0};
     return e_meta(e, "namespace");
 }
 
@@ -71,7 +74,10 @@ static void fill_ref(ref *o, const k5_node *root, unsigned kind)
     o->kind_id = kind;
     const k5_node *meta = k5_map_get(root, "metadata");
     o->name = k5_node_str(k5_map_get(meta, "name"));
-    o->ns = k5_node_str(k5_map_get(meta, "namespace"));
+    /* A cluster-scoped object is keyed under no namespace (identify), whatever it says. */
+    o->ns = (k5_kind_info_of((k5_kind)kind)->flags & K5_KF_CLUSTER_SCOPED)
+                ? (k5_str){"", 0}
+                : k5_node_str(k5_map_get(meta, "namespace"));
     if (kind & K5_KINDS_WORKLOAD) {
         o->pod_labels = k5_node_at(root, "spec.template.metadata.labels");
         if (!k5_node_is_map(o->pod_labels))
@@ -1638,6 +1644,10 @@ static void add_around(const k5_cluster *cl, k5_partners *p, const ref *s)
         }
     } else if (s->kind_id == K5_KIND_INGRESS) {
         add_backends(cl, p, s);
+        /* The IngressClass it names, by name: the context below holds at most
+         * K5_CLUSTER_MAX_CONTEXT of them, and ingress-class-missing must not miss this one. */
+        add(p, find_entry(cl, K5_KIND_INGRESSCLASS, (k5_str){"", 0},
+                          k5_node_str(k5_node_at(s->root, "spec.ingressClassName"))));
     } else if (s->kind_id & (K5_KIND_HTTPROUTE | K5_KIND_GRPCROUTE)) {
         add_route_backends(cl, p, s);
         add_route_context(cl, p, s);

@@ -956,6 +956,7 @@ k5_status k5__docset_add_borrowed(k5_docset *set, const char *name, const k5_nod
 {
     k5__file f = {0};
     f.name = k5__arena_strndup(&set->arena, name, strlen(name));
+    f.cluster = true;
     if (!f.name || !k5__vec_push(&set->files, &f))
         return K5_ENOMEM;
     size_t fidx = set->files.len - 1;

@@ -43,6 +43,14 @@ K5_WUR k5_status k5_check_report_capped(k5_check *c, k5_severity max, const k5_n
     K5_PRINTF(5, 6);
 
 /*
+ * True when `o` comes from a live cluster (the webhook's cache: k5_docset_add_partners), not
+ * from a file. The cluster's objects of a kind are all of them, where a file's may be a few
+ * independent examples: a rule that judges only "when they come with the object" may count
+ * these as coming with it.
+ */
+bool k5_check_from_cluster(const k5_check *c, const k5_object *o);
+
+/*
  * The same, for a finding that reports a missing partner object (no ReferenceGrant allows
  * it) in a rule that also reports contradictions: the finding is marked absent, so the
  * webhook only warns about it (the partner may come later in the same `kubectl apply`).

@@ -77,6 +77,7 @@ typedef struct k5__file {
     size_t nlines;
     bool ascii; /* no byte >= 0x80: columns are byte columns */
     bool ok;
+    bool cluster; /* the objects of a live cluster (the webhook's cache), not a file */
     /* Non-ASCII files only: chars[i] = characters (UTF-8 lead bytes) before byte
      * i * K5__CHAR_STRIDE, so a column costs at most one stride of counting however long the
      * line (a minified one-line JSON has every node on line 1). */

@@ -45,6 +45,11 @@ struct k5_check {
 #define K5_ANNOTATION_IGNORE "kube5xx/ignore"
 #define K5_ANNOTATION_IGNORE_REASON "kube5xx/ignore-reason"
 
+bool k5_check_from_cluster(const k5_check *c, const k5_object *o)
+{
+    return o->file < c->set->files.len && K5__VEC_AT(&c->set->files, k5__file, o->file).cluster;
+}
+
 int64_t k5_check_param(const k5_check *c, size_t i)
 {
     return i < k5_rule_nparams(c->rule) ? k5__config_param_at(c->cfg, c->rule_index, i) : 0;

@@ -279,6 +279,43 @@ static void test_wh_cache__alb_health_check_is_compared_with_cached_probes(void 
     wh_cache_free(&c);
 }
 
+/*
+ * ingress-class-missing at admission: the cluster's IngressClasses are all of them, so an
+ * Ingress naming a class the cluster lacks is warned about as in the linter (an absence: the
+ * class may come later in the same apply), and one naming a class the cluster has is not,
+ * even past the K5_CLUSTER_MAX_CONTEXT classes handed to every review as context.
+ */
+static void test_wh_cache__ingress_class_the_cluster_lacks_is_warned(void **state)
+{
+    (void)state;
+    wh_cache *c = trusted_shop();
+    wh_cache_replace_begin(c, K5_KIND_INGRESSCLASS);
+    for (int i = 0; i < 40; i++) {
+        char *ic = malloc(256);
+        snprintf(ic, 256,
+                 "{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"IngressClass\",\"metadata\":"
+                 "{\"name\":\"class-%02d\"},\"spec\":{\"controller\":\"k8s.io/ingress-nginx\"}}",
+                 i);
+        event(c, K5_KIND_INGRESSCLASS, WH_CACHE_ADDED, ic);
+    }
+    wh_cache_replace_end(c, K5_KIND_INGRESSCLASS);
+    static const char ing[] =
+        "{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"Ingress\",\"metadata\":{\"name\":"
+        "\"web\",\"namespace\":\"shop\"},\"spec\":{\"ingressClassName\":\"%s\",\"defaultBackend\":"
+        "{\"service\":{\"name\":\"web\",\"port\":{\"name\":\"http\"}}}}}";
+    const char *names[] = {"nginx", "class-39", "class-00"};
+    for (int i = 0; i < 3; i++) {
+        char *obj = malloc(1024);
+        snprintf(obj, 1024, ing, names[i]);
+        answer a;
+        judge(&a, c, review_of("Ingress", "networking.k8s.io", "v1", "CREATE", obj, NULL));
+        assert_true(allowed(&a));
+        assert_int_equal(fired(&a, "ingress-class-missing"), i == 0);
+        answer_free(&a);
+    }
+    wh_cache_free(&c);
+}
+
 static void test_wh_cache__update_that_breaks_a_service_is_denied_naming_it(void **state)
 {
     (void)state;
@@ -873,6 +910,7 @@ int main(void)
         cmocka_unit_test(test_wh_cache__sync_timeout_serves_single_object_rules_and_is_ready),
         cmocka_unit_test(test_wh_cache__service_whose_target_port_no_container_declares_is_denied),
         cmocka_unit_test(test_wh_cache__absence_only_warns),
+        cmocka_unit_test(test_wh_cache__ingress_class_the_cluster_lacks_is_warned),
         cmocka_unit_test(test_wh_cache__alb_health_check_is_compared_with_cached_probes),
         cmocka_unit_test(test_wh_cache__update_that_breaks_a_service_is_denied_naming_it),
         cmocka_unit_test(test_wh_cache__answer_follows_watch_events_and_relists),
