@@ -439,7 +439,9 @@ static bool project_prestop(cJSON *c, const cJSON *ctr)
     if (!n && st == K5_ENOMEM)
         return false;
     cJSON *ps = NULL, *sl = NULL;
-    if (known && ms % 1000 == 0)
+    /* Whole seconds a JSON number holds exactly (an API server sends doubles past 2^53). */
+    int64_t exact = INT64_C(1) << 53;
+    if (known && ms % 1000 == 0 && ms / 1000 <= exact && ms / 1000 >= -exact)
         return (ps = cJSON_AddObjectToObject(lc, "preStop")) &&
                (sl = cJSON_AddObjectToObject(ps, "sleep")) &&
                cJSON_AddNumberToObject(sl, "seconds", (double)(ms / 1000));
