@@ -7,7 +7,9 @@
  * cache around the object (wh_admission_review_cached: cross-object admission
  * against a Deployment, Service, Ingress, PDB and HPA in namespace "default", a Service and
  * a Deployment in namespace "other", and context objects: the Namespace, a NetworkPolicy, an
- * IngressClass).
+ * IngressClass). The reviewed objects also go through the cache's own trimming (k5_cluster_put:
+ * projection, shared values, indexes), as if an API server had listed them, and are judged
+ * there as partners of the Service above, then removed.
  *   out/fuzz/tests/fuzz/fuzz_admission -max_total_time=60 tests/fuzz/seeds/admission
  */
 #include <fcntl.h>
@@ -106,6 +108,62 @@ static wh_cache *cluster(void)
     return g_cache;
 }
 
+/*
+ * request.object and request.oldObject put into a cluster holding the objects above, the
+ * Service "web" judged with its partners from it, then every object removed: the cluster must
+ * end empty (ASan checks that the shared values were freed with their last object).
+ */
+static void cache_roundtrip(const char *body, size_t len)
+{
+    cJSON *root = cJSON_ParseWithLengthOpts(body, len, NULL, 0);
+    const cJSON *req = cJSON_GetObjectItemCaseSensitive(root, "request");
+    if (!cJSON_IsObject(req)) {
+        cJSON_Delete(root);
+        return;
+    }
+    enum { NFIXED = sizeof k_cluster / sizeof *k_cluster };
+    cJSON *fixed[NFIXED];
+    k5_cluster *cl = NULL;
+    k5_error err;
+    memset(&err, 0, sizeof err);
+    if (k5_cluster_new(&cl) != K5_OK)
+        abort();
+    for (size_t i = 0; i < NFIXED; i++)
+        if (!(fixed[i] = cJSON_Parse(k_cluster[i])) || k5_cluster_put(cl, fixed[i], &err) != K5_OK)
+            abort();
+    const cJSON *objs[2] = {cJSON_GetObjectItemCaseSensitive(req, "object"),
+                            cJSON_GetObjectItemCaseSensitive(req, "oldObject")};
+    k5_status st = K5_OK;
+    for (size_t i = 0; i < 2; i++)
+        if (objs[i])
+            st = k5_cluster_put(cl, objs[i], &err); /* refused or not: both are fine */
+    k5_docset *set = NULL;
+    k5_partners *p = NULL;
+    k5_report *rep = NULL;
+    if (k5_docset_new(&set, "default") == K5_OK &&
+        k5_docset_add_cjson(set, "request", fixed[1], &err) == K5_OK) {
+        const k5_object *subject = k5_docset_object(set, 0);
+        if (k5_cluster_partners(cl, &subject, 1, &p) == K5_OK &&
+            k5_docset_add_partners(set, p) == K5_OK)
+            st = k5_run(set, NULL, K5_RUN_PARTNERS_CROSS_ONLY, &rep, &err);
+    }
+    (void)st;
+    k5_report_free(&rep);
+    k5_docset_free(&set);
+    k5_partners_free(&p);
+    for (size_t i = 0; i < 2; i++)
+        if (objs[i])
+            (void)k5_cluster_remove(cl, objs[i]);
+    for (size_t i = 0; i < NFIXED; i++) {
+        (void)k5_cluster_remove(cl, fixed[i]);
+        cJSON_Delete(fixed[i]);
+    }
+    if (k5_cluster_count(cl, K5_CLUSTER_KINDS) != 0)
+        abort(); /* a put and a remove of the same object must find the same entry */
+    k5_cluster_free(&cl);
+    cJSON_Delete(root);
+}
+
 static const k5_config *config(void)
 {
     if (!g_cfg) {
@@ -160,6 +218,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     judge(cfg, NULL, body, size, 0);
     judge(cfg, NULL, body, size, WH_REVIEW_WARN_ONLY);
     judge(cfg, cluster(), body, size, 0);
+    cache_roundtrip(body, size);
     free(body);
     return 0;
 }
