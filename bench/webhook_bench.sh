@@ -23,10 +23,11 @@ cmake --build "$BUILD" -j"$(nproc)" --target kube5xx-webhook wh-bench-floor >/de
 WH=$BUILD/webhook/kube5xx-webhook
 FLOOR=$BUILD/webhook/wh-bench-floor
 
+# The webhook runs at its defaults: one worker per CPU it may run on.
 if [ "${PIN:-0}" = 1 ]; then
-    SRV_PIN="taskset -c 1" LOAD_PIN="taskset -c 0" WRK_THREADS=1
+    SRV_PIN="taskset -c 1" LOAD_PIN="taskset -c 0" WRK_THREADS=1 WH_WORKERS="1 worker: pinned to 1 CPU"
 else
-    SRV_PIN="" LOAD_PIN="" WRK_THREADS=2
+    SRV_PIN="" LOAD_PIN="" WRK_THREADS=2 WH_WORKERS="pool of $(nproc)"
 fi
 WORK=$(mktemp -d /tmp/wh-bench.XXXXXX)
 PIDS=()
@@ -109,7 +110,9 @@ start_webhook; PORTS[wh]=$PORT; SPID[wh]=$WH_PID
 # A server's CPU time so far (ns, all its threads, from the scheduler's accounting). CPU per
 # review is steadier than requests/s on a loaded machine, where other processes take turns on
 # the servers' CPU: floor / webhook CPU per review is the ratio a CPU-bound server would get.
-cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%d", s }'; }
+# (%.0f, not %d: Debian's awk, mawk, prints any %d above 2^31-1 as 2147483647, so past 2.1 s of
+# CPU every reading was the same and every CPU-per-review figure came out 0.0.)
+cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f", s }'; }
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 for c in 16 64; do
     for who in floor1 floor2 wh; do R[$who,$c,all]=""; R[$who,$c,cpuall]=""; done
@@ -159,7 +162,7 @@ SOAKN=$(sed -n '/^Status code distribution:/,/^$/p' "$WORK/soak.txt" | awk '/\[2
 stop "$WH_PID"
 
 cat <<EOF2
-| | floor, 1 epoll thread | floor, pool of 2 | kube5xx-webhook (pool of $(nproc)) | webhook / best floor (median of per-round ratios) |
+| | floor, 1 epoll thread | floor, pool of 2 | kube5xx-webhook ($WH_WORKERS) | webhook / best floor (median of per-round ratios) |
 |---|---|---|---|---|
 | wrk, 16 connections (req/s, median of $ROUNDS) | ${R[floor1,16]} | ${R[floor2,16]} | ${R[wh,16]} | $(printf '%.2f' "${R[ratio,16]}") |
 | wrk, 64 connections (req/s, median of $ROUNDS) | ${R[floor1,64]} | ${R[floor2,64]} | ${R[wh,64]} | $(printf '%.2f' "${R[ratio,64]}") |

@@ -54,7 +54,7 @@ static const char usage_text[] =
     "  --drain-timeout D      then wait at most this long for requests in flight (default 5s)\n"
     "  --log-level L          debug, info, warn or error (default info); one JSON line per\n"
     "                         review at info\n"
-    "  --threads N            TLS worker threads (default: one per CPU)\n"
+    "  --threads N            TLS worker threads (default: one per CPU it may run on)\n"
     "  --max-connections N    TLS connections; past it the one idle or unfinished longest is\n"
     "                         closed (default: from RLIMIT_NOFILE, at most 1024)\n"
     "  --client-ca FILE       require client certificates signed by a CA in FILE (PEM): the\n"
