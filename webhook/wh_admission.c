@@ -12,6 +12,7 @@
 
 #include "wh_cache.h"
 #include "wh_json_arena.h"
+#include "wh_json_parse.h"
 #include "wh_kinds.h"
 #include "wh_log.h"
 
@@ -507,7 +508,8 @@ typedef struct review {
     const k5_webhook_config *wc;
     int64_t deadline_ns;
     unsigned flags;
-    bool done; /* the reply is written: later stages do nothing */
+    bool done;  /* the reply is written: later stages do nothing */
+    bool arena; /* the cJSON tree lives in the thread's JSON arena */
     /* parse */
     cJSON *root;
     cJSON *obj, *old;
@@ -553,7 +555,10 @@ static wh_status parse(review *r, const char *body, size_t len)
     wh_review *rv = r->rv;
     /* cJSON_GetErrorPtr is global state: ParseWithLengthOpts hands back the position instead. */
     const char *end = NULL;
-    r->root = cJSON_ParseWithLengthOpts(body, len, &end, false);
+    /* The one-pass parser builds cJSON's tree for well-formed bodies; cJSON has the last word. */
+    r->root = r->arena ? wh_json_parse_fast(body, len, &end) : NULL;
+    if (!r->root)
+        r->root = cJSON_ParseWithLengthOpts(body, len, &end, false);
     if (!r->root) {
         size_t off = end && end >= body ? (size_t)(end - body) : 0;
         r->done = true;
@@ -954,6 +959,7 @@ wh_status wh_admission_review_cached(const k5_config *cfg, wh_cache *cache, cons
     r.flags = flags;
 
     bool arena = wh_json_arena_begin();
+    r.arena = arena;
     wh_status st = parse(&r, body, len);
     if (st == WH_OK && !r.done)
         st = skip_or_exempt(&r);

@@ -76,6 +76,29 @@ static void *json_alloc(size_t n)
     return p;
 }
 
+void *wh_json_arena_alloc(size_t n)
+{
+    return t_json.on ? json_alloc(n) : NULL;
+}
+
+wh_json_arena_mark wh_json_arena_get_mark(void)
+{
+    wh_json_arena_mark m = {t_json.head, t_json.head ? t_json.head->used : 0};
+    return m;
+}
+
+void wh_json_arena_rewind(wh_json_arena_mark m)
+{
+    json_arena *a = &t_json;
+    while (a->head && a->head != m.chunk) {
+        json_chunk *c = a->head;
+        a->head = c->next;
+        free(c);
+    }
+    if (a->head)
+        a->head->used = m.used;
+}
+
 static void json_free(void *p)
 {
     uintptr_t u = (uintptr_t)p;

@@ -13,6 +13,7 @@
 #define KUBE5XX_WH_JSON_ARENA_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /*
  * Turns the arena on for the calling thread. Returns false when it cannot be
@@ -23,5 +24,18 @@ bool wh_json_arena_begin(void);
 
 /* Turns the arena off and drops everything allocated since begin (keeps one chunk for reuse). */
 void wh_json_arena_end(void);
+
+/* n bytes, aligned for any type, from the calling thread's arena; NULL when it is off or out of
+ * memory. */
+void *wh_json_arena_alloc(size_t n);
+
+/* A point in the arena to go back to: what was allocated after it can be given back at once. */
+typedef struct wh_json_arena_mark {
+    void *chunk;
+    size_t used;
+} wh_json_arena_mark;
+wh_json_arena_mark wh_json_arena_get_mark(void);
+/* Gives back everything allocated since m was taken; what was allocated before it stays. */
+void wh_json_arena_rewind(wh_json_arena_mark m);
 
 #endif

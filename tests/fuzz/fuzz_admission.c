@@ -10,6 +10,8 @@
  * IngressClass). The reviewed objects also go through the cache's own trimming (k5_cluster_put:
  * projection, shared values, indexes), as if an API server had listed them, and are judged
  * there as partners of the Service above, then removed.
+ * First, the webhook's one-pass JSON parser is checked against cJSON on the same bytes:
+ * whatever it reads, cJSON must read into the same tree.
  *   out/fuzz/tests/fuzz/fuzz_admission -max_total_time=60 tests/fuzz/seeds/admission
  */
 #include <fcntl.h>
@@ -22,6 +24,8 @@
 
 #include "wh_admission.h"
 #include "wh_cache.h"
+#include "wh_json_arena.h"
+#include "wh_json_parse.h"
 #include "wh_log.h"
 
 static const char k_config[] =
@@ -206,6 +210,19 @@ static void judge(const k5_config *cfg, wh_cache *cache, const char *body, size_
     wh_review_clear(&rv);
 }
 
+/* The one-pass parser reads nothing cJSON reads differently (or refuses). */
+static void same_as_cjson(const char *body, size_t len)
+{
+    if (!wh_json_arena_begin())
+        abort();
+    const char *fend = NULL, *cend = NULL;
+    cJSON *f = wh_json_parse_fast(body, len, &fend);
+    cJSON *c = cJSON_ParseWithLengthOpts(body, len, &cend, false);
+    if (f && (!c || !wh_json_same_tree(f, c) || fend != cend))
+        abort();
+    wh_json_arena_end();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -215,6 +232,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!body)
         return 0;
     memcpy(body, data, size);
+    same_as_cjson(body, size);
     judge(cfg, NULL, body, size, 0);
     judge(cfg, NULL, body, size, WH_REVIEW_WARN_ONLY);
     judge(cfg, cluster(), body, size, 0);
