@@ -244,11 +244,35 @@ char *fe_utf8_clean(const char *s, size_t n)
 
 /* ---------------------------------------------------------------- JSON */
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define FE_ONES 0x0101010101010101ull
+/* Flags (in its high bit) each byte of v below b (b <= 128); the lowest flag is exact. */
+static inline uint64_t fe_bytes_below(uint64_t v, unsigned b)
+{
+    return (v - FE_ONES * b) & ~v & (FE_ONES << 7);
+}
+#endif
+
 char *fe_json_escape(char *p, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *u = (const unsigned char *)s;
     for (size_t i = 0; i < n; i++) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        /* Eight bytes that need no escape (no control byte, quote or backslash) at a time. */
+        while (n - i >= 8) {
+            uint64_t v;
+            memcpy(&v, u + i, 8);
+            if (fe_bytes_below(v, 0x20) | fe_bytes_below(v ^ (FE_ONES * '"'), 1) |
+                fe_bytes_below(v ^ (FE_ONES * '\\'), 1))
+                break;
+            memcpy(p, u + i, 8);
+            p += 8;
+            i += 8;
+        }
+        if (i == n)
+            break;
+#endif
         unsigned char c = u[i];
         if (c >= 0x20 && c != '"' && c != '\\') {
             *p++ = (char)c;

@@ -119,6 +119,20 @@ size_t wh_clean_line(wh_buf *b, const char *s, size_t n, size_t max_chars)
      */
     if (n <= max_chars && n <= b->cap - 1 - b->len && (n == 0 || (s[0] != ' ' && s[n - 1] != ' '))) {
         size_t i = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        /* Eight bytes at a time while none is a control, DEL, non-ASCII or a double space. */
+        const uint64_t ones = 0x0101010101010101ull, highs = ones << 7;
+        for (; n - i >= 8; i += 8) {
+            uint64_t v, d = 0x7f7f7f7f7f7f7f7full, sp;
+            memcpy(&v, s + i, 8);
+            sp = v ^ (ones * ' ');
+            sp = (sp - ones) & ~sp & highs;
+            d ^= v;
+            if (((v - ones * 0x20) & ~v & highs) | (v & highs) | ((d - ones) & ~d & highs) |
+                (sp & (sp >> 8)) | (s[i + 7] == ' ' && s[i + 8] == ' '))
+                break; /* the byte loop below decides */
+        }
+#endif
         for (; i < n; i++) {
             unsigned char c = (unsigned char)s[i];
             if (c < 0x20 || c >= 0x7f || (c == ' ' && s[i + 1] == ' '))
@@ -140,6 +154,15 @@ size_t wh_clean_line(wh_buf *b, const char *s, size_t n, size_t max_chars)
     bool space = true; /* drops leading spaces and collapses runs */
     ends[0] = 0;
     while (i < n && chars <= max_chars) {
+        unsigned char c = (unsigned char)s[i];
+        if (c > 0x20 && c < 0x7f) { /* printable ASCII but the space: kept as it is */
+            i++;
+            space = false;
+            tmp[len++] = (char)c;
+            chars++;
+            ends[chars] = len;
+            continue;
+        }
         uint32_t cp;
         bool bad;
         size_t k = fe_utf8_next(s + i, n - i, &cp, &bad);

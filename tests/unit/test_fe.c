@@ -136,6 +136,26 @@ static void test_fe__json_escape_writes_what_cjson_prints(void **state)
     assert_int_equal(fe_json_escape(big, ctl, 4) - big, FE_JSON_ESCAPED_MAX(4));
 }
 
+/* Every byte that needs escaping, at every offset of a 24-byte run (the 8-byte fast path's edges). */
+static void test_fe__json_escape_finds_each_special_byte_at_every_offset(void **state)
+{
+    (void)state;
+    static const unsigned char special[] = {'"', '\\', 0x00, 0x01, '\n', 0x1f};
+    static const char *const want[] = {"\\\"", "\\\\", "\\u0000", "\\u0001", "\\n", "\\u001f"};
+    for (size_t k = 0; k < sizeof special; k++) {
+        for (size_t at = 0; at < 24; at++) {
+            char in[24], out[FE_JSON_ESCAPED_MAX(24) + 1], expect[64];
+            memset(in, 'x', sizeof in);
+            in[at] = (char)special[k];
+            char *end = fe_json_escape(out, in, sizeof in);
+            *end = '\0';
+            snprintf(expect, sizeof expect, "%.*s%s%.*s", (int)at, "xxxxxxxxxxxxxxxxxxxxxxxx",
+                     want[k], (int)(23 - at), "xxxxxxxxxxxxxxxxxxxxxxxx");
+            assert_string_equal(out, expect);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -144,6 +164,7 @@ int main(void)
         cmocka_unit_test(test_fe__utf8_next_takes_maximal_invalid_subparts),
         cmocka_unit_test(test_fe__utf8_clean_replaces_bad_bytes_and_nul),
         cmocka_unit_test(test_fe__json_escape_writes_what_cjson_prints),
+        cmocka_unit_test(test_fe__json_escape_finds_each_special_byte_at_every_offset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -43,6 +43,29 @@ static void test_wh_common__clean_line_strips_controls_and_bad_utf8(void **state
     assert_int_equal(n, 24);
 }
 
+/* A control byte, DEL, a non-ASCII byte or a double space at every offset of a 24-byte line. */
+static void test_wh_common__clean_line_sees_each_byte_at_every_offset(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {"\x01", "\x7f", "\xc3\xa9", "  "};
+    static const char *const want[] = {" ", " ", "\xc3\xa9", " "};
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        for (size_t at = 1; at + strlen(bad[k]) < 24; at++) {
+            char in[32], out[128], expect[64];
+            size_t m = strlen(bad[k]);
+            memset(in, 'x', 24);
+            memcpy(in + at, bad[k], m);
+            in[24] = '\0';
+            wh_buf b;
+            wh_buf_init(&b, out, sizeof out);
+            wh_clean_line(&b, in, 24, 120);
+            snprintf(expect, sizeof expect, "%.*s%s%.*s", (int)at, in, want[k], (int)(24 - at - m),
+                     in + at + m);
+            assert_string_equal(out, expect);
+        }
+    }
+}
+
 static void test_wh_common__clean_line_cuts_on_character_boundary(void **state)
 {
     (void)state;
@@ -238,6 +261,7 @@ int main(void)
         cmocka_unit_test(test_wh_common__json_escapes_quotes_and_controls),
         cmocka_unit_test(test_wh_common__clean_line_strips_controls_and_bad_utf8),
         cmocka_unit_test(test_wh_common__clean_line_cuts_on_character_boundary),
+        cmocka_unit_test(test_wh_common__clean_line_sees_each_byte_at_every_offset),
         cmocka_unit_test(test_wh_common__duration_parses_go_syntax),
         cmocka_unit_test(test_wh_common__read_file_caps_size_and_names_the_file),
         cmocka_unit_test(test_wh_common__read_file_refuses_fifo_directory_device_without_blocking),
