@@ -23,9 +23,18 @@
 
 #define PER_NS 100 /* objects per namespace: 40 Deployments, 40 Services, 10 PDBs, 5 HPAs, 5 Ingresses */
 
-static char *deployment(int ns, int i, const char *port, int replicas)
+/* `distinct` gives every Deployment its own probe path, preStop and container port (nothing
+ * shared between objects: the cache's worst case); otherwise they are one chart's. */
+static char *deployment_v(int ns, int i, const char *port, int replicas, long distinct)
 {
     char *s = malloc(2048);
+    char path[32] = "/ready";
+    int cport = 8080, sleep = 5;
+    if (distinct) {
+        snprintf(path, sizeof path, "/ready-%ld", distinct);
+        cport = 1024 + (int)(distinct % 60000);
+        sleep = 1 + (int)(distinct % 3600);
+    }
     snprintf(s, 2048,
              "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"app-%d\","
              "\"namespace\":\"team-%d\",\"labels\":{\"app\":\"app-%d\",\"app.kubernetes.io/"
@@ -34,12 +43,17 @@ static char *deployment(int ns, int i, const char *port, int replicas)
              "\"template\":{\"metadata\":{\"labels\":{\"app\":\"app-%d\",\"team\":\"team-%d\"}},"
              "\"spec\":{\"terminationGracePeriodSeconds\":30,\"containers\":[{\"name\":\"app\","
              "\"image\":\"registry.example.com/app-%d:1.0\",\"ports\":[{\"name\":\"%s\","
-             "\"containerPort\":8080,\"protocol\":\"TCP\"}],\"readinessProbe\":{\"httpGet\":{"
-             "\"path\":\"/ready\",\"port\":\"%s\"}},\"lifecycle\":{\"preStop\":{\"sleep\":{"
-             "\"seconds\":5}}},\"resources\":{\"requests\":{\"cpu\":\"100m\",\"memory\":"
+             "\"containerPort\":%d,\"protocol\":\"TCP\"}],\"readinessProbe\":{\"httpGet\":{"
+             "\"path\":\"%s\",\"port\":\"%s\"}},\"lifecycle\":{\"preStop\":{\"sleep\":{"
+             "\"seconds\":%d}}},\"resources\":{\"requests\":{\"cpu\":\"100m\",\"memory\":"
              "\"256Mi\"},\"limits\":{\"memory\":\"256Mi\"}}}]}}}}",
-             i, ns, i, i, replicas, i, i, ns, i, port, port);
+             i, ns, i, i, replicas, i, i, ns, i, port, cport, path, port, sleep);
     return s;
+}
+
+static char *deployment(int ns, int i, const char *port, int replicas)
+{
+    return deployment_v(ns, i, port, replicas, 0);
 }
 
 static char *service(int ns, int i, const char *target)
@@ -140,21 +154,27 @@ int main(int argc, char **argv)
      * Deployments only, measured twice, by the cache's own account (kube5xx_cache_memory_bytes)
      * and by the heap bytes glibc reports in use, malloc's chunk headers included. */
     long ndeploy = objects / 2;
-    wh_cache *d = NULL;
-    if (wh_cache_new(NULL, &d) != WH_OK)
-        return 1;
-    struct mallinfo2 h0 = mallinfo2();
-    wh_cache_replace_begin(d, K5_KIND_DEPLOYMENT);
-    for (long i = 0; i < ndeploy; i++)
-        feed(d, K5_KIND_DEPLOYMENT, deployment((int)(i / 40), (int)(i % 40), "http", 3));
-    wh_cache_replace_end(d, K5_KIND_DEPLOYMENT);
-    struct mallinfo2 h1 = mallinfo2();
-    const k5_cluster *dcl = wh_cache_read_begin(d);
-    size_t dbytes = k5_cluster_bytes(dcl);
-    wh_cache_read_end(d);
-    double heap_each = ((double)(h1.uordblks + h1.hblkhd) - (double)(h0.uordblks + h0.hblkhd)) /
-                       (double)ndeploy;
-    wh_cache_free(&d);
+    size_t dbytes[2];
+    double heap_each[2];
+    for (int distinct = 0; distinct < 2; distinct++) {
+        wh_cache *d = NULL;
+        if (wh_cache_new(NULL, &d) != WH_OK)
+            return 1;
+        struct mallinfo2 h0 = mallinfo2();
+        wh_cache_replace_begin(d, K5_KIND_DEPLOYMENT);
+        for (long i = 0; i < ndeploy; i++)
+            feed(d, K5_KIND_DEPLOYMENT,
+                 deployment_v((int)(i / 40), (int)(i % 40), "http", 3, distinct ? i + 1 : 0));
+        wh_cache_replace_end(d, K5_KIND_DEPLOYMENT);
+        struct mallinfo2 h1 = mallinfo2();
+        const k5_cluster *dcl = wh_cache_read_begin(d);
+        dbytes[distinct] = k5_cluster_bytes(dcl);
+        wh_cache_read_end(d);
+        heap_each[distinct] =
+            ((double)(h1.uordblks + h1.hblkhd) - (double)(h0.uordblks + h0.hblkhd)) /
+            (double)ndeploy;
+        wh_cache_free(&d);
+    }
 
     wh_cache *c = NULL;
     if (wh_cache_new(NULL, &c) != WH_OK)
@@ -237,7 +257,10 @@ int main(int argc, char **argv)
            (double)fill_ns / 1e9);
     printf("Deployments only          %ld: %.0f bytes each by the cache's account, %.0f bytes "
            "each of heap in use\n",
-           ndeploy, (double)dbytes / (double)ndeploy, heap_each);
+           ndeploy, (double)dbytes[0] / (double)ndeploy, heap_each[0]);
+    printf("  nothing shared          %ld: %.0f bytes each by the cache's account, %.0f bytes "
+           "each of heap in use (every probe, preStop and port its own)\n",
+           ndeploy, (double)dbytes[1] / (double)ndeploy, heap_each[1]);
     printf("reviews                   %ld (mix of %d; %zu denied with the cache)\n", reviews, MIX,
            denied);
     printf("decision with the cache   p50 %.1f us  p99 %.1f us  max %.1f us\n",
