@@ -50,9 +50,9 @@ static const char usage_text[] =
     "      --allow-empty      exit 0 when the inputs hold no Kubernetes object (default:\n"
     "                         exit 2, so a failed render upstream cannot pass; empty\n"
     "                         stdin is an error even with this option)\n"
-    "  -j, --jobs N           parse files, and parts of a large YAML stream, on N threads\n"
-    "                         (default: the number of online CPUs; 1: one thread); the\n"
-    "                         report is the same for every N\n"
+    "  -j, --jobs N           parse files, and parts of a large YAML stream, and run the\n"
+    "                         rules on N threads (default: the number of online CPUs;\n"
+    "                         1: one thread); the report is the same for every N\n"
     "\n"
     "Suppress a rule for one object with the annotation\n"
     "  kube5xx/ignore: \"rule-id[,rule-id]\"   (and optionally kube5xx/ignore-reason)\n"
@@ -347,7 +347,7 @@ static int cmd_lint(int argc, char **argv)
         }
     }
     k5_error err = {0};
-    if (k5_run(set, cfg, 0, &rep, &err) != K5_OK) {
+    if (k5_run_jobs(set, cfg, 0, jobs, &rep, &err) != K5_OK) {
         fprintf(stderr, "kube5xx: %s\n", err.msg);
         goto out;
     }

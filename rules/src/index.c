@@ -289,6 +289,10 @@ k5_status k5__index_build(k5_index **out, const k5_docset *set)
     if (!idx)
         return K5_ENOMEM;
     idx->set = set;
+    if (pthread_mutex_init(&idx->any_lock, NULL) != 0) {
+        free(idx);
+        return K5_ENOMEM;
+    }
     k5__hmap *maps[] = {&idx->by_ns_kind, &idx->by_name,     &idx->pod_labels,
                         &idx->pod_keys,   &idx->sel_svc,     &idx->sel_pdb,
                         &idx->sel_pdb_key, &idx->pdb_scan,   &idx->hpa_target,
@@ -407,6 +411,7 @@ void k5__index_free(k5_index **idx)
     k5__hmap_free(&x->sel_svc_rep);
     free(x->svc_class_n);
     k5__arena_free(&x->arena);
+    pthread_mutex_destroy(&x->any_lock);
     free(x);
     *idx = NULL;
 }
@@ -616,16 +621,28 @@ void k5_index_select(const k5_index *idx, k5_str ns, const k5_node *selector,
 
 /*
  * The indexes across namespaces, built on the first search of another namespace: most runs
- * never need them (a partner is missing only in broken input). The index belongs to one run on
- * one thread, so filling it late is safe. Out of memory leaves them partial: a search then
- * misses, and the finding names no other namespace.
+ * never need them (a partner is missing only in broken input). The rules of one run may run on
+ * several threads (k5_run_jobs), so the first search builds them under the index's lock and
+ * the others wait for it. Out of memory leaves them partial: a search then misses, and the
+ * finding names no other namespace.
  */
+static void fill_any(k5_index *idx);
+
 static void build_any(const k5_index *cidx)
 {
     k5_index *idx = (k5_index *)cidx;
-    if (idx->any_built)
+    if (atomic_load_explicit(&idx->any_built, memory_order_acquire))
         return;
-    idx->any_built = true;
+    pthread_mutex_lock(&idx->any_lock);
+    if (!atomic_load_explicit(&idx->any_built, memory_order_relaxed)) {
+        fill_any(idx);
+        atomic_store_explicit(&idx->any_built, true, memory_order_release);
+    }
+    pthread_mutex_unlock(&idx->any_lock);
+}
+
+static void fill_any(k5_index *idx)
+{
     k5__key k;
     size_t n = k5_docset_object_count(idx->set);
     for (size_t i = 0; i < n; i++) {

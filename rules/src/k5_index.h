@@ -4,6 +4,9 @@
 #ifndef KUBE5XX_K5_INDEX_H
 #define KUBE5XX_K5_INDEX_H
 
+#include <pthread.h>
+#include <stdatomic.h>
+
 #include "k5_check.h"
 #include "k5_internal.h"
 
@@ -32,7 +35,8 @@ struct k5_index {
     k5__hmap sel_np, sel_np_key, np_scan;
     k5__hmap svc_users;  /* ns, Service name    -> Ingresses and routes with a backend on it */
     k5__hmap of_kind;    /* kind                -> objects of any namespace */
-    bool any_built;      /* the two below, built on first use (index.c, build_any) */
+    _Atomic bool any_built; /* the two below, built on first use (index.c, build_any), */
+    pthread_mutex_t any_lock; /* under this lock: rules may run on several threads */
     k5__hmap name_any;   /* name                -> objects of that name, in every namespace */
     k5__hmap label_any;  /* key, value          -> workloads whose pod template has that label,
                           *                        in every namespace */

@@ -2,6 +2,8 @@
  * The run loop: kind matching, exemptions, suppression, severity overrides,
  * parameters and positions are all handled here, once, for every rule.
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "k5_index.h"
@@ -304,8 +306,148 @@ static bool one_shot_pod(const k5_object *obj)
     return k5_node_is(rp, "Never") || k5_node_is(rp, "OnFailure");
 }
 
-k5_status k5_run(const k5_docset *set, const k5_config *cfg, unsigned flags, k5_report **out,
-                 k5_error *err)
+/* Runs the rules over objects [from, to) into r; stops at the first failure. */
+static k5_status run_objects(const k5_docset *set, const k5_config *cfg, unsigned flags,
+                             lazy_index *lz, k5_report *r, size_t from, size_t to)
+{
+    k5_status st = K5_OK;
+    size_t nr = k5_rule_count();
+    for (size_t o = from; o < to && st == K5_OK; o++) {
+        const k5_object *obj = k5_docset_object(set, o);
+        if (k5_config_exempt(cfg, obj) || one_shot_pod(obj))
+            continue;
+        suppression sup = {{k5_map_get(obj->annotations, K5_ANNOTATION_IGNORE),
+                            k5_map_get(obj->pod_annotations, K5_ANNOTATION_IGNORE)},
+                           {k5_map_get(obj->annotations, K5_ANNOTATION_IGNORE_REASON),
+                            k5_map_get(obj->pod_annotations, K5_ANNOTATION_IGNORE_REASON)}};
+        k5_check c = {NULL, 0, K5_SEV_OFF, cfg, lz, set, obj, r, &sup, 0};
+        for (size_t i = 0; i < nr && st == K5_OK; i++) {
+            const k5_rule *rule = k5_rule_at(i);
+            k5_severity sev = k5__config_severity_at(cfg, i);
+            if (sev == K5_SEV_OFF || !(rule->kinds & obj->kind_id))
+                continue;
+            if ((flags & K5_RUN_SINGLE_ONLY) && rule->scope == K5_SCOPE_CROSS)
+                continue;
+            if ((flags & K5_RUN_PARTNERS_CROSS_ONLY) && o > 0 && rule->scope != K5_SCOPE_CROSS &&
+                !rule->on_partners)
+                continue;
+            c.rule = rule;
+            c.rule_index = i;
+            c.severity = sev;
+            st = rule->check(&c, obj);
+            if (st == K5_OK)
+                st = lz->st;
+        }
+    }
+    return st;
+}
+
+/*
+ * Several threads: the objects are cut into slices of K5__RUN_SLICE, taken in turn by the
+ * threads, each slice reporting into its own report. The slices' findings are then joined in
+ * slice order, which is the order one thread appends them in (object by object), so the sort
+ * below sees the same array and the report is the one-thread report, byte for byte.
+ */
+#define K5__RUN_SLICE 256u
+
+typedef struct run_slice {
+    k5_report rep;
+    k5_status st;
+} run_slice;
+
+typedef struct run_crew {
+    const k5_docset *set;
+    const k5_config *cfg;
+    unsigned flags;
+    lazy_index *lz;
+    run_slice *slices;
+    size_t nobj, nslices;
+    _Atomic size_t next;
+    _Atomic bool failed;
+} run_crew;
+
+static void *run_crew_main(void *arg)
+{
+    run_crew *w = arg;
+    for (;;) {
+        size_t s = atomic_fetch_add(&w->next, 1);
+        if (s >= w->nslices || atomic_load(&w->failed))
+            break;
+        run_slice *sl = &w->slices[s];
+        size_t from = s * K5__RUN_SLICE;
+        size_t to = from + K5__RUN_SLICE < w->nobj ? from + K5__RUN_SLICE : w->nobj;
+        sl->rep.findings.elem = sizeof(k5_finding);
+        sl->st = run_objects(w->set, w->cfg, w->flags, w->lz, &sl->rep, from, to);
+        if (sl->st != K5_OK)
+            atomic_store(&w->failed, true);
+    }
+    return NULL;
+}
+
+static k5_status run_threads(const k5_docset *set, const k5_config *cfg, unsigned flags,
+                             lazy_index *lz, k5_report *r, size_t nobj, unsigned jobs)
+{
+    run_crew w = {set, cfg, flags, lz, NULL, nobj, (nobj + K5__RUN_SLICE - 1) / K5__RUN_SLICE,
+                  0, false};
+    w.slices = calloc(w.nslices, sizeof *w.slices);
+    if (!w.slices)
+        return K5_ENOMEM;
+    /* The index is built before the threads start (a run this large has cross-object rules
+     * to feed); its indexes across namespaces are built under a lock on first use (index.c). */
+    k5_check probe = {NULL, 0, K5_SEV_OFF, cfg, lz, set, NULL, r, NULL, 0};
+    (void)k5_check_index(&probe);
+    k5_status st = lz->st;
+    pthread_t th[K5_MAX_JOBS];
+    unsigned started = 0;
+    if (jobs > K5_MAX_JOBS)
+        jobs = K5_MAX_JOBS;
+    if (jobs > w.nslices)
+        jobs = (unsigned)w.nslices;
+    for (unsigned t = 1; st == K5_OK && t < jobs; t++)
+        if (pthread_create(&th[started], NULL, run_crew_main, &w) == 0)
+            started++;
+    if (st == K5_OK)
+        run_crew_main(&w);
+    for (unsigned t = 0; t < started; t++)
+        pthread_join(th[t], NULL);
+    /* Joined in slice order; the first failing slice's status, as one thread stops there. */
+    for (size_t s = 0; s < w.nslices; s++) {
+        k5_report *sl = &w.slices[s].rep;
+        if (st == K5_OK)
+            st = w.slices[s].st;
+        if (st == K5_OK && sl->findings.len) {
+            size_t need = r->findings.len + sl->findings.len;
+            if (need > r->findings.cap) {
+                size_t ncap = r->findings.cap ? r->findings.cap : 64;
+                while (ncap < need)
+                    ncap *= 2;
+                void *nd = realloc(r->findings.data, ncap * sizeof(k5_finding));
+                if (!nd)
+                    st = K5_ENOMEM;
+                else {
+                    r->findings.data = nd;
+                    r->findings.cap = ncap;
+                }
+            }
+            if (st == K5_OK) {
+                memcpy((k5_finding *)r->findings.data + r->findings.len, sl->findings.data,
+                       sl->findings.len * sizeof(k5_finding));
+                r->findings.len = need;
+                r->sum.errors += sl->sum.errors;
+                r->sum.warnings += sl->sum.warnings;
+                r->sum.infos += sl->sum.infos;
+                r->sum.suppressed += sl->sum.suppressed;
+            }
+        }
+        k5__vec_free(&sl->findings);
+        k5__arena_adopt(&r->arena, &sl->arena);
+    }
+    free(w.slices);
+    return st;
+}
+
+k5_status k5_run_jobs(const k5_docset *set, const k5_config *cfg, unsigned flags, unsigned jobs,
+                      k5_report **out, k5_error *err)
 {
     k5_report *r = calloc(1, sizeof *r);
     if (!r)
@@ -323,36 +465,13 @@ k5_status k5_run(const k5_docset *set, const k5_config *cfg, unsigned flags, k5_
         }
         cfg = defaults;
     }
-    k5_status st = K5_OK;
-    size_t nr = k5_rule_count();
     size_t nobj = k5_docset_object_count(set);
-    for (size_t o = 0; o < nobj && st == K5_OK; o++) {
-        const k5_object *obj = k5_docset_object(set, o);
-        if (k5_config_exempt(cfg, obj) || one_shot_pod(obj))
-            continue;
-        suppression sup = {{k5_map_get(obj->annotations, K5_ANNOTATION_IGNORE),
-                            k5_map_get(obj->pod_annotations, K5_ANNOTATION_IGNORE)},
-                           {k5_map_get(obj->annotations, K5_ANNOTATION_IGNORE_REASON),
-                            k5_map_get(obj->pod_annotations, K5_ANNOTATION_IGNORE_REASON)}};
-        k5_check c = {NULL, 0, K5_SEV_OFF, cfg, &lz, set, obj, r, &sup, 0};
-        for (size_t i = 0; i < nr && st == K5_OK; i++) {
-            const k5_rule *rule = k5_rule_at(i);
-            k5_severity sev = k5__config_severity_at(cfg, i);
-            if (sev == K5_SEV_OFF || !(rule->kinds & obj->kind_id))
-                continue;
-            if ((flags & K5_RUN_SINGLE_ONLY) && rule->scope == K5_SCOPE_CROSS)
-                continue;
-            if ((flags & K5_RUN_PARTNERS_CROSS_ONLY) && o > 0 && rule->scope != K5_SCOPE_CROSS &&
-                !rule->on_partners)
-                continue;
-            c.rule = rule;
-            c.rule_index = i;
-            c.severity = sev;
-            st = rule->check(&c, obj);
-            if (st == K5_OK)
-                st = lz.st;
-        }
-    }
+    k5_status st;
+    /* Threads pay off only with enough objects to share; the webhook runs one thread. */
+    if (jobs > 1 && nobj >= 2 * K5__RUN_SLICE)
+        st = run_threads(set, cfg, flags, &lz, r, nobj, jobs);
+    else
+        st = run_objects(set, cfg, flags, &lz, r, 0, nobj);
     k5__index_free(&lz.idx);
     k5_config_free(&defaults);
     if (lz.st != K5_OK) {
@@ -371,6 +490,12 @@ k5_status k5_run(const k5_docset *set, const k5_config *cfg, unsigned flags, k5_
     r->sum.objects = nobj;
     *out = r;
     return K5_OK;
+}
+
+k5_status k5_run(const k5_docset *set, const k5_config *cfg, unsigned flags, k5_report **out,
+                 k5_error *err)
+{
+    return k5_run_jobs(set, cfg, flags, 1, out, err);
 }
 
 void k5_report_free(k5_report **report)

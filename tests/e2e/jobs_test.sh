@@ -104,7 +104,40 @@ with open(f"{T}/documents.yaml", "w") as f:
     f.write("--- {}\n" * 100100)
 names.append("documents")
 open(f"{T}/names", "w").write("\n".join(names) + "\n")
+# The rules on several threads: 3,000 Services whose workloads, Ingress backends and HPA
+# targets live in another namespace, so that the threads' slices all search other namespaces
+# (the indexes across namespaces are built by the first search, under a lock) and report.
+with open(f"{T}/elsewhere.yaml", "w") as f:
+    for i in range(3000):
+        f.write(f"""---
+apiVersion: v1
+kind: Service
+metadata: {{name: svc{i}, namespace: front}}
+spec:
+  selector: {{app: web{i}}}
+  ports: [{{port: 80, targetPort: http}}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web{i}, namespace: back{i % 7}}}
+spec:
+  selector: {{matchLabels: {{app: web{i}}}}}
+  template:
+    metadata: {{labels: {{app: web{i}}}}}
+    spec:
+      containers: [{{name: app, image: "example/app:1", ports: [{{containerPort: 8080}}]}}]
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {{name: web{i}, namespace: front}}
+spec:
+  scaleTargetRef: {{apiVersion: apps/v1, kind: Deployment, name: web{i}}}
+  minReplicas: 2
+  maxReplicas: 4
+""")
 PY
+# Below the split size: one parse, the rules on several threads.
+same elsewhere "text json" "$T/elsewhere.yaml"
 while read -r n; do
     sz=$(stat -c %s "$T/$n.yaml")
     [ "$sz" -gt 2150000 ] || bad "$n.yaml is $sz bytes: too small to be split"

@@ -45,6 +45,14 @@ typedef struct k5_report k5_report;
 K5_WUR k5_status k5_run(const k5_docset *set, const k5_config *cfg, unsigned flags,
                         k5_report **out, k5_error *err);
 
+/*
+ * The same, with the rules on up to `jobs` threads (1: this thread only, as k5_run) when the
+ * set holds enough objects to share. The report is the one-thread report, byte for byte: same
+ * findings, same order, same summary. The set and config are only read.
+ */
+K5_WUR k5_status k5_run_jobs(const k5_docset *set, const k5_config *cfg, unsigned flags,
+                             unsigned jobs, k5_report **out, k5_error *err);
+
 /* Accepts NULL; sets *report to NULL. */
 void k5_report_free(k5_report **report);
 
