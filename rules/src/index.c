@@ -238,7 +238,7 @@ static void sig_node(sig *s, const k5_node *n)
     sig_add(s, type, t.p, t.n);
 }
 
-/* Everything of a Service that "serving" reads: namespace, selector, and each port. */
+/* What makes Services one group: the namespace and the selector. */
 static void service_sig(sig *s, const k5_object *o, const k5_node *sel)
 {
     s->n = 0;
@@ -247,15 +247,117 @@ static void service_sig(sig *s, const k5_object *o, const k5_node *sel)
         sig_node(s, k5_map_key(sel, i));
         sig_node(s, k5_map_value(sel, i));
     }
-    const k5_node *ports = k5_node_at(o->root, "spec.ports");
-    sig_add(s, 'p', NULL, 0);
-    for (size_t i = 0; i < k5_node_len(ports); i++) {
-        const k5_node *sp = k5_seq_at(ports, i);
-        sig_add(s, k5_node_is_map(sp) ? 'm' : 'x', NULL, 0);
-        sig_node(s, k5_map_get(sp, "name"));
-        sig_node(s, k5_map_get(sp, "port"));
-        sig_node(s, k5_map_get(sp, "targetPort"));
+}
+
+/*
+ * The key of a fact about a group (a target of its Services, a port of what it selects): the
+ * group's id, a type, the text's length and the text, and a second text (a protocol). Built
+ * whole, never truncated (k5__key would cut a long name), so two facts never share a key.
+ */
+typedef struct gkey {
+    char stack[256];
+    char *p;
+    size_t n;
+} gkey;
+
+static bool gkey_make(gkey *k, uint32_t gid, char type, k5_str a, k5_str b)
+{
+    size_t need = 9 + a.n + b.n;
+    k->p = need <= sizeof k->stack ? k->stack : malloc(need);
+    if (!k->p)
+        return false;
+    uint32_t an = (uint32_t)a.n;
+    memcpy(k->p, &gid, 4);
+    k->p[4] = type;
+    memcpy(k->p + 5, &an, 4);
+    if (a.n)
+        memcpy(k->p + 9, a.p, a.n);
+    if (b.n)
+        memcpy(k->p + 9 + a.n, b.p, b.n);
+    k->n = need;
+    return true;
+}
+
+static void gkey_done(gkey *k)
+{
+    if (k->p != k->stack)
+        free(k->p);
+}
+
+/* Present in m; out of memory for a key longer than 256 bytes reads as absent. */
+static bool gkey_has(const k5__hmap *m, uint32_t gid, char type, k5_str a, k5_str b)
+{
+    gkey k;
+    if (!gkey_make(&k, gid, type, a, b))
+        return false;
+    bool has = k5__hmap_get(m, k.p, k.n) != NULL;
+    gkey_done(&k);
+    return has;
+}
+
+/* Adds the fact once. */
+static k5_status gkey_add(k5__hmap *m, uint32_t gid, char type, k5_str a, k5_str b, bool *added)
+{
+    gkey k;
+    if (!gkey_make(&k, gid, type, a, b))
+        return K5_ENOMEM;
+    k5_status st = K5_OK;
+    *added = false;
+    if (!k5__hmap_get(m, k.p, k.n)) {
+        st = k5__hmap_add(m, k.p, k.n, gid);
+        *added = st == K5_OK;
     }
+    gkey_done(&k);
+    return st;
+}
+
+static const k5_str no_str = {NULL, 0};
+
+/* A number as the text of an 'i' target: two spellings of one number are one target. */
+static k5_str num_text(int64_t v, char *buf, size_t size)
+{
+    size_t w = size;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        buf[--w] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u && w > 1);
+    if (v < 0)
+        buf[--w] = '-';
+    return (k5_str){buf + w, size - w};
+}
+
+bool k5__index_group_has(const k5_index *idx, const k5__svc_group *g, char type, k5_str text)
+{
+    return gkey_has(&idx->svc_target, g->id, type, text, no_str);
+}
+
+bool k5__index_group_has_port(const k5_index *idx, const k5__svc_group *g, int64_t port)
+{
+    char buf[24];
+    return k5__index_group_has(idx, g, 'i', num_text(port, buf, sizeof buf));
+}
+
+/* Adds a Service's traffic targets (k5__svc_port_target) to its group's set of distinct ones. */
+static k5_status add_targets(k5_index *idx, k5__svc_group *g, const k5_object *o)
+{
+    const k5_node *ports = k5_node_at(o->root, "spec.ports");
+    for (size_t i = 0; i < k5_node_len(ports); i++) {
+        int64_t num = 0;
+        k5_str text = {NULL, 0};
+        char type = k5__svc_port_target(k5_seq_at(ports, i), &num, &text);
+        if (!type)
+            continue;
+        char buf[24];
+        if (type == 'i')
+            text = num_text(num, buf, sizeof buf);
+        bool added;
+        k5_status st = gkey_add(&idx->svc_target, g->id, type, text, no_str, &added);
+        if (st != K5_OK)
+            return st;
+        g->ntargets += added;
+    }
+    return K5_OK;
 }
 
 static k5_status add_service(k5_index *idx, const k5_object *o, uint32_t id, sig *s)
@@ -273,14 +375,150 @@ static k5_status add_service(k5_index *idx, const k5_object *o, uint32_t id, sig
         return K5_ENOMEM;
     const k5__hentry *cls = k5__hmap_get(&idx->svc_class, s->p, s->n);
     if (cls && cls->nvals) {
-        idx->svc_class_n[cls->vals[0]]++;
-        return K5_OK;
+        k5__svc_group *g = &K5__VEC_AT(&idx->svc_groups, k5__svc_group, cls->vals[0]);
+        g->members++;
+        idx->svc_group_of[id] = g->id + 1;
+        return add_targets(idx, g, o);
     }
-    idx->svc_class_n[id] = 1;
-    st = k5__hmap_add(&idx->svc_class, s->p, s->n, id);
+    k5__svc_group ng;
+    memset(&ng, 0, sizeof ng);
+    ng.id = (uint32_t)idx->svc_groups.len;
+    ng.first = id;
+    ng.members = 1;
+    if (!k5__vec_push(&idx->svc_groups, &ng))
+        return K5_ENOMEM;
+    idx->svc_group_of[id] = ng.id + 1;
+    st = k5__hmap_add(&idx->svc_class, s->p, s->n, ng.id);
     if (st == K5_OK)
         st = k5__hmap_add(&idx->sel_svc_rep, k.buf, k.n, id);
+    if (st == K5_OK)
+        st = add_targets(idx, &K5__VEC_AT(&idx->svc_groups, k5__svc_group, ng.id), o);
     return st;
+}
+
+/* ---- what the selector of a group of several Services selects, summed up once ---- */
+
+typedef struct summary {
+    k5_index *idx;
+    k5__svc_group *g;
+    k5_status st;
+} summary;
+
+static void sel_add(summary *s, char type, k5_str a, k5_str b)
+{
+    bool added;
+    if (s->st == K5_OK)
+        s->st = gkey_add(&s->idx->svc_sel, s->g->id, type, a, b, &added);
+}
+
+static k5_str proto_of(const k5_node *port)
+{
+    k5_str p = k5_node_str(k5_map_get(port, "protocol"));
+    return p.n ? p : (k5_str){"TCP", 3};
+}
+
+/* The numbers a container's command and args mention on their own ("8080", "--port=8080",
+ * "-5"): each maximal run of digits, and "-" with it after a '-' that follows no digit. */
+static void add_mentioned(summary *s, const k5_node *ctr)
+{
+    static const char *const lists[] = {"command", "args"};
+    for (size_t l = 0; l < 2; l++) {
+        const k5_node *seq = k5_map_get(ctr, lists[l]);
+        for (size_t i = 0; i < k5_node_len(seq); i++) {
+            k5_str t = k5_node_str(k5_seq_at(seq, i));
+            for (size_t a = 0; a < t.n;) {
+                if (t.p[a] < '0' || t.p[a] > '9') {
+                    a++;
+                    continue;
+                }
+                size_t b = a;
+                while (b < t.n && t.p[b] >= '0' && t.p[b] <= '9')
+                    b++;
+                if (b - a <= 20) { /* longer runs are no int64 */
+                    sel_add(s, 'I', (k5_str){t.p + a, b - a}, no_str);
+                    if (a > 0 && t.p[a - 1] == '-' &&
+                        (a == 1 || t.p[a - 2] < '0' || t.p[a - 2] > '9'))
+                        sel_add(s, 'I', (k5_str){t.p + a - 1, b - a + 1}, no_str);
+                }
+                a = b;
+            }
+        }
+    }
+}
+
+/* One selected workload: its running containers' ports, walked as the rule walks them. */
+static bool summarize_workload(const k5_object *w, void *ud)
+{
+    summary *s = ud;
+    k5__svc_group *g = s->g;
+    if (g->selected < K5__SELECTION_FIRST)
+        g->sel_first[g->selected] = w;
+    g->selected++;
+    bool any = false;
+    k5__ctr_iter it;
+    const k5_node *ctr;
+    k5__ctr_iter_init(&it, w, K5__CTR_RUNNING);
+    while ((ctr = k5__ctr_next(&it, NULL)) != NULL) {
+        const k5_node *ports = k5_map_get(ctr, "ports");
+        size_t n = k5_node_len(ports);
+        if (n) {
+            any = true;
+            add_mentioned(s, ctr);
+        }
+        for (size_t j = 0; j < n; j++) {
+            const k5_node *p = k5_seq_at(ports, j);
+            int64_t num;
+            char buf[24];
+            if (k5_node_int(k5_map_get(p, "containerPort"), &num))
+                sel_add(s, 'I', num_text(num, buf, sizeof buf), no_str);
+            k5_str name = k5_node_str(k5_map_get(p, "name"));
+            sel_add(s, 'n', name, no_str);
+            sel_add(s, 'N', name, proto_of(p));
+        }
+    }
+    if (!any)
+        g->noports = true;
+    return s->st == K5_OK;
+}
+
+/* Groups of one Service are left alone: their one judgement visits the workloads once. */
+static k5_status summarize(k5_index *idx, k5__svc_group *g)
+{
+    if (g->members < 2)
+        return K5_OK;
+    const k5_object *svc = k5_docset_object(idx->set, g->first);
+    summary s = {idx, g, K5_OK};
+    k5_index_select(idx, svc->namespace_, k5_node_at(svc->root, "spec.selector"),
+                    K5_SELECTOR_MAP, K5_KINDS_SERVING, summarize_workload, &s);
+    g->summarized = s.st == K5_OK;
+    return s.st;
+}
+
+bool k5__index_selection_judge(const k5_index *idx, const k5_object *svc, const k5_intstr *want,
+                               k5_str proto, bool *resolved, bool *other_proto, size_t *selected,
+                               const k5_object **first, size_t nfirst)
+{
+    if (!idx->set || !idx->svc_group_of)
+        return false;
+    uint32_t gi = idx->svc_group_of[svc->index];
+    if (!gi)
+        return false;
+    const k5__svc_group *g = &K5__VEC_AT(&idx->svc_groups, k5__svc_group, gi - 1);
+    if (!g->summarized)
+        return false;
+    *other_proto = false;
+    if (want->is_int) {
+        char buf[24];
+        *resolved = g->noports ||
+                    gkey_has(&idx->svc_sel, g->id, 'I', num_text(want->i, buf, sizeof buf), no_str);
+    } else {
+        *resolved = gkey_has(&idx->svc_sel, g->id, 'N', want->s, proto);
+        *other_proto = !*resolved && gkey_has(&idx->svc_sel, g->id, 'n', want->s, no_str);
+    }
+    *selected = g->selected;
+    for (size_t i = 0; i < nfirst && i < g->selected && i < K5__SELECTION_FIRST; i++)
+        first[i] = g->sel_first[i];
+    return true;
 }
 
 k5_status k5__index_build(k5_index **out, const k5_docset *set)
@@ -300,7 +538,8 @@ k5_status k5__index_build(k5_index **out, const k5_docset *set)
                         &idx->by_cluster,
                         &idx->sel_np,     &idx->sel_np_key,  &idx->np_scan,
                         &idx->svc_users,  &idx->of_kind,
-                        &idx->svc_class,  &idx->sel_svc_rep, &idx->name_any,
+                        &idx->svc_class,  &idx->sel_svc_rep, &idx->svc_target,
+                        &idx->svc_sel,    &idx->name_any,    &idx->key_any,
                         &idx->label_any};
     for (size_t i = 0; i < sizeof maps / sizeof *maps; i++)
         maps[i]->arena = &idx->arena;
@@ -308,8 +547,9 @@ k5_status k5__index_build(k5_index **out, const k5_docset *set)
     k5__key k;
     size_t n = k5_docset_object_count(set);
     sig s = {NULL, 0, 0, false};
-    idx->svc_class_n = calloc(n ? n : 1, sizeof *idx->svc_class_n);
-    if (!idx->svc_class_n)
+    idx->svc_groups.elem = sizeof(k5__svc_group);
+    idx->svc_group_of = calloc(n ? n : 1, sizeof *idx->svc_group_of);
+    if (!idx->svc_group_of)
         st = K5_ENOMEM;
     for (size_t i = 0; i < n && st == K5_OK; i++) {
         const k5_object *o = k5_docset_object(set, i);
@@ -375,6 +615,8 @@ k5_status k5__index_build(k5_index **out, const k5_docset *set)
         }
     }
     free(s.p);
+    for (size_t g = 0; g < idx->svc_groups.len && st == K5_OK; g++)
+        st = summarize(idx, &K5__VEC_AT(&idx->svc_groups, k5__svc_group, g));
     if (st != K5_OK) {
         k5__index_free(&idx);
         return st;
@@ -408,8 +650,12 @@ void k5__index_free(k5_index **idx)
     k5__hmap_free(&x->svc_class);
     k5__hmap_free(&x->name_any);
     k5__hmap_free(&x->label_any);
+    k5__hmap_free(&x->key_any);
     k5__hmap_free(&x->sel_svc_rep);
-    free(x->svc_class_n);
+    k5__hmap_free(&x->svc_target);
+    k5__hmap_free(&x->svc_sel);
+    k5__vec_free(&x->svc_groups);
+    free(x->svc_group_of);
     k5__arena_free(&x->arena);
     pthread_mutex_destroy(&x->any_lock);
     free(x);
@@ -655,8 +901,60 @@ static void fill_any(k5_index *idx)
             k5__key_entry(&k, (k5_str){"", 0}, o->pod_labels, j);
             if (k5__hmap_add(&idx->label_any, k.buf, k.n, (uint32_t)i) != K5_OK)
                 return;
+            key_label(&k, (k5_str){"", 0}, k5_node_str(k5_map_key(o->pod_labels, j)));
+            if (k5__hmap_add(&idx->key_any, k.buf, k.n, (uint32_t)i) != K5_OK)
+                return;
         }
     }
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/*
+ * The workloads of every namespace with a label value of `in` (an In expression) or the label
+ * key of `ex` (an Exists one), in input order and each once (a value may repeat). False when
+ * out of memory.
+ */
+static bool candidates_any(const k5_index *idx, const k5_node *in, const k5_node *ex,
+                           uint32_t **out, size_t *n)
+{
+    k5__key k;
+    const k5_str none = {"", 0};
+    const k5_node *vals = in ? k5_map_get(in, "values") : NULL;
+    size_t nk = in ? k5_node_len(vals) : 1, total = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t v = 0; v < nk; v++) {
+            if (in)
+                k5__key_pair(&k, none, k5_node_str(k5_map_get(in, "key")),
+                             k5_node_str(k5_seq_at(vals, v)));
+            else
+                key_label(&k, none, k5_node_str(k5_map_get(ex, "key")));
+            const k5__hentry *e = k5__hmap_get(in ? &idx->label_any : &idx->key_any, k.buf, k.n);
+            if (!e)
+                continue;
+            if (pass)
+                memcpy(*out + *n, e->vals, e->nvals * sizeof *e->vals);
+            *n += pass ? e->nvals : 0;
+            total += e->nvals;
+        }
+        if (!pass) {
+            *out = malloc((total ? total : 1) * sizeof **out);
+            if (!*out)
+                return false;
+            *n = 0;
+        }
+    }
+    qsort(*out, *n, sizeof **out, cmp_id);
+    size_t m = 0;
+    for (size_t i = 0; i < *n; i++)
+        if (!m || (*out)[m - 1] != (*out)[i])
+            (*out)[m++] = (*out)[i];
+    *n = m;
+    return true;
 }
 
 void k5_index_select_elsewhere(const k5_index *idx, k5_str ns, const k5_node *selector,
@@ -666,8 +964,9 @@ void k5_index_select_elsewhere(const k5_index *idx, k5_str ns, const k5_node *se
     if (!idx->set || !k5_node_is_map(selector))
         return;
     build_any(idx);
-    /* Candidates from the label index across namespaces when the selector has a pair; a
-     * selector of expressions only is tried on every workload (O(objects)). */
+    /* Candidates from the label index across namespaces when the selector has a pair, or
+     * for expressions under its first In's values or Exists key; a selector of only NotIn and
+     * DoesNotExist is tried on every workload (O(objects)). */
     const k5_node *pairs = type == K5_SELECTOR_MAP ? selector : k5_map_get(selector, "matchLabels");
     if (k5_node_is_map(pairs) && k5_node_len(pairs)) {
         k5__key k;
@@ -683,6 +982,25 @@ void k5_index_select_elsewhere(const k5_index *idx, k5_str ns, const k5_node *se
     }
     if (type == K5_SELECTOR_MAP)
         return; /* an empty Service selector selects nothing */
+    /* Expressions only: the workloads carrying a value of the first `In`, else the first
+     * `Exists` key, are every workload the selector can select; visited in input order, as
+     * the walk over every workload would meet them. */
+    const k5_node *in = first_expr(selector, "In"), *ex = in ? NULL : first_expr(selector, "Exists");
+    if (in || ex) {
+        uint32_t *ids = NULL;
+        size_t nids = 0;
+        if (candidates_any(idx, in, ex, &ids, &nids)) {
+            for (size_t i = 0; i < nids; i++) {
+                const k5_object *o = obj_at(idx, ids[i]);
+                if ((o->kind_id & kinds) && o->pod_spec && !str_eq(o->namespace_, ns) &&
+                    k5_selector_matches(selector, type, o->pod_labels) && !fn(o, ud))
+                    break;
+            }
+            free(ids);
+            return;
+        }
+        /* Out of memory: every workload, as below. */
+    }
     size_t n = k5_docset_object_count(idx->set);
     for (size_t i = 0; i < n; i++) {
         const k5_object *o = k5_docset_object(idx->set, i);
@@ -737,26 +1055,28 @@ void k5_index_services_for(const k5_index *idx, const k5_object *w, k5_visit_fn 
     each_selecting(idx, &idx->sel_svc, w, K5_SELECTOR_MAP, "spec.selector", false, fn, ud);
 }
 
-typedef struct class_visit {
+typedef struct group_visit {
     const k5_index *idx;
-    k5__class_fn fn;
+    k5__group_fn fn;
     void *ud;
-} class_visit;
+} group_visit;
 
-static bool visit_class(const k5_object *svc, void *ud)
+static bool visit_group(const k5_object *svc, void *ud)
 {
-    class_visit *cv = ud;
-    return cv->fn(svc, cv->idx->svc_class_n[svc->index], cv->ud);
+    group_visit *gv = ud;
+    uint32_t g = gv->idx->svc_group_of[svc->index];
+    /* sel_svc_rep holds each group's first Service only. */
+    return !g || gv->fn(&K5__VEC_AT(&gv->idx->svc_groups, k5__svc_group, g - 1), gv->ud);
 }
 
-void k5__index_service_classes_for(const k5_index *idx, const k5_object *w, k5__class_fn fn,
-                                   void *ud)
+void k5__index_service_groups_for(const k5_index *idx, const k5_object *w, k5__group_fn fn,
+                                  void *ud)
 {
     if (!w->pod_spec)
         return;
-    class_visit cv = {idx, fn, ud};
+    group_visit cv = {idx, fn, ud};
     each_selecting(idx, &idx->sel_svc_rep, w, K5_SELECTOR_MAP, "spec.selector", false,
-                   visit_class, &cv);
+                   visit_group, &cv);
 }
 
 /* The objects whose LabelSelector at sel_path (indexed by add_label_selector) selects w. */

@@ -150,6 +150,20 @@ void k5_index_select(const k5_index *idx, k5_str ns, const k5_node *selector,
                      k5_selector_type type, unsigned kinds, k5_visit_fn fn, void *ud);
 
 /*
+ * For a Service that shares its namespace and selector with other Services: whether a
+ * serving workload its selector selects (k5_index_select, K5_KINDS_SERVING) declares the
+ * target `want` in a running container, as service-target-port-mismatch judges it: a number
+ * as a containerPort or mentioned on its own in command/args of a container with ports (or
+ * any number, on a workload that declares no port); a name with protocol `proto`
+ * (*other_proto: some port has the name under another protocol). *selected and first[]
+ * (up to nfirst) are the selected workloads, as that visit meets them. False when there is
+ * no such summary (a Service alone in its group): the caller visits the workloads.
+ */
+bool k5__index_selection_judge(const k5_index *idx, const k5_object *svc, const k5_intstr *want,
+                               k5_str proto, bool *resolved, bool *other_proto, size_t *selected,
+                               const k5_object **first, size_t nfirst);
+
+/*
  * Calls fn for every workload of the given kinds OUTSIDE namespace ns whose pod template
  * labels match the selector, in input order (for "it lives in another namespace" messages).
  */
@@ -404,6 +418,14 @@ bool k5__workload_serving(const k5_check *c, const k5_object *obj);
 
 /* True when a port name (of a Service or a container) names a metrics port. */
 bool k5__port_is_metrics(const k5_node *port_name);
+
+/*
+ * What a Service port (an item of spec.ports) sends traffic to, as "serving" reads it: 0 for
+ * a metrics port (by its name or its targetPort's), else 'i' (a number, in *num), 's' (a port
+ * name, in *text) or 'x' (no valid targetPort: it resolves to no container port). targetPort
+ * unset or 0 means the port, as the API server defaults it.
+ */
+char k5__svc_port_target(const k5_node *sp, int64_t *num, k5_str *text);
 
 /*
  * The item of ctr.ports that a Service targetPort or probe port (a number or a

@@ -17,9 +17,12 @@ struct k5_index {
     k5__hmap by_name;    /* ns, kind, name      -> objects */
     k5__hmap pod_labels; /* ns, key, value      -> workloads whose pod template has that label */
     k5__hmap sel_svc;    /* ns, key, value      -> Services whose selector's first pair it is */
-    k5__hmap svc_class;  /* a Service's namespace, selector and ports -> the first such Service */
-    k5__hmap sel_svc_rep; /* ns, key, value     -> as sel_svc, the first Service of each class */
-    uint32_t *svc_class_n; /* by object index: the Services of the class it is the first of */
+    k5__hmap svc_class;  /* a Service's namespace and selector -> its group (svc_groups) */
+    k5__hmap sel_svc_rep; /* ns, key, value     -> as sel_svc, the first Service of each group */
+    k5__vec svc_groups;  /* k5__svc_group */
+    uint32_t *svc_group_of; /* by object index: 1 + the group of that Service, or 0 */
+    k5__hmap svc_target; /* group id, target    -> present: a traffic target of the group */
+    k5__hmap svc_sel;    /* group id, port      -> present: declared by a selected workload */
     k5__hmap pod_keys;   /* ns, key             -> workloads whose pod template has that key */
     k5__hmap sel_pdb;    /* ns, key, value      -> PDBs whose matchLabels' first pair it is, or
                           *                        without matchLabels, each value of their first
@@ -40,19 +43,41 @@ struct k5_index {
     k5__hmap name_any;   /* name                -> objects of that name, in every namespace */
     k5__hmap label_any;  /* key, value          -> workloads whose pod template has that label,
                           *                        in every namespace */
+    k5__hmap key_any;    /* key                 -> workloads whose pod template has that label
+                          *                        key, in every namespace */
 };
 
 k5_status k5__index_build(k5_index **out, const k5_docset *set);
 
 /*
- * Services that select the workload, one per class: Services of one namespace with the same
- * selector and the same ports (name, port, targetPort) look the same to every workload, so
- * "serving" visits each class once, with its size: N Services sharing one selector over N
- * workloads cost N, not N^2. fn gets the first Service of the class in input order.
+ * Services that select the workload, one group at a time: Services of one namespace with the
+ * same selector select the same pods, so "serving" visits each group once, with its size and
+ * the set of distinct traffic targets of all its members' ports (k5__svc_port_target), looked
+ * up by the workload's declared ports: N Services sharing one selector over N workloads cost
+ * N, with one port list or N different ones.
  */
-typedef bool (*k5__class_fn)(const k5_object *svc, size_t members, void *ud);
-void k5__index_service_classes_for(const k5_index *idx, const k5_object *workload,
-                                   k5__class_fn fn, void *ud);
+#define K5__SELECTION_FIRST 8u
+
+typedef struct k5__svc_group {
+    uint32_t id;
+    uint32_t first;    /* object index of its first Service in input order */
+    uint32_t members;  /* Services in the group */
+    uint32_t ntargets; /* distinct traffic targets of their ports ('x' ones included) */
+    /* A group of several Services: what its selector selects, summed up once (index.c,
+     * summarize) for service-target-port-mismatch, which would otherwise visit every selected
+     * workload for each member whose port none declares. */
+    bool summarized;
+    bool noports;      /* a selected workload declares no port in its running containers */
+    uint32_t selected; /* serving workloads selected */
+    const k5_object *sel_first[K5__SELECTION_FIRST]; /* the first of them, in visit order */
+} k5__svc_group;
+
+typedef bool (*k5__group_fn)(const k5__svc_group *g, void *ud);
+void k5__index_service_groups_for(const k5_index *idx, const k5_object *w, k5__group_fn fn,
+                                  void *ud);
+/* Whether the group has the target ('s' and a port name, or 'i' and a number). */
+bool k5__index_group_has(const k5_index *idx, const k5__svc_group *g, char type, k5_str text);
+bool k5__index_group_has_port(const k5_index *idx, const k5__svc_group *g, int64_t port);
 void k5__index_free(k5_index **idx);
 
 #endif

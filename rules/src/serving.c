@@ -94,50 +94,113 @@ const k5_node *k5__ctr_port_for(const k5_node *ctr, const k5_node *target)
     return NULL;
 }
 
+char k5__svc_port_target(const k5_node *sp, int64_t *num, k5_str *text)
+{
+    const k5_node *target = k5_map_get(sp, "targetPort");
+    k5_intstr tv;
+    int64_t tnum;
+    if (!target || (k5_node_int(target, &tnum) && tnum == 0))
+        target = k5_map_get(sp, "port"); /* the API server defaults targetPort to port */
+    bool valid = k5_intstr_get(target, &tv);
+    if (k5__port_is_metrics(k5_map_get(sp, "name")) || (valid && !tv.is_int && name_is_metrics(tv.s)))
+        return 0;
+    if (!valid)
+        return 'x'; /* resolves to no container port */
+    if (tv.is_int) {
+        *num = tv.i;
+        return 'i';
+    }
+    *text = tv.s;
+    return 's';
+}
+
 typedef struct svc_walk {
     const k5_object *obj;
     const k5_node *containers;
     k5__serving *out;
+    const k5_index *idx;
     bool unresolved; /* a non-metrics targetPort that no container declares */
 } svc_walk;
 
-/* One class of Services (k5__index_service_classes_for): they all contribute the same. */
-static bool visit_service(const k5_object *svc, size_t members, void *ud)
+/* The number and the name by which a container port can be a Service's target. */
+static bool port_keys(const k5_node *p, int64_t *num, k5_str *name)
+{
+    *name = k5_node_str(k5_map_get(p, "name"));
+    return k5_node_int(k5_map_get(p, "containerPort"), num);
+}
+
+/* True when port j of `ports` is not the first of them (in [from, j)) with this key. */
+static bool repeats(const k5_node *ports, size_t from, size_t j, bool by_num, int64_t num,
+                    k5_str name)
+{
+    for (size_t i = from; i < j; i++) {
+        int64_t n2;
+        k5_str s2;
+        bool has = port_keys(k5_seq_at(ports, i), &n2, &s2);
+        if (by_num ? has && n2 == num : k5__str_eq(s2, name))
+            return true;
+    }
+    return false;
+}
+
+/*
+ * One group of Services (k5__index_service_groups_for): what its distinct targets say about
+ * this workload, found from the workload's side. A target resolves in a container at the
+ * container's first port with that number (a numeric target) or name (a named one); the
+ * target carries traffic there unless that port is a metrics port. So each declared port is
+ * looked up in the group's target set, by number and by name, counting it only where it is
+ * the first of its container with that key (for traffic) and the first of the pod (for the
+ * count of resolved targets): a target of the group that none resolves makes the workload
+ * serve through that Service, as the API server routes to the port whatever is declared.
+ */
+static bool visit_service(const k5__svc_group *g, void *ud)
 {
     svc_walk *w = ud;
-    w->out->services += members;
-    if (!w->out->first_service || svc->index < w->out->first_service->index)
-        w->out->first_service = svc;
-    const k5_node *ports = k5_node_at(svc->root, "spec.ports");
-    for (size_t i = 0; i < k5_node_len(ports); i++) {
-        const k5_node *sp = k5_seq_at(ports, i);
-        const k5_node *target = k5_map_get(sp, "targetPort");
-        k5_intstr tv;
-        int64_t tnum;
-        if (!target || (k5_node_int(target, &tnum) && tnum == 0))
-            target = k5_map_get(sp, "port"); /* the API server defaults targetPort to port */
-        if (k5__port_is_metrics(k5_map_get(sp, "name")) ||
-            (k5_intstr_get(target, &tv) && !tv.is_int && name_is_metrics(tv.s)))
-            continue;
-        bool resolved = false, traffic = false;
-        for (size_t c = 0; c < k5_node_len(w->containers); c++) {
-            const k5_node *p = k5__ctr_port_for(k5_seq_at(w->containers, c), target);
-            if (!p)
-                continue;
-            resolved = true;
-            if (k5__port_is_metrics(k5_map_get(p, "name")))
-                continue;
-            traffic = true;
-            if (c < 64)
-                w->out->mask |= (uint64_t)1 << c;
+    w->out->services += g->members;
+    const k5_object *first = k5_docset_object(w->idx->set, g->first);
+    if (!w->out->first_service || first->index < w->out->first_service->index)
+        w->out->first_service = first;
+    if (!g->ntargets)
+        return true;
+    size_t resolved = 0;
+    bool traffic = false;
+    size_t nc = k5_node_len(w->containers);
+    for (size_t c = 0; c < nc; c++) {
+        const k5_node *ports = k5_map_get(k5_seq_at(w->containers, c), "ports");
+        for (size_t j = 0; j < k5_node_len(ports); j++) {
+            const k5_node *p = k5_seq_at(ports, j);
+            int64_t num;
+            k5_str name;
+            bool has_num = port_keys(p, &num, &name);
+            for (int by_num = 0; by_num < 2; by_num++) {
+                if (by_num ? !has_num || !k5__index_group_has_port(w->idx, g, num)
+                           : !k5__index_group_has(w->idx, g, 's', name))
+                    continue;
+                if (repeats(ports, 0, j, by_num, num, name))
+                    continue; /* not this container's port for the target */
+                /* The first container with it: one more target resolved. */
+                bool earlier = false;
+                for (size_t c2 = 0; c2 < c && !earlier; c2++) {
+                    const k5_node *p2 = k5_map_get(k5_seq_at(w->containers, c2), "ports");
+                    earlier = repeats(p2, 0, k5_node_len(p2), by_num, num, name);
+                }
+                if (!earlier)
+                    resolved++;
+                if (k5__port_is_metrics(k5_map_get(p, "name")))
+                    continue;
+                traffic = true;
+                if (c < 64)
+                    w->out->mask |= (uint64_t)1 << c;
+            }
         }
-        if (traffic || !resolved) {
-            w->out->serving = true;
-            w->out->by_service = true;
-        }
-        if (!resolved)
-            w->unresolved = true;
     }
+    bool unresolved = resolved < g->ntargets;
+    if (traffic || unresolved) {
+        w->out->serving = true;
+        w->out->by_service = true;
+    }
+    if (unresolved)
+        w->unresolved = true;
     return true;
 }
 
@@ -154,10 +217,10 @@ void k5__serving_of(const k5_check *c, const k5_object *obj, k5__serving *out)
             return;
     }
     const k5_node *containers = k5_map_get(obj->pod_spec, "containers");
-    svc_walk w = {obj, containers, out, false};
     const k5_index *idx = c && !k5_check_alone(c) ? k5_check_index(c) : NULL;
-    if (idx)
-        k5__index_service_classes_for(idx, obj, visit_service, &w);
+    svc_walk w = {obj, containers, out, idx, false};
+    if (idx && idx->set)
+        k5__index_service_groups_for(idx, obj, visit_service, &w);
     if (out->services) {
         /* Traffic through a Service whose port resolves to no declared port: the containers
          * declaring ports are the candidates, else all of them. */
