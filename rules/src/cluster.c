@@ -1645,11 +1645,9 @@ static void add_around(const k5_cluster *cl, k5_partners *p, const ref *s)
             }
         }
     } else if (s->kind_id == K5_KIND_INGRESS) {
-        add_backends(cl, p, s);
-        /* The IngressClass it names, by name: the context below holds at most
+        /* Its IngressClass comes by name (add_named): the context holds at most
          * K5_CLUSTER_MAX_CONTEXT of them, and ingress-class-missing must not miss this one. */
-        add(p, find_entry(cl, K5_KIND_INGRESSCLASS, (k5_str){"", 0},
-                          k5_node_str(k5_node_at(s->root, "spec.ingressClassName"))));
+        add_backends(cl, p, s);
     } else if (s->kind_id & (K5_KIND_HTTPROUTE | K5_KIND_GRPCROUTE)) {
         add_route_backends(cl, p, s);
         add_route_context(cl, p, s);
@@ -1761,6 +1759,31 @@ static void add_policy_context(const k5_cluster *cl, k5_partners *p, const ref *
 }
 
 /*
+ * The cluster-scoped objects an Ingress or Service is judged with, looked up by name (the
+ * context's 32 per kind may leave them out): an Ingress's IngressClass, named by
+ * ingressClassName or the kubernetes.io/ingress.class annotation (the load-balancer rules,
+ * annotation-ignored-by-controller, ingress-class-missing), and the Namespace of an Ingress or
+ * Service (its elbv2.k8s.aws/pod-readiness-gate-inject label). NULL lookups add nothing.
+ */
+static void add_named(const k5_cluster *cl, k5_partners *p, const ref *o)
+{
+    static const k5_str none = {"", 0};
+    if (!(o->kind_id & (K5_KIND_INGRESS | K5_KIND_SERVICE)))
+        return;
+    add(p, find_entry(cl, K5_KIND_NAMESPACE, none, o->ns));
+    if (o->kind_id != K5_KIND_INGRESS)
+        return;
+    k5_str cls = k5_node_str(k5_node_at(o->root, "spec.ingressClassName"));
+    if (cls.n)
+        add(p, find_entry(cl, K5_KIND_INGRESSCLASS, none, cls));
+    /* Not k5_node_at: the annotation's key holds dots. */
+    cls = k5_node_str(k5_map_get(k5_node_at(o->root, "metadata.annotations"),
+                                 "kubernetes.io/ingress.class"));
+    if (cls.n)
+        add(p, find_entry(cl, K5_KIND_INGRESSCLASS, none, cls));
+}
+
+/*
  * The cached kinds the partner search does not follow by reference (NetworkPolicies,
  * IngressClasses, Gateway API kinds...), as context for the rules that read them: those of
  * the subject's namespace, its Namespace object, and the cluster-scoped ones.
@@ -1799,6 +1822,12 @@ k5_status k5_cluster_partners(const k5_cluster *cl, const k5_object *const *subj
         add_context(cl, p, &refs[0]);
     /* After the context: the routes of the namespace are in, with their Gateways. */
     add_policy_context(cl, p, refs, nsubjects);
+    for (size_t i = 0; i < nsubjects; i++)
+        add_named(cl, p, &refs[i]);
+    for (size_t i = 0; i < p->n; i++) { /* p->n grows with the lookups, which add no Ingress */
+        ref o = e_ref(p->v[i]);
+        add_named(cl, p, &o);
+    }
     p->subjects = NULL;
     p->nsubjects = 0;
     if (p->oom) {

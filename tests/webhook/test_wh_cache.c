@@ -903,6 +903,39 @@ static void test_wh_cache__traffic_into_pods_a_cached_policy_isolates_warns(void
     wh_cache_free(&c);
 }
 
+/*
+ * An Ingress's IngressClass is looked up by the name it gives, not found among the first 32
+ * of the cluster's: annotation-ignored-by-controller knows which controller serves it.
+ */
+static void test_wh_cache__ingress_class_is_found_by_name_among_many(void **state)
+{
+    (void)state;
+    wh_cache *c = trusted_shop();
+    char json[512];
+    for (int i = 0; i < 40; i++) {
+        snprintf(json, sizeof json,
+                 "{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"IngressClass\",\"metadata\":"
+                 "{\"name\":\"nginx-%02d\"},\"spec\":{\"controller\":\"k8s.io/ingress-nginx\"}}",
+                 i);
+        event(c, K5_KIND_INGRESSCLASS, WH_CACHE_ADDED, strdup(json));
+    }
+    event(c, K5_KIND_INGRESSCLASS, WH_CACHE_ADDED,
+          strdup("{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"IngressClass\",\"metadata\":"
+                 "{\"name\":\"internal\"},\"spec\":{\"controller\":\"ingress.k8s.aws/alb\"}}"));
+    static const char ing[] =
+        "{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"Ingress\",\"metadata\":{\"name\":"
+        "\"shop\",\"namespace\":\"shop\",\"annotations\":{\"nginx.ingress.kubernetes.io/"
+        "proxy-read-timeout\":\"120\"}},\"spec\":{\"ingressClassName\":\"internal\","
+        "\"defaultBackend\":{\"service\":{\"name\":\"web\",\"port\":{\"number\":80}}}}}";
+    answer a;
+    judge(&a, c, review_of("Ingress", "networking.k8s.io", "v1", "CREATE", strdup(ing), NULL));
+    assert_true(allowed(&a));
+    assert_true(warned(&a, "annotation-ignored-by-controller", "IngressClass \"internal\""));
+    assert_false(fired(&a, "ingress-class-missing"));
+    answer_free(&a);
+    wh_cache_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -925,6 +958,7 @@ int main(void)
         cmocka_unit_test(test_wh_cache__routes_judged_with_grants_and_gateways_of_other_namespaces),
         cmocka_unit_test(test_wh_cache__networkpolicy_that_blocks_the_ingress_controller_warns),
         cmocka_unit_test(test_wh_cache__traffic_into_pods_a_cached_policy_isolates_warns),
+        cmocka_unit_test(test_wh_cache__ingress_class_is_found_by_name_among_many),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
