@@ -523,6 +523,7 @@ typedef struct review {
     wh_cache *cache;           /* NULL: --cluster-cache=off */
     bool cross;                /* judged with partners from the cache */
     bool stale;                /* the cache is stale: cross-object errors only warn */
+    bool truncated;            /* partners were left out: cross-object errors only warn */
     bool old_subject;          /* old_set's first object is the old object (an UPDATE) */
     bool locked;               /* holding the cache's read lock */
     k5_partners *partners;
@@ -742,6 +743,9 @@ static wh_status evaluate_cross(review *r)
     if (ks == K5_OK)
         ks = k5_run(r->set, r->cfg, K5_RUN_PARTNERS_CROSS_ONLY, &r->rep, &e);
     r->rv->partners = k5_partners_count(r->partners);
+    /* More partners than K5_CLUSTER_MAX_PARTNERS: the rest were left out, and one of them
+     * could be what resolves a finding (the workload declaring the port). */
+    r->truncated = k5_partners_truncated(r->partners);
     bool ratchet = r->wc->ratchet && r->old_subject && k5_report_summary(r->rep).errors > 0;
     if (ks == K5_OK && (k5_partners_count(r->partners) > 0 || ratchet)) {
         ks = k5_docset_add_partners(r->old_set, r->partners);
@@ -773,7 +777,7 @@ static wh_status evaluate_cross(review *r)
  */
 static bool pdb_contradiction(const review *r, const k5_finding *f)
 {
-    if (!r->cross || r->stale || f->severity != K5_SEV_WARNING ||
+    if (!r->cross || r->stale || r->truncated || f->severity != K5_SEV_WARNING ||
         strcmp(f->rule->id, "pdb-blocks-eviction") != 0 ||
         k5_config_severity(r->cfg, f->rule) != f->rule->severity || !f->path ||
         strcmp(f->path, "spec.minAvailable") != 0)
@@ -801,6 +805,10 @@ static k5_severity admission_severity(const review *r, const k5_finding *f, bool
     }
     if (r->stale && (partner || f->rule->scope == K5_SCOPE_CROSS)) {
         *note = "(not blocking: the cluster cache is stale) ";
+        return K5_SEV_WARNING;
+    }
+    if (r->truncated && (partner || f->rule->scope == K5_SCOPE_CROSS)) {
+        *note = "(not blocking: this review has more partners than the webhook judges with) ";
         return K5_SEV_WARNING;
     }
     return K5_SEV_ERROR;

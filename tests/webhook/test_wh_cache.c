@@ -936,6 +936,35 @@ static void test_wh_cache__ingress_class_is_found_by_name_among_many(void **stat
     wh_cache_free(&c);
 }
 
+/*
+ * A review whose partners pass K5_CLUSTER_MAX_PARTNERS is judged without the rest, and one of
+ * them may be what resolves a finding: its cross-object errors only warn. Here the one
+ * Deployment that declares the port the Service targets is the 261st it selects.
+ */
+static void test_wh_cache__partners_cut_at_the_limit_never_deny(void **state)
+{
+    (void)state;
+    wh_cache *c = trusted_shop();
+    for (int i = 0; i < 260; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "d%03d", i);
+        event(c, K5_KIND_DEPLOYMENT, WH_CACHE_ADDED,
+              deployment(name, "many", "web", "\"replicas\":2,"));
+    }
+    event(c, K5_KIND_DEPLOYMENT, WH_CACHE_ADDED,
+          deployment("z-http", "many", "http", "\"replicas\":2,"));
+    answer a;
+    judge(&a, c, review_of("Service", "", "v1", "CREATE", service("many", "many", "http"), NULL));
+    assert_true(allowed(&a));
+    assert_true(warned(&a, "service-target-port-mismatch", "more partners than"));
+    answer_free(&a);
+    /* Under the limit the same contradiction denies. */
+    judge(&a, c, review_of("Service", "", "v1", "CREATE", service("one", "web", "grpc"), NULL));
+    assert_false(allowed(&a));
+    answer_free(&a);
+    wh_cache_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -959,6 +988,7 @@ int main(void)
         cmocka_unit_test(test_wh_cache__networkpolicy_that_blocks_the_ingress_controller_warns),
         cmocka_unit_test(test_wh_cache__traffic_into_pods_a_cached_policy_isolates_warns),
         cmocka_unit_test(test_wh_cache__ingress_class_is_found_by_name_among_many),
+        cmocka_unit_test(test_wh_cache__partners_cut_at_the_limit_never_deny),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
