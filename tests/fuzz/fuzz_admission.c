@@ -78,11 +78,19 @@ static const char *const k_cluster[] = {
     "{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"IngressClass\",\"metadata\":{\"name\":"
     "\"nginx\",\"annotations\":{\"ingressclass.kubernetes.io/is-default-class\":\"true\"}},"
     "\"spec\":{\"controller\":\"k8s.io/ingress-nginx\"}}",
+    /* The ingress controller's Namespace (its labels), and a policy admitting it by label:
+     * networkpolicy-blocks-ingress follows both from the pods the deny policy selects. */
+    "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"ingress-nginx\","
+    "\"labels\":{\"team\":\"edge\"}}}",
+    "{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"NetworkPolicy\",\"metadata\":{\"name\":"
+    "\"from-edge\",\"namespace\":\"default\"},\"spec\":{\"podSelector\":{\"matchLabels\":{"
+    "\"app\":\"web\"}},\"ingress\":[{\"from\":[{\"namespaceSelector\":{\"matchLabels\":{"
+    "\"team\":\"edge\"}}}],\"ports\":[{\"port\":9090}]}]}}",
 };
 static const unsigned k_cluster_kinds[] = {
     K5_KIND_DEPLOYMENT, K5_KIND_SERVICE,   K5_KIND_INGRESS,       K5_KIND_PDB,
     K5_KIND_HPA,        K5_KIND_SERVICE,   K5_KIND_DEPLOYMENT,    K5_KIND_NAMESPACE,
-    K5_KIND_NETWORKPOLICY, K5_KIND_INGRESSCLASS};
+    K5_KIND_NETWORKPOLICY, K5_KIND_INGRESSCLASS, K5_KIND_NAMESPACE, K5_KIND_NETWORKPOLICY};
 
 /* A trusted cache: every cached kind listed, the objects above added. */
 static wh_cache *cluster(void)
