@@ -525,6 +525,7 @@ static bool looks_like_json(const char *b, size_t n)
 /* Variables only so that the differential fuzzer (fuzz_loader) can split tiny inputs. */
 size_t k5__split_min = K5__SPLIT_MIN;
 size_t k5__split_part = K5__SPLIT_PART;
+bool k5__json_reference = false;
 
 typedef struct unit {
     size_t item;
@@ -652,7 +653,8 @@ static void parse_unit(loading *ld, size_t k)
     const k5_load_item *it = &ld->items[u->item];
     const k5__file *f = &K5__VEC_AT(&ld->set->files, k5__file, ld->fidx[u->item]);
     if (u->json) {
-        u->st = k5__load_json(&u->arena, f, &u->docs, &u->err);
+        u->st = k5__json_reference ? k5__load_json_cjson(&u->arena, f, &u->docs, &u->err)
+                                   : k5__load_json(&u->arena, f, &u->docs, &u->err);
         if (u->st == K5_EPARSE && it->format == K5_FORMAT_AUTO) {
             /* JSON is tried first; YAML (a superset for our purposes) gets the last word. */
             k5__arena_free(&u->arena);

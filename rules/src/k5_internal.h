@@ -147,7 +147,13 @@ extern size_t k5__split_min, k5__split_part;
  * files load on several threads at once. */
 k5_status k5__load_yaml(k5__arena *arena, const k5__file *file, k5__yaml_part *part,
                         k5__vec *docs, k5_error *err);
+/* JSON: the direct parser (parse_json.c) files load with. */
 k5_status k5__load_json(k5__arena *arena, const k5__file *file, k5__vec *docs, k5_error *err);
+/* The cJSON-based loader it replaced: the reference for differential tests and fuzz_loader. */
+k5_status k5__load_json_cjson(k5__arena *arena, const k5__file *file, k5__vec *docs,
+                             k5_error *err);
+/* Set only by tests and fuzz_loader, before loading: JSON files load with k5__load_json_cjson. */
+extern bool k5__json_reference;
 const k5_node *k5__node_from_cjson(k5__arena *a, const struct cJSON *j, size_t depth,
                                    k5_error *err, k5_status *st);
 /* The same, but string values and keys point into the tree instead of being copied: the

@@ -1,5 +1,7 @@
 /*
- * JSON loader: cJSON parses and validates; a small scanner beforehand records
+ * cJSON trees to document nodes: the webhook's request objects, and the reference JSON loader
+ * (k5__load_json_cjson) that the direct parser (parse_json.c, the loader files use) replaced
+ * and is tested against. That loader: cJSON parses and validates; a small scanner beforehand records
  * where every value and key starts (cJSON keeps no positions) and enforces
  * K5_MAX_DEPTH, so cJSON's own 1000-level cap is never the one that speaks.
  * A stream of several top-level JSON values is accepted, as kubectl does.
@@ -299,7 +301,8 @@ const k5_node *k5__node_from_cjson_borrowed(k5__arena *a, const cJSON *j, k5_err
     return from_cjson(a, j, 0, true, err, st);
 }
 
-k5_status k5__load_json(k5__arena *arena, const k5__file *file, k5__vec *docs, k5_error *err)
+k5_status k5__load_json_cjson(k5__arena *arena, const k5__file *file, k5__vec *docs,
+                             k5_error *err)
 {
     k5__vec offs = K5__VEC_INIT(uint32_t);
     k5_status st = K5_OK;
