@@ -145,8 +145,9 @@ static int add_template_error(lint_input *in, const char *name, const k5_error *
     return add_error(in, name, err->line, err->column, msg);
 }
 
-/* "{{" anywhere: an unrendered template, said if the file fails to parse. memchr finds the
- * rare '{' of a manifest at memory speed; memmem took 2.4% of a 100,000-object lint. */
+/* "{{" anywhere: an unrendered template, asked only of a file that failed to parse. memchr
+ * finds the rare '{' of a manifest at memory speed; memmem took 2.4% of a 100,000-object lint
+ * (and a one-line JSON List is dense with '{', so no file is searched before it fails). */
 static bool has_braces(const char *buf, size_t len)
 {
     const char *p = buf, *end = buf + len;
@@ -207,7 +208,8 @@ static int load_fd(lint_input *in, int fd, const char *name, k5_format fmt)
     it->buf = buf;
     it->len = len;
     it->format = fmt;
-    in->pending[in->nitems].templated = has_braces(buf, len);
+    in->pending[in->nitems].bytes = buf;
+    in->pending[in->nitems].len = len;
     in->pending[in->nitems].slot = in->nerrors;
     in->nitems++;
     return 0;
@@ -263,7 +265,7 @@ int lint_input_finish(lint_input *in)
             continue;
         if (it->status == K5_ENOMEM)
             rc = -1;
-        else if (in->pending[i].templated)
+        else if (has_braces(in->pending[i].bytes, in->pending[i].len))
             rc = add_template_error(in, it->name, &it->err);
         else
             rc = add_error(in, it->name, it->err.line, it->err.column, it->err.msg);

@@ -7,8 +7,13 @@
 #include "lint_output.h"
 
 typedef struct lint_pending {
-    bool templated; /* holds "{{": a parse error may mean an unrendered Helm template */
-    size_t slot;    /* errors recorded before it was read: its error goes after them */
+    /* The file's bytes, borrowed from the set once it is loaded (the set keeps a file's bytes
+     * until it is freed, whether it loaded or not): when it fails to parse, "{{" in them says
+     * it may be an unrendered Helm template. Searched only then, not for every file (a 64 MiB
+     * JSON List is dense with '{'). */
+    const char *bytes;
+    size_t len;
+    size_t slot; /* errors recorded before it was read: its error goes after them */
 } lint_pending;
 
 typedef struct lint_input {
