@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -296,4 +297,14 @@ char *fe_json_escape(char *p, const char *s, size_t n)
         }
     }
     return p;
+}
+
+void fe_usage_error(FILE *to, const char *prog, const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(to, "%s: %s%s", prog, cmd ? cmd : "", cmd ? ": " : "");
+    va_start(ap, fmt);
+    vfprintf(to, fmt, ap);
+    va_end(ap);
+    fprintf(to, "\nTry '%s%s%s --help'.\n", prog, cmd ? " " : "", cmd ? cmd : "");
 }

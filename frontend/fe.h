@@ -6,8 +6,9 @@
  * share curlx. The engine (rules/) never does I/O and never formats output,
  * so this is not part of it; the API client (kube/) uses the file reader too.
  *
- * Nothing here allocates global state, prints or exits; every function is
- * safe from any thread.
+ * Nothing here allocates global state or exits, and nothing prints except
+ * fe_usage_error, to the stream it is given; every function is safe from any
+ * thread.
  */
 #ifndef KUBE5XX_FE_H
 #define KUBE5XX_FE_H
@@ -15,11 +16,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #if defined(__GNUC__)
 #define FE_WUR __attribute__((warn_unused_result))
+#define FE_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #else
 #define FE_WUR
+#define FE_PRINTF(f, a)
 #endif
 
 /* Values are only ever appended, never renumbered. */
@@ -106,5 +110,17 @@ char *fe_utf8_clean(const char *s, size_t n);
  * caller repairs UTF-8 first where the input may be invalid.
  */
 char *fe_json_escape(char *dst, const char *s, size_t n);
+
+/* ---------------------------------------------------------------- usage */
+
+/*
+ * Writes a command-line usage error to `to` the way both programs word it:
+ *   PROG: [CMD: ]MESSAGE
+ *   Try 'PROG[ CMD] --help'.
+ * MESSAGE is fmt with its arguments; cmd may be NULL (the program's own flags). The
+ * caller then exits with its usage code (2 for both).
+ */
+void fe_usage_error(FILE *to, const char *prog, const char *cmd, const char *fmt, ...)
+    FE_PRINTF(4, 5);
 
 #endif

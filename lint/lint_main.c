@@ -63,9 +63,7 @@ static const char usage_text[] =
 
 int lint_usage_error(const char *cmd, const char *fmt, const char *arg)
 {
-    fprintf(stderr, "kube5xx: %s%s", cmd ? cmd : "", cmd ? ": " : "");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nTry 'kube5xx%s%s --help'.\n", cmd ? " " : "", cmd ? cmd : "");
+    fe_usage_error(stderr, "kube5xx", cmd, fmt, arg);
     return EXIT_ERROR;
 }
 

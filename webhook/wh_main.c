@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fe.h"
 #include "wh_admission.h"
 #include "wh_cache.h"
 #include "wh_certs.h"
@@ -95,9 +96,7 @@ static const char usage_text[] =
 
 static int usage_error(const char *fmt, const char *arg)
 {
-    fprintf(stderr, "kube5xx-webhook: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nTry 'kube5xx-webhook --help'.\n");
+    fe_usage_error(stderr, "kube5xx-webhook", NULL, fmt, arg);
     return EXIT_USAGE;
 }
 

@@ -156,6 +156,27 @@ static void test_fe__json_escape_finds_each_special_byte_at_every_offset(void **
     }
 }
 
+/* Both programs word a usage error the same way, with and without a subcommand. */
+static void test_fe__usage_error_names_the_program_and_its_help(void **state)
+{
+    (void)state;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    fe_usage_error(f, "kube5xx", NULL, "unknown format '%s' (text, json)", "xml");
+    fe_usage_error(f, "kube5xx", "audit", "%s", "-n and -A exclude each other");
+    fe_usage_error(f, "kube5xx-webhook", NULL, "%s", "serve needs --tls-cert and --tls-key");
+    assert_int_equal(fclose(f), 0);
+    assert_string_equal(buf, "kube5xx: unknown format 'xml' (text, json)\n"
+                             "Try 'kube5xx --help'.\n"
+                             "kube5xx: audit: -n and -A exclude each other\n"
+                             "Try 'kube5xx audit --help'.\n"
+                             "kube5xx-webhook: serve needs --tls-cert and --tls-key\n"
+                             "Try 'kube5xx-webhook --help'.\n");
+    free(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -165,6 +186,7 @@ int main(void)
         cmocka_unit_test(test_fe__utf8_clean_replaces_bad_bytes_and_nul),
         cmocka_unit_test(test_fe__json_escape_writes_what_cjson_prints),
         cmocka_unit_test(test_fe__json_escape_finds_each_special_byte_at_every_offset),
+        cmocka_unit_test(test_fe__usage_error_names_the_program_and_its_help),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
