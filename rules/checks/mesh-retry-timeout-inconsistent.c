@@ -13,7 +13,9 @@
 /* A duration as a person writes it: "8s", "1500ms", or "250us" below a millisecond. */
 static void duration_describe(int64_t ns, char *buf, size_t size)
 {
-    if (ns % NS_PER_S == 0)
+    if (ns == INT64_MAX) /* a saturated product: int64 nanoseconds end after 2562047h */
+        snprintf(buf, size, "over 2562047h");
+    else if (ns % NS_PER_S == 0)
         snprintf(buf, size, "%llds", (long long)(ns / NS_PER_S));
     else if (ns % NS_PER_MS == 0)
         snprintf(buf, size, "%lldms", (long long)(ns / NS_PER_MS));
