@@ -265,9 +265,10 @@ static k5_status names_entry(parse_ctx *p, const k5_rule *r, size_t pi, const k5
             const k5_node *it = k5_seq_at(v, i);
             k5_str s = k5_node_str(it);
             if (!k5_node_is_scalar(it) || !valid_name(s.p, s.n))
-                return fail(p, it, "rule %s: \"%.*s\" in %s is not a Kubernetes name (lowercase "
-                            "letters, digits, '-' and '.')", r->id, (int)s.n, s.p,
-                            r->params[pi].name);
+                return fail(p, it,
+                            "rule %s: \"%.*s\" in %s is not a Kubernetes name (lowercase "
+                            "letters, digits, '-' and '.')",
+                            r->id, (int)s.n, s.p, r->params[pi].name);
             items[n++] = s;
         }
     } else if (!k5_node_is_scalar(v)) {
@@ -277,8 +278,8 @@ static k5_status names_entry(parse_ctx *p, const k5_rule *r, size_t pi, const k5
         k5_str s = k5_node_str(v);
         n = split_names(s.p, s.n, items);
         if (!n)
-            return fail(p, v, "rule %s: invalid value \"%.*s\" for %s (%s)", r->id, (int)s.n,
-                        s.p, r->params[pi].name, r->params[pi].help);
+            return fail(p, v, "rule %s: invalid value \"%.*s\" for %s (%s)", r->id, (int)s.n, s.p,
+                        r->params[pi].name, r->params[pi].help);
     }
     /* An empty list would make every restrictive policy an error: turning a rule off is
      * `severity: off`, not an empty setting. */

@@ -237,10 +237,12 @@ static void test_registry__config_typos_are_errors_with_lines(void **state)
                         "at least one");
     expect_config_error("rules:\n  networkpolicy-blocks-ingress: {controller-namespaces: }\n", 2,
                         "at least one");
-    expect_config_error("rules:\n  networkpolicy-blocks-ingress: {controller-namespaces: \"a,,b\"}\n",
-                        2, "invalid value");
-    expect_config_error("rules:\n  networkpolicy-blocks-ingress: {controller-namespaces: {a: b}}\n",
-                        2, "list of names");
+    expect_config_error(
+        "rules:\n  networkpolicy-blocks-ingress: {controller-namespaces: \"a,,b\"}\n", 2,
+        "invalid value");
+    expect_config_error(
+        "rules:\n  networkpolicy-blocks-ingress: {controller-namespaces: {a: b}}\n", 2,
+        "list of names");
 }
 
 static void test_registry__exemptions(void **state)

@@ -49,7 +49,7 @@ typedef enum k5_param_type {
 #define K5_MAX_PARAMS 4
 /* Names in one NAMES parameter, and the length of one name (a DNS-1123 subdomain). */
 #define K5_MAX_PARAM_NAMES 64
-#define K5_MAX_NAME_LEN 253
+#define K5_MAX_NAME_LEN    253
 
 typedef struct k5_param {
     const char *name;          /* kebab-case or lowerCamel, as written in the config */
