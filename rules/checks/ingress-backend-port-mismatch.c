@@ -21,26 +21,6 @@ static bool digits(k5_str s, int64_t *out)
     return true;
 }
 
-static void describe_ports(const k5_node *ports, char *buf, size_t size)
-{
-    size_t len = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; i < k5_node_len(ports) && len < size; i++) {
-        const k5_node *p = k5_seq_at(ports, i);
-        k5_str num = k5_node_str(k5_map_get(p, "port"));
-        k5_str name = k5_node_str(k5_map_get(p, "name"));
-        int n;
-        if (name.n)
-            n = snprintf(buf + len, size - len, "%s%.*s \"%.*s\"", len ? ", " : "", (int)num.n,
-                         num.p ? num.p : "?", (int)name.n, name.p);
-        else
-            n = snprintf(buf + len, size - len, "%s%.*s (unnamed)", len ? ", " : "", (int)num.n,
-                         num.p ? num.p : "?");
-        if (n > 0)
-            len += (size_t)n;
-    }
-}
-
 static k5_status judge(k5_check *c, const k5_object *ing, const k5__backend *b, void *ud)
 {
     (void)ud;
@@ -68,7 +48,7 @@ static k5_status judge(k5_check *c, const k5_object *ing, const k5__backend *b, 
     }
     char where[300], declared[400], shown[100], hint[160] = "";
     k5__backend_describe(b, where, sizeof where);
-    describe_ports(ports, declared, sizeof declared);
+    k5__service_ports_describe(ports, declared, sizeof declared);
     if (by_number)
         snprintf(shown, sizeof shown, "port %lld", (long long)num);
     else
