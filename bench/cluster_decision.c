@@ -104,7 +104,7 @@ static char *ingress(int ns, int i)
     return s;
 }
 
-static void feed(wh_cache *c, unsigned kind, char *json)
+static void feed(wh_cache *c, k5_kind kind, char *json)
 {
     cJSON *j = cJSON_Parse(json);
     wh_cache_event(c, kind, WH_CACHE_ADDED, j);
@@ -192,11 +192,11 @@ int main(int argc, char **argv)
     int64_t t0 = wh_now_ns();
     /* Every kind the cache watches (the kind table's K5_KF_CACHE), listed, most of them empty:
      * an unlisted kind would keep the cache syncing and every review single-object. */
-    unsigned kinds[32];
+    k5_kind kinds[K5__KIND_COUNT];
     size_t nkinds = 0;
-    for (unsigned b = 0; b < 32; b++)
-        if ((1u << b) & K5_CLUSTER_KINDS)
-            kinds[nkinds++] = 1u << b;
+    for (int b = 0; b < K5__KIND_COUNT; b++)
+        if (K5_KIND_AT(b) & K5_CLUSTER_KINDS)
+            kinds[nkinds++] = K5_KIND_AT(b);
     for (size_t k = 0; k < nkinds; k++) {
         wh_cache_replace_begin(c, kinds[k]);
         for (int ns = 0; ns < nns; ns++)

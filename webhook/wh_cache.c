@@ -46,19 +46,16 @@ const char *wh_cache_state_str(wh_cache_state s)
     return "unsynced";
 }
 
-static int bit_of(unsigned kind)
+static int bit_of(k5_kind kind)
 {
     if (!kind || (kind & (kind - 1)) || !(kind & K5_CLUSTER_KINDS))
         return -1; /* not exactly one cached kind */
-    int b = 0;
-    while (!(kind & (1u << b)))
-        b++;
-    return b;
+    return k5_kind_bit(kind);
 }
 
 static const char *kind_name(int b)
 {
-    const k5_kind_info *ki = k5_kind_info_of((k5_kind)(1u << b));
+    const k5_kind_info *ki = k5_kind_info_of(K5_KIND_AT(b));
     return ki ? ki->name : "?";
 }
 
@@ -78,7 +75,7 @@ wh_status wh_cache_new(const wh_cache_opts *o, wh_cache **out)
     pthread_rwlockattr_destroy(&ra);
     pthread_mutex_init(&c->mu, NULL);
     for (int b = 0; b < NKINDS; b++)
-        c->kinds[b].cached = ((1u << b) & K5_CLUSTER_KINDS) != 0;
+        c->kinds[b].cached = (K5_KIND_AT(b) & K5_CLUSTER_KINDS) != 0;
     c->started_ns = wh_now_ns();
     c->sync_timeout_ns = o && o->sync_timeout_ns ? o->sync_timeout_ns
                                                  : (int64_t)WH_CACHE_SYNC_TIMEOUT_S * 1000000000;
@@ -109,7 +106,7 @@ static void touch(wh_cache *c, int b)
     pthread_mutex_unlock(&c->mu);
 }
 
-void wh_cache_replace_begin(wh_cache *c, unsigned kind)
+void wh_cache_replace_begin(wh_cache *c, k5_kind kind)
 {
     int b = bit_of(kind);
     if (b < 0)
@@ -141,7 +138,7 @@ static void refused(wh_cache *c, int b, const cJSON *obj, const char *why)
     wh_logline_emit(&l);
 }
 
-void wh_cache_event(wh_cache *c, unsigned kind, wh_cache_event_type type, const cJSON *obj)
+void wh_cache_event(wh_cache *c, k5_kind kind, wh_cache_event_type type, const cJSON *obj)
 {
     int b = bit_of(kind);
     if (b < 0 || !cJSON_IsObject(obj))
@@ -165,7 +162,7 @@ void wh_cache_event(wh_cache *c, unsigned kind, wh_cache_event_type type, const 
         refused(c, b, obj, e.msg[0] ? e.msg : k5_status_str(st));
 }
 
-void wh_cache_replace_end(wh_cache *c, unsigned kind)
+void wh_cache_replace_end(wh_cache *c, k5_kind kind)
 {
     int b = bit_of(kind);
     if (b < 0)
@@ -188,7 +185,7 @@ void wh_cache_replace_end(wh_cache *c, unsigned kind)
     wh_logline_emit(&l);
 }
 
-void wh_cache_error(wh_cache *c, unsigned kind, const char *msg)
+void wh_cache_error(wh_cache *c, k5_kind kind, const char *msg)
 {
     int b = bit_of(kind);
     if (b < 0)
@@ -207,7 +204,7 @@ void wh_cache_error(wh_cache *c, unsigned kind, const char *msg)
     wh_logline_emit(&l);
 }
 
-void wh_cache_skip(wh_cache *c, unsigned kind)
+void wh_cache_skip(wh_cache *c, k5_kind kind)
 {
     int b = bit_of(kind);
     if (b < 0)
@@ -309,7 +306,7 @@ char *wh_cache_metrics(void *cache)
     pthread_rwlock_rdlock(&c->lock);
     for (int k = 0; k < NKINDS; k++)
         if (c->kinds[k].cached)
-            counts[k] = k5_cluster_count(c->cl, 1u << k);
+            counts[k] = k5_cluster_count(c->cl, K5_KIND_AT(k));
     size_t bytes = k5_cluster_bytes(c->cl);
     pthread_rwlock_unlock(&c->lock);
     int64_t now = wh_now_ns();

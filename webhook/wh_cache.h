@@ -63,13 +63,13 @@ WH_WUR wh_status wh_cache_new(const wh_cache_opts *o, wh_cache **out);
 void wh_cache_free(wh_cache **c);
 
 /* The informer's side. `kind` is one k5_kind bit; other kinds are ignored. */
-void wh_cache_replace_begin(wh_cache *c, unsigned kind);
-void wh_cache_event(wh_cache *c, unsigned kind, wh_cache_event_type type,
+void wh_cache_replace_begin(wh_cache *c, k5_kind kind);
+void wh_cache_event(wh_cache *c, k5_kind kind, wh_cache_event_type type,
                     const struct cJSON *obj);
-void wh_cache_replace_end(wh_cache *c, unsigned kind);
-void wh_cache_error(wh_cache *c, unsigned kind, const char *msg);
+void wh_cache_replace_end(wh_cache *c, k5_kind kind);
+void wh_cache_error(wh_cache *c, k5_kind kind, const char *msg);
 /* The server does not serve the kind (discovery): it is not waited for, and stays empty. */
-void wh_cache_skip(wh_cache *c, unsigned kind);
+void wh_cache_skip(wh_cache *c, k5_kind kind);
 
 /* The state at monotonic time now_ns (wh_now_ns()); logs each change of state once. */
 wh_cache_state wh_cache_state_at(wh_cache *c, int64_t now_ns);

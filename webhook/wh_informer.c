@@ -15,12 +15,12 @@ struct wh_informer {
     k5_kube_client *client;
     k5_kube_informer *inf;
     const k5_kube_kind *kinds[K5__KIND_COUNT];
-    unsigned bits[K5__KIND_COUNT]; /* the k5_kind bit of kinds[i] */
+    k5_kind bits[K5__KIND_COUNT]; /* the k5_kind bit of kinds[i] */
     size_t n;
 };
 
 /* The engine's kind bit for a kind of the client's table (which is expanded from the engine's). */
-static unsigned bit_of(const k5_kube_kind *k)
+static k5_kind bit_of(const k5_kube_kind *k)
 {
     return k->bit;
 }
@@ -59,19 +59,19 @@ wh_status wh_informer_start(wh_cache *cache, const char *kubeconfig, const char 
     w->cache = cache;
     for (size_t i = 0; i < k5_kube_kind_count(); i++) {
         const k5_kube_kind *k = k5_kube_kind_at(i);
-        unsigned b = bit_of(k);
+        k5_kind b = bit_of(k);
         if (k->cached && (b & K5_CLUSTER_KINDS) && w->n < K5__KIND_COUNT) {
             w->kinds[w->n] = k;
             w->bits[w->n++] = b;
         }
     }
     /* A kind the cache holds but the client cannot watch would be waited for in vain. */
-    for (unsigned b = 0; b < K5__KIND_COUNT; b++) {
+    for (int b = 0; b < K5__KIND_COUNT; b++) {
         bool have = false;
         for (size_t i = 0; i < w->n; i++)
-            have |= w->bits[i] == (1u << b);
-        if (((1u << b) & K5_CLUSTER_KINDS) && !have)
-            wh_cache_skip(cache, 1u << b);
+            have |= w->bits[i] == K5_KIND_AT(b);
+        if ((K5_KIND_AT(b) & K5_CLUSTER_KINDS) && !have)
+            wh_cache_skip(cache, K5_KIND_AT(b));
     }
     k5_kube_config *cfg = NULL;
     k5_status ks = k5_kube_config_load(&cfg, kubeconfig, context, &e);

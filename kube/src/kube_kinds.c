@@ -41,7 +41,7 @@ static void build(void)
             snprintf(vs, 128, "%.*s", (int)v.n, v.p);
             k5_kube_kind *k = &entries[nentries++];
             *k = (k5_kube_kind){ki->name, gs, vs, ki->resource,
-                                !(ki->flags & K5_KF_CLUSTER_SCOPED), (unsigned)ki->kind,
+                                !(ki->flags & K5_KF_CLUSTER_SCOPED), ki->kind,
                                 (ki->flags & K5_KF_CACHE) != 0, NULL};
             if (prev)
                 prev->fallback = k;

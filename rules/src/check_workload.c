@@ -480,7 +480,7 @@ const k5_object *k5__select_elsewhere(const k5_check *c, const k5_object *self,
     return e.found ? e.found : e.implicit_obj;
 }
 
-const k5_object *k5__find_elsewhere(const k5_check *c, const k5_object *self, unsigned kinds,
+const k5_object *k5__find_elsewhere(const k5_check *c, const k5_object *self, k5_kind kinds,
                                     k5_str kind, k5_str name, bool *implicit)
 {
     elsewhere e = {self, NULL, NULL};

@@ -15,7 +15,7 @@ typedef struct ref {
     const k5_node *root;
     const k5_node *pod_labels; /* workloads: the pod template's labels (a map) or NULL */
     k5_str kind, ns, name;
-    unsigned kind_id;
+    k5_kind kind_id; /* one bit */
 } ref;
 
 /*
@@ -37,9 +37,9 @@ static const k5_node *e_root(const entry *e)
     return e->blk;
 }
 
-static unsigned e_kind(const entry *e)
+static k5_kind e_kind(const entry *e)
 {
-    return 1u << e->kind_bit;
+    return K5_KIND_AT(e->kind_bit);
 }
 
 static k5_str e_meta(const entry *e, const char *key)
@@ -50,7 +50,7 @@ static k5_str e_meta(const entry *e, const char *key)
 static k5_str e_ns(const entry *e)
 {
     /* A cluster-scoped object is keyed under no namespace (identify), whatever it says. */
-    if (k5_kind_info_of((k5_kind)e_kind(e))->flags & K5_KF_CLUSTER_SCOPED)
+    if (k5_kind_info_of(e_kind(e))->flags & K5_KF_CLUSTER_SCOPED)
         return (k5_str){"", 0};
     return e_meta(e, "namespace");
 }
@@ -66,7 +66,7 @@ static const k5_node *e_pod_labels(const entry *e)
     return k5_node_is_map(l) ? l : NULL;
 }
 
-static void fill_ref(ref *o, const k5_node *root, unsigned kind)
+static void fill_ref(ref *o, const k5_node *root, k5_kind kind)
 {
     memset(o, 0, sizeof *o);
     o->root = root;
@@ -75,7 +75,7 @@ static void fill_ref(ref *o, const k5_node *root, unsigned kind)
     const k5_node *meta = k5_map_get(root, "metadata");
     o->name = k5_node_str(k5_map_get(meta, "name"));
     /* A cluster-scoped object is keyed under no namespace (identify), whatever it says. */
-    o->ns = (k5_kind_info_of((k5_kind)kind)->flags & K5_KF_CLUSTER_SCOPED)
+    o->ns = (k5_kind_info_of(kind)->flags & K5_KF_CLUSTER_SCOPED)
                 ? (k5_str){"", 0}
                 : k5_node_str(k5_map_get(meta, "namespace"));
     if (kind & K5_KINDS_WORKLOAD) {
@@ -266,15 +266,14 @@ static void key_str(k5__key *k, k5_str s)
     k5__key_add(k, s.p ? s.p : "", s.n);
 }
 
-static int kind_bit(unsigned kind)
+/* The kind's bit; "other" for none (never for a cached object). */
+static int kind_bit(k5_kind kind)
 {
-    int b = 0;
-    while (b < K5__KIND_COUNT - 1 && !(kind & (1u << b)))
-        b++;
-    return b;
+    int b = k5_kind_bit(kind);
+    return b < 0 ? K5__KIND_BIT_OTHER : b;
 }
 
-static void key_kind_ns(k5__key *k, unsigned kind, k5_str ns)
+static void key_kind_ns(k5__key *k, k5_kind kind, k5_str ns)
 {
     k->n = 0;
     char c = (char)('A' + kind_bit(kind));
@@ -600,7 +599,7 @@ static bool keep_small_annotations(cJSON *out, const cJSON *meta)
 }
 
 /* The trimmed copy of an object of a cached kind, as a new cJSON tree (NULL: out of memory). */
-static cJSON *project(const cJSON *obj, unsigned kind)
+static cJSON *project(const cJSON *obj, k5_kind kind)
 {
     static const char *const ingress[] = {"defaultBackend", "backend", "rules", NULL};
     static const char *const pdb[] = {"minAvailable", "maxUnavailable", "selector",
@@ -1052,7 +1051,7 @@ static ref subject_ref(const k5_object *o)
     return r;
 }
 
-static entry *find_entry(const k5_cluster *cl, unsigned kind, k5_str ns, k5_str name)
+static entry *find_entry(const k5_cluster *cl, k5_kind kind, k5_str ns, k5_str name)
 {
     k5__key k;
     key_kind_ns(&k, kind, ns);
@@ -1074,7 +1073,7 @@ static void unlink_entry(k5_cluster *cl, entry *e)
 }
 
 /* Kind, namespace and name of an object as the API server sends it. */
-static bool identify(const cJSON *obj, unsigned *kind, k5_str *ns, k5_str *name)
+static bool identify(const cJSON *obj, k5_kind *kind, k5_str *ns, k5_str *name)
 {
     const cJSON *av = get(obj, "apiVersion"), *k = get(obj, "kind");
     const cJSON *meta = get(obj, "metadata");
@@ -1087,7 +1086,7 @@ static bool identify(const cJSON *obj, unsigned *kind, k5_str *ns, k5_str *name)
         return false;
     *name = (k5_str){n->valuestring, strlen(n->valuestring)};
     /* Cluster-scoped kinds (Namespace, IngressClass) are keyed under the empty namespace. */
-    if (k5_kind_info_of((k5_kind)*kind)->flags & K5_KF_CLUSTER_SCOPED) {
+    if (k5_kind_info_of(*kind)->flags & K5_KF_CLUSTER_SCOPED) {
         *ns = (k5_str){"", 0};
         return true;
     }
@@ -1099,7 +1098,7 @@ static bool identify(const cJSON *obj, unsigned *kind, k5_str *ns, k5_str *name)
 
 k5_status k5_cluster_put(k5_cluster *cl, const cJSON *obj, k5_error *err)
 {
-    unsigned kind;
+    k5_kind kind;
     k5_str ns, name;
     if (!identify(obj, &kind, &ns, &name)) {
         k5__err(err, NULL, 0, 0,
@@ -1165,7 +1164,7 @@ k5_status k5_cluster_put(k5_cluster *cl, const cJSON *obj, k5_error *err)
 
 k5_status k5_cluster_remove(k5_cluster *cl, const cJSON *obj)
 {
-    unsigned kind;
+    k5_kind kind;
     k5_str ns, name;
     if (!identify(obj, &kind, &ns, &name))
         return K5_ENOTFOUND;
@@ -1177,7 +1176,7 @@ k5_status k5_cluster_remove(k5_cluster *cl, const cJSON *obj)
 }
 
 /* Calls fn for every cached object of the kinds; fn may not change the cluster. */
-static void each_of_kinds(const k5_cluster *cl, unsigned kinds, void (*fn)(entry *, void *),
+static void each_of_kinds(const k5_cluster *cl, k5_kind kinds, void (*fn)(entry *, void *),
                           void *ud)
 {
     const pmap *n = &cl->names;
@@ -1194,7 +1193,7 @@ static void mark_one(entry *e, void *ud)
     e->stale = true;
 }
 
-void k5_cluster_mark(k5_cluster *cl, unsigned kinds)
+void k5_cluster_mark(k5_cluster *cl, k5_kind kinds)
 {
     each_of_kinds(cl, kinds, mark_one, NULL);
 }
@@ -1223,7 +1222,7 @@ static void collect_stale(entry *e, void *ud)
     l->v[l->n++] = e;
 }
 
-size_t k5_cluster_sweep(k5_cluster *cl, unsigned kinds)
+size_t k5_cluster_sweep(k5_cluster *cl, k5_kind kinds)
 {
     /* Collected first: removing while walking the name table would skip entries. */
     stale_list l = {NULL, 0, 0, false};
@@ -1234,11 +1233,11 @@ size_t k5_cluster_sweep(k5_cluster *cl, unsigned kinds)
     return l.n; /* out of memory: fewer removed now, the rest at the next relist */
 }
 
-size_t k5_cluster_count(const k5_cluster *cl, unsigned kinds)
+size_t k5_cluster_count(const k5_cluster *cl, k5_kind kinds)
 {
     size_t n = 0;
     for (int b = 0; b < K5__KIND_COUNT; b++)
-        if (kinds & (1u << b))
+        if (kinds & K5_KIND_AT(b))
             n += cl->counts[b];
     return n;
 }
@@ -1323,9 +1322,9 @@ static void add_selected(const k5_cluster *cl, k5_partners *p, k5_str ns, const 
         return; /* an empty Service selector selects nothing */
     k5__key k;
     for (int bit = 0; bit < K5__KIND_COUNT; bit++) {
-        if (!((1u << bit) & K5_KINDS_WORKLOAD & K5_CLUSTER_KINDS))
+        if (!(K5_KIND_AT(bit) & K5_KINDS_WORKLOAD & K5_CLUSTER_KINDS))
             continue;
-        key_kind_ns(&k, 1u << bit, ns);
+        key_kind_ns(&k, K5_KIND_AT(bit), ns);
         const bucket *b = pmap_get(&cl->ns_kind, k.buf, k.n);
         for (uint32_t i = 0; b && i < b->n; i++)
             if (k5_selector_matches(sel, type, e_pod_labels(b->v[i])))
@@ -1334,14 +1333,14 @@ static void add_selected(const k5_cluster *cl, k5_partners *p, k5_str ns, const 
 }
 
 /* One workload of ns, so that "selects nothing" rules know the namespace has workloads. */
-static void add_witness(const k5_cluster *cl, k5_partners *p, k5_str ns, unsigned kinds,
+static void add_witness(const k5_cluster *cl, k5_partners *p, k5_str ns, k5_kind kinds,
                         size_t want)
 {
     k5__key k;
     for (int bit = 0; bit < K5__KIND_COUNT && want; bit++) {
-        if (!((1u << bit) & kinds))
+        if (!(K5_KIND_AT(bit) & kinds))
             continue;
-        key_kind_ns(&k, 1u << bit, ns);
+        key_kind_ns(&k, K5_KIND_AT(bit), ns);
         const bucket *b = pmap_get(&cl->ns_kind, k.buf, k.n);
         for (uint32_t i = 0; b && i < b->n && want; i++)
             if (add(p, b->v[i]))
@@ -1361,7 +1360,7 @@ static void add_selecting(k5_partners *p, const pmap *m, const k5__key *k, k5_st
 }
 
 /* Services, PDBs and HPAs that select or target the workload. */
-static void add_referrers(const k5_cluster *cl, k5_partners *p, const ref *w, unsigned kinds)
+static void add_referrers(const k5_cluster *cl, k5_partners *p, const ref *w, k5_kind kinds)
 {
     k5__key k;
     const k5_node *labels = w->pod_labels;
@@ -1393,7 +1392,7 @@ static void add_referrers(const k5_cluster *cl, k5_partners *p, const ref *w, un
  * per namespace that has the kind, so it costs nothing in memory and runs only when a
  * reference is missing from its own namespace.
  */
-static void add_elsewhere(const k5_cluster *cl, k5_partners *p, unsigned kind, k5_str ns,
+static void add_elsewhere(const k5_cluster *cl, k5_partners *p, k5_kind kind, k5_str ns,
                           k5_str name)
 {
     const pmap *m = &cl->ns_kind;
@@ -1667,7 +1666,7 @@ static void add_around(const k5_cluster *cl, k5_partners *p, const ref *s)
     } else if (s->kind_id == K5_KIND_HPA) {
         const k5_node *tgt = k5_node_at(s->root, "spec.scaleTargetRef");
         k5_str tk = k5_node_str(k5_map_get(tgt, "kind")), tn = k5_node_str(k5_map_get(tgt, "name"));
-        unsigned kinds[] = {K5_KIND_DEPLOYMENT, K5_KIND_STATEFULSET};
+        k5_kind kinds[] = {K5_KIND_DEPLOYMENT, K5_KIND_STATEFULSET};
         const char *names[] = {"Deployment", "StatefulSet"};
         for (int i = 0; i < 2; i++)
             if (str_eq(tk, (k5_str){names[i], strlen(names[i])})) {
@@ -1791,14 +1790,14 @@ static void add_named(const k5_cluster *cl, k5_partners *p, const ref *o)
 static void add_context(const k5_cluster *cl, k5_partners *p, const ref *s)
 {
     for (int bit = 0; bit < K5__KIND_COUNT; bit++) {
-        unsigned kind = 1u << bit;
+        k5_kind kind = K5_KIND_AT(bit);
         if (!(kind & K5_CLUSTER_KINDS) || (kind & K5_CLUSTER_KINDS_LINKED))
             continue;
         if (kind == K5_KIND_NAMESPACE) {
             add(p, find_entry(cl, kind, (k5_str){"", 0}, s->ns));
             continue;
         }
-        bool scoped = (k5_kind_info_of((k5_kind)kind)->flags & K5_KF_CLUSTER_SCOPED) != 0;
+        bool scoped = (k5_kind_info_of(kind)->flags & K5_KF_CLUSTER_SCOPED) != 0;
         add_witness(cl, p, scoped ? (k5_str){"", 0} : s->ns, kind, K5_CLUSTER_MAX_CONTEXT);
     }
 }

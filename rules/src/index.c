@@ -7,14 +7,6 @@
 
 #include "k5_index.h"
 
-static int kind_bit(k5_kind k)
-{
-    int b = 0;
-    while (b < 31 && !((unsigned)k & (1u << b)))
-        b++;
-    return b;
-}
-
 static void key_ns_kind(k5__key *k, k5_str ns, int bit)
 {
     k->n = 0;
@@ -554,7 +546,7 @@ k5_status k5__index_build(k5_index **out, const k5_docset *set)
     for (size_t i = 0; i < n && st == K5_OK; i++) {
         const k5_object *o = k5_docset_object(set, i);
         uint32_t id = (uint32_t)i;
-        int bit = kind_bit(o->kind_id);
+        int bit = k5_kind_bit(o->kind_id);
         key_ns_kind(&k, o->namespace_, bit);
         st = k5__hmap_add(&idx->by_ns_kind, k.buf, k.n, id);
         if (st != K5_OK)
@@ -662,12 +654,12 @@ void k5__index_free(k5_index **idx)
     *idx = NULL;
 }
 
-size_t k5_index_count(const k5_index *idx, k5_str ns, unsigned kinds)
+size_t k5_index_count(const k5_index *idx, k5_str ns, k5_kind kinds)
 {
     size_t total = 0;
     k5__key k;
     for (int b = 0; b < K5__KIND_COUNT; b++) {
-        if (!(kinds & (1u << b)))
+        if (!(kinds & K5_KIND_AT(b)))
             continue;
         key_ns_kind(&k, ns, b);
         const k5__hentry *e = k5__hmap_get(&idx->by_ns_kind, k.buf, k.n);
@@ -677,11 +669,11 @@ size_t k5_index_count(const k5_index *idx, k5_str ns, unsigned kinds)
     return total;
 }
 
-void k5_index_each(const k5_index *idx, k5_str ns, unsigned kinds, k5_visit_fn fn, void *ud)
+void k5_index_each(const k5_index *idx, k5_str ns, k5_kind kinds, k5_visit_fn fn, void *ud)
 {
     k5__key k;
     for (int b = 0; b < K5__KIND_COUNT; b++) {
-        if (!(kinds & (1u << b)))
+        if (!(kinds & K5_KIND_AT(b)))
             continue;
         key_ns_kind(&k, ns, b);
         const k5__hentry *e = k5__hmap_get(&idx->by_ns_kind, k.buf, k.n);
@@ -691,11 +683,11 @@ void k5_index_each(const k5_index *idx, k5_str ns, unsigned kinds, k5_visit_fn f
     }
 }
 
-const k5_object *k5_index_find(const k5_index *idx, k5_str ns, unsigned kinds, k5_str name)
+const k5_object *k5_index_find(const k5_index *idx, k5_str ns, k5_kind kinds, k5_str name)
 {
     k5__key k;
     for (int b = 0; b < K5__KIND_COUNT; b++) {
-        if (!(kinds & (1u << b)))
+        if (!(kinds & K5_KIND_AT(b)))
             continue;
         key_ns_kind(&k, ns, b);
         k5__key_add(&k, name.p, name.n);
@@ -709,12 +701,12 @@ const k5_object *k5_index_find(const k5_index *idx, k5_str ns, unsigned kinds, k
     return NULL;
 }
 
-void k5_index_each_named(const k5_index *idx, k5_str ns, unsigned kinds, k5_str name,
+void k5_index_each_named(const k5_index *idx, k5_str ns, k5_kind kinds, k5_str name,
                          k5_visit_fn fn, void *ud)
 {
     k5__key k;
     for (int b = 0; b < K5__KIND_COUNT; b++) {
-        if (!(kinds & (1u << b)))
+        if (!(kinds & K5_KIND_AT(b)))
             continue;
         key_ns_kind(&k, ns, b);
         k5__key_add(&k, name.p, name.n);
@@ -727,19 +719,19 @@ void k5_index_each_named(const k5_index *idx, k5_str ns, unsigned kinds, k5_str 
     }
 }
 
-const k5_object *k5_index_find_cluster(const k5_index *idx, unsigned kinds, k5_str name)
+const k5_object *k5_index_find_cluster(const k5_index *idx, k5_kind kinds, k5_str name)
 {
     k5__key k;
     kinds &= K5_KINDS_CLUSTER;
     for (int b = 0; b < K5__KIND_COUNT; b++) {
-        if (!(kinds & (1u << b)))
+        if (!(kinds & K5_KIND_AT(b)))
             continue;
         key_ns_kind(&k, (k5_str){"", 0}, b);
         k5__key_add(&k, name.p, name.n);
         const k5__hentry *e = k5__hmap_get(&idx->by_cluster, k.buf, k.n);
         for (uint32_t i = 0; e && i < e->nvals; i++) {
             const k5_object *o = obj_at(idx, e->vals[i]);
-            if (str_eq(o->name, name) && (o->kind_id & (1u << b)))
+            if (str_eq(o->name, name) && (o->kind_id & K5_KIND_AT(b)))
                 return o;
         }
     }
@@ -805,7 +797,7 @@ bool k5_selector_matches(const k5_node *selector, k5_selector_type type, const k
 }
 
 void k5_index_select(const k5_index *idx, k5_str ns, const k5_node *selector,
-                     k5_selector_type type, unsigned kinds, k5_visit_fn fn, void *ud)
+                     k5_selector_type type, k5_kind kinds, k5_visit_fn fn, void *ud)
 {
     kinds &= K5_KINDS_WORKLOAD;
     if (!k5_node_is_map(selector))
@@ -853,7 +845,7 @@ void k5_index_select(const k5_index *idx, k5_str ns, const k5_node *selector,
         return;
     }
     for (int b = 0; b < K5__KIND_COUNT; b++) {
-        if (!(kinds & (1u << b)))
+        if (!(kinds & K5_KIND_AT(b)))
             continue;
         key_ns_kind(&k, ns, b);
         const k5__hentry *e = k5__hmap_get(&idx->by_ns_kind, k.buf, k.n);
@@ -958,7 +950,7 @@ static bool candidates_any(const k5_index *idx, const k5_node *in, const k5_node
 }
 
 void k5_index_select_elsewhere(const k5_index *idx, k5_str ns, const k5_node *selector,
-                               k5_selector_type type, unsigned kinds, k5_visit_fn fn, void *ud)
+                               k5_selector_type type, k5_kind kinds, k5_visit_fn fn, void *ud)
 {
     kinds &= K5_KINDS_WORKLOAD;
     if (!idx->set || !k5_node_is_map(selector))
@@ -1010,7 +1002,7 @@ void k5_index_select_elsewhere(const k5_index *idx, k5_str ns, const k5_node *se
     }
 }
 
-void k5_index_find_elsewhere(const k5_index *idx, k5_str ns, unsigned kinds, k5_str kind,
+void k5_index_find_elsewhere(const k5_index *idx, k5_str ns, k5_kind kinds, k5_str kind,
                              k5_str name, k5_visit_fn fn, void *ud)
 {
     if (!idx->set)
@@ -1130,12 +1122,12 @@ void k5_index_service_users(const k5_index *idx, k5_str ns, k5_str name, k5_visi
             return;
 }
 
-size_t k5_index_count_all(const k5_index *idx, unsigned kinds)
+size_t k5_index_count_all(const k5_index *idx, k5_kind kinds)
 {
     size_t total = 0;
     k5__key k;
     for (int b = 0; b < K5__KIND_COUNT; b++) {
-        if (!(kinds & (1u << b)))
+        if (!(kinds & K5_KIND_AT(b)))
             continue;
         key_ns_kind(&k, (k5_str){"", 0}, b);
         const k5__hentry *e = k5__hmap_get(&idx->of_kind, k.buf, k.n);
@@ -1144,11 +1136,11 @@ size_t k5_index_count_all(const k5_index *idx, unsigned kinds)
     return total;
 }
 
-void k5_index_each_all(const k5_index *idx, unsigned kinds, k5_visit_fn fn, void *ud)
+void k5_index_each_all(const k5_index *idx, k5_kind kinds, k5_visit_fn fn, void *ud)
 {
     k5__key k;
     for (int b = 0; b < K5__KIND_COUNT; b++) {
-        if (!(kinds & (1u << b)))
+        if (!(kinds & K5_KIND_AT(b)))
             continue;
         key_ns_kind(&k, (k5_str){"", 0}, b);
         const k5__hentry *e = k5__hmap_get(&idx->of_kind, k.buf, k.n);

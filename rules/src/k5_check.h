@@ -119,22 +119,22 @@ bool k5_check_alone(const k5_check *c);
 typedef bool (*k5_visit_fn)(const k5_object *o, void *ud);
 
 /* Number of objects of the given kinds in namespace ns. */
-size_t k5_index_count(const k5_index *idx, k5_str ns, unsigned kinds);
+size_t k5_index_count(const k5_index *idx, k5_str ns, k5_kind kinds);
 /* Calls fn for every object of the given kinds in namespace ns, in input order. */
-void k5_index_each(const k5_index *idx, k5_str ns, unsigned kinds, k5_visit_fn fn, void *ud);
+void k5_index_each(const k5_index *idx, k5_str ns, k5_kind kinds, k5_visit_fn fn, void *ud);
 /* The object of that kind and name in ns, or NULL. */
-const k5_object *k5_index_find(const k5_index *idx, k5_str ns, unsigned kinds, k5_str name);
+const k5_object *k5_index_find(const k5_index *idx, k5_str ns, k5_kind kinds, k5_str name);
 /*
  * Calls fn for every object of those kinds named `name` in ns, in input order: the same
  * Kind/namespace/name may come from several files (duplicates: one notice, all judged).
  */
-void k5_index_each_named(const k5_index *idx, k5_str ns, unsigned kinds, k5_str name,
+void k5_index_each_named(const k5_index *idx, k5_str ns, k5_kind kinds, k5_str name,
                          k5_visit_fn fn, void *ud);
 /*
  * The cluster-scoped object (kinds within K5_KINDS_CLUSTER: Namespace, IngressClass) of that
  * name, whatever namespace the input wrote on it, or NULL. The first in input order.
  */
-const k5_object *k5_index_find_cluster(const k5_index *idx, unsigned kinds, k5_str name);
+const k5_object *k5_index_find_cluster(const k5_index *idx, k5_kind kinds, k5_str name);
 
 typedef enum k5_selector_type {
     K5_SELECTOR_MAP = 0,  /* a Service/RC selector: a plain map of labels */
@@ -147,7 +147,7 @@ typedef enum k5_selector_type {
  * nothing; an empty LabelSelector ({}) matches everything, as in Kubernetes.
  */
 void k5_index_select(const k5_index *idx, k5_str ns, const k5_node *selector,
-                     k5_selector_type type, unsigned kinds, k5_visit_fn fn, void *ud);
+                     k5_selector_type type, k5_kind kinds, k5_visit_fn fn, void *ud);
 
 /*
  * For a Service that shares its namespace and selector with other Services: whether a
@@ -168,12 +168,12 @@ bool k5__index_selection_judge(const k5_index *idx, const k5_object *svc, const 
  * labels match the selector, in input order (for "it lives in another namespace" messages).
  */
 void k5_index_select_elsewhere(const k5_index *idx, k5_str ns, const k5_node *selector,
-                               k5_selector_type type, unsigned kinds, k5_visit_fn fn, void *ud);
+                               k5_selector_type type, k5_kind kinds, k5_visit_fn fn, void *ud);
 /*
  * Calls fn for every object of the given kinds named `name` (and of Kind `kind` unless
  * kind.n is 0) outside namespace ns, in input order.
  */
-void k5_index_find_elsewhere(const k5_index *idx, k5_str ns, unsigned kinds, k5_str kind,
+void k5_index_find_elsewhere(const k5_index *idx, k5_str ns, k5_kind kinds, k5_str kind,
                              k5_str name, k5_visit_fn fn, void *ud);
 
 /* Calls fn for every Service in the workload's namespace whose selector matches its pod labels. */
@@ -191,9 +191,9 @@ void k5_index_netpols_for(const k5_index *idx, const k5_object *workload, k5_vis
 void k5_index_service_users(const k5_index *idx, k5_str ns, k5_str name, k5_visit_fn fn,
                             void *ud);
 /* Number of objects of the given kinds in every namespace (cluster-scoped kinds included). */
-size_t k5_index_count_all(const k5_index *idx, unsigned kinds);
+size_t k5_index_count_all(const k5_index *idx, k5_kind kinds);
 /* Calls fn for every object of the given kinds in every namespace, in input order per kind. */
-void k5_index_each_all(const k5_index *idx, unsigned kinds, k5_visit_fn fn, void *ud);
+void k5_index_each_all(const k5_index *idx, k5_kind kinds, k5_visit_fn fn, void *ud);
 /* True when a Gateway API backendRef designates a Service (group "" and kind Service, the
  * defaults). */
 bool k5__backend_ref_is_service(const k5_node *ref);
@@ -531,7 +531,7 @@ void k5__absence_of(const k5_check *c, const k5_node *sel, k5_str name, k5__abse
 const k5_object *k5__select_elsewhere(const k5_check *c, const k5_object *self,
                                       const k5_node *sel, k5_selector_type type, bool *implicit);
 /* The same for an object of those kinds and that name (kind: its Kind, or {NULL, 0} for any). */
-const k5_object *k5__find_elsewhere(const k5_check *c, const k5_object *self, unsigned kinds,
+const k5_object *k5__find_elsewhere(const k5_check *c, const k5_object *self, k5_kind kinds,
                                     k5_str kind, k5_str name, bool *implicit);
 
 /* The words that say why an implicit namespace makes a cross-namespace finding uncertain. */

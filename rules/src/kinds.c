@@ -11,6 +11,24 @@ static const k5_kind_info table[] = {
 #undef K5_KIND
 };
 
+/* K5_CLUSTER_KINDS: the kinds flagged K5_KF_CACHE. */
+const k5_kind k5__cluster_kinds = 0
+#define K5_KIND(ident, name, resource, served, older, flags)                                      \
+    | (((flags) & K5_KF_CACHE) ? K5_KIND_##ident : 0)
+#include <kube5xx/k5_kinds.def>
+#undef K5_KIND
+    ;
+
+int k5_kind_bit(k5_kind kinds)
+{
+    if (!kinds)
+        return -1;
+    int b = 0;
+    while (!(kinds & K5_KIND_AT(b)))
+        b++;
+    return b;
+}
+
 size_t k5_kind_count(void)
 {
     return sizeof table / sizeof *table;
@@ -139,7 +157,7 @@ bool k5_kind_api_version_impossible(k5_str api_version, k5_str kind, const char 
     return true;
 }
 
-void k5_kinds_str(unsigned kinds, char *buf, size_t size)
+void k5_kinds_str(k5_kind kinds, char *buf, size_t size)
 {
     size_t len = 0;
     if (size)
@@ -149,9 +167,9 @@ void k5_kinds_str(unsigned kinds, char *buf, size_t size)
         return;
     }
     for (size_t b = 0; b < K5__KIND_COUNT; b++) {
-        if (!(kinds & (1u << b)) || len >= size)
+        if (!(kinds & K5_KIND_AT(b)) || len >= size)
             continue;
-        const k5_kind_info *k = k5_kind_info_of((k5_kind)(1u << b));
+        const k5_kind_info *k = k5_kind_info_of(K5_KIND_AT(b));
         int n = snprintf(buf + len, size - len, "%s%s", len ? ", " : "", k ? k->name : "other");
         if (n > 0)
             len += (size_t)n;

@@ -87,7 +87,7 @@ static const char *const k_cluster[] = {
     "\"app\":\"web\"}},\"ingress\":[{\"from\":[{\"namespaceSelector\":{\"matchLabels\":{"
     "\"team\":\"edge\"}}}],\"ports\":[{\"port\":9090}]}]}}",
 };
-static const unsigned k_cluster_kinds[] = {
+static const k5_kind k_cluster_kinds[] = {
     K5_KIND_DEPLOYMENT, K5_KIND_SERVICE,   K5_KIND_INGRESS,       K5_KIND_PDB,
     K5_KIND_HPA,        K5_KIND_SERVICE,   K5_KIND_DEPLOYMENT,    K5_KIND_NAMESPACE,
     K5_KIND_NETWORKPOLICY, K5_KIND_INGRESSCLASS, K5_KIND_NAMESPACE, K5_KIND_NETWORKPOLICY};
@@ -99,8 +99,8 @@ static wh_cache *cluster(void)
         return g_cache;
     if (wh_cache_new(NULL, &g_cache) != WH_OK)
         abort();
-    for (unsigned b = 0; b < 32; b++) {
-        unsigned k = 1u << b;
+    for (int b = 0; b < K5__KIND_COUNT; b++) {
+        k5_kind k = K5_KIND_AT(b);
         if (!(k & K5_CLUSTER_KINDS))
             continue;
         wh_cache_replace_begin(g_cache, k);

@@ -75,7 +75,7 @@ static char *review_of(const char *kind, const char *group, const char *version,
 
 /* ---- feeding the cache ---- */
 
-static void event(wh_cache *c, unsigned kind, wh_cache_event_type t, char *json)
+static void event(wh_cache *c, k5_kind kind, wh_cache_event_type t, char *json)
 {
     cJSON *j = cJSON_Parse(json);
     assert_non_null(j);
@@ -87,8 +87,8 @@ static void event(wh_cache *c, unsigned kind, wh_cache_event_type t, char *json)
 /* Every cached kind listed (empty but for what the caller adds next). */
 static void list_all_empty(wh_cache *c)
 {
-    for (unsigned b = 0; b < 32; b++) {
-        unsigned k = 1u << b;
+    for (int b = 0; b < K5__KIND_COUNT; b++) {
+        k5_kind k = K5_KIND_AT(b);
         if (!(k & K5_CLUSTER_KINDS))
             continue;
         wh_cache_replace_begin(c, k);

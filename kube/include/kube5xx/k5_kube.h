@@ -122,7 +122,7 @@ typedef struct k5_kube_kind {
     const char *version;  /* "v1" */
     const char *resource; /* "deployments" */
     bool namespaced;
-    unsigned bit;         /* the engine's k5_kind bit (K5_KIND_DEPLOYMENT) */
+    uint64_t bit;         /* the engine's k5_kind bit (K5_KIND_DEPLOYMENT) */
     bool cached;          /* K5_KF_CACHE: the webhook's cache watches it (else audit only) */
     /* The next apiVersion to try when the server does not serve this one
      * (gateway.networking.k8s.io/v1, then v1beta1), or NULL. */

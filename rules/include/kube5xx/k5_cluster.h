@@ -35,14 +35,8 @@
 struct cJSON;
 
 /* The kinds a cluster caches: the ones the cross-object rules read (K5_KF_CACHE in the table). */
-enum {
-    K5__CLUSTER_KINDS = 0
-#define K5_KIND(ident, name, resource, served, older, flags)                                      \
-    | (((flags) & K5_KF_CACHE) ? K5_KIND_##ident : 0)
-#include "k5_kinds.def"
-#undef K5_KIND
-};
-#define K5_CLUSTER_KINDS ((unsigned)K5__CLUSTER_KINDS)
+extern const k5_kind k5__cluster_kinds;
+#define K5_CLUSTER_KINDS k5__cluster_kinds
 /* Of those, the ones the partner search knows by their references (selectors, backends,
  * targets); the others are handed to a review as context: those of its namespace, the
  * Namespace itself, and the cluster-scoped ones. */
@@ -79,11 +73,11 @@ k5_status k5_cluster_remove(k5_cluster *cl, const struct cJSON *obj);
  * relisted objects are put (which clears the mark), and k5_cluster_sweep
  * removes what is still stale and returns how many it removed.
  */
-void k5_cluster_mark(k5_cluster *cl, unsigned kinds);
-size_t k5_cluster_sweep(k5_cluster *cl, unsigned kinds);
+void k5_cluster_mark(k5_cluster *cl, k5_kind kinds);
+size_t k5_cluster_sweep(k5_cluster *cl, k5_kind kinds);
 
 /* Cached objects of the given kinds. */
-size_t k5_cluster_count(const k5_cluster *cl, unsigned kinds);
+size_t k5_cluster_count(const k5_cluster *cl, k5_kind kinds);
 /* Bytes held: the trimmed objects, their bookkeeping and the indexes. */
 size_t k5_cluster_bytes(const k5_cluster *cl);
 

@@ -7,6 +7,8 @@
 #ifndef KUBE5XX_K5_OBJECT_H
 #define KUBE5XX_K5_OBJECT_H
 
+#include <stdint.h>
+
 #include "k5_doc.h"
 
 /* Kind flags (k5_kinds.def). */
@@ -25,14 +27,42 @@ enum {
     K5__KIND_COUNT /* kinds in the table, plus "other" */
 };
 
-/* Kinds the rules know, as bits so a rule can name several (one per k5_kinds.def line). */
-typedef enum k5_kind {
-#define K5_KIND(ident, name, resource, served, older, flags)                                      \
-    K5_KIND_##ident = 1u << K5__KIND_BIT_##ident,
-#include "k5_kinds.def"
-#undef K5_KIND
-    K5_KIND_OTHER = 1u << K5__KIND_BIT_OTHER
-} k5_kind;
+/*
+ * Kinds the rules know, as bits of a 64-bit mask so that a rule or a lookup can name several:
+ * one kind is one bit, a set of kinds is their OR (same type). C11 enumeration constants are
+ * ints (31 usable bits), so the masks are macros: one line here per k5_kinds.def line, in the
+ * same order (kinds.c builds the table from these names: a missing one does not compile).
+ */
+typedef uint64_t k5_kind;
+#define K5_KIND_AT(bit) ((k5_kind)1 << (bit))
+_Static_assert(K5__KIND_COUNT < 64, "the kind mask has 64 bits (K5_KINDS_ALL needs one more)");
+
+#define K5_KIND_DEPLOYMENT K5_KIND_AT(K5__KIND_BIT_DEPLOYMENT)
+#define K5_KIND_STATEFULSET K5_KIND_AT(K5__KIND_BIT_STATEFULSET)
+#define K5_KIND_DAEMONSET K5_KIND_AT(K5__KIND_BIT_DAEMONSET)
+#define K5_KIND_REPLICASET K5_KIND_AT(K5__KIND_BIT_REPLICASET)
+#define K5_KIND_REPLICATIONCONTROLLER K5_KIND_AT(K5__KIND_BIT_REPLICATIONCONTROLLER)
+#define K5_KIND_POD K5_KIND_AT(K5__KIND_BIT_POD)
+#define K5_KIND_JOB K5_KIND_AT(K5__KIND_BIT_JOB)
+#define K5_KIND_CRONJOB K5_KIND_AT(K5__KIND_BIT_CRONJOB)
+#define K5_KIND_SERVICE K5_KIND_AT(K5__KIND_BIT_SERVICE)
+#define K5_KIND_INGRESS K5_KIND_AT(K5__KIND_BIT_INGRESS)
+#define K5_KIND_PDB K5_KIND_AT(K5__KIND_BIT_PDB)
+#define K5_KIND_HPA K5_KIND_AT(K5__KIND_BIT_HPA)
+#define K5_KIND_NETWORKPOLICY K5_KIND_AT(K5__KIND_BIT_NETWORKPOLICY)
+#define K5_KIND_INGRESSCLASS K5_KIND_AT(K5__KIND_BIT_INGRESSCLASS)
+#define K5_KIND_NAMESPACE K5_KIND_AT(K5__KIND_BIT_NAMESPACE)
+#define K5_KIND_GATEWAY K5_KIND_AT(K5__KIND_BIT_GATEWAY)
+#define K5_KIND_HTTPROUTE K5_KIND_AT(K5__KIND_BIT_HTTPROUTE)
+#define K5_KIND_GRPCROUTE K5_KIND_AT(K5__KIND_BIT_GRPCROUTE)
+#define K5_KIND_REFERENCEGRANT K5_KIND_AT(K5__KIND_BIT_REFERENCEGRANT)
+#define K5_KIND_VIRTUALSERVICE K5_KIND_AT(K5__KIND_BIT_VIRTUALSERVICE)
+#define K5_KIND_DESTINATIONRULE K5_KIND_AT(K5__KIND_BIT_DESTINATIONRULE)
+#define K5_KIND_BACKENDCONFIG K5_KIND_AT(K5__KIND_BIT_BACKENDCONFIG)
+#define K5_KIND_OTHER K5_KIND_AT(K5__KIND_BIT_OTHER)
+
+/* The bit position of the lowest kind in a mask (K5__KIND_BIT_*), -1 for none. */
+int k5_kind_bit(k5_kind kinds);
 
 /* One line of the kind table. */
 typedef struct k5_kind_info {
@@ -57,7 +87,7 @@ const k5_kind_info *k5_kind_info_of(k5_kind kind);
 bool k5_kind_served_at(const k5_kind_info *ki, size_t i, k5_str *group, k5_str *version);
 
 /* Every kind, "other" (unknown kinds and custom resources) included. */
-#define K5_KINDS_ALL ((1u << K5__KIND_COUNT) - 1u)
+#define K5_KINDS_ALL (K5_KIND_AT(K5__KIND_COUNT) - 1u)
 
 /* Workloads that serve traffic: probe, preStop and replica rules apply to these. */
 #define K5_KINDS_SERVING                                                                          \

@@ -63,7 +63,7 @@ struct k5_check;
 typedef struct k5_rule {
     const char *id;             /* kebab-case, stable forever */
     k5_severity severity;       /* default severity */
-    unsigned kinds;             /* k5_kind bits the rule applies to */
+    k5_kind kinds;              /* k5_kind bits the rule applies to */
     k5_scope scope;
     const char *scope_note;     /* e.g. "also cross-object: a pod template selected by a Service" or NULL */
     /* SINGLE rules with a cross-object part (scope_note "also cross-object") that reads only
@@ -100,7 +100,7 @@ const k5_rule *k5_rule_find(const char *id, size_t n);
 size_t k5_rule_index(const k5_rule *rule);
 const char *k5_scope_str(k5_scope s);
 /* Kind names joined with ", " into buf ("Deployment, StatefulSet"). */
-void k5_kinds_str(unsigned kinds, char *buf, size_t size);
+void k5_kinds_str(k5_kind kinds, char *buf, size_t size);
 
 /*
  * What "serving" means for the rules that judge traffic (Markdown, for
