@@ -449,6 +449,35 @@ static bool project_prestop(cJSON *c, const cJSON *ctr)
     return cJSON_AddObjectToObject(lc, "preStop") != NULL;
 }
 
+/*
+ * A list of ports (a container's or a Service's), each cut to the fields named: the rules read
+ * nothing else. With tcp_implicit, a protocol of "TCP" (the API's default) is left out.
+ */
+static bool project_ports(cJSON *into, const cJSON *ports, const char *const *fields,
+                          bool tcp_implicit)
+{
+    if (!cJSON_IsArray(ports))
+        return true;
+    cJSON *pl = cJSON_AddArrayToObject(into, "ports");
+    if (!pl)
+        return false;
+    for (const cJSON *p = ports->child; p; p = p->next) {
+        cJSON *q = cJSON_CreateObject();
+        if (!q || !cJSON_AddItemToArray(pl, q)) {
+            cJSON_Delete(q);
+            return false;
+        }
+        for (const char *const *f = fields; *f; f++) {
+            const cJSON *v = get(p, *f);
+            if (tcp_implicit && strcmp(*f, "protocol") == 0 && cJSON_IsString(v) &&
+                strcmp(v->valuestring, "TCP") == 0)
+                continue;
+            if (!keep(q, p, *f))
+                return false;
+        }
+    }
+    return true;
+}
 /* A container: its name, ports (TCP, the default, left implicit) and port-like arguments. */
 static bool project_container(cJSON *list, const cJSON *ctr, bool init)
 {
@@ -463,24 +492,9 @@ static bool project_container(cJSON *list, const cJSON *ctr, bool init)
     }
     if (!keep(c, ctr, "name") || (init && !keep(c, ctr, "restartPolicy")))
         return false;
-    const cJSON *ports = get(ctr, "ports");
-    if (cJSON_IsArray(ports)) {
-        cJSON *pl = cJSON_AddArrayToObject(c, "ports");
-        if (!pl)
-            return false;
-        for (const cJSON *p = ports->child; p; p = p->next) {
-            cJSON *q = cJSON_CreateObject();
-            if (!q || !cJSON_AddItemToArray(pl, q)) {
-                cJSON_Delete(q);
-                return false;
-            }
-            const cJSON *proto = get(p, "protocol");
-            if (!keep(q, p, "name") || !keep(q, p, "containerPort") ||
-                (proto && !(cJSON_IsString(proto) && strcmp(proto->valuestring, "TCP") == 0) &&
-                 !keep(q, p, "protocol")))
-                return false;
-        }
-    }
+    static const char *const port_fields[] = {"name", "containerPort", "protocol", NULL};
+    if (!project_ports(c, get(ctr, "ports"), port_fields, true))
+        return false;
     /* What the lb-* rules read: the readiness probe (health checks), the preStop (drain) and a
      * server's keep-alive set through its environment. */
     if (!project_probe(c, ctr) || !project_prestop(c, ctr))
@@ -545,23 +559,9 @@ static bool project_service(cJSON *out, const cJSON *spec)
     cJSON *s = cJSON_AddObjectToObject(out, "spec");
     if (!s || !keep(s, spec, "type") || !keep(s, spec, "selector"))
         return false;
-    const cJSON *ports = get(spec, "ports");
-    if (!cJSON_IsArray(ports))
-        return true;
-    cJSON *pl = cJSON_AddArrayToObject(s, "ports");
-    if (!pl)
-        return false;
-    for (const cJSON *p = ports->child; p; p = p->next) {
-        cJSON *q = cJSON_CreateObject();
-        if (!q || !cJSON_AddItemToArray(pl, q)) {
-            cJSON_Delete(q);
-            return false;
-        }
-        if (!keep(q, p, "name") || !keep(q, p, "port") || !keep(q, p, "targetPort") ||
-            !keep(q, p, "protocol") || !keep(q, p, "appProtocol"))
-            return false;
-    }
-    return true;
+    static const char *const port_fields[] = {"name",     "port",        "targetPort",
+                                              "protocol", "appProtocol", NULL};
+    return project_ports(s, get(spec, "ports"), port_fields, false);
 }
 
 static bool project_fields(cJSON *out, const cJSON *spec, const char *const *names)
