@@ -327,7 +327,8 @@ static k5_status close_container(jparser *p, k5_node *out)
 {
     frame *f = &p->fr[p->depth - 1];
     size_t n = p->nstk - f->base;
-    const k5_node *kids = p->stk + f->base;
+    /* An empty first container leaves the stack unallocated: no offset on NULL. */
+    const k5_node *kids = n ? p->stk + f->base : NULL;
     if (f->obj) {
         const k5_node *dup = NULL;
         k5_status st = k5__map_finish(p->a, kids, n / 2, out, &dup);
