@@ -154,11 +154,11 @@ static void json_same(const uint8_t *data, size_t size)
     memset(&eb, 0, sizeof eb);
     k5_status sa = k5__load_json_cjson(&aa, &f, &da, &ea);
     k5_status sb = k5__load_json(&ab, &f, &db, &eb);
-    bool meant = false;
-    if (sa == K5_OK && sb == K5_EPARSE &&
-        (strstr(eb.msg, "control character") || strstr(eb.msg, "byte 0x0") ||
-         strstr(eb.msg, "byte 0x1") || strstr(eb.msg, "four hexadecimal digits")))
-        meant = true;
+    /* The parser's deliberate refusals: where cJSON read on, it stops here with this error. */
+    bool stricter = sb == K5_EPARSE &&
+                    (strstr(eb.msg, "control character") || strstr(eb.msg, "byte 0x0") ||
+                     strstr(eb.msg, "byte 0x1") || strstr(eb.msg, "four hexadecimal digits"));
+    bool meant = sa == K5_OK && stricter;
     for (size_t i = 0; !meant && i + 6 <= size; i++)
         meant = memcmp(buf + i, "\\u0000", 6) == 0;
     /* cJSON skipped a byte order mark before each value, and the old position scan lost step
@@ -178,7 +178,10 @@ static void json_same(const uint8_t *data, size_t size)
                 abort();
         }
     }
-    if (!meant && !bom && sa == K5_EPARSE && sb == K5_EPARSE && strstr(ea.msg, "duplicate key") &&
+    /* A duplicate key after a byte the parser refuses: cJSON reached the key, the parser did
+     * not (found by fuzz_loader on integrated main; kept as a regression seed). */
+    if (!meant && !stricter && !bom && sa == K5_EPARSE && sb == K5_EPARSE &&
+        strstr(ea.msg, "duplicate key") &&
         (strcmp(ea.msg, eb.msg) != 0 || ea.line != eb.line || ea.column != eb.column))
         abort();
     k5__arena_free(&aa);

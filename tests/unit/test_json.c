@@ -135,7 +135,9 @@ static bool same_node(const k5_node *a, const k5_node *b, char *why, size_t whyl
  */
 static bool meant_to_differ(const side *ref, const side *dir, const char *buf, size_t len)
 {
-    if (ref->st == K5_OK && dir->st == K5_EPARSE &&
+    /* The direct parser refuses these bytes where cJSON read on: whatever cJSON then made of
+     * the rest (a tree, or an error further on such as a duplicate key) is not comparable. */
+    if ((ref->st == K5_OK || ref->st == K5_EPARSE) && dir->st == K5_EPARSE &&
         (strstr(dir->err.msg, "control character") || strstr(dir->err.msg, "byte 0x0") ||
          strstr(dir->err.msg, "byte 0x1") || strstr(dir->err.msg, "four hexadecimal digits")))
         return true;
@@ -171,9 +173,14 @@ static void same_load_as(const char *what, const char *buf, size_t len, bool len
             ok = a.start == b.start && a.end == b.end && same_node(a.root, b.root, why, sizeof why);
         }
     }
-    if (ok && ref.st == K5_EPARSE && strstr(ref.err.msg, "duplicate key"))
+    if (ok && ref.st == K5_EPARSE && strstr(ref.err.msg, "duplicate key")) {
         ok = strcmp(ref.err.msg, dir.err.msg) == 0 && ref.err.line == dir.err.line &&
              ref.err.column == dir.err.column;
+        if (!ok)
+            snprintf(why, sizeof why, "%.200s at %u:%u vs %.200s at %u:%u", ref.err.msg,
+                     (unsigned)ref.err.line, (unsigned)ref.err.column, dir.err.msg,
+                     (unsigned)dir.err.line, (unsigned)dir.err.column);
+    }
     if (!ok && lenient && meant_to_differ(&ref, &dir, buf, len))
         ok = true;
     side_free(&ref);
