@@ -74,25 +74,46 @@ static void test_wh_guard__idle_has_no_deadline_request_has_one(void **state)
     wh_guard_free(&g);
 }
 
+/* Returns once the monotonic clock has moved past `t`: what is stamped next is strictly later. */
+static void after(int64_t t)
+{
+    while (wh_now_ns() <= t)
+        ;
+}
+
+/*
+ * Deterministic under any load: the order is made explicit (each phase starts strictly after
+ * the previous one on the guard's own clock, no sleeps), and no deadline can fire during the
+ * test (an hour each), so the only cut is the eviction. Its absence elsewhere is checked after
+ * a complete sweeper pass that followed the cut, not after a guessed delay.
+ */
 static void test_wh_guard__past_the_limit_the_oldest_idle_is_cut(void **state)
 {
     (void)state;
-    wh_guard *g = new_guard(2);
+    const int64_t hour = 3600LL * 1000000000LL;
+    wh_guard_opts o = {2, 4, hour, hour, hour, 1000};
+    wh_guard *g = NULL;
+    assert_int_equal(wh_guard_new(&o, &g), WH_OK);
     int a[2], b[2], c[2];
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, a), 0);
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, b), 0);
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, c), 0);
     wh_guard_open(g, a[0], false);
     wh_guard_phase(a[0], WH_PHASE_IDLE);
-    usleep(2000);
+    after(wh_now_ns());
     wh_guard_open(g, b[0], false);
     wh_guard_phase(b[0], WH_PHASE_IDLE);
-    usleep(2000);
+    after(wh_now_ns());
     wh_guard_open(g, c[0], false); /* the third: a, idle longest, goes */
-    assert_true(cut_within(a[1], 2000));
-    assert_false(cut_within(b[1], 50));
-    assert_false(cut_within(c[1], 10));
+    assert_true(cut_within(a[1], 30000));
+    /* The pass that cut a, and every cut it made, ends before the sweeper stamps its tick. */
+    int64_t seen = wh_now_ns();
+    while (wh_guard_get_stats(g).sweeper_tick_ns < seen)
+        usleep(1000);
+    assert_false(cut_within(b[1], 0));
+    assert_false(cut_within(c[1], 0));
     assert_int_equal(wh_guard_get_stats(g).evictions, 1);
+    assert_int_equal(wh_guard_get_stats(g).deadline_closes, 0);
     int *all[] = {a, b, c};
     for (int i = 0; i < 3; i++) {
         wh_guard_close(g, all[i][0]);
