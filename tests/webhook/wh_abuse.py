@@ -39,7 +39,7 @@ TRICKLE_POST = int(100 * SCALE)
 BODIES = int(40 * SCALE)
 HEALTH_IDLE = int(200 * SCALE)  # past the health port's 128 slots: eviction there too
 TRICKLE_SECONDS = 11.5  # longer than the 10 s request deadline, so it is exercised
-RSS_LIMIT_MIB = 200  # the Deployment's memory limit is 256Mi (docs/webhook.md)
+RSS_LIMIT_MIB = 200  # well under the Deployment's 384Mi limit (manifests/base/deployment.yaml)
 BODY_BYTES = 3 * 1024 * 1024
 
 fails = []
