@@ -231,8 +231,15 @@ void k5_bytes_fmt(int64_t bytes, char *buf, size_t size)
     snprintf(buf, size, "%.1f%s", v, units[u]);
 }
 
+/*
+ * Go's time.ParseDuration, step for step and in the same integer arithmetic, so that the
+ * values it takes and refuses are Go's: a magnitude above 1<<63 - 1 ns (2562047h47m16.854775807s,
+ * about 292 years; -1<<63 ns when negative) is refused as out of range, as Go refuses it,
+ * rather than saturated. A controller written in Go refuses the same text.
+ */
 bool k5_duration_parse(const char *s, size_t n, int64_t *ns)
 {
+    const uint64_t top = (uint64_t)1 << 63;
     size_t i = 0;
     bool neg = false;
     if (i < n && (s[i] == '+' || s[i] == '-')) {
@@ -245,50 +252,77 @@ bool k5_duration_parse(const char *s, size_t n, int64_t *ns)
     }
     if (i >= n)
         return false;
-    long double total = 0;
+    uint64_t total = 0;
     while (i < n) {
-        long double v = 0, scale = 1;
-        size_t digits = 0;
-        while (i < n && isdigit((unsigned char)s[i])) {
-            v = v * 10 + (s[i] - '0');
-            i++, digits++;
+        uint64_t v = 0, f = 0;
+        double scale = 1;
+        size_t pre = 0, post = 0;
+        if (!(s[i] == '.' || isdigit((unsigned char)s[i])))
+            return false;
+        for (; i < n && isdigit((unsigned char)s[i]); i++, pre++) {
+            if (v > top / 10)
+                return false; /* overflow */
+            v = v * 10 + (uint64_t)(s[i] - '0');
+            if (v > top)
+                return false;
         }
         if (i < n && s[i] == '.') {
-            i++;
-            while (i < n && isdigit((unsigned char)s[i])) {
-                scale /= 10;
-                v += (s[i] - '0') * scale;
-                i++, digits++;
+            bool overflow = false; /* Go drops the digits that no longer fit, keeps reading */
+            for (i++; i < n && isdigit((unsigned char)s[i]); i++, post++) {
+                if (overflow)
+                    continue;
+                if (f > (top - 1) / 10) {
+                    overflow = true;
+                    continue;
+                }
+                uint64_t y = f * 10 + (uint64_t)(s[i] - '0');
+                if (y > top) {
+                    overflow = true;
+                    continue;
+                }
+                f = y;
+                scale *= 10;
             }
         }
-        if (!digits)
+        if (!pre && !post)
             return false;
         size_t u = i;
         while (i < n && !isdigit((unsigned char)s[i]) && s[i] != '.')
             i++;
         size_t ul = i - u;
         const char *us = s + u;
-        long double mul;
+        uint64_t unit;
         if (ul == 2 && !memcmp(us, "ns", 2))
-            mul = 1;
+            unit = 1;
         else if ((ul == 2 && !memcmp(us, "us", 2)) || (ul == 3 && !memcmp(us, "\xC2\xB5s", 3)) ||
                  (ul == 3 && !memcmp(us, "\xCE\xBCs", 3)))
-            mul = 1e3L;
+            unit = 1000;
         else if (ul == 2 && !memcmp(us, "ms", 2))
-            mul = 1e6L;
+            unit = 1000000;
         else if (ul == 1 && us[0] == 's')
-            mul = 1e9L;
+            unit = 1000000000;
         else if (ul == 1 && us[0] == 'm')
-            mul = 60e9L;
+            unit = 60ull * 1000000000;
         else if (ul == 1 && us[0] == 'h')
-            mul = 3600e9L;
+            unit = 3600ull * 1000000000;
         else
             return false;
-        total += v * mul;
-        if (total > 9.2e18L)
+        if (v > top / unit)
+            return false;
+        v *= unit;
+        if (f > 0) {
+            v += (uint64_t)((double)f * ((double)unit / scale));
+            if (v > top)
+                return false;
+        }
+        total += v;
+        if (total > top)
             return false;
     }
-    *ns = (int64_t)(neg ? -total : total);
+    if (!neg && total > top - 1)
+        return false;
+    /* -(1<<63) without signed overflow: the two's complement of the magnitude. */
+    *ns = neg ? (int64_t)(0 - total) : (int64_t)total;
     return true;
 }
 

@@ -652,6 +652,48 @@ static void test_units__quantities_as_kubernetes_parses_them(void **state)
     }
 }
 
+/* Durations end where Go's time.Duration ends (int64 nanoseconds): refused past it, exactly. */
+static void test_units__duration_range_is_gos(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        bool ok;
+        int64_t ns;
+    } cases[] = {
+        {"2555556h", true, 2555556LL * 3600 * 1000000000}, /* refused before: a rough bound */
+        {"2562047h", true, 2562047LL * 3600 * 1000000000},
+        {"2562047h47m16.854775807s", true, INT64_MAX},
+        {"9223372036854775807ns", true, INT64_MAX},
+        {"-9223372036854775808ns", true, INT64_MIN},
+        {"-2562047h47m16.854775808s", true, INT64_MIN},
+        {"2562047h47m16.854775808s", false, 0},
+        {"9223372036854775808ns", false, 0},
+        {"2562048h", false, 0},
+        {"3000000h", false, 0},
+        {"99999999999999999999s", false, 0},
+        {"2562047h2562047h", false, 0},
+        {"1.000000000000000000001s", true, 1000000000}, /* digits past the precision dropped */
+        {"1.5h30m", true, 7200LL * 1000000000},
+        {".5s", true, 500000000},
+        {"5.s", true, 5000000000},
+        {".s", false, 0},
+        {"1h-1m", false, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        int64_t ns = 42;
+        bool ok = k5_duration_parse(cases[i].s, strlen(cases[i].s), &ns);
+        if (ok != cases[i].ok || ns != (ok ? cases[i].ns : 42))
+            fail_msg("k5_duration_parse(\"%s\"): %s %lld", cases[i].s, ok ? "true" : "false",
+                     (long long)ns);
+    }
+    /* A setting out of range is an error naming the value, not a silent default. */
+    int64_t v;
+    assert_int_equal(k5_param_parse(K5_PARAM_SECONDS, "3000000h", 8, &v), K5_EINVAL);
+    assert_int_equal(k5_param_parse(K5_PARAM_SECONDS, "2562047h", 8, &v), K5_OK);
+    assert_int_equal(v, 2562047LL * 3600);
+}
+
 static void test_units__durations_and_int_or_string(void **state)
 {
     (void)state;
@@ -727,6 +769,7 @@ int main(void)
         cmocka_unit_test(test_loader__cjson_borrowed_strings_judge_like_copies),
         cmocka_unit_test(test_units__quantities_as_kubernetes_parses_them),
         cmocka_unit_test(test_units__durations_and_int_or_string),
+        cmocka_unit_test(test_units__duration_range_is_gos),
         cmocka_unit_test(test_units__gateway_durations_as_gep_2257),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

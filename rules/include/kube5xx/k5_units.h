@@ -25,7 +25,11 @@ void k5_bytes_fmt(int64_t bytes, char *buf, size_t size);
 
 /*
  * Parses a Go duration ("10s", "1m30s", "250ms", "1.5h", "0"); *ns receives
- * nanoseconds. Returns false on bad syntax or overflow.
+ * nanoseconds. Takes and refuses exactly what Go's time.ParseDuration does:
+ * returns false (*ns untouched) on bad syntax, and on a value out of int64
+ * nanoseconds' range (above 2562047h47m16.854775807s, about 292 years, or below
+ * -2562047h47m16.854775808s), which is refused, never saturated. Callers say so:
+ * a setting is an error naming the value; a manifest field is not judged.
  */
 bool k5_duration_parse(const char *s, size_t n, int64_t *ns);
 
