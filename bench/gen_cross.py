@@ -55,41 +55,21 @@ spec:
 """)
 
 
-def pdb_labels(i):
+def pdb(name, labels=None, expressions=()):
+    """A PodDisruptionBudget (maxUnavailable 1) selecting by matchLabels (flow text such as
+    "{tier: web}") or, without labels, by matchExpressions only: (key, operator, values)."""
+    if labels:
+        selector = f" {{matchLabels: {labels}}}"
+    else:
+        selector = "\n    matchExpressions:" + "".join(
+            f"\n      - {{key: {k}, operator: {op}, values: [{v}]}}" for k, op, v in expressions)
     w(f"""---
 apiVersion: policy/v1
 kind: PodDisruptionBudget
-metadata: {{name: pdb{i}, namespace: shop}}
+metadata: {{name: {name}, namespace: shop}}
 spec:
   maxUnavailable: 1
-  selector: {{matchLabels: {{tier: web}}}}
-""")
-
-
-def pdb_nothing(i):
-    w(f"""---
-apiVersion: policy/v1
-kind: PodDisruptionBudget
-metadata: {{name: pdb{i}, namespace: shop}}
-spec:
-  maxUnavailable: 1
-  selector:
-    matchExpressions:
-      - {{key: app, operator: In, values: [gone{i}]}}
-""")
-
-
-def pdb(i):
-    w(f"""---
-apiVersion: policy/v1
-kind: PodDisruptionBudget
-metadata: {{name: app{i}, namespace: shop}}
-spec:
-  maxUnavailable: 1
-  selector:
-    matchExpressions:
-      - {{key: app, operator: In, values: [app{i}]}}
-      - {{key: tier, operator: NotIn, values: [batch]}}
+  selector:{selector}
 """)
 
 
@@ -97,7 +77,7 @@ for i in range(N):
     deployment(i)
     if shape == "notin":
         service(i, f"{{app: app{i}}}")
-        pdb(i)
+        pdb(f"app{i}", expressions=[("app", "In", f"app{i}"), ("tier", "NotIn", "batch")])
     elif shape == "shared":
         service(i, "{tier: web}")
     elif shape == "own":
@@ -105,10 +85,10 @@ for i in range(N):
     elif shape == "ports":
         service(i, "{tier: web}", f"[{{port: {10000 + i}, targetPort: {10000 + i}}}]")
     elif shape == "overlap":
-        pdb_labels(i)
+        pdb(f"pdb{i}", labels="{tier: web}")
     elif shape == "mismatch":
         service(i, "{tier: web}", "[{port: 80, targetPort: grpc}]")
     elif shape == "nothing":
-        pdb_nothing(i)
+        pdb(f"pdb{i}", expressions=[("app", "In", f"gone{i}")])
     else:
         sys.exit(f"unknown shape {shape}")
