@@ -9,7 +9,14 @@
  * renames the port its Service targets), PDB and Ingress CREATEs. The same
  * reviews are timed without the cache in the same run, for the ratio.
  *
- *   wh-bench-cluster [OBJECTS [REVIEWS]]   (defaults 50000 and 20000)
+ * Then NetworkPolicies: one namespace of 256 workloads (each a Deployment, its Service and an
+ * Ingress routing to it) under 0, 1, 16, 64 and 256 policies that all select every pod. A
+ * review whose pods a policy selects brings every policy of the namespace that selects them,
+ * and a policy under review brings the workloads it selects (up to the 256-partner cap), so
+ * this is the shape whose cost grows with workloads x policies. Each policy count is timed
+ * on the same review mix and reported as a ratio to the no-policy cache.
+ *
+ *   wh-bench-cluster [OBJECTS [REVIEWS [POLICY_REVIEWS]]]   (defaults 50000, 20000, 2000)
  */
 #include <cjson/cJSON.h>
 #include <malloc.h>
@@ -22,6 +29,7 @@
 #include "wh_cache.h"
 #include "wh_log.h"
 
+#define POLICY_BUDGET_NS 5000000000LL /* CPU a row of the NetworkPolicy figure may take */
 #define PER_NS 100 /* objects per namespace: 40 Deployments, 40 Services, 10 PDBs, 5 HPAs, 5 Ingresses */
 
 /* `distinct` gives every Deployment its own probe path, preStop and container port (nothing
@@ -104,6 +112,29 @@ static char *ingress(int ns, int i)
     return s;
 }
 
+/* A policy isolating the pods `pods` selects (a JSON selector) for ingress on 8080, from `from`
+ * (a JSON list of peers). */
+static char *netpol(int ns, const char *name, const char *pods, const char *from)
+{
+    char *s = malloc(1024);
+    snprintf(s, 1024,
+             "{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"NetworkPolicy\",\"metadata\":{"
+             "\"name\":\"%s\",\"namespace\":\"team-%d\"},\"spec\":{\"podSelector\":%s,"
+             "\"policyTypes\":[\"Ingress\"],\"ingress\":[{\"from\":%s,\"ports\":[{\"port\":8080}]}]}}",
+             name, ns, pods, from);
+    return s;
+}
+
+static char *namespace_object(const char *name)
+{
+    char *s = malloc(512);
+    snprintf(s, 512,
+             "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"%s\","
+             "\"labels\":{\"kubernetes.io/metadata.name\":\"%s\"}}}",
+             name, name);
+    return s;
+}
+
 static void feed(wh_cache *c, k5_kind kind, char *json)
 {
     cJSON *j = cJSON_Parse(json);
@@ -149,12 +180,156 @@ static int64_t pct(const int64_t *v, size_t n, double p)
     return v[i];
 }
 
+/* Judges `reviews` reviews, the mix in turn, against `c` (NULL: without a cache), and sorts the
+ * wall and thread CPU time of each into wall[] and cpu[]; with a CPU budget (ns, 0: none) it
+ * stops early once 20 reviews are done and the budget is spent. Adds the denials to *denied
+ * (may be NULL) and keeps, per mix entry, the partners it was judged with. Returns how many
+ * reviews it timed, 0 when one failed. */
+static long time_reviews(wh_cache *c, char *const *mix, const size_t *mixlen, int nmix,
+                         long reviews, int64_t budget_ns, int64_t *wall, int64_t *cpu,
+                         size_t *denied, size_t *partners)
+{
+    int64_t spent = 0;
+    long r = 0;
+    for (; r < reviews && !(budget_ns && r >= 20 && spent > budget_ns); r++) {
+        int m = (int)(r % nmix);
+        wh_review rv;
+        int64_t a = wh_now_ns(), ca = cpu_ns();
+        wh_status st = wh_admission_review_cached(NULL, c, mix[m], mixlen[m], 0, 0, &rv);
+        cpu[r] = cpu_ns() - ca;
+        wall[r] = wh_now_ns() - a;
+        spent += cpu[r];
+        bool ok = st == WH_OK && rv.http_status == 200;
+        if (ok && denied && rv.decision == WH_DECISION_DENIED)
+            (*denied)++;
+        if (partners)
+            partners[m] = rv.partners;
+        wh_review_clear(&rv);
+        if (!ok)
+            return 0;
+    }
+    qsort(wall, (size_t)r, sizeof *wall, cmp_i64);
+    qsort(cpu, (size_t)r, sizeof *cpu, cmp_i64);
+    return r;
+}
+
+/* The namespace of the NetworkPolicy figure: `workloads` Deployments, each with its Service and
+ * an Ingress routing to it, under `policies` policies that all select every pod (team: team-0).
+ * Each admits one app's pods; the last admits the ingress-nginx namespace, so the rule reads
+ * the union of all of them before it knows the controller is admitted. Every kind the cache
+ * watches is listed (an unlisted one keeps the cache syncing). */
+static wh_cache *policy_cache(int workloads, int policies)
+{
+    wh_cache *c = NULL;
+    if (wh_cache_new(NULL, &c) != WH_OK)
+        return NULL;
+    for (int b = 0; b < K5__KIND_COUNT; b++) {
+        k5_kind kind = K5_KIND_AT(b);
+        if (!(kind & K5_CLUSTER_KINDS))
+            continue;
+        wh_cache_replace_begin(c, kind);
+        for (int i = 0; i < workloads; i++) {
+            if (kind == K5_KIND_DEPLOYMENT)
+                feed(c, kind, deployment(0, i, "http", 3));
+            else if (kind == K5_KIND_SERVICE)
+                feed(c, kind, service(0, i, "http"));
+            else if (kind == K5_KIND_INGRESS)
+                feed(c, kind, ingress(0, i));
+        }
+        for (int k = 0; kind == K5_KIND_NETWORKPOLICY && k < policies; k++) {
+            char name[32], from[256];
+            snprintf(name, sizeof name, "np-%d", k);
+            if (k == policies - 1)
+                snprintf(from, sizeof from, "[{\"namespaceSelector\":{\"matchLabels\":{"
+                                            "\"kubernetes.io/metadata.name\":\"ingress-nginx\"}}}]");
+            else
+                snprintf(from, sizeof from,
+                         "[{\"podSelector\":{\"matchLabels\":{\"app\":\"app-%d\"}}}]", k);
+            feed(c, kind, netpol(0, name, "{\"matchLabels\":{\"team\":\"team-0\"}}", from));
+        }
+        if (kind == K5_KIND_NAMESPACE) {
+            feed(c, kind, namespace_object("team-0"));
+            feed(c, kind, namespace_object("ingress-nginx"));
+        }
+        wh_cache_replace_end(c, kind);
+    }
+    return c;
+}
+
+/* The NetworkPolicy figure: each review kind alone, against caches of 0 to 256 policies. */
+static int policy_figure(long reviews)
+{
+    enum { W = 256, KINDS = 4, COUNTS = 5 };
+    static const int counts[COUNTS] = {0, 1, 16, 64, 256};
+    static const char *const what[KINDS] = {"Deployment UPDATE", "Service CREATE",
+                                            "Ingress CREATE", "NetworkPolicy CREATE"};
+    char *mix[KINDS];
+    size_t mixlen[KINDS];
+    mix[0] = review("Deployment", "apps", "v1", "UPDATE", 0, deployment(0, 9, "http", 4),
+                    deployment(0, 9, "http", 3));
+    mix[1] = review("Service", "", "v1", "CREATE", 0, service(0, 7, "http"), NULL);
+    mix[2] = review("Ingress", "networking.k8s.io", "v1", "CREATE", 0, ingress(0, 2), NULL);
+    mix[3] = review("NetworkPolicy", "networking.k8s.io", "v1", "CREATE", 0,
+                    netpol(0, "np-new", "{}",
+                           "[{\"namespaceSelector\":{\"matchLabels\":{"
+                           "\"kubernetes.io/metadata.name\":\"ingress-nginx\"}}}]"),
+                    NULL);
+    for (int i = 0; i < KINDS; i++)
+        mixlen[i] = strlen(mix[i]);
+    int64_t *wall = malloc((size_t)reviews * sizeof *wall);
+    int64_t *cpu = malloc((size_t)reviews * sizeof *cpu);
+    int64_t none[KINDS][2] = {{0}}; /* CPU p50 and p99 without policies */
+    int rc = 0;
+    printf("NetworkPolicies: one namespace of %d workloads (Deployment, Service, Ingress each) "
+           "under N policies that all select every pod; each review kind alone, up to %ld "
+           "reviews or %.0f s of CPU a row; thread CPU time, and its ratio to no policies\n",
+           W, reviews, (double)POLICY_BUDGET_NS / 1e9);
+    printf("policies  review                  reviews    p50 us     p99 us  p50 /none p99 /none "
+           " partners\n");
+    for (int ci = 0; ci < COUNTS && rc == 0; ci++) {
+        wh_cache *c = policy_cache(W, counts[ci]);
+        if (!c) {
+            rc = 1;
+            break;
+        }
+        for (int k = 0; k < KINDS; k++) {
+            size_t partners = 0;
+            long n = time_reviews(c, &mix[k], &mixlen[k], 1, reviews, POLICY_BUDGET_NS, wall, cpu, NULL,
+                                  &partners);
+            if (!n) {
+                rc = 1;
+                break;
+            }
+            int64_t p50 = pct(cpu, (size_t)n, 0.50), p99 = pct(cpu, (size_t)n, 0.99);
+            if (counts[ci] == 0)
+                none[k][0] = p50, none[k][1] = p99;
+            printf("%-9d %-22s %8ld %10.1f %10.1f %9.1f %9.1f %9zu\n", counts[ci], what[k], n,
+                   (double)p50 / 1e3, (double)p99 / 1e3, (double)p50 / (double)none[k][0],
+                   (double)p99 / (double)none[k][1], partners);
+            /* The shape must be in play: a Deployment under N policies is judged with them. */
+            if (k == 0 && partners < (size_t)counts[ci])
+                rc = 1;
+        }
+        wh_cache_free(&c);
+    }
+    for (int i = 0; i < KINDS; i++)
+        free(mix[i]);
+    free(wall);
+    free(cpu);
+    if (rc)
+        fprintf(stderr, "wh-bench-cluster: the NetworkPolicy figure failed (a review failed, or "
+                        "a Deployment was judged without its policies)\n");
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     long objects = argc > 1 ? strtol(argv[1], NULL, 10) : 50000;
     long reviews = argc > 2 ? strtol(argv[2], NULL, 10) : 20000;
-    if (objects < PER_NS || reviews < 100) {
-        fprintf(stderr, "usage: wh-bench-cluster [OBJECTS>=100 [REVIEWS>=100]]\n");
+    long policy_reviews = argc > 3 ? strtol(argv[3], NULL, 10) : 2000;
+    if (objects < PER_NS || reviews < 100 || policy_reviews < 100) {
+        fprintf(stderr,
+                "usage: wh-bench-cluster [OBJECTS>=100 [REVIEWS>=100 [POLICY_REVIEWS>=100]]]\n");
         return 2;
     }
     wh_log_set_level(WH_LOG_ERROR);
@@ -247,25 +422,11 @@ int main(int argc, char **argv)
     int64_t *cpu[2] = {malloc((size_t)reviews * sizeof(int64_t)),
                        malloc((size_t)reviews * sizeof(int64_t))};
     size_t denied = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        int64_t *out = pass == 0 ? with : without;
-        for (long r = 0; r < reviews; r++) {
-            int m = (int)(r % MIX);
-            wh_review rv;
-            int64_t a = wh_now_ns(), ca = cpu_ns();
-            wh_status st = wh_admission_review_cached(NULL, pass == 0 ? c : NULL, mix[m],
-                                                      mixlen[m], 0, 0, &rv);
-            cpu[pass][r] = cpu_ns() - ca;
-            out[r] = wh_now_ns() - a;
-            if (st != WH_OK || rv.http_status != 200)
-                return 1;
-            if (pass == 0 && rv.decision == WH_DECISION_DENIED)
-                denied++;
-            wh_review_clear(&rv);
-        }
-        qsort(out, (size_t)reviews, sizeof *out, cmp_i64);
-        qsort(cpu[pass], (size_t)reviews, sizeof *cpu[pass], cmp_i64);
-    }
+    for (int pass = 0; pass < 2; pass++)
+        if (!time_reviews(pass == 0 ? c : NULL, mix, mixlen, MIX, reviews, 0,
+                          pass == 0 ? with : without, cpu[pass], pass == 0 ? &denied : NULL,
+                          NULL))
+            return 1;
     printf("cached objects            %zu (%.0f bytes each, %.1f MiB, filled in %.2f s)\n", cached,
            cached ? (double)bytes / (double)cached : 0.0, (double)bytes / 1048576.0,
            (double)fill_ns / 1e9);
@@ -300,5 +461,7 @@ int main(int argc, char **argv)
     free(cpu[0]);
     free(cpu[1]);
     wh_cache_free(&c);
-    return denied > 0 ? 0 : 1; /* the broken reviews must have been seen as broken */
+    if (!denied)
+        return 1; /* the broken reviews must have been seen as broken */
+    return policy_figure(policy_reviews);
 }

@@ -17,6 +17,8 @@
 
 #include <kube5xx/kube5xx.h>
 
+#include "unit_test_util.h"
+
 /* ---- helpers ---- */
 
 static cJSON *parse(const char *json)
@@ -476,38 +478,40 @@ out:
     k5_docset_free(&set);
 }
 
+typedef struct fidelity_counts {
+    size_t files, compared;
+} fidelity_counts;
+
+static void fidelity_yaml(const char *path, void *ud)
+{
+    fidelity_counts *n = ud;
+    if (unit_ends_with(path, ".yaml"))
+        fidelity_file(path, &n->files, &n->compared);
+}
+
 static void test_cluster__cross_rules_agree_with_the_linter_on_every_fixture(void **state)
 {
     (void)state;
-    char root[2048];
-    snprintf(root, sizeof root, "%s/tests/fixtures", K5_SOURCE_DIR);
-    DIR *d = opendir(root);
-    assert_non_null(d);
-    size_t files = 0, compared = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (de->d_name[0] == '.')
-            continue;
-        char dir[4096];
-        snprintf(dir, sizeof dir, "%s/%s", root, de->d_name);
-        DIR *sub = opendir(dir);
-        if (!sub)
-            continue;
-        struct dirent *fe;
-        while ((fe = readdir(sub))) {
-            size_t l = strlen(fe->d_name);
-            if (l < 6 || strcmp(fe->d_name + l - 5, ".yaml") != 0)
-                continue;
-            char path[8192];
-            snprintf(path, sizeof path, "%s/%s", dir, fe->d_name);
-            fidelity_file(path, &files, &compared);
-        }
-        closedir(sub);
-    }
-    closedir(d);
+    fidelity_counts n = {0, 0};
+    assert_true(unit_each_file(K5_SOURCE_DIR "/tests/fixtures", fidelity_yaml, &n));
+    size_t files = n.files, compared = n.compared;
     print_message("cluster fidelity: %zu fixture files, %zu objects judged both ways\n", files,
                   compared);
     assert_true(files >= 20); /* the walk found the fixtures */
+}
+
+/* Lints `yaml` (copied into the set, which owns the copy) as the linter does one file `name`.
+ * The caller frees the report and *set. */
+static k5_report *lint_text(const char *name, const char *yaml, k5_docset **set)
+{
+    char *buf = strdup(yaml);
+    assert_non_null(buf);
+    k5_report *rep = NULL;
+    k5_error e = {0};
+    assert_int_equal(k5_docset_new(set, "default"), K5_OK);
+    assert_int_equal(k5_docset_load(*set, name, buf, strlen(buf), K5_FORMAT_AUTO, &e), K5_OK);
+    assert_int_equal(k5_run(*set, NULL, 0, &rep, &e), K5_OK);
+    return rep;
 }
 
 /*
@@ -536,15 +540,8 @@ static void test_cluster__missing_grant_is_marked_an_absence(void **state)
         "metadata: {name: web, namespace: shop}\n"
         "spec:\n"
         "  rules: [{backendRefs: [{name: web, namespace: backend, port: 8080}]}]\n";
-    char *buf = strdup(yaml);
-    assert_non_null(buf);
     k5_docset *set = NULL;
-    k5_report *rep = NULL;
-    k5_error e = {0};
-    assert_int_equal(k5_docset_new(&set, "default"), K5_OK);
-    assert_int_equal(k5_docset_load(set, "routes.yaml", buf, strlen(buf), K5_FORMAT_AUTO, &e),
-                     K5_OK);
-    assert_int_equal(k5_run(set, NULL, 0, &rep, &e), K5_OK);
+    k5_report *rep = lint_text("routes.yaml", yaml, &set);
     size_t grant = 0, port = 0;
     for (size_t i = 0; i < k5_report_count(rep); i++) {
         const k5_finding *f = k5_report_at(rep, i);
@@ -563,7 +560,7 @@ static void test_cluster__missing_grant_is_marked_an_absence(void **state)
     assert_int_equal(grant, 1);
     assert_int_equal(port, 1);
     k5_report_free(&rep);
-    k5_docset_free(&set); /* and buf, which the set owns */
+    k5_docset_free(&set);
 }
 
 /*
@@ -598,15 +595,8 @@ static size_t gke_findings(const char *svc_annotations, bool *absence)
              "        - {name: web, image: web, ports: [{containerPort: 8080}],\n"
              "           readinessProbe: {tcpSocket: {port: 8080}}}\n",
              svc_annotations);
-    char *buf = strdup(yaml);
-    assert_non_null(buf);
     k5_docset *set = NULL;
-    k5_report *rep = NULL;
-    k5_error e = {0};
-    assert_int_equal(k5_docset_new(&set, "default"), K5_OK);
-    assert_int_equal(k5_docset_load(set, "gke.yaml", buf, strlen(buf), K5_FORMAT_AUTO, &e),
-                     K5_OK);
-    assert_int_equal(k5_run(set, NULL, 0, &rep, &e), K5_OK);
+    k5_report *rep = lint_text("gke.yaml", yaml, &set);
     size_t n = 0;
     for (size_t i = 0; i < k5_report_count(rep); i++) {
         const k5_finding *f = k5_report_at(rep, i);

@@ -20,6 +20,7 @@
 #include <kube5xx/kube5xx.h>
 
 #include "k5_internal.h"
+#include "unit_test_util.h"
 
 /* ---- a growable text buffer ---- */
 
@@ -270,38 +271,29 @@ static bool starts_like_json(const char *b, size_t n)
     return false;
 }
 
+typedef struct json_walk {
+    void (*fn)(const char *path, const char *buf, size_t n);
+    size_t count;
+} json_walk;
+
+static void if_json(const char *path, void *ud)
+{
+    json_walk *w = ud;
+    size_t n;
+    char *buf = read_all(path, &n);
+    if (buf && starts_like_json(buf, n)) {
+        w->fn(path, buf, n);
+        w->count++;
+    }
+    free(buf);
+}
+
 /* Every file under dir (recursively) that starts like JSON, through fn; returns the count. */
 static size_t each_json(const char *dir, void (*fn)(const char *path, const char *buf, size_t n))
 {
-    DIR *d = opendir(dir);
-    if (!d)
-        return 0;
-    size_t count = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        struct stat sb;
-        if (lstat(path, &sb) != 0)
-            continue;
-        if (S_ISDIR(sb.st_mode)) {
-            count += each_json(path, fn);
-            continue;
-        }
-        if (!S_ISREG(sb.st_mode))
-            continue;
-        size_t n;
-        char *buf = read_all(path, &n);
-        if (buf && starts_like_json(buf, n)) {
-            fn(path, buf, n);
-            count++;
-        }
-        free(buf);
-    }
-    closedir(d);
-    return count;
+    json_walk w = {fn, 0};
+    (void)unit_each_file(dir, if_json, &w);
+    return w.count;
 }
 
 static void both_ways(const char *path, const char *buf, size_t n)
@@ -492,32 +484,17 @@ static void fixture_as_json(const char *path)
     k5_docset_free(&set);
 }
 
-static void walk_yaml(const char *dir)
+static void if_yaml(const char *path, void *ud)
 {
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        struct stat sb;
-        if (lstat(path, &sb) != 0)
-            continue;
-        size_t l = strlen(e->d_name);
-        if (S_ISDIR(sb.st_mode))
-            walk_yaml(path);
-        else if (S_ISREG(sb.st_mode) && l > 5 && strcmp(e->d_name + l - 5, ".yaml") == 0)
-            fixture_as_json(path);
-    }
-    closedir(d);
+    (void)ud;
+    if (unit_ends_with(path, ".yaml"))
+        fixture_as_json(path);
 }
 
 static void test_json__every_yaml_fixture_written_as_json_loads_the_same(void **state)
 {
     (void)state;
-    walk_yaml(K5_SOURCE_DIR "/tests/fixtures");
+    assert_true(unit_each_file(K5_SOURCE_DIR "/tests/fixtures", if_yaml, NULL));
     print_message("YAML fixtures written as JSON three ways: %zu\n", fixtures_written);
     assert_true(fixtures_written >= 100);
 }
@@ -656,22 +633,9 @@ static void test_json__generated_documents_load_the_same(void **state)
 
 /* ---- where the direct parser differs on purpose, and its limits ---- */
 
-typedef struct loaded {
-    k5_docset *set;
-    k5_status st;
-    k5_error err;
-} loaded;
-
 static loaded load_fmt(const char *s, size_t n, k5_format fmt)
 {
-    loaded l;
-    memset(&l, 0, sizeof l);
-    assert_int_equal(k5_docset_new(&l.set, NULL), K5_OK);
-    char *buf = malloc(n ? n : 1);
-    assert_non_null(buf);
-    memcpy(buf, s, n);
-    l.st = k5_docset_load(l.set, "in.json", buf, n, fmt, &l.err);
-    return l;
+    return unit_load("in.json", NULL, s, n, fmt);
 }
 
 static void expect_json_error(const char *s, size_t n, k5_status st, uint32_t line,

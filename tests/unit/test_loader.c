@@ -17,23 +17,11 @@
 #include <kube5xx/kube5xx.h>
 
 #include "k5_check.h"
-
-typedef struct loaded {
-    k5_docset *set;
-    k5_status st;
-    k5_error err;
-} loaded;
+#include "unit_test_util.h"
 
 static loaded load_fmt(const char *text, size_t len, k5_format fmt)
 {
-    loaded l;
-    memset(&l, 0, sizeof l);
-    assert_int_equal(k5_docset_new(&l.set, "default"), K5_OK);
-    char *buf = malloc(len ? len : 1);
-    assert_non_null(buf);
-    memcpy(buf, text, len);
-    l.st = k5_docset_load(l.set, "in.yaml", buf, len, fmt, &l.err);
-    return l;
+    return unit_load("in.yaml", "default", text, len, fmt);
 }
 
 static loaded load(const char *text)
