@@ -46,14 +46,8 @@ const k5_rule k5__rule_readiness_probe_missing = {
     .severity = K5_SEV_ERROR,
     .kinds = K5_KINDS_SERVING,
     .scope = K5_SCOPE_SINGLE,
-    .cost = "O(Service groups selecting the workload x its declared ports) per workload "
-            "(serving, through the index): Services of one namespace with the same selector form "
-            "one group, visited once with its size and the set of its members' distinct "
-            "targetPorts, looked up by the workload's ports, so N Services sharing one selector "
-            "over N workloads cost N, with one port list or N different ones (measured: "
-            "bench/scale_bench.sh, figures 4 and 7)",
-    .scope_note = "also cross-object: the serving containers are those a selecting Service's "
-                  "targetPort resolves to (see \"Serving\" in docs/rules.md)",
+    .cost = K5__COST_SERVING,
+    .scope_note = K5__SCOPE_SERVING_CONTAINERS,
     .summary = "No serving container of a pod has a readinessProbe",
     .explanation =
         "Without a readiness probe a pod is added to the Service's endpoints as soon as its "

@@ -35,12 +35,7 @@ const k5_rule k5__rule_termination_grace_period_too_short = {
     .severity = K5_SEV_WARNING,
     .kinds = K5_KINDS_SERVING,
     .scope = K5_SCOPE_SINGLE,
-    .cost = "O(Service groups selecting the workload x its declared ports) per workload "
-            "(serving, through the index): Services of one namespace with the same selector form "
-            "one group, visited once with its size and the set of its members' distinct "
-            "targetPorts, looked up by the workload's ports, so N Services sharing one selector "
-            "over N workloads cost N, with one port list or N different ones (measured: "
-            "bench/scale_bench.sh, figures 4 and 7)",
+    .cost = K5__COST_SERVING,
     .scope_note = "also cross-object: a container without ports counts as serving when a "
                   "Service in the input selects its pod template",
     .summary = "A serving workload's terminationGracePeriodSeconds is too short to drain",

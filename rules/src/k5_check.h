@@ -233,6 +233,18 @@ bool k5__serving_has(const k5__serving *s, const k5_object *obj, const k5_node *
 /* k5__serving_of then k5__serving_has, for one container. */
 bool k5__container_serving(const k5_check *c, const k5_object *obj, const k5_node *container);
 
+/* The Cost line (docs/rules.md) of a rule whose work is k5__serving_of's, one text for all. */
+#define K5__COST_SERVING                                                                         \
+    "O(Service groups selecting the workload x its declared ports) per workload (serving, "      \
+    "through the index): Services of one namespace with the same selector form one group, "      \
+    "visited once with its size and the set of its members' distinct targetPorts, looked up by " \
+    "the workload's ports, so N Services sharing one selector over N workloads cost N, with one " \
+    "port list or N different ones (measured: bench/scale_bench.sh, figures 4 and 7)"
+/* The scope note of a rule that judges only the serving containers (k5__serving_has). */
+#define K5__SCOPE_SERVING_CONTAINERS                                                             \
+    "also cross-object: the serving containers are those a selecting Service's targetPort "     \
+    "resolves to (see \"Serving\" in docs/rules.md)"
+
 /*
  * Writes the names of the Services of the input selecting obj's pods as
  * `"web", "web-headless"` into buf; returns how many were written.
