@@ -79,6 +79,7 @@ options=(
 "webhook-from|the TLS port narrowed to the control plane|--set networkPolicy.webhookFrom[0].ipBlock.cidr=10.0.0.0/24|o['NetworkPolicy/kube5xx-webhook']['spec']['ingress'][0]['from'] == [{'ipBlock': {'cidr': '10.0.0.0/24'}}] and 'from' not in o['NetworkPolicy/kube5xx-webhook']['spec']['ingress'][1]"
 "no-netpol|no NetworkPolicy|--set networkPolicy.enabled=false|not [k for k in kinds if k.startswith('NetworkPolicy/')]"
 "exemptions|extra exemptions and rule settings|--set exemptions.namespaces={kube-system,kube-node-lease,legacy} --set exemptions.usernames={ci-bot} --set exemptions.groups={system:nodes,system:masters} --set exemptions.objects={Deployment/shop/batch-*} --set rules.prestop-hook-missing=off --set rules.memory-limit-too-low.min=128Mi|cfg['webhook']['exempt']['namespaces'] == ['kube-system', 'kube-node-lease', 'legacy', 'kube5xx'] and cfg['webhook']['exempt']['usernames'] == ['system:serviceaccount:kube5xx:kube5xx-webhook', 'ci-bot'] and cfg['webhook']['exempt']['groups'] == ['system:nodes', 'system:masters'] and cfg['exempt']['objects'] == ['Deployment/shop/batch-*'] and cfg['rules'] == {'prestop-hook-missing': 'off', 'memory-limit-too-low': {'min': '128Mi'}} and all('legacy' in w['namespaceSelector']['matchExpressions'][0]['values'] for w in vwc) and all([m['name'] for m in w['matchConditions']] == ['not-kube5xx-service-account', 'not-exempt-usernames', 'not-nodes', 'not-masters'] and \"'ci-bot'\" in w['matchConditions'][1]['expression'] and \"'system:masters'\" in w['matchConditions'][3]['expression'] for w in vwc)"
+"list-setting|a list-valued rule setting, through toYaml into a config the engine accepts|--set rules.networkpolicy-blocks-ingress.controller-namespaces={edge,ingress-nginx} --set rules.networkpolicy-blocks-ingress.severity=warning|cfg['rules'] == {'networkpolicy-blocks-ingress': {'controller-namespaces': ['edge', 'ingress-nginx'], 'severity': 'warning'}}"
 "image|image and pull settings|--set image.repository=registry.example.com/kube5xx --set image.tag=0.1.0-rc1 --set image.pullPolicy=Always --set imagePullSecrets[0].name=regcred|pod['containers'][0]['image'] == 'registry.example.com/kube5xx:0.1.0-rc1' and pod['containers'][0]['imagePullPolicy'] == 'Always' and pod['imagePullSecrets'] == [{'name': 'regcred'}]"
 "resources|resources for a bigger cluster cache|--set resources.limits.memory=768Mi --set resources.requests.memory=256Mi --set resources.requests.cpu=200m|pod['containers'][0]['resources'] == {'limits': {'memory': '768Mi'}, 'requests': {'cpu': '200m', 'memory': '256Mi'}}"
 "names|another name prefix and namespace|--namespace webhooks --set fullnameOverride=k5|o['Deployment/k5-webhook']['metadata']['namespace'] == 'webhooks' and o['ValidatingWebhookConfiguration/k5'] and all(w['clientConfig']['service'] == {'namespace': 'webhooks', 'name': 'k5-webhook', 'path': w['clientConfig']['service']['path'], 'port': 443} for w in vwc) and cfg['webhook']['exempt']['usernames'] == ['system:serviceaccount:webhooks:k5-webhook'] and 'webhooks' in vwc[0]['namespaceSelector']['matchExpressions'][0]['values'] and pod['volumes'][1]['configMap']['name'] == 'k5-config' and o['ClusterRoleBinding/k5-webhook-cache']['subjects'][0] == {'kind': 'ServiceAccount', 'name': 'k5-webhook', 'namespace': 'webhooks'}"
@@ -99,6 +100,21 @@ for opt in "${options[@]}"; do
     fi
     check "$name: $what, as values.yaml says" expect "$name" "$want"
 done
+
+# The list-valued setting is not only rendered but read: under the render's config, a policy
+# admitting namespace "edge" admits the controller; without it, the rule warns.
+npfix="$ship_root/tests/fixtures/networkpolicy-blocks-ingress/fire-unconfigured-controller-namespace.yaml"
+nprule="[f for f in r['findings'] if f['rule'] == 'networkpolicy-blocks-ingress']"
+if [ -f "$ship_tmp/list-setting-config.yaml" ]; then
+    lint_json --no-config "$npfix"
+    check "list-setting: without the config, networkpolicy-blocks-ingress warns on $npfix" json "len($nprule) == 1" ||
+        show_lint
+    lint_json --config "$ship_tmp/list-setting-config.yaml" "$npfix"
+    check "list-setting: under the chart's config, controller-namespaces [edge, ingress-nginx] is read" \
+        json "$nprule == [] and r['errors'] == []" || show_lint
+else
+    check "list-setting: the render has a config" false
+fi
 
 # --- values the chart refuses --------------------------------------------------------------
 refused() { # refused DESCRIPTION PATTERN ARGS...: the render fails, its message matching PATTERN
