@@ -313,27 +313,6 @@ static void test_cluster__a_generated_deployment_costs_under_a_kibibyte(void **s
 
 /* ---- fidelity: the cache and the linter agree on every cross-object fixture ---- */
 
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    if (buf) {
-        buf[n] = '\0';
-        *len = (size_t)n;
-    }
-    return buf;
-}
-
 static bool g_lossy; /* a number cJSON (a double) cannot hold exactly was converted */
 
 static cJSON *to_json(const k5_node *n)
@@ -397,7 +376,7 @@ static void cross_lines(const k5_report *r, size_t index, bool by_index, const k
 static void fidelity_file(const char *path, size_t *files, size_t *compared)
 {
     size_t len = 0;
-    char *buf = read_file(path, &len);
+    char *buf = unit_read_file(path, &len);
     assert_non_null(buf);
     /* # linter-only: the finding reads a field the cache does not keep (docs/webhook.md). */
     if (strstr(buf, "# config:") || strstr(buf, "# namespace:") || strstr(buf, "# single-only") ||

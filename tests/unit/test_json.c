@@ -246,21 +246,6 @@ static void same_lint(const char *what, const char *buf, size_t len)
     free(b.p);
 }
 
-static char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    text t = {0};
-    char buf[65536];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        put(&t, buf, n);
-    fclose(f);
-    *len = t.n;
-    return t.p ? t.p : calloc(1, 1);
-}
-
 static bool starts_like_json(const char *b, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -280,7 +265,7 @@ static void if_json(const char *path, void *ud)
 {
     json_walk *w = ud;
     size_t n;
-    char *buf = read_all(path, &n);
+    char *buf = unit_read_file(path, &n);
     if (buf && starts_like_json(buf, n)) {
         w->fn(path, buf, n);
         w->count++;
@@ -457,7 +442,7 @@ static size_t fixtures_written;
 static void fixture_as_json(const char *path)
 {
     size_t n;
-    char *buf = read_all(path, &n);
+    char *buf = unit_read_file(path, &n);
     assert_non_null(buf);
     k5_docset *set = NULL;
     assert_int_equal(k5_docset_new(&set, NULL), K5_OK);

@@ -34,6 +34,8 @@
 
 #include <kube5xx/kube5xx.h>
 
+#include "unit_test_util.h"
+
 #define MAX_FIXTURES 2000
 
 typedef struct fixture {
@@ -41,27 +43,6 @@ typedef struct fixture {
     char path[2048];
     bool fire;
 } fixture;
-
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    if (buf) {
-        buf[n] = '\0';
-        *len = (size_t)n;
-    }
-    return buf;
-}
 
 /* Value of a "# key: value" header line, copied into out; false when absent. */
 static bool header(const char *text, const char *key, char *out, size_t size)
@@ -180,7 +161,7 @@ static void run_fixture(void **state)
 {
     const fixture *fx = *state;
     size_t len = 0;
-    char *text = read_file(fx->path, &len);
+    char *text = unit_read_file(fx->path, &len);
     assert_non_null(text);
     char ns[128] = "", cfgtext[2048], want[512];
     header(text, "namespace", ns, sizeof ns); /* none: as the linter without --namespace */

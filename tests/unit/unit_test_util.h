@@ -43,6 +43,43 @@ static inline loaded unit_load(const char *name, const char *ns, const char *tex
     return l;
 }
 
+/* Reads a whole file, NUL-terminated; *len gets its length (0 on failure). NULL when it cannot
+ * be read. The caller frees it. */
+static inline char *unit_read_file(const char *path, size_t *len)
+{
+    *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        if (n + 1 >= cap) {
+            char *grown = realloc(buf, cap * 2);
+            if (!grown) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = grown;
+            cap *= 2;
+        }
+        size_t r = fread(buf + n, 1, cap - n - 1, f);
+        if (r == 0)
+            break;
+        n += r;
+    }
+    bool failed = ferror(f) != 0;
+    fclose(f);
+    if (!buf || failed) {
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
 /*
  * Calls fn(path, ud) for every regular file under dir, recursively, in directory order,
  * skipping names that start with '.' and never following a symbolic link. False when dir
