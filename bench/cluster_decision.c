@@ -117,11 +117,12 @@ static char *ingress(int ns, int i)
 static char *netpol(int ns, const char *name, const char *pods, const char *from)
 {
     char *s = malloc(1024);
-    snprintf(s, 1024,
-             "{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"NetworkPolicy\",\"metadata\":{"
-             "\"name\":\"%s\",\"namespace\":\"team-%d\"},\"spec\":{\"podSelector\":%s,"
-             "\"policyTypes\":[\"Ingress\"],\"ingress\":[{\"from\":%s,\"ports\":[{\"port\":8080}]}]}}",
-             name, ns, pods, from);
+    snprintf(
+        s, 1024,
+        "{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"NetworkPolicy\",\"metadata\":{"
+        "\"name\":\"%s\",\"namespace\":\"team-%d\"},\"spec\":{\"podSelector\":%s,"
+        "\"policyTypes\":[\"Ingress\"],\"ingress\":[{\"from\":%s,\"ports\":[{\"port\":8080}]}]}}",
+        name, ns, pods, from);
     return s;
 }
 
@@ -240,8 +241,9 @@ static wh_cache *policy_cache(int workloads, int policies)
             char name[32], from[256];
             snprintf(name, sizeof name, "np-%d", k);
             if (k == policies - 1)
-                snprintf(from, sizeof from, "[{\"namespaceSelector\":{\"matchLabels\":{"
-                                            "\"kubernetes.io/metadata.name\":\"ingress-nginx\"}}}]");
+                snprintf(from, sizeof from,
+                         "[{\"namespaceSelector\":{\"matchLabels\":{"
+                         "\"kubernetes.io/metadata.name\":\"ingress-nginx\"}}}]");
             else
                 snprintf(from, sizeof from,
                          "[{\"podSelector\":{\"matchLabels\":{\"app\":\"app-%d\"}}}]", k);
@@ -294,8 +296,8 @@ static int policy_figure(long reviews)
         }
         for (int k = 0; k < KINDS; k++) {
             size_t partners = 0;
-            long n = time_reviews(c, &mix[k], &mixlen[k], 1, reviews, POLICY_BUDGET_NS, wall, cpu, NULL,
-                                  &partners);
+            long n = time_reviews(c, &mix[k], &mixlen[k], 1, reviews, POLICY_BUDGET_NS, wall, cpu,
+                                  NULL, &partners);
             if (!n) {
                 rc = 1;
                 break;
@@ -424,8 +426,7 @@ int main(int argc, char **argv)
     size_t denied = 0;
     for (int pass = 0; pass < 2; pass++)
         if (!time_reviews(pass == 0 ? c : NULL, mix, mixlen, MIX, reviews, 0,
-                          pass == 0 ? with : without, cpu[pass], pass == 0 ? &denied : NULL,
-                          NULL))
+                          pass == 0 ? with : without, cpu[pass], pass == 0 ? &denied : NULL, NULL))
             return 1;
     printf("cached objects            %zu (%.0f bytes each, %.1f MiB, filled in %.2f s)\n", cached,
            cached ? (double)bytes / (double)cached : 0.0, (double)bytes / 1048576.0,
