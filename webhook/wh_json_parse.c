@@ -291,63 +291,38 @@ static inline void append(cJSON **head, cJSON **last, cJSON *c)
     *last = c;
 }
 
-static bool parse_object(jp *j, cJSON *it)
+/* An object member's `"key":` with the item it names, or NULL; the value comes next. */
+static cJSON *parse_key(jp *j)
 {
-    if (++j->depth > WH_JSON_FAST_MAX_DEPTH)
-        return false;
+    if (j->p >= j->end || *j->p != '"')
+        return NULL;
+    cJSON *c = new_item(j);
+    if (!c || !(c->string = parse_string(j)))
+        return NULL;
+    skip_ws(j);
+    if (j->p >= j->end || *j->p != ':')
+        return NULL;
     j->p++;
     skip_ws(j);
-    cJSON *head = NULL, *last = NULL;
-    if (j->p < j->end && *j->p == '}') {
-        j->p++;
-    } else {
-        for (;;) {
-            if (j->p >= j->end || *j->p != '"')
-                return false;
-            cJSON *c = new_item(j);
-            if (!c || !(c->string = parse_string(j)))
-                return false;
-            skip_ws(j);
-            if (j->p >= j->end || *j->p != ':')
-                return false;
-            j->p++;
-            skip_ws(j);
-            if (!parse_value(j, c))
-                return false;
-            append(&head, &last, c);
-            skip_ws(j);
-            if (j->p < j->end && *j->p == ',') {
-                j->p++;
-                skip_ws(j);
-                continue;
-            }
-            if (j->p < j->end && *j->p == '}') {
-                j->p++;
-                break;
-            }
-            return false;
-        }
-    }
-    j->depth--;
-    if (head)
-        head->prev = last; /* cJSON keeps the last child there, for appending */
-    it->type = cJSON_Object;
-    it->child = head;
-    return true;
+    return c;
 }
 
-static bool parse_array(jp *j, cJSON *it)
+/*
+ * An object ('}', members with keys) or an array (']', bare values): one loop,
+ * so the two can never drift apart in what they accept.
+ */
+static bool parse_container(jp *j, cJSON *it, char close, int type)
 {
     if (++j->depth > WH_JSON_FAST_MAX_DEPTH)
         return false;
     j->p++;
     skip_ws(j);
     cJSON *head = NULL, *last = NULL;
-    if (j->p < j->end && *j->p == ']') {
+    if (j->p < j->end && *j->p == close) {
         j->p++;
     } else {
         for (;;) {
-            cJSON *c = new_item(j);
+            cJSON *c = close == '}' ? parse_key(j) : new_item(j);
             if (!c || !parse_value(j, c))
                 return false;
             append(&head, &last, c);
@@ -357,7 +332,7 @@ static bool parse_array(jp *j, cJSON *it)
                 skip_ws(j);
                 continue;
             }
-            if (j->p < j->end && *j->p == ']') {
+            if (j->p < j->end && *j->p == close) {
                 j->p++;
                 break;
             }
@@ -366,8 +341,8 @@ static bool parse_array(jp *j, cJSON *it)
     }
     j->depth--;
     if (head)
-        head->prev = last;
-    it->type = cJSON_Array;
+        head->prev = last; /* cJSON keeps the last child there, for appending */
+    it->type = type;
     it->child = head;
     return true;
 }
@@ -393,8 +368,8 @@ static bool parse_value(jp *j, cJSON *it)
         it->valuestring = s;
         return true;
     }
-    case '{': return parse_object(j, it);
-    case '[': return parse_array(j, it);
+    case '{': return parse_container(j, it, '}', cJSON_Object);
+    case '[': return parse_container(j, it, ']', cJSON_Array);
     case 'n':
         if (!literal(j, "null", 4))
             return false;
