@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,6 +43,11 @@ int64_t wh_now_ns(void)
 int64_t wh_wall_s(void)
 {
     return (int64_t)time(NULL);
+}
+
+void wh_thread_background(void)
+{
+    (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
 }
 
 void wh_buf_init(wh_buf *b, char *storage, size_t cap)

@@ -55,6 +55,15 @@ WH_WUR bool wh_duration_parse(const char *s, int64_t *ns);
 /* Wall clock in seconds since the epoch. */
 int64_t wh_wall_s(void);
 
+/*
+ * Lowers the calling thread's CPU priority (nice +10; Linux keeps nice per
+ * thread). For housekeeping threads (the log flusher, the readiness probe)
+ * that share a CPU with the serving threads: woken in the middle of a burst of
+ * reviews, they no longer preempt the worker, and run when it waits instead.
+ * They still get their share of a busy CPU. Best effort: a failure is ignored.
+ */
+void wh_thread_background(void);
+
 /* A bounded string builder: appends never overflow; `trunc` records a loss. */
 typedef struct wh_buf {
     char *p;
