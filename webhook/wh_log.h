@@ -9,9 +9,11 @@
  * By default each line is written at once with one write(2). While buffering is
  * on (wh_log_buffer_start), lines are appended to a process-wide buffer instead
  * and written in batches: one write(2) per review was about 5% of the webhook's
- * CPU under load. A batch goes out when the buffer passes
- * WH_LOG_BUFFER_FLUSH_BYTES, as soon as a warn or error line is added (with the
- * lines before it, in order), at least every flush interval (a flusher thread),
+ * CPU under load. The flusher thread writes a batch when the buffer passes
+ * WH_LOG_BUFFER_FLUSH_BYTES (the thread that passes it only wakes the flusher:
+ * a serving thread never waits for a slow write unless the flusher is a whole
+ * buffer behind) and at least every flush interval; a batch is also written as
+ * soon as a warn or error line is added (with the lines before it, in order),
  * and on wh_log_flush, wh_log_set_fd, wh_log_buffer_stop and exit(). Only a
  * crash or SIGKILL can lose lines: at most the last flush interval's worth.
  */
@@ -37,7 +39,7 @@ bool wh_log_enabled(wh_log_level lvl);
 /* Where lines go (default 2, stderr). Lines still buffered go to the old fd first. */
 void wh_log_set_fd(int fd);
 
-/* Pending lines are written when they pass this many bytes. */
+/* The flusher is woken to write when pending lines pass this many bytes. */
 #define WH_LOG_BUFFER_FLUSH_BYTES (32u * 1024u)
 /* The default longest time an info line waits in the buffer. */
 #define WH_LOG_FLUSH_INTERVAL_MS 100u

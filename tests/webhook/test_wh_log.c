@@ -1,12 +1,15 @@
 /*
  * Unit tests of wh_log's line buffer: info lines wait for a flush, warn and
  * error lines go out at once with everything before them, the size threshold
- * and the flusher thread write batches, stopping writes what is left, and lines
+ * wakes the flusher thread, which writes batches, a stalled sink holds the
+ * appenders back instead of losing lines, stopping writes what is left, and lines
  * from many threads come out whole and in each thread's order.
  */
 #include "wh_test_util.h"
 
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -111,30 +114,140 @@ static void test_wh_log__warn_and_error_write_at_once_in_order(void **state)
     assert_true(written(f) > n);
 }
 
-static void test_wh_log__size_threshold_writes_whole_lines(void **state)
+typedef struct slow_reader {
+    int fd;
+    _Atomic bool go; /* start reading now */
+    int wait_ms;     /* or after this long */
+    char *text;
+    size_t len;
+} slow_reader;
+
+/* Reads a pipe to its end, starting when told or after wait_ms: the sink is stalled meanwhile. */
+static void *read_late(void *arg)
 {
+    slow_reader *r = arg;
+    for (int i = 0; i < r->wait_ms / 2 && !atomic_load(&r->go); i++)
+        sleep_ms(2);
+    size_t cap = 1 << 20;
+    r->text = malloc(cap);
+    for (;;) {
+        if (r->len + 4096 > cap)
+            r->text = realloc(r->text, cap *= 2);
+        ssize_t k = read(r->fd, r->text + r->len, 4096);
+        if (k <= 0)
+            break;
+        r->len += (size_t)k;
+    }
+    r->text[r->len] = '\0';
+    return NULL;
+}
+
+/* Points the log at a pipe read by a late reader; *wfd gets the write end. */
+static void sink_start(slow_reader *r, pthread_t *t, int *wfd, int pipe_bytes, int wait_ms)
+{
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    if (pipe_bytes)
+        assert_true(fcntl(p[1], F_SETPIPE_SZ, pipe_bytes) >= 0);
+    r->fd = p[0];
+    atomic_init(&r->go, false);
+    r->wait_ms = wait_ms;
+    r->text = NULL;
+    r->len = 0;
+    assert_int_equal(pthread_create(t, NULL, read_late, r), 0);
+    wh_log_set_fd(p[1]);
+    *wfd = p[1];
+}
+
+/* Writes what is pending, puts the log back on the test's file, and reads the pipe to its end. */
+static void sink_stop(logfile *f, slow_reader *r, pthread_t t, int wfd)
+{
+    atomic_store(&r->go, true);
+    wh_log_buffer_stop();
+    wh_log_set_fd(f->fd);
+    close(wfd);
+    pthread_join(t, NULL);
+    close(r->fd);
+}
+
+static void test_wh_log__size_threshold_wakes_the_flusher(void **state)
+{
+    /*
+     * The sink holds one page and is not read until the end: whoever writes
+     * the batch blocks. Past the threshold that must be the flusher, never the
+     * thread adding lines (a serving thread, in the webhook).
+     */
     logfile *f = *state;
+    slow_reader r;
+    pthread_t t;
+    int wfd;
+    sink_start(&r, &t, &wfd, 4096, 3000);
     assert_int_equal(wh_log_buffer_start(NEVER_MS), WH_OK);
     char pad[200];
     memset(pad, 'p', sizeof pad - 1);
     pad[sizeof pad - 1] = '\0';
     size_t lines = 0, bytes = 0;
-    while (written(f) == 0) {
+    int64_t t0 = wh_now_ns();
+    while (bytes < 2 * WH_LOG_BUFFER_FLUSH_BYTES) {
         wh_logline l;
         wh_logline_begin(&l, WH_LOG_INFO, "review");
         wh_logline_int(&l, "n", (int64_t)lines);
         wh_logline_str(&l, "pad", pad);
         wh_logline_emit(&l);
         lines++;
-        bytes += 300; /* a little over one line, so the loop below is bounded */
-        assert_true(bytes < 2 * WH_LOG_BUFFER_FLUSH_BYTES);
+        bytes += l.b.len;
     }
-    /* Written at the threshold, not before, and only whole lines. */
-    size_t n = written(f);
-    assert_true(n >= WH_LOG_BUFFER_FLUSH_BYTES);
-    char *text = contents(f);
-    assert_int_equal(text[n - 1], '\n');
-    free(text);
+    /* The reader starts after 3 s unless told: an appender that wrote would have waited for it. */
+    assert_true(wh_now_ns() - t0 < 1500000000LL);
+    sink_stop(f, &r, t, wfd);
+    /* Everything arrived, in whole lines and in order. */
+    assert_int_equal(r.text[r.len - 1], '\n');
+    size_t n = 0;
+    for (char *line = r.text, *nl; (nl = strchr(line, '\n')); line = nl + 1) {
+        *nl = '\0';
+        cJSON *j = cJSON_Parse(line);
+        assert_non_null(j);
+        assert_int_equal((size_t)cJSON_GetNumberValue(cJSON_GetObjectItem(j, "n")), n);
+        cJSON_Delete(j);
+        n++;
+    }
+    assert_int_equal(n, lines);
+    free(r.text);
+}
+
+static void test_wh_log__a_stalled_sink_loses_no_line(void **state)
+{
+    logfile *f = *state;
+    slow_reader r;
+    pthread_t t;
+    int wfd;
+    sink_start(&r, &t, &wfd, 0, 300);
+    assert_int_equal(wh_log_buffer_start(NEVER_MS), WH_OK);
+    /* Far more than the pipe and both halves hold while the reader sleeps: the appender
+     * must wait for it, not drop lines. */
+    enum { LINES = 4000 };
+    char pad[300];
+    memset(pad, 'q', sizeof pad - 1);
+    pad[sizeof pad - 1] = '\0';
+    for (int i = 0; i < LINES; i++) {
+        wh_logline l;
+        wh_logline_begin(&l, WH_LOG_INFO, "review");
+        wh_logline_int(&l, "seq", i);
+        wh_logline_str(&l, "pad", pad);
+        wh_logline_emit(&l);
+    }
+    sink_stop(f, &r, t, wfd);
+    int next = 0;
+    for (char *line = r.text, *nl; (nl = strchr(line, '\n')); line = nl + 1) {
+        *nl = '\0';
+        cJSON *j = cJSON_Parse(line);
+        assert_non_null(j);
+        assert_int_equal((int)cJSON_GetNumberValue(cJSON_GetObjectItem(j, "seq")), next);
+        cJSON_Delete(j);
+        next++;
+    }
+    assert_int_equal(next, LINES);
+    free(r.text);
 }
 
 static void test_wh_log__flusher_writes_within_the_interval(void **state)
@@ -238,7 +351,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wh_log__info_lines_wait_for_a_flush, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wh_log__warn_and_error_write_at_once_in_order, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_wh_log__size_threshold_writes_whole_lines, setup,
+        cmocka_unit_test_setup_teardown(test_wh_log__size_threshold_wakes_the_flusher, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_wh_log__a_stalled_sink_loses_no_line, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_wh_log__flusher_writes_within_the_interval, setup,
                                         teardown),
