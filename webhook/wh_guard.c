@@ -34,7 +34,7 @@ struct wh_guard {
     long cut[2];         /* shut down, not closed yet; mutex held */
     long peak_open;      /* since the last trim; mutex held */
     _Atomic size_t inflight;
-    _Atomic size_t released; /* bytes released since the last trim */
+    _Atomic size_t released; /* bytes of large bodies released since the last trim */
     _Atomic uint64_t deadline_closes, evictions, budget_refusals;
     _Atomic int64_t tick_ns;
     _Atomic int canary_local;     /* local port of the outstanding canary, 0: none */
@@ -219,10 +219,19 @@ bool wh_guard_reserve(wh_guard *g, size_t n)
     return true;
 }
 
+/*
+ * Only a large body counts towards a trim. Ordinary reviews (a few KiB) reuse
+ * the same few heap chunks, so trimming after them gave back pages the next
+ * reviews faulted in again, and malloc_trim walks every arena under its lock
+ * while the serving threads wait: at 1,000 reviews/s it ran every 8 s.
+ */
+#define TRIM_BODY_MIN_BYTES (64u * 1024u)
+
 void wh_guard_release(wh_guard *g, size_t n)
 {
     atomic_fetch_sub(&g->inflight, n);
-    atomic_fetch_add(&g->released, n);
+    if (n >= TRIM_BODY_MIN_BYTES)
+        atomic_fetch_add(&g->released, n);
 }
 
 typedef struct cand {
@@ -293,7 +302,7 @@ static void sweep(wh_guard *g, int64_t now)
 }
 
 /*
- * After a flood (many connections closed, or many body bytes freed), hand the
+ * After a flood (many connections closed, or many large bodies freed), hand the
  * freed heap back to the kernel, once things are quiet again: glibc keeps
  * freed memory in its arenas otherwise, and RSS would stay at the peak.
  */
