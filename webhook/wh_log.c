@@ -31,10 +31,13 @@ static atomic_int g_fd = 2;
  * appender only wakes the flusher; it writes itself only when its line no
  * longer fits, i.e. when the flusher has fallen a whole half behind (the sink
  * is stalled), which bounds the memory instead of dropping lines. A half holds
- * four thresholds plus one whole line: room for a few hundred milliseconds of
- * lines at 1,000 reviews/s while a write is slow.
+ * two thresholds plus one whole line. The threshold (64 KiB) is above what
+ * 1,000 reviews/s log in one flush interval, so at such rates the flusher
+ * writes on its timer, between bursts, and is never woken by a serving thread
+ * in the middle of one (perf sched: woken that way at 32 KiB, it preempted the
+ * worker on a shared CPU about 3 times a second despite its lower priority).
  */
-#define LOG_BUF_CAP (4 * WH_LOG_BUFFER_FLUSH_BYTES + WH_LOG_LINE_MAX)
+#define LOG_BUF_CAP (2 * WH_LOG_BUFFER_FLUSH_BYTES + WH_LOG_LINE_MAX)
 
 static struct {
     pthread_mutex_t lock;       /* guards bufs[cur], len, on, kicked */

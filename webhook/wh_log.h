@@ -40,7 +40,7 @@ bool wh_log_enabled(wh_log_level lvl);
 void wh_log_set_fd(int fd);
 
 /* The flusher is woken to write when pending lines pass this many bytes. */
-#define WH_LOG_BUFFER_FLUSH_BYTES (32u * 1024u)
+#define WH_LOG_BUFFER_FLUSH_BYTES (64u * 1024u)
 /* The default longest time an info line waits in the buffer. */
 #define WH_LOG_FLUSH_INTERVAL_MS 100u
 
