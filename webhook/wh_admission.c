@@ -736,7 +736,8 @@ static wh_status evaluate_cross(review *r)
                                         r->old_subject ? k5_docset_object(r->old_set, 0) : NULL};
         size_t n = subjects[0] ? 1 + (subjects[1] != NULL) : 0;
         if (n)
-            ks = k5_cluster_partners(cl, subjects[0] ? subjects : subjects + 1, n, &r->partners);
+            ks = k5_cluster_partners(cl, r->cfg, subjects[0] ? subjects : subjects + 1, n,
+                                     &r->partners);
     }
     if (ks == K5_OK)
         ks = k5_docset_add_partners(r->set, r->partners);

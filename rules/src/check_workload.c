@@ -510,13 +510,9 @@ bool k5__backend_ref_is_service(const k5_node *ref)
 
 extern const k5_rule k5__rule_networkpolicy_blocks_ingress;
 
-bool k5__controller_namespace(const k5_check *c, size_t i, k5_str *out)
+/* The i-th name of a "a, b, c" list; false past the last. */
+static bool nth_name(const char *cur, size_t i, k5_str *out)
 {
-    /* networkpolicy-blocks-ingress's parameter controller-namespaces (its descriptor has the
-     * default: ingress-nginx, then the namespaces common controllers install into). */
-    const k5_rule *owner = &k5__rule_networkpolicy_blocks_ingress;
-    const char *cur =
-        c ? k5_check_param_names_of(c, owner, 0) : k5_config_param_names(NULL, owner, 0);
     k5_str name;
     for (size_t j = 0; k5_names_next(&cur, &name); j++)
         if (j == i) {
@@ -524,4 +520,16 @@ bool k5__controller_namespace(const k5_check *c, size_t i, k5_str *out)
             return true;
         }
     return false;
+}
+
+/* networkpolicy-blocks-ingress's parameter controller-namespaces (its descriptor has the
+ * default: ingress-nginx, then the namespaces common controllers install into). */
+bool k5__controller_namespace(const k5_check *c, size_t i, k5_str *out)
+{
+    return nth_name(k5_check_param_names_of(c, &k5__rule_networkpolicy_blocks_ingress, 0), i, out);
+}
+
+bool k5__controller_namespace_in(const k5_config *cfg, size_t i, k5_str *out)
+{
+    return nth_name(k5_config_param_names(cfg, &k5__rule_networkpolicy_blocks_ingress, 0), i, out);
 }

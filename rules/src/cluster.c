@@ -1719,12 +1719,13 @@ static void add_gateway_namespaces(const k5_cluster *cl, k5_partners *p, const r
  * selects and the ways traffic reaches them (add_around); a workload, a Service, an Ingress or
  * a route with the policies selecting the pods in the set. When some policy is in play, every
  * policy selecting those pods comes too, and the Namespace objects whose labels the policies'
- * namespaceSelectors are matched against: the ingress controller namespaces
- * (k5__controller_namespace), the Gateways' namespaces and the policies' own. A Namespace the
+ * namespaceSelectors are matched against: the ingress controller namespaces under the review's
+ * config (k5__controller_namespace_in: a configured controller-namespaces, else the default
+ * list), the Gateways' namespaces and the policies' own. A Namespace the
  * cache does not hold stays unknown, which the rule reads as admitting.
  */
-static void add_policy_context(const k5_cluster *cl, k5_partners *p, const ref *subjects,
-                               size_t nsubjects)
+static void add_policy_context(const k5_cluster *cl, const k5_config *cfg, k5_partners *p,
+                               const ref *subjects, size_t nsubjects)
 {
     bool any = false;
     for (size_t i = 0; i < nsubjects; i++) {
@@ -1742,7 +1743,7 @@ static void add_policy_context(const k5_cluster *cl, k5_partners *p, const ref *
     if (!any)
         return;
     k5_str ns;
-    for (size_t i = 0; k5__controller_namespace(NULL, i, &ns); i++)
+    for (size_t i = 0; k5__controller_namespace_in(cfg, i, &ns); i++)
         add(p, find_entry(cl, K5_KIND_NAMESPACE, (k5_str){"", 0}, ns));
     for (size_t i = 0; i < nsubjects; i++) {
         if (subjects[i].kind_id & (K5_KIND_HTTPROUTE | K5_KIND_GRPCROUTE))
@@ -1802,8 +1803,9 @@ static void add_context(const k5_cluster *cl, k5_partners *p, const ref *s)
     }
 }
 
-k5_status k5_cluster_partners(const k5_cluster *cl, const k5_object *const *subjects,
-                              size_t nsubjects, k5_partners **out)
+k5_status k5_cluster_partners(const k5_cluster *cl, const k5_config *cfg,
+                              const k5_object *const *subjects, size_t nsubjects,
+                              k5_partners **out)
 {
     k5_partners *p = calloc(1, sizeof *p);
     if (!p)
@@ -1820,7 +1822,7 @@ k5_status k5_cluster_partners(const k5_cluster *cl, const k5_object *const *subj
     if (nsubjects)
         add_context(cl, p, &refs[0]);
     /* After the context: the routes of the namespace are in, with their Gateways. */
-    add_policy_context(cl, p, refs, nsubjects);
+    add_policy_context(cl, cfg, p, refs, nsubjects);
     for (size_t i = 0; i < nsubjects; i++)
         add_named(cl, p, &refs[i]);
     for (size_t i = 0; i < p->n; i++) { /* p->n grows with the lookups, which add no Ingress */

@@ -200,11 +200,15 @@ bool k5__backend_ref_is_service(const k5_node *ref);
 /*
  * The i-th namespace an ingress controller or Gateway data plane is taken to run in: the
  * parameter controller-namespaces of networkpolicy-blocks-ingress under c's config; false past
- * the last. c may be NULL: the cluster cache's partner search has no check and gets the
- * defaults (a namespace it leaves out only makes the rule quieter: an unknown Namespace's
- * labels admit). Every reader goes through here.
+ * the last. Every reader goes through here or through k5__controller_namespace_in.
  */
 bool k5__controller_namespace(const k5_check *c, size_t i, k5_str *out);
+/*
+ * The same under a config, for code that has no check: the cluster cache's partner search
+ * fetches these namespaces' Namespace objects under the review's config. cfg NULL gives the
+ * default list.
+ */
+bool k5__controller_namespace_in(const k5_config *cfg, size_t i, k5_str *out);
 /* Calls fn for every HPA in the workload's namespace whose scaleTargetRef names it. */
 void k5_index_hpas_for(const k5_index *idx, const k5_object *workload, k5_visit_fn fn, void *ud);
 

@@ -155,7 +155,7 @@ static void cache_roundtrip(const char *body, size_t len)
     if (k5_docset_new(&set, "default") == K5_OK &&
         k5_docset_add_cjson(set, "request", fixed[1], &err) == K5_OK) {
         const k5_object *subject = k5_docset_object(set, 0);
-        if (k5_cluster_partners(cl, &subject, 1, &p) == K5_OK &&
+        if (k5_cluster_partners(cl, NULL, &subject, 1, &p) == K5_OK &&
             k5_docset_add_partners(set, p) == K5_OK)
             st = k5_run(set, NULL, K5_RUN_PARTNERS_CROSS_ONLY, &rep, &err);
     }

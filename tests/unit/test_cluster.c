@@ -62,7 +62,7 @@ static void judge(const k5_cluster *cl, const cJSON *subject, judged *j)
     assert_int_equal(k5_docset_new(&j->set, "default"), K5_OK);
     assert_int_equal(k5_docset_add_cjson(j->set, "request", subject, &e), K5_OK);
     const k5_object *s = k5_docset_object(j->set, 0);
-    assert_int_equal(k5_cluster_partners(cl, &s, 1, &j->p), K5_OK);
+    assert_int_equal(k5_cluster_partners(cl, NULL, &s, 1, &j->p), K5_OK);
     assert_int_equal(k5_docset_add_partners(j->set, j->p), K5_OK);
     assert_int_equal(k5_run(j->set, NULL, K5_RUN_PARTNERS_CROSS_ONLY, &j->rep, &e), K5_OK);
 }

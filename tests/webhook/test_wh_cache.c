@@ -101,15 +101,21 @@ typedef struct answer {
     cJSON *body;
 } answer;
 
-static void judge(answer *a, wh_cache *c, char *review)
+/* Judges the review (taken) under cfg (NULL: the defaults) with the cache around. */
+static void judge_under(answer *a, const k5_config *cfg, wh_cache *c, char *review)
 {
     memset(a, 0, sizeof *a);
-    assert_int_equal(wh_admission_review_cached(NULL, c, review, strlen(review), 0, 0, &a->rv),
+    assert_int_equal(wh_admission_review_cached(cfg, c, review, strlen(review), 0, 0, &a->rv),
                      WH_OK);
     assert_int_equal(a->rv.http_status, 200);
     a->body = cJSON_Parse(a->rv.body);
     assert_non_null(a->body);
     free(review);
+}
+
+static void judge(answer *a, wh_cache *c, char *review)
+{
+    judge_under(a, NULL, c, review);
 }
 
 static void answer_free(answer *a)
@@ -861,6 +867,50 @@ static void test_wh_cache__networkpolicy_that_blocks_the_ingress_controller_warn
 }
 
 /*
+ * A configured controller-namespaces reaches the partner search: the Namespace objects of the
+ * configured controller namespaces come from the cache, so their labels are judged at admission
+ * as the linter judges them. Without that the configured namespace's labels were unknown and
+ * the rule stayed quiet.
+ */
+static void test_wh_cache__configured_controller_namespaces_are_fetched(void **state)
+{
+    (void)state;
+    static const char yaml[] =
+        "rules:\n  networkpolicy-blocks-ingress:\n    controller-namespaces: [edge]\n";
+    k5_config *cfg = NULL;
+    k5_error err;
+    memset(&err, 0, sizeof err);
+    assert_int_equal(k5_config_parse(&cfg, "test.yaml", yaml, strlen(yaml), &err), K5_OK);
+    wh_cache *c = trusted_shop();
+    event(c, K5_KIND_INGRESS, WH_CACHE_ADDED, ingress_to("shop", "web"));
+    event(c, K5_KIND_NAMESPACE, WH_CACHE_ADDED,
+          strdup("{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":"
+                 "\"edge\",\"labels\":{\"kubernetes.io/metadata.name\":\"edge\","
+                 "\"team\":\"edge\"}}}"));
+    /* Names the controller's namespace but also asks for a label it does not carry. */
+    static const char requires_label[] =
+        "{\"podSelector\":{\"matchLabels\":{\"app\":\"web\"}},\"ingress\":[{\"from\":[{"
+        "\"namespaceSelector\":{\"matchLabels\":{\"kubernetes.io/metadata.name\":"
+        "\"edge\",\"team\":\"payments\"}}}]}]}";
+    answer a;
+    judge_under(&a, cfg, c, np_review("allow", requires_label));
+    assert_true(allowed(&a));
+    assert_true(warned(&a, "networkpolicy-blocks-ingress", "admit only other namespaces"));
+    answer_free(&a);
+    /* The label it asks for, on the configured namespace: admitted, silence. */
+    event(c, K5_KIND_NAMESPACE, WH_CACHE_ADDED,
+          strdup("{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":"
+                 "\"edge\",\"labels\":{\"kubernetes.io/metadata.name\":\"edge\","
+                 "\"team\":\"payments\"}}}"));
+    judge_under(&a, cfg, c, np_review("allow", requires_label));
+    assert_true(allowed(&a));
+    assert_false(fired(&a, "networkpolicy-blocks-ingress"));
+    answer_free(&a);
+    wh_cache_free(&c);
+    k5_config_free(&cfg);
+}
+
+/*
  * The other direction: a workload, Service or Ingress reviewed while a blocking policy is
  * cached gets the policy as a partner, and the warning names it.
  */
@@ -986,6 +1036,7 @@ int main(void)
         cmocka_unit_test(test_wh_cache__route_and_mesh_absences_warn_their_contradictions_deny),
         cmocka_unit_test(test_wh_cache__routes_judged_with_grants_and_gateways_of_other_namespaces),
         cmocka_unit_test(test_wh_cache__networkpolicy_that_blocks_the_ingress_controller_warns),
+        cmocka_unit_test(test_wh_cache__configured_controller_namespaces_are_fetched),
         cmocka_unit_test(test_wh_cache__traffic_into_pods_a_cached_policy_isolates_warns),
         cmocka_unit_test(test_wh_cache__ingress_class_is_found_by_name_among_many),
         cmocka_unit_test(test_wh_cache__partners_cut_at_the_limit_never_deny),

@@ -29,6 +29,7 @@
 #ifndef KUBE5XX_K5_CLUSTER_H
 #define KUBE5XX_K5_CLUSTER_H
 
+#include "k5_config.h"
 #include "k5_doc.h"
 #include "k5_object.h"
 
@@ -90,10 +91,15 @@ typedef struct k5_partners k5_partners;
  * stops selecting is still judged). Cached objects with the kind, namespace
  * and name of a subject are left out: the subject replaces its cached copy.
  * The list borrows from `cl`, which must not change until the list and every
- * docset it was added to are freed. On failure *out is untouched.
+ * docset it was added to are freed. `cfg` is the config the review is judged
+ * under (borrowed; NULL: the defaults): it says which rule parameters name
+ * objects to fetch, such as networkpolicy-blocks-ingress's
+ * controller-namespaces, whose Namespace objects come along. On failure *out
+ * is untouched.
  */
-K5_WUR k5_status k5_cluster_partners(const k5_cluster *cl, const k5_object *const *subjects,
-                                     size_t nsubjects, k5_partners **out);
+K5_WUR k5_status k5_cluster_partners(const k5_cluster *cl, const k5_config *cfg,
+                                     const k5_object *const *subjects, size_t nsubjects,
+                                     k5_partners **out);
 size_t k5_partners_count(const k5_partners *p);
 /* True when more than K5_CLUSTER_MAX_PARTNERS were found (the rest were left out). */
 bool k5_partners_truncated(const k5_partners *p);
