@@ -16,6 +16,16 @@ usage: gen_cross.py SHAPE N > stream.yaml
            declares, over N Deployments.
   nothing  N PodDisruptionBudgets whose selector is matchExpressions only (app In [goneI])
            and selects nothing, over N Deployments.
+  notinnothing
+           N PodDisruptionBudgets whose selector is only NotIn (tier NotIn [web, offI]) and
+           selects nothing, over N Deployments, half of them in another namespace (other),
+           which it does not select either.
+  routes   N HTTPRoutes whose backendRef names a Service that is missing (goneI), next to N
+           Services of the namespace.
+  parents  N HTTPRoutes whose parentRef names a Gateway that is missing (goneI), next to N
+           Gateways of the namespace.
+  mesh     N VirtualServices routing to a host whose Service is missing (goneI), next to one
+           Service of the namespace and N wildcard ServiceEntries (*.extI.example.com).
 """
 import sys
 
@@ -23,11 +33,11 @@ shape, N = sys.argv[1], int(sys.argv[2])
 w = sys.stdout.write
 
 
-def deployment(i):
+def deployment(i, ns="shop"):
     w(f"""---
 apiVersion: apps/v1
 kind: Deployment
-metadata: {{name: app{i}, namespace: shop}}
+metadata: {{name: app{i}, namespace: {ns}}}
 spec:
   replicas: 2
   selector: {{matchLabels: {{app: app{i}}}}}
@@ -73,8 +83,56 @@ spec:
 """)
 
 
+def route(i, parent, backend):
+    w(f"""---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {{name: route{i}, namespace: shop}}
+spec:
+  parentRefs: [{{name: {parent}}}]
+  rules:
+    - backendRefs: [{{name: {backend}, port: 80}}]
+""")
+
+
+def gateway(name):
+    w(f"""---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {{name: {name}, namespace: shop}}
+spec:
+  gatewayClassName: example
+  listeners:
+    - {{name: http, protocol: HTTP, port: 80}}
+""")
+
+
+def mesh(i):
+    w(f"""---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {{name: vs{i}, namespace: shop}}
+spec:
+  hosts: [app{i}]
+  http:
+    - route:
+        - destination: {{host: gone{i}}}
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {{name: ext{i}, namespace: shop}}
+spec:
+  hosts: ["*.ext{i}.example.com"]
+  ports: [{{number: 443, name: https, protocol: TLS}}]
+  resolution: NONE
+""")
+
+
+# Every input stays under K5_MAX_DOCUMENTS (100,000 per file) at N = 40,000: two documents per
+# step (one more for the first).
 for i in range(N):
-    deployment(i)
+    if shape not in ("notinnothing", "routes", "parents", "mesh"):
+        deployment(i)
     if shape == "notin":
         service(i, f"{{app: app{i}}}")
         pdb(f"app{i}", expressions=[("app", "In", f"app{i}"), ("tier", "NotIn", "batch")])
@@ -90,5 +148,20 @@ for i in range(N):
         service(i, "{tier: web}", "[{port: 80, targetPort: grpc}]")
     elif shape == "nothing":
         pdb(f"pdb{i}", expressions=[("app", "In", f"gone{i}")])
+    elif shape == "notinnothing":
+        deployment(i, "shop" if i % 2 == 0 else "other")
+        pdb(f"pdb{i}", expressions=[("tier", "NotIn", f"web, off{i}")])
+    elif shape == "routes":
+        if i == 0:
+            gateway("edge")
+        service(i, f"{{app: app{i}}}")
+        route(i, "edge", f"gone{i}")
+    elif shape == "parents":
+        gateway(f"gw{i}")
+        route(i, f"gone{i}", f"app{i}")
+    elif shape == "mesh":
+        if i == 0:
+            service(i, f"{{app: app{i}}}")
+        mesh(i)
     else:
         sys.exit(f"unknown shape {shape}")

@@ -15,7 +15,10 @@
 #      GROWTH_MAX, default 2.6): N Services sharing one selector over N Deployments (shared),
 #      the same with N distinct port lists (ports), N PDBs over the same pods (overlap), N
 #      Services whose targetPort no pod declares (mismatch), N PDBs of expressions only that
-#      select nothing (nothing) -- bench/gen_cross.py;
+#      select nothing (nothing), N HTTPRoutes whose backend Service is missing next to N
+#      Services (routes), N HTTPRoutes whose parent Gateway is missing next to N Gateways
+#      (parents), N VirtualServices whose host has no Service next to N Services and N wildcard
+#      ServiceEntries (mesh) -- bench/gen_cross.py;
 #   5. DIRS (default 80,000) empty directories, and half as many: CPU time and its ratio;
 #   6. --jobs: the OBJECTS objects linted with --jobs 1, 2, ... up to the CPUs online: wall
 #      time, the speedup over --jobs 1, and wall time over the one-thread parse-only pass
@@ -117,7 +120,7 @@ done
 # ---- 4. the cross-object shapes, each at N/2 and N: growth ratio ----
 echo
 superlinear=0
-for shape in shared ports overlap mismatch nothing; do
+for shape in shared ports overlap mismatch nothing routes parents mesh; do
     prev=""
     for n in $((shared / 2)) "$shared"; do
         python3 "$here/gen_cross.py" "$shape" "$n" >"$work/shape.yaml"

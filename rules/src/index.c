@@ -66,7 +66,15 @@ static bool str_eq(k5_str a, k5_str b)
     return a.n == b.n && (a.n == 0 || memcmp(a.p, b.p, a.n) == 0);
 }
 
-/* The keys a ServiceEntry's host is found under: as written, as a Service, or "*". */
+/* Hosts longer than this are not DNS names; looking them up tries every wildcard entry. */
+#define MESH_HOST_MAX 253
+
+/*
+ * The keys a ServiceEntry's host is found under: as written, as a Service, or for a wildcard
+ * "*.example.com" its suffix (key "*", ".example.com", which a host meets at each of its dots)
+ * and the list of every such wildcard ("*", "*": what a host too long to split tries). "*" alone,
+ * and a '*' anywhere else (matching nothing but itself), go under "*", which every host tries.
+ */
 static size_t entry_keys(k5_str host, k5_str ns, k5__key keys[2])
 {
     k5__mesh_host h;
@@ -74,7 +82,14 @@ static size_t entry_keys(k5_str host, k5_str ns, k5__key keys[2])
     keys[0].n = 0;
     if (memchr(host.p ? host.p : "", '*', host.n)) {
         k5__key_add(&keys[0], "*", 1);
-        return 1;
+        if (host.n >= 2 && host.p[1] == '.' && !memchr(host.p + 1, '*', host.n - 1)) {
+            k5__key_add(&keys[0], host.p + 1, host.n - 1);
+            keys[1].n = 0;
+            k5__key_add(&keys[1], "*", 1);
+            k5__key_add(&keys[1], "*", 1);
+            n = 2;
+        }
+        return n;
     }
     k5__key_add(&keys[0], host.p, host.n);
     if (k5__mesh_host_parse(host, ns, &h))
@@ -543,10 +558,13 @@ k5_status k5__index_build(k5_index **out, const k5_docset *set)
     idx->svc_group_of = calloc(n ? n : 1, sizeof *idx->svc_group_of);
     if (!idx->svc_group_of)
         st = K5_ENOMEM;
+    idx->files_ordered = true;
     for (size_t i = 0; i < n && st == K5_OK; i++) {
         const k5_object *o = k5_docset_object(set, i);
         uint32_t id = (uint32_t)i;
         int bit = k5_kind_bit(o->kind_id);
+        if (i && o->file < k5_docset_object(set, i - 1)->file)
+            idx->files_ordered = false;
         key_ns_kind(&k, o->namespace_, bit);
         st = k5__hmap_add(&idx->by_ns_kind, k.buf, k.n, id);
         if (st != K5_OK)
@@ -667,6 +685,37 @@ size_t k5_index_count(const k5_index *idx, k5_str ns, k5_kind kinds)
             total += e->nvals;
     }
     return total;
+}
+
+bool k5_index_has_in_file(const k5_index *idx, k5_str ns, k5_kind kinds, size_t file)
+{
+    k5__key k;
+    for (int b = 0; b < K5__KIND_COUNT; b++) {
+        if (!(kinds & K5_KIND_AT(b)))
+            continue;
+        key_ns_kind(&k, ns, b);
+        const k5__hentry *e = k5__hmap_get(&idx->by_ns_kind, k.buf, k.n);
+        if (!e)
+            continue;
+        if (!idx->files_ordered) {
+            for (uint32_t i = 0; i < e->nvals; i++)
+                if (obj_at(idx, e->vals[i])->file == file)
+                    return true;
+            continue;
+        }
+        /* Objects in input order, file by file: the first at or past the file. */
+        uint32_t lo = 0, hi = e->nvals;
+        while (lo < hi) {
+            uint32_t mid = lo + (hi - lo) / 2;
+            if (obj_at(idx, e->vals[mid])->file < file)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo < e->nvals && obj_at(idx, e->vals[lo])->file == file)
+            return true;
+    }
+    return false;
 }
 
 void k5_index_each(const k5_index *idx, k5_str ns, k5_kind kinds, k5_visit_fn fn, void *ud)
@@ -1205,23 +1254,54 @@ static bool entry_declares(const k5_object *se, k5_str host, const k5__mesh_host
     return false;
 }
 
+/* The first ServiceEntry under key k that declares the host, or NULL. */
+static const k5_object *entry_under(const k5_index *idx, const k5__key *k, k5_str host,
+                                    const k5__mesh_host *svc)
+{
+    const k5__hentry *e = k5__hmap_get(&idx->mesh_se, k->buf, k->n);
+    for (uint32_t i = 0; e && i < e->nvals; i++) {
+        const k5_object *o = obj_at(idx, e->vals[i]);
+        if (entry_declares(o, host, svc))
+            return o;
+    }
+    return NULL;
+}
+
 const k5_object *k5_index_mesh_entry(const k5_index *idx, k5_str host, const k5__mesh_host *svc)
 {
-    k5__key keys[3];
-    size_t n = 0;
-    keys[n].n = 0;
-    k5__key_add(&keys[n++], host.p ? host.p : "", host.n);
-    keys[n].n = 0;
-    k5__key_add(&keys[n++], "*", 1);
-    if (svc)
-        k5__key_pair(&keys[n++], svc->ns, svc->name, (k5_str){"svc", 3});
-    for (size_t j = 0; j < n; j++) {
-        const k5__hentry *e = k5__hmap_get(&idx->mesh_se, keys[j].buf, keys[j].n);
-        for (uint32_t i = 0; e && i < e->nvals; i++) {
-            const k5_object *o = obj_at(idx, e->vals[i]);
-            if (entry_declares(o, host, svc))
-                return o;
-        }
+    const char *hp = host.p ? host.p : "";
+    k5__key k;
+    const k5_object *o;
+    k.n = 0;
+    k5__key_add(&k, hp, host.n);
+    if ((o = entry_under(idx, &k, host, svc)))
+        return o;
+    k.n = 0;
+    k5__key_add(&k, "*", 1);
+    if ((o = entry_under(idx, &k, host, svc)))
+        return o;
+    if (svc) {
+        k5__key_pair(&k, svc->ns, svc->name, (k5_str){"svc", 3});
+        if ((o = entry_under(idx, &k, host, svc)))
+            return o;
+    }
+    /* Wildcards "*.suffix": a host is covered by the suffix that starts at one of its dots
+     * (past its first character: "*.a" does not cover ".a"). A host too long to be a DNS name
+     * tries every such wildcard instead, so its cost stays bounded by the key length. */
+    if (host.n > MESH_HOST_MAX) {
+        k.n = 0;
+        k5__key_add(&k, "*", 1);
+        k5__key_add(&k, "*", 1);
+        return entry_under(idx, &k, host, svc);
+    }
+    for (size_t p = 1; p < host.n; p++) {
+        if (hp[p] != '.')
+            continue;
+        k.n = 0;
+        k5__key_add(&k, "*", 1);
+        k5__key_add(&k, hp + p, host.n - p);
+        if ((o = entry_under(idx, &k, host, svc)))
+            return o;
     }
     return NULL;
 }

@@ -122,6 +122,11 @@ typedef bool (*k5_visit_fn)(const k5_object *o, void *ud);
 size_t k5_index_count(const k5_index *idx, k5_str ns, k5_kind kinds);
 /* Calls fn for every object of the given kinds in namespace ns, in input order. */
 void k5_index_each(const k5_index *idx, k5_str ns, k5_kind kinds, k5_visit_fn fn, void *ud);
+/*
+ * True when some object of the given kinds in ns comes from file `file` (k5_object.file).
+ * O(log objects of those kinds in ns): objects are indexed in input order, file by file.
+ */
+bool k5_index_has_in_file(const k5_index *idx, k5_str ns, k5_kind kinds, size_t file);
 /* The object of that kind and name in ns, or NULL. */
 const k5_object *k5_index_find(const k5_index *idx, k5_str ns, k5_kind kinds, k5_str name);
 /*

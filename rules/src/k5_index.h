@@ -38,6 +38,7 @@ struct k5_index {
     k5__hmap sel_np, sel_np_key, np_scan;
     k5__hmap svc_users;  /* ns, Service name    -> Ingresses and routes with a backend on it */
     k5__hmap of_kind;    /* kind                -> objects of any namespace */
+    bool files_ordered;  /* objects come file by file, in file order (k5_index_has_in_file) */
     _Atomic bool any_built; /* the two below, built on first use (index.c, build_any), */
     pthread_mutex_t any_lock; /* under this lock: rules may run on several threads */
     k5__hmap name_any;   /* name                -> objects of that name, in every namespace */
