@@ -15,7 +15,8 @@
 #      GROWTH_MAX, default 2.6): N Services sharing one selector over N Deployments (shared),
 #      the same with N distinct port lists (ports), N PDBs over the same pods (overlap), N
 #      Services whose targetPort no pod declares (mismatch), N PDBs of expressions only that
-#      select nothing (nothing), N HTTPRoutes whose backend Service is missing next to N
+#      select nothing (nothing), N PDBs of NotIn alone that select nothing over N Deployments
+#      and N more in another namespace (notinnothing), N HTTPRoutes whose backend Service is missing next to N
 #      Services (routes), N HTTPRoutes whose parent Gateway is missing next to N Gateways
 #      (parents), N VirtualServices whose host has no Service next to N Services and N wildcard
 #      ServiceEntries (mesh) -- bench/gen_cross.py;
@@ -120,7 +121,7 @@ done
 # ---- 4. the cross-object shapes, each at N/2 and N: growth ratio ----
 echo
 superlinear=0
-for shape in shared ports overlap mismatch nothing routes parents mesh; do
+for shape in shared ports overlap mismatch nothing notinnothing routes parents mesh; do
     prev=""
     for n in $((shared / 2)) "$shared"; do
         python3 "$here/gen_cross.py" "$shape" "$n" >"$work/shape.yaml"

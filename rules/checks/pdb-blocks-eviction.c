@@ -138,8 +138,10 @@ const k5_rule k5__rule_pdb_blocks_eviction = {
     .kinds = K5_KIND_PDB,
     .scope = K5_SCOPE_SINGLE,
     .cost = "O(pods selected) per PDB: candidates come from the index under the selector's first "
-            "matchLabels pair, else each value of its first `In`, else its first `Exists` key; a "
-            "selector of only `NotIn`/`DoesNotExist` checks every workload of the namespace",
+            "matchLabels pair, else each value of its first `In`, else its first `Exists` key; for "
+            "a selector of only `NotIn`/`DoesNotExist`, the workloads its first expression does "
+            "not exclude, found by counting over per-label position lists (O(values of that "
+            "expression x log^2 workloads) per candidate)",
     .on_partners = true, /* reads a PDB's budget and selector, workloads' replicas, HPAs */
     .scope_note = "also cross-object: minAvailable is compared with the replicas of the "
                   "workloads of the input that the budget selects",

@@ -547,7 +547,7 @@ k5_status k5__index_build(k5_index **out, const k5_docset *set)
                         &idx->svc_users,  &idx->of_kind,
                         &idx->svc_class,  &idx->sel_svc_rep, &idx->svc_target,
                         &idx->svc_sel,    &idx->name_any,    &idx->key_any,
-                        &idx->label_any};
+                        &idx->label_any,  &idx->neg};
     for (size_t i = 0; i < sizeof maps / sizeof *maps; i++)
         maps[i]->arena = &idx->arena;
     k5_status st = K5_OK;
@@ -661,6 +661,8 @@ void k5__index_free(k5_index **idx)
     k5__hmap_free(&x->name_any);
     k5__hmap_free(&x->label_any);
     k5__hmap_free(&x->key_any);
+    k5__hmap_free(&x->neg);
+    free(x->wl_all);
     k5__hmap_free(&x->sel_svc_rep);
     k5__hmap_free(&x->svc_target);
     k5__hmap_free(&x->svc_sel);
@@ -845,6 +847,333 @@ bool k5_selector_matches(const k5_node *selector, k5_selector_type type, const k
     return true;
 }
 
+/*
+ * Selectors of NotIn and DoesNotExist alone (no matchLabels, In or Exists to index by). A scan
+ * of every candidate made N such selectors over N workloads cost N^2. Instead, each list that
+ * such a search walks (a namespace's objects of one kind, every workload, a namespace's PDBs or
+ * NetworkPolicies kept for scanning) gets, per label, the positions its first negative
+ * expression certainly excludes:
+ *  - selector side (the list holds workloads): under "key=value" and "key" the positions of the
+ *    workloads whose first label of that key has that value, or has that key; under 'S' those
+ *    without a pod template. A `k NotIn [v...]` excludes the lists of k=v for each v, a
+ *    `k DoesNotExist` the list of k, and both the 'S' list;
+ *  - workload side (the list holds selectors): under "key=value" the positions of the
+ *    selectors whose first negative expression is `key NotIn [... value ...]`, under "key"
+ *    those whose first is `key DoesNotExist`, under 'S' those that select nothing whatever the
+ *    labels (an unknown operator, policy/v1beta1's empty PDB selector, another namespace).
+ * The excluded lists of one search are disjoint (a workload has one first value per key; a
+ * selector has one first expression), so the free positions up to r are (r + 1) minus the sum
+ * of each list's rank of r, and the first free position is a binary search: O(lists x log^2 n)
+ * per candidate instead of a walk. Candidates are still judged by k5_selector_matches; the
+ * lists only skip positions that could never match.
+ */
+#define NEG_MAX_LABELS 64 /* a workload with more labels disables the lists (exactness) */
+
+/* The key of a list: group (tag and namespace/kind), type ('V', 'K', 'S'), key, value. */
+static bool neg_key(k5__key *k, const k5__key *group, char type, k5_str a, k5_str b)
+{
+    *k = *group;
+    k5__key_add(k, &type, 1);
+    if (type != 'S')
+        k5__key_add(k, a.p ? a.p : "", a.n);
+    if (type == 'V')
+        k5__key_add(k, b.p ? b.p : "", b.n);
+    return k->n < sizeof k->buf; /* a full buffer may have cut the key: not exact */
+}
+
+static void neg_group(k5__key *g, char tag, k5_str ns, int bit)
+{
+    g->n = 0;
+    k5__key_add(g, &tag, 1);
+    if (tag != 'G')
+        k5__key_add(g, ns.p ? ns.p : "", ns.n);
+    if (tag == 'N') {
+        char b = (char)('A' + bit);
+        k5__key_add(g, &b, 1);
+    }
+}
+
+/* The position of id in a posting list (ids ascending). */
+static uint32_t pos_of(const k5__hentry *e, uint32_t id)
+{
+    uint32_t lo = 0, hi = e ? e->nvals : 0;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (e->vals[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static k5_status neg_add(k5_index *idx, const k5__key *group, char type, k5_str a, k5_str b,
+                         uint32_t pos)
+{
+    k5__key k;
+    if (!neg_key(&k, group, type, a, b)) {
+        idx->neg_ok = false;
+        return K5_OK;
+    }
+    return k5__hmap_add(&idx->neg, k.buf, k.n, pos);
+}
+
+/* A workload's labels, each key at its first occurrence (as label_value reads them). */
+static k5_status neg_add_workload(k5_index *idx, const k5_object *o, const k5__key *group,
+                                  uint32_t pos)
+{
+    static const k5_str none = {"", 0};
+    if (!o->pod_spec)
+        return neg_add(idx, group, 'S', none, none, pos);
+    size_t n = k5_node_len(o->pod_labels);
+    if (n > NEG_MAX_LABELS) {
+        idx->neg_ok = false;
+        return K5_OK;
+    }
+    k5_status st = K5_OK;
+    for (size_t j = 0; j < n && st == K5_OK; j++) {
+        k5_str key = k5_node_str(k5_map_key(o->pod_labels, j));
+        if (label_value(o->pod_labels, key) != k5_map_value(o->pod_labels, j))
+            continue;
+        st = neg_add(idx, group, 'V', key, k5_node_str(k5_map_value(o->pod_labels, j)), pos);
+        if (st == K5_OK)
+            st = neg_add(idx, group, 'K', key, none, pos);
+    }
+    return st;
+}
+
+/* The first NotIn or DoesNotExist expression of a label selector with a string key, or NULL. */
+static const k5_node *first_negative(const k5_node *selector)
+{
+    const k5_node *me = k5_map_get(selector, "matchExpressions");
+    for (size_t i = 0; i < k5_node_len(me); i++) {
+        const k5_node *ex = k5_seq_at(me, i);
+        const k5_node *op = k5_map_get(ex, "operator");
+        if ((k5_node_is(op, "NotIn") || k5_node_is(op, "DoesNotExist")) &&
+            k5_node_kind(k5_map_get(ex, "key")) == K5_NODE_STR)
+            return ex;
+    }
+    return NULL;
+}
+
+/* True when some expression has an operator k5_selector_matches does not know. */
+static bool has_unknown_operator(const k5_node *selector)
+{
+    const k5_node *me = k5_map_get(selector, "matchExpressions");
+    for (size_t i = 0; i < k5_node_len(me); i++) {
+        const k5_node *op = k5_map_get(k5_seq_at(me, i), "operator");
+        if (!k5_node_is(op, "In") && !k5_node_is(op, "NotIn") && !k5_node_is(op, "Exists") &&
+            !k5_node_is(op, "DoesNotExist"))
+            return true;
+    }
+    return false;
+}
+
+/* Whether each_label_selecting skips o whatever the workload (see there). */
+static bool scan_skips(const k5_object *o, k5_str ns, const char *sel_path)
+{
+    if (!str_eq(o->namespace_, ns))
+        return true;
+    const k5_node *sel = k5_node_at(o->root, sel_path);
+    bool v1beta1 = o->api_version.n == 14 && !memcmp(o->api_version.p, "policy/v1beta1", 14);
+    if (o->kind_id == K5_KIND_PDB && k5_node_is_map(sel) && k5_node_len(sel) == 0 && v1beta1)
+        return true;
+    return !k5_node_is_map(sel) || has_unknown_operator(sel);
+}
+
+/* A selector kept for scanning, at position pos of its namespace's scan list. */
+static k5_status neg_add_selector(k5_index *idx, const k5_object *o, char tag, const char *path,
+                                  uint32_t pos)
+{
+    static const k5_str none = {"", 0};
+    k5__key g;
+    neg_group(&g, tag, o->namespace_, 0);
+    if (scan_skips(o, o->namespace_, path))
+        return neg_add(idx, &g, 'S', none, none, pos);
+    const k5_node *ex = first_negative(k5_node_at(o->root, path));
+    if (!ex)
+        return K5_OK; /* matches by what it has: a candidate for every workload */
+    k5_str key = k5_node_str(k5_map_get(ex, "key"));
+    if (k5_node_is(k5_map_get(ex, "operator"), "DoesNotExist"))
+        return neg_add(idx, &g, 'K', key, none, pos);
+    const k5_node *vals = k5_map_get(ex, "values");
+    k5_status st = K5_OK;
+    for (size_t v = 0; v < k5_node_len(vals) && st == K5_OK; v++)
+        if (!value_repeats(vals, v))
+            st = neg_add(idx, &g, 'V', key, k5_node_str(k5_seq_at(vals, v)), pos);
+    return st;
+}
+
+static void fill_neg(k5_index *idx)
+{
+    idx->neg_ok = true;
+    size_t n = k5_docset_object_count(idx->set);
+    idx->wl_all = malloc((n ? n : 1) * sizeof *idx->wl_all);
+    if (!idx->wl_all) {
+        idx->neg_ok = false;
+        return;
+    }
+    k5_status st = K5_OK;
+    k5__key k, g;
+    for (size_t i = 0; i < n && st == K5_OK; i++) {
+        const k5_object *o = obj_at(idx, (uint32_t)i);
+        uint32_t id = (uint32_t)i;
+        if (o->kind_id & K5_KINDS_WORKLOAD) {
+            int bit = k5_kind_bit(o->kind_id);
+            key_ns_kind(&k, o->namespace_, bit);
+            neg_group(&g, 'N', o->namespace_, bit);
+            st = neg_add_workload(idx, o, &g, pos_of(k5__hmap_get(&idx->by_ns_kind, k.buf, k.n), id));
+            neg_group(&g, 'G', o->namespace_, 0);
+            if (st == K5_OK)
+                st = neg_add_workload(idx, o, &g, (uint32_t)idx->nwl_all);
+            idx->wl_all[idx->nwl_all++] = id;
+            continue;
+        }
+        const k5__hmap *scan = o->kind_id == K5_KIND_PDB             ? &idx->pdb_scan
+                               : o->kind_id == K5_KIND_NETWORKPOLICY ? &idx->np_scan
+                                                                     : NULL;
+        if (!scan)
+            continue;
+        k.n = 0;
+        k5__key_add(&k, o->namespace_.p, o->namespace_.n);
+        const k5__hentry *e = k5__hmap_get(scan, k.buf, k.n);
+        uint32_t pos = pos_of(e, id);
+        if (!e || pos >= e->nvals || e->vals[pos] != id)
+            continue; /* indexed by what it has, not scanned */
+        if (scan == &idx->pdb_scan)
+            st = neg_add_selector(idx, o, 'P', "spec.selector", pos);
+        else
+            st = neg_add_selector(idx, o, 'Q', "spec.podSelector", pos);
+    }
+    if (st != K5_OK)
+        idx->neg_ok = false; /* out of memory: searches scan, as before */
+}
+
+static bool build_neg(const k5_index *cidx)
+{
+    k5_index *idx = (k5_index *)cidx;
+    if (!atomic_load_explicit(&idx->neg_built, memory_order_acquire)) {
+        pthread_mutex_lock(&idx->any_lock);
+        if (!atomic_load_explicit(&idx->neg_built, memory_order_relaxed)) {
+            fill_neg(idx);
+            atomic_store_explicit(&idx->neg_built, true, memory_order_release);
+        }
+        pthread_mutex_unlock(&idx->any_lock);
+    }
+    return idx->neg_ok;
+}
+
+/* Up to this many excluded lists in one search; more (a NotIn of many values) scans. */
+#define NEG_MAX_LISTS 256
+
+typedef struct neg_search {
+    const k5__hentry *l[NEG_MAX_LISTS];
+    size_t n;
+    bool ok; /* false: too many lists: the caller scans */
+} neg_search;
+
+static void neg_list(const k5_index *idx, neg_search *s, const k5__key *group, char type,
+                     k5_str a, k5_str b)
+{
+    k5__key k;
+    if (!neg_key(&k, group, type, a, b))
+        return; /* never indexed under a cut key (neg_ok would be false): nothing to skip */
+    const k5__hentry *e = k5__hmap_get(&idx->neg, k.buf, k.n);
+    if (!e || !e->nvals)
+        return;
+    if (s->n == NEG_MAX_LISTS) {
+        s->ok = false;
+        return;
+    }
+    s->l[s->n++] = e;
+}
+
+/* The number of values <= r in a list (ascending). */
+static uint32_t rank_le(const k5__hentry *e, uint32_t r)
+{
+    uint32_t lo = 0, hi = e->nvals;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (e->vals[mid] <= r)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Excluded positions in [start, r]. */
+static uint64_t neg_excluded(const neg_search *s, uint32_t start, uint32_t r)
+{
+    uint64_t x = 0;
+    for (size_t i = 0; i < s->n; i++)
+        x += rank_le(s->l[i], r) - (start ? rank_le(s->l[i], start - 1) : 0);
+    return x;
+}
+
+/* The first position in [start, n) that no list excludes; false when there is none. */
+static bool neg_next(const neg_search *s, uint32_t start, uint32_t n, uint32_t *out)
+{
+    if (start >= n || (uint64_t)(n - start) <= neg_excluded(s, start, n - 1))
+        return false;
+    uint32_t lo = start, hi = n - 1; /* hi has a free position at or before it */
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if ((uint64_t)(mid - start + 1) > neg_excluded(s, start, mid))
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    *out = lo;
+    return true;
+}
+
+/* The excluded lists of a selector-side search in a group: the selector's first negative
+ * expression. False when the selector has none or the lists cannot serve (the caller scans). */
+static bool neg_for_selector(const k5_index *idx, const k5_node *selector, const k5__key *group,
+                             neg_search *s)
+{
+    static const k5_str none = {"", 0};
+    const k5_node *ex = first_negative(selector);
+    if (!ex || !build_neg(idx))
+        return false;
+    s->n = 0;
+    s->ok = true;
+    neg_list(idx, s, group, 'S', none, none);
+    k5_str key = k5_node_str(k5_map_get(ex, "key"));
+    if (k5_node_is(k5_map_get(ex, "operator"), "DoesNotExist")) {
+        neg_list(idx, s, group, 'K', key, none);
+    } else {
+        const k5_node *vals = k5_map_get(ex, "values");
+        for (size_t v = 0; v < k5_node_len(vals) && s->ok; v++)
+            if (!value_repeats(vals, v))
+                neg_list(idx, s, group, 'V', key, k5_node_str(k5_seq_at(vals, v)));
+    }
+    return s->ok;
+}
+
+/* The excluded lists of a workload-side search (the selectors to scan in its namespace). */
+static bool neg_for_workload(const k5_index *idx, const k5_object *w, char tag, neg_search *s)
+{
+    static const k5_str none = {"", 0};
+    size_t n = k5_node_len(w->pod_labels);
+    if (n > NEG_MAX_LABELS || !build_neg(idx))
+        return false;
+    k5__key g;
+    neg_group(&g, tag, w->namespace_, 0);
+    s->n = 0;
+    s->ok = true;
+    neg_list(idx, s, &g, 'S', none, none);
+    for (size_t j = 0; j < n && s->ok; j++) {
+        k5_str key = k5_node_str(k5_map_key(w->pod_labels, j));
+        if (label_value(w->pod_labels, key) != k5_map_value(w->pod_labels, j))
+            continue;
+        neg_list(idx, s, &g, 'V', key, k5_node_str(k5_map_value(w->pod_labels, j)));
+        neg_list(idx, s, &g, 'K', key, none);
+    }
+    return s->ok;
+}
+
 void k5_index_select(const k5_index *idx, k5_str ns, const k5_node *selector,
                      k5_selector_type type, k5_kind kinds, k5_visit_fn fn, void *ud)
 {
@@ -893,17 +1222,36 @@ void k5_index_select(const k5_index *idx, k5_str ns, const k5_node *selector,
         }
         return;
     }
+    neg_search *ns_search = malloc(sizeof *ns_search);
     for (int b = 0; b < K5__KIND_COUNT; b++) {
         if (!(kinds & K5_KIND_AT(b)))
             continue;
         key_ns_kind(&k, ns, b);
         const k5__hentry *e = k5__hmap_get(&idx->by_ns_kind, k.buf, k.n);
-        for (uint32_t i = 0; e && i < e->nvals; i++) {
+        if (!e)
+            continue;
+        k5__key g;
+        neg_group(&g, 'N', ns, b);
+        if (ns_search && neg_for_selector(idx, selector, &g, ns_search)) {
+            /* NotIn/DoesNotExist only: skip what the first expression excludes. */
+            uint32_t i = 0;
+            while (neg_next(ns_search, i, e->nvals, &i)) {
+                const k5_object *o = obj_at(idx, e->vals[i]);
+                if (o->pod_spec && k5_selector_matches(selector, type, o->pod_labels) &&
+                    !fn(o, ud))
+                    goto out;
+                i++;
+            }
+            continue;
+        }
+        for (uint32_t i = 0; i < e->nvals; i++) {
             const k5_object *o = obj_at(idx, e->vals[i]);
             if (o->pod_spec && k5_selector_matches(selector, type, o->pod_labels) && !fn(o, ud))
-                return;
+                goto out;
         }
     }
+out:
+    free(ns_search);
 }
 
 /*
@@ -1042,6 +1390,23 @@ void k5_index_select_elsewhere(const k5_index *idx, k5_str ns, const k5_node *se
         }
         /* Out of memory: every workload, as below. */
     }
+    /* NotIn/DoesNotExist only: every workload, skipping what the first expression excludes. */
+    neg_search *s = malloc(sizeof *s);
+    k5__key g;
+    neg_group(&g, 'G', ns, 0);
+    if (s && neg_for_selector(idx, selector, &g, s)) {
+        uint32_t i = 0;
+        while (neg_next(s, i, (uint32_t)idx->nwl_all, &i)) {
+            const k5_object *o = obj_at(idx, idx->wl_all[i]);
+            if ((o->kind_id & kinds) && o->pod_spec && !str_eq(o->namespace_, ns) &&
+                k5_selector_matches(selector, type, o->pod_labels) && !fn(o, ud))
+                break;
+            i++;
+        }
+        free(s);
+        return;
+    }
+    free(s);
     size_t n = k5_docset_object_count(idx->set);
     for (size_t i = 0; i < n; i++) {
         const k5_object *o = k5_docset_object(idx->set, i);
@@ -1134,7 +1499,26 @@ static void each_label_selecting(const k5_index *idx, const k5__hmap *by_pair,
     k.n = 0;
     k5__key_add(&k, w->namespace_.p, w->namespace_.n);
     const k5__hentry *e = k5__hmap_get(scan, k.buf, k.n);
-    for (uint32_t i = 0; e && i < e->nvals; i++) {
+    if (!e)
+        return;
+    neg_search *s = malloc(sizeof *s);
+    if (s && neg_for_workload(idx, w, scan == &idx->pdb_scan ? 'P' : 'Q', s)) {
+        /* Skip the selectors whose first NotIn/DoesNotExist excludes these labels. */
+        uint32_t i = 0;
+        while (neg_next(s, i, e->nvals, &i)) {
+            const k5_object *o = obj_at(idx, e->vals[i]);
+            if (!scan_skips(o, w->namespace_, sel_path) &&
+                k5_selector_matches(k5_node_at(o->root, sel_path), K5_SELECTOR_LABEL,
+                                    w->pod_labels) &&
+                !fn(o, ud))
+                break;
+            i++;
+        }
+        free(s);
+        return;
+    }
+    free(s);
+    for (uint32_t i = 0; i < e->nvals; i++) {
         const k5_object *o = obj_at(idx, e->vals[i]);
         if (!str_eq(o->namespace_, w->namespace_))
             continue;

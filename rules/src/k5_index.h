@@ -46,6 +46,15 @@ struct k5_index {
                           *                        in every namespace */
     k5__hmap key_any;    /* key                 -> workloads whose pod template has that label
                           *                        key, in every namespace */
+    /* Selectors of NotIn and DoesNotExist alone, without a scan (index.c, build_neg): built on
+     * first use, under any_lock. Positions in a list (a namespace's objects of one kind, every
+     * workload, a namespace's PDBs or NetworkPolicies to scan) that such a selector's first
+     * expression certainly excludes, so a search skips them by counting. */
+    _Atomic bool neg_built;
+    bool neg_ok;         /* false: a label or key too long to key exactly; searches scan */
+    k5__hmap neg;        /* group, 'V', key, value / group, 'K', key / group, 'S' -> positions */
+    uint32_t *wl_all;    /* every workload, in input order (the group "every workload") */
+    size_t nwl_all;
 };
 
 k5_status k5__index_build(k5_index **out, const k5_docset *set);
