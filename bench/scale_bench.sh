@@ -15,10 +15,10 @@
 #      GROWTH_MAX, default 2.6): N Services sharing one selector over N Deployments (shared),
 #      the same with N distinct port lists (ports), N PDBs over the same pods (overlap), N
 #      Services whose targetPort no pod declares (mismatch), N PDBs of expressions only that
-#      select nothing (nothing), N PDBs of NotIn alone that select nothing over N Deployments
-#      and N more in another namespace (notinnothing), N HTTPRoutes whose backend Service is missing next to N
-#      Services (routes), N HTTPRoutes whose parent Gateway is missing next to N Gateways
-#      (parents), N VirtualServices whose host has no Service next to N Services and N wildcard
+#      select nothing (nothing), N PDBs of NotIn alone that select nothing over N Deployments,
+#      half of them in another namespace (notinnothing), N HTTPRoutes whose backend Service is
+#      missing next to N Services (routes), N HTTPRoutes whose parent Gateway is missing next
+#      to N Gateways (parents), N VirtualServices whose host has no Service next to N wildcard
 #      ServiceEntries (mesh) -- bench/gen_cross.py;
 #   5. DIRS (default 80,000) empty directories, and half as many: CPU time and its ratio;
 #   6. --jobs: the OBJECTS objects linted with --jobs 1, 2, ... up to the CPUs online: wall
