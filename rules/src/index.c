@@ -868,6 +868,9 @@ bool k5_selector_matches(const k5_node *selector, k5_selector_type type, const k
  * lists only skip positions that could never match.
  */
 #define NEG_MAX_LABELS 64 /* a workload with more labels disables the lists (exactness) */
+/* Lists this short are scanned: building the exclusion lists costs more than they save (a
+ * review's few partners, a namespace's one default-deny NetworkPolicy). */
+#define NEG_MIN_SCAN 8
 
 /* The key of a list: group (tag and namespace/kind), type ('V', 'K', 'S'), key, value. */
 static bool neg_key(k5__key *k, const k5__key *group, char type, k5_str a, k5_str b)
@@ -1222,7 +1225,7 @@ void k5_index_select(const k5_index *idx, k5_str ns, const k5_node *selector,
         }
         return;
     }
-    neg_search *ns_search = malloc(sizeof *ns_search);
+    neg_search *ns_search = NULL;
     for (int b = 0; b < K5__KIND_COUNT; b++) {
         if (!(kinds & K5_KIND_AT(b)))
             continue;
@@ -1232,7 +1235,10 @@ void k5_index_select(const k5_index *idx, k5_str ns, const k5_node *selector,
             continue;
         k5__key g;
         neg_group(&g, 'N', ns, b);
-        if (ns_search && neg_for_selector(idx, selector, &g, ns_search)) {
+        if (e->nvals > NEG_MIN_SCAN && !ns_search)
+            ns_search = malloc(sizeof *ns_search);
+        if (e->nvals > NEG_MIN_SCAN && ns_search &&
+            neg_for_selector(idx, selector, &g, ns_search)) {
             /* NotIn/DoesNotExist only: skip what the first expression excludes. */
             uint32_t i = 0;
             while (neg_next(ns_search, i, e->nvals, &i)) {
@@ -1391,7 +1397,7 @@ void k5_index_select_elsewhere(const k5_index *idx, k5_str ns, const k5_node *se
         /* Out of memory: every workload, as below. */
     }
     /* NotIn/DoesNotExist only: every workload, skipping what the first expression excludes. */
-    neg_search *s = malloc(sizeof *s);
+    neg_search *s = k5_docset_object_count(idx->set) > NEG_MIN_SCAN ? malloc(sizeof *s) : NULL;
     k5__key g;
     neg_group(&g, 'G', ns, 0);
     if (s && neg_for_selector(idx, selector, &g, s)) {
@@ -1501,7 +1507,7 @@ static void each_label_selecting(const k5_index *idx, const k5__hmap *by_pair,
     const k5__hentry *e = k5__hmap_get(scan, k.buf, k.n);
     if (!e)
         return;
-    neg_search *s = malloc(sizeof *s);
+    neg_search *s = e->nvals > NEG_MIN_SCAN ? malloc(sizeof *s) : NULL;
     if (s && neg_for_workload(idx, w, scan == &idx->pdb_scan ? 'P' : 'Q', s)) {
         /* Skip the selectors whose first NotIn/DoesNotExist excludes these labels. */
         uint32_t i = 0;
