@@ -524,9 +524,9 @@ static bool nth_name(const char *cur, size_t i, k5_str *out)
 
 /* networkpolicy-blocks-ingress's parameter controller-namespaces (its descriptor has the
  * default: ingress-nginx, then the namespaces common controllers install into). */
-bool k5__controller_namespace(const k5_check *c, size_t i, k5_str *out)
+const char *k5__controller_namespaces(const k5_check *c)
 {
-    return nth_name(k5_check_param_names_of(c, &k5__rule_networkpolicy_blocks_ingress, 0), i, out);
+    return k5_check_param_names_of(c, &k5__rule_networkpolicy_blocks_ingress, 0);
 }
 
 bool k5__controller_namespace_in(const k5_config *cfg, size_t i, k5_str *out)

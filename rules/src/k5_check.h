@@ -203,15 +203,16 @@ void k5_index_each_all(const k5_index *idx, k5_kind kinds, k5_visit_fn fn, void 
  * defaults). */
 bool k5__backend_ref_is_service(const k5_node *ref);
 /*
- * The i-th namespace an ingress controller or Gateway data plane is taken to run in: the
- * parameter controller-namespaces of networkpolicy-blocks-ingress under c's config; false past
- * the last. Every reader goes through here or through k5__controller_namespace_in.
+ * The namespaces an ingress controller or Gateway data plane is taken to run in: the parameter
+ * controller-namespaces of networkpolicy-blocks-ingress under c's config, whole ("a, b": walk
+ * it with k5_names_next, one lookup and one pass per loop). Every reader goes through here or
+ * through k5__controller_namespace_in.
  */
-bool k5__controller_namespace(const k5_check *c, size_t i, k5_str *out);
+const char *k5__controller_namespaces(const k5_check *c);
 /*
- * The same under a config, for code that has no check: the cluster cache's partner search
- * fetches these namespaces' Namespace objects under the review's config. cfg NULL gives the
- * default list.
+ * The i-th of them under a config (false past the last), for code that has no check: the
+ * cluster cache's partner search fetches these namespaces' Namespace objects under the
+ * review's config. cfg NULL gives the default list.
  */
 bool k5__controller_namespace_in(const k5_config *cfg, size_t i, k5_str *out);
 /* Calls fn for every HPA in the workload's namespace whose scaleTargetRef names it. */
