@@ -290,9 +290,14 @@ static size_t strtod_len(const unsigned char *s, size_t n)
 }
 
 /*
- * A number as cJSON read it: strtod over at most 63 of the characters [0-9+-.eE] that follow.
- * The node's text is the whole run of those characters (what the old loader borrowed); the
- * parse goes on where strtod stopped, so inside a container anything strtod left is an error.
+ * A number as cJSON reads it: strtod over the whole run of the characters [0-9+-.eE] that
+ * follow. The node's text is that whole run (what the old loader borrowed); the parse goes on
+ * where strtod stopped, so inside a container anything strtod left is an error, and at the top
+ * level it starts the next value. Upstream cJSON 1.7.15 copied at most 63 of those characters
+ * for strtod, so it refused `[<64 digits>]` (valid JSON) and split a long top-level number
+ * into several values; Debian's cJSON carries the fix (CVE-2023-26819, 1.7.15-1+deb12u3, as
+ * upstream 1.7.18 does) and reads the whole run, which is what JSON means. fuzz_loader found
+ * the top-level split against it (tests/fuzz/regressions/loader/top-level-long-number*).
  */
 static k5_status number_node(jparser *p, k5_node *out)
 {
@@ -303,7 +308,7 @@ static k5_status number_node(jparser *p, k5_node *out)
         e++;
     }
     size_t run = e - start;
-    size_t took = strtod_len(p->b + start, run < 63 ? run : 63);
+    size_t took = strtod_len(p->b + start, run);
     if (!took)
         return unexpected(p, "a value");
     if (run > K5_MAX_SCALAR_BYTES) {

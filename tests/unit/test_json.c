@@ -528,6 +528,9 @@ static void gen_value(text *t, int depth)
         "9223372036854775808", "-9223372036854775809",   "18446744073709551616",
         "1e400", "-1e400", "4.9e-325", "123456789012345678901234567890",
         "0.000000000000000000000000000000000000000000000000000000000001",
+        /* Past the 63 characters upstream cJSON 1.7.15 read of a number. */
+        "1234567890123456789012345678901234567890123456789012345678901234",
+        "-0.00000000000000000000000000000000000000000000000000000000000000000001e-2",
     };
     uint32_t r = rnd(depth > 6 ? 6 : 9);
     ws(t);
@@ -760,13 +763,53 @@ static void test_json__numbers_keep_their_spelling(void **state)
     assert_true(v == INT64_MAX);
     assert_false(k5_node_int(k5_seq_at(d, 0), &v)); /* past int64: not an integer */
     k5_docset_free(&l.set);
-    /* cJSON read at most 63 characters of a number: a longer one is an error. */
+    /* A number longer than 63 characters is read whole, inside a container and at the top
+     * level, as the cJSON with CVE-2023-26819's fix reads it (upstream 1.7.15 copied 63 of
+     * them, refused the container and split the top-level number into several documents). */
     text t = {0};
     puts_(&t, "[");
     for (int i = 0; i < 64; i++)
         puts_(&t, "1");
-    puts_(&t, "]");
-    expect_json_error(t.p, t.n, K5_EPARSE, 1, 65, "'1' where ',' or ']'");
+    puts_(&t, ",-");
+    for (int i = 0; i < 100; i++)
+        puts_(&t, "2");
+    puts_(&t, ".5e3]");
+    same_load("a 64-digit and a 105-character number in a sequence", t.p, t.n);
+    uint32_t *lines;
+    k5__file f = file_of(t.p, t.n, &lines);
+    side dir;
+    run_side(&dir, &f, false);
+    assert_int_equal(dir.st, K5_OK);
+    const k5_node *seq = K5__VEC_AT(&dir.docs, k5__doc, 0).root;
+    assert_int_equal(k5_node_len(seq), 2);
+    assert_int_equal(k5_node_kind(k5_seq_at(seq, 0)), K5_NODE_INT);
+    assert_int_equal(k5_node_str(k5_seq_at(seq, 0)).n, 64);
+    assert_int_equal(k5_node_kind(k5_seq_at(seq, 1)), K5_NODE_FLOAT);
+    assert_int_equal(k5_node_str(k5_seq_at(seq, 1)).n, 105);
+    side_free(&dir);
+    free(lines);
+    t.n = 0;
+    for (int i = 0; i < 81; i++)
+        puts_(&t, "1");
+    same_load("an 81-digit number at the top level", t.p, t.n);
+    t.n = 0;
+    puts_(&t, "\t");
+    for (int i = 0; i < 78; i++)
+        puts_(&t, "7");
+    puts_(&t, "\"\" 1.5-3");
+    same_load("a 78-digit number, a string, then a number strtod stops inside", t.p, t.n);
+    f = file_of(t.p, t.n, &lines);
+    run_side(&dir, &f, false);
+    assert_int_equal(dir.st, K5_OK);
+    /* 777…7, "", 1.5 (its text the whole run "1.5-3", as the old loader borrowed it), -3 */
+    assert_int_equal(dir.docs.len, 4);
+    const k5_node *first = K5__VEC_AT(&dir.docs, k5__doc, 0).root;
+    assert_int_equal(k5_node_kind(first), K5_NODE_INT);
+    assert_int_equal(k5_node_str(first).n, 78);
+    assert_int_equal(K5__VEC_AT(&dir.docs, k5__doc, 3).start, 1 + 78 + 3 + 3);
+    assert_true(k5_node_text_is(K5__VEC_AT(&dir.docs, k5__doc, 3).root, "-3"));
+    side_free(&dir);
+    free(lines);
     free(t.p);
 }
 
