@@ -38,6 +38,13 @@ typedef struct k5__vec {
 /* Appends one element (copied from elem); returns a pointer to it or NULL on ENOMEM. */
 void *k5__vec_push(k5__vec *v, const void *elem);
 void k5__vec_free(k5__vec *v);
+/*
+ * Makes room in an array of *cap elements of elem bytes: doubles it, or allocates `first`
+ * elements when empty. True with *data and *cap updated; false (out of memory, or a size past
+ * SIZE_MAX) with both untouched. The one growth rule of the engine's arrays: vectors, posting
+ * lists, the JSON parser's stack (which inlines its fast path and calls this when full).
+ */
+bool k5__grow(void **data, size_t *cap, size_t first, size_t elem);
 #define K5__VEC_AT(v, type, i) (((type *)(v)->data)[i])
 
 /* ---- string -> uint32 list hash map (the index's posting lists) ---- */

@@ -85,12 +85,10 @@ static inline void skip_ws(jparser *p)
 static inline bool push(jparser *p, const k5_node *n)
 {
     if (p->nstk == p->capstk) {
-        size_t ncap = p->capstk ? p->capstk * 2 : 256;
-        k5_node *ns = realloc(p->stk, ncap * sizeof *ns);
-        if (!ns)
+        void *stk = p->stk;
+        if (!k5__grow(&stk, &p->capstk, 256, sizeof *p->stk))
             return false;
-        p->stk = ns;
-        p->capstk = ncap;
+        p->stk = stk;
     }
     p->stk[p->nstk++] = *n;
     return true;

@@ -110,16 +110,23 @@ void k5__arena_free(k5__arena *a)
     a->total = 0;
 }
 
+bool k5__grow(void **data, size_t *cap, size_t first, size_t elem)
+{
+    size_t ncap = *cap ? *cap * 2 : first;
+    if (ncap < *cap || ncap > SIZE_MAX / elem)
+        return false;
+    void *nd = realloc(*data, ncap * elem);
+    if (!nd)
+        return false;
+    *data = nd;
+    *cap = ncap;
+    return true;
+}
+
 void *k5__vec_push(k5__vec *v, const void *elem)
 {
-    if (v->len == v->cap) {
-        size_t ncap = v->cap ? v->cap * 2 : 16;
-        void *nd = realloc(v->data, ncap * v->elem);
-        if (!nd)
-            return NULL;
-        v->data = nd;
-        v->cap = ncap;
-    }
+    if (v->len == v->cap && !k5__grow(&v->data, &v->cap, 16, v->elem))
+        return NULL;
     void *slot = (char *)v->data + v->len * v->elem;
     memcpy(slot, elem, v->elem);
     v->len++;
@@ -204,12 +211,13 @@ k5_status k5__hmap_add(k5__hmap *m, const char *key, size_t klen, uint32_t val)
     }
     k5__hentry *e = &m->slots[i];
     if (e->nvals == e->cap) {
-        uint32_t ncap = e->cap ? e->cap * 2 : 2;
-        uint32_t *nv = realloc(e->vals, ncap * sizeof *nv);
-        if (!nv)
+        void *vals = e->vals;
+        size_t cap = e->cap;
+        /* The count is 32 bits: a list never doubles past it. */
+        if (cap > UINT32_MAX / 2 || !k5__grow(&vals, &cap, 2, sizeof *e->vals))
             return K5_ENOMEM;
-        e->vals = nv;
-        e->cap = ncap;
+        e->vals = vals;
+        e->cap = (uint32_t)cap;
     }
     e->vals[e->nvals++] = val;
     return K5_OK;
