@@ -51,10 +51,13 @@ bool k5__grow(void **data, size_t *cap, size_t first, size_t elem);
 
 typedef struct k5__hentry {
     const char *key; /* arena-owned */
-    size_t klen;
-    uint64_t hash;
+    /* The list: `inl` while it holds at most two values (most keys name one object: a name,
+     * a unique label pair), else malloc'd. Valid until the next k5__hmap_add to this map. */
     uint32_t *vals;
+    uint32_t klen;
+    uint32_t hash; /* the low 32 bits of k5__hash */
     uint32_t nvals, cap;
+    uint32_t inl[2];
 } k5__hentry;
 
 typedef struct k5__hmap {

@@ -156,7 +156,7 @@ const k5__hentry *k5__hmap_get(const k5__hmap *m, const char *key, size_t klen)
 {
     if (!m->cap)
         return NULL;
-    uint64_t h = k5__hash(key, klen, 0);
+    uint32_t h = (uint32_t)k5__hash(key, klen, 0);
     for (size_t i = h & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
         const k5__hentry *e = &m->slots[i];
         if (!e->key)
@@ -181,6 +181,8 @@ static k5_status hmap_grow(k5__hmap *m)
         while (ns[j].key)
             j = (j + 1) & (ncap - 1);
         ns[j] = *e;
+        if (e->vals == e->inl)
+            ns[j].vals = ns[j].inl;
     }
     free(m->slots);
     m->slots = ns;
@@ -190,9 +192,11 @@ static k5_status hmap_grow(k5__hmap *m)
 
 k5_status k5__hmap_add(k5__hmap *m, const char *key, size_t klen, uint32_t val)
 {
+    if (klen > UINT32_MAX)
+        return K5_EINVAL;
     if ((m->len + 1) * 4 > m->cap * 3 && hmap_grow(m) != K5_OK)
         return K5_ENOMEM;
-    uint64_t h = k5__hash(key, klen, 0);
+    uint32_t h = (uint32_t)k5__hash(key, klen, 0);
     size_t i = h & (m->cap - 1);
     for (;; i = (i + 1) & (m->cap - 1)) {
         k5__hentry *e = &m->slots[i];
@@ -201,8 +205,10 @@ k5_status k5__hmap_add(k5__hmap *m, const char *key, size_t klen, uint32_t val)
             if (!k)
                 return K5_ENOMEM;
             e->key = k;
-            e->klen = klen;
+            e->klen = (uint32_t)klen;
             e->hash = h;
+            e->vals = e->inl;
+            e->cap = 2;
             m->len++;
             break;
         }
@@ -211,11 +217,14 @@ k5_status k5__hmap_add(k5__hmap *m, const char *key, size_t klen, uint32_t val)
     }
     k5__hentry *e = &m->slots[i];
     if (e->nvals == e->cap) {
-        void *vals = e->vals;
-        size_t cap = e->cap;
+        bool inl = e->vals == e->inl;
+        void *vals = inl ? NULL : e->vals;
+        size_t cap = inl ? 2 : e->cap;
         /* The count is 32 bits: a list never doubles past it. */
         if (cap > UINT32_MAX / 2 || !k5__grow(&vals, &cap, 2, sizeof *e->vals))
             return K5_ENOMEM;
+        if (inl)
+            memcpy(vals, e->inl, sizeof e->inl);
         e->vals = vals;
         e->cap = (uint32_t)cap;
     }
@@ -226,7 +235,7 @@ k5_status k5__hmap_add(k5__hmap *m, const char *key, size_t klen, uint32_t val)
 void k5__hmap_free(k5__hmap *m)
 {
     for (size_t i = 0; i < m->cap; i++)
-        if (m->slots[i].key)
+        if (m->slots[i].key && m->slots[i].vals != m->slots[i].inl)
             free(m->slots[i].vals);
     free(m->slots);
     m->slots = NULL;

@@ -18,6 +18,7 @@
 
 #include "k5_check.h"
 #include "unit_test_util.h"
+#include "k5_internal.h"
 
 static loaded load_fmt(const char *text, size_t len, k5_format fmt)
 {
@@ -734,6 +735,38 @@ static void test_units__gateway_durations_as_gep_2257(void **state)
     }
 }
 
+
+/* Posting lists keep two values inside the entry, then move to the heap; slots move too. */
+static void test_index__posting_lists_inline_then_heap(void **state)
+{
+    (void)state;
+    k5__arena a = {0};
+    k5__hmap m = {0};
+    m.arena = &a;
+    char key[16];
+    for (uint32_t round = 0; round < 5; round++)
+        for (uint32_t k = 0; k < 3000; k++) {
+            if (k % 3 && round > k % 4)
+                continue; /* keys with one, two and five values */
+            int w = snprintf(key, sizeof key, "key%u", (unsigned)k);
+            assert_int_equal(k5__hmap_add(&m, key, (size_t)w, k * 10 + round), K5_OK);
+        }
+    for (uint32_t k = 0; k < 3000; k++) {
+        int w = snprintf(key, sizeof key, "key%u", (unsigned)k);
+        const k5__hentry *e = k5__hmap_get(&m, key, (size_t)w);
+        assert_non_null(e);
+        uint32_t want = k % 3 ? (k % 4) + 1 : 5;
+        if (want > 5)
+            want = 5;
+        assert_int_equal(e->nvals, want);
+        for (uint32_t r = 0; r < e->nvals; r++)
+            assert_int_equal(e->vals[r], k * 10 + r);
+    }
+    assert_null(k5__hmap_get(&m, "key3000", 7));
+    k5__hmap_free(&m);
+    k5__arena_free(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -755,6 +788,7 @@ int main(void)
         cmocka_unit_test(test_loader__json_positions_streams_and_escapes),
         cmocka_unit_test(test_loader__cjson_objects_from_the_webhook),
         cmocka_unit_test(test_loader__cjson_borrowed_strings_judge_like_copies),
+        cmocka_unit_test(test_index__posting_lists_inline_then_heap),
         cmocka_unit_test(test_units__quantities_as_kubernetes_parses_them),
         cmocka_unit_test(test_units__durations_and_int_or_string),
         cmocka_unit_test(test_units__duration_range_is_gos),
