@@ -223,6 +223,21 @@ static unsigned default_jobs(void)
     return n > (long)K5_MAX_JOBS ? K5_MAX_JOBS : (unsigned)n;
 }
 
+/* The text format's receiver of findings (k5_run_each): writes each batch as it comes. */
+typedef struct text_sink {
+    const lint_output *o;
+    bool failing; /* an unsuppressed finding at or above o->fail_on */
+} text_sink;
+
+static int write_text_batch(void *ctx, const k5_finding *f, size_t n)
+{
+    text_sink *t = ctx;
+    lint_output_text_findings(t->o, f, n);
+    for (size_t i = 0; i < n && !t->failing; i++)
+        t->failing = !f[i].suppressed && f[i].severity >= t->o->fail_on;
+    return ferror(t->o->fp) ? -1 : 0;
+}
+
 static int cmd_lint(int argc, char **argv)
 {
     static const struct option opts[] = {{"format", required_argument, NULL, 'f'},
@@ -337,17 +352,13 @@ static int cmd_lint(int argc, char **argv)
         fprintf(stderr, "kube5xx: out of memory while parsing the inputs\n");
         goto out;
     }
+    k5_docset_loaded(set);
     if (!quiet) {
         for (size_t i = 0; i < k5_docset_notice_count(set); i++) {
             const k5_notice *nt = k5_docset_notice(set, i);
             fprintf(stderr, "%s:%u:%u: notice: %s\n", nt->file, nt->line, nt->column,
                     nt->message);
         }
-    }
-    k5_error err = {0};
-    if (k5_run_jobs(set, cfg, 0, jobs, &rep, &err) != K5_OK) {
-        fprintf(stderr, "kube5xx: %s\n", err.msg);
-        goto out;
     }
     out = output ? fopen(output, "w") : stdout;
     if (!out) {
@@ -360,21 +371,49 @@ static int cmd_lint(int argc, char **argv)
                      is_text && isatty(fileno(out)) && !(nc && *nc),
                      show_suppressed,
                      set,
-                     rep,
+                     NULL,
                      in.errors,
                      in.nerrors,
                      fail_on,
                      false,
                      NULL,
                      NULL};
-    char *srcroot = NULL, *srcroot_cwd = NULL;
-    if (strcmp(format, "sarif") == 0 && lint_sarif_srcroot(&srcroot, &srcroot_cwd) == 0) {
-        o.srcroot = srcroot;
-        o.srcroot_cwd = srcroot_cwd;
+    k5_error err = {0};
+    int wr;
+    bool failing = false;
+    if (is_text) {
+        /* Text is written a batch of objects at a time as the rules finish them, and each
+         * batch is freed: memory holds the inputs, not every finding of the run (a 64 MiB
+         * JSON List has ~440,000). The findings and their order are the report's. */
+        text_sink ts = {&o, false};
+        k5_summary sum;
+        lint_output_text_head(&o);
+        k5_status st = k5_run_each(set, cfg, 0, jobs, write_text_batch, &ts, &sum, &err);
+        if (st != K5_OK && !ferror(out)) {
+            fprintf(stderr, "kube5xx: %s\n", err.msg);
+            goto out;
+        }
+        wr = st == K5_OK ? lint_output_text_tail(&o, sum) : -1;
+        failing = ts.failing;
+    } else {
+        if (k5_run_jobs(set, cfg, 0, jobs, &rep, &err) != K5_OK) {
+            fprintf(stderr, "kube5xx: %s\n", err.msg);
+            goto out;
+        }
+        o.report = rep;
+        char *srcroot = NULL, *srcroot_cwd = NULL;
+        if (strcmp(format, "sarif") == 0 && lint_sarif_srcroot(&srcroot, &srcroot_cwd) == 0) {
+            o.srcroot = srcroot;
+            o.srcroot_cwd = srcroot_cwd;
+        }
+        wr = writer(&o);
+        free(srcroot);
+        free(srcroot_cwd);
+        for (size_t i = 0; i < k5_report_count(rep) && !failing; i++) {
+            const k5_finding *f = k5_report_at(rep, i);
+            failing = !f->suppressed && f->severity >= fail_on;
+        }
     }
-    int wr = writer(&o);
-    free(srcroot);
-    free(srcroot_cwd);
     if (wr != 0 || fflush(out) != 0 || ferror(out)) {
         fprintf(stderr, "kube5xx: cannot write the report: %s\n", strerror(errno));
         goto out;
@@ -404,16 +443,7 @@ static int cmd_lint(int argc, char **argv)
         rc = EXIT_ERROR;
         goto out;
     }
-    rc = EXIT_CLEAN;
-    if (!fail_never) {
-        for (size_t i = 0; i < k5_report_count(rep); i++) {
-            const k5_finding *f = k5_report_at(rep, i);
-            if (!f->suppressed && f->severity >= fail_on) {
-                rc = EXIT_FINDINGS;
-                break;
-            }
-        }
-    }
+    rc = !fail_never && failing ? EXIT_FINDINGS : EXIT_CLEAN;
 out:
     if (out && out != stdout && fclose(out) != 0 && rc != EXIT_ERROR) {
         fprintf(stderr, "%s: error: cannot write: %s\n", output, strerror(errno));

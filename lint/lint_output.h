@@ -57,6 +57,15 @@ int lint_output_github(const lint_output *o);
  */
 int lint_sarif_srcroot(char **root, char **cwd_in_root);
 
+/*
+ * The text format in three steps, for findings that arrive a batch at a time (k5_run_each):
+ * the load errors, each batch (suppressed findings left out unless o->show_suppressed), then
+ * the summary line. lint_output_text is the three over a whole report. o->report is not read.
+ */
+void lint_output_text_head(const lint_output *o);
+void lint_output_text_findings(const lint_output *o, const k5_finding *f, size_t n);
+int lint_output_text_tail(const lint_output *o, k5_summary s);
+
 /* The writer for a --format name, or NULL. */
 lint_output_fn lint_output_find(const char *name);
 

@@ -149,11 +149,10 @@ static const char *plural(size_t n, const char *one, const char *many)
     return n == 1 ? one : many;
 }
 
-int lint_output_text(const lint_output *o)
+void lint_output_text_head(const lint_output *o)
 {
     FILE *fp = o->fp;
     errno = 0;
-
     for (size_t i = 0; i < o->nerrors; i++) {
         const lint_load_error *e = &o->errors[i];
         put_location(o, e->file, e->line, e->column);
@@ -161,18 +160,18 @@ int lint_output_text(const lint_output *o)
         put_text(fp, e->message);
         fputc('\n', fp);
     }
+}
 
-    size_t n = o->report ? k5_report_count(o->report) : 0;
-    for (size_t i = 0; i < n; i++) {
-        const k5_finding *f = k5_report_at(o->report, i);
-        if (!f || (f->suppressed && !o->show_suppressed))
-            continue;
-        put_finding(o, f);
-    }
+void lint_output_text_findings(const lint_output *o, const k5_finding *f, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!f[i].suppressed || o->show_suppressed)
+            put_finding(o, &f[i]);
+}
 
-    k5_summary s = {0};
-    if (o->report)
-        s = k5_report_summary(o->report);
+int lint_output_text_tail(const lint_output *o, k5_summary s)
+{
+    FILE *fp = o->fp;
     if (o->color)
         fputs(C_BOLD, fp);
     /* kube5xx audit reads objects from a cluster, one "file" each: no file count to give. */
@@ -191,4 +190,19 @@ int lint_output_text(const lint_output *o)
         fputs(C_RESET, fp);
     fputc('\n', fp);
     return lint_output_finish(fp);
+}
+
+int lint_output_text(const lint_output *o)
+{
+    lint_output_text_head(o);
+    size_t n = o->report ? k5_report_count(o->report) : 0;
+    for (size_t i = 0; i < n; i++) {
+        const k5_finding *f = k5_report_at(o->report, i);
+        if (f)
+            lint_output_text_findings(o, f, 1);
+    }
+    k5_summary s = {0};
+    if (o->report)
+        s = k5_report_summary(o->report);
+    return lint_output_text_tail(o, s);
 }

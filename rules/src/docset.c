@@ -414,20 +414,45 @@ static k5_status add_kustomization(k5_docset *set, size_t file, const k5_node *r
 
 /* ---- duplicates: one Kind/namespace/name in several places ---- */
 
-static k5_status note_duplicate(k5_docset *set, const k5_object *o)
+/* The key an object's identity is tracked under; false when it is not tracked. */
+static bool identity_key(const k5_object *o, k5__key *k)
 {
     const k5_node *name = k5_map_get(o->metadata, "name");
     if (!k5_node_str(name).n || k5_node_kind(name) == K5_NODE_NULL)
-        return K5_OK; /* generateName: a new object each time */
+        return false; /* generateName: a new object each time */
     if (o->kind_id == K5_KIND_OTHER)
-        return K5_OK; /* no rule judges it: a duplicate ConfigMap changes no finding */
+        return false; /* no rule judges it: a duplicate ConfigMap changes no finding */
+    k->n = 0;
+    k5__key_add(k, o->kind.p, o->kind.n);
+    k5__key_add(k, o->namespace_.p, o->namespace_.n);
+    k5__key_add(k, o->name.p, o->name.n);
+    return k->n < sizeof k->buf; /* longer is too long to be a Kubernetes name */
+}
+
+void k5_docset_loaded(k5_docset *set)
+{
+    if (!set || set->identities_dropped)
+        return;
+    k5__hmap_free(&set->identities);
+    k5__arena_free(&set->ident_arena);
+    set->identities_dropped = true;
+}
+
+static k5_status note_duplicate(k5_docset *set, const k5_object *o)
+{
     k5__key k;
-    k.n = 0;
-    k5__key_add(&k, o->kind.p, o->kind.n);
-    k5__key_add(&k, o->namespace_.p, o->namespace_.n);
-    k5__key_add(&k, o->name.p, o->name.n);
-    if (k.n >= sizeof k.buf)
-        return K5_OK; /* too long to be a Kubernetes name: not tracked */
+    if (set->identities_dropped) {
+        /* Loading after k5_docset_loaded: the objects before this one, tracked again. */
+        set->identities_dropped = false;
+        for (size_t i = 0; i < o->index; i++) {
+            const k5_object *p = K5__VEC_AT(&set->objects, k5_object *, i);
+            if (identity_key(p, &k) &&
+                k5__hmap_add(&set->identities, k.buf, k.n, (uint32_t)i) != K5_OK)
+                return K5_ENOMEM;
+        }
+    }
+    if (!identity_key(o, &k))
+        return K5_OK;
     const k5__hentry *e = k5__hmap_get(&set->identities, k.buf, k.n);
     if (e && e->nvals && e->vals[0] < set->objects.len) {
         const k5_object *first = K5__VEC_AT(&set->objects, k5_object *, e->vals[0]);

@@ -111,6 +111,7 @@ struct k5_docset {
     k5__vec kustomizations; /* k5__kustomization: kustomization.yaml files that set a namespace */
     k5__arena ident_arena;  /* keys of `identities` */
     k5__hmap identities;    /* Kind, namespace, name -> object index: duplicates are noticed */
+    bool identities_dropped; /* by k5_docset_loaded: rebuilt before the next object's check */
     k5__vec files;   /* k5__file */
     k5__vec objects; /* k5_object * */
     k5__vec notices; /* k5_notice */
@@ -162,6 +163,9 @@ k5_status k5__load_json(k5__arena *arena, const k5__file *file, k5__vec *docs, k
 /* The cJSON-based loader it replaced: the reference for differential tests and fuzz_loader. */
 k5_status k5__load_json_cjson(k5__arena *arena, const k5__file *file, k5__vec *docs,
                              k5_error *err);
+/* Objects per slice of a run on several threads or streamed (run.c: 256; fuzz_loader lowers
+ * it so that tiny inputs make several slices). */
+extern size_t k5__run_slice;
 /* Set only by tests and fuzz_loader, before loading: JSON files load with k5__load_json_cjson. */
 extern bool k5__json_reference;
 const k5_node *k5__node_from_cjson(k5__arena *a, const struct cJSON *j, size_t depth,

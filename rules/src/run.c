@@ -343,16 +343,24 @@ static k5_status run_objects(const k5_docset *set, const k5_config *cfg, unsigne
 }
 
 /*
- * Several threads: the objects are cut into slices of K5__RUN_SLICE, taken in turn by the
+ * Several threads: the objects are cut into slices of k5__run_slice, taken in turn by the
  * threads, each slice reporting into its own report. The slices' findings are then joined in
  * slice order, which is the order one thread appends them in (object by object), so the sort
  * below sees the same array and the report is the one-thread report, byte for byte.
+ *
+ * Streaming (k5_run_each), on one thread or several: each slice's findings are sorted on
+ * their own and handed to the sink in slice order, then freed. A slice is a range of
+ * consecutive objects and every finding belongs to the object being checked, so when the
+ * objects' files never go back (the loader appends them file by file) every finding of a
+ * slice sorts before every finding of the next: slice order plus a sort per slice is the
+ * report's order. Otherwise the whole run is one slice.
  */
-#define K5__RUN_SLICE 256u
+size_t k5__run_slice = 256;
 
 typedef struct run_slice {
     k5_report rep;
     k5_status st;
+    bool done; /* streaming: finished and sorted, waiting for its turn */
 } run_slice;
 
 typedef struct run_crew {
@@ -361,10 +369,52 @@ typedef struct run_crew {
     unsigned flags;
     lazy_index *lz;
     run_slice *slices;
-    size_t nobj, nslices;
+    size_t nobj, nslices, per; /* objects, slices, objects per slice */
     _Atomic size_t next;
     _Atomic bool failed;
+    /* Streaming only: the sink, and under `mu` the slices handed to it so far. */
+    k5_finding_sink sink;
+    void *ctx;
+    pthread_mutex_t mu;
+    size_t emitted;
+    bool sink_stopped;
+    k5_summary sum;
 } run_crew;
+
+static void slice_free(run_slice *sl)
+{
+    k5__vec_free(&sl->rep.findings);
+    k5__arena_free(&sl->rep.arena);
+}
+
+/* A finished slice (streaming): sorted here, then it and every finished slice after it hand
+ * their findings to the sink while the slices before them are all handed over. */
+static void emit(run_crew *w, size_t s)
+{
+    run_slice *sl = &w->slices[s];
+    if (sl->st == K5_OK && sl->rep.findings.len > 1)
+        qsort(sl->rep.findings.data, sl->rep.findings.len, sizeof(k5_finding), cmp_finding);
+    pthread_mutex_lock(&w->mu);
+    sl->done = true;
+    while (w->emitted < w->nslices && w->slices[w->emitted].done) {
+        run_slice *e = &w->slices[w->emitted];
+        if (e->st == K5_OK && !w->sink_stopped) {
+            if (e->rep.findings.len &&
+                w->sink(w->ctx, e->rep.findings.data, e->rep.findings.len) != 0) {
+                w->sink_stopped = true;
+                atomic_store(&w->failed, true);
+            } else {
+                w->sum.errors += e->rep.sum.errors;
+                w->sum.warnings += e->rep.sum.warnings;
+                w->sum.infos += e->rep.sum.infos;
+                w->sum.suppressed += e->rep.sum.suppressed;
+            }
+        }
+        slice_free(e);
+        w->emitted++;
+    }
+    pthread_mutex_unlock(&w->mu);
+}
 
 static void *run_crew_main(void *arg)
 {
@@ -374,47 +424,61 @@ static void *run_crew_main(void *arg)
         if (s >= w->nslices || atomic_load(&w->failed))
             break;
         run_slice *sl = &w->slices[s];
-        size_t from = s * K5__RUN_SLICE;
-        size_t to = from + K5__RUN_SLICE < w->nobj ? from + K5__RUN_SLICE : w->nobj;
+        size_t from = s * w->per;
+        size_t to = from + w->per < w->nobj ? from + w->per : w->nobj;
         sl->rep.findings.elem = sizeof(k5_finding);
         sl->st = run_objects(w->set, w->cfg, w->flags, w->lz, &sl->rep, from, to);
         if (sl->st != K5_OK)
             atomic_store(&w->failed, true);
+        if (w->sink)
+            emit(w, s);
     }
     return NULL;
+}
+
+/* Runs the crew on this thread and up to jobs - 1 more; the index is built first when
+ * several threads share it (its indexes across namespaces are built under a lock on first
+ * use, index.c). Returns the first failing slice's status, as one thread stops there. */
+static k5_status run_crew_go(run_crew *w, unsigned jobs)
+{
+    if (jobs > K5_MAX_JOBS)
+        jobs = K5_MAX_JOBS;
+    if (jobs > w->nslices)
+        jobs = w->nslices ? (unsigned)w->nslices : 1;
+    if (jobs > 1) {
+        k5_check probe = {NULL, 0, K5_SEV_OFF, w->cfg, w->lz, w->set, NULL, NULL, NULL, 0};
+        (void)k5_check_index(&probe);
+        if (w->lz->st != K5_OK)
+            return w->lz->st;
+    }
+    pthread_t th[K5_MAX_JOBS];
+    unsigned started = 0;
+    for (unsigned t = 1; t < jobs; t++)
+        if (pthread_create(&th[started], NULL, run_crew_main, w) == 0)
+            started++;
+    run_crew_main(w);
+    for (unsigned t = 0; t < started; t++)
+        pthread_join(th[t], NULL);
+    for (size_t s = 0; s < w->nslices; s++)
+        if (w->slices[s].st != K5_OK)
+            return w->slices[s].st;
+    return K5_OK;
 }
 
 static k5_status run_threads(const k5_docset *set, const k5_config *cfg, unsigned flags,
                              lazy_index *lz, k5_report *r, size_t nobj, unsigned jobs)
 {
-    run_crew w = {set, cfg, flags, lz, NULL, nobj, (nobj + K5__RUN_SLICE - 1) / K5__RUN_SLICE,
-                  0, false};
+    size_t per = k5__run_slice;
+    run_crew w = {set,  cfg,   flags, lz,   NULL, nobj, (nobj + per - 1) / per,
+                  per,  0,     false, NULL, NULL, PTHREAD_MUTEX_INITIALIZER,
+                  0,    false, {0, 0, 0, 0, 0, 0}};
     w.slices = calloc(w.nslices, sizeof *w.slices);
     if (!w.slices)
         return K5_ENOMEM;
-    /* The index is built before the threads start (a run this large has cross-object rules
-     * to feed); its indexes across namespaces are built under a lock on first use (index.c). */
-    k5_check probe = {NULL, 0, K5_SEV_OFF, cfg, lz, set, NULL, r, NULL, 0};
-    (void)k5_check_index(&probe);
-    k5_status st = lz->st;
-    pthread_t th[K5_MAX_JOBS];
-    unsigned started = 0;
-    if (jobs > K5_MAX_JOBS)
-        jobs = K5_MAX_JOBS;
-    if (jobs > w.nslices)
-        jobs = (unsigned)w.nslices;
-    for (unsigned t = 1; st == K5_OK && t < jobs; t++)
-        if (pthread_create(&th[started], NULL, run_crew_main, &w) == 0)
-            started++;
-    if (st == K5_OK)
-        run_crew_main(&w);
-    for (unsigned t = 0; t < started; t++)
-        pthread_join(th[t], NULL);
-    /* Joined in slice order; the first failing slice's status, as one thread stops there. */
+    k5_status st = run_crew_go(&w, jobs);
+    /* Joined in slice order. */
     for (size_t s = 0; s < w.nslices; s++) {
         k5_report *sl = &w.slices[s].rep;
-        if (st == K5_OK)
-            st = w.slices[s].st;
         if (st == K5_OK && sl->findings.len) {
             size_t need = r->findings.len + sl->findings.len;
             if (need > r->findings.cap) {
@@ -446,6 +510,72 @@ static k5_status run_threads(const k5_docset *set, const k5_config *cfg, unsigne
     return st;
 }
 
+/* Without a config, the defaults: made once so that checks read parameters from arrays
+ * instead of parsing default strings on every call. */
+static k5_status config_or_defaults(const k5_config **cfg, k5_config **defaults, k5_error *err)
+{
+    *defaults = NULL;
+    if (*cfg)
+        return K5_OK;
+    if (k5_config_new(defaults) != K5_OK) {
+        k5__err(err, NULL, 0, 0, "out of memory");
+        return K5_ENOMEM;
+    }
+    *cfg = *defaults;
+    return K5_OK;
+}
+
+/* The run's status into err (the index's failure first: a run cannot go on without it). */
+static k5_status run_status(k5_status st, const lazy_index *lz, k5_error *err)
+{
+    if (lz->st != K5_OK) {
+        k5__err(err, NULL, 0, 0, "out of memory while indexing");
+        return lz->st;
+    }
+    if (st != K5_OK)
+        k5__err(err, NULL, 0, 0, "%s while running the rules", k5_status_str(st));
+    return st;
+}
+
+k5_status k5_run_each(const k5_docset *set, const k5_config *cfg, unsigned flags, unsigned jobs,
+                      k5_finding_sink sink, void *ctx, k5_summary *sum, k5_error *err)
+{
+    k5_config *defaults;
+    k5_status st = config_or_defaults(&cfg, &defaults, err);
+    if (st != K5_OK)
+        return st;
+    lazy_index lz = {set, NULL, K5_OK};
+    size_t nobj = k5_docset_object_count(set);
+    size_t per = k5__run_slice;
+    for (size_t o = 1; o < nobj && per < nobj; o++)
+        if (k5_docset_object(set, o)->file < k5_docset_object(set, o - 1)->file)
+            per = nobj;
+    run_crew w = {set, cfg, flags, &lz, NULL, nobj, nobj ? (nobj + per - 1) / per : 0, per,
+                  0, false, sink, ctx, PTHREAD_MUTEX_INITIALIZER, 0, false, {0, 0, 0, 0, 0, 0}};
+    if (w.nslices && !(w.slices = calloc(w.nslices, sizeof *w.slices)))
+        st = K5_ENOMEM;
+    /* Threads pay off only with enough objects to share. */
+    if (st == K5_OK)
+        st = run_crew_go(&w, nobj >= 2 * k5__run_slice ? jobs : 1);
+    for (size_t s = w.emitted; s < w.nslices; s++)
+        slice_free(&w.slices[s]);
+    free(w.slices);
+    pthread_mutex_destroy(&w.mu);
+    k5__index_free(&lz.idx);
+    k5_config_free(&defaults);
+    if (st == K5_OK && w.sink_stopped) {
+        k5__err(err, NULL, 0, 0, "the findings could not be written");
+        return K5_EINVAL;
+    }
+    st = run_status(st, &lz, err);
+    if (st != K5_OK)
+        return st;
+    w.sum.files = k5_docset_files_ok(set);
+    w.sum.objects = nobj;
+    *sum = w.sum;
+    return K5_OK;
+}
+
 k5_status k5_run_jobs(const k5_docset *set, const k5_config *cfg, unsigned flags, unsigned jobs,
                       k5_report **out, k5_error *err)
 {
@@ -453,35 +583,24 @@ k5_status k5_run_jobs(const k5_docset *set, const k5_config *cfg, unsigned flags
     if (!r)
         return K5_ENOMEM;
     r->findings.elem = sizeof(k5_finding);
-    lazy_index lz = {set, NULL, K5_OK};
-    /* Without a config, the defaults: made once here so that checks read parameters from
-     * arrays instead of parsing default strings on every call. */
-    k5_config *defaults = NULL;
-    if (!cfg) {
-        if (k5_config_new(&defaults) != K5_OK) {
-            free(r);
-            k5__err(err, NULL, 0, 0, "out of memory");
-            return K5_ENOMEM;
-        }
-        cfg = defaults;
+    k5_config *defaults;
+    k5_status st = config_or_defaults(&cfg, &defaults, err);
+    if (st != K5_OK) {
+        free(r);
+        return st;
     }
+    lazy_index lz = {set, NULL, K5_OK};
     size_t nobj = k5_docset_object_count(set);
-    k5_status st;
     /* Threads pay off only with enough objects to share; the webhook runs one thread. */
-    if (jobs > 1 && nobj >= 2 * K5__RUN_SLICE)
+    if (jobs > 1 && nobj >= 2 * k5__run_slice)
         st = run_threads(set, cfg, flags, &lz, r, nobj, jobs);
     else
         st = run_objects(set, cfg, flags, &lz, r, 0, nobj);
     k5__index_free(&lz.idx);
     k5_config_free(&defaults);
-    if (lz.st != K5_OK) {
-        k5_report_free(&r);
-        k5__err(err, NULL, 0, 0, "out of memory while indexing");
-        return lz.st;
-    }
+    st = run_status(st, &lz, err);
     if (st != K5_OK) {
         k5_report_free(&r);
-        k5__err(err, NULL, 0, 0, "%s while running the rules", k5_status_str(st));
         return st;
     }
     if (r->findings.len > 1)

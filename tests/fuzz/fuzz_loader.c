@@ -12,6 +12,26 @@
 
 #include "k5_internal.h"
 
+/* Differential: the findings k5_run_each streams, slice by slice, are the report's. */
+typedef struct streamed {
+    const k5_report *rep;
+    size_t next;
+} streamed;
+
+static int same_as_report(void *ctx, const k5_finding *f, size_t n)
+{
+    streamed *s = ctx;
+    for (size_t i = 0; i < n; i++, s->next++) {
+        const k5_finding *r = k5_report_at(s->rep, s->next);
+        if (!r || r->rule != f[i].rule || r->line != f[i].line || r->column != f[i].column ||
+            r->severity != f[i].severity || r->suppressed != f[i].suppressed ||
+            r->object != f[i].object || strcmp(r->message, f[i].message) != 0 ||
+            strcmp(r->path, f[i].path) != 0)
+            abort();
+    }
+    return 0;
+}
+
 static void one(const uint8_t *data, size_t size, k5_format fmt)
 {
     k5_docset *set = NULL;
@@ -33,6 +53,13 @@ static void one(const uint8_t *data, size_t size, k5_format fmt)
                 if (!f->message || !f->path)
                     abort();
             }
+            /* After k5_docset_loaded, as the linter runs. */
+            k5_docset_loaded(set);
+            streamed s = {rep, 0};
+            k5_summary sum, want = k5_report_summary(rep);
+            if (k5_run_each(set, NULL, 0, 1, same_as_report, &s, &sum, &err) != K5_OK ||
+                s.next != k5_report_count(rep) || memcmp(&sum, &want, sizeof sum) != 0)
+                abort();
             k5_report_free(&rep);
         }
     }
@@ -197,6 +224,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     k5__split_min = 8;
     k5__split_part = 4;
+    k5__run_slice = 2;
     one(data, size, K5_FORMAT_AUTO);
     one(data, size, K5_FORMAT_JSON);
     split_same(data, size);

@@ -736,6 +736,123 @@ static void test_units__gateway_durations_as_gep_2257(void **state)
 }
 
 
+/* ---- streaming findings (k5_run_each) and what loading drops (k5_docset_loaded) ---- */
+
+typedef struct seen {
+    char *text; /* every finding, one line each, as the report would list it */
+    size_t n, cap, calls, stop_at;
+} seen;
+
+static void seen_add(seen *s, const k5_finding *f)
+{
+    char line[2048];
+    k5_str name = f->object ? f->object->name : (k5_str){"", 0};
+    int w = snprintf(line, sizeof line, "%s|%s|%u:%u|%d|%s|%s|%d|%.*s\n", f->file, f->rule->id,
+                     (unsigned)f->line, (unsigned)f->column, (int)f->severity, f->path,
+                     f->message, (int)f->suppressed, (int)name.n, name.p);
+    assert_true(w > 0 && (size_t)w < sizeof line);
+    if (s->n + (size_t)w + 1 > s->cap) {
+        s->cap = (s->n + (size_t)w + 1) * 2;
+        s->text = realloc(s->text, s->cap);
+        assert_non_null(s->text);
+    }
+    memcpy(s->text + s->n, line, (size_t)w + 1);
+    s->n += (size_t)w;
+}
+
+static int seen_sink(void *ctx, const k5_finding *f, size_t n)
+{
+    seen *s = ctx;
+    assert_true(n > 0);
+    s->calls++;
+    for (size_t i = 0; i < n; i++)
+        seen_add(s, &f[i]);
+    return s->stop_at && s->calls == s->stop_at ? -1 : 0;
+}
+
+/* A stream of Deployments whose findings differ object by object (names, replicas, probes). */
+static char *workloads(size_t n, size_t first)
+{
+    size_t cap = n * 400 + 1, len = 0;
+    char *b = malloc(cap);
+    assert_non_null(b);
+    for (size_t i = first; i < first + n; i++) {
+        int w = snprintf(b + len, cap - len,
+                         "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: w%zu\n"
+                         "  namespace: ns%zu\n%sspec:\n  replicas: %zu\n  selector:\n"
+                         "    matchLabels: {app: w%zu}\n  template:\n    metadata:\n"
+                         "      labels: {app: w%zu}\n    spec:\n      containers:\n"
+                         "      - name: c\n        image: x:1\n%s---\n",
+                         i % 97, i % 3,
+                         i % 11 == 0 ? "  annotations: {kube5xx/ignore: single-replica}\n" : "",
+                         1 + i % 3, i, i,
+                         i % 5 ? "        ports: [{containerPort: 8080}]\n" : "");
+        assert_true(w > 0 && (size_t)w < cap - len);
+        len += (size_t)w;
+    }
+    return b;
+}
+
+static void test_run__each_streams_the_report_in_order(void **state)
+{
+    (void)state;
+    k5_docset *set;
+    assert_int_equal(k5_docset_new(&set, "default"), K5_OK);
+    /* Three files, more than two slices of objects each, names repeating across them (the
+     * duplicate notices), the third loaded after k5_docset_loaded dropped the identities. */
+    size_t sizes[3] = {700, 300, 650};
+    for (size_t f = 0; f < 3; f++) {
+        if (f == 2)
+            k5_docset_loaded(set);
+        char *b = workloads(sizes[f], f * 1000);
+        char name[16];
+        snprintf(name, sizeof name, "f%zu.yaml", f);
+        k5_error err;
+        assert_int_equal(k5_docset_load(set, name, b, strlen(b), K5_FORMAT_AUTO, &err), K5_OK);
+    }
+    assert_int_equal(k5_docset_object_count(set), 1650);
+    /* w0..w96 in ns0..ns2 repeat: the third file's duplicates of the first two are still
+     * noticed after the identities were dropped. */
+    size_t dups_third = 0;
+    for (size_t i = 0; i < k5_docset_notice_count(set); i++) {
+        const k5_notice *nt = k5_docset_notice(set, i);
+        if (strstr(nt->message, "duplicate object") && strcmp(nt->file, "f2.yaml") == 0)
+            dups_third++;
+    }
+    assert_true(dups_third > 0);
+
+    k5_report *rep;
+    k5_error err;
+    assert_int_equal(k5_run_jobs(set, NULL, 0, 1, &rep, &err), K5_OK);
+    seen want = {0};
+    for (size_t i = 0; i < k5_report_count(rep); i++)
+        seen_add(&want, k5_report_at(rep, i));
+    k5_summary ws = k5_report_summary(rep);
+    assert_true(ws.suppressed > 0 && ws.errors > 0 && ws.warnings > 0);
+    for (unsigned jobs = 1; jobs <= 3; jobs++) {
+        seen got = {0};
+        k5_summary gs;
+        memset(&gs, 0xff, sizeof gs);
+        assert_int_equal(k5_run_each(set, NULL, 0, jobs, seen_sink, &got, &gs, &err), K5_OK);
+        assert_true(got.calls > 3); /* batches, not one call at the end */
+        assert_int_equal(got.n, want.n);
+        assert_memory_equal(got.text, want.text, want.n);
+        assert_memory_equal(&gs, &ws, sizeof ws);
+        free(got.text);
+    }
+    /* A sink that stops the run is not called again, and the run says so. */
+    seen stop = {0};
+    stop.stop_at = 2;
+    k5_summary ss = {0};
+    assert_int_equal(k5_run_each(set, NULL, 0, 2, seen_sink, &stop, &ss, &err), K5_EINVAL);
+    assert_int_equal(stop.calls, 2);
+    assert_non_null(strstr(err.msg, "could not be written"));
+    free(stop.text);
+    free(want.text);
+    k5_report_free(&rep);
+    k5_docset_free(&set);
+}
+
 /* Posting lists keep two values inside the entry, then move to the heap; slots move too. */
 static void test_index__posting_lists_inline_then_heap(void **state)
 {
@@ -788,6 +905,7 @@ int main(void)
         cmocka_unit_test(test_loader__json_positions_streams_and_escapes),
         cmocka_unit_test(test_loader__cjson_objects_from_the_webhook),
         cmocka_unit_test(test_loader__cjson_borrowed_strings_judge_like_copies),
+        cmocka_unit_test(test_run__each_streams_the_report_in_order),
         cmocka_unit_test(test_index__posting_lists_inline_then_heap),
         cmocka_unit_test(test_units__quantities_as_kubernetes_parses_them),
         cmocka_unit_test(test_units__durations_and_int_or_string),

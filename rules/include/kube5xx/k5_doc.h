@@ -141,6 +141,13 @@ K5_WUR k5_status k5_docset_new(k5_docset **out, const char *default_namespace);
 void k5_docset_free(k5_docset **set);
 
 /*
+ * Says that no more files come: frees what only loading needs, the map of object identities
+ * that notices duplicates (for a large List, a tenth of the memory the objects take). Loading
+ * more afterwards still notices duplicates: the map is rebuilt first.
+ */
+void k5_docset_loaded(k5_docset *set);
+
+/*
  * Loads every document of one file into the set. `name` is copied and is what
  * findings report as the file (the linter names stdin "<stdin>"). The set takes ownership of
  * `buf` (malloc'd, `len` bytes; it need not be NUL-terminated) in every case,

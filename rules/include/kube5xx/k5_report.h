@@ -53,6 +53,26 @@ K5_WUR k5_status k5_run(const k5_docset *set, const k5_config *cfg, unsigned fla
 K5_WUR k5_status k5_run_jobs(const k5_docset *set, const k5_config *cfg, unsigned flags,
                              unsigned jobs, k5_report **out, k5_error *err);
 
+/*
+ * Receives the findings of a run in order, a batch at a time: the findings of some
+ * consecutive objects, in the order k5_run_jobs would list them. The findings and their
+ * strings are valid only during the call (they borrow from the set, as a report's do). Calls
+ * never overlap and come in order, from whichever thread of the run finished the batch.
+ * Returns 0 to go on; anything else stops the run.
+ */
+typedef int (*k5_finding_sink)(void *ctx, const k5_finding *findings, size_t n);
+
+/*
+ * k5_run_jobs without the report: hands each batch of findings to `sink` as soon as it and
+ * every batch before it are done, then frees it, so memory holds a few batches instead of
+ * every finding of the run (a 64 MiB JSON List has ~440,000). The sequence of findings is the
+ * report's, byte for byte, and *sum its summary (set on success only). K5_EINVAL with `err`
+ * saying so when the sink stopped the run; the sink knows why.
+ */
+K5_WUR k5_status k5_run_each(const k5_docset *set, const k5_config *cfg, unsigned flags,
+                             unsigned jobs, k5_finding_sink sink, void *ctx, k5_summary *sum,
+                             k5_error *err);
+
 /* Accepts NULL; sets *report to NULL. */
 void k5_report_free(k5_report **report);
 
