@@ -83,15 +83,28 @@ static void put_str(FILE *fp, k5_str s)
     put_textn(fp, s.p, s.n);
 }
 
+/* ":" and the number, without printf: two of them per finding, on runs with 100,000s. */
+static void put_colon_number(FILE *fp, uint32_t v)
+{
+    char b[12];
+    size_t k = sizeof b;
+    do {
+        b[--k] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    b[--k] = ':';
+    fwrite(b + k, 1, sizeof b - k, fp);
+}
+
 static void put_location(const lint_output *o, const char *file, uint32_t line, uint32_t col)
 {
     if (o->color)
         fputs(C_BOLD, o->fp);
     put_text(o->fp, file ? file : LINT_STDIN_NAME);
     if (line > 0) {
-        fprintf(o->fp, ":%lu", (unsigned long)line);
+        put_colon_number(o->fp, line);
         if (col > 0)
-            fprintf(o->fp, ":%lu", (unsigned long)col);
+            put_colon_number(o->fp, col);
     }
     fputc(':', o->fp);
     if (o->color)
@@ -103,8 +116,10 @@ static void put_severity(const lint_output *o, k5_severity s)
 {
     if (o->color)
         fprintf(o->fp, "%s%s%s: ", sev_color(s), lint_severity_name(s), C_RESET);
-    else
-        fprintf(o->fp, "%s: ", lint_severity_name(s));
+    else {
+        fputs(lint_severity_name(s), o->fp);
+        fputs(": ", o->fp);
+    }
 }
 
 static void put_finding(const lint_output *o, const k5_finding *f)
