@@ -377,7 +377,8 @@ static int cmd_lint(int argc, char **argv)
                      fail_on,
                      false,
                      NULL,
-                     NULL};
+                     NULL,
+                     jobs};
     k5_error err = {0};
     int wr;
     bool failing = false;

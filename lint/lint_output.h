@@ -39,6 +39,9 @@ typedef struct lint_output {
      * relative paths as given. */
     const char *srcroot;
     const char *srcroot_cwd;
+    /* Threads that may render findings (json, sarif; 0 or 1: one); the output is the same
+     * for every number. */
+    unsigned jobs;
 } lint_output;
 
 typedef int (*lint_output_fn)(const lint_output *o);

@@ -5,6 +5,7 @@
  * the webhook shares, frontend/fe.h) and then applies its own escaping on top.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,8 +187,191 @@ int lint_json_emit(FILE *fp, cJSON *root, bool pretty, bool oom)
 #define SPLICE_MARK "\x01k5-items"
 #define SPLICE_TEXT "\"\\u0001k5-items\""
 
+/*
+ * Items are rendered in chunks of RENDER_CHUNK, each into its own buffer, by up to `jobs`
+ * threads (the writer among them); the writer writes the chunks in order, so the output is
+ * the one-thread output byte for byte. A thread may render at most RENDER_AHEAD chunks past
+ * the last one written, so memory stays that of a few chunks, whatever the number of items.
+ */
+#define RENDER_CHUNK 128u
+#define RENDER_AHEAD 16u
+
+typedef struct render_chunk {
+    char *text; /* the chunk's items, each followed by sep */
+    size_t len, cap;
+    bool done, oom;
+} render_chunk;
+
+typedef struct render_crew {
+    lint_json_item_fn item;
+    void *ud;
+    size_t n, nchunks;
+    const char *sep;
+    size_t seplen;
+    render_chunk ring[RENDER_AHEAD];
+    size_t next;    /* the next chunk to render */
+    size_t written; /* chunks written so far */
+    bool stop;      /* the writer gave up (a write or memory failed) */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+} render_crew;
+
+static void chunk_add(render_chunk *c, const char *s, size_t n)
+{
+    if (c->oom)
+        return;
+    if (c->len + n > c->cap) {
+        size_t cap = c->cap ? c->cap : 4096;
+        while (cap < c->len + n)
+            cap *= 2;
+        char *p = realloc(c->text, cap);
+        if (!p) {
+            c->oom = true;
+            return;
+        }
+        c->text = p;
+        c->cap = cap;
+    }
+    memcpy(c->text + c->len, s, n);
+    c->len += n;
+}
+
+/* Renders chunk k (items [k * RENDER_CHUNK, ...)) into c, each item followed by the separator. */
+static void render_one(const render_crew *w, size_t k, render_chunk *c)
+{
+    size_t from = k * RENDER_CHUNK, to = from + RENDER_CHUNK < w->n ? from + RENDER_CHUNK : w->n;
+    for (size_t i = from; i < to && !c->oom; i++) {
+        cJSON *tmp = cJSON_CreateArray();
+        if (!tmp) {
+            c->oom = true;
+            break;
+        }
+        bool oom = false;
+        if (!w->item(tmp, w->ud, i, &oom) || oom) {
+            cJSON_Delete(tmp);
+            c->oom = oom;
+            continue;
+        }
+        char *one = cJSON_PrintUnformatted(cJSON_GetArrayItem(tmp, 0));
+        cJSON_Delete(tmp);
+        if (!one) {
+            c->oom = true;
+            break;
+        }
+        chunk_add(c, one, strlen(one));
+        chunk_add(c, w->sep, w->seplen);
+        cJSON_free(one);
+    }
+}
+
+/* Takes the next chunk when it is within RENDER_AHEAD of the writer; called under mu. */
+static bool claim(render_crew *w, size_t *k)
+{
+    if (w->stop || w->next >= w->nchunks || w->next >= w->written + RENDER_AHEAD)
+        return false;
+    *k = w->next++;
+    return true;
+}
+
+static void render_claimed(render_crew *w, size_t k)
+{
+    render_chunk c = {0};
+    pthread_mutex_unlock(&w->mu);
+    render_one(w, k, &c);
+    pthread_mutex_lock(&w->mu);
+    c.done = true;
+    w->ring[k % RENDER_AHEAD] = c;
+    pthread_cond_broadcast(&w->cv);
+}
+
+static void *render_main(void *arg)
+{
+    render_crew *w = arg;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        size_t k;
+        if (claim(w, &k))
+            render_claimed(w, k);
+        else if (w->stop || w->next >= w->nchunks)
+            break;
+        else
+            pthread_cond_wait(&w->cv, &w->mu);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/*
+ * Writes the n items in order, each separated from the one before by sep. Returns false on
+ * a write error or when out of memory (*oom set).
+ */
+static bool render_items(FILE *fp, lint_json_item_fn item, void *ud, size_t n, const char *sep,
+                         unsigned jobs, bool *oom)
+{
+    render_crew w = {.item = item,
+                     .ud = ud,
+                     .n = n,
+                     .nchunks = (n + RENDER_CHUNK - 1) / RENDER_CHUNK,
+                     .sep = sep,
+                     .seplen = strlen(sep),
+                     .mu = PTHREAD_MUTEX_INITIALIZER,
+                     .cv = PTHREAD_COND_INITIALIZER};
+    pthread_t th[RENDER_AHEAD];
+    unsigned started = 0;
+    if (jobs > RENDER_AHEAD)
+        jobs = RENDER_AHEAD;
+    if (jobs > w.nchunks)
+        jobs = (unsigned)w.nchunks;
+    for (unsigned t = 1; t < jobs; t++)
+        if (pthread_create(&th[started], NULL, render_main, &w) == 0)
+            started++;
+    bool first = true;
+    pthread_mutex_lock(&w.mu);
+    while (w.written < w.nchunks && !w.stop) {
+        render_chunk *c = &w.ring[w.written % RENDER_AHEAD];
+        size_t k;
+        if (!c->done) {
+            /* Not rendered yet: help, or wait for the thread rendering it. */
+            if (claim(&w, &k))
+                render_claimed(&w, k);
+            else
+                pthread_cond_wait(&w.cv, &w.mu);
+            continue;
+        }
+        render_chunk mine = *c;
+        *c = (render_chunk){0};
+        w.written++;
+        pthread_cond_broadcast(&w.cv);
+        pthread_mutex_unlock(&w.mu);
+        /* Each item ends with sep: the last one of the whole list is written without it, and
+         * sep goes before the first item of the next non-empty chunk instead. */
+        if (mine.oom) {
+            *oom = true;
+        } else if (mine.len) {
+            if (!first)
+                fwrite(sep, 1, w.seplen, fp);
+            fwrite(mine.text, 1, mine.len - w.seplen, fp);
+            first = false;
+        }
+        free(mine.text);
+        pthread_mutex_lock(&w.mu);
+        if (*oom || ferror(fp)) {
+            w.stop = true;
+            pthread_cond_broadcast(&w.cv);
+        }
+    }
+    pthread_mutex_unlock(&w.mu);
+    for (unsigned t = 0; t < started; t++)
+        pthread_join(th[t], NULL);
+    for (size_t i = 0; i < RENDER_AHEAD; i++)
+        free(w.ring[i].text);
+    pthread_mutex_destroy(&w.mu);
+    pthread_cond_destroy(&w.cv);
+    return !*oom && !ferror(fp);
+}
+
 int lint_json_emit_items(FILE *fp, cJSON *root, cJSON *slot, bool pretty, bool oom,
-                         lint_json_item_fn item, void *ud, size_t n)
+                         lint_json_item_fn item, void *ud, size_t n, unsigned jobs)
 {
     lint_json_str(slot, NULL, SPLICE_MARK, &oom);
     char *text = NULL;
@@ -202,31 +386,10 @@ int lint_json_emit_items(FILE *fp, cJSON *root, cJSON *slot, bool pretty, bool o
     }
     errno = 0;
     fwrite(text, 1, (size_t)(at - text), fp);
-    /* One finding at a time: a small tree, printed and freed, so memory does not grow with
+    /* Chunks of items, each a small tree printed and freed, so memory does not grow with
      * the number of findings. */
-    bool first = true;
-    for (size_t i = 0; i < n && !oom && !ferror(fp); i++) {
-        cJSON *tmp = cJSON_CreateArray();
-        if (!tmp) {
-            oom = true;
-            break;
-        }
-        if (!item(tmp, ud, i, &oom) || oom) {
-            cJSON_Delete(tmp);
-            continue;
-        }
-        char *one = cJSON_PrintUnformatted(cJSON_GetArrayItem(tmp, 0));
-        cJSON_Delete(tmp);
-        if (!one) {
-            oom = true;
-            break;
-        }
-        if (!first)
-            fputs(pretty ? ",\n" : ",", fp);
-        fputs(one, fp);
-        cJSON_free(one);
-        first = false;
-    }
+    if (!ferror(fp))
+        render_items(fp, item, ud, n, pretty ? ",\n" : ",", jobs ? jobs : 1, &oom);
     fputs(at + strlen(SPLICE_TEXT), fp);
     fputc('\n', fp);
     cJSON_free(text);

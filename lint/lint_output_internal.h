@@ -85,10 +85,12 @@ typedef bool (*lint_json_item_fn)(struct cJSON *into, void *ud, size_t i, bool *
 /*
  * Streams a document whose one big array is built item by item: root is printed with the
  * array `slot` (inside root) standing empty, and the n items are built, printed compactly
- * and freed one at a time in its place. Memory is that of root plus one item, whatever n.
- * Frees root; returns like lint_json_emit.
+ * and freed in its place, in chunks rendered by up to `jobs` threads (0 or 1: this thread
+ * only) and written in order, so the output is the same for every `jobs`. `item` must be
+ * safe to call from several threads at once (it only reads). Memory is that of root plus a
+ * few chunks of items, whatever n. Frees root; returns like lint_json_emit.
  */
 int lint_json_emit_items(FILE *fp, struct cJSON *root, struct cJSON *slot, bool pretty, bool oom,
-                         lint_json_item_fn item, void *ud, size_t n);
+                         lint_json_item_fn item, void *ud, size_t n, unsigned jobs);
 
 #endif

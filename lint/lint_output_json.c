@@ -90,5 +90,6 @@ int lint_output_json(const lint_output *o)
     lint_json_num(sum, "infos", (double)s.infos, &oom);
     lint_json_num(sum, "suppressed", (double)s.suppressed, &oom);
 
-    return lint_json_emit_items(o->fp, root, findings, false, oom, finding_item, (void *)o, n);
+    return lint_json_emit_items(o->fp, root, findings, false, oom, finding_item, (void *)o, n,
+                                o->jobs);
 }

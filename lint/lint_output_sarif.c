@@ -549,7 +549,7 @@ int lint_output_sarif(const lint_output *o)
     cJSON *results = lint_json_arr(run, "results", &oom);
     free(fps);
     result_walk w = {o, occurrence};
-    int rc = lint_json_emit_items(o->fp, root, results, true, oom, result_item, &w, n);
+    int rc = lint_json_emit_items(o->fp, root, results, true, oom, result_item, &w, n, o->jobs);
     free(occurrence);
     return rc;
 }

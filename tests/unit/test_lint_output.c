@@ -147,6 +147,25 @@ static char *render(lint_output_fn fn, const fx *f, bool show_suppressed, bool c
     return buf;
 }
 
+/* Renders with a writer into a malloc'd string, rendering findings on `jobs` threads. */
+static char *render_jobs(lint_output_fn fn, const fx *f, bool show_suppressed, unsigned jobs)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+    assert_non_null(fp);
+    lint_output o = {.fp = fp,
+                     .show_suppressed = show_suppressed,
+                     .set = f->set,
+                     .report = f->report,
+                     .fail_on = K5_SEV_ERROR,
+                     .jobs = jobs};
+    assert_int_equal(fn(&o), 0);
+    assert_int_equal(fclose(fp), 0);
+    assert_non_null(buf);
+    return buf;
+}
+
 /* The first finding of a rule, or NULL. */
 static const k5_finding *finding_of(const fx *f, const char *rule)
 {
@@ -1107,6 +1126,75 @@ static void test_lint_output__write_failure_returns_minus_one(void **state)
     fx_free(&f);
 }
 
+/* ---- findings rendered on several threads ---- */
+
+/*
+ * n Pods without readiness probes, every third one suppressed: more findings than one
+ * rendering chunk holds many times over, with chunks that show nothing when suppressed
+ * findings are hidden.
+ */
+static void fx_many_pods(fx *f, size_t n)
+{
+    size_t cap = n * 320 + 1, len = 0;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    for (size_t i = 0; i < n; i++) {
+        int k = snprintf(text + len, cap - len,
+                         "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p%zu\n%s"
+                         "spec:\n  containers:\n  - name: web\n    image: nginx\n"
+                         "    ports:\n    - containerPort: 8080\n",
+                         i,
+                         (i % 3 == 0 || (i >= 300 && i < 700))
+                             ? "  annotations: {kube5xx/ignore: readiness-probe-missing}\n"
+                             : "");
+        assert_true(k > 0 && (size_t)k < cap - len);
+        len += (size_t)k;
+    }
+    fx_load(f, "many.yaml", text, len);
+    free(text);
+}
+
+static void test_lint_output__threads_render_the_one_thread_bytes(void **state)
+{
+    (void)state;
+    fx f;
+    fx_many_pods(&f, 2000);
+    assert_true(k5_report_count(f.report) > 1000);
+    lint_output_fn fns[] = {lint_output_json, lint_output_sarif};
+    for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+        for (int shown = 0; shown < 2; shown++) {
+            char *one = render_jobs(fns[i], &f, shown, 1);
+            cJSON *doc = cJSON_Parse(one);
+            assert_non_null(doc);
+            cJSON_Delete(doc);
+            unsigned jobs[] = {0, 2, 3, 7, 64};
+            for (size_t j = 0; j < sizeof jobs / sizeof jobs[0]; j++) {
+                char *many = render_jobs(fns[i], &f, shown, jobs[j]);
+                assert_string_equal(one, many);
+                free(many);
+            }
+            free(one);
+        }
+    }
+    /* Hidden suppressed findings leave no stray separators. */
+    char *json = render_jobs(lint_output_json, &f, false, 3);
+    assert_null(strstr(json, ",,"));
+    assert_null(strstr(json, "[,"));
+    assert_null(strstr(json, ",]"));
+    free(json);
+    /* A failed write stops the threads and is reported. */
+    FILE *fp = fopen("/dev/full", "w");
+    if (fp) {
+        lint_output o = {
+            .fp = fp, .set = f.set, .report = f.report, .fail_on = K5_SEV_ERROR, .jobs = 3};
+        errno = 0;
+        assert_int_equal(lint_output_sarif(&o), -1);
+        assert_int_not_equal(errno, 0);
+        fclose(fp);
+    }
+    fx_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1130,6 +1218,7 @@ int main(void)
         cmocka_unit_test(test_lint_output__github_escapes_workflow_commands),
         cmocka_unit_test(test_lint_output__github_skips_suppressed),
         cmocka_unit_test(test_lint_output__write_failure_returns_minus_one),
+        cmocka_unit_test(test_lint_output__threads_render_the_one_thread_bytes),
     };
     return cmocka_run_group_tests_name("lint_output", tests, NULL, NULL);
 }
