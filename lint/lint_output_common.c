@@ -5,6 +5,8 @@
  * the webhook shares, frontend/fe.h) and then applies its own escaping on top.
  */
 #include <errno.h>
+#include <float.h>
+#include <math.h>
 #include <pthread.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -182,6 +184,98 @@ int lint_json_emit(FILE *fp, cJSON *root, bool pretty, bool oom)
     return lint_output_finish(fp);
 }
 
+/* ---- JSON text written directly, byte for byte as cJSON prints it ---- */
+
+static bool jw_reserve(lint_jw *w, size_t n)
+{
+    if (w->oom)
+        return false;
+    if (n > SIZE_MAX / 2 - w->len) {
+        w->oom = true;
+        return false;
+    }
+    if (w->len + n > w->cap) {
+        size_t cap = w->cap ? w->cap : 4096;
+        while (cap < w->len + n)
+            cap *= 2;
+        char *p = realloc(w->p, cap);
+        if (!p) {
+            w->oom = true;
+            return false;
+        }
+        w->p = p;
+        w->cap = cap;
+    }
+    return true;
+}
+
+void lint_jw_raw(lint_jw *w, const char *s, size_t n)
+{
+    if (!jw_reserve(w, n))
+        return;
+    memcpy(w->p + w->len, s, n);
+    w->len += n;
+}
+
+void lint_jw_lit(lint_jw *w, const char *s)
+{
+    lint_jw_raw(w, s, strlen(s));
+}
+
+void lint_jw_str(lint_jw *w, const char *s, size_t n)
+{
+    if (!s)
+        n = 0;
+    /* What lint_json_strn gives cJSON: UTF-8 repaired, NUL as U+FFFD (fe_utf8_clean). Valid
+     * text without NUL is its own repair, so only other text pays for the copy. */
+    char *clean = NULL;
+    if (n && (memchr(s, '\0', n) || !fe_utf8_valid(s, n))) {
+        clean = fe_utf8_clean(s, n);
+        if (!clean) {
+            w->oom = true;
+            return;
+        }
+        s = clean;
+        n = strlen(clean);
+    }
+    if (n > (SIZE_MAX / 2 - 2) / 6) {
+        w->oom = true;
+    } else if (jw_reserve(w, FE_JSON_ESCAPED_MAX(n) + 2)) {
+        char *p = w->p + w->len;
+        *p++ = '"';
+        p = fe_json_escape(p, s, n);
+        *p++ = '"';
+        w->len = (size_t)(p - w->p);
+    }
+    free(clean);
+}
+
+void lint_jw_cstr(lint_jw *w, const char *s)
+{
+    lint_jw_str(w, s, lint_strlen0(s));
+}
+
+void lint_jw_num(lint_jw *w, double d)
+{
+    /* cJSON_CreateNumber's valueint, then cJSON's print_number. */
+    int vi = d >= INT_MAX ? INT_MAX : d <= (double)INT_MIN ? INT_MIN : (int)d;
+    char buf[32];
+    int n;
+    if (isnan(d) || isinf(d))
+        n = snprintf(buf, sizeof buf, "null");
+    else if (d == (double)vi)
+        n = snprintf(buf, sizeof buf, "%d", vi);
+    else {
+        n = snprintf(buf, sizeof buf, "%1.15g", d);
+        double back;
+        if (sscanf(buf, "%lg", &back) != 1 ||
+            fabs(back - d) > fmax(fabs(back), fabs(d)) * DBL_EPSILON)
+            n = snprintf(buf, sizeof buf, "%1.17g", d);
+    }
+    if (n > 0)
+        lint_jw_raw(w, buf, (size_t)n);
+}
+
 /* A string no finding can produce (a control character starts it), printed by cJSON as
  * "\u0001k5-items": where the streamed items go. */
 #define SPLICE_MARK "\x01k5-items"
@@ -197,9 +291,8 @@ int lint_json_emit(FILE *fp, cJSON *root, bool pretty, bool oom)
 #define RENDER_AHEAD 16u
 
 typedef struct render_chunk {
-    char *text; /* the chunk's items, each followed by sep */
-    size_t len, cap;
-    bool done, oom;
+    lint_jw w; /* the chunk's items, each followed by sep */
+    bool done;
 } render_chunk;
 
 typedef struct render_crew {
@@ -216,52 +309,13 @@ typedef struct render_crew {
     pthread_cond_t cv;
 } render_crew;
 
-static void chunk_add(render_chunk *c, const char *s, size_t n)
-{
-    if (c->oom)
-        return;
-    if (c->len + n > c->cap) {
-        size_t cap = c->cap ? c->cap : 4096;
-        while (cap < c->len + n)
-            cap *= 2;
-        char *p = realloc(c->text, cap);
-        if (!p) {
-            c->oom = true;
-            return;
-        }
-        c->text = p;
-        c->cap = cap;
-    }
-    memcpy(c->text + c->len, s, n);
-    c->len += n;
-}
-
 /* Renders chunk k (items [k * RENDER_CHUNK, ...)) into c, each item followed by the separator. */
 static void render_one(const render_crew *w, size_t k, render_chunk *c)
 {
     size_t from = k * RENDER_CHUNK, to = from + RENDER_CHUNK < w->n ? from + RENDER_CHUNK : w->n;
-    for (size_t i = from; i < to && !c->oom; i++) {
-        cJSON *tmp = cJSON_CreateArray();
-        if (!tmp) {
-            c->oom = true;
-            break;
-        }
-        bool oom = false;
-        if (!w->item(tmp, w->ud, i, &oom) || oom) {
-            cJSON_Delete(tmp);
-            c->oom = oom;
-            continue;
-        }
-        char *one = cJSON_PrintUnformatted(cJSON_GetArrayItem(tmp, 0));
-        cJSON_Delete(tmp);
-        if (!one) {
-            c->oom = true;
-            break;
-        }
-        chunk_add(c, one, strlen(one));
-        chunk_add(c, w->sep, w->seplen);
-        cJSON_free(one);
-    }
+    for (size_t i = from; i < to && !c->w.oom; i++)
+        if (w->item(&c->w, w->ud, i))
+            lint_jw_raw(&c->w, w->sep, w->seplen);
 }
 
 /* Takes the next chunk when it is within RENDER_AHEAD of the writer; called under mu. */
@@ -345,15 +399,15 @@ static bool render_items(FILE *fp, lint_json_item_fn item, void *ud, size_t n, c
         pthread_mutex_unlock(&w.mu);
         /* Each item ends with sep: the last one of the whole list is written without it, and
          * sep goes before the first item of the next non-empty chunk instead. */
-        if (mine.oom) {
+        if (mine.w.oom) {
             *oom = true;
-        } else if (mine.len) {
+        } else if (mine.w.len) {
             if (!first)
                 fwrite(sep, 1, w.seplen, fp);
-            fwrite(mine.text, 1, mine.len - w.seplen, fp);
+            fwrite(mine.w.p, 1, mine.w.len - w.seplen, fp);
             first = false;
         }
-        free(mine.text);
+        free(mine.w.p);
         pthread_mutex_lock(&w.mu);
         if (*oom || ferror(fp)) {
             w.stop = true;
@@ -364,7 +418,7 @@ static bool render_items(FILE *fp, lint_json_item_fn item, void *ud, size_t n, c
     for (unsigned t = 0; t < started; t++)
         pthread_join(th[t], NULL);
     for (size_t i = 0; i < RENDER_AHEAD; i++)
-        free(w.ring[i].text);
+        free(w.ring[i].w.p);
     pthread_mutex_destroy(&w.mu);
     pthread_cond_destroy(&w.cv);
     return !*oom && !ferror(fp);
@@ -386,8 +440,8 @@ int lint_json_emit_items(FILE *fp, cJSON *root, cJSON *slot, bool pretty, bool o
     }
     errno = 0;
     fwrite(text, 1, (size_t)(at - text), fp);
-    /* Chunks of items, each a small tree printed and freed, so memory does not grow with
-     * the number of findings. */
+    /* Chunks of items, written and freed one by one, so memory does not grow with the
+     * number of findings. */
     if (!ferror(fp))
         render_items(fp, item, ud, n, pretty ? ",\n" : ",", jobs ? jobs : 1, &oom);
     fputs(at + strlen(SPLICE_TEXT), fp);

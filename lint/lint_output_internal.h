@@ -77,18 +77,36 @@ struct cJSON *lint_json_null(struct cJSON *parent, const char *key, bool *oom);
 int lint_json_emit(FILE *fp, struct cJSON *root, bool pretty, bool oom);
 
 /*
- * Adds the i-th item (a finding) to the array `into`; returns false when there is none to
- * add (a finding not shown). Sets *oom on allocation failure.
+ * JSON text written directly into a growable buffer, byte for byte as cJSON's unformatted
+ * printer writes the same tree (so a format can stream items without building trees).
+ * lint_jw_str repairs UTF-8 as lint_json_strn does (a NULL string is ""); lint_jw_num prints
+ * as cJSON prints a number; lint_jw_raw/lint_jw_lit copy JSON text as is. On allocation
+ * failure they set w->oom and write nothing more. The caller frees w->p.
  */
-typedef bool (*lint_json_item_fn)(struct cJSON *into, void *ud, size_t i, bool *oom);
+typedef struct lint_jw {
+    char *p;
+    size_t len, cap;
+    bool oom;
+} lint_jw;
+void lint_jw_raw(lint_jw *w, const char *s, size_t n);
+void lint_jw_lit(lint_jw *w, const char *s);
+void lint_jw_str(lint_jw *w, const char *s, size_t n);
+void lint_jw_cstr(lint_jw *w, const char *s);
+void lint_jw_num(lint_jw *w, double v);
+
+/*
+ * Writes the i-th item (a finding) as compact JSON to w; returns false when there is none
+ * (a finding not shown). Allocation failures set w->oom.
+ */
+typedef bool (*lint_json_item_fn)(lint_jw *w, void *ud, size_t i);
 
 /*
  * Streams a document whose one big array is built item by item: root is printed with the
- * array `slot` (inside root) standing empty, and the n items are built, printed compactly
- * and freed in its place, in chunks rendered by up to `jobs` threads (0 or 1: this thread
- * only) and written in order, so the output is the same for every `jobs`. `item` must be
- * safe to call from several threads at once (it only reads). Memory is that of root plus a
- * few chunks of items, whatever n. Frees root; returns like lint_json_emit.
+ * array `slot` (inside root) standing empty, and the n items are written in its place, in
+ * chunks rendered by up to `jobs` threads (0 or 1: this thread only) and written in order,
+ * so the output is the same for every `jobs`. `item` must be safe to call from several
+ * threads at once (it only reads). Memory is that of root plus a few chunks of items,
+ * whatever n. Frees root; returns like lint_json_emit.
  */
 int lint_json_emit_items(FILE *fp, struct cJSON *root, struct cJSON *slot, bool pretty, bool oom,
                          lint_json_item_fn item, void *ud, size_t n, unsigned jobs);

@@ -13,47 +13,62 @@
  *    "summary": {"files", "objects", "errors", "warnings", "infos", "suppressed"}}
  *
  * "file" is "<stdin>" for stdin; line and column are 0 when unknown. Strings are
- * repaired to valid UTF-8 (U+FFFD) and cJSON escapes control characters.
+ * repaired to valid UTF-8 (U+FFFD) and control characters escaped, as cJSON prints them.
  */
 #include <cjson/cJSON.h>
 
 #include "lint_output_internal.h"
 
-static void add_finding(cJSON *arr, const k5_finding *f, bool *oom)
+/* One finding, as cJSON would print the tree of its keys in this order. */
+static void add_finding(lint_jw *w, const k5_finding *f)
 {
-    cJSON *j = lint_json_obj(arr, NULL, oom);
-    lint_json_str(j, "rule", f->rule ? f->rule->id : "", oom);
-    lint_json_str(j, "severity", lint_severity_name(f->severity), oom);
-    lint_json_str(j, "message", f->message, oom);
-    lint_json_str(j, "file", f->file ? f->file : LINT_STDIN_NAME, oom);
-    lint_json_num(j, "line", f->line, oom);
-    lint_json_num(j, "column", f->column, oom);
-    lint_json_str(j, "path", f->path, oom);
-    if (f->source)
-        lint_json_str(j, "source", f->source, oom);
-    cJSON *obj = lint_json_obj(j, "object", oom);
+    lint_jw_lit(w, "{\"rule\":");
+    lint_jw_cstr(w, f->rule ? f->rule->id : "");
+    lint_jw_lit(w, ",\"severity\":");
+    lint_jw_cstr(w, lint_severity_name(f->severity));
+    lint_jw_lit(w, ",\"message\":");
+    lint_jw_cstr(w, f->message);
+    lint_jw_lit(w, ",\"file\":");
+    lint_jw_cstr(w, f->file ? f->file : LINT_STDIN_NAME);
+    lint_jw_lit(w, ",\"line\":");
+    lint_jw_num(w, f->line);
+    lint_jw_lit(w, ",\"column\":");
+    lint_jw_num(w, f->column);
+    lint_jw_lit(w, ",\"path\":");
+    lint_jw_cstr(w, f->path);
+    if (f->source) {
+        lint_jw_lit(w, ",\"source\":");
+        lint_jw_cstr(w, f->source);
+    }
+    lint_jw_lit(w, ",\"object\":{");
     if (f->object) {
-        lint_json_strn(obj, "apiVersion", f->object->api_version.p, f->object->api_version.n, oom);
-        lint_json_strn(obj, "kind", f->object->kind.p, f->object->kind.n, oom);
-        lint_json_strn(obj, "namespace", f->object->namespace_.p, f->object->namespace_.n, oom);
-        lint_json_strn(obj, "name", f->object->name.p, f->object->name.n, oom);
+        lint_jw_lit(w, "\"apiVersion\":");
+        lint_jw_str(w, f->object->api_version.p, f->object->api_version.n);
+        lint_jw_lit(w, ",\"kind\":");
+        lint_jw_str(w, f->object->kind.p, f->object->kind.n);
+        lint_jw_lit(w, ",\"namespace\":");
+        lint_jw_str(w, f->object->namespace_.p, f->object->namespace_.n);
+        lint_jw_lit(w, ",\"name\":");
+        lint_jw_str(w, f->object->name.p, f->object->name.n);
     }
+    lint_jw_lit(w, "}");
     if (f->suppressed) {
-        lint_json_bool(j, "suppressed", true, oom);
+        lint_jw_lit(w, ",\"suppressed\":true,\"reason\":");
         if (f->suppress_reason)
-            lint_json_str(j, "reason", f->suppress_reason, oom);
+            lint_jw_cstr(w, f->suppress_reason);
         else
-            lint_json_null(j, "reason", oom);
+            lint_jw_lit(w, "null");
     }
+    lint_jw_lit(w, "}");
 }
 
-static bool finding_item(cJSON *into, void *ud, size_t i, bool *oom)
+static bool finding_item(lint_jw *w, void *ud, size_t i)
 {
     const lint_output *o = ud;
     const k5_finding *f = k5_report_at(o->report, i);
     if (!f || (f->suppressed && !o->show_suppressed))
         return false;
-    add_finding(into, f, oom);
+    add_finding(w, f);
     return true;
 }
 

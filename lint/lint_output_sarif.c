@@ -370,15 +370,47 @@ static int fp_cmp(const void *a, const void *b)
     return x->finding < y->finding ? -1 : x->finding > y->finding;
 }
 
-static void add_result(const lint_output *o, cJSON *results, const k5_finding *f, uint64_t hash, size_t occurrence,
-                       bool cluster, bool *oom)
+/* physicalLocation's members (artifactLocation, region), as add_physical_location builds them. */
+static void write_physical_location(const lint_output *o, lint_jw *w, const char *file,
+                                    uint32_t line, uint32_t col)
 {
-    cJSON *j = lint_json_obj(results, NULL, oom);
-    lint_json_str(j, "ruleId", f->rule ? f->rule->id : "", oom);
+    sbuf uri = {0};
+    bool relative;
+    uri_for(o, &uri, file, &relative);
+    const char *u = sb_cstr(&uri);
+    if (!u)
+        w->oom = true;
+    lint_jw_lit(w, "\"physicalLocation\":{\"artifactLocation\":{\"uri\":");
+    lint_jw_cstr(w, u);
+    free(uri.p);
+    if (relative)
+        lint_jw_lit(w, ",\"uriBaseId\":\"%SRCROOT%\"");
+    lint_jw_lit(w, "}");
+    if (line > 0) {
+        lint_jw_lit(w, ",\"region\":{\"startLine\":");
+        lint_jw_num(w, line);
+        if (col > 0) {
+            lint_jw_lit(w, ",\"startColumn\":");
+            lint_jw_num(w, col);
+        }
+        lint_jw_lit(w, "}");
+    }
+    lint_jw_lit(w, "}");
+}
+
+/* One result, written as cJSON would print the tree of its keys in this order. */
+static void add_result(const lint_output *o, lint_jw *w, const k5_finding *f, uint64_t hash,
+                       size_t occurrence, bool cluster)
+{
+    lint_jw_lit(w, "{\"ruleId\":");
+    lint_jw_cstr(w, f->rule ? f->rule->id : "");
     size_t ri = f->rule ? rule_index(f->rule) : SIZE_MAX;
-    if (ri != SIZE_MAX)
-        lint_json_num(j, "ruleIndex", (double)ri, oom);
-    lint_json_str(j, "level", sarif_level(f->severity), oom);
+    if (ri != SIZE_MAX) {
+        lint_jw_lit(w, ",\"ruleIndex\":");
+        lint_jw_num(w, (double)ri);
+    }
+    lint_jw_lit(w, ",\"level\":");
+    lint_jw_cstr(w, sarif_level(f->severity));
 
     /* The message names the object too: code scanning shows little else. */
     sbuf msg = {0};
@@ -398,23 +430,26 @@ static void add_result(const lint_output *o, cJSON *results, const k5_finding *f
     }
     const char *m = sb_cstr(&msg);
     if (!m)
-        *oom = true;
-    lint_json_str(lint_json_obj(j, "message", oom), "text", m ? m : "", oom);
+        w->oom = true;
+    lint_jw_lit(w, ",\"message\":{\"text\":");
+    lint_jw_cstr(w, m);
     free(msg.p);
 
-    cJSON *locs = lint_json_arr(j, "locations", oom);
-    cJSON *loc = lint_json_obj(locs, NULL, oom);
+    lint_jw_lit(w, "},\"locations\":[{");
     /* An object of a live cluster (kube5xx audit) is no file: logical locations only. */
-    if (!cluster)
-        add_physical_location(o, loc, f->file, f->line, f->column, oom);
+    if (!cluster) {
+        write_physical_location(o, w, f->file, f->line, f->column);
+        lint_jw_lit(w, ",");
+    }
     char oid[1024];
     lint_object_id(f->object, oid, sizeof oid);
-    cJSON *logical = lint_json_arr(loc, "logicalLocations", oom);
+    lint_jw_lit(w, "\"logicalLocations\":[");
     if (f->object) {
-        cJSON *ol = lint_json_obj(logical, NULL, oom);
-        lint_json_strn(ol, "name", f->object->name.p, f->object->name.n, oom);
-        lint_json_str(ol, "fullyQualifiedName", oid, oom);
-        lint_json_str(ol, "kind", "resource", oom);
+        lint_jw_lit(w, "{\"name\":");
+        lint_jw_str(w, f->object->name.p, f->object->name.n);
+        lint_jw_lit(w, ",\"fullyQualifiedName\":");
+        lint_jw_cstr(w, oid);
+        lint_jw_lit(w, ",\"kind\":\"resource\"}");
     }
     if (f->path && f->path[0]) {
         sbuf fq = {0};
@@ -423,36 +458,48 @@ static void add_result(const lint_output *o, cJSON *results, const k5_finding *f
         sb_adds(&fq, f->path);
         const char *q = sb_cstr(&fq);
         if (!q)
-            *oom = true;
-        cJSON *pl = lint_json_obj(logical, NULL, oom);
-        lint_json_str(pl, "name", f->path, oom);
-        lint_json_str(pl, "fullyQualifiedName", q ? q : "", oom);
-        lint_json_str(pl, "kind", "property", oom);
+            w->oom = true;
+        lint_jw_lit(w, f->object ? ",{\"name\":" : "{\"name\":");
+        lint_jw_cstr(w, f->path);
+        lint_jw_lit(w, ",\"fullyQualifiedName\":");
+        lint_jw_cstr(w, q);
+        lint_jw_lit(w, ",\"kind\":\"property\"}");
         free(fq.p);
     }
 
     char fpr[64];
     snprintf(fpr, sizeof fpr, "%016llx:%zu", (unsigned long long)hash, occurrence);
-    lint_json_str(lint_json_obj(j, "partialFingerprints", oom), FINGERPRINT_KEY, fpr, oom);
+    lint_jw_lit(w, "]}],\"partialFingerprints\":{\"" FINGERPRINT_KEY "\":");
+    lint_jw_cstr(w, fpr);
+    lint_jw_lit(w, "}");
 
     if (f->suppressed) {
-        cJSON *sup = lint_json_obj(lint_json_arr(j, "suppressions", oom), NULL, oom);
-        lint_json_str(sup, "kind", "inSource", oom);
-        if (f->suppress_reason)
-            lint_json_str(sup, "justification", f->suppress_reason, oom);
+        lint_jw_lit(w, ",\"suppressions\":[{\"kind\":\"inSource\"");
+        if (f->suppress_reason) {
+            lint_jw_lit(w, ",\"justification\":");
+            lint_jw_cstr(w, f->suppress_reason);
+        }
+        lint_jw_lit(w, "}]");
     }
 
-    cJSON *props = lint_json_obj(j, "properties", oom);
-    lint_json_str(props, "path", f->path, oom);
-    if (f->source)
-        lint_json_str(props, "helmTemplate", f->source, oom);
-    if (f->object) {
-        cJSON *obj = lint_json_obj(props, "object", oom);
-        lint_json_strn(obj, "apiVersion", f->object->api_version.p, f->object->api_version.n, oom);
-        lint_json_strn(obj, "kind", f->object->kind.p, f->object->kind.n, oom);
-        lint_json_strn(obj, "namespace", f->object->namespace_.p, f->object->namespace_.n, oom);
-        lint_json_strn(obj, "name", f->object->name.p, f->object->name.n, oom);
+    lint_jw_lit(w, ",\"properties\":{\"path\":");
+    lint_jw_cstr(w, f->path);
+    if (f->source) {
+        lint_jw_lit(w, ",\"helmTemplate\":");
+        lint_jw_cstr(w, f->source);
     }
+    if (f->object) {
+        lint_jw_lit(w, ",\"object\":{\"apiVersion\":");
+        lint_jw_str(w, f->object->api_version.p, f->object->api_version.n);
+        lint_jw_lit(w, ",\"kind\":");
+        lint_jw_str(w, f->object->kind.p, f->object->kind.n);
+        lint_jw_lit(w, ",\"namespace\":");
+        lint_jw_str(w, f->object->namespace_.p, f->object->namespace_.n);
+        lint_jw_lit(w, ",\"name\":");
+        lint_jw_str(w, f->object->name.p, f->object->name.n);
+        lint_jw_lit(w, "}");
+    }
+    lint_jw_lit(w, "}}");
 }
 
 typedef struct result_walk {
@@ -460,13 +507,13 @@ typedef struct result_walk {
     const size_t *occurrence;
 } result_walk;
 
-static bool result_item(cJSON *into, void *ud, size_t i, bool *oom)
+static bool result_item(lint_jw *jw, void *ud, size_t i)
 {
     const result_walk *w = ud;
     const k5_finding *f = k5_report_at(w->o->report, i);
     if (!f)
         return false;
-    add_result(w->o, into, f, lint_finding_fingerprint(f), w->occurrence[i], w->o->cluster, oom);
+    add_result(w->o, jw, f, lint_finding_fingerprint(f), w->occurrence[i], w->o->cluster);
     return true;
 }
 

@@ -1126,6 +1126,71 @@ static void test_lint_output__write_failure_returns_minus_one(void **state)
     fx_free(&f);
 }
 
+/* ---- JSON written directly ---- */
+
+/* lint_jw writes what cJSON prints for the same string or number, on random bytes. */
+static void test_lint_output__jw_writes_what_cjson_prints(void **state)
+{
+    (void)state;
+    uint64_t seed = 0x9e3779b97f4a7c15ull;
+    static const unsigned char pick[] = {0x00, 0x01, 0x08, 0x09, 0x0a, 0x0c, 0x0d, 0x1f,
+                                         0x20, '"',  '\\', '/',  'a',  0x7f, 0x80, 0xbf,
+                                         0xc0, 0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xed, 0xa0,
+                                         0xf0, 0x9f, 0x98, 0x80, 0xf4, 0x90, 0xff, 0xfe};
+    for (int round = 0; round < 20000; round++) {
+        char in[64];
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        size_t n = (size_t)(seed >> 59) + (round % 7 == 0 ? 20 : 0);
+        for (size_t i = 0; i < n; i++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            in[i] = (char)pick[(seed >> 58) & 31];
+        }
+        lint_jw w = {0};
+        lint_jw_str(&w, in, n);
+        lint_jw_raw(&w, "", 1);
+        assert_false(w.oom);
+        cJSON *arr = cJSON_CreateArray();
+        bool oom = false;
+        lint_json_strn(arr, NULL, in, n, &oom);
+        assert_false(oom);
+        char *want = cJSON_PrintUnformatted(cJSON_GetArrayItem(arr, 0));
+        assert_string_equal(w.p, want);
+        cJSON_free(want);
+        cJSON_Delete(arr);
+        free(w.p);
+    }
+    const double nums[] = {0,
+                           1,
+                           -1,
+                           7,
+                           12345,
+                           2147483647.0,
+                           2147483648.0,
+                           4294967295.0,
+                           -2147483648.0,
+                           -2147483649.0,
+                           0.5,
+                           1e15,
+                           1e300,
+                           0.1};
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+        lint_jw w = {0};
+        lint_jw_num(&w, nums[i]);
+        lint_jw_raw(&w, "", 1);
+        cJSON *num = cJSON_CreateNumber(nums[i]);
+        char *want = cJSON_PrintUnformatted(num);
+        assert_string_equal(w.p, want);
+        cJSON_free(want);
+        cJSON_Delete(num);
+        free(w.p);
+    }
+    lint_jw w = {0};
+    lint_jw_str(&w, NULL, 5);
+    lint_jw_raw(&w, "", 1);
+    assert_string_equal(w.p, "\"\"");
+    free(w.p);
+}
+
 /* ---- findings rendered on several threads ---- */
 
 /*
@@ -1218,6 +1283,7 @@ int main(void)
         cmocka_unit_test(test_lint_output__github_escapes_workflow_commands),
         cmocka_unit_test(test_lint_output__github_skips_suppressed),
         cmocka_unit_test(test_lint_output__write_failure_returns_minus_one),
+        cmocka_unit_test(test_lint_output__jw_writes_what_cjson_prints),
         cmocka_unit_test(test_lint_output__threads_render_the_one_thread_bytes),
     };
     return cmocka_run_group_tests_name("lint_output", tests, NULL, NULL);
