@@ -24,7 +24,10 @@
 #   6. --jobs: the OBJECTS objects linted with --jobs 1, 2, ... up to the CPUs online: wall
 #      time, the speedup over --jobs 1, and wall time over the one-thread parse-only pass
 #      (the issue's goal: < 1.0 on 2 cores). Wall clock, so run it on a quiet machine.
-# Figures 1-5 run with --jobs 1 (one thread: CPU time is what they compare).
+#   7. the other shapes, each at N/2 and N with the growth check of 4: selectors with Exists
+#      and DoesNotExist (SELECTORS, default 40,000 -- bench/gen_shapes.py), many objects in one
+#      namespace, many small files and deep directory trees (FILES, default 40,000).
+# Figures 1-5 and 7 run with --jobs 1 (one thread: CPU time is what they compare).
 # Times are CPU seconds (user + system, median of RUNS runs, default 3): on a machine shared by
 # several people the wall clock measures the neighbours; wall medians are printed beside.
 #
@@ -157,6 +160,55 @@ for n in $((dirs / 2)) "$dirs"; do
     prev=$c_cpu
 done
 rm -rf "$work/dirs"
+
+# ---- 7. the other shapes of the issue, each at N/2 and N: growth ratio ----
+# Selectors with Exists and DoesNotExist (PDBs over Deployments, SELECTORS objects of each
+# kind, default 40,000); many objects in one namespace (N Services each selecting its own
+# Deployment, all in one namespace); many small files (FILES files of one object each, 100
+# to a directory, default 40,000); deep directory trees (the same number of files in 40
+# chains of nested directories, one file per level: depth FILES/40). Same growth check as 4.
+echo
+selectors=${SELECTORS:-40000}
+nfiles=${FILES:-40000}
+growth() { # growth NAME N PREV_CPU CPU: prints the line, flags growth over GROWTH_MAX
+    local line="7. $1, N = $2: lint ${4} s CPU"
+    if [ -n "$3" ]; then
+        local g verdict=linear
+        g=$(ratio "$4" "$3")
+        if python3 -c "import sys; sys.exit(not float(sys.argv[1]) > float(sys.argv[2]))" "$g" "$growth_max"; then
+            verdict="SUPERLINEAR (over $growth_max)"
+            superlinear=1
+        fi
+        line="$line; x$g for 2x the input (2 = linear, 4 = quadratic): $verdict"
+    fi
+    echo "$line"
+}
+for shape in exists doesnotexist namespace; do
+    prev=""
+    for n in $((selectors / 2)) "$selectors"; do
+        if [ "$shape" = namespace ]; then
+            python3 "$here/gen_cross.py" own "$n" >"$work/shape.yaml"
+        else
+            python3 "$here/gen_shapes.py" "$shape" "$n" >"$work/shape.yaml"
+        fi
+        read -r p_cpu _ _ < <(measure "$work/parse_only" "$work/shape.yaml")
+        read -r c_cpu _ _ < <(measure $(lint -o /dev/null "$work/shape.yaml"))
+        growth "$shape (lint / parse-only $(ratio "$c_cpu" "$p_cpu"))" "$n" "$prev" "$c_cpu"
+        prev=$c_cpu
+    done
+done
+rm -f "$work/shape.yaml"
+for shape in files deep; do
+    prev=""
+    for n in $((nfiles / 2)) "$nfiles"; do
+        rm -rf "$work/tree"
+        python3 "$here/gen_shapes.py" "$shape" "$n" "$work/tree"
+        read -r c_cpu _ _ < <(measure $(lint -o /dev/null "$work/tree"))
+        growth "$shape (depth $([ "$shape" = deep ] && echo $((n / 40)) || echo 2))" "$n" "$prev" "$c_cpu"
+        prev=$c_cpu
+    done
+done
+rm -rf "$work/tree"
 if [ "$superlinear" = 1 ]; then
     echo "growth check failed: a shape of figure 4 grew faster than x$growth_max for 2x the input"
     exit 1

@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""Writes the input shapes of issue #10 that gen_cross.py does not: label selectors with
+Exists and DoesNotExist, many small files, deep directory trees. Deterministic.
+
+usage: gen_shapes.py exists N > stream.yaml
+       gen_shapes.py doesnotexist N > stream.yaml
+       gen_shapes.py files N DIR
+       gen_shapes.py deep N DIR
+  exists        N Deployments, each labelled unitI: "on", and N PodDisruptionBudgets whose
+                selector is one expression {key: unitI, operator: Exists}: each budget selects
+                its own Deployment through a key no other pod carries.
+  doesnotexist  N Deployments and N PodDisruptionBudgets selecting with
+                {key: app, operator: In, values: [appI]} and {key: canary, operator:
+                DoesNotExist}: each selects its own Deployment.
+  files         N files of one Deployment each, 100 to a directory, under DIR.
+  deep          N files of one Deployment each, in 40 chains of nested directories, one file
+                per level (depth N/40; every path stays under PATH_MAX up to N = 80,000).
+"""
+import os
+import sys
+
+
+def deployment(i, labels):
+    return f"""---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: app{i}, namespace: shop}}
+spec:
+  replicas: 2
+  selector: {{matchLabels: {{app: app{i}}}}}
+  template:
+    metadata: {{labels: {{app: app{i}, {labels}}}}}
+    spec:
+      containers:
+        - name: app
+          image: example/app:1
+          ports: [{{name: http, containerPort: 8080}}]
+          readinessProbe: {{httpGet: {{path: /, port: http}}}}
+          lifecycle: {{preStop: {{exec: {{command: [sleep, "5"]}}}}}}
+          resources: {{requests: {{cpu: 100m, memory: 128Mi}}, limits: {{memory: 128Mi}}}}
+"""
+
+
+def pdb(i, expressions):
+    return f"""---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {{name: pdb{i}, namespace: shop}}
+spec:
+  maxUnavailable: 1
+  selector:
+    matchExpressions: {expressions}
+"""
+
+
+def stream(shape, n):
+    w = sys.stdout.write
+    for i in range(n):
+        if shape == "exists":
+            w(deployment(i, f'unit{i}: "on"'))
+            w(pdb(i, f"[{{key: unit{i}, operator: Exists}}]"))
+        else:
+            w(deployment(i, "tier: web"))
+            w(pdb(i, f"[{{key: app, operator: In, values: [app{i}]}}, "
+                     "{key: canary, operator: DoesNotExist}]"))
+
+
+def tree(shape, n, root):
+    chains = 40
+    for i in range(n):
+        if shape == "files":
+            d = os.path.join(root, f"d{i // 100:04d}")
+        else:
+            # Chain i % 40, level i // 40: c07/d/d/d/...
+            d = os.path.join(root, f"c{i % chains:02d}", *(["d"] * (i // chains)))
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, f"app{i}.yaml"), "w") as f:
+            f.write(deployment(i, "tier: web"))
+
+
+shape, n = sys.argv[1], int(sys.argv[2])
+if shape in ("exists", "doesnotexist"):
+    stream(shape, n)
+elif shape in ("files", "deep"):
+    tree(shape, n, sys.argv[3])
+else:
+    sys.exit(f"unknown shape {shape}")
