@@ -13,8 +13,9 @@ usage: gen_shapes.py exists N > stream.yaml
                 {key: app, operator: In, values: [appI]} and {key: canary, operator:
                 DoesNotExist}: each selects its own Deployment.
   files         N files of one Deployment each, 100 to a directory, under DIR.
-  deep          N files of one Deployment each, in 40 chains of nested directories, one file
-                per level (depth N/40; every path stays under PATH_MAX up to N = 80,000).
+  deep          N files of one Deployment each, in chains of 60 nested directories with one
+                file per level (N/60 chains): as deep as the linter walks (it refuses trees
+                deeper than 64, LINT_MAX_DIR_DEPTH), so N grows the number of deep paths.
 """
 import os
 import sys
@@ -66,13 +67,13 @@ def stream(shape, n):
 
 
 def tree(shape, n, root):
-    chains = 40
+    depth = 60
     for i in range(n):
         if shape == "files":
             d = os.path.join(root, f"d{i // 100:04d}")
         else:
-            # Chain i % 40, level i // 40: c07/d/d/d/...
-            d = os.path.join(root, f"c{i % chains:02d}", *(["d"] * (i // chains)))
+            # Chain i // 60, level i % 60: c0007/d/d/d/...
+            d = os.path.join(root, f"c{i // depth:04d}", *(["d"] * (i % depth)))
         os.makedirs(d, exist_ok=True)
         with open(os.path.join(d, f"app{i}.yaml"), "w") as f:
             f.write(deployment(i, "tier: web"))

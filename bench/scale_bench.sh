@@ -165,8 +165,9 @@ rm -rf "$work/dirs"
 # Selectors with Exists and DoesNotExist (PDBs over Deployments, SELECTORS objects of each
 # kind, default 40,000); many objects in one namespace (N Services each selecting its own
 # Deployment, all in one namespace); many small files (FILES files of one object each, 100
-# to a directory, default 40,000); deep directory trees (the same number of files in 40
-# chains of nested directories, one file per level: depth FILES/40). Same growth check as 4.
+# to a directory, default 40,000); deep directory trees (the same number of files in chains
+# of 60 nested directories, one file per level; the walk refuses depth over 64). Same growth
+# check as 4.
 echo
 selectors=${SELECTORS:-40000}
 nfiles=${FILES:-40000}
@@ -204,7 +205,7 @@ for shape in files deep; do
         rm -rf "$work/tree"
         python3 "$here/gen_shapes.py" "$shape" "$n" "$work/tree"
         read -r c_cpu _ _ < <(measure $(lint -o /dev/null "$work/tree"))
-        growth "$shape (depth $([ "$shape" = deep ] && echo $((n / 40)) || echo 2))" "$n" "$prev" "$c_cpu"
+        growth "$shape (depth $([ "$shape" = deep ] && echo 60 || echo 2))" "$n" "$prev" "$c_cpu"
         prev=$c_cpu
     done
 done
