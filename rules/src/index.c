@@ -528,7 +528,51 @@ bool k5__index_selection_judge(const k5_index *idx, const k5_object *svc, const 
     return true;
 }
 
-k5_status k5__index_build(k5_index **out, const k5_docset *set)
+/* The maps every kind is in (by namespace, kind and name), for objects [0, n). */
+static k5_status add_names(k5_index *idx, size_t n)
+{
+    k5__key k;
+    for (size_t i = 0; i < n; i++) {
+        const k5_object *o = k5_docset_object(idx->set, i);
+        uint32_t id = (uint32_t)i;
+        int bit = k5_kind_bit(o->kind_id);
+        key_ns_kind(&k, o->namespace_, bit);
+        if (k5__hmap_add(&idx->by_ns_kind, k.buf, k.n, id) != K5_OK)
+            return K5_ENOMEM;
+        k5__key_add(&k, o->name.p, o->name.n);
+        if (k5__hmap_add(&idx->by_name, k.buf, k.n, id) != K5_OK)
+            return K5_ENOMEM;
+        if (o->kind_id & K5_KINDS_CLUSTER) {
+            /* Cluster-scoped: found by name whatever namespace the docset gave it. */
+            key_ns_kind(&k, (k5_str){"", 0}, bit);
+            k5__key_add(&k, o->name.p, o->name.n);
+            if (k5__hmap_add(&idx->by_cluster, k.buf, k.n, id) != K5_OK)
+                return K5_ENOMEM;
+        }
+        key_ns_kind(&k, (k5_str){"", 0}, bit);
+        if (k5__hmap_add(&idx->of_kind, k.buf, k.n, id) != K5_OK)
+            return K5_ENOMEM;
+    }
+    return K5_OK;
+}
+
+typedef struct names_job {
+    k5_index *idx;
+    size_t n;
+    k5_status st;
+} names_job;
+
+static void *names_main(void *arg)
+{
+    names_job *j = arg;
+    j->st = add_names(j->idx, j->n);
+    return NULL;
+}
+
+/* Below this many objects a second thread costs more than it saves. */
+#define K5__INDEX_THREAD_MIN 4096u
+
+k5_status k5__index_build(k5_index **out, const k5_docset *set, unsigned jobs)
 {
     k5_index *idx = calloc(1, sizeof *idx);
     if (!idx)
@@ -538,21 +582,27 @@ k5_status k5__index_build(k5_index **out, const k5_docset *set)
         free(idx);
         return K5_ENOMEM;
     }
-    k5__hmap *maps[] = {&idx->by_ns_kind, &idx->by_name,     &idx->pod_labels,
-                        &idx->pod_keys,   &idx->sel_svc,     &idx->sel_pdb,
-                        &idx->sel_pdb_key, &idx->pdb_scan,   &idx->hpa_target,
-                        &idx->mesh_dr,     &idx->mesh_se,
-                        &idx->by_cluster,
-                        &idx->sel_np,     &idx->sel_np_key,  &idx->np_scan,
-                        &idx->svc_users,  &idx->of_kind,
-                        &idx->svc_class,  &idx->sel_svc_rep, &idx->svc_target,
-                        &idx->svc_sel,    &idx->name_any,    &idx->key_any,
-                        &idx->label_any,  &idx->neg};
+    k5__hmap *maps[] = {&idx->pod_labels,  &idx->pod_keys,  &idx->sel_svc,     &idx->sel_pdb,
+                        &idx->sel_pdb_key, &idx->pdb_scan,  &idx->hpa_target,  &idx->mesh_dr,
+                        &idx->mesh_se,     &idx->sel_np,    &idx->sel_np_key,  &idx->np_scan,
+                        &idx->svc_users,   &idx->svc_class, &idx->sel_svc_rep, &idx->svc_target,
+                        &idx->svc_sel,     &idx->name_any,  &idx->key_any,     &idx->label_any,
+                        &idx->neg};
     for (size_t i = 0; i < sizeof maps / sizeof *maps; i++)
         maps[i]->arena = &idx->arena;
+    /* The maps by name have an arena of their own: they may be built on another thread. */
+    k5__hmap *names[] = {&idx->by_ns_kind, &idx->by_name, &idx->by_cluster, &idx->of_kind};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        names[i]->arena = &idx->arena_names;
     k5_status st = K5_OK;
     k5__key k;
     size_t n = k5_docset_object_count(set);
+    names_job nj = {idx, n, K5_OK};
+    pthread_t names_thread;
+    bool threaded = jobs > 1 && n >= K5__INDEX_THREAD_MIN &&
+                    pthread_create(&names_thread, NULL, names_main, &nj) == 0;
+    if (!threaded)
+        st = add_names(idx, n);
     sig s = {NULL, 0, 0, false};
     idx->svc_groups.elem = sizeof(k5__svc_group);
     idx->svc_group_of = calloc(n ? n : 1, sizeof *idx->svc_group_of);
@@ -562,29 +612,8 @@ k5_status k5__index_build(k5_index **out, const k5_docset *set)
     for (size_t i = 0; i < n && st == K5_OK; i++) {
         const k5_object *o = k5_docset_object(set, i);
         uint32_t id = (uint32_t)i;
-        int bit = k5_kind_bit(o->kind_id);
         if (i && o->file < k5_docset_object(set, i - 1)->file)
             idx->files_ordered = false;
-        key_ns_kind(&k, o->namespace_, bit);
-        st = k5__hmap_add(&idx->by_ns_kind, k.buf, k.n, id);
-        if (st != K5_OK)
-            break;
-        k5__key_add(&k, o->name.p, o->name.n);
-        st = k5__hmap_add(&idx->by_name, k.buf, k.n, id);
-        if (st != K5_OK)
-            break;
-        if (o->kind_id & K5_KINDS_CLUSTER) {
-            /* Cluster-scoped: found by name whatever namespace the docset gave it. */
-            key_ns_kind(&k, (k5_str){"", 0}, bit);
-            k5__key_add(&k, o->name.p, o->name.n);
-            st = k5__hmap_add(&idx->by_cluster, k.buf, k.n, id);
-            if (st != K5_OK)
-                break;
-        }
-        key_ns_kind(&k, (k5_str){"", 0}, bit);
-        st = k5__hmap_add(&idx->of_kind, k.buf, k.n, id);
-        if (st != K5_OK)
-            break;
         if ((o->kind_id & K5_KINDS_WORKLOAD) && o->pod_labels) {
             for (size_t j = 0; j < k5_node_len(o->pod_labels) && st == K5_OK; j++) {
                 k5__key_entry(&k, o->namespace_, o->pod_labels, j);
@@ -625,6 +654,12 @@ k5_status k5__index_build(k5_index **out, const k5_docset *set)
         }
     }
     free(s.p);
+    if (threaded) {
+        pthread_join(names_thread, NULL);
+        if (st == K5_OK)
+            st = nj.st;
+    }
+    /* Summaries search the index (by_ns_kind among others): all of it is built now. */
     for (size_t g = 0; g < idx->svc_groups.len && st == K5_OK; g++)
         st = summarize(idx, &K5__VEC_AT(&idx->svc_groups, k5__svc_group, g));
     if (st != K5_OK) {
@@ -669,6 +704,7 @@ void k5__index_free(k5_index **idx)
     k5__vec_free(&x->svc_groups);
     free(x->svc_group_of);
     k5__arena_free(&x->arena);
+    k5__arena_free(&x->arena_names);
     pthread_mutex_destroy(&x->any_lock);
     free(x);
     *idx = NULL;

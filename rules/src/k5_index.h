@@ -13,6 +13,7 @@
 struct k5_index {
     const k5_docset *set;
     k5__arena arena;
+    k5__arena arena_names; /* the keys of by_ns_kind, by_name, by_cluster and of_kind */
     k5__hmap by_ns_kind; /* ns, kind            -> objects */
     k5__hmap by_name;    /* ns, kind, name      -> objects */
     k5__hmap pod_labels; /* ns, key, value      -> workloads whose pod template has that label */
@@ -57,7 +58,12 @@ struct k5_index {
     size_t nwl_all;
 };
 
-k5_status k5__index_build(k5_index **out, const k5_docset *set);
+/*
+ * Builds the index of every object of set into *out (freed with k5__index_free). With jobs > 1
+ * and enough objects, a second thread builds the maps by namespace, kind and name while this
+ * one builds the rest; the index is the same either way. Returns K5_ENOMEM (nothing built).
+ */
+k5_status k5__index_build(k5_index **out, const k5_docset *set, unsigned jobs);
 
 /*
  * Services that select the workload, one group at a time: Services of one namespace with the

@@ -28,7 +28,8 @@ typedef struct suppression {
 typedef struct lazy_index {
     const k5_docset *set;
     k5_index *idx;
-    k5_status st; /* K5_ENOMEM once building it failed: the run fails */
+    k5_status st;  /* K5_ENOMEM once building it failed: the run fails */
+    unsigned jobs; /* threads the build may use */
 } lazy_index;
 
 struct k5_check {
@@ -78,7 +79,7 @@ const k5_index *k5_check_index(const k5_check *c)
     static const k5_index empty;
     lazy_index *lz = c->lz;
     if (!lz->idx && lz->st == K5_OK)
-        lz->st = k5__index_build(&lz->idx, lz->set);
+        lz->st = k5__index_build(&lz->idx, lz->set, lz->jobs);
     return lz->idx ? lz->idx : &empty;
 }
 
@@ -544,7 +545,7 @@ k5_status k5_run_each(const k5_docset *set, const k5_config *cfg, unsigned flags
     k5_status st = config_or_defaults(&cfg, &defaults, err);
     if (st != K5_OK)
         return st;
-    lazy_index lz = {set, NULL, K5_OK};
+    lazy_index lz = {set, NULL, K5_OK, jobs};
     size_t nobj = k5_docset_object_count(set);
     size_t per = k5__run_slice;
     for (size_t o = 1; o < nobj && per < nobj; o++)
@@ -589,7 +590,7 @@ k5_status k5_run_jobs(const k5_docset *set, const k5_config *cfg, unsigned flags
         free(r);
         return st;
     }
-    lazy_index lz = {set, NULL, K5_OK};
+    lazy_index lz = {set, NULL, K5_OK, jobs};
     size_t nobj = k5_docset_object_count(set);
     /* Threads pay off only with enough objects to share; the webhook runs one thread. */
     if (jobs > 1 && nobj >= 2 * k5__run_slice)
