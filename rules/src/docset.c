@@ -571,8 +571,14 @@ typedef struct loading {
     k5__vec *splits; /* per item: size_t offsets where its parts start (beyond 0) */
     bool split;      /* more than one thread: split large streams */
     unit *units;
-    size_t *order; /* units, largest first, for the threads to take */
+    size_t *order; /* units in the order the threads take them (plan_units) */
     size_t nunits;
+    /* Parsing and merging overlap: threads take units in `order`, and the caller merges each
+     * item, in input order, as soon as all of its units are parsed. */
+    _Atomic size_t next;  /* the next entry of order to take */
+    _Atomic size_t *left; /* per item: units not parsed yet */
+    pthread_mutex_t mu;   /* with cv: an item's last unit is parsed */
+    pthread_cond_t cv;
 } loading;
 
 static bool item_is_json(const k5_load_item *it, const k5__file *f)
@@ -694,20 +700,66 @@ static void parse_unit(loading *ld, size_t k)
     u->st = k5__load_yaml(&u->arena, f, &u->part, &u->docs, &u->err);
 }
 
+/* Parses the next unit in take order, if any is left; false when none is. */
+static bool parse_next(loading *ld)
+{
+    size_t k = atomic_fetch_add(&ld->next, 1);
+    if (k >= ld->nunits)
+        return false;
+    parse_unit(ld, k);
+    size_t item = ld->units[ld->order[k]].item;
+    if (atomic_fetch_sub(&ld->left[item], 1) == 1) {
+        pthread_mutex_lock(&ld->mu);
+        pthread_cond_broadcast(&ld->cv);
+        pthread_mutex_unlock(&ld->mu);
+    }
+    return true;
+}
+
+static void *parse_main(void *arg)
+{
+    loading *ld = arg;
+    while (parse_next(ld))
+        ;
+    return NULL;
+}
+
+/* Returns once item i's units are all parsed, parsing units (its own or others') meanwhile. */
+static void await_item(loading *ld, size_t i)
+{
+    while (atomic_load(&ld->left[i]) > 0) {
+        if (parse_next(ld))
+            continue;
+        /* Nothing left to take: the other threads are parsing the rest of item i. */
+        pthread_mutex_lock(&ld->mu);
+        while (atomic_load(&ld->left[i]) > 0)
+            pthread_cond_wait(&ld->cv, &ld->mu);
+        pthread_mutex_unlock(&ld->mu);
+    }
+}
+
 static void unit_clear(unit *u)
 {
     k5__arena_free(&u->arena);
     k5__vec_free(&u->docs);
 }
 
-static int by_size_desc(const void *a, const void *b, void *ctx)
+/*
+ * Units bigger than a split stream's largest part (files that are not cut: JSON, a stream
+ * with a directive) first, largest first, so that no thread is left with one at the end;
+ * then the others in input order, so that items finish in the order they are merged in.
+ */
+static int by_take_order(const void *a, const void *b, void *ctx)
 {
     const unit *u = ctx;
-    size_t sa = u[*(const size_t *)a].part.end - u[*(const size_t *)a].part.start;
-    size_t sb = u[*(const size_t *)b].part.end - u[*(const size_t *)b].part.start;
-    if (sa != sb)
+    size_t ia = *(const size_t *)a, ib = *(const size_t *)b;
+    size_t sa = u[ia].part.end - u[ia].part.start, sb = u[ib].part.end - u[ib].part.start;
+    bool big_a = sa >= k5__split_min, big_b = sb >= k5__split_min;
+    if (big_a != big_b)
+        return big_a ? -1 : 1;
+    if (big_a && sa != sb)
         return sa > sb ? -1 : 1;
-    return *(const size_t *)a < *(const size_t *)b ? -1 : *(const size_t *)a > *(const size_t *)b;
+    return ia < ib ? -1 : ia > ib;
 }
 
 /*
@@ -843,14 +895,18 @@ static k5_status plan_units(loading *ld, size_t **first_unit)
     }
     (*first_unit)[ld->nitems] = k;
     ld->nunits = k;
-    /* Largest first, so that no thread is left with a big file at the end. */
-    qsort_r(ld->order, k, sizeof *ld->order, by_size_desc, ld->units);
+    qsort_r(ld->order, k, sizeof *ld->order, by_take_order, ld->units);
+    ld->left = calloc(ld->nitems ? ld->nitems : 1, sizeof *ld->left);
+    if (!ld->left)
+        return K5_ENOMEM;
+    for (size_t i = 0; i < ld->nitems; i++)
+        atomic_init(&ld->left[i], (*first_unit)[i + 1] - (*first_unit)[i]);
     return K5_OK;
 }
 
 k5_status k5_docset_load_all(k5_docset *set, k5_load_item *items, size_t n, unsigned jobs)
 {
-    loading ld = {0};
+    loading ld = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
     ld.set = set;
     ld.items = items;
     ld.nitems = n;
@@ -887,12 +943,19 @@ k5_status k5_docset_load_all(k5_docset *set, k5_load_item *items, size_t n, unsi
         }
         goto out;
     }
-    run_crew(&ld, parse_unit, ld.nunits, jobs ? jobs : 1);
-
-    /* In input order, on this thread: objects, notices and duplicates as one by one. */
+    /* The other threads parse; this one parses too, and merges each item, in input order on
+     * this thread (objects, notices and duplicates as one by one), once its units are in. */
+    pthread_t th[K5_MAX_JOBS];
+    unsigned started = 0;
+    if (jobs > K5_MAX_JOBS)
+        jobs = K5_MAX_JOBS;
+    for (unsigned t = 1; t < jobs && t < ld.nunits; t++)
+        if (pthread_create(&th[started], NULL, parse_main, &ld) == 0)
+            started++;
     for (size_t i = 0; i < n; i++) {
         if (!ld.parse[i])
             continue;
+        await_item(&ld, i);
         unit *u = &ld.units[first_unit[i]];
         size_t nparts = first_unit[i + 1] - first_unit[i];
         k5__vec docs = K5__VEC_INIT(k5__doc);
@@ -919,6 +982,8 @@ k5_status k5_docset_load_all(k5_docset *set, k5_load_item *items, size_t n, unsi
         items[i].status = add_parsed(set, ld.fidx[i], &docs, fst, &items[i].err);
         k5__vec_free(&docs);
     }
+    for (unsigned t = 0; t < started; t++)
+        pthread_join(th[t], NULL);
     st = K5_OK;
 out:
     for (size_t k = 0; ld.units && k < ld.nunits; k++)
@@ -927,6 +992,9 @@ out:
         k5__vec_free(&ld.splits[i]);
     free(ld.units);
     free(ld.order);
+    free(ld.left);
+    pthread_mutex_destroy(&ld.mu);
+    pthread_cond_destroy(&ld.cv);
     free(first_unit);
     free(ld.fidx);
     free(ld.parse);
