@@ -255,6 +255,18 @@ void lint_jw_cstr(lint_jw *w, const char *s)
     lint_jw_str(w, s, lint_strlen0(s));
 }
 
+void lint_jw_object_ident(lint_jw *w, const k5_object *o)
+{
+    lint_jw_lit(w, "\"apiVersion\":");
+    lint_jw_str(w, o->api_version.p, o->api_version.n);
+    lint_jw_lit(w, ",\"kind\":");
+    lint_jw_str(w, o->kind.p, o->kind.n);
+    lint_jw_lit(w, ",\"namespace\":");
+    lint_jw_str(w, o->namespace_.p, o->namespace_.n);
+    lint_jw_lit(w, ",\"name\":");
+    lint_jw_str(w, o->name.p, o->name.n);
+}
+
 void lint_jw_num(lint_jw *w, double d)
 {
     /* cJSON_CreateNumber's valueint, then cJSON's print_number. */

@@ -93,6 +93,8 @@ void lint_jw_lit(lint_jw *w, const char *s);
 void lint_jw_str(lint_jw *w, const char *s, size_t n);
 void lint_jw_cstr(lint_jw *w, const char *s);
 void lint_jw_num(lint_jw *w, double v);
+/* An object's identity: "apiVersion", "kind", "namespace" and "name" members (json, sarif). */
+void lint_jw_object_ident(lint_jw *w, const k5_object *o);
 
 /*
  * Writes the i-th item (a finding) as compact JSON to w; returns false when there is none

@@ -41,16 +41,8 @@ static void add_finding(lint_jw *w, const k5_finding *f)
         lint_jw_cstr(w, f->source);
     }
     lint_jw_lit(w, ",\"object\":{");
-    if (f->object) {
-        lint_jw_lit(w, "\"apiVersion\":");
-        lint_jw_str(w, f->object->api_version.p, f->object->api_version.n);
-        lint_jw_lit(w, ",\"kind\":");
-        lint_jw_str(w, f->object->kind.p, f->object->kind.n);
-        lint_jw_lit(w, ",\"namespace\":");
-        lint_jw_str(w, f->object->namespace_.p, f->object->namespace_.n);
-        lint_jw_lit(w, ",\"name\":");
-        lint_jw_str(w, f->object->name.p, f->object->name.n);
-    }
+    if (f->object)
+        lint_jw_object_ident(w, f->object);
     lint_jw_lit(w, "}");
     if (f->suppressed) {
         lint_jw_lit(w, ",\"suppressed\":true,\"reason\":");

@@ -489,14 +489,8 @@ static void add_result(const lint_output *o, lint_jw *w, const k5_finding *f, ui
         lint_jw_cstr(w, f->source);
     }
     if (f->object) {
-        lint_jw_lit(w, ",\"object\":{\"apiVersion\":");
-        lint_jw_str(w, f->object->api_version.p, f->object->api_version.n);
-        lint_jw_lit(w, ",\"kind\":");
-        lint_jw_str(w, f->object->kind.p, f->object->kind.n);
-        lint_jw_lit(w, ",\"namespace\":");
-        lint_jw_str(w, f->object->namespace_.p, f->object->namespace_.n);
-        lint_jw_lit(w, ",\"name\":");
-        lint_jw_str(w, f->object->name.p, f->object->name.n);
+        lint_jw_lit(w, ",\"object\":{");
+        lint_jw_object_ident(w, f->object);
         lint_jw_lit(w, "}");
     }
     lint_jw_lit(w, "}}");
