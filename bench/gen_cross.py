@@ -29,12 +29,13 @@ usage: gen_cross.py SHAPE N > stream.yaml
 """
 import sys
 
-shape, N = sys.argv[1], int(sys.argv[2])
 w = sys.stdout.write
 
 
-def deployment(i, ns="shop"):
-    w(f"""---
+def deployment_yaml(i, ns="shop", labels="tier: web"):
+    """One Deployment (app{i}) with everything the per-object rules ask for; gen_shapes.py
+    uses it too."""
+    return f"""---
 apiVersion: apps/v1
 kind: Deployment
 metadata: {{name: app{i}, namespace: {ns}}}
@@ -42,7 +43,7 @@ spec:
   replicas: 2
   selector: {{matchLabels: {{app: app{i}}}}}
   template:
-    metadata: {{labels: {{app: app{i}, tier: web}}}}
+    metadata: {{labels: {{app: app{i}, {labels}}}}}
     spec:
       containers:
         - name: app
@@ -51,7 +52,11 @@ spec:
           readinessProbe: {{httpGet: {{path: /, port: http}}}}
           lifecycle: {{preStop: {{exec: {{command: [sleep, "5"]}}}}}}
           resources: {{requests: {{cpu: 100m, memory: 128Mi}}, limits: {{memory: 128Mi}}}}
-""")
+"""
+
+
+def deployment(i, ns="shop"):
+    w(deployment_yaml(i, ns))
 
 
 def service(i, selector, ports="[{port: 80, targetPort: http}]"):
@@ -128,40 +133,45 @@ spec:
 """)
 
 
-# Every input stays under K5_MAX_DOCUMENTS (100,000 per file) at N = 40,000: two documents per
-# step (one more for the first).
-for i in range(N):
-    if shape not in ("notinnothing", "routes", "parents", "mesh"):
-        deployment(i)
-    if shape == "notin":
-        service(i, f"{{app: app{i}}}")
-        pdb(f"app{i}", expressions=[("app", "In", f"app{i}"), ("tier", "NotIn", "batch")])
-    elif shape == "shared":
-        service(i, "{tier: web}")
-    elif shape == "own":
-        service(i, f"{{app: app{i}}}")
-    elif shape == "ports":
-        service(i, "{tier: web}", f"[{{port: {10000 + i}, targetPort: {10000 + i}}}]")
-    elif shape == "overlap":
-        pdb(f"pdb{i}", labels="{tier: web}")
-    elif shape == "mismatch":
-        service(i, "{tier: web}", "[{port: 80, targetPort: grpc}]")
-    elif shape == "nothing":
-        pdb(f"pdb{i}", expressions=[("app", "In", f"gone{i}")])
-    elif shape == "notinnothing":
-        deployment(i, "shop" if i % 2 == 0 else "other")
-        pdb(f"pdb{i}", expressions=[("tier", "NotIn", f"web, off{i}")])
-    elif shape == "routes":
-        if i == 0:
-            gateway("edge")
-        service(i, f"{{app: app{i}}}")
-        route(i, "edge", f"gone{i}")
-    elif shape == "parents":
-        gateway(f"gw{i}")
-        route(i, f"gone{i}", f"app{i}")
-    elif shape == "mesh":
-        if i == 0:
+def main(shape, N):
+    # Every input stays under K5_MAX_DOCUMENTS (100,000 per file) at N = 40,000: two documents per
+    # step (one more for the first).
+    for i in range(N):
+        if shape not in ("notinnothing", "routes", "parents", "mesh"):
+            deployment(i)
+        if shape == "notin":
             service(i, f"{{app: app{i}}}")
-        mesh(i)
-    else:
-        sys.exit(f"unknown shape {shape}")
+            pdb(f"app{i}", expressions=[("app", "In", f"app{i}"), ("tier", "NotIn", "batch")])
+        elif shape == "shared":
+            service(i, "{tier: web}")
+        elif shape == "own":
+            service(i, f"{{app: app{i}}}")
+        elif shape == "ports":
+            service(i, "{tier: web}", f"[{{port: {10000 + i}, targetPort: {10000 + i}}}]")
+        elif shape == "overlap":
+            pdb(f"pdb{i}", labels="{tier: web}")
+        elif shape == "mismatch":
+            service(i, "{tier: web}", "[{port: 80, targetPort: grpc}]")
+        elif shape == "nothing":
+            pdb(f"pdb{i}", expressions=[("app", "In", f"gone{i}")])
+        elif shape == "notinnothing":
+            deployment(i, "shop" if i % 2 == 0 else "other")
+            pdb(f"pdb{i}", expressions=[("tier", "NotIn", f"web, off{i}")])
+        elif shape == "routes":
+            if i == 0:
+                gateway("edge")
+            service(i, f"{{app: app{i}}}")
+            route(i, "edge", f"gone{i}")
+        elif shape == "parents":
+            gateway(f"gw{i}")
+            route(i, f"gone{i}", f"app{i}")
+        elif shape == "mesh":
+            if i == 0:
+                service(i, f"{{app: app{i}}}")
+            mesh(i)
+        else:
+            sys.exit(f"unknown shape {shape}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], int(sys.argv[2]))

@@ -20,26 +20,8 @@ usage: gen_shapes.py exists N > stream.yaml
 import os
 import sys
 
-
-def deployment(i, labels):
-    return f"""---
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: app{i}, namespace: shop}}
-spec:
-  replicas: 2
-  selector: {{matchLabels: {{app: app{i}}}}}
-  template:
-    metadata: {{labels: {{app: app{i}, {labels}}}}}
-    spec:
-      containers:
-        - name: app
-          image: example/app:1
-          ports: [{{name: http, containerPort: 8080}}]
-          readinessProbe: {{httpGet: {{path: /, port: http}}}}
-          lifecycle: {{preStop: {{exec: {{command: [sleep, "5"]}}}}}}
-          resources: {{requests: {{cpu: 100m, memory: 128Mi}}, limits: {{memory: 128Mi}}}}
-"""
+sys.dont_write_bytecode = True  # no bench/__pycache__ in the checkout
+from gen_cross import deployment_yaml  # noqa: E402
 
 
 def pdb(i, expressions):
@@ -58,10 +40,10 @@ def stream(shape, n):
     w = sys.stdout.write
     for i in range(n):
         if shape == "exists":
-            w(deployment(i, f'unit{i}: "on"'))
+            w(deployment_yaml(i, labels=f'unit{i}: "on"'))
             w(pdb(i, f"[{{key: unit{i}, operator: Exists}}]"))
         else:
-            w(deployment(i, "tier: web"))
+            w(deployment_yaml(i, labels="tier: web"))
             w(pdb(i, f"[{{key: app, operator: In, values: [app{i}]}}, "
                      "{key: canary, operator: DoesNotExist}]"))
 
@@ -76,7 +58,7 @@ def tree(shape, n, root):
             d = os.path.join(root, f"c{i // depth:04d}", *(["d"] * (i % depth)))
         os.makedirs(d, exist_ok=True)
         with open(os.path.join(d, f"app{i}.yaml"), "w") as f:
-            f.write(deployment(i, "tier: web"))
+            f.write(deployment_yaml(i, labels="tier: web"))
 
 
 shape, n = sys.argv[1], int(sys.argv[2])
