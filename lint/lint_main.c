@@ -223,19 +223,24 @@ static unsigned default_jobs(void)
     return n > (long)K5_MAX_JOBS ? K5_MAX_JOBS : (unsigned)n;
 }
 
-/* The text format's receiver of findings (k5_run_each): writes each batch as it comes. */
-typedef struct text_sink {
-    const lint_output *o;
-    bool failing; /* an unsuppressed finding at or above o->fail_on */
-} text_sink;
+/* The receiver of findings (k5_run_each): writes each batch as it comes, in any format. */
+typedef struct lint_sink {
+    lint_stream *stream;
+    k5_severity fail_on;
+    bool failing; /* an unsuppressed finding at or above fail_on */
+    int err;      /* errno of a failed write (the sink may run on another thread) */
+} lint_sink;
 
-static int write_text_batch(void *ctx, const k5_finding *f, size_t n)
+static int write_batch(void *ctx, const k5_finding *f, size_t n)
 {
-    text_sink *t = ctx;
-    lint_output_text_findings(t->o, f, n);
+    lint_sink *t = ctx;
     for (size_t i = 0; i < n && !t->failing; i++)
-        t->failing = !f[i].suppressed && f[i].severity >= t->o->fail_on;
-    return ferror(t->o->fp) ? -1 : 0;
+        t->failing = !f[i].suppressed && f[i].severity >= t->fail_on;
+    if (lint_stream_findings(t->stream, f, n) != 0) {
+        t->err = errno ? errno : EIO;
+        return -1;
+    }
+    return 0;
 }
 
 static int cmd_lint(int argc, char **argv)
@@ -331,7 +336,6 @@ static int cmd_lint(int argc, char **argv)
 
     int rc = EXIT_ERROR;
     k5_docset *set = NULL;
-    k5_report *rep = NULL;
     lint_input in = {0};
     FILE *out = NULL;
     if (k5_docset_new(&set, ns) != K5_OK) {
@@ -377,44 +381,41 @@ static int cmd_lint(int argc, char **argv)
                      fail_on,
                      false,
                      NULL,
-                     NULL,
-                     jobs};
+                     NULL};
     k5_error err = {0};
     int wr;
-    bool failing = false;
-    if (is_text) {
-        /* Text is written a batch of objects at a time as the rules finish them, and each
-         * batch is freed: memory holds the inputs, not every finding of the run (a 64 MiB
-         * JSON List has ~440,000). The findings and their order are the report's. */
-        text_sink ts = {&o, false};
-        k5_summary sum;
-        lint_output_text_head(&o);
-        k5_status st = k5_run_each(set, cfg, 0, jobs, write_text_batch, &ts, &sum, &err);
-        if (st != K5_OK && !ferror(out)) {
-            fprintf(stderr, "kube5xx: %s\n", err.msg);
-            goto out;
-        }
-        wr = st == K5_OK ? lint_output_text_tail(&o, sum) : -1;
-        failing = ts.failing;
-    } else {
-        if (k5_run_jobs(set, cfg, 0, jobs, &rep, &err) != K5_OK) {
-            fprintf(stderr, "kube5xx: %s\n", err.msg);
-            goto out;
-        }
-        o.report = rep;
-        char *srcroot = NULL, *srcroot_cwd = NULL;
-        if (strcmp(format, "sarif") == 0 && lint_sarif_srcroot(&srcroot, &srcroot_cwd) == 0) {
-            o.srcroot = srcroot;
-            o.srcroot_cwd = srcroot_cwd;
-        }
-        wr = writer(&o);
-        free(srcroot);
-        free(srcroot_cwd);
-        for (size_t i = 0; i < k5_report_count(rep) && !failing; i++) {
-            const k5_finding *f = k5_report_at(rep, i);
-            failing = !f->suppressed && f->severity >= fail_on;
+    char *srcroot = NULL, *srcroot_cwd = NULL;
+    if (strcmp(format, "sarif") == 0 && lint_sarif_srcroot(&srcroot, &srcroot_cwd) == 0) {
+        o.srcroot = srcroot;
+        o.srcroot_cwd = srcroot_cwd;
+    }
+    /* Every format is written a batch of objects at a time as the rules finish them, and each
+     * batch is freed: memory holds the inputs and the formats' compact counters, not every
+     * finding of the run (a 64 MiB JSON List has ~440,000). The findings and their order are
+     * the report's (k5_run_each), so the output is the same for every --jobs. */
+    lint_sink ts = {NULL, fail_on, false, 0};
+    k5_summary sum;
+    errno = 0;
+    wr = lint_stream_open(&ts.stream, format, &o);
+    if (wr == 0) {
+        k5_status st = k5_run_each(set, cfg, 0, jobs, write_batch, &ts, &sum, &err);
+        if (st == K5_OK) {
+            wr = lint_stream_close(&ts.stream, sum);
+        } else {
+            lint_stream_free(&ts.stream);
+            if (!ts.err) {
+                fprintf(stderr, "kube5xx: %s\n", err.msg);
+                free(srcroot);
+                free(srcroot_cwd);
+                goto out;
+            }
+            errno = ts.err;
+            wr = -1;
         }
     }
+    free(srcroot);
+    free(srcroot_cwd);
+    bool failing = ts.failing;
     if (wr != 0 || fflush(out) != 0 || ferror(out)) {
         fprintf(stderr, "kube5xx: cannot write the report: %s\n", strerror(errno));
         goto out;
@@ -450,7 +451,6 @@ out:
         fprintf(stderr, "%s: error: cannot write: %s\n", output, strerror(errno));
         rc = EXIT_ERROR;
     }
-    k5_report_free(&rep);
     lint_input_free(&in);
     k5_docset_free(&set);
     k5_config_free(&cfg);

@@ -39,9 +39,6 @@ typedef struct lint_output {
      * relative paths as given. */
     const char *srcroot;
     const char *srcroot_cwd;
-    /* Threads that may render findings (json, sarif; 0 or 1: one); the output is the same
-     * for every number. */
-    unsigned jobs;
 } lint_output;
 
 typedef int (*lint_output_fn)(const lint_output *o);
@@ -68,6 +65,25 @@ int lint_sarif_srcroot(char **root, char **cwd_in_root);
 void lint_output_text_head(const lint_output *o);
 void lint_output_text_findings(const lint_output *o, const k5_finding *f, size_t n);
 int lint_output_text_tail(const lint_output *o, k5_summary s);
+
+/*
+ * Any format written as the findings arrive, a batch at a time in the report's order
+ * (k5_run_each's sink), byte for byte what the format's whole-report writer writes for the same
+ * findings and summary. lint_stream_open writes what comes before the findings (load errors,
+ * SARIF's rule list); lint_stream_findings writes a batch and keeps nothing of it but compact
+ * counters (SARIF: one 8-byte fingerprint per finding, for the ":<n>" occurrence numbers;
+ * JUnit: the testsuite's counts); lint_stream_close writes what comes after the findings (the
+ * summary; JUnit's testsuite element, whose counts come first in the document, followed by
+ * its testcases, which were spooled to an unlinked temporary file meanwhile) and frees the
+ * stream. `o` is borrowed until close (o->report is not read). Each returns 0, or -1 with
+ * errno set (a write failed, or out of memory); after a failure, close still frees.
+ */
+typedef struct lint_stream lint_stream;
+int lint_stream_open(lint_stream **s, const char *format, const lint_output *o);
+int lint_stream_findings(lint_stream *s, const k5_finding *f, size_t n);
+int lint_stream_close(lint_stream **s, k5_summary sum);
+/* Frees a stream without writing its end (the run failed); accepts NULL, sets *s to NULL. */
+void lint_stream_free(lint_stream **s);
 
 /* The writer for a --format name, or NULL. */
 lint_output_fn lint_output_find(const char *name);

@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <float.h>
 #include <math.h>
-#include <pthread.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,22 +15,116 @@
 
 #include "lint_output_internal.h"
 
-static const struct {
-    const char *name;
-    lint_output_fn fn;
-} formats[] = {
-    {"text", lint_output_text},   {"json", lint_output_json},     {"sarif", lint_output_sarif},
-    {"junit", lint_output_junit}, {"github", lint_output_github},
-};
+static const lint_stream_ops *const formats[] = {&lint_text_ops, &lint_json_ops, &lint_sarif_ops,
+                                                 &lint_junit_ops, &lint_github_ops};
 
-lint_output_fn lint_output_find(const char *name)
+static const lint_stream_ops *format_ops(const char *name)
 {
     if (!name)
         return NULL;
     for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
-        if (strcmp(formats[i].name, name) == 0)
-            return formats[i].fn;
+        if (strcmp(formats[i]->name, name) == 0)
+            return formats[i];
     return NULL;
+}
+
+lint_output_fn lint_output_find(const char *name)
+{
+    const lint_stream_ops *ops = format_ops(name);
+    return ops ? ops->whole : NULL;
+}
+
+/* ---- formats written as the findings arrive ---- */
+
+void lint_stream_free(lint_stream **s)
+{
+    if (!s || !*s)
+        return;
+    if ((*s)->ops->free)
+        (*s)->ops->free(*s);
+    free(*s);
+    *s = NULL;
+}
+
+int lint_stream_open(lint_stream **out, const char *format, const lint_output *o)
+{
+    const lint_stream_ops *ops = format_ops(format);
+    if (!ops) {
+        errno = EINVAL;
+        return -1;
+    }
+    lint_stream *s = calloc(1, sizeof *s);
+    if (!s) {
+        errno = ENOMEM;
+        return -1;
+    }
+    s->o = o;
+    s->ops = ops;
+    errno = 0;
+    if (ops->open && ops->open(s) != 0) {
+        int e = errno ? errno : EIO;
+        lint_stream_free(&s);
+        errno = e;
+        return -1;
+    }
+    *out = s;
+    return 0;
+}
+
+int lint_stream_findings(lint_stream *s, const k5_finding *f, size_t n)
+{
+    if (s->ops->findings(s, f, n) != 0) {
+        if (!errno)
+            errno = EIO;
+        return -1;
+    }
+    if (ferror(s->o->fp)) {
+        if (!errno)
+            errno = EIO;
+        return -1;
+    }
+    return 0;
+}
+
+int lint_stream_close(lint_stream **s, k5_summary sum)
+{
+    if (!s || !*s) {
+        errno = EINVAL;
+        return -1;
+    }
+    int rc = (*s)->ops->close(*s, sum);
+    int e = errno;
+    lint_stream_free(s);
+    errno = e;
+    return rc;
+}
+
+int lint_stream_report(const lint_output *o, const lint_stream_ops *ops)
+{
+    lint_stream s = {o, ops, NULL};
+    errno = 0;
+    int rc = ops->open ? ops->open(&s) : 0;
+    size_t n = o->report ? k5_report_count(o->report) : 0;
+    for (size_t i = 0; i < n && rc == 0;) {
+        const k5_finding *b = k5_report_at(o->report, i);
+        size_t k = 1;
+        while (i + k < n && k5_report_at(o->report, i + k) == b + k)
+            k++;
+        rc = ops->findings(&s, b, k);
+        i += k;
+    }
+    k5_summary sum = {0};
+    if (o->report)
+        sum = k5_report_summary(o->report);
+    if (rc == 0)
+        rc = ops->close(&s, sum);
+    int e = errno;
+    if (ops->free)
+        ops->free(&s);
+    errno = e;
+    if (rc != 0 && !errno)
+        errno = EIO;
+    return rc;
 }
 
 int lint_put_cp(FILE *fp, uint32_t cp)
@@ -293,151 +386,7 @@ void lint_jw_num(lint_jw *w, double d)
 #define SPLICE_MARK "\x01k5-items"
 #define SPLICE_TEXT "\"\\u0001k5-items\""
 
-/*
- * Items are rendered in chunks of RENDER_CHUNK, each into its own buffer, by up to `jobs`
- * threads (the writer among them); the writer writes the chunks in order, so the output is
- * the one-thread output byte for byte. A thread may render at most RENDER_AHEAD chunks past
- * the last one written, so memory stays that of a few chunks, whatever the number of items.
- */
-#define RENDER_CHUNK 128u
-#define RENDER_AHEAD 16u
-
-typedef struct render_chunk {
-    lint_jw w; /* the chunk's items, each followed by sep */
-    bool done;
-} render_chunk;
-
-typedef struct render_crew {
-    lint_json_item_fn item;
-    void *ud;
-    size_t n, nchunks;
-    const char *sep;
-    size_t seplen;
-    render_chunk ring[RENDER_AHEAD];
-    size_t next;    /* the next chunk to render */
-    size_t written; /* chunks written so far */
-    bool stop;      /* the writer gave up (a write or memory failed) */
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-} render_crew;
-
-/* Renders chunk k (items [k * RENDER_CHUNK, ...)) into c, each item followed by the separator. */
-static void render_one(const render_crew *w, size_t k, render_chunk *c)
-{
-    size_t from = k * RENDER_CHUNK, to = from + RENDER_CHUNK < w->n ? from + RENDER_CHUNK : w->n;
-    for (size_t i = from; i < to && !c->w.oom; i++)
-        if (w->item(&c->w, w->ud, i))
-            lint_jw_raw(&c->w, w->sep, w->seplen);
-}
-
-/* Takes the next chunk when it is within RENDER_AHEAD of the writer; called under mu. */
-static bool claim(render_crew *w, size_t *k)
-{
-    if (w->stop || w->next >= w->nchunks || w->next >= w->written + RENDER_AHEAD)
-        return false;
-    *k = w->next++;
-    return true;
-}
-
-static void render_claimed(render_crew *w, size_t k)
-{
-    render_chunk c = {0};
-    pthread_mutex_unlock(&w->mu);
-    render_one(w, k, &c);
-    pthread_mutex_lock(&w->mu);
-    c.done = true;
-    w->ring[k % RENDER_AHEAD] = c;
-    pthread_cond_broadcast(&w->cv);
-}
-
-static void *render_main(void *arg)
-{
-    render_crew *w = arg;
-    pthread_mutex_lock(&w->mu);
-    for (;;) {
-        size_t k;
-        if (claim(w, &k))
-            render_claimed(w, k);
-        else if (w->stop || w->next >= w->nchunks)
-            break;
-        else
-            pthread_cond_wait(&w->cv, &w->mu);
-    }
-    pthread_mutex_unlock(&w->mu);
-    return NULL;
-}
-
-/*
- * Writes the n items in order, each separated from the one before by sep. Returns false on
- * a write error or when out of memory (*oom set).
- */
-static bool render_items(FILE *fp, lint_json_item_fn item, void *ud, size_t n, const char *sep,
-                         unsigned jobs, bool *oom)
-{
-    render_crew w = {.item = item,
-                     .ud = ud,
-                     .n = n,
-                     .nchunks = (n + RENDER_CHUNK - 1) / RENDER_CHUNK,
-                     .sep = sep,
-                     .seplen = strlen(sep),
-                     .mu = PTHREAD_MUTEX_INITIALIZER,
-                     .cv = PTHREAD_COND_INITIALIZER};
-    pthread_t th[RENDER_AHEAD];
-    unsigned started = 0;
-    if (jobs > RENDER_AHEAD)
-        jobs = RENDER_AHEAD;
-    if (jobs > w.nchunks)
-        jobs = (unsigned)w.nchunks;
-    for (unsigned t = 1; t < jobs; t++)
-        if (pthread_create(&th[started], NULL, render_main, &w) == 0)
-            started++;
-    bool first = true;
-    pthread_mutex_lock(&w.mu);
-    while (w.written < w.nchunks && !w.stop) {
-        render_chunk *c = &w.ring[w.written % RENDER_AHEAD];
-        size_t k;
-        if (!c->done) {
-            /* Not rendered yet: help, or wait for the thread rendering it. */
-            if (claim(&w, &k))
-                render_claimed(&w, k);
-            else
-                pthread_cond_wait(&w.cv, &w.mu);
-            continue;
-        }
-        render_chunk mine = *c;
-        *c = (render_chunk){0};
-        w.written++;
-        pthread_cond_broadcast(&w.cv);
-        pthread_mutex_unlock(&w.mu);
-        /* Each item ends with sep: the last one of the whole list is written without it, and
-         * sep goes before the first item of the next non-empty chunk instead. */
-        if (mine.w.oom) {
-            *oom = true;
-        } else if (mine.w.len) {
-            if (!first)
-                fwrite(sep, 1, w.seplen, fp);
-            fwrite(mine.w.p, 1, mine.w.len - w.seplen, fp);
-            first = false;
-        }
-        free(mine.w.p);
-        pthread_mutex_lock(&w.mu);
-        if (*oom || ferror(fp)) {
-            w.stop = true;
-            pthread_cond_broadcast(&w.cv);
-        }
-    }
-    pthread_mutex_unlock(&w.mu);
-    for (unsigned t = 0; t < started; t++)
-        pthread_join(th[t], NULL);
-    for (size_t i = 0; i < RENDER_AHEAD; i++)
-        free(w.ring[i].w.p);
-    pthread_mutex_destroy(&w.mu);
-    pthread_cond_destroy(&w.cv);
-    return !*oom && !ferror(fp);
-}
-
-int lint_json_emit_items(FILE *fp, cJSON *root, cJSON *slot, bool pretty, bool oom,
-                         lint_json_item_fn item, void *ud, size_t n, unsigned jobs)
+int lint_json_split(cJSON *root, cJSON *slot, bool pretty, bool oom, char **head, char **tail)
 {
     lint_json_str(slot, NULL, SPLICE_MARK, &oom);
     char *text = NULL;
@@ -445,23 +394,33 @@ int lint_json_emit_items(FILE *fp, cJSON *root, cJSON *slot, bool pretty, bool o
         text = pretty ? cJSON_Print(root) : cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     char *at = text ? strstr(text, SPLICE_TEXT) : NULL;
-    if (!at) {
-        cJSON_free(text);
-        errno = ENOMEM;
-        return -1;
+    char *h = NULL, *t = NULL;
+    if (at) {
+        const char *rest = at + strlen(SPLICE_TEXT);
+        size_t rl = strlen(rest);
+        h = strndup(text, (size_t)(at - text));
+        t = malloc(rl + 2);
+        if (t) {
+            memcpy(t, rest, rl);
+            t[rl] = '\n';
+            t[rl + 1] = '\0';
+        }
     }
-    errno = 0;
-    fwrite(text, 1, (size_t)(at - text), fp);
-    /* Chunks of items, written and freed one by one, so memory does not grow with the
-     * number of findings. */
-    if (!ferror(fp))
-        render_items(fp, item, ud, n, pretty ? ",\n" : ",", jobs ? jobs : 1, &oom);
-    fputs(at + strlen(SPLICE_TEXT), fp);
-    fputc('\n', fp);
     cJSON_free(text);
-    if (oom) {
+    if (!h || !t) {
+        free(h);
+        free(t);
         errno = ENOMEM;
         return -1;
     }
-    return lint_output_finish(fp);
+    *head = h;
+    *tail = t;
+    return 0;
+}
+
+void lint_jw_flush(lint_jw *w, FILE *fp)
+{
+    if (w->len)
+        fwrite(w->p, 1, w->len, fp);
+    w->len = 0;
 }

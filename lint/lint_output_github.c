@@ -77,11 +77,10 @@ static void put_properties(FILE *fp, const char *file, uint32_t line, uint32_t c
     fputc(',', fp);
 }
 
-int lint_output_github(const lint_output *o)
+static int github_open(lint_stream *s)
 {
+    const lint_output *o = s->o;
     FILE *fp = o->fp;
-    errno = 0;
-
     for (size_t i = 0; i < o->nerrors; i++) {
         const lint_load_error *e = &o->errors[i];
         fputs("::error ", fp);
@@ -90,11 +89,16 @@ int lint_output_github(const lint_output *o)
         put_escaped(fp, e->message, false);
         fputc('\n', fp);
     }
+    return ferror(fp) ? -1 : 0;
+}
 
-    size_t n = o->report ? k5_report_count(o->report) : 0;
+static int github_findings(lint_stream *s, const k5_finding *fs, size_t n)
+{
+    const lint_output *o = s->o;
+    FILE *fp = o->fp;
     for (size_t i = 0; i < n; i++) {
-        const k5_finding *f = k5_report_at(o->report, i);
-        if (!f || f->suppressed)
+        const k5_finding *f = &fs[i];
+        if (f->suppressed)
             continue;
         fprintf(fp, "::%s ", command(f->severity));
         /* A live cluster's object (kube5xx audit) has no file to annotate: the message
@@ -120,5 +124,19 @@ int lint_output_github(const lint_output *o)
         }
         fputc('\n', fp);
     }
-    return lint_output_finish(fp);
+    return ferror(fp) ? -1 : 0;
 }
+
+static int github_close(lint_stream *s, k5_summary sum)
+{
+    (void)sum;
+    return lint_output_finish(s->o->fp);
+}
+
+int lint_output_github(const lint_output *o)
+{
+    return lint_stream_report(o, &lint_github_ops);
+}
+
+const lint_stream_ops lint_github_ops = {"github",        lint_output_github, github_open,
+                                         github_findings, github_close,       NULL};

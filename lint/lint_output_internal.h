@@ -97,20 +97,41 @@ void lint_jw_num(lint_jw *w, double v);
 void lint_jw_object_ident(lint_jw *w, const k5_object *o);
 
 /*
- * Writes the i-th item (a finding) as compact JSON to w; returns false when there is none
- * (a finding not shown). Allocation failures set w->oom.
+ * Prints root (formatted when `pretty`), in which the array `slot` stands empty, and frees
+ * root: *head gets the text up to the inside of slot's brackets, *tail the text after them
+ * (with the final newline), so head + items separated by "," (",\n" when pretty) + tail is
+ * what cJSON prints for the tree with those items in slot. Both malloc'd. Returns 0, or -1
+ * (errno ENOMEM: oom was set, or out of memory).
  */
-typedef bool (*lint_json_item_fn)(lint_jw *w, void *ud, size_t i);
+int lint_json_split(struct cJSON *root, struct cJSON *slot, bool pretty, bool oom, char **head,
+                    char **tail);
+
+/* Writes w's text to fp and empties w (the buffer is kept for the next use). */
+void lint_jw_flush(lint_jw *w, FILE *fp);
+
+/* A format in three steps (lint_output.h's lint_stream), and its writer over a whole report. */
+typedef struct lint_stream_ops {
+    const char *name;
+    lint_output_fn whole;
+    int (*open)(lint_stream *s);
+    int (*findings)(lint_stream *s, const k5_finding *f, size_t n);
+    int (*close)(lint_stream *s, k5_summary sum);
+    void (*free)(lint_stream *s); /* frees s->state; NULL when the format keeps none */
+} lint_stream_ops;
+
+struct lint_stream {
+    const lint_output *o;
+    const lint_stream_ops *ops;
+    void *state;
+};
+
+extern const lint_stream_ops lint_text_ops, lint_json_ops, lint_sarif_ops, lint_junit_ops,
+    lint_github_ops;
 
 /*
- * Streams a document whose one big array is built item by item: root is printed with the
- * array `slot` (inside root) standing empty, and the n items are written in its place, in
- * chunks rendered by up to `jobs` threads (0 or 1: this thread only) and written in order,
- * so the output is the same for every `jobs`. `item` must be safe to call from several
- * threads at once (it only reads). Memory is that of root plus a few chunks of items,
- * whatever n. Frees root; returns like lint_json_emit.
+ * A whole report through a format's three steps: the report's findings in contiguous
+ * batches, then its summary. Returns like a lint_output_fn.
  */
-int lint_json_emit_items(FILE *fp, struct cJSON *root, struct cJSON *slot, bool pretty, bool oom,
-                         lint_json_item_fn item, void *ud, size_t n, unsigned jobs);
+int lint_stream_report(const lint_output *o, const lint_stream_ops *ops);
 
 #endif

@@ -14,8 +14,10 @@
  * <skipped> testcase. Each load error is a testcase with an <error>.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "lint_output_internal.h"
 
@@ -130,11 +132,12 @@ static void put_finding_line(FILE *fp, const k5_finding *f)
     fputc('\n', fp);
 }
 
-/* A finding of the report, keyed for grouping by object then rule. */
+/* A finding, keyed for grouping by object then rule. */
 typedef struct entry {
     size_t object; /* object index, or the object count for findings without one */
     size_t rule;
-    size_t finding;
+    size_t order; /* in the report */
+    const k5_finding *f;
 } entry;
 
 static int entry_cmp(const void *a, const void *b)
@@ -144,7 +147,7 @@ static int entry_cmp(const void *a, const void *b)
         return x->object < y->object ? -1 : 1;
     if (x->rule != y->rule)
         return x->rule < y->rule ? -1 : 1;
-    return x->finding < y->finding ? -1 : x->finding > y->finding;
+    return x->order < y->order ? -1 : x->order > y->order;
 }
 
 typedef enum verdict { V_NONE, V_PASS, V_FAIL, V_SKIP } verdict;
@@ -158,7 +161,7 @@ static verdict judge(const lint_output *o, const entry *g, size_t n)
 {
     bool visible = false, fail = false;
     for (size_t i = 0; i < n; i++) {
-        const k5_finding *f = k5_report_at(o->report, g[i].finding);
+        const k5_finding *f = g[i].f;
         if (f->suppressed)
             continue;
         visible = true;
@@ -177,15 +180,13 @@ static bool shown(const lint_output *o, const k5_finding *f)
     return !f->suppressed || o->show_suppressed;
 }
 
-static void put_group(const lint_output *o, const entry *g, size_t n, verdict v)
+static void put_group(const lint_output *o, FILE *fp, const entry *g, size_t n, verdict v)
 {
-    FILE *fp = o->fp;
-    const k5_finding *first = k5_report_at(o->report, g[0].finding);
+    const k5_finding *first = g[0].f;
     /* The first finding that is not suppressed names the testcase's location. */
     for (size_t i = 0; i < n; i++) {
-        const k5_finding *f = k5_report_at(o->report, g[i].finding);
-        if (!f->suppressed) {
-            first = f;
+        if (!g[i].f->suppressed) {
+            first = g[i].f;
             break;
         }
     }
@@ -206,20 +207,16 @@ static void put_group(const lint_output *o, const entry *g, size_t n, verdict v)
         fputs("      <failure message=\"", fp);
         put_xml(fp, first->message, true);
         fprintf(fp, "\" type=\"%s\">", lint_severity_name(first->severity));
-        for (size_t i = 0; i < n; i++) {
-            const k5_finding *f = k5_report_at(o->report, g[i].finding);
-            if (shown(o, f))
-                put_finding_line(fp, f);
-        }
+        for (size_t i = 0; i < n; i++)
+            if (shown(o, g[i].f))
+                put_finding_line(fp, g[i].f);
         fputs("</failure>\n", fp);
         break;
     case V_PASS:
         fputs("      <system-out>", fp);
-        for (size_t i = 0; i < n; i++) {
-            const k5_finding *f = k5_report_at(o->report, g[i].finding);
-            if (shown(o, f))
-                put_finding_line(fp, f);
-        }
+        for (size_t i = 0; i < n; i++)
+            if (shown(o, g[i].f))
+                put_finding_line(fp, g[i].f);
         fputs("</system-out>\n", fp);
         break;
     case V_SKIP:
@@ -251,15 +248,16 @@ static void put_clean_object(FILE *fp, const k5_docset *set, const k5_object *ob
 }
 
 /*
- * Walks the testcases in order: objects in input order, then findings whose
- * object is unknown, counting them into *c; writes them only when `emit`
- * (the testsuite element needs the counts before its first testcase).
+ * Walks the testcases of objects [from, to) in order (the object count stands for findings
+ * whose object is unknown), given the sorted entries of those objects' findings, counting
+ * them into *c and writing them to fp unless fp is NULL.
  */
-static void walk(const lint_output *o, const entry *es, size_t n, size_t nobjects, bool emit,
+static void walk(const lint_output *o, const entry *es, size_t n, size_t from, size_t to, FILE *fp,
                  counts *c)
 {
+    size_t nobjects = o->set ? k5_docset_object_count(o->set) : 0;
     size_t e = 0;
-    for (size_t obj = 0; obj <= nobjects; obj++) {
+    for (size_t obj = from; obj < to; obj++) {
         bool any = false;
         while (e < n && es[e].object == obj) {
             size_t end = e;
@@ -271,54 +269,44 @@ static void walk(const lint_output *o, const entry *es, size_t n, size_t nobject
                 c->tests++;
                 c->failures += v == V_FAIL;
                 c->skipped += v == V_SKIP;
-                if (emit)
-                    put_group(o, es + e, end - e, v);
+                if (fp)
+                    put_group(o, fp, es + e, end - e, v);
             }
             e = end;
         }
         if (!any && obj < nobjects) {
             c->tests++;
-            if (emit)
-                put_clean_object(o->fp, o->set, k5_docset_object(o->set, obj));
+            if (fp)
+                put_clean_object(fp, o->set, k5_docset_object(o->set, obj));
         }
     }
 }
 
-int lint_output_junit(const lint_output *o)
+/* Entries for findings f[0..n), numbered from `order`, sorted; NULL when out of memory. */
+static entry *entries(const lint_output *o, const k5_finding *const *f, size_t n, size_t order)
+{
+    size_t nobjects = o->set ? k5_docset_object_count(o->set) : 0;
+    entry *es = calloc(n ? n : 1, sizeof *es);
+    if (!es)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        size_t obj = f[i]->object ? f[i]->object->index : nobjects;
+        if (obj > nobjects || (obj < nobjects && k5_docset_object(o->set, obj) != f[i]->object))
+            obj = nobjects;
+        es[i].object = obj;
+        es[i].rule = f[i]->rule ? k5_rule_index(f[i]->rule) : SIZE_MAX;
+        es[i].order = order + i;
+        es[i].f = f[i];
+    }
+    if (n > 1)
+        qsort(es, n, sizeof *es, entry_cmp);
+    return es;
+}
+
+static void put_head(const lint_output *o, counts c)
 {
     FILE *fp = o->fp;
-    size_t n = o->report ? k5_report_count(o->report) : 0;
-    size_t nobjects = o->set ? k5_docset_object_count(o->set) : 0;
-    entry *es = NULL;
-
-    if (n > 0) {
-        es = calloc(n, sizeof *es);
-        if (!es) {
-            errno = ENOMEM;
-            return -1;
-        }
-    }
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++) {
-        const k5_finding *f = k5_report_at(o->report, i);
-        if (!f)
-            continue;
-        size_t obj = f->object ? f->object->index : nobjects;
-        if (obj > nobjects || (obj < nobjects && k5_docset_object(o->set, obj) != f->object))
-            obj = nobjects;
-        es[m].object = obj;
-        es[m].rule = f->rule ? k5_rule_index(f->rule) : SIZE_MAX;
-        es[m].finding = i;
-        m++;
-    }
-    if (m > 0)
-        qsort(es, m, sizeof *es, entry_cmp);
-
-    counts c = {0};
-    walk(o, es, m, nobjects, false, &c);
     size_t tests = c.tests + o->nerrors;
-
-    errno = 0;
     fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", fp);
     fprintf(fp,
             "<testsuites name=\"kube5xx\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" "
@@ -356,11 +344,185 @@ int lint_output_junit(const lint_output *o)
         put_xml(fp, e->message, false);
         fputs("\n</error>\n    </testcase>\n", fp);
     }
-
-    counts again = {0};
-    walk(o, es, m, nobjects, true, &again);
-    free(es);
-
-    fputs("  </testsuite>\n</testsuites>\n", fp);
-    return lint_output_finish(fp);
 }
+
+static const char JUNIT_FOOT[] = "  </testsuite>\n</testsuites>\n";
+
+/* A whole report: the testcases walked twice, once to count them for the testsuite element
+ * that comes first, once to write them. */
+int lint_output_junit(const lint_output *o)
+{
+    size_t n = o->report ? k5_report_count(o->report) : 0;
+    size_t nobjects = o->set ? k5_docset_object_count(o->set) : 0;
+    const k5_finding **fs = calloc(n ? n : 1, sizeof *fs);
+    if (!fs) {
+        errno = ENOMEM;
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        fs[i] = k5_report_at(o->report, i);
+    entry *es = entries(o, fs, n, 0);
+    free(fs);
+    if (!es) {
+        errno = ENOMEM;
+        return -1;
+    }
+    counts c = {0};
+    walk(o, es, n, 0, nobjects + 1, NULL, &c);
+    errno = 0;
+    put_head(o, c);
+    counts again = {0};
+    walk(o, es, n, 0, nobjects + 1, o->fp, &again);
+    free(es);
+    fputs(JUNIT_FOOT, o->fp);
+    return lint_output_finish(o->fp);
+}
+
+/*
+ * Streaming. The testsuite element carries the counts and comes before every testcase, and
+ * the output must stay the whole-report writer's byte for byte, so the testcases go to an
+ * unlinked temporary file as the batches come (counted meanwhile), and close writes the
+ * testsuite element, then copies them after it. Memory holds one batch's entries; the file,
+ * the size of the report, is on disk ($TMPDIR, else /tmp), or in memory when no temporary
+ * file can be made.
+ */
+typedef struct junit_stream {
+    FILE *spool;
+    char *mem; /* open_memstream's buffer, when the spool is in memory */
+    size_t memlen;
+    counts c;
+    size_t next;  /* the first object not walked yet */
+    size_t order; /* findings seen so far */
+    const k5_finding **batch;
+    size_t batch_cap;
+} junit_stream;
+
+static FILE *spool_file(void)
+{
+    const char *dir = getenv("TMPDIR");
+    if (!dir || !*dir)
+        dir = "/tmp";
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/kube5xx-junit-XXXXXX", dir) >= (int)sizeof path)
+        return NULL;
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return NULL;
+    unlink(path);
+    FILE *fp = fdopen(fd, "w+");
+    if (!fp)
+        close(fd);
+    return fp;
+}
+
+static int junit_open(lint_stream *s)
+{
+    junit_stream *js = calloc(1, sizeof *js);
+    if (!js) {
+        errno = ENOMEM;
+        return -1;
+    }
+    s->state = js;
+    js->spool = spool_file();
+    if (!js->spool)
+        js->spool = open_memstream(&js->mem, &js->memlen);
+    if (!js->spool) {
+        errno = ENOMEM;
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * A batch holds the findings of consecutive objects, after those of every earlier batch
+ * (k5_run_each): the objects before its first one that were not walked yet have no findings,
+ * and the batch's own are walked through its last object with findings.
+ */
+static int junit_findings(lint_stream *s, const k5_finding *f, size_t n)
+{
+    junit_stream *js = s->state;
+    const lint_output *o = s->o;
+    size_t nobjects = o->set ? k5_docset_object_count(o->set) : 0;
+    if (n > js->batch_cap) {
+        const k5_finding **b = realloc(js->batch, n * sizeof *b);
+        if (!b) {
+            errno = ENOMEM;
+            return -1;
+        }
+        js->batch = b;
+        js->batch_cap = n;
+    }
+    for (size_t i = 0; i < n; i++)
+        js->batch[i] = &f[i];
+    entry *es = entries(o, js->batch, n, js->order);
+    if (!es) {
+        errno = ENOMEM;
+        return -1;
+    }
+    js->order += n;
+    /* Entries sort by object; an unknown object (the object count) sorts last. In a lint
+     * every finding's object is one of the set's, so there are none of those. */
+    size_t known = n;
+    while (known > 0 && es[known - 1].object >= nobjects)
+        known--;
+    if (known > 0) {
+        size_t upto = es[known - 1].object + 1;
+        if (upto > js->next) {
+            walk(o, es, known, js->next, upto, js->spool, &js->c);
+            js->next = upto;
+        }
+    }
+    if (known < n)
+        walk(o, es + known, n - known, nobjects, nobjects + 1, js->spool, &js->c);
+    free(es);
+    return ferror(js->spool) ? -1 : 0;
+}
+
+static int junit_close(lint_stream *s, k5_summary sum)
+{
+    (void)sum;
+    junit_stream *js = s->state;
+    const lint_output *o = s->o;
+    size_t nobjects = o->set ? k5_docset_object_count(o->set) : 0;
+    walk(o, NULL, 0, js->next, nobjects, js->spool, &js->c);
+    js->next = nobjects;
+    if (fflush(js->spool) != 0 || ferror(js->spool)) {
+        if (!errno)
+            errno = EIO;
+        return -1;
+    }
+    errno = 0;
+    put_head(o, js->c);
+    if (js->mem) {
+        fwrite(js->mem, 1, js->memlen, o->fp);
+    } else {
+        rewind(js->spool);
+        char buf[1 << 16];
+        size_t got;
+        while ((got = fread(buf, 1, sizeof buf, js->spool)) > 0)
+            fwrite(buf, 1, got, o->fp);
+        if (ferror(js->spool)) {
+            if (!errno)
+                errno = EIO;
+            return -1;
+        }
+    }
+    fputs(JUNIT_FOOT, o->fp);
+    return lint_output_finish(o->fp);
+}
+
+static void junit_free(lint_stream *s)
+{
+    junit_stream *js = s->state;
+    if (js) {
+        if (js->spool)
+            fclose(js->spool);
+        free(js->mem);
+        free(js->batch);
+    }
+    free(js);
+    s->state = NULL;
+}
+
+const lint_stream_ops lint_junit_ops = {"junit",        lint_output_junit, junit_open,
+                                        junit_findings, junit_close,       junit_free};

@@ -357,17 +357,110 @@ static size_t rule_index(const k5_rule *r)
     return SIZE_MAX;
 }
 
-typedef struct fp_entry {
-    uint64_t hash;
-    size_t finding;
-} fp_entry;
+/*
+ * How many findings so far had each fingerprint, for the ":<n>" occurrence numbers: the n-th
+ * finding (in the report's order) with a fingerprint gets n. A set of the fingerprints seen
+ * (8 bytes a slot, linear probing, at most 7/8 full) and a small map from a fingerprint seen
+ * more than once to its count: memory is about 9-18 bytes per distinct fingerprint, not the
+ * findings. The empty slot is 0, so fingerprint 0 is counted apart.
+ */
+typedef struct fp_seen {
+    uint64_t *set;
+    size_t cap, len; /* cap is 0 or a power of two */
+    uint64_t *rkey;  /* fingerprints seen twice or more, with their counts */
+    size_t *rcount;
+    size_t rcap, rlen;
+    size_t zeros;
+} fp_seen;
 
-static int fp_cmp(const void *a, const void *b)
+static size_t fp_slot(uint64_t h, size_t cap)
 {
-    const fp_entry *x = a, *y = b;
-    if (x->hash != y->hash)
-        return x->hash < y->hash ? -1 : 1;
-    return x->finding < y->finding ? -1 : x->finding > y->finding;
+    /* Fibonacci hashing: FNV-1a's low bits alone are not mixed enough for a power of two. */
+    return (size_t)((h * 0x9E3779B97F4A7C15ull) >> 32) & (cap - 1);
+}
+
+/* Inserts h into set (cap a power of two, room left); returns false when it was there. */
+static bool fp_put(uint64_t *set, size_t cap, uint64_t h)
+{
+    for (size_t i = fp_slot(h, cap);; i = (i + 1) & (cap - 1)) {
+        if (set[i] == h)
+            return false;
+        if (!set[i]) {
+            set[i] = h;
+            return true;
+        }
+    }
+}
+
+static bool fp_grow(fp_seen *t)
+{
+    size_t cap = t->cap ? t->cap * 2 : 1024;
+    uint64_t *set = calloc(cap, sizeof *set);
+    if (!set)
+        return false;
+    for (size_t i = 0; i < t->cap; i++)
+        if (t->set[i])
+            (void)fp_put(set, cap, t->set[i]);
+    free(t->set);
+    t->set = set;
+    t->cap = cap;
+    return true;
+}
+
+/* The count of h after counting it once more (1 the first time); 0 when out of memory. */
+static size_t fp_bump(fp_seen *t, uint64_t h)
+{
+    if (!h)
+        return ++t->zeros;
+    if (t->len + 1 > t->cap - t->cap / 8 || !t->cap) {
+        if (!fp_grow(t))
+            return 0;
+    }
+    if (fp_put(t->set, t->cap, h)) {
+        t->len++;
+        return 1;
+    }
+    /* A repeat: rare (one rule, one object, one path, or the same object in two files). */
+    if (t->rlen + 1 > t->rcap / 2) {
+        size_t cap = t->rcap ? t->rcap * 2 : 64;
+        uint64_t *k = calloc(cap, sizeof *k);
+        size_t *c = calloc(cap, sizeof *c);
+        if (!k || !c) {
+            free(k);
+            free(c);
+            return 0;
+        }
+        for (size_t i = 0; i < t->rcap; i++) {
+            if (!t->rkey[i])
+                continue;
+            size_t at = fp_slot(t->rkey[i], cap);
+            while (k[at])
+                at = (at + 1) & (cap - 1);
+            k[at] = t->rkey[i];
+            c[at] = t->rcount[i];
+        }
+        free(t->rkey);
+        free(t->rcount);
+        t->rkey = k;
+        t->rcount = c;
+        t->rcap = cap;
+    }
+    size_t at = fp_slot(h, t->rcap);
+    while (t->rkey[at] && t->rkey[at] != h)
+        at = (at + 1) & (t->rcap - 1);
+    if (!t->rkey[at]) {
+        t->rkey[at] = h;
+        t->rcount[at] = 1;
+        t->rlen++;
+    }
+    return ++t->rcount[at];
+}
+
+static void fp_seen_free(fp_seen *t)
+{
+    free(t->set);
+    free(t->rkey);
+    free(t->rcount);
 }
 
 /* physicalLocation's members (artifactLocation, region), as add_physical_location builds them. */
@@ -496,52 +589,30 @@ static void add_result(const lint_output *o, lint_jw *w, const k5_finding *f, ui
     lint_jw_lit(w, "}}");
 }
 
-typedef struct result_walk {
-    const lint_output *o;
-    const size_t *occurrence;
-} result_walk;
+/* What a sarif stream keeps between batches. */
+typedef struct sarif_stream {
+    char *tail;   /* the text after the results array */
+    fp_seen seen; /* fingerprints so far, for occurrence numbers */
+    lint_jw w;    /* a batch's text, reused */
+    bool first;   /* no result written yet */
+} sarif_stream;
 
-static bool result_item(lint_jw *jw, void *ud, size_t i)
+/* The log up to its one run's results, which is the run's last member: the rules, the
+ * invocation and its load errors are all known before the first finding. */
+static int sarif_open(lint_stream *s)
 {
-    const result_walk *w = ud;
-    const k5_finding *f = k5_report_at(w->o->report, i);
-    if (!f)
-        return false;
-    add_result(w->o, jw, f, lint_finding_fingerprint(f), w->occurrence[i], w->o->cluster);
-    return true;
-}
-
-int lint_output_sarif(const lint_output *o)
-{
+    const lint_output *o = s->o;
+    sarif_stream *ss = calloc(1, sizeof *ss);
+    if (!ss) {
+        errno = ENOMEM;
+        return -1;
+    }
+    ss->first = true;
+    s->state = ss;
     bool oom = false;
-    size_t n = o->report ? k5_report_count(o->report) : 0;
-    fp_entry *fps = NULL;
-    size_t *occurrence = NULL;
     cJSON *root = cJSON_CreateObject();
     if (!root)
         oom = true;
-
-    /* Occurrence numbers: sort (hash, finding) pairs and count repeats. */
-    if (n > 0) {
-        fps = calloc(n, sizeof *fps);
-        occurrence = calloc(n, sizeof *occurrence);
-        if (!fps || !occurrence) {
-            oom = true;
-            n = 0;
-        }
-    }
-    for (size_t i = 0; i < n; i++) {
-        const k5_finding *f = k5_report_at(o->report, i);
-        fps[i].hash = f ? lint_finding_fingerprint(f) : 0;
-        fps[i].finding = i;
-    }
-    if (n > 0)
-        qsort(fps, n, sizeof *fps, fp_cmp);
-    for (size_t i = 0; i < n; i++) {
-        size_t occ = (i > 0 && fps[i - 1].hash == fps[i].hash) ? occurrence[fps[i - 1].finding] + 1
-                                                                 : 1;
-        occurrence[fps[i].finding] = occ;
-    }
 
     lint_json_str(root, "$schema", SARIF_SCHEMA, &oom);
     lint_json_str(root, "version", "2.1.0", &oom);
@@ -588,9 +659,66 @@ int lint_output_sarif(const lint_output *o)
     lint_json_str(run, "columnKind", "unicodeCodePoints", &oom);
 
     cJSON *results = lint_json_arr(run, "results", &oom);
-    free(fps);
-    result_walk w = {o, occurrence};
-    int rc = lint_json_emit_items(o->fp, root, results, true, oom, result_item, &w, n, o->jobs);
-    free(occurrence);
-    return rc;
+    char *head = NULL;
+    if (lint_json_split(root, results, true, oom, &head, &ss->tail) != 0)
+        return -1;
+    errno = 0;
+    fputs(head, o->fp);
+    free(head);
+    return ferror(o->fp) ? -1 : 0;
 }
+
+static int sarif_findings(lint_stream *s, const k5_finding *f, size_t n)
+{
+    sarif_stream *ss = s->state;
+    const lint_output *o = s->o;
+    for (size_t i = 0; i < n && !ss->w.oom; i++) {
+        uint64_t hash = lint_finding_fingerprint(&f[i]);
+        size_t occurrence = fp_bump(&ss->seen, hash);
+        if (!occurrence) {
+            ss->w.oom = true;
+            break;
+        }
+        if (!ss->first)
+            lint_jw_raw(&ss->w, ",\n", 2);
+        ss->first = false;
+        add_result(o, &ss->w, &f[i], hash, occurrence, o->cluster);
+        if (ss->w.len >= 1u << 16)
+            lint_jw_flush(&ss->w, o->fp);
+    }
+    if (ss->w.oom) {
+        errno = ENOMEM;
+        return -1;
+    }
+    lint_jw_flush(&ss->w, o->fp);
+    return ferror(o->fp) ? -1 : 0;
+}
+
+static int sarif_close(lint_stream *s, k5_summary sum)
+{
+    (void)sum;
+    sarif_stream *ss = s->state;
+    errno = 0;
+    fputs(ss->tail, s->o->fp);
+    return lint_output_finish(s->o->fp);
+}
+
+static void sarif_free(lint_stream *s)
+{
+    sarif_stream *ss = s->state;
+    if (ss) {
+        free(ss->tail);
+        fp_seen_free(&ss->seen);
+        free(ss->w.p);
+    }
+    free(ss);
+    s->state = NULL;
+}
+
+int lint_output_sarif(const lint_output *o)
+{
+    return lint_stream_report(o, &lint_sarif_ops);
+}
+
+const lint_stream_ops lint_sarif_ops = {"sarif",        lint_output_sarif, sarif_open,
+                                        sarif_findings, sarif_close,       sarif_free};

@@ -221,3 +221,23 @@ int lint_output_text(const lint_output *o)
         s = k5_report_summary(o->report);
     return lint_output_text_tail(o, s);
 }
+
+static int text_open(lint_stream *s)
+{
+    lint_output_text_head(s->o);
+    return ferror(s->o->fp) ? -1 : 0;
+}
+
+static int text_findings(lint_stream *s, const k5_finding *f, size_t n)
+{
+    lint_output_text_findings(s->o, f, n);
+    return ferror(s->o->fp) ? -1 : 0;
+}
+
+static int text_close(lint_stream *s, k5_summary sum)
+{
+    return lint_output_text_tail(s->o, sum);
+}
+
+const lint_stream_ops lint_text_ops = {"text",        lint_output_text, text_open,
+                                       text_findings, text_close,       NULL};

@@ -147,8 +147,11 @@ static char *render(lint_output_fn fn, const fx *f, bool show_suppressed, bool c
     return buf;
 }
 
-/* Renders with a writer into a malloc'd string, rendering findings on `jobs` threads. */
-static char *render_jobs(lint_output_fn fn, const fx *f, bool show_suppressed, unsigned jobs)
+/*
+ * Renders a format through lint_stream, as `kube5xx lint` does, with the report's findings
+ * handed over in batches of whole objects holding at least `per` findings each (0: one batch).
+ */
+static char *render_stream(const char *format, const fx *f, bool show_suppressed, size_t per)
 {
     char *buf = NULL;
     size_t len = 0;
@@ -157,10 +160,23 @@ static char *render_jobs(lint_output_fn fn, const fx *f, bool show_suppressed, u
     lint_output o = {.fp = fp,
                      .show_suppressed = show_suppressed,
                      .set = f->set,
-                     .report = f->report,
-                     .fail_on = K5_SEV_ERROR,
-                     .jobs = jobs};
-    assert_int_equal(fn(&o), 0);
+                     .errors = f->errors,
+                     .nerrors = f->nerrors,
+                     .fail_on = K5_SEV_ERROR};
+    lint_stream *s = NULL;
+    assert_int_equal(lint_stream_open(&s, format, &o), 0);
+    size_t n = k5_report_count(f->report);
+    for (size_t i = 0; i < n;) {
+        const k5_finding *b = k5_report_at(f->report, i);
+        size_t k = 1;
+        while (i + k < n && ((per == 0 || k < per) ||
+                             k5_report_at(f->report, i + k)->object == b[k - 1].object))
+            k++;
+        assert_int_equal(lint_stream_findings(s, b, k), 0);
+        i += k;
+    }
+    assert_int_equal(lint_stream_close(&s, k5_report_summary(f->report)), 0);
+    assert_null(s);
     assert_int_equal(fclose(fp), 0);
     assert_non_null(buf);
     return buf;
@@ -1219,44 +1235,68 @@ static void fx_many_pods(fx *f, size_t n)
     free(text);
 }
 
-static void test_lint_output__threads_render_the_one_thread_bytes(void **state)
+/* Every format streamed in batches is the whole-report writer's output, byte for byte, and
+ * stays valid (JSON and SARIF parse; JUnit's counts are those of its testcases). */
+static void test_lint_output__streamed_batches_write_the_whole_report_bytes(void **state)
 {
     (void)state;
     fx f;
     fx_many_pods(&f, 2000);
     assert_true(k5_report_count(f.report) > 1000);
-    lint_output_fn fns[] = {lint_output_json, lint_output_sarif};
-    for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+    f.errors[0] = (lint_load_error){"broken.yaml", 3, 7, "mapping values are not allowed here"};
+    f.nerrors = 1;
+    static const struct {
+        const char *name;
+        lint_output_fn fn;
+    } fmts[] = {{"text", lint_output_text},
+                {"json", lint_output_json},
+                {"sarif", lint_output_sarif},
+                {"junit", lint_output_junit},
+                {"github", lint_output_github}};
+    for (size_t i = 0; i < sizeof fmts / sizeof fmts[0]; i++) {
         for (int shown = 0; shown < 2; shown++) {
-            char *one = render_jobs(fns[i], &f, shown, 1);
-            cJSON *doc = cJSON_Parse(one);
-            assert_non_null(doc);
-            cJSON_Delete(doc);
-            unsigned jobs[] = {0, 2, 3, 7, 64};
-            for (size_t j = 0; j < sizeof jobs / sizeof jobs[0]; j++) {
-                char *many = render_jobs(fns[i], &f, shown, jobs[j]);
-                assert_string_equal(one, many);
-                free(many);
+            char *whole = render(fmts[i].fn, &f, shown, false);
+            if (strcmp(fmts[i].name, "json") == 0 || strcmp(fmts[i].name, "sarif") == 0) {
+                cJSON *doc = cJSON_Parse(whole);
+                assert_non_null(doc);
+                cJSON_Delete(doc);
             }
-            free(one);
+            if (strcmp(fmts[i].name, "junit") == 0) {
+                /* The testsuite's tests count is every testcase written after it. */
+                char want[64];
+                snprintf(want, sizeof want, "<testsuite name=\"kube5xx\" tests=\"%zu\"",
+                         count_substr(whole, "<testcase "));
+                assert_non_null(strstr(whole, want));
+            }
+            size_t pers[] = {0, 1, 2, 7, 128, 999};
+            for (size_t j = 0; j < sizeof pers / sizeof pers[0]; j++) {
+                char *streamed = render_stream(fmts[i].name, &f, shown, pers[j]);
+                assert_string_equal(whole, streamed);
+                free(streamed);
+            }
+            free(whole);
         }
     }
     /* Hidden suppressed findings leave no stray separators. */
-    char *json = render_jobs(lint_output_json, &f, false, 3);
+    char *json = render_stream("json", &f, false, 7);
     assert_null(strstr(json, ",,"));
     assert_null(strstr(json, "[,"));
     assert_null(strstr(json, ",]"));
     free(json);
-    /* A failed write stops the threads and is reported. */
+    /* A failed write is reported. */
     FILE *fp = fopen("/dev/full", "w");
     if (fp) {
-        lint_output o = {
-            .fp = fp, .set = f.set, .report = f.report, .fail_on = K5_SEV_ERROR, .jobs = 3};
+        lint_output o = {.fp = fp, .set = f.set, .report = f.report, .fail_on = K5_SEV_ERROR};
         errno = 0;
         assert_int_equal(lint_output_sarif(&o), -1);
         assert_int_not_equal(errno, 0);
         fclose(fp);
     }
+    lint_stream *s = NULL;
+    errno = 0;
+    lint_output o = {.fp = stdout, .set = f.set};
+    assert_int_equal(lint_stream_open(&s, "xml", &o), -1);
+    assert_null(s);
     fx_free(&f);
 }
 
@@ -1284,7 +1324,7 @@ int main(void)
         cmocka_unit_test(test_lint_output__github_skips_suppressed),
         cmocka_unit_test(test_lint_output__write_failure_returns_minus_one),
         cmocka_unit_test(test_lint_output__jw_writes_what_cjson_prints),
-        cmocka_unit_test(test_lint_output__threads_render_the_one_thread_bytes),
+        cmocka_unit_test(test_lint_output__streamed_batches_write_the_whole_report_bytes),
     };
     return cmocka_run_group_tests_name("lint_output", tests, NULL, NULL);
 }
