@@ -91,6 +91,50 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); r=[x for x in d["ru
 python3 -c 'import xml.etree.ElementTree as E,sys; E.parse(sys.argv[1])' "$T/report.junit" && ok || bad "junit parses"
 has github "$T/report.github" '^::error file=.*bad.yaml,line=11,col=11,title=readiness-probe-missing::'
 
+# Streamed output stays valid in every format: findings arrive in batches of objects from
+# several threads (k5_run_each), the JSON summary and SARIF's occurrence numbers come from
+# counters, and JUnit's testsuite counts are written before testcases spooled meanwhile.
+# 1,200 Deployments (some suppressed, one repeated in a second file: same fingerprints)
+# and a load error; the counts of each format must agree with each other.
+python3 - "$T/many.yaml" <<'PY'
+import sys
+with open(sys.argv[1], "w") as f:
+    for i in range(1200):
+        ann = "  annotations: {kube5xx/ignore: readiness-probe-missing}\n" if i % 5 == 0 else ""
+        f.write(f"---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web{i}\n{ann}"
+                f"spec:\n  replicas: 2\n  selector: {{matchLabels: {{app: web{i}}}}}\n"
+                f"  template:\n    metadata: {{labels: {{app: web{i}}}}}\n    spec:\n"
+                f"      containers:\n      - name: web\n        image: nginx:1.27\n"
+                f"        ports: [{{containerPort: 8080}}]\n")
+PY
+head -n 15 "$T/many.yaml" >"$T/again.yaml"
+for fmt in json sarif junit github; do
+    run "stream-$fmt" 2 "$KUBE5XX" lint --no-config -j 2 --show-suppressed -f "$fmt" -o "$T/stream.$fmt" "$T/many.yaml" "$T/again.yaml" "$T/dup.yaml"
+done
+python3 - "$T" <<'PY' && ok || bad "streamed formats are valid and agree"
+import json, sys, xml.etree.ElementTree as E
+T = sys.argv[1]
+d = json.load(open(f"{T}/stream.json"))
+s = d["summary"]
+assert s["objects"] == 1201 and len(d["errors"]) == 1, s
+assert len(d["findings"]) == s["errors"] + s["warnings"] + s["infos"] + s["suppressed"], s
+assert s["suppressed"] >= 240, s
+sarif = json.load(open(f"{T}/stream.sarif"))
+res = sarif["runs"][0]["results"]
+assert len(res) == len(d["findings"]), (len(res), len(d["findings"]))
+fps = [r["partialFingerprints"]["kube5xx/v1"] for r in res]
+assert len(set(fps)) == len(fps) and any(p.endswith(":2") for p in fps), "fingerprints"
+suite = E.parse(f"{T}/stream.junit").getroot().find("testsuite")
+cases = suite.findall("testcase")
+assert int(suite.get("tests")) == len(cases), (suite.get("tests"), len(cases))
+assert int(suite.get("failures")) == sum(c.find("failure") is not None for c in cases)
+assert int(suite.get("skipped")) == sum(c.find("skipped") is not None for c in cases)
+assert int(suite.get("errors")) == 1 == sum(c.find("error") is not None for c in cases)
+assert len({c.get("classname") for c in cases if c.get("name") != "load"}) == 1200
+gh = [l for l in open(f"{T}/stream.github") if l.startswith("::")]
+assert len(gh) == s["errors"] + s["warnings"] + s["infos"] + 1, len(gh)
+PY
+
 # Config: discovered in the nearest parent, typos are errors with file:line.
 mkdir -p "$T/proj/sub"
 cp "$T/bad.yaml" "$T/proj/sub/app.yaml"
