@@ -28,11 +28,27 @@
  * CR and LF cannot appear in XML 1.0 at all, not even as references: they are
  * written as a visible "\xNN".
  */
+/* A byte written as it is in text and attributes: printable ASCII that needs no reference. */
+static bool plain(unsigned char c)
+{
+    return c >= 0x20 && c < 0x7F && c != '&' && c != '<' && c != '>' && c != '"' && c != '\'';
+}
+
 static void put_xmln(FILE *fp, const char *s, size_t n, bool attr)
 {
     if (!s)
         return;
     for (size_t i = 0; i < n;) {
+        /* Runs of plain bytes in one write: a write per character was most of the format's
+         * time on large inputs. */
+        size_t run = i;
+        while (run < n && plain((unsigned char)s[run]))
+            run++;
+        if (run > i) {
+            fwrite(s + i, 1, run - i, fp);
+            i = run;
+            continue;
+        }
         uint32_t cp;
         i += fe_utf8_next(s + i, n - i, &cp, NULL);
         switch (cp) {
