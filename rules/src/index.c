@@ -572,6 +572,9 @@ static void *names_main(void *arg)
 /* Below this many objects a second thread costs more than it saves. */
 #define K5__INDEX_THREAD_MIN 4096u
 
+/* Maps of fewer keys get no filter of absent keys: they stay in the cache. */
+#define K5__SEAL_MIN 256u
+
 k5_status k5__index_build(k5_index **out, const k5_docset *set, unsigned jobs)
 {
     k5_index *idx = calloc(1, sizeof *idx);
@@ -659,6 +662,17 @@ k5_status k5__index_build(k5_index **out, const k5_docset *set, unsigned jobs)
         if (st == K5_OK)
             st = nj.st;
     }
+    /* The maps that are mostly asked for keys they lack (a workload's labels that no selector
+     * starts with, kinds a namespace does not have) get their filter of absent keys; small
+     * ones stay in the cache anyway. */
+    k5__hmap *sealed[] = {&idx->sel_svc,    &idx->sel_svc_rep, &idx->sel_pdb,    &idx->sel_pdb_key,
+                          &idx->pdb_scan,   &idx->sel_np,      &idx->sel_np_key, &idx->np_scan,
+                          &idx->hpa_target, &idx->mesh_dr,     &idx->mesh_se,    &idx->svc_users,
+                          &idx->svc_target, &idx->svc_sel,     &idx->by_ns_kind, &idx->by_name,
+                          &idx->by_cluster};
+    for (size_t i = 0; i < sizeof sealed / sizeof *sealed && st == K5_OK; i++)
+        if (sealed[i]->len >= K5__SEAL_MIN)
+            k5__hmap_seal(sealed[i]);
     /* Summaries search the index (by_ns_kind among others): all of it is built now. */
     for (size_t g = 0; g < idx->svc_groups.len && st == K5_OK; g++)
         st = summarize(idx, &K5__VEC_AT(&idx->svc_groups, k5__svc_group, g));

@@ -55,7 +55,7 @@ typedef struct k5__hentry {
      * a unique label pair), else malloc'd. Valid until the next k5__hmap_add to this map. */
     uint32_t *vals;
     uint32_t klen;
-    uint32_t hash; /* the low 32 bits of k5__hash */
+    uint32_t hash; /* the low 32 bits of k5__hash_key */
     uint32_t nvals, cap;
     uint32_t inl[2];
 } k5__hentry;
@@ -64,13 +64,25 @@ typedef struct k5__hmap {
     k5__hentry *slots;
     size_t cap, len;
     k5__arena *arena; /* keys are copied here */
+    /* Optional (k5__hmap_seal): two bits per key in one word of a small bit array, checked
+     * before the slots, so that a key the map does not hold costs a read of a few hundred KiB
+     * that stay cached instead of a cache miss in tables of many MiB. Kept up to date by
+     * k5__hmap_add; a clear bit proves the key absent, a set one proves nothing. */
+    uint64_t *bloom;
+    unsigned bloom_shift; /* a word's index: the top (64 - shift) bits of a 64-bit product */
 } k5__hmap;
 
 uint64_t k5__hash(const void *p, size_t n, uint64_t seed);
+/* A faster hash of a whole key (a word at a time): the hash maps' and the duplicate-key
+ * check's. Nothing may depend on its values beyond equality (slot order is not kept). */
+uint64_t k5__hash_key(const void *p, size_t n);
 /* Finds the entry for a key (NULL when absent). */
 const k5__hentry *k5__hmap_get(const k5__hmap *m, const char *key, size_t klen);
 /* Appends val to the key's list, creating the entry. Returns K5_ENOMEM on failure. */
 k5_status k5__hmap_add(k5__hmap *m, const char *key, size_t klen, uint32_t val);
+/* Gives a map its filter of absent keys (see bloom above), sized for its keys now: for maps
+ * that are mostly asked for keys they do not hold. Without memory it stays without. */
+void k5__hmap_seal(k5__hmap *m);
 void k5__hmap_free(k5__hmap *m);
 
 /* ---- error helper ---- */

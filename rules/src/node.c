@@ -315,7 +315,7 @@ static k5_status find_dup(const k5_node *kv, size_t n, const k5_node **dup)
         return K5_ENOMEM;
     for (size_t i = 0; i < n && !*dup; i++) {
         const k5_node *k = &kv[2 * i];
-        uint64_t h = k5__hash(k->u.str, k5_node_len(k), 0);
+        uint64_t h = k5__hash_key(k->u.str, k5_node_len(k));
         for (size_t s = h & (cap - 1);; s = (s + 1) & (cap - 1)) {
             if (!slots[s]) {
                 slots[s] = (uint32_t)i + 1;

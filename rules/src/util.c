@@ -140,7 +140,8 @@ void k5__vec_free(k5__vec *v)
     v->len = v->cap = 0;
 }
 
-/* FNV-1a, 64 bit: short keys, no adversarial pressure worth more here. */
+/* FNV-1a, 64 bit: short keys, no adversarial pressure worth more here. The webhook's cache
+ * (cluster.c) walks its buckets in slot order, so its output depends on this exact function. */
 uint64_t k5__hash(const void *p, size_t n, uint64_t seed)
 {
     const unsigned char *s = p;
@@ -152,11 +153,56 @@ uint64_t k5__hash(const void *p, size_t n, uint64_t seed)
     return h;
 }
 
+/* 64-bit multiply, folded: the high half mixed into the low one. */
+static inline uint64_t mix(uint64_t a, uint64_t b)
+{
+    unsigned __int128 r = (unsigned __int128)a * b;
+    return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+uint64_t k5__hash_key(const void *p, size_t n)
+{
+    /* Eight bytes a step (FNV's one multiply per byte was most of a lookup's hashing): each
+     * word folded in by a 64x64->128 multiply, the length in the seed, a final mix so that
+     * the low bits (the slot) depend on every byte. Not for adversarial keys, like FNV. */
+    const unsigned char *s = p;
+    const uint64_t k0 = 0x9e3779b97f4a7c15ULL, k1 = 0xd6e8feb86659fd93ULL;
+    uint64_t h = k0 ^ ((uint64_t)n * k1);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        h = mix(h ^ w, k1);
+    }
+    if (i < n) {
+        uint64_t w = 0;
+        memcpy(&w, s + i, n - i);
+        h = mix(h ^ w, k0);
+    }
+    return mix(h, k1);
+}
+
+/* The filter's word for a hash, and its two bits in that word. */
+static inline size_t bloom_word(const k5__hmap *m, uint32_t h)
+{
+    return (size_t)(((uint64_t)h * 0x9e3779b97f4a7c15ULL) >> m->bloom_shift);
+}
+
+static inline uint64_t bloom_bits(uint32_t h)
+{
+    return ((uint64_t)1 << (h & 63)) | ((uint64_t)1 << ((h >> 6) & 63));
+}
+
 const k5__hentry *k5__hmap_get(const k5__hmap *m, const char *key, size_t klen)
 {
     if (!m->cap)
         return NULL;
-    uint32_t h = (uint32_t)k5__hash(key, klen, 0);
+    uint32_t h = (uint32_t)k5__hash_key(key, klen);
+    if (m->bloom) {
+        uint64_t b = bloom_bits(h);
+        if ((m->bloom[bloom_word(m, h)] & b) != b)
+            return NULL;
+    }
     for (size_t i = h & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
         const k5__hentry *e = &m->slots[i];
         if (!e->key)
@@ -196,7 +242,7 @@ k5_status k5__hmap_add(k5__hmap *m, const char *key, size_t klen, uint32_t val)
         return K5_EINVAL;
     if ((m->len + 1) * 4 > m->cap * 3 && hmap_grow(m) != K5_OK)
         return K5_ENOMEM;
-    uint32_t h = (uint32_t)k5__hash(key, klen, 0);
+    uint32_t h = (uint32_t)k5__hash_key(key, klen);
     size_t i = h & (m->cap - 1);
     for (;; i = (i + 1) & (m->cap - 1)) {
         k5__hentry *e = &m->slots[i];
@@ -210,6 +256,8 @@ k5_status k5__hmap_add(k5__hmap *m, const char *key, size_t klen, uint32_t val)
             e->vals = e->inl;
             e->cap = 2;
             m->len++;
+            if (m->bloom)
+                m->bloom[bloom_word(m, h)] |= bloom_bits(h);
             break;
         }
         if (e->hash == h && e->klen == klen && memcmp(e->key, key, klen) == 0)
@@ -232,13 +280,34 @@ k5_status k5__hmap_add(k5__hmap *m, const char *key, size_t klen, uint32_t val)
     return K5_OK;
 }
 
+void k5__hmap_seal(k5__hmap *m)
+{
+    if (m->bloom || !m->len)
+        return;
+    /* One 64-bit word per 8 keys, a power of two: with two bits per key about 5% of absent
+     * keys still reach the slots. */
+    unsigned bits = 1;
+    while (((size_t)1 << bits) < (m->len + 7) / 8)
+        bits++;
+    uint64_t *bl = calloc((size_t)1 << bits, sizeof *bl);
+    if (!bl)
+        return; /* the map works as well without */
+    m->bloom = bl;
+    m->bloom_shift = 64 - bits;
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->slots[i].key)
+            bl[bloom_word(m, m->slots[i].hash)] |= bloom_bits(m->slots[i].hash);
+}
+
 void k5__hmap_free(k5__hmap *m)
 {
     for (size_t i = 0; i < m->cap; i++)
         if (m->slots[i].key && m->slots[i].vals != m->slots[i].inl)
             free(m->slots[i].vals);
     free(m->slots);
+    free(m->bloom);
     m->slots = NULL;
+    m->bloom = NULL;
     m->cap = m->len = 0;
 }
 
