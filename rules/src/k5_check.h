@@ -237,6 +237,14 @@ typedef struct k5__serving {
 } k5__serving;
 
 void k5__serving_of(const k5_check *c, const k5_object *obj, k5__serving *out);
+/*
+ * The run's memo of k5__serving_of for the object being checked (run.c): up to five rules ask
+ * whether the same workload serves, and the answer depends on the input alone (not on the
+ * rule or its settings), so it is worked out once per object. _get copies it into *out and
+ * says true when c's object is obj and the answer is known; _put keeps it.
+ */
+bool k5__check_serving_get(const k5_check *c, const k5_object *obj, k5__serving *out);
+void k5__check_serving_put(const k5_check *c, const k5_object *obj, const k5__serving *s);
 /* True when `container` (an item of obj's spec.containers) receives traffic. */
 bool k5__serving_has(const k5__serving *s, const k5_object *obj, const k5_node *container);
 

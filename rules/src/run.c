@@ -32,6 +32,12 @@ typedef struct lazy_index {
     unsigned jobs; /* threads the build may use */
 } lazy_index;
 
+/* Per object, what several rules ask alike (k5__check_serving_get). */
+typedef struct check_memo {
+    bool serving_known;
+    k5__serving serving;
+} check_memo;
+
 struct k5_check {
     const k5_rule *rule;
     size_t rule_index; /* in the registry */
@@ -43,7 +49,24 @@ struct k5_check {
     k5_report *rep;
     const suppression *sup;
     size_t obj_findings;
+    check_memo *memo; /* NULL: nothing is remembered */
 };
+
+bool k5__check_serving_get(const k5_check *c, const k5_object *obj, k5__serving *out)
+{
+    if (!c || !c->memo || obj != c->obj || !c->memo->serving_known)
+        return false;
+    *out = c->memo->serving;
+    return true;
+}
+
+void k5__check_serving_put(const k5_check *c, const k5_object *obj, const k5__serving *s)
+{
+    if (!c || !c->memo || obj != c->obj)
+        return;
+    c->memo->serving = *s;
+    c->memo->serving_known = true;
+}
 
 #define K5_ANNOTATION_IGNORE "kube5xx/ignore"
 #define K5_ANNOTATION_IGNORE_REASON "kube5xx/ignore-reason"
@@ -321,7 +344,8 @@ static k5_status run_objects(const k5_docset *set, const k5_config *cfg, unsigne
                             k5_map_get(obj->pod_annotations, K5_ANNOTATION_IGNORE)},
                            {k5_map_get(obj->annotations, K5_ANNOTATION_IGNORE_REASON),
                             k5_map_get(obj->pod_annotations, K5_ANNOTATION_IGNORE_REASON)}};
-        k5_check c = {NULL, 0, K5_SEV_OFF, cfg, lz, set, obj, r, &sup, 0};
+        check_memo memo = {false, {false, false, 0, NULL, 0}};
+        k5_check c = {NULL, 0, K5_SEV_OFF, cfg, lz, set, obj, r, &sup, 0, &memo};
         for (size_t i = 0; i < nr && st == K5_OK; i++) {
             const k5_rule *rule = k5_rule_at(i);
             k5_severity sev = k5__config_severity_at(cfg, i);
@@ -447,7 +471,7 @@ static k5_status run_crew_go(run_crew *w, unsigned jobs)
     if (jobs > w->nslices)
         jobs = w->nslices ? (unsigned)w->nslices : 1;
     if (jobs > 1) {
-        k5_check probe = {NULL, 0, K5_SEV_OFF, w->cfg, w->lz, w->set, NULL, NULL, NULL, 0};
+        k5_check probe = {NULL, 0, K5_SEV_OFF, w->cfg, w->lz, w->set, NULL, NULL, NULL, 0, NULL};
         (void)k5_check_index(&probe);
         if (w->lz->st != K5_OK)
             return w->lz->st;

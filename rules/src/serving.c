@@ -204,7 +204,17 @@ static bool visit_service(const k5__svc_group *g, void *ud)
     return true;
 }
 
+static void serving_of(const k5_check *c, const k5_object *obj, k5__serving *out);
+
 void k5__serving_of(const k5_check *c, const k5_object *obj, k5__serving *out)
+{
+    if (k5__check_serving_get(c, obj, out))
+        return;
+    serving_of(c, obj, out);
+    k5__check_serving_put(c, obj, out);
+}
+
+static void serving_of(const k5_check *c, const k5_object *obj, k5__serving *out)
 {
     memset(out, 0, sizeof *out);
     if (!(obj->kind_id & K5_KINDS_SERVING) || !obj->pod_spec)
