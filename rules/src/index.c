@@ -528,13 +528,30 @@ bool k5__index_selection_judge(const k5_index *idx, const k5_object *svc, const 
     return true;
 }
 
-/* The maps every kind is in (by namespace, kind and name), for objects [0, n). */
+/* Maps of fewer keys get no filter of absent keys (k5__hmap_seal): they stay in the cache. */
+#define K5__SEAL_MIN 256u
+
+/*
+ * The maps every kind is in (by namespace, kind and name) and the workloads' pod labels, for
+ * objects [0, n): with --jobs, a second thread's share of the index, about as much work as
+ * the rest (the pod label maps are two insertions per label of every workload).
+ */
 static k5_status add_names(k5_index *idx, size_t n)
 {
     k5__key k;
     for (size_t i = 0; i < n; i++) {
         const k5_object *o = k5_docset_object(idx->set, i);
         uint32_t id = (uint32_t)i;
+        if ((o->kind_id & K5_KINDS_WORKLOAD) && o->pod_labels) {
+            for (size_t j = 0; j < k5_node_len(o->pod_labels); j++) {
+                k5__key_entry(&k, o->namespace_, o->pod_labels, j);
+                if (k5__hmap_add(&idx->pod_labels, k.buf, k.n, id) != K5_OK)
+                    return K5_ENOMEM;
+                key_label(&k, o->namespace_, k5_node_str(k5_map_key(o->pod_labels, j)));
+                if (k5__hmap_add(&idx->pod_keys, k.buf, k.n, id) != K5_OK)
+                    return K5_ENOMEM;
+            }
+        }
         int bit = k5_kind_bit(o->kind_id);
         key_ns_kind(&k, o->namespace_, bit);
         if (k5__hmap_add(&idx->by_ns_kind, k.buf, k.n, id) != K5_OK)
@@ -553,6 +570,11 @@ static k5_status add_names(k5_index *idx, size_t n)
         if (k5__hmap_add(&idx->of_kind, k.buf, k.n, id) != K5_OK)
             return K5_ENOMEM;
     }
+    /* Mostly asked for what they lack (kinds a namespace does not have, missing names). */
+    k5__hmap *sealed[] = {&idx->by_ns_kind, &idx->by_name, &idx->by_cluster};
+    for (size_t i = 0; i < sizeof sealed / sizeof *sealed; i++)
+        if (sealed[i]->len >= K5__SEAL_MIN)
+            k5__hmap_seal(sealed[i]);
     return K5_OK;
 }
 
@@ -572,9 +594,6 @@ static void *names_main(void *arg)
 /* Below this many objects a second thread costs more than it saves. */
 #define K5__INDEX_THREAD_MIN 4096u
 
-/* Maps of fewer keys get no filter of absent keys: they stay in the cache. */
-#define K5__SEAL_MIN 256u
-
 k5_status k5__index_build(k5_index **out, const k5_docset *set, unsigned jobs)
 {
     k5_index *idx = calloc(1, sizeof *idx);
@@ -585,16 +604,17 @@ k5_status k5__index_build(k5_index **out, const k5_docset *set, unsigned jobs)
         free(idx);
         return K5_ENOMEM;
     }
-    k5__hmap *maps[] = {&idx->pod_labels,  &idx->pod_keys,  &idx->sel_svc,     &idx->sel_pdb,
-                        &idx->sel_pdb_key, &idx->pdb_scan,  &idx->hpa_target,  &idx->mesh_dr,
-                        &idx->mesh_se,     &idx->sel_np,    &idx->sel_np_key,  &idx->np_scan,
-                        &idx->svc_users,   &idx->svc_class, &idx->sel_svc_rep, &idx->svc_target,
-                        &idx->svc_sel,     &idx->name_any,  &idx->key_any,     &idx->label_any,
-                        &idx->neg};
+    k5__hmap *maps[] = {&idx->sel_svc,     &idx->sel_pdb,    &idx->sel_pdb_key, &idx->pdb_scan,
+                        &idx->hpa_target,  &idx->mesh_dr,    &idx->mesh_se,     &idx->sel_np,
+                        &idx->sel_np_key,  &idx->np_scan,    &idx->svc_users,   &idx->svc_class,
+                        &idx->sel_svc_rep, &idx->svc_target, &idx->svc_sel,     &idx->name_any,
+                        &idx->key_any,     &idx->label_any,  &idx->neg};
     for (size_t i = 0; i < sizeof maps / sizeof *maps; i++)
         maps[i]->arena = &idx->arena;
-    /* The maps by name have an arena of their own: they may be built on another thread. */
-    k5__hmap *names[] = {&idx->by_ns_kind, &idx->by_name, &idx->by_cluster, &idx->of_kind};
+    /* The maps add_names builds have an arena of their own: they may be built on another
+     * thread. */
+    k5__hmap *names[] = {&idx->by_ns_kind, &idx->by_name,    &idx->by_cluster,
+                         &idx->of_kind,    &idx->pod_labels, &idx->pod_keys};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         names[i]->arena = &idx->arena_names;
     k5_status st = K5_OK;
@@ -617,15 +637,8 @@ k5_status k5__index_build(k5_index **out, const k5_docset *set, unsigned jobs)
         uint32_t id = (uint32_t)i;
         if (i && o->file < k5_docset_object(set, i - 1)->file)
             idx->files_ordered = false;
-        if ((o->kind_id & K5_KINDS_WORKLOAD) && o->pod_labels) {
-            for (size_t j = 0; j < k5_node_len(o->pod_labels) && st == K5_OK; j++) {
-                k5__key_entry(&k, o->namespace_, o->pod_labels, j);
-                st = k5__hmap_add(&idx->pod_labels, k.buf, k.n, id);
-                if (st != K5_OK)
-                    break;
-                key_label(&k, o->namespace_, k5_node_str(k5_map_key(o->pod_labels, j)));
-                st = k5__hmap_add(&idx->pod_keys, k.buf, k.n, id);
-            }
+        if (o->kind_id & K5_KINDS_WORKLOAD) {
+            /* Its pod labels: add_names. */
         } else if (o->kind_id == K5_KIND_SERVICE) {
             st = add_service(idx, o, id, &s);
         } else if (o->kind_id == K5_KIND_PDB) {
@@ -668,8 +681,7 @@ k5_status k5__index_build(k5_index **out, const k5_docset *set, unsigned jobs)
     k5__hmap *sealed[] = {&idx->sel_svc,    &idx->sel_svc_rep, &idx->sel_pdb,    &idx->sel_pdb_key,
                           &idx->pdb_scan,   &idx->sel_np,      &idx->sel_np_key, &idx->np_scan,
                           &idx->hpa_target, &idx->mesh_dr,     &idx->mesh_se,    &idx->svc_users,
-                          &idx->svc_target, &idx->svc_sel,     &idx->by_ns_kind, &idx->by_name,
-                          &idx->by_cluster};
+                          &idx->svc_target, &idx->svc_sel};
     for (size_t i = 0; i < sizeof sealed / sizeof *sealed && st == K5_OK; i++)
         if (sealed[i]->len >= K5__SEAL_MIN)
             k5__hmap_seal(sealed[i]);

@@ -13,7 +13,8 @@
 struct k5_index {
     const k5_docset *set;
     k5__arena arena;
-    k5__arena arena_names; /* the keys of by_ns_kind, by_name, by_cluster and of_kind */
+    k5__arena arena_names; /* the keys of the maps add_names builds (index.c): by_ns_kind,
+                            * by_name, by_cluster, of_kind, pod_labels and pod_keys */
     k5__hmap by_ns_kind; /* ns, kind            -> objects */
     k5__hmap by_name;    /* ns, kind, name      -> objects */
     k5__hmap pod_labels; /* ns, key, value      -> workloads whose pod template has that label */
