@@ -223,11 +223,11 @@ static const k5_node *map_at(const k5_node *n, const char *path)
     return k5_node_is_map(v) ? v : NULL;
 }
 
-static k5_status add_object(k5_docset *set, size_t file, const k5_node *root, k5_str source)
+/* An object's fields from its root: everything but its index in the set. Reads only the
+ * root and what the set was made with, so parsing threads call it too (prebuild). */
+static void fill_object(const k5_docset *set, k5_object *o, size_t file, const k5_node *root,
+                        k5_str source)
 {
-    k5_object *o = k5__arena_alloc(&set->arena, sizeof *o);
-    if (!o)
-        return K5_ENOMEM;
     memset(o, 0, sizeof *o);
     o->root = root;
     o->api_version = k5_node_str(k5_map_get(root, "apiVersion"));
@@ -266,10 +266,24 @@ static k5_status add_object(k5_docset *set, size_t file, const k5_node *root, k5
     }
     o->file = file;
     o->source = source;
+}
+
+/* Appends an object filled by fill_object: its index is its place in the set. */
+static k5_status push_object(k5_docset *set, k5_object *o)
+{
     o->index = set->objects.len;
     if (!k5__vec_push(&set->objects, &o))
         return K5_ENOMEM;
     return K5_OK;
+}
+
+static k5_status add_object(k5_docset *set, size_t file, const k5_node *root, k5_str source)
+{
+    k5_object *o = k5__arena_alloc(&set->arena, sizeof *o);
+    if (!o)
+        return K5_ENOMEM;
+    fill_object(set, o, file, root, source);
+    return push_object(set, o);
 }
 
 static bool has_type_fields(const k5_node *root)
@@ -486,8 +500,33 @@ static k5_status after_load(k5_docset *set, size_t file, size_t first_obj, size_
     return st;
 }
 
-static k5_status add_doc(k5_docset *set, size_t file, const k5__doc *d)
+/*
+ * The object a document is, filled on the thread that parsed it (the merge, on one thread,
+ * then only appends it): NULL for every document add_doc must judge itself (empty, not an
+ * object, a List, a kustomization) and for one whose Helm source span the merge may still
+ * change (`fixed_start` false). Allocated in the unit's arena, which the set adopts.
+ */
+static k5_object *prebuild(const k5_docset *set, k5__arena *a, size_t file, const k5__file *f,
+                           const k5__doc *d, bool fixed_start)
 {
+    const k5_node *root = d->root;
+    if (!fixed_start || !k5_node_is_map(root) || is_kustomization_file(f->name) ||
+        !has_type_fields(root))
+        return NULL;
+    k5_str kind = k5_node_str(k5_map_get(root, "kind"));
+    if (kind.n >= 4 && memcmp(kind.p + kind.n - 4, "List", 4) == 0 &&
+        k5_node_is_seq(k5_map_get(root, "items")))
+        return NULL;
+    k5_object *o = k5__arena_alloc(a, sizeof *o);
+    if (o)
+        fill_object(set, o, file, root, helm_source(f, d->start, d->end));
+    return o;
+}
+
+static k5_status add_doc(k5_docset *set, size_t file, const k5__doc *d, k5_object *pre)
+{
+    if (pre)
+        return push_object(set, pre); /* what the code below makes of it, made already */
     const k5_node *root = d->root;
     const k5__file *f = &K5__VEC_AT(&set->files, k5__file, file);
     if (k5_node_kind(root) == K5_NODE_NULL)
@@ -558,6 +597,7 @@ typedef struct unit {
     k5__yaml_part part;
     k5__arena arena;
     k5__vec docs; /* k5__doc */
+    k5__vec pre;  /* k5_object *: per document, its object prebuilt (prebuild) or NULL */
     k5_status st;
     k5_error err;
 } unit;
@@ -695,9 +735,23 @@ static void parse_unit(loading *ld, size_t k)
             u->part.end = f->len;
             u->st = k5__load_yaml(&u->arena, f, &u->part, &u->docs, &u->err);
         }
-        return;
+    } else {
+        u->st = k5__load_yaml(&u->arena, f, &u->part, &u->docs, &u->err);
     }
-    u->st = k5__load_yaml(&u->arena, f, &u->part, &u->docs, &u->err);
+    /* The documents' objects, here on the parsing thread rather than in the merge, which
+     * runs on one thread (the last file's after every other thread is done). The first
+     * document of a part after the first may get its source span from the part before. */
+    if (u->st != K5_OK)
+        return;
+    bool first_fixed = u->part.start == 0 || !u->part.first_initial;
+    for (size_t d = 0; d < u->docs.len; d++) {
+        k5_object *o = prebuild(ld->set, &u->arena, ld->fidx[u->item], f,
+                                &K5__VEC_AT(&u->docs, k5__doc, d), d > 0 || first_fixed);
+        if (!k5__vec_push(&u->pre, &o)) {
+            k5__vec_free(&u->pre); /* the merge makes them all, as without */
+            return;
+        }
+    }
 }
 
 /* Parses the next unit in take order, if any is left; false when none is. */
@@ -742,6 +796,13 @@ static void unit_clear(unit *u)
 {
     k5__arena_free(&u->arena);
     k5__vec_free(&u->docs);
+    k5__vec_free(&u->pre);
+}
+
+/* The unit's d-th document's prebuilt object, or NULL. */
+static k5_object *unit_pre(const unit *u, size_t d)
+{
+    return d < u->pre.len ? K5__VEC_AT(&u->pre, k5_object *, d) : NULL;
 }
 
 /*
@@ -780,15 +841,16 @@ static bool parts_agree(const unit *u, size_t n)
     return ndocs <= K5_MAX_DOCUMENTS && alias <= K5_MAX_ALIAS_NODES;
 }
 
-static k5_status merge_parts(k5_docset *set, unit *u, size_t n, k5__vec *docs)
+static k5_status merge_parts(k5_docset *set, unit *u, size_t n, k5__vec *docs, k5__vec *pres)
 {
     uint32_t carry = 0; /* where the last document before this part ended */
     for (size_t p = 0; p < n; p++) {
         for (size_t d = 0; d < u[p].docs.len; d++) {
             k5__doc doc = K5__VEC_AT(&u[p].docs, k5__doc, d);
+            k5_object *pre = unit_pre(&u[p], d);
             if (d == 0 && p > 0 && u[p].part.first_initial)
-                doc.start = carry;
-            if (!k5__vec_push(docs, &doc))
+                doc.start = carry; /* never prebuilt (parse_unit) */
+            if (!k5__vec_push(docs, &doc) || !k5__vec_push(pres, &pre))
                 return K5_ENOMEM;
         }
         if (u[p].part.any_end)
@@ -798,9 +860,10 @@ static k5_status merge_parts(k5_docset *set, unit *u, size_t n, k5__vec *docs)
     return K5_OK;
 }
 
-/* After parsing: the file's documents become objects, as the one-file load always did. */
-static k5_status add_parsed(k5_docset *set, size_t fidx, k5__vec *docs, k5_status st,
-                            k5_error *err)
+/* After parsing: the file's documents become objects, as the one-file load always did;
+ * pres holds their prebuilt objects (or NULL), one per document, or nothing. */
+static k5_status add_parsed(k5_docset *set, size_t fidx, k5__vec *docs, const k5__vec *pres,
+                            k5_status st, k5_error *err)
 {
     k5__file *fp = &K5__VEC_AT(&set->files, k5__file, fidx);
     if (st == K5_OK && !set->first_root && docs->len)
@@ -808,7 +871,8 @@ static k5_status add_parsed(k5_docset *set, size_t fidx, k5__vec *docs, k5_statu
     size_t first_obj = set->objects.len, first_notice = set->notices.len;
     size_t nkust = set->kustomizations.len;
     for (size_t i = 0; st == K5_OK && i < docs->len; i++)
-        st = add_doc(set, fidx, &K5__VEC_AT(docs, k5__doc, i));
+        st = add_doc(set, fidx, &K5__VEC_AT(docs, k5__doc, i),
+                     i < pres->len ? K5__VEC_AT(pres, k5_object *, i) : NULL);
     if (st == K5_OK)
         st = after_load(set, fidx, first_obj, nkust);
     if (st != K5_OK) {
@@ -890,6 +954,7 @@ static k5_status plan_units(loading *ld, size_t **first_unit)
             u->part.start = p ? K5__VEC_AT(&ld->splits[i], size_t, p - 1) : 0;
             u->part.end = p + 1 < nparts ? K5__VEC_AT(&ld->splits[i], size_t, p) : f->len;
             u->docs.elem = sizeof(k5__doc);
+            u->pre.elem = sizeof(k5_object *);
             ld->order[k] = k;
         }
     }
@@ -959,6 +1024,7 @@ k5_status k5_docset_load_all(k5_docset *set, k5_load_item *items, size_t n, unsi
         unit *u = &ld.units[first_unit[i]];
         size_t nparts = first_unit[i + 1] - first_unit[i];
         k5__vec docs = K5__VEC_INIT(k5__doc);
+        k5__vec pres = K5__VEC_INIT(k5_object *);
         k5_status fst;
         if (nparts > 1 && !parts_agree(u, nparts)) {
             /* The whole file again, as one part: its errors as a one-thread run says them. */
@@ -970,17 +1036,21 @@ k5_status k5_docset_load_all(k5_docset *set, k5_load_item *items, size_t n, unsi
             fst = k5__load_yaml(&a, f, &whole, &docs, &items[i].err);
             k5__arena_adopt(&set->arena, &a);
         } else if (nparts > 1) {
-            fst = merge_parts(set, u, nparts, &docs);
+            fst = merge_parts(set, u, nparts, &docs, &pres);
         } else {
             fst = u->st;
             items[i].err = u->err;
             for (size_t d = 0; d < u->docs.len && fst == K5_OK; d++)
                 if (!k5__vec_push(&docs, &K5__VEC_AT(&u->docs, k5__doc, d)))
                     fst = K5_ENOMEM;
+            /* Moved, not copied: the unit is done with them. */
+            pres = u->pre;
+            u->pre = (k5__vec)K5__VEC_INIT(k5_object *);
             k5__arena_adopt(&set->arena, &u->arena);
         }
-        items[i].status = add_parsed(set, ld.fidx[i], &docs, fst, &items[i].err);
+        items[i].status = add_parsed(set, ld.fidx[i], &docs, &pres, fst, &items[i].err);
         k5__vec_free(&docs);
+        k5__vec_free(&pres);
     }
     for (unsigned t = 0; t < started; t++)
         pthread_join(th[t], NULL);
@@ -1028,7 +1098,7 @@ static k5_status add_cjson(k5_docset *set, const char *name, const struct cJSON 
     if (!root)
         return st;
     k5__doc d = {root, 0, 0};
-    st = add_doc(set, fidx, &d);
+    st = add_doc(set, fidx, &d, NULL);
     if (st == K5_OK)
         K5__VEC_AT(&set->files, k5__file, fidx).ok = true;
     return st;
