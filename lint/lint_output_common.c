@@ -366,11 +366,21 @@ void lint_jw_num(lint_jw *w, double d)
     int vi = d >= INT_MAX ? INT_MAX : d <= (double)INT_MIN ? INT_MIN : (int)d;
     char buf[32];
     int n;
-    if (isnan(d) || isinf(d))
+    if (isnan(d) || isinf(d)) {
         n = snprintf(buf, sizeof buf, "null");
-    else if (d == (double)vi)
-        n = snprintf(buf, sizeof buf, "%d", vi);
-    else {
+    } else if (d == (double)vi) {
+        /* "%d" without printf: lines, columns and counts, several per finding. */
+        char *e = buf + sizeof buf, *p = e;
+        unsigned u = vi < 0 ? 0u - (unsigned)vi : (unsigned)vi;
+        do {
+            *--p = (char)('0' + u % 10);
+            u /= 10;
+        } while (u);
+        if (vi < 0)
+            *--p = '-';
+        lint_jw_raw(w, p, (size_t)(e - p));
+        return;
+    } else {
         n = snprintf(buf, sizeof buf, "%1.15g", d);
         double back;
         if (sscanf(buf, "%lg", &back) != 1 ||

@@ -463,22 +463,39 @@ static void fp_seen_free(fp_seen *t)
     free(t->rcount);
 }
 
+/* The artifactLocation text of the last file written (a file's findings come together). */
+typedef struct uri_memo {
+    const char *file; /* the finding's file name pointer it was made for */
+    lint_jw text;     /* "physicalLocation":{"artifactLocation":{...} */
+} uri_memo;
+
 /* physicalLocation's members (artifactLocation, region), as add_physical_location builds them. */
 static void write_physical_location(const lint_output *o, lint_jw *w, const char *file,
-                                    uint32_t line, uint32_t col)
+                                    uint32_t line, uint32_t col, uri_memo *memo)
 {
-    sbuf uri = {0};
-    bool relative;
-    uri_for(o, &uri, file, &relative);
-    const char *u = sb_cstr(&uri);
-    if (!u)
-        w->oom = true;
-    lint_jw_lit(w, "\"physicalLocation\":{\"artifactLocation\":{\"uri\":");
-    lint_jw_cstr(w, u);
-    free(uri.p);
-    if (relative)
-        lint_jw_lit(w, ",\"uriBaseId\":\"%SRCROOT%\"");
-    lint_jw_lit(w, "}");
+    if (!memo->text.len || memo->file != file || !file) {
+        memo->text.len = 0;
+        memo->file = file;
+        sbuf uri = {0};
+        bool relative;
+        uri_for(o, &uri, file, &relative);
+        const char *u = sb_cstr(&uri);
+        if (!u)
+            memo->text.oom = true;
+        lint_jw_lit(&memo->text, "\"physicalLocation\":{\"artifactLocation\":{\"uri\":");
+        lint_jw_cstr(&memo->text, u);
+        free(uri.p);
+        if (relative)
+            lint_jw_lit(&memo->text, ",\"uriBaseId\":\"%SRCROOT%\"");
+        lint_jw_lit(&memo->text, "}");
+        if (memo->text.oom) {
+            w->oom = true;
+            memo->text.oom = false;
+            memo->text.len = 0;
+            return;
+        }
+    }
+    lint_jw_raw(w, memo->text.p, memo->text.len);
     if (line > 0) {
         lint_jw_lit(w, ",\"region\":{\"startLine\":");
         lint_jw_num(w, line);
@@ -493,7 +510,7 @@ static void write_physical_location(const lint_output *o, lint_jw *w, const char
 
 /* One result, written as cJSON would print the tree of its keys in this order. */
 static void add_result(const lint_output *o, lint_jw *w, const k5_finding *f, uint64_t hash,
-                       size_t occurrence, bool cluster)
+                       size_t occurrence, bool cluster, uri_memo *memo)
 {
     lint_jw_lit(w, "{\"ruleId\":");
     lint_jw_cstr(w, f->rule ? f->rule->id : "");
@@ -531,7 +548,7 @@ static void add_result(const lint_output *o, lint_jw *w, const k5_finding *f, ui
     lint_jw_lit(w, "},\"locations\":[{");
     /* An object of a live cluster (kube5xx audit) is no file: logical locations only. */
     if (!cluster) {
-        write_physical_location(o, w, f->file, f->line, f->column);
+        write_physical_location(o, w, f->file, f->line, f->column, memo);
         lint_jw_lit(w, ",");
     }
     char oid[1024];
@@ -560,8 +577,21 @@ static void add_result(const lint_output *o, lint_jw *w, const k5_finding *f, ui
         free(fq.p);
     }
 
+    /* "%016llx:%zu", without printf (once per result). */
     char fpr[64];
-    snprintf(fpr, sizeof fpr, "%016llx:%zu", (unsigned long long)hash, occurrence);
+    static const char hex[] = "0123456789abcdef";
+    for (int k = 0; k < 16; k++)
+        fpr[k] = hex[(hash >> (60 - 4 * k)) & 0xF];
+    fpr[16] = ':';
+    char digits[24];
+    size_t nd = 0;
+    do {
+        digits[nd++] = (char)('0' + occurrence % 10);
+        occurrence /= 10;
+    } while (occurrence);
+    for (size_t k = 0; k < nd; k++)
+        fpr[17 + k] = digits[nd - 1 - k];
+    fpr[17 + nd] = '\0';
     lint_jw_lit(w, "]}],\"partialFingerprints\":{\"" FINGERPRINT_KEY "\":");
     lint_jw_cstr(w, fpr);
     lint_jw_lit(w, "}");
@@ -594,6 +624,7 @@ typedef struct sarif_stream {
     char *tail;   /* the text after the results array */
     fp_seen seen; /* fingerprints so far, for occurrence numbers */
     lint_jw w;    /* a batch's text, reused */
+    uri_memo uri; /* the last file's artifactLocation */
     bool first;   /* no result written yet */
 } sarif_stream;
 
@@ -682,7 +713,7 @@ static int sarif_findings(lint_stream *s, const k5_finding *f, size_t n)
         if (!ss->first)
             lint_jw_raw(&ss->w, ",\n", 2);
         ss->first = false;
-        add_result(o, &ss->w, &f[i], hash, occurrence, o->cluster);
+        add_result(o, &ss->w, &f[i], hash, occurrence, o->cluster, &ss->uri);
         if (ss->w.len >= 1u << 16)
             lint_jw_flush(&ss->w, o->fp);
     }
@@ -710,6 +741,7 @@ static void sarif_free(lint_stream *s)
         free(ss->tail);
         fp_seen_free(&ss->seen);
         free(ss->w.p);
+        free(ss->uri.text.p);
     }
     free(ss);
     s->state = NULL;
