@@ -1,7 +1,8 @@
 /*
- * kube5xx CLI: output formats. One file per format (lint_output_<fmt>.c),
- * each writing a whole report to a stream. The formats only read the engine's
- * public report; they never decide exit codes.
+ * kube5xx CLI: output formats. One file per format (lint_output_<fmt>.c), each
+ * written either from a whole report (lint_output_<fmt>) or as the findings arrive
+ * (lint_stream_*, what `kube5xx lint` uses), with the same bytes. The formats only
+ * read the engine's public findings; they never decide exit codes.
  */
 #ifndef KUBE5XX_LINT_OUTPUT_H
 #define KUBE5XX_LINT_OUTPUT_H

@@ -134,6 +134,9 @@ assert len({c.get("classname") for c in cases if c.get("name") != "load"}) == 12
 gh = [l for l in open(f"{T}/stream.github") if l.startswith("::")]
 assert len(gh) == s["errors"] + s["warnings"] + s["infos"] + 1, len(gh)
 PY
+# JUnit spools its testcases to $TMPDIR; where it cannot, it keeps them in memory: same bytes.
+run "stream-junit-no-tmpdir" 2 env TMPDIR="$T/no-such-dir" "$KUBE5XX" lint --no-config -j 2 --show-suppressed -f junit -o "$T/stream-mem.junit" "$T/many.yaml" "$T/again.yaml" "$T/dup.yaml"
+cmp -s "$T/stream.junit" "$T/stream-mem.junit" && ok || bad "junit without a temporary directory differs"
 
 # Config: discovered in the nearest parent, typos are errors with file:line.
 mkdir -p "$T/proj/sub"
