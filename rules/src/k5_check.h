@@ -596,8 +596,11 @@ bool k5__mesh_is(const k5_object *o, const char *kind);
 void k5_index_mesh_rules(const k5_index *idx, k5_str ns, k5_str name, k5_visit_fn fn, void *ud);
 
 /*
- * The first ServiceEntry of the input that declares the host: as written, as the same Service
- * (svc, may be NULL: the host parsed by k5__mesh_host_parse), or under a wildcard; else NULL.
+ * A ServiceEntry of the input that declares the host, else NULL: one declaring it as written
+ * is tried first, then `*`, then one declaring the same Service (svc, may be NULL: the host
+ * parsed by k5__mesh_host_parse), then wildcards by the suffix at each of the host's dots. Not
+ * necessarily the first such entry in input order (wildcards are looked up by suffix): use it
+ * as yes or no, as mesh-route-reference-invalid does.
  */
 const k5_object *k5_index_mesh_entry(const k5_index *idx, k5_str host, const k5__mesh_host *svc);
 
