@@ -31,6 +31,10 @@
 # Figures 1-5 and 7 run with --jobs 1 (one thread: CPU time is what they compare).
 # Times are CPU seconds (user + system, median of RUNS runs, default 3): on a machine shared by
 # several people the wall clock measures the neighbours; wall medians are printed beside.
+# A generated stream of more documents than the linter takes per file (K5_MAX_DOCUMENTS,
+# 100,000) is split into files of at most that many (bench/split_stream.py, said on the line):
+# cross-object rules see every file of a run, so the shape is the same. Any command that fails
+# (an exit code other than 0 or 1) stops the benchmark with its error.
 #
 # usage: bench/scale_bench.sh [path/to/kube5xx]
 # Needs python3, a C compiler, libyaml and cJSON headers (scripts/install-deps.sh).
@@ -53,36 +57,59 @@ cc -O2 -o "$work/cjson_parse" "$here/cjson_parse.c" $(pkg-config --cflags --libs
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'); kube5xx: $kube5xx"
 
-# measure NAME CMD...: median CPU seconds, median wall seconds and max peak RSS (KiB) of RUNS runs.
+# measure CMD...: median CPU seconds, median wall seconds and max peak RSS (KiB) of RUNS runs.
+# A run that exits other than 0 or 1 (a finding is 1 without --fail-on never) or is killed
+# stops the benchmark, naming the command and showing the end of its stderr: a figure must
+# never time an error message.
 measure() {
-    python3 - "$runs" "$@" <<'PY'
-import os, statistics, subprocess, sys, time
+    python3 - "$runs" "$@" <<'PY' || { echo "scale_bench.sh: measuring failed: $*" >&2; exit 2; }
+import os, statistics, subprocess, sys, tempfile, time
 runs, cmd = int(sys.argv[1]), sys.argv[2:]
 cpu, wall, rss = [], [], 0
 for _ in range(runs):
-    t = time.monotonic()
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, ru = os.wait4(p.pid, 0)
-    wall.append(time.monotonic() - t)
-    cpu.append(ru.ru_utime + ru.ru_stime)
-    rss = max(rss, ru.ru_maxrss)
-    code = os.waitstatus_to_exitcode(status)
-    if code not in (0, 1):
-        sys.exit(f"{cmd[0]} exited {code}")
+    with tempfile.TemporaryFile() as err:
+        t = time.monotonic()
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, ru = os.wait4(p.pid, 0)
+        wall.append(time.monotonic() - t)
+        cpu.append(ru.ru_utime + ru.ru_stime)
+        rss = max(rss, ru.ru_maxrss)
+        code = os.waitstatus_to_exitcode(status)
+        if code not in (0, 1):
+            err.seek(0)
+            tail = err.read().decode("utf-8", "replace").splitlines()[-3:]
+            sys.exit(f"{' '.join(cmd)}\n  exited {code}" + "".join(f"\n  {l}" for l in tail))
 print(f"{statistics.median(cpu):.3f} {statistics.median(wall):.3f} {rss}")
 PY
+}
+# The linter's per-file document limit, from the header that defines it.
+max_docs=$(sed -n 's/^#define K5_MAX_DOCUMENTS \([0-9]*\)u.*/\1/p' "$here/../rules/include/kube5xx/k5_status.h")
+[ -n "$max_docs" ] || { echo "scale_bench.sh: K5_MAX_DOCUMENTS not found in k5_status.h" >&2; exit 2; }
+# gen DIR GENERATOR ARGS...: the generator's stream into DIR (emptied first), split into files
+# of at most max_docs documents; prints " (split into N files)" when it had to split.
+gen() {
+    local dir=$1 n
+    shift
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    n=$(python3 "$@" | python3 "$here/split_stream.py" "$dir" part "$max_docs")
+    [ "$n" = 1 ] || echo " (split into $n files: over K5_MAX_DOCUMENTS)"
 }
 ratio() { python3 -c "import sys; print(f'{float(sys.argv[1]) / max(float(sys.argv[2]), 1e-9):.2f}')" "$1" "$2"; }
 lint() { echo "$kube5xx" lint --no-config -q --fail-on never -j 1 "$@"; }
 
 # ---- 1. OBJECTS objects in 4 files, every format ----
 per=$((objects / 4))
-for i in 1 2 3 4; do python3 "$here/gen_stream.py" "$per" "$(((i - 1) * per))" >"$work/part$i.yaml"; done
-files=("$work"/part{1,2,3,4}.yaml)
+split1=""
+for i in 1 2 3 4; do
+    s=$(gen "$work/objects$i" "$here/gen_stream.py" "$per" "$(((i - 1) * per))")
+    split1=${split1:-$s}
+done
+files=("$work"/objects{1,2,3,4}/*.yaml)
 bytes=$(cat "${files[@]}" | wc -c)
 read -r p_cpu p_wall _ < <(measure "$work/parse_only" "${files[@]}")
 echo
-echo "1. $objects objects in 4 files, $bytes bytes; parse-only: ${p_cpu} s CPU (${p_wall} s wall)"
+echo "1. $objects objects in 4 files${split1:+ each$split1}, $bytes bytes; parse-only: ${p_cpu} s CPU (${p_wall} s wall)"
 printf '   %-7s %9s %9s %8s %10s %9s\n' format "CPU s" "wall s" "CPU/pars" "peak MiB" "RSS/input"
 for fmt in text json sarif junit github; do
     read -r c w r < <(measure $(lint -f "$fmt" -o /dev/null "${files[@]}"))
@@ -100,7 +127,7 @@ for j in $(seq 1 "$(nproc)"); do
     j1=${j1:-$w}
     echo "   --jobs $j: wall ${w} s, CPU ${c} s, speedup x$(ratio "$j1" "$w"), wall/parse-only $(ratio "$w" "$p_wall")"
 done
-rm -f "${files[@]}"
+rm -rf "$work"/objects{1,2,3,4}
 
 # ---- 2. a minified one-line JSON List ----
 python3 "$here/gen_json_list.py" "$((json_mib * 1024 * 1024))" >"$work/list.json"
@@ -120,10 +147,10 @@ rm -f "$work/list.json"
 # ---- 3. Deployments + Services + PDBs with NotIn, at half and full size ----
 echo
 for n in $((cross / 2)) "$cross"; do
-    python3 "$here/gen_cross.py" notin "$n" >"$work/cross.yaml"
-    read -r p_cpu _ _ < <(measure "$work/parse_only" "$work/cross.yaml")
-    read -r c_cpu c_wall _ < <(measure $(lint -o /dev/null "$work/cross.yaml"))
-    echo "3. $n Deployments + $n Services + $n PDBs (NotIn): parse-only ${p_cpu} s, lint ${c_cpu} s CPU:" \
+    split=$(gen "$work/cross" "$here/gen_cross.py" notin "$n")
+    read -r p_cpu _ _ < <(measure "$work/parse_only" "$work"/cross/*.yaml)
+    read -r c_cpu c_wall _ < <(measure $(lint -o /dev/null "$work/cross"))
+    echo "3. $n Deployments + $n Services + $n PDBs (NotIn)$split: parse-only ${p_cpu} s, lint ${c_cpu} s CPU:" \
          "ratio $(ratio "$c_cpu" "$p_cpu") (target <= 3)"
 done
 
@@ -133,10 +160,10 @@ superlinear=0
 for shape in shared ports overlap mismatch nothing notinnothing routes parents mesh; do
     prev=""
     for n in $((shared / 2)) "$shared"; do
-        python3 "$here/gen_cross.py" "$shape" "$n" >"$work/shape.yaml"
-        read -r p_cpu _ _ < <(measure "$work/parse_only" "$work/shape.yaml")
-        read -r c_cpu _ _ < <(measure $(lint -o /dev/null "$work/shape.yaml"))
-        line="4. $shape, N = $n: parse-only ${p_cpu} s, lint ${c_cpu} s CPU, ratio $(ratio "$c_cpu" "$p_cpu")"
+        split=$(gen "$work/shape" "$here/gen_cross.py" "$shape" "$n")
+        read -r p_cpu _ _ < <(measure "$work/parse_only" "$work"/shape/*.yaml)
+        read -r c_cpu _ _ < <(measure $(lint -o /dev/null "$work/shape"))
+        line="4. $shape, N = $n$split: parse-only ${p_cpu} s, lint ${c_cpu} s CPU, ratio $(ratio "$c_cpu" "$p_cpu")"
         if [ -n "$prev" ]; then
             g=$(ratio "$c_cpu" "$prev")
             verdict=linear
@@ -150,7 +177,7 @@ for shape in shared ports overlap mismatch nothing notinnothing routes parents m
         prev=$c_cpu
     done
 done
-rm -f "$work/cross.yaml" "$work/shape.yaml"
+rm -rf "$work/cross" "$work/shape"
 
 # ---- 5. empty directories ----
 echo
@@ -193,17 +220,17 @@ for shape in exists doesnotexist namespace; do
     prev=""
     for n in $((selectors / 2)) "$selectors"; do
         if [ "$shape" = namespace ]; then
-            python3 "$here/gen_cross.py" own "$n" >"$work/shape.yaml"
+            split=$(gen "$work/shape" "$here/gen_cross.py" own "$n")
         else
-            python3 "$here/gen_shapes.py" "$shape" "$n" >"$work/shape.yaml"
+            split=$(gen "$work/shape" "$here/gen_shapes.py" "$shape" "$n")
         fi
-        read -r p_cpu _ _ < <(measure "$work/parse_only" "$work/shape.yaml")
-        read -r c_cpu _ _ < <(measure $(lint -o /dev/null "$work/shape.yaml"))
-        growth "$shape (lint / parse-only $(ratio "$c_cpu" "$p_cpu"))" "$n" "$prev" "$c_cpu"
+        read -r p_cpu _ _ < <(measure "$work/parse_only" "$work"/shape/*.yaml)
+        read -r c_cpu _ _ < <(measure $(lint -o /dev/null "$work/shape"))
+        growth "$shape$split (lint / parse-only $(ratio "$c_cpu" "$p_cpu"))" "$n" "$prev" "$c_cpu"
         prev=$c_cpu
     done
 done
-rm -f "$work/shape.yaml"
+rm -rf "$work/shape"
 for shape in files deep; do
     prev=""
     for n in $((nfiles / 2)) "$nfiles"; do
