@@ -113,6 +113,26 @@ const k5_index *k5_check_index(const k5_check *c);
  */
 bool k5_check_alone(const k5_check *c);
 
+/*
+ * ---- per-run memos (memo.c) ----
+ * One value per object and slot for the run (kept with its index; at admission, one review),
+ * for a rule whose work for an object is the same whichever object is being checked: the
+ * rule computes it once, keeps it, and every later check reads it. k5__memo_get gives the
+ * value kept for o in that slot, or NULL. k5__memo_put copies n bytes of val into the memo
+ * (the engine allocates; the value must hold no pointer into the rule's stack) and returns
+ * the kept value: the copy, another thread's if it kept one first, or val itself when it
+ * could not keep it (out of memory: the rule goes on with its own value, only slower).
+ */
+typedef enum k5__memo_slot {
+    /* networkpolicy-blocks-ingress: a workload's first blocked way in */
+    K5__MEMO_NETPOL_INGRESS = 0,
+    K5__MEMO_SLOTS
+} k5__memo_slot;
+typedef struct k5__memo k5__memo;
+const void *k5__memo_get(const k5_check *c, k5__memo_slot slot, const k5_object *o);
+const void *k5__memo_put(const k5_check *c, k5__memo_slot slot, const k5_object *o,
+                         const void *val, size_t n);
+
 /* ---- index (built once per run) ---- */
 
 /* Return false to stop the walk. */

@@ -57,7 +57,11 @@ struct k5_index {
     k5__hmap neg;        /* group, 'V', key, value / group, 'K', key / group, 'S' -> positions */
     uint32_t *wl_all;    /* every workload, in input order (the group "every workload") */
     size_t nwl_all;
+    _Atomic(k5__memo *) memo; /* the run's rule memos (memo.c), created on first use */
 };
+
+/* Frees the run's memos (NULL is fine): k5__index_free's. */
+void k5__memo_free(k5__memo *m);
 
 /*
  * Builds the index of every object of set into *out (freed with k5__index_free). With jobs > 1
