@@ -132,6 +132,27 @@ check "SIGHUP reload" wait_for 5 bash -c '[ $(grep -c "\"msg\":\"config reloaded
 out=$(review "$CA" deny-create.json)
 check "enforce again" grep -q '"allowed":false' <<<"$out"
 
+# A FIFO put at the config path (nobody ever writes to it): opening it for reading would block
+# the thread that handles signals and reloads until a writer came. It must be refused as not
+# a regular file, on a change and on SIGHUP, with reviews, health and the old config unharmed.
+refusals=$(grep -c '"msg":"new config refused; the old one stays"' "$WORK/server.log")
+mkfifo "$WORK/config.fifo" && mv "$WORK/config.fifo" "$WORK/config.yaml"
+check "a FIFO at the config path is refused" wait_for 5 bash -c \
+    '[ "$(grep -c "\"msg\":\"new config refused; the old one stays\"" "$0")" -gt "$1" ]' \
+    "$WORK/server.log" "$refusals"
+check "the refusal says why" grep -q 'not a regular file' "$WORK/server.log"
+kill -HUP "$SERVER_PID"
+reloads=$(grep -c '"msg":"config reloaded"' "$WORK/server.log")
+out=$(review "$CA" deny-create.json)
+check "with the FIFO there and after SIGHUP, reviews are answered under the old config" \
+    grep -q '"allowed":false' <<<"$out"
+check "with the FIFO there, /livez answers" \
+    test "$(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HPORT/livez")" = 200
+printf 'webhook:\n  mode: warn\n' >"$WORK/config.new" && mv "$WORK/config.new" "$WORK/config.yaml"
+check "a regular file after the FIFO is loaded (the reload thread was never stuck)" \
+    wait_for 5 bash -c '[ "$(grep -c "\"msg\":\"config reloaded\"" "$0")" -gt "$1" ]' \
+    "$WORK/server.log" "$reloads"
+
 kill -TERM "$SERVER_PID"
 wait "$SERVER_PID"
 check "SIGTERM: exit 0" test $? -eq 0
