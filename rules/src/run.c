@@ -413,7 +413,11 @@ static void slice_free(run_slice *sl)
 }
 
 /* A finished slice (streaming): sorted here, then it and every finished slice after it hand
- * their findings to the sink while the slices before them are all handed over. */
+ * their findings to the sink while the slices before them are all handed over. The sink runs
+ * under the lock on purpose: a thread that finishes a slice while another is in the sink waits
+ * for it, and that is what keeps finished slices from piling up when the sink is slower than
+ * the rules. Run outside the lock (one emitter at a time), the 63 MiB JSON List in sarif at
+ * --jobs 2 peaked at 290-314 MiB instead of 245 (4.5-4.9x its bytes instead of 3.8-3.9x). */
 static void emit(run_crew *w, size_t s)
 {
     run_slice *sl = &w->slices[s];
