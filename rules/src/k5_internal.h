@@ -170,6 +170,12 @@ extern size_t k5__split_min, k5__split_part;
  * files load on several threads at once. */
 k5_status k5__load_yaml(k5__arena *arena, const k5__file *file, k5__yaml_part *part,
                         k5__vec *docs, k5_error *err);
+/* Set only by tests and fuzz_loader, before loading: YAML loads through libyaml alone, without
+ * the fast path (the reference its differential tests compare with). */
+extern bool k5__yaml_reference;
+/* Spans loaded by the fast path, and spans it handed to libyaml (for tests and measurements;
+ * relaxed atomic counters, so threads may load at once). */
+unsigned long k5__yaml_fast_count(bool gave_up);
 /* JSON: the direct parser (parse_json.c) files load with. */
 k5_status k5__load_json(k5__arena *arena, const k5__file *file, k5__vec *docs, k5_error *err);
 /* The cJSON-based loader it replaced: the reference for differential tests and fuzz_loader. */

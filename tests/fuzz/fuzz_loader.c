@@ -5,12 +5,14 @@
  */
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <kube5xx/kube5xx.h>
 
 #include "k5_internal.h"
+#include "yaml_same.h"
 
 /* Differential: the findings k5_run_each streams, slice by slice, are the report's. */
 typedef struct streamed {
@@ -219,6 +221,22 @@ static void json_same(const uint8_t *data, size_t size)
     free(buf);
 }
 
+/*
+ * Differential: the YAML fast path against libyaml's path (yaml_same.h) on the whole input and
+ * on the spans before and after its first column-0 `---` lines, as a split stream's parts load:
+ * the same status, error and position, documents, trees, node positions and styles. Any
+ * difference aborts.
+ */
+static void yaml_fast_same(const uint8_t *data, size_t size)
+{
+    char why[1024];
+    size_t kept = 0;
+    if (!yaml_same((const char *)data, size, 3, why, sizeof why, &kept)) {
+        fprintf(stderr, "yaml fast path differs from libyaml: %s\n", why);
+        abort();
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -229,5 +247,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     one(data, size, K5_FORMAT_JSON);
     split_same(data, size);
     json_same(data, size);
+    yaml_fast_same(data, size);
     return 0;
 }
