@@ -24,6 +24,12 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cc -O2 -o "$work/parse_only" "$here/parse_only.c" $(pkg-config --cflags --libs yaml-0.1)
 per=$((objects / 4))
+# One document per object: a file over the linter's per-file limit would be refused (exit 2).
+max_docs=$(sed -n 's/^#define K5_MAX_DOCUMENTS \([0-9]*\)u.*/\1/p' "$here/../rules/include/kube5xx/k5_status.h")
+if [ -n "$max_docs" ] && [ "$per" -gt "$max_docs" ]; then
+    echo "lint_bench.sh: $per objects per file is over K5_MAX_DOCUMENTS ($max_docs): use at most $((max_docs * 4)) objects (bench/scale_bench.sh splits larger shapes)" >&2
+    exit 2
+fi
 for i in 1 2 3 4; do python3 "$here/gen_stream.py" "$per" "$(((i - 1) * per))" >"$work/part$i.yaml"; done
 files=("$work"/part{1,2,3,4}.yaml)
 bytes=$(cat "${files[@]}" | wc -c)
@@ -34,7 +40,7 @@ echo "input: $((per * 4)) objects in 4 files, $bytes bytes; $rounds rounds"
     python3 -c 'import json, sys; s = json.load(sys.stdin)["summary"]; print("findings:", s["errors"] + s["warnings"] + s["infos"])'
 
 python3 - "$rounds" "$bytes" "$jobs" "$work/parse_only" "$kube5xx" "${files[@]}" <<'PY'
-import os, statistics, subprocess, sys, time
+import os, statistics, subprocess, sys, tempfile, time
 rounds, nbytes, jobs, parse_only, kube5xx, files = (int(sys.argv[1]), int(sys.argv[2]),
                                                    int(sys.argv[3]), sys.argv[4], sys.argv[5],
                                                    sys.argv[6:])
@@ -48,11 +54,15 @@ for j in sorted({1, jobs}):
 
 def run(cmd):
     t = time.monotonic()
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, ru = os.wait4(p.pid, 0)
-    wall = time.monotonic() - t
-    if os.waitstatus_to_exitcode(status) not in (0, 1):
-        sys.exit(f"{cmd[0]} exited {os.waitstatus_to_exitcode(status)}")
+    with tempfile.TemporaryFile() as err:
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, ru = os.wait4(p.pid, 0)
+        wall = time.monotonic() - t
+        code = os.waitstatus_to_exitcode(status)
+        if code not in (0, 1):
+            err.seek(0)
+            tail = err.read().decode("utf-8", "replace").splitlines()[-3:]
+            sys.exit(f"lint_bench.sh: {' '.join(cmd)}\n  exited {code}" + "".join(f"\n  {l}" for l in tail))
     return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss * 1024
 
 res = {name: [] for name, _ in cmds}
