@@ -22,6 +22,16 @@ static k5_status report(k5_check *c, const k5_object *obj, const k5_node *ctr,
         limit_text);
 }
 
+/* The limit's texts for a finding: written only then (most containers have none; two
+ * formats per container were a large share of the check's cost). */
+static void limit_texts(const k5_node *lnode, bool pod_level, double max, char *lim, size_t nl,
+                        char *bound, size_t nb)
+{
+    k5_str ls = k5_node_str(lnode);
+    snprintf(lim, nl, "%.*s%s", (int)ls.n, ls.p, pod_level ? " (pod-level)" : "");
+    k5_bytes_fmt(k5__i64_from_double(max), bound, nb);
+}
+
 static k5_status check(k5_check *c, const k5_object *obj)
 {
     int64_t pct = k5_check_param(c, 0);
@@ -43,21 +53,20 @@ static k5_status check(k5_check *c, const k5_object *obj)
         if (!k5_quantity_node(lnode, &limit, NULL) || limit <= 0)
             continue;
         char lim[64], bound[32], judged[96], heap[32];
-        k5_str ls = k5_node_str(lnode);
-        snprintf(lim, sizeof lim, "%.*s%s", (int)ls.n, ls.p, pod_level ? " (pod-level)" : "");
         double max = (double)limit * (double)pct / 100.0;
-        k5_bytes_fmt(k5__i64_from_double(max), bound, sizeof bound);
         k5_status st = K5_OK;
 
         k5__heap_flag xmx, ram;
         k5__heap_jvm(ctr, &xmx, &ram);
         /* An explicit MaxHeapSize wins over MaxRAMPercentage, wherever either appears. */
         if (xmx.set && xmx.known && (double)xmx.bytes > max) {
+            limit_texts(lnode, pod_level, max, lim, sizeof lim, bound, sizeof bound);
             k5_bytes_fmt(xmx.bytes, heap, sizeof heap);
             snprintf(judged, sizeof judged, "sets a %s heap, above %lld%% (%s) of", heap,
                      (long long)pct, bound);
             st = report(c, obj, ctr, role, &xmx, "the JVM flag ", lim, judged);
         } else if (!xmx.set && ram.set && ram.known && ram.percent > (double)pct) {
+            limit_texts(lnode, pod_level, max, lim, sizeof lim, bound, sizeof bound);
             snprintf(judged, sizeof judged, "gives the heap %.4g%%, above %lld%% of", ram.percent,
                      (long long)pct);
             st = report(c, obj, ctr, role, &ram, "the JVM flag ", lim, judged);
@@ -68,6 +77,7 @@ static k5_status check(k5_check *c, const k5_object *obj)
         k5__heap_flag old;
         k5__heap_node(ctr, &old);
         if (old.set && old.known && (double)old.bytes > max) {
+            limit_texts(lnode, pod_level, max, lim, sizeof lim, bound, sizeof bound);
             k5_bytes_fmt(old.bytes, heap, sizeof heap);
             snprintf(judged, sizeof judged, "sets a %s old space, above %lld%% (%s) of", heap,
                      (long long)pct, bound);
@@ -80,6 +90,7 @@ static k5_status check(k5_check *c, const k5_object *obj)
         k5__heap_flag go;
         k5__heap_go(ctr, pod_level ? 0 : limit, &go);
         if (go.set && go.known && go.bytes >= limit) {
+            limit_texts(lnode, pod_level, max, lim, sizeof lim, bound, sizeof bound);
             k5_bytes_fmt(go.bytes, heap, sizeof heap);
             snprintf(judged, sizeof judged, "(%s) is at or above", heap);
             st = report(c, obj, ctr, role, &go, "", lim, judged);
