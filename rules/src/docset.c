@@ -143,7 +143,33 @@ k5_position k5__file_position(const k5__file *f, const k5_node *n)
     if (!n || !n->pos || !f->lines)
         return p;
     size_t off = n->pos - 1;
+    /* The line holding off: lines[lo] <= off < lines[hi] (hi = nlines: past the end). A
+     * binary search over a big file's million lines missed the cache on most of its ~20
+     * steps, once per finding; lines are about evenly long, so the search starts where off
+     * would be if they were and widens from there, doubling its step, to a short range. */
     size_t lo = 0, hi = f->nlines;
+    if (f->nlines > 64 && f->len) {
+        size_t g = (size_t)((double)off / (double)f->len * (double)f->nlines);
+        if (g >= f->nlines)
+            g = f->nlines - 1;
+        size_t step = 1;
+        if (f->lines[g] <= off) {
+            lo = g;
+            while (lo + step < f->nlines && f->lines[lo + step] <= off) {
+                lo += step;
+                step *= 2;
+            }
+            if (lo + step < f->nlines)
+                hi = lo + step;
+        } else {
+            hi = g;
+            while (hi >= step && f->lines[hi - step] > off) {
+                hi -= step;
+                step *= 2;
+            }
+            lo = hi >= step ? hi - step : 0;
+        }
+    }
     while (hi - lo > 1) {
         size_t mid = (lo + hi) / 2;
         if (f->lines[mid] <= off)
