@@ -263,6 +263,7 @@ static void fill_object(const k5_docset *set, k5_object *o, size_t file, const k
     o->labels = map_at(o->metadata, "labels");
     o->annotations = map_at(o->metadata, "annotations");
     const k5_node *name = k5_map_get(o->metadata, "name");
+    o->named = k5_node_str(name).n && k5_node_kind(name) != K5_NODE_NULL;
     if (!k5_node_is_scalar(name) || k5_node_kind(name) == K5_NODE_NULL)
         name = k5_map_get(o->metadata, "generateName");
     o->name = k5_node_str(name);
@@ -457,8 +458,7 @@ static k5_status add_kustomization(k5_docset *set, size_t file, const k5_node *r
 /* The key an object's identity is tracked under; false when it is not tracked. */
 static bool identity_key(const k5_object *o, k5__key *k)
 {
-    const k5_node *name = k5_map_get(o->metadata, "name");
-    if (!k5_node_str(name).n || k5_node_kind(name) == K5_NODE_NULL)
+    if (!o->named)
         return false; /* generateName: a new object each time */
     if (o->kind_id == K5_KIND_OTHER)
         return false; /* no rule judges it: a duplicate ConfigMap changes no finding */

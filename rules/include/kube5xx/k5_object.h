@@ -108,6 +108,9 @@ typedef struct k5_object {
      * whatever namespace it is applied to (`kubectl apply -n`), so an absence across
      * namespaces is not certain. */
     bool namespace_implicit;
+    /* metadata.name is a non-empty string (not generateName): the object's identity, by which
+     * the loader notices duplicates. */
+    bool named;
     k5_kind kind_id;
     const k5_node *metadata;
     const k5_node *labels;      /* metadata.labels (a map) or NULL */
