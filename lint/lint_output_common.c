@@ -164,15 +164,33 @@ static int str_len(k5_str s)
     return s.p ? (int)(s.n > INT_MAX ? INT_MAX : s.n) : 0;
 }
 
+/* Appends at most the first n bytes of p up to a NUL (as "%.*s" prints) while room is left. */
+static size_t id_put(char *buf, size_t at, size_t room, const char *p, size_t n)
+{
+    if (!p)
+        return at;
+    n = strnlen(p, n);
+    if (n > room - at)
+        n = room - at;
+    memcpy(buf + at, p, n);
+    return at + n;
+}
+
 void lint_object_id(const k5_object *obj, char *buf, size_t size)
 {
-    if (!obj) {
-        snprintf(buf, size, "%s", "");
+    /* snprintf(buf, size, "%.*s/%.*s/%.*s", kind, namespace, name) without printf (once or
+     * twice per SARIF result): the same bytes, cut at size - 1. */
+    if (size == 0)
         return;
+    size_t room = size - 1, at = 0;
+    if (obj) {
+        at = id_put(buf, at, room, obj->kind.p, (size_t)str_len(obj->kind));
+        at = id_put(buf, at, room, "/", 1);
+        at = id_put(buf, at, room, obj->namespace_.p, (size_t)str_len(obj->namespace_));
+        at = id_put(buf, at, room, "/", 1);
+        at = id_put(buf, at, room, obj->name.p, (size_t)str_len(obj->name));
     }
-    snprintf(buf, size, "%.*s/%.*s/%.*s", str_len(obj->kind), obj->kind.p ? obj->kind.p : "",
-             str_len(obj->namespace_), obj->namespace_.p ? obj->namespace_.p : "",
-             str_len(obj->name), obj->name.p ? obj->name.p : "");
+    buf[at] = '\0';
 }
 
 static uint64_t fnv1a(uint64_t h, const char *p, size_t n)
@@ -310,9 +328,15 @@ void lint_jw_raw(lint_jw *w, const char *s, size_t n)
     w->len += n;
 }
 
-void lint_jw_lit(lint_jw *w, const char *s)
+/* No NUL and no byte above 0x7F: valid UTF-8 that is its own repair, checked in one pass
+ * without branches (most strings of a report are such). */
+static bool plain_ascii(const char *s, size_t n)
 {
-    lint_jw_raw(w, s, strlen(s));
+    const unsigned char *u = (const unsigned char *)s;
+    unsigned bad = 0;
+    for (size_t i = 0; i < n; i++)
+        bad |= (u[i] == 0) | (u[i] >= 0x80);
+    return !bad;
 }
 
 void lint_jw_str(lint_jw *w, const char *s, size_t n)
@@ -322,7 +346,7 @@ void lint_jw_str(lint_jw *w, const char *s, size_t n)
     /* What lint_json_strn gives cJSON: UTF-8 repaired, NUL as U+FFFD (fe_utf8_clean). Valid
      * text without NUL is its own repair, so only other text pays for the copy. */
     char *clean = NULL;
-    if (n && (memchr(s, '\0', n) || !fe_utf8_valid(s, n))) {
+    if (n && !plain_ascii(s, n) && (memchr(s, '\0', n) || !fe_utf8_valid(s, n))) {
         clean = fe_utf8_clean(s, n);
         if (!clean) {
             w->oom = true;

@@ -89,7 +89,11 @@ typedef struct lint_jw {
     bool oom;
 } lint_jw;
 void lint_jw_raw(lint_jw *w, const char *s, size_t n);
-void lint_jw_lit(lint_jw *w, const char *s);
+/* Inline so that the length of a literal is known at compile time (several per finding). */
+static inline void lint_jw_lit(lint_jw *w, const char *s)
+{
+    lint_jw_raw(w, s, strlen(s));
+}
 void lint_jw_str(lint_jw *w, const char *s, size_t n);
 void lint_jw_cstr(lint_jw *w, const char *s);
 void lint_jw_num(lint_jw *w, double v);

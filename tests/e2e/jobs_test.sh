@@ -36,8 +36,9 @@ ALL="text json sarif junit github"
 # at load 11 their 15 runs took 170 s, the corpus's 10 runs 13 s, every stream's 57 s, and the
 # several-files comparison lints them again 6 times. The release run proves every
 # format at -j2 and -j3; the sanitized run, which is there for memory errors on the threaded
-# paths, lints the fixtures and the corpus at -j1 and -j2 in json and sarif (the formats
-# rendered on the --jobs threads), and with the streams in sarif, and keeps every other
+# paths, lints the fixtures and the corpus at -j1 and -j2 in json and sarif (every format
+# streams through k5_run_each's sink, on whichever --jobs thread finished a batch; these two
+# write the most per finding), and with the streams in sarif, and keeps every other
 # comparison below.
 FIXFMT=$ALL SEVFMT="text sarif" FIXJOBS=${JOBS:-2 3}
 if [ "${K5_SANITIZED:-0}" = 1 ]; then
