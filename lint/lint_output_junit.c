@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <sys/sendfile.h>
 
 #include "lint_output_internal.h"
 
@@ -555,7 +556,22 @@ static int junit_close(lint_stream *s, k5_summary sum)
     if (js->mem) {
         fwrite_unlocked(js->mem, 1, js->memlen, o->fp);
     } else {
-        rewind(js->spool);
+        /* The kernel copies the spool to a file or pipe (sendfile: no read into this process
+         * and write back); another output, or a failure before any byte moved, takes the
+         * copy below, from where sendfile stopped. */
+        off_t off = 0, end = ftello(js->spool);
+        int out = fflush(o->fp) == 0 ? fileno(o->fp) : -1;
+        while (out >= 0 && end > 0 && off < end) {
+            ssize_t sent = sendfile(out, fileno(js->spool), &off, (size_t)(end - off));
+            if (sent <= 0)
+                break;
+        }
+        if (fseeko(js->spool, off, SEEK_SET) != 0) {
+            if (!errno)
+                errno = EIO;
+            return -1;
+        }
+        errno = 0;
         /* Copied SPOOL_BUF at a time (a read and a write system call each) when that much
          * memory is there, else 64 KiB at a time. */
         char small[1 << 16];
