@@ -3,6 +3,8 @@
  * a Service) are isolated by NetworkPolicies that admit no peer the ingress controller can
  * be, on the port the traffic uses.
  */
+#include <stdlib.h>
+
 #include "k5_check.h"
 
 /*
@@ -15,6 +17,7 @@
  */
 
 #define MAX_CTRL_NS 8 /* Gateway namespaces kept per route */
+#define MAX_OPEN 16   /* distinct open ways in remembered per workload (a cache only) */
 
 typedef struct edge {
     const k5_object *user; /* the Ingress or route */
@@ -269,6 +272,8 @@ typedef struct found {
     judge j;
     bool blocked;
     k5_status st; /* an engine failure on the way (out of memory) */
+    edge open[MAX_OPEN]; /* ways in of this workload judged not blocked */
+    size_t nopen;
 } found;
 
 /* The pods' port number (and container port name) a Service port's targetPort designates. */
@@ -316,46 +321,85 @@ static const k5_node *service_port(const k5_object *svc, const k5_node *port)
     return NULL;
 }
 
-/* Judges one way in (the Service port used); true when it is blocked (f->e, f->j set). */
-static bool try_edge(found *f, const k5_object *user, const k5_node *port, const edge *proto)
+/*
+ * One way in to the Services of a namespace and name, as their users write it: the Service
+ * port named (number or name) and, for a route, its Gateways' namespaces. The verdict on a
+ * way in depends on these (and the workload) only, so users writing the same port and
+ * Gateways are one way in, kept with the first of them (the one a finding names). With the
+ * same Service name in many files of one namespace, this keeps a workload's ways in at the
+ * distinct ports used, not Services x users.
+ */
+typedef struct ref_way {
+    const k5_object *user; /* the first Ingress or route using it */
+    const k5_node *port;   /* the backend's or backendRef's port */
+    k5_intstr want;        /* that port, read */
+    k5_str gw_ns[MAX_CTRL_NS];
+    size_t ngw;
+} ref_way;
+
+typedef struct ref_ways {
+    size_t n;
+    ref_way w[];
+} ref_ways;
+
+typedef struct collect {
+    k5_str ns, name; /* the Services' */
+    ref_way *w;
+    size_t n, cap;
+    k5_status st;
+} collect;
+
+static bool same_way(const ref_way *a, const ref_way *b)
 {
-    const k5_node *sp = service_port(f->svc, port);
-    edge e = *proto;
-    e.user = user;
-    e.svc = f->svc;
-    if (!sp || !k5_node_int(k5_map_get(sp, "port"), &e.port) ||
-        !resolve_target(f->w, sp, &e.target, &e.target_name))
+    if (a->want.is_int != b->want.is_int || a->ngw != b->ngw)
         return false;
-    judge j = {f->c, &e, f->w, V_NO_RULE, 0, {"", 0}};
-    k5_index_netpols_for(k5_check_index(f->c), f->w, judge_policy, &j);
-    if (!j.policies || j.v == V_ADMITS)
+    if (a->want.is_int ? a->want.i != b->want.i : !k5__str_eq(a->want.s, b->want.s))
         return false;
-    f->e = e;
-    f->j = j;
-    f->j.e = &f->e;
-    f->blocked = true;
+    for (size_t i = 0; i < a->ngw; i++)
+        if (!k5__str_eq(a->gw_ns[i], b->gw_ns[i]))
+            return false;
     return true;
 }
 
-typedef struct ing_walk {
-    found *f;
-    const k5_object *ing;
-} ing_walk;
-
-static k5_status ingress_backend(k5_check *c, const k5_object *ing, const k5__backend *b, void *ud)
+static k5_status add_way(collect *k, const ref_way *proto, const k5_object *user,
+                         const k5_node *port)
 {
-    (void)c;
-    found *f = ud;
-    if (f->blocked || !k5__str_eq(k5_node_str(b->service), f->svc->name))
-        return K5_OK;
-    edge proto = {0};
-    (void)try_edge(f, ing, b->port, &proto);
+    ref_way r = *proto;
+    r.user = user;
+    r.port = port;
+    if (!port || !k5_intstr_get(port, &r.want))
+        return K5_OK; /* designates no Service port (service_port): never a way in */
+    for (size_t i = 0; i < k->n; i++)
+        if (same_way(&k->w[i], &r))
+            return K5_OK;
+    if (k->n == k->cap) {
+        size_t cap = k->cap ? 2 * k->cap : 8;
+        ref_way *w = cap < SIZE_MAX / sizeof *w ? realloc(k->w, cap * sizeof *w) : NULL;
+        if (!w)
+            return K5_ENOMEM;
+        k->w = w;
+        k->cap = cap;
+    }
+    k->w[k->n++] = r;
     return K5_OK;
 }
 
-static void route_edges(found *f, const k5_object *route)
+static k5_status collect_backend(k5_check *c, const k5_object *ing, const k5__backend *b,
+                                 void *ud)
 {
-    edge proto = {0};
+    (void)c;
+    collect *k = ud;
+    if (!k5__str_eq(k5_node_str(b->service), k->name))
+        return K5_OK;
+    ref_way proto;
+    memset(&proto, 0, sizeof proto);
+    return add_way(k, &proto, ing, b->port);
+}
+
+static k5_status collect_route(collect *k, const k5_object *route)
+{
+    ref_way proto;
+    memset(&proto, 0, sizeof proto);
     const k5_node *parents = k5_node_at(route->root, "spec.parentRefs");
     for (size_t i = 0; i < k5_node_len(parents) && proto.ngw < MAX_CTRL_NS; i++) {
         const k5_node *pr = k5_seq_at(parents, i);
@@ -366,35 +410,132 @@ static void route_edges(found *f, const k5_object *route)
         proto.gw_ns[proto.ngw++] = ns.n ? ns : route->namespace_;
     }
     const k5_node *rules = k5_node_at(route->root, "spec.rules");
-    for (size_t r = 0; r < k5_node_len(rules) && !f->blocked; r++) {
+    for (size_t r = 0; r < k5_node_len(rules); r++) {
         const k5_node *refs = k5_map_get(k5_seq_at(rules, r), "backendRefs");
-        for (size_t i = 0; i < k5_node_len(refs) && !f->blocked; i++) {
+        for (size_t i = 0; i < k5_node_len(refs); i++) {
             const k5_node *ref = k5_seq_at(refs, i);
             k5_str ns = k5_node_str(k5_map_get(ref, "namespace"));
             if (!k5__backend_ref_is_service(ref) ||
-                !k5__str_eq(k5_node_str(k5_map_get(ref, "name")), f->svc->name) ||
-                !k5__str_eq(ns.n ? ns : route->namespace_, f->svc->namespace_))
+                !k5__str_eq(k5_node_str(k5_map_get(ref, "name")), k->name) ||
+                !k5__str_eq(ns.n ? ns : route->namespace_, k->ns))
                 continue;
-            (void)try_edge(f, route, k5_map_get(ref, "port"), &proto);
+            k5_status st = add_way(k, &proto, route, k5_map_get(ref, "port"));
+            if (st != K5_OK)
+                return st;
         }
     }
+    return K5_OK;
 }
 
-static bool each_user(const k5_object *user, void *ud)
+typedef struct collect_ud {
+    k5_check *c;
+    collect *k;
+} collect_ud;
+
+static bool collect_user(const k5_object *user, void *ud)
 {
-    found *f = ud;
+    collect_ud *u = ud;
     if (user->kind_id == K5_KIND_INGRESS)
-        f->st = k5__ingress_each_backend(f->c, user, ingress_backend, f);
+        u->k->st = k5__ingress_each_backend(u->c, user, collect_backend, u->k);
     else
-        route_edges(f, user);
-    return !f->blocked && f->st == K5_OK;
+        u->k->st = collect_route(u->k, user);
+    return u->k->st == K5_OK;
+}
+
+/*
+ * The distinct ways in to the Services named like svc in its namespace, in the order their
+ * users meet them (index order, then document order), once per run (k5__memo). *own is set
+ * when the memo could not keep them: the caller frees it after use.
+ */
+static const ref_ways *ways_of(k5_check *c, const k5_object *svc, ref_ways **own, k5_status *st)
+{
+    const k5_index *idx = k5_check_index(c);
+    const k5_object *key = k5_index_find(idx, svc->namespace_, K5_KIND_SERVICE, svc->name);
+    if (!key)
+        key = svc;
+    *own = NULL;
+    const ref_ways *rw = k5__memo_get(c, K5__MEMO_NETPOL_WAYS, key);
+    if (rw)
+        return rw;
+    collect k = {svc->namespace_, svc->name, NULL, 0, 0, K5_OK};
+    collect_ud u = {c, &k};
+    k5_index_service_users(idx, svc->namespace_, svc->name, collect_user, &u);
+    size_t size = sizeof(ref_ways) + k.n * sizeof(ref_way);
+    ref_ways *mine = k.st == K5_OK ? malloc(size) : NULL;
+    if (!mine) {
+        free(k.w);
+        *st = K5_ENOMEM;
+        return NULL;
+    }
+    mine->n = k.n;
+    if (k.n)
+        memcpy(mine->w, k.w, k.n * sizeof(ref_way));
+    free(k.w);
+    rw = k5__memo_put(c, K5__MEMO_NETPOL_WAYS, key, mine, size);
+    if (rw == mine)
+        *own = mine;
+    else
+        free(mine);
+    return rw;
+}
+
+/* Whether e judges as an earlier way in of this workload that was not blocked. */
+static bool judged_open(const found *f, const edge *e)
+{
+    for (size_t i = 0; i < f->nopen; i++) {
+        const edge *o = &f->open[i];
+        if (o->target != e->target || !k5__str_eq(o->target_name, e->target_name) ||
+            o->ngw != e->ngw)
+            continue;
+        size_t g = 0;
+        while (g < e->ngw && k5__str_eq(o->gw_ns[g], e->gw_ns[g]))
+            g++;
+        if (g == e->ngw)
+            return true;
+    }
+    return false;
+}
+
+/* Judges one way in (the Service port used); true when it is blocked (f->e, f->j set). */
+static bool try_edge(found *f, const ref_way *way)
+{
+    const k5_node *sp = service_port(f->svc, way->port);
+    edge e;
+    memset(&e, 0, sizeof e);
+    e.user = way->user;
+    e.svc = f->svc;
+    memcpy(e.gw_ns, way->gw_ns, sizeof e.gw_ns);
+    e.ngw = way->ngw;
+    if (!sp || !k5_node_int(k5_map_get(sp, "port"), &e.port) ||
+        !resolve_target(f->w, sp, &e.target, &e.target_name))
+        return false;
+    /* The same pod port, name and Gateways judge the same: one judgement per workload. */
+    if (judged_open(f, &e))
+        return false;
+    judge j = {f->c, &e, f->w, V_NO_RULE, 0, {"", 0}};
+    k5_index_netpols_for(k5_check_index(f->c), f->w, judge_policy, &j);
+    if (!j.policies || j.v == V_ADMITS) {
+        if (f->nopen < MAX_OPEN)
+            f->open[f->nopen++] = e;
+        return false;
+    }
+    f->e = e;
+    f->j = j;
+    f->j.e = &f->e;
+    f->blocked = true;
+    return true;
 }
 
 static bool each_service(const k5_object *svc, void *ud)
 {
     found *f = ud;
     f->svc = svc;
-    k5_index_service_users(k5_check_index(f->c), svc->namespace_, svc->name, each_user, f);
+    ref_ways *own;
+    const ref_ways *rw = ways_of(f->c, svc, &own, &f->st);
+    for (size_t i = 0; rw && i < rw->n; i++)
+        if (try_edge(f, &rw->w[i]))
+            break;
+    free(own);
     return !f->blocked && f->st == K5_OK;
 }
 
@@ -424,6 +565,7 @@ static bool each_workload(const k5_object *w, void *ud)
     if (!b) {
         f->w = w;
         f->blocked = false;
+        f->nopen = 0;
         k5_index_services_for(k5_check_index(f->c), w, each_service, f);
         if (f->st != K5_OK)
             return false;
@@ -527,8 +669,11 @@ const k5_rule k5__rule_networkpolicy_blocks_ingress = {
                   "controller may come later in the same apply (a default deny is often applied "
                   "first)",
     .cost = "per workload selected by some policy, once per run: its Services and those "
-            "Services' Ingresses and routes (indexes), each such way in judged against the "
-            "policies selecting the workload (label index); then per NetworkPolicy: a lookup "
+            "Services' Ingresses and routes (indexes), each distinct way in (the port named and "
+            "a route's Gateways: users of Services of one namespace and name are read once per "
+            "run, so same-named Services repeated across files do not multiply) judged against "
+            "the policies selecting the workload (label index), once per distinct pod port "
+            "that is not blocked; then per NetworkPolicy: a lookup "
             "per workload its podSelector matches (label index). The verdict is kept per "
             "workload for the run (at admission, per review), so P policies selecting the same "
             "W pods cost P x W lookups plus W x P to judge, not P x P x W (measured at "

@@ -126,6 +126,9 @@ bool k5_check_alone(const k5_check *c);
 typedef enum k5__memo_slot {
     /* networkpolicy-blocks-ingress: a workload's first blocked way in */
     K5__MEMO_NETPOL_INGRESS = 0,
+    /* networkpolicy-blocks-ingress: the distinct ways in to Services of one namespace and
+     * name, kept on the first such Service (k5_index_find) */
+    K5__MEMO_NETPOL_WAYS,
     K5__MEMO_SLOTS
 } k5__memo_slot;
 typedef struct k5__memo k5__memo;
