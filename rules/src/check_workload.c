@@ -38,17 +38,28 @@ static bool visit_hpa(const k5_object *h, void *ud)
     return true;
 }
 
+/*
+ * A workload's HPA depends on the workload alone, and rules ask for it once per object that
+ * selects the workload (every PDB, every Service): with the same names repeated in many files
+ * the HPAs targeting one name grow with the workloads, so the answer is kept for the run
+ * (k5__memo) rather than walked again per asker.
+ */
 const k5_object *k5__workload_best_hpa(const k5_check *c, const k5_object *obj, int64_t *min)
 {
-    /* Same-named objects in several files are common (examples, test data, overlays): an HPA
-     * of the workload's own file speaks for it before one from elsewhere. */
-    best_hpa b = {NULL, 0, obj->file, true};
     const k5_index *idx = k5_check_index(c);
-    if (idx)
+    const best_hpa *kept = idx ? k5__memo_get(c, K5__MEMO_BEST_HPA, obj) : NULL;
+    best_hpa b = {NULL, 0, obj->file, true};
+    if (kept) {
+        b = *kept;
+    } else if (idx) {
+        /* Same-named objects in several files are common (examples, test data, overlays): an
+         * HPA of the workload's own file speaks for it before one from elsewhere. */
         k5_index_hpas_for(idx, obj, visit_hpa, &b);
-    if (!b.hpa && idx) {
-        b.same_file = false;
-        k5_index_hpas_for(idx, obj, visit_hpa, &b);
+        if (!b.hpa) {
+            b.same_file = false;
+            k5_index_hpas_for(idx, obj, visit_hpa, &b);
+        }
+        (void)k5__memo_put(c, K5__MEMO_BEST_HPA, obj, &b, sizeof b);
     }
     if (b.hpa && min)
         *min = b.min;

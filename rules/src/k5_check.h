@@ -129,6 +129,8 @@ typedef enum k5__memo_slot {
     /* networkpolicy-blocks-ingress: the distinct ways in to Services of one namespace and
      * name, kept on the first such Service (k5_index_find) */
     K5__MEMO_NETPOL_WAYS,
+    /* k5__workload_best_hpa: a workload's HPA and its minReplicas */
+    K5__MEMO_BEST_HPA,
     K5__MEMO_SLOTS
 } k5__memo_slot;
 typedef struct k5__memo k5__memo;
