@@ -150,36 +150,34 @@ static const char *const left[] = {
     "a: [b]: c\n",
 };
 
+/* Each case must load as libyaml's path loads it, and stay on the fast path (want_fast) or
+ * go to libyaml (!want_fast). */
+static void check_cases(const char *const *cases, size_t n, bool want_fast)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t *lines;
+        k5__file f = yaml_file_of("in.yaml", cases[i], strlen(cases[i]), &lines);
+        char why[600];
+        bool fast = !want_fast;
+        if (!yaml_same_span(&f, 0, f.len, why, sizeof why, &fast))
+            fail_msg("case %zu (%s): differs: %s", i, cases[i], why);
+        if (fast != want_fast)
+            fail_msg("case %zu (%s): %s", i, cases[i],
+                     want_fast ? "the fast path gave up" : "the fast path kept it");
+        free(lines);
+    }
+}
+
 static void test_yaml_fast__kept_cases_are_kept_and_equal(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < sizeof kept / sizeof *kept; i++) {
-        uint32_t *lines;
-        k5__file f = yaml_file_of("in.yaml", kept[i], strlen(kept[i]), &lines);
-        char why[600];
-        bool fast = false;
-        if (!yaml_same_span(&f, 0, f.len, why, sizeof why, &fast))
-            fail_msg("case %zu (%s): differs: %s", i, kept[i], why);
-        if (!fast)
-            fail_msg("case %zu (%s): the fast path gave up", i, kept[i]);
-        free(lines);
-    }
+    check_cases(kept, sizeof kept / sizeof *kept, true);
 }
 
 static void test_yaml_fast__left_cases_go_to_libyaml(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < sizeof left / sizeof *left; i++) {
-        uint32_t *lines;
-        k5__file f = yaml_file_of("in.yaml", left[i], strlen(left[i]), &lines);
-        char why[600];
-        bool fast = true;
-        if (!yaml_same_span(&f, 0, f.len, why, sizeof why, &fast))
-            fail_msg("case %zu (%s): differs: %s", i, left[i], why);
-        if (fast)
-            fail_msg("case %zu (%s): the fast path kept it", i, left[i]);
-        free(lines);
-    }
+    check_cases(left, sizeof left / sizeof *left, false);
 }
 
 /* Every one-byte edit of small documents: replaced by an indicator, deleted, or cut there. */
