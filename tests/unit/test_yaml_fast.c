@@ -180,46 +180,52 @@ static void test_yaml_fast__left_cases_go_to_libyaml(void **state)
     check_cases(left, sizeof left / sizeof *left, false);
 }
 
-/* Every one-byte edit of small documents: replaced by an indicator, deleted, or cut there. */
-static void test_yaml_fast__one_byte_edits_load_as_libyaml_does(void **state)
+/* Each byte of bytes put in place of, and inserted before, every byte of every kept case;
+ * with delete_and_cut, each byte also deleted and the case cut there. Every edit must load as
+ * libyaml's path loads it. */
+static void edit_kept_cases(const unsigned char *bytes, size_t nbytes, bool delete_and_cut,
+                            size_t *edits, size_t *fast)
 {
-    (void)state;
-    static const char subst[] = " \n:-#'\"[]{},\t&*!|>?.%@`x0~\\";
-    size_t edits = 0, fast = 0;
     for (size_t c = 0; c < sizeof kept / sizeof *kept; c++) {
         const char *src = kept[c];
         size_t n = strlen(src);
         char *buf = malloc(n + 2);
         assert_non_null(buf);
         for (size_t i = 0; i <= n; i++) {
-            for (size_t k = 0; k + 1 < sizeof subst; k++) {
+            for (size_t k = 0; k < nbytes; k++) {
                 /* Replaced at i (inserted at the end). */
                 memcpy(buf, src, n);
-                buf[i] = subst[k];
-                size_t m = i == n ? n + 1 : n;
+                buf[i] = (char)bytes[k];
                 char what[64];
-                snprintf(what, sizeof what, "case %zu, byte %zu := 0x%02x", c, i,
-                         (unsigned char)subst[k]);
-                same_bytes(what, buf, m, 2, &fast);
+                snprintf(what, sizeof what, "case %zu, byte %zu := 0x%02x", c, i, bytes[k]);
+                same_bytes(what, buf, i == n ? n + 1 : n, 2, fast);
                 /* Inserted before i. */
                 memcpy(buf, src, i);
-                buf[i] = subst[k];
+                buf[i] = (char)bytes[k];
                 memcpy(buf + i + 1, src + i, n - i);
-                snprintf(what, sizeof what, "case %zu, 0x%02x inserted at %zu", c,
-                         (unsigned char)subst[k], i);
-                same_bytes(what, buf, n + 1, 2, &fast);
-                edits += 2;
+                snprintf(what, sizeof what, "case %zu, 0x%02x inserted at %zu", c, bytes[k], i);
+                same_bytes(what, buf, n + 1, 2, fast);
+                *edits += 2;
             }
-            if (i < n) {
+            if (delete_and_cut && i < n) {
                 memcpy(buf, src, i);
                 memcpy(buf + i, src + i + 1, n - i - 1);
-                same_bytes("deleted byte", buf, n - 1, 2, &fast);
-                same_bytes("cut", src, i, 2, &fast);
-                edits += 2;
+                same_bytes("deleted byte", buf, n - 1, 2, fast);
+                same_bytes("cut", src, i, 2, fast);
+                *edits += 2;
             }
         }
         free(buf);
     }
+}
+
+/* Every one-byte edit of small documents: replaced by an indicator, deleted, or cut there. */
+static void test_yaml_fast__one_byte_edits_load_as_libyaml_does(void **state)
+{
+    (void)state;
+    static const char subst[] = " \n:-#'\"[]{},\t&*!|>?.%@`x0~\\";
+    size_t edits = 0, fast = 0;
+    edit_kept_cases((const unsigned char *)subst, sizeof subst - 1, true, &edits, &fast);
     print_message("%zu edits, %zu spans kept by the fast path\n", edits, fast);
     assert_true(fast > edits / 4);
 }
@@ -505,25 +511,7 @@ static void test_yaml_fast__control_bytes_load_as_libyaml_does(void **state)
     static const unsigned char bad[] = {0x00, 0x01, 0x08, 0x0b, 0x0c, 0x0d, 0x1b, 0x1f,
                                         0x7f, 0x80, 0x85, 0xa0, 0xc2, 0xe2, 0xef, 0xff};
     size_t edits = 0, fast = 0;
-    for (size_t c = 0; c < sizeof kept / sizeof *kept; c++) {
-        const char *src = kept[c];
-        size_t n = strlen(src);
-        char *buf = malloc(n + 2);
-        assert_non_null(buf);
-        for (size_t i = 0; i <= n; i++) {
-            for (size_t k = 0; k < sizeof bad; k++) {
-                memcpy(buf, src, n);
-                buf[i] = (char)bad[k];
-                same_bytes("control byte replaced", buf, i == n ? n + 1 : n, 2, &fast);
-                memcpy(buf, src, i);
-                buf[i] = (char)bad[k];
-                memcpy(buf + i + 1, src + i, n - i);
-                same_bytes("control byte inserted", buf, n + 1, 2, &fast);
-                edits += 2;
-            }
-        }
-        free(buf);
-    }
+    edit_kept_cases(bad, sizeof bad, false, &edits, &fast);
     print_message("%zu edits, %zu spans kept by the fast path\n", edits, fast);
 }
 
