@@ -243,8 +243,10 @@ static int watch_line(void *ud, char *line, size_t n)
             wc->gone = true;
         else
             wc->failed = true;
-        snprintf(wc->msg, sizeof wc->msg, "watch of %s: %s (code %d)", ks->kind->resource,
-                 m ? m : "error", cJSON_IsNumber(code) ? (int)code->valuedouble : 0);
+        /* The code is the server's number: %g prints any double (1e300, inf) in bounded
+         * width, where a cast to int is undefined behaviour outside int's range. */
+        snprintf(wc->msg, sizeof wc->msg, "watch of %s: %s (code %g)", ks->kind->resource,
+                 m ? m : "error", cJSON_IsNumber(code) ? code->valuedouble : 0.0);
         stop = 1; /* the server ends the stream after an ERROR */
     }
     cJSON_Delete(ev);
