@@ -64,6 +64,7 @@ static const char usage_text[] =
     "  --max-inflight-bytes N request bytes buffered at once (Ki, Mi, Gi; default 64Mi); a\n"
     "                         request that does not fit gets 429 with Retry-After\n"
     "  --idle-timeout D       keep-alive idle timeout, above Go's 90s (default 120s)\n"
+
     "  --watch-interval D     how often certificate and config files are checked (default 1s)\n"
     "  --loopback             listen on 127.0.0.1 only (local runs and tests)\n"
     "  --cluster-cache M      on, off or auto (default auto: on with --kubeconfig or inside a\n"
@@ -582,9 +583,19 @@ static int cmd_serve(int argc, char **argv, int first)
         wh_log(WH_LOG_INFO, "cluster cache off: single-object rules only");
     }
     app a = {cfg, metrics, cache};
-    wh_server_opts so = {(uint16_t)port, (uint16_t)health, loopback, (unsigned)threads,
-                         (unsigned)conns, (unsigned)(idle_ms / 1000), tls, metrics, handle, &a,
-                         ready, &a, (size_t)inflight, 0};
+    wh_server_opts so = {.port = (uint16_t)port,
+                         .health_port = (uint16_t)health,
+                         .loopback_only = loopback,
+                         .threads = (unsigned)threads,
+                         .conn_limit = (unsigned)conns,
+                         .idle_timeout_s = (unsigned)(idle_ms / 1000),
+                         .tls = tls,
+                         .metrics = metrics,
+                         .handler = handle,
+                         .handler_ud = &a,
+                         .ready = ready,
+                         .ready_ud = &a,
+                         .max_inflight_bytes = (size_t)inflight};
     if (wh_server_start(&so, &srv, err, sizeof err) != WH_OK) {
         wh_logline l;
         wh_logline_begin(&l, WH_LOG_ERROR, "cannot start the server");
@@ -611,7 +622,9 @@ static int cmd_serve(int argc, char **argv, int first)
 
     int64_t next_expiry_log = wh_wall_s() + 86400;
     for (;;) {
-        /* /livez checks that this loop comes round again within the interval (plus grace). */
+        /* /livez fails when this loop does not come round within the interval, or stays in
+         * one piece of work, past WH_MAIN_STALL_MS: it alone takes SIGTERM, and a reload
+         * blocked in the kernel (a FIFO, a hung mount) would otherwise go unnoticed. */
         wh_server_heartbeat(srv, watch_ms * 1000000);
         struct timespec ts = {(time_t)(watch_ms / 1000), (long)(watch_ms % 1000) * 1000000L};
         siginfo_t si;
@@ -620,11 +633,14 @@ static int cmd_serve(int argc, char **argv, int first)
             break;
         if (sig == SIGHUP) {
             wh_log(WH_LOG_INFO, "SIGHUP: reloading the config and the certificate");
+            wh_server_working(srv, "a reload of the config and certificate (SIGHUP)");
             check_files(tls, cfg, metrics, true);
             continue;
         }
+        wh_server_working(srv, "the check of the config and certificate files");
         check_files(tls, cfg, metrics, false);
         if (cache) {
+            wh_server_working(srv, "the cluster cache's poll");
             wh_informer_poll(informer);
             (void)wh_cache_state_at(cache, wh_now_ns()); /* logs a change of state once */
         }

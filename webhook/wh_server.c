@@ -31,7 +31,11 @@ struct wh_server {
     wh_probe *probe; /* the review round trip behind /readyz */
     unsigned conn_limit, health_limit;
     int64_t started_ns;
-    _Atomic int64_t main_due_ns; /* the main loop's next tick is due by then; 0: not watched */
+    /* The caller's main loop (signals, reloads), as wh_server_heartbeat/_working left it. */
+    _Atomic int64_t main_due_ns;   /* its next call is due by then; 0: not watched */
+    _Atomic int64_t main_since_ns; /* when its current wait or piece of work began */
+    const char *_Atomic main_what; /* that work (a static string); NULL while it waits */
+    int64_t main_stall_ns;         /* opts.main_stall_ms, or WH_MAIN_STALL_MS */
 };
 
 /* A chunked body this far past the cap is not drained to answer 413: the connection closes. */
@@ -375,7 +379,33 @@ static bool reviews_answered(struct wh_server *s, int64_t within_ns, char *why, 
     return false;
 }
 
-/* The process works: the sweeper ticks and the TLS accept loops took a canary lately. */
+/*
+ * The caller's main loop is late: past the wait it announced plus the stall bound, or in one
+ * piece of work (a reload) for longer than the bound. Fills why when it is.
+ */
+static bool main_loop_late(struct wh_server *s, int64_t now, char *why, size_t whysz)
+{
+    int64_t due = atomic_load(&s->main_due_ns);
+    if (due == 0 || now <= due)
+        return false;
+    const char *what = atomic_load(&s->main_what);
+    long long secs = (long long)((now - atomic_load(&s->main_since_ns)) / 1000000000);
+    long long bound = (long long)(s->main_stall_ns / 1000000000);
+    if (what)
+        snprintf(why, whysz,
+                 "the main loop (signals, reloads) is stuck: in %s for %lld s (bound %lld s)",
+                 what, secs, bound);
+    else
+        snprintf(why, whysz,
+                 "the main loop (signals, reloads) is stuck: it has not come round for %lld s",
+                 secs);
+    return true;
+}
+
+/*
+ * The process works: the sweeper ticks, the main loop (signals, reloads) keeps its promises,
+ * and the TLS accept loops took a canary lately.
+ */
 static bool alive(struct wh_server *s, char *why, size_t whysz)
 {
     wh_guard_stats st = wh_guard_get_stats(s->guard);
@@ -386,11 +416,8 @@ static bool alive(struct wh_server *s, char *why, size_t whysz)
     int64_t ok = wh_guard_canary_ok_ns(s->guard);
     if (ok < s->started_ns)
         ok = s->started_ns; /* the first canary may not be in yet */
-    int64_t due = atomic_load(&s->main_due_ns);
-    if (due != 0 && wh_now_ns() > due) {
-        snprintf(why, whysz, "the main loop (signals, reloads) is stuck");
+    if (main_loop_late(s, wh_now_ns(), why, whysz))
         return false;
-    }
     if (wh_now_ns() - ok > 15000000000LL) {
         snprintf(why, whysz, "the TLS server accepted no connection for 15 s");
         return false;
@@ -461,7 +488,7 @@ static enum MHD_Result on_health(void *cls, struct MHD_Connection *c, const char
         return send_text(NULL, c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed: use GET\n",
                          "GET, HEAD");
     if (strcmp(url, "/livez") == 0) {
-        char why[128] = "";
+        char why[256] = "";
         if (alive(s, why, sizeof why))
             return send_text(NULL, c, MHD_HTTP_OK, "ok\n", NULL);
         return send_unavailable(c, "not alive", why);
@@ -648,9 +675,25 @@ static wh_status size_limits(struct wh_server *s, char *err, size_t errsz)
     return WH_OK;
 }
 
-void wh_server_heartbeat(wh_server *s, int64_t next_ns)
+/* Since and what first, the due time last: a /livez that reads a new due time reads them. */
+static void main_loop_set(wh_server *s, const char *what, int64_t wait_ns)
 {
-    atomic_store(&s->main_due_ns, wh_now_ns() + next_ns + 10000000000LL);
+    if (atomic_load(&s->draining))
+        return; /* the shutdown delay is not watched (wh_server_drain) */
+    int64_t now = wh_now_ns();
+    atomic_store(&s->main_since_ns, now);
+    atomic_store(&s->main_what, what);
+    atomic_store(&s->main_due_ns, now + wait_ns + s->main_stall_ns);
+}
+
+void wh_server_heartbeat(wh_server *s, int64_t wait_ns)
+{
+    main_loop_set(s, NULL, wait_ns > 0 ? wait_ns : 0);
+}
+
+void wh_server_working(wh_server *s, const char *what)
+{
+    main_loop_set(s, what ? what : "its work", 0);
 }
 
 unsigned wh_server_conn_limit(const wh_server *s)
@@ -668,6 +711,10 @@ wh_status wh_server_start(const wh_server_opts *o, wh_server **out, char *err, s
     if (!s)
         return WH_ENOMEM;
     s->o = *o;
+    s->main_stall_ns = (int64_t)(o->main_stall_ms ? o->main_stall_ms : WH_MAIN_STALL_MS) * 1000000;
+    atomic_init(&s->main_due_ns, 0);
+    atomic_init(&s->main_since_ns, 0);
+    atomic_init(&s->main_what, NULL);
     atomic_init(&s->draining, false);
     atomic_init(&s->in_flight, 0);
     if (size_limits(s, err, errsz) != WH_OK) {

@@ -70,7 +70,18 @@ typedef struct wh_server_opts {
     void *ready_ud;
     size_t max_inflight_bytes; /* request bodies buffered at once; 0: 64 MiB */
     unsigned health_limit;     /* health-port connections; 0: 128 */
+    unsigned main_stall_ms;    /* the main loop's stall bound; 0: WH_MAIN_STALL_MS */
 } wh_server_opts;
+
+/*
+ * How late the caller's main loop (signals, reloads) may be before /livez fails: past the
+ * wait it announced (wh_server_heartbeat), or in one piece of work such as a reload
+ * (wh_server_working). A reload reads a few capped files and parses one config: milliseconds,
+ * so 10 s is far beyond a busy machine's delay and only a thread blocked in the kernel (a
+ * FIFO, a hung network mount) or a deadlock passes it. With the manifests' liveness probe
+ * (every 10 s, 3 failures in a row) such a stall restarts the pod 30-40 s after it passed.
+ */
+#define WH_MAIN_STALL_MS 10000
 
 typedef struct wh_server wh_server;
 
@@ -100,11 +111,20 @@ void wh_server_stop(wh_server **s, unsigned wait_ms);
 long wh_server_in_flight(const wh_server *s);
 
 /*
- * The caller's main loop (signals, reloads) ticks: it promises to call again
- * within `next_ns`. /livez fails when it has not, 10 s of grace past that.
- * Until the first call, only the server's own loops are checked.
+ * The caller's main loop (signals, reloads) is about to wait for at most `wait_ns`
+ * (a signal, the next file check): it promises to call wh_server_heartbeat or
+ * wh_server_working again within that, and /livez fails when it has not within the
+ * stall bound (opts.main_stall_ms) past it. Until the first call, and from
+ * wh_server_drain on, only the server's own loops are checked.
  */
-void wh_server_heartbeat(wh_server *s, int64_t next_ns);
+void wh_server_heartbeat(wh_server *s, int64_t wait_ns);
+
+/*
+ * The main loop starts a piece of work, `what` (a static string that /livez's answer
+ * names, such as "the config and certificate checks"): /livez fails when it has not
+ * called wh_server_heartbeat or wh_server_working again within the stall bound.
+ */
+void wh_server_working(wh_server *s, const char *what);
 
 /* The TLS connection limit in force (after sizing from RLIMIT_NOFILE). */
 unsigned wh_server_conn_limit(const wh_server *s);

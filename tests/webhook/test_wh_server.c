@@ -206,6 +206,65 @@ static void test_wh_server__readyz_needs_an_answered_review(void **state)
     wh_tls_free(&tls);
 }
 
+/*
+ * /livez watches the caller's main loop (signals, reloads): late past the wait it
+ * announced plus the stall bound, or in one piece of work for longer than the bound, it
+ * fails naming which; a long announced wait is not a failure; draining stops the watch.
+ */
+static void test_wh_server__livez_notices_a_stuck_main_loop(void **state)
+{
+    (void)state;
+    char err[512] = "";
+    char dir[128];
+    snprintf(dir, sizeof dir, "%s/m", g_dir);
+    wh_tls *tls = new_tls(dir);
+    wh_server_opts o;
+    memset(&o, 0, sizeof o);
+    o.loopback_only = true;
+    o.threads = 1;
+    o.tls = tls;
+    o.handler = handler;
+    o.main_stall_ms = 1500;
+    wh_server *s = NULL;
+    if (wh_server_start(&o, &s, err, sizeof err) != WH_OK)
+        fail_msg("%s", err);
+    uint16_t hp = 0;
+    wh_server_ports(s, NULL, &hp);
+    char body[65536];
+    /* Not watched before the first call. */
+    assert_int_equal(http(hp, "GET", "/livez", body, sizeof body), 200);
+    /* A loop that announced no wait and never came round. */
+    wh_server_heartbeat(s, 0);
+    assert_int_equal(http(hp, "GET", "/livez", body, sizeof body), 200);
+    usleep(2000000);
+    assert_int_equal(http(hp, "GET", "/livez", body, sizeof body), 503);
+    assert_non_null(strstr(body, "the main loop (signals, reloads) is stuck"));
+    assert_non_null(strstr(body, "has not come round for"));
+    /* A long wait announced (--watch-interval 1m) is kept, not taken for a stall. */
+    wh_server_heartbeat(s, 60 * 1000000000LL);
+    assert_int_equal(http(hp, "GET", "/livez", body, sizeof body), 200);
+    usleep(2000000);
+    assert_int_equal(http(hp, "GET", "/livez", body, sizeof body), 200);
+    /* Work that does not end within the bound, whatever wait was announced before it. */
+    wh_server_working(s, "a test reload");
+    assert_int_equal(http(hp, "GET", "/livez", body, sizeof body), 200);
+    usleep(2000000);
+    assert_int_equal(http(hp, "GET", "/livez", body, sizeof body), 503);
+    assert_non_null(strstr(body, "stuck: in a test reload for "));
+    assert_non_null(strstr(body, "(bound 1 s)"));
+    /* The loop comes round: alive again. */
+    wh_server_heartbeat(s, 0);
+    assert_int_equal(http(hp, "GET", "/livez", body, sizeof body), 200);
+    /* Draining: the shutdown delay is not watched, and later calls do not watch it again. */
+    wh_server_working(s, "a test reload");
+    wh_server_drain(s);
+    wh_server_working(s, "a test reload");
+    usleep(2000000);
+    assert_int_equal(http(hp, "GET", "/livez", body, sizeof body), 200);
+    wh_server_stop(&s, 100);
+    wh_tls_free(&tls);
+}
+
 static void test_wh_server__port_in_use_is_an_error(void **state)
 {
     (void)state;
@@ -250,6 +309,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_wh_server__health_ready_metrics_and_drain),
         cmocka_unit_test(test_wh_server__readyz_needs_an_answered_review),
+        cmocka_unit_test(test_wh_server__livez_notices_a_stuck_main_loop),
         cmocka_unit_test(test_wh_server__port_in_use_is_an_error),
         cmocka_unit_test(test_wh_server__timeout_parameter_rounds_up),
     };
