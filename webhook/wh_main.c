@@ -24,6 +24,7 @@
 #include "wh_cache.h"
 #include "wh_certs.h"
 #include "wh_config.h"
+#include "wh_guard.h"
 #include "wh_informer.h"
 #include "wh_kinds.h"
 #include "wh_log.h"
@@ -64,7 +65,8 @@ static const char usage_text[] =
     "  --max-inflight-bytes N request bytes buffered at once (Ki, Mi, Gi; default 64Mi); a\n"
     "                         request that does not fit gets 429 with Retry-After\n"
     "  --idle-timeout D       keep-alive idle timeout, above Go's 90s (default 120s)\n"
-
+    "  --handshake-timeout D  a new TLS connection must finish its handshake within this\n"
+    "                         (default 5s); then it is closed\n"
     "  --watch-interval D     how often certificate and config files are checked (default 1s)\n"
     "  --loopback             listen on 127.0.0.1 only (local runs and tests)\n"
     "  --cluster-cache M      on, off or auto (default auto: on with --kubeconfig or inside a\n"
@@ -345,7 +347,7 @@ typedef struct serve_opts {
     const char *cert, *key, *config, *client_ca;
     unsigned long port, health, threads, conns;
     unsigned long long inflight;
-    int64_t delay_ms, drain_ms, idle_ms, watch_ms;
+    int64_t delay_ms, drain_ms, idle_ms, watch_ms, handshake_ms;
     bool loopback;
     wh_log_level lvl;
     const char *cluster_cache, *kubeconfig, *context;
@@ -390,6 +392,8 @@ static const serve_flag serve_flags[] = {
     SF("--idle-timeout", FLAG_MS, idle_ms, 1000, 3600000, NULL, "a duration between 1s and 1h"),
     SF("--watch-interval", FLAG_MS, watch_ms, 10, 3600000, NULL,
        "a duration between 10ms and 1h"),
+    SF("--handshake-timeout", FLAG_MS, handshake_ms, 100, 600000, NULL,
+       "a duration between 100ms and 10m"),
     SF("--log-level", FLAG_LEVEL, lvl, 0, 0, NULL, "one of debug, info, warn, error"),
     SF("--loopback", FLAG_SWITCH, loopback, 0, 0, NULL, ""),
     SF("--cluster-cache", FLAG_CHOICE, cluster_cache, 0, 0, "on off auto", "one of on, off, auto"),
@@ -481,7 +485,7 @@ static int parse_serve_flags(int argc, char **argv, int first, serve_opts *o)
 static int cmd_serve(int argc, char **argv, int first)
 {
     serve_opts o = {NULL, NULL, NULL, NULL, 8443, 8081, 0, 0, 0,
-                    10000, 5000, 120000, 1000, false, WH_LOG_INFO,
+                    10000, 5000, 120000, 1000, WH_GUARD_HANDSHAKE_MS, false, WH_LOG_INFO,
                     "auto", NULL, NULL, (int64_t)WH_CACHE_SYNC_TIMEOUT_S * 1000};
     int prc = parse_serve_flags(argc, argv, first, &o);
     if (prc >= 0)
@@ -490,7 +494,7 @@ static int cmd_serve(int argc, char **argv, int first)
     unsigned long port = o.port, health = o.health, threads = o.threads, conns = o.conns;
     unsigned long long inflight = o.inflight;
     int64_t delay_ms = o.delay_ms, drain_ms = o.drain_ms, idle_ms = o.idle_ms,
-            watch_ms = o.watch_ms;
+            watch_ms = o.watch_ms, handshake_ms = o.handshake_ms;
     bool loopback = o.loopback;
     wh_log_level lvl = o.lvl;
     const char *kubeconfig = o.kubeconfig, *context = o.context,
@@ -595,7 +599,8 @@ static int cmd_serve(int argc, char **argv, int first)
                          .handler_ud = &a,
                          .ready = ready,
                          .ready_ud = &a,
-                         .max_inflight_bytes = (size_t)inflight};
+                         .max_inflight_bytes = (size_t)inflight,
+                         .handshake_ms = (unsigned)handshake_ms};
     if (wh_server_start(&so, &srv, err, sizeof err) != WH_OK) {
         wh_logline l;
         wh_logline_begin(&l, WH_LOG_ERROR, "cannot start the server");

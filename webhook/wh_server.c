@@ -723,7 +723,8 @@ wh_status wh_server_start(const wh_server_opts *o, wh_server **out, char *err, s
     }
     wh_guard_opts go = {s->conn_limit,
                         s->health_limit,
-                        (int64_t)WH_GUARD_HANDSHAKE_MS * 1000000,
+                        (int64_t)(o->handshake_ms ? o->handshake_ms : WH_GUARD_HANDSHAKE_MS) *
+                            1000000,
                         (int64_t)WH_GUARD_REQUEST_MS * 1000000,
                         (int64_t)WH_GUARD_HEALTH_MS * 1000000,
                         o->max_inflight_bytes ? o->max_inflight_bytes

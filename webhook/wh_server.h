@@ -70,6 +70,7 @@ typedef struct wh_server_opts {
     void *ready_ud;
     size_t max_inflight_bytes; /* request bodies buffered at once; 0: 64 MiB */
     unsigned health_limit;     /* health-port connections; 0: 128 */
+    unsigned handshake_ms;     /* accept to finished TLS handshake; 0: WH_GUARD_HANDSHAKE_MS */
     unsigned main_stall_ms;    /* the main loop's stall bound; 0: WH_MAIN_STALL_MS */
 } wh_server_opts;
 
