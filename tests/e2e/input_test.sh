@@ -127,6 +127,24 @@ run path-max 2 "$KUBE5XX" lint --no-config "$T/deep"
 has path-max-msg "$T/out" 'error: path is longer than PATH_MAX'
 has path-max-rest "$T/out" '1 object'
 
+# Directories nested deeper than LINT_MAX_DIR_DEPTH (64): an error naming the first directory
+# past the limit, not a silent skip; the files above it are still linted. 64 levels are walked.
+nest() { # nest ROOT LEVELS: a chain of LEVELS directories under ROOT, web.yaml at both ends
+    local d=$1 i
+    mkdir -p "$d"
+    cp "$T/web.yaml" "$d/web.yaml"
+    for ((i = 0; i < $2; i++)); do d=$d/d; done
+    mkdir -p "$d"
+    cp "$T/web.yaml" "$d/web.yaml"
+}
+nest "$T/nest64" 64
+run depth-64 0 "$KUBE5XX" lint --no-config --fail-on never "$T/nest64"
+has depth-64-both "$T/out" '^2 files, 2 objects'
+nest "$T/nest65" 65
+run depth-65 2 "$KUBE5XX" lint --no-config --fail-on never "$T/nest65"
+has depth-65-msg "$T/out" "^$T/nest65(/d){65}: error: directories nested deeper than 64"
+has depth-65-rest "$T/out" '^1 file, 1 object'
+
 # ---- SARIF paths are relative to the repository root, from any directory ----
 mkdir -p "$T/repo/deploy" "$T/repo/tools"
 git -C "$T/repo" init -q 2>/dev/null || mkdir -p "$T/repo/.git"
