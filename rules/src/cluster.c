@@ -1386,29 +1386,43 @@ static void add_referrers(const k5_cluster *cl, k5_partners *p, const ref *w, k5
     }
 }
 
+/* Byte order, a prefix first: "a" < "ab" < "b". */
+static bool str_less(k5_str a, k5_str b)
+{
+    int c = memcmp(a.p, b.p, a.n < b.n ? a.n : b.n);
+    return c < 0 || (c == 0 && a.n < b.n);
+}
+
 /*
  * An object of `kind` named `name` in a namespace other than `ns`: what the linter names
  * in "exists only in namespace X". Found through the (kind, namespace) table, one lookup
  * per namespace that has the kind, so it costs nothing in memory and runs only when a
- * reference is missing from its own namespace.
+ * reference is missing from its own namespace. Of several, the smallest namespace name is
+ * taken, not the first in the table's order (which moves with its growth and history), so
+ * every replica and every relist name the same one.
  */
 static void add_elsewhere(const k5_cluster *cl, k5_partners *p, k5_kind kind, k5_str ns,
                           k5_str name)
 {
     const pmap *m = &cl->ns_kind;
     char c = (char)('A' + kind_bit(kind));
+    const entry *best = NULL;
+    k5_str best_ns = {NULL, 0};
     for (size_t i = 0; i < m->cap; i++)
         for (const bucket *b = m->slots[i]; b; b = b->next) {
             /* The key is the kind's letter, a NUL, then the namespace (key_kind_ns). */
             if (b->klen < 2 || b->key[0] != c)
                 continue;
             k5_str other = {b->key + 2, b->klen - 2};
-            if (str_eq(other, ns))
+            if (str_eq(other, ns) || (best && !str_less(other, best_ns)))
                 continue;
             const entry *e = find_entry(cl, kind, other, name);
-            if (e && add(p, e))
-                return; /* one is enough to name the namespace */
+            if (e && !is_subject(p, e)) {
+                best = e;
+                best_ns = other;
+            }
         }
+    (void)add(p, best); /* one is enough to name the namespace; add ignores NULL and repeats */
 }
 
 typedef struct svc_ctx {

@@ -602,6 +602,47 @@ static void test_cluster__missing_backendconfig_is_marked_an_absence(void **stat
     assert_false(absence);
 }
 
+/*
+ * An Ingress's Service missing from its namespace but present in several others: the cache
+ * names the smallest namespace, whatever order its hash table keeps them in, so the same
+ * cluster gives the same message on every replica and after every relist.
+ */
+static void test_cluster__elsewhere_names_the_smallest_namespace(void **state)
+{
+    (void)state;
+    static const char *const order[] = {"ns-k", "ns-c", "team-z", "ns-q", "ns-b",  "ns-x",
+                                        "ns-e", "ns-m", "ns-ab",  "ns-t", "ns-aa", "ns-g"};
+    for (int round = 0; round < 2; round++) {
+        k5_cluster *cl = NULL;
+        assert_int_equal(k5_cluster_new(&cl), K5_OK);
+        /* Put in that order, then in the reverse one: the answer must not move. */
+        for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+            const char *ns = order[round ? sizeof order / sizeof order[0] - 1 - i : i];
+            char json[256];
+            snprintf(json, sizeof json,
+                     "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"web\","
+                     "\"namespace\":\"%s\"},\"spec\":{\"selector\":{\"app\":\"web\"},\"ports\":"
+                     "[{\"port\":80}]}}",
+                     ns);
+            put(cl, json);
+        }
+        cJSON *ing = parse(
+            "{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"Ingress\",\"metadata\":{"
+            "\"name\":\"shop\",\"namespace\":\"shop\"},\"spec\":{\"rules\":[{\"http\":{"
+            "\"paths\":[{\"path\":\"/\",\"pathType\":\"Prefix\",\"backend\":{\"service\":{"
+            "\"name\":\"web\",\"port\":{\"number\":80}}}}]}}]}}");
+        judged j = {0};
+        judge(cl, ing, &j);
+        const k5_finding *f = subject_finding(&j, "ingress-backend-service-missing");
+        assert_non_null(f);
+        if (!strstr(f->message, "exists only in namespace \"ns-aa\""))
+            fail_msg("round %d: %s", round, f->message);
+        judged_free(&j);
+        cJSON_Delete(ing);
+        k5_cluster_free(&cl);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -613,6 +654,7 @@ int main(void)
         cmocka_unit_test(test_cluster__cross_rules_agree_with_the_linter_on_every_fixture),
         cmocka_unit_test(test_cluster__missing_grant_is_marked_an_absence),
         cmocka_unit_test(test_cluster__missing_backendconfig_is_marked_an_absence),
+        cmocka_unit_test(test_cluster__elsewhere_names_the_smallest_namespace),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
