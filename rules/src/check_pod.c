@@ -446,23 +446,41 @@ static void jvm_token(k5_str tok, k5_str next, const k5_node *at, const char *so
     }
 }
 
+/*
+ * The variables k5__heap_jvm reads, in the order their flags apply: JAVA_TOOL_OPTIONS and
+ * JDK_JAVA_OPTIONS come before the command line, _JAVA_OPTIONS after. Between them, what
+ * images' entrypoints expand on the java command line, like JAVA_OPTS (Kafka, Elasticsearch,
+ * OpenSearch, Tomcat, Cassandra and many others), and Cassandra's MAX_HEAP_SIZE ("512M"),
+ * which cassandra-env.sh turns into -Xmx.
+ */
+/* The first eight are read word by word. */
+enum { JVM_WORD_VARS = 8, JVM_MAX_HEAP_SIZE = 8, JVM_UNDERSCORE_OPTIONS = 9, JVM_VARS = 10 };
+static const char *const jvm_vars[JVM_VARS] = {
+    "JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS",     "JAVA_OPTS",     "JVM_OPTS",      "KAFKA_HEAP_OPTS",
+    "ES_JAVA_OPTS",      "OPENSEARCH_JAVA_OPTS", "CATALINA_OPTS", "MAX_HEAP_SIZE", "_JAVA_OPTIONS"};
+
 void k5__heap_jvm(const k5_node *ctr, k5__heap_flag *max_heap, k5__heap_flag *ram_pct)
 {
     memset(max_heap, 0, sizeof *max_heap);
     memset(ram_pct, 0, sizeof *ram_pct);
     jvm_state st = {max_heap, ram_pct};
-    /* JAVA_TOOL_OPTIONS and JDK_JAVA_OPTIONS come before the command line, _JAVA_OPTIONS after. */
-    scan_env(ctr, "JAVA_TOOL_OPTIONS", jvm_token, &st);
-    scan_env(ctr, "JDK_JAVA_OPTIONS", jvm_token, &st);
-    /* What images' entrypoints expand on the java command line, like JAVA_OPTS: Kafka,
-     * Elasticsearch, OpenSearch, Tomcat, Cassandra and many others. */
-    static const char *const cmdline_vars[] = {"JAVA_OPTS",    "JVM_OPTS",
-                                               "KAFKA_HEAP_OPTS", "ES_JAVA_OPTS",
-                                               "OPENSEARCH_JAVA_OPTS", "CATALINA_OPTS"};
-    for (size_t i = 0; i < sizeof cmdline_vars / sizeof *cmdline_vars; i++)
-        scan_env(ctr, cmdline_vars[i], jvm_token, &st);
-    /* Cassandra's cassandra-env.sh turns MAX_HEAP_SIZE ("512M") into -Xmx. */
-    const k5_node *mhs = env_value(ctr, "MAX_HEAP_SIZE", NULL);
+    /* One pass over env for all ten names; as in env_value, the last entry of a name wins. */
+    const k5_node *found[JVM_VARS] = {NULL};
+    const k5_node *env = k5_map_get(ctr, "env");
+    for (size_t i = 0; i < k5_node_len(env); i++) {
+        const k5_node *e = k5_seq_at(env, i), *name = k5_map_get(e, "name");
+        for (size_t j = 0; j < JVM_VARS; j++)
+            if (k5_node_is(name, jvm_vars[j])) {
+                found[j] = e;
+                break;
+            }
+    }
+    for (size_t j = 0; j < JVM_WORD_VARS; j++) {
+        const k5_node *v = k5_map_get(found[j], "value");
+        if (k5_node_is_scalar(v))
+            each_token(v, jvm_vars[j], jvm_token, &st);
+    }
+    const k5_node *mhs = k5_map_get(found[JVM_MAX_HEAP_SIZE], "value");
     k5_str mv = k5_node_str(mhs);
     if (k5_node_is_scalar(mhs) && mv.n) {
         int64_t v = 0;
@@ -471,7 +489,9 @@ void k5__heap_jvm(const k5_node *ctr, k5__heap_flag *max_heap, k5__heap_flag *ra
         max_heap->bytes = v;
     }
     scan_cmdline(ctr, jvm_token, &st);
-    scan_env(ctr, "_JAVA_OPTIONS", jvm_token, &st);
+    const k5_node *v = k5_map_get(found[JVM_UNDERSCORE_OPTIONS], "value");
+    if (k5_node_is_scalar(v))
+        each_token(v, "_JAVA_OPTIONS", jvm_token, &st);
 }
 
 typedef struct node_state {
