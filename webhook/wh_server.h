@@ -22,15 +22,15 @@
 #include "wh_metrics.h"
 #include "wh_tls.h"
 
-#define WH_MAX_BODY_BYTES (3u * 1024u * 1024u) /* the apiserver's own request limit */
+#define WH_MAX_BODY_BYTES    (3u * 1024u * 1024u) /* the apiserver's own request limit */
 /*
  * JSON values in one request body. Parsing and judging cost ~150 bytes per
  * value: a 3 MiB body of `[0,0,0,...]` (1.5 million values) took RSS to 226 MiB
  * for one review. 200,000 values (~30 MiB) is many times a real object's count.
  */
-#define WH_MAX_JSON_VALUES 200000u
-#define WH_DEFAULT_TIMEOUT_S 10                /* the apiserver's default timeoutSeconds */
-#define WH_MAX_TIMEOUT_S 30                    /* the most the apiserver allows */
+#define WH_MAX_JSON_VALUES   200000u
+#define WH_DEFAULT_TIMEOUT_S 10 /* the apiserver's default timeoutSeconds */
+#define WH_MAX_TIMEOUT_S     30 /* the most the apiserver allows */
 
 /* One review request, as the handler sees it. Everything is borrowed. */
 typedef struct wh_http_request {
@@ -56,17 +56,17 @@ typedef void (*wh_handler_fn)(void *ud, const wh_http_request *req, wh_http_repl
 typedef bool (*wh_ready_fn)(void *ud, char *why, size_t whysz);
 
 typedef struct wh_server_opts {
-    uint16_t port;         /* 0: any free port (see wh_server_ports) */
-    uint16_t health_port;  /* 0: any free port */
-    bool loopback_only;    /* bind 127.0.0.1 instead of every address */
-    unsigned threads;      /* TLS worker threads; 0: one per CPU */
-    unsigned conn_limit;   /* 0: sized from RLIMIT_NOFILE (raised to its hard limit) */
+    uint16_t port;           /* 0: any free port (see wh_server_ports) */
+    uint16_t health_port;    /* 0: any free port */
+    bool loopback_only;      /* bind 127.0.0.1 instead of every address */
+    unsigned threads;        /* TLS worker threads; 0: one per CPU */
+    unsigned conn_limit;     /* 0: sized from RLIMIT_NOFILE (raised to its hard limit) */
     unsigned idle_timeout_s; /* keep-alive idle timeout; 0: 120 (longer than Go's 90 s) */
-    wh_tls *tls;           /* borrowed; must outlive the server */
-    wh_metrics *metrics;   /* borrowed; may be NULL */
+    wh_tls *tls;             /* borrowed; must outlive the server */
+    wh_metrics *metrics;     /* borrowed; may be NULL */
     wh_handler_fn handler;
     void *handler_ud;
-    wh_ready_fn ready;     /* may be NULL */
+    wh_ready_fn ready; /* may be NULL */
     void *ready_ud;
     size_t max_inflight_bytes; /* request bodies buffered at once; 0: 64 MiB */
     unsigned health_limit;     /* health-port connections; 0: 128 */

@@ -69,8 +69,8 @@ const k5_node *k5__pod_resource(const k5_object *obj, const char *which, const c
     return k5__ctr_resource(obj->pod_spec, which, resource);
 }
 
-const k5_node *k5__ctr_resource_parent(const k5_node *ctr, const char *which,
-                                       const char *resource, char *missing, size_t size)
+const k5_node *k5__ctr_resource_parent(const k5_node *ctr, const char *which, const char *resource,
+                                       char *missing, size_t size)
 {
     char path[128];
     const char *rest;
@@ -95,7 +95,8 @@ int64_t k5__pod_grace_seconds(const k5_object *obj, const k5_node **node)
 
 /* ---- probes ---- */
 
-static int64_t probe_field(const k5_node *probe, const char *key, int64_t def, const k5_node **node)
+static int64_t probe_field(const k5_node *probe, const char *key, int64_t def,
+                           const k5_node **node)
 {
     const k5_node *n = k5_map_get(probe, key);
     int64_t v;
@@ -212,7 +213,8 @@ bool k5__probe_same_handler(const k5_node *ctr, const k5__probe *a, const k5__pr
             pa.p = "/", pa.n = 1;
         if (!pb.n)
             pb.p = "/", pb.n = 1;
-        return str_eq(text_or(a->handler, "scheme", "HTTP"), text_or(b->handler, "scheme", "HTTP")) &&
+        return str_eq(text_or(a->handler, "scheme", "HTTP"),
+                      text_or(b->handler, "scheme", "HTTP")) &&
                str_eq(text_or(a->handler, "host", ""), text_or(b->handler, "host", "")) &&
                str_eq(pa, pb) && same_port(ctr, a, b);
     }
@@ -223,7 +225,8 @@ bool k5__probe_same_handler(const k5_node *ctr, const k5__probe *a, const k5__pr
         return str_eq(text_or(a->handler, "service", ""), text_or(b->handler, "service", "")) &&
                same_port(ctr, a, b);
     case K5__HANDLER_EXEC: {
-        const k5_node *ca = k5_map_get(a->handler, "command"), *cb = k5_map_get(b->handler, "command");
+        const k5_node *ca = k5_map_get(a->handler, "command"),
+                      *cb = k5_map_get(b->handler, "command");
         if (!k5_node_is_seq(ca) || !k5_node_is_seq(cb) || k5_node_len(ca) != k5_node_len(cb) ||
             !k5_node_len(ca))
             return false;
@@ -298,8 +301,7 @@ static const k5_node *env_value(const k5_node *ctr, const char *name, const k5_n
     return k5_map_get(found, "value");
 }
 
-typedef void (*token_fn)(k5_str tok, k5_str next, const k5_node *at, const char *source,
-                         void *ud);
+typedef void (*token_fn)(k5_str tok, k5_str next, const k5_node *at, const char *source, void *ud);
 
 /*
  * Splits a scalar into whitespace-separated words, without the quotes a shell
@@ -455,9 +457,16 @@ static void jvm_token(k5_str tok, k5_str next, const k5_node *at, const char *so
  */
 /* The first eight are read word by word. */
 enum { JVM_WORD_VARS = 8, JVM_MAX_HEAP_SIZE = 8, JVM_UNDERSCORE_OPTIONS = 9, JVM_VARS = 10 };
-static const char *const jvm_vars[JVM_VARS] = {
-    "JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS",     "JAVA_OPTS",     "JVM_OPTS",      "KAFKA_HEAP_OPTS",
-    "ES_JAVA_OPTS",      "OPENSEARCH_JAVA_OPTS", "CATALINA_OPTS", "MAX_HEAP_SIZE", "_JAVA_OPTIONS"};
+static const char *const jvm_vars[JVM_VARS] = {"JAVA_TOOL_OPTIONS",
+                                               "JDK_JAVA_OPTIONS",
+                                               "JAVA_OPTS",
+                                               "JVM_OPTS",
+                                               "KAFKA_HEAP_OPTS",
+                                               "ES_JAVA_OPTS",
+                                               "OPENSEARCH_JAVA_OPTS",
+                                               "CATALINA_OPTS",
+                                               "MAX_HEAP_SIZE",
+                                               "_JAVA_OPTIONS"};
 
 void k5__heap_jvm(const k5_node *ctr, k5__heap_flag *max_heap, k5__heap_flag *ram_pct)
 {
@@ -648,8 +657,9 @@ void k5__ports_describe(const k5_node *container, char *buf, size_t size)
         k5_str num = k5_node_str(k5_map_get(p, "containerPort"));
         k5_str proto = k5_node_str(k5_map_get(p, "protocol"));
         k5_str name = k5_node_str(k5_map_get(p, "name"));
-        int n = snprintf(buf + len, size - len, "%s%.*s/%.*s", len ? ", " : "", (int)num.n,
-                         num.p ? num.p : "", proto.n ? (int)proto.n : 3, proto.n ? proto.p : "TCP");
+        int n =
+            snprintf(buf + len, size - len, "%s%.*s/%.*s", len ? ", " : "", (int)num.n,
+                     num.p ? num.p : "", proto.n ? (int)proto.n : 3, proto.n ? proto.p : "TCP");
         if (n > 0)
             len += (size_t)n;
         if (name.n && len < size) {

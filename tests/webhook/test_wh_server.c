@@ -80,8 +80,9 @@ static void handler(void *ud, const wh_http_request *req, wh_http_reply *reply)
         reply->len = 2;
         return;
     }
-    static const char ok[] = "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\","
-                             "\"response\":{\"uid\":\"" WH_PROBE_UID "\",\"allowed\":true}}";
+    static const char ok[] =
+        "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\","
+        "\"response\":{\"uid\":\"" WH_PROBE_UID "\",\"allowed\":true}}";
     reply->status = 200;
     reply->body = strdup(ok);
     reply->len = sizeof ok - 1;
