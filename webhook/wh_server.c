@@ -66,7 +66,8 @@ typedef struct req {
 
 static int conn_fd(struct MHD_Connection *c)
 {
-    const union MHD_ConnectionInfo *i = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    const union MHD_ConnectionInfo *i =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
     return i ? (int)i->connect_fd : -1;
 }
 
@@ -155,8 +156,8 @@ static bool is_json(const char *ct)
 }
 
 static enum MHD_Result on_review(void *cls, struct MHD_Connection *c, const char *url,
-                                 const char *method, const char *version,
-                                 const char *upload_data, size_t *upload_size, void **req_cls)
+                                 const char *method, const char *version, const char *upload_data,
+                                 size_t *upload_size, void **req_cls)
 {
     (void)version;
     struct wh_server *s = cls;
@@ -170,10 +171,10 @@ static enum MHD_Result on_review(void *cls, struct MHD_Connection *c, const char
                              "not found: the webhook serves POST /validate and /validate/warn\n",
                              NULL);
         if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
-            return send_text(s, c, MHD_HTTP_METHOD_NOT_ALLOWED,
-                             "method not allowed: use POST\n", "POST");
-        if (!is_json(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                 MHD_HTTP_HEADER_CONTENT_TYPE)))
+            return send_text(s, c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed: use POST\n",
+                             "POST");
+        if (!is_json(
+                MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE)))
             return send_text(s, c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
                              "unsupported media type: send Content-Type: application/json\n",
                              NULL);
@@ -292,8 +293,12 @@ static enum MHD_Result on_review(void *cls, struct MHD_Connection *c, const char
         return send_text(s, c, MHD_HTTP_CONTENT_TOO_LARGE,
                          "request body too complex: more than 200000 JSON values\n", NULL);
 
-    wh_http_request hr = {r->body, r->len, r->start_ns, r->deadline_ns, r->warn_only,
-                          wh_guard_is_canary(conn_fd(c))};
+    wh_http_request hr = {.body = r->body,
+                          .len = r->len,
+                          .start_ns = r->start_ns,
+                          .deadline_ns = r->deadline_ns,
+                          .warn_only = r->warn_only,
+                          .probe = wh_guard_is_canary(conn_fd(c))};
     wh_http_reply reply = {500, NULL, 0, NULL};
     s->o.handler(s->o.handler_ud, &hr, &reply);
     if (!reply.body)
@@ -342,8 +347,8 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
         wh_guard_open(s->guard, fd, false);
         const union MHD_ConnectionInfo *i =
             MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-        *socket_context = wh_tls_conn_open(s->o.tls, i ? i->tls_session : NULL,
-                                           wh_guard_is_canary(fd));
+        *socket_context =
+            wh_tls_conn_open(s->o.tls, i ? i->tls_session : NULL, wh_guard_is_canary(fd));
     } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
         wh_guard_close(s->guard, conn_fd(c));
         wh_tls_conn_close(s->o.tls, *socket_context);
@@ -436,7 +441,8 @@ static wh_status append_guard_metrics(struct wh_server *s, char **text, size_t *
         "# TYPE kube5xx_connections_open gauge\n"
         "kube5xx_connections_open{port=\"tls\"} %ld\n"
         "kube5xx_connections_open{port=\"health\"} %ld\n"
-        "# HELP kube5xx_connection_limit TLS connections before the longest-waiting one is closed.\n"
+        "# HELP kube5xx_connection_limit TLS connections before the longest-waiting one is "
+        "closed.\n"
         "# TYPE kube5xx_connection_limit gauge\n"
         "kube5xx_connection_limit %u\n"
         "# HELP kube5xx_connections_evicted_total Connections closed to make room for a new one.\n"
@@ -472,8 +478,8 @@ static wh_status append_guard_metrics(struct wh_server *s, char **text, size_t *
 }
 
 static enum MHD_Result on_health(void *cls, struct MHD_Connection *c, const char *url,
-                                 const char *method, const char *version,
-                                 const char *upload_data, size_t *upload_size, void **req_cls)
+                                 const char *method, const char *version, const char *upload_data,
+                                 size_t *upload_size, void **req_cls)
 {
     (void)version;
     (void)upload_data;
@@ -579,8 +585,7 @@ static struct MHD_Daemon *start_tls(struct wh_server *s, bool dual_stack)
     sin.sin_family = AF_INET;
     sin.sin_port = htons(o->port);
     sin.sin_addr.s_addr = htonl(o->loopback_only ? INADDR_LOOPBACK : INADDR_ANY);
-    unsigned flags = MHD_USE_TLS | MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_TLS | MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (dual_stack)
         flags |= MHD_USE_DUAL_STACK;
     unsigned threads = o->threads ? o->threads : cpu_count();
@@ -601,8 +606,8 @@ static struct MHD_Daemon *start_tls(struct wh_server *s, bool dual_stack)
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
                                         o->idle_timeout_s ? o->idle_timeout_s : 120, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL};
-    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                                        WH_CONN_POOL_BYTES, NULL};
+    opts[n++] =
+        (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, WH_CONN_POOL_BYTES, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, s};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL};
@@ -721,14 +726,13 @@ wh_status wh_server_start(const wh_server_opts *o, wh_server **out, char *err, s
         free(s);
         return WH_EINVAL;
     }
-    wh_guard_opts go = {s->conn_limit,
-                        s->health_limit,
-                        (int64_t)(o->handshake_ms ? o->handshake_ms : WH_GUARD_HANDSHAKE_MS) *
-                            1000000,
-                        (int64_t)WH_GUARD_REQUEST_MS * 1000000,
-                        (int64_t)WH_GUARD_HEALTH_MS * 1000000,
-                        o->max_inflight_bytes ? o->max_inflight_bytes
-                                              : WH_DEFAULT_MAX_INFLIGHT_BYTES};
+    wh_guard_opts go = {
+        s->conn_limit,
+        s->health_limit,
+        (int64_t)(o->handshake_ms ? o->handshake_ms : WH_GUARD_HANDSHAKE_MS) * 1000000,
+        (int64_t)WH_GUARD_REQUEST_MS * 1000000,
+        (int64_t)WH_GUARD_HEALTH_MS * 1000000,
+        o->max_inflight_bytes ? o->max_inflight_bytes : WH_DEFAULT_MAX_INFLIGHT_BYTES};
     if (wh_guard_new(&go, &s->guard) != WH_OK) {
         snprintf(err, errsz, "cannot start the connection sweeper");
         free(s);
