@@ -107,10 +107,17 @@ static void xo_done(xout *x, char *small)
  * written as a visible "\xNN".
  */
 /* A byte written as it is in text and attributes: printable ASCII that needs no reference
- * (not & < > " '), looked up (a byte at a time: most runs are short). */
+ * (not & < > " '), looked up (a byte at a time: most runs are short). Rows of 16 from 0x00;
+ * the bytes from 0x80 are 0 (plain C11: no range designators). */
 static const bool plain_byte[256] = {
-    [0x20 ... 0x21] = true, [0x23 ... 0x25] = true, [0x28 ... 0x3B] = true,
-    [0x3D] = true,          [0x3F ... 0x7E] = true,
+    /* 0x00 */ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    /* 0x10 */ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    /* 0x20 */ 1, 1, 0, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+    /* 0x30 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1,
+    /* 0x40 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    /* 0x50 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    /* 0x60 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    /* 0x70 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,
 };
 
 static void put_xmln(xout *x, const char *s, size_t n, bool attr)
