@@ -74,9 +74,9 @@ int lint_output_text_tail(const lint_output *o, k5_summary s);
  * SARIF's rule list); lint_stream_findings writes a batch and keeps nothing of it but compact
  * counters (SARIF: one 8-byte fingerprint per finding, for the ":<n>" occurrence numbers;
  * JUnit: the testsuite's counts); lint_stream_close writes what comes after the findings (the
- * summary; JUnit's testsuite element, whose counts come first in the document, followed by
- * its testcases, which were spooled to an unlinked temporary file meanwhile) and frees the
- * stream. `o` is borrowed until close (o->report is not read). Each returns 0, or -1 with
+ * summary; JUnit: its counts, which come first in the document: written back over the head
+ * when the output is a regular file, else the head followed by the testcases spooled to an
+ * unlinked temporary file meanwhile) and frees the stream. `o` is borrowed until close (o->report is not read). Each returns 0, or -1 with
  * errno set (a write failed, or out of memory); after a failure, close still frees.
  */
 typedef struct lint_stream lint_stream;

@@ -22,7 +22,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
+
+#include <fcntl.h>
 #include <sys/sendfile.h>
+#include <sys/stat.h>
 
 #include "lint_output_internal.h"
 
@@ -430,19 +433,84 @@ static entry *entries(const lint_output *o, const k5_finding *const *f, size_t n
     return es;
 }
 
-static void put_head(const lint_output *o, counts c)
+/* Digits of v in decimal. */
+static size_t ndigits(size_t v)
+{
+    size_t n = 1;
+    while (v >= 10) {
+        v /= 10;
+        n++;
+    }
+    return n;
+}
+
+/*
+ * The counts of the <testsuites> and <testsuite> elements are written in a field of fixed
+ * width, padded with spaces before the '>' (white space a start tag allows), so that a stream
+ * written straight to a file can write its head first, without the counts, and fill them in
+ * when it ends (see junit_open); every writer pads the same way, so the bytes do not depend on
+ * where the report goes. The width holds the digits of a bound every count stays under, known
+ * before the first finding: a testcase is a load error, a clean object or one (object, rule)
+ * group, where the object is one of the set's or "none" and the rule one of the registry's or
+ * none (entries' keys).
+ */
+static size_t count_width(const lint_output *o)
+{
+    size_t nobjects = o->set ? k5_docset_object_count(o->set) : 0;
+    size_t groups = nobjects + 1, rules = k5_rule_count() + 1, bound = SIZE_MAX;
+    if (groups <= SIZE_MAX / rules && groups * rules <= SIZE_MAX - o->nerrors)
+        bound = groups * rules + o->nerrors;
+    return ndigits(bound);
+}
+
+/* The widest counts field: four attributes of 20 digits (SIZE_MAX) each. */
+#define COUNTS_MAX (sizeof " tests=\"\" failures=\"\" errors=\"\" skipped=\"\"" - 1 + 4 * 20)
+
+/*
+ * The document's first lines, through the <testsuite> start tag, into buf (of at least
+ * HEAD_MAX bytes); c NULL leaves the counts out (spaces in their place). Returns the length,
+ * the same with or without counts.
+ */
+#define HEAD_MAX (256 + 2 * COUNTS_MAX)
+
+static size_t head_text(char *buf, const lint_output *o, const counts *c, size_t width)
+{
+    size_t field = sizeof " tests=\"\" failures=\"\" errors=\"\" skipped=\"\"" - 1 + 4 * width;
+    char counts_buf[COUNTS_MAX + 1];
+    size_t n = 0;
+    if (c) {
+        int k = snprintf(counts_buf, sizeof counts_buf,
+                         " tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\"",
+                         c->tests + o->nerrors, c->failures, o->nerrors, c->skipped);
+        n = k > 0 ? (size_t)k : 0;
+    }
+    if (n > field)
+        n = field; /* cannot happen: every count is under the bound */
+    memset(counts_buf + n, ' ', field - n);
+    static const char decl[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+    static const char suites[] = "<testsuites name=\"kube5xx\"";
+    static const char suite[] = ">\n  <testsuite name=\"kube5xx\"";
+    size_t len = 0;
+    memcpy(buf + len, decl, sizeof decl - 1);
+    len += sizeof decl - 1;
+    memcpy(buf + len, suites, sizeof suites - 1);
+    len += sizeof suites - 1;
+    memcpy(buf + len, counts_buf, field);
+    len += field;
+    memcpy(buf + len, suite, sizeof suite - 1);
+    len += sizeof suite - 1;
+    memcpy(buf + len, counts_buf, field);
+    len += field;
+    buf[len++] = '>';
+    buf[len++] = '\n';
+    return len;
+}
+
+/* The properties and the load errors' testcases: what follows the head, before the objects'
+ * testcases. */
+static void put_head_rest(const lint_output *o)
 {
     FILE *fp = o->fp;
-    size_t tests = c.tests + o->nerrors;
-    fputs_unlocked("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", fp);
-    fprintf(fp,
-            "<testsuites name=\"kube5xx\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" "
-            "skipped=\"%zu\">\n",
-            tests, c.failures, o->nerrors, c.skipped);
-    fprintf(fp,
-            "  <testsuite name=\"kube5xx\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" "
-            "skipped=\"%zu\">\n",
-            tests, c.failures, o->nerrors, c.skipped);
     fputs_unlocked(
         "    <properties>\n      <property name=\"kube5xx.version\" value=\"" KUBE5XX_VERSION
         "\"/>\n",
@@ -484,6 +552,14 @@ static void put_head(const lint_output *o, counts c)
     xo_done(&x, small);
 }
 
+/* The head with its counts, then the rest of what comes before the objects' testcases. */
+static void put_head(const lint_output *o, counts c)
+{
+    char head[HEAD_MAX];
+    fwrite_unlocked(head, 1, head_text(head, o, &c, count_width(o)), o->fp);
+    put_head_rest(o);
+}
+
 static const char JUNIT_FOOT[] = "  </testsuite>\n</testsuites>\n";
 
 /* A whole report: the testcases walked twice, once to count them for the testsuite element
@@ -522,18 +598,25 @@ int lint_output_junit(const lint_output *o)
 
 /*
  * Streaming. The testsuite element carries the counts and comes before every testcase, and
- * the output must stay the whole-report writer's byte for byte, so the testcases go to an
- * unlinked temporary file as the batches come (counted meanwhile), and close writes the
- * testsuite element, then copies them after it. Memory holds one batch's entries; the file,
- * the size of the report, is on disk ($TMPDIR, else /tmp), or in memory when no temporary
- * file can be made.
+ * the output must stay the whole-report writer's byte for byte. Two ways:
+ * - straight: when the report goes to a regular file that is not in append mode (what CI
+ *   does: `-o report.xml`, `> report.xml`), the head is written first with spaces where the
+ *   counts go (head_text), the testcases follow as the batches come (counted meanwhile), and
+ *   close writes the head again over the first, with its counts (pwrite at the head's offset;
+ *   in append mode Linux's pwrite would append instead, so that takes the other way);
+ * - spooled: to a pipe, a terminal or anything else that cannot be written back, the
+ *   testcases go to an unlinked temporary file as the batches come, and close writes the head,
+ *   then copies them after it. The file, the size of the report (3.4x the input on a minified
+ *   JSON List), is in $TMPDIR, else /tmp, or in memory when no temporary file can be made.
+ * Memory holds one batch's entries either way.
  */
 typedef struct junit_stream {
-    FILE *spool;
-    char *mem; /* open_memstream's buffer, when the spool is in memory */
+    FILE *spool; /* NULL when straight */
+    char *mem;   /* open_memstream's buffer, when the spool is in memory */
     size_t memlen;
     char *spool_buf; /* the file spool's stdio buffer */
-    xout x;          /* testcases on their way to the spool */
+    off_t head_at;   /* straight: where the head starts in the output file */
+    xout x;          /* testcases on their way to the spool or the output */
     char small[256]; /* x's buffer when no bigger one can be had */
     counts c;
     size_t next;  /* the first object not walked yet */
@@ -541,6 +624,19 @@ typedef struct junit_stream {
     const k5_finding **batch;
     size_t batch_cap;
 } junit_stream;
+
+/* Where fp's next byte goes, when fp is a regular file that can be written back; else -1. */
+static off_t rewritable_at(FILE *fp)
+{
+    int fd = fileno(fp);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+        return -1;
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || (fl & O_APPEND) || (fl & O_ACCMODE) == O_RDONLY)
+        return -1;
+    return ftello(fp);
+}
 
 static FILE *spool_file(void)
 {
@@ -570,6 +666,15 @@ static int junit_open(lint_stream *s)
         return -1;
     }
     s->state = js;
+    const lint_output *o = s->o;
+    js->head_at = rewritable_at(o->fp);
+    if (js->head_at >= 0) {
+        char head[HEAD_MAX];
+        fwrite_unlocked(head, 1, head_text(head, o, NULL, count_width(o)), o->fp);
+        put_head_rest(o);
+        xo_init(&js->x, o->fp, js->small, sizeof js->small);
+        return ferror(o->fp) ? -1 : 0;
+    }
     js->spool = spool_file();
     /* A 1 MiB buffer: the default (a page) made a write system call per 4 KiB of the List's
      * ~200 MB of testcases. */
@@ -628,7 +733,30 @@ static int junit_findings(lint_stream *s, const k5_finding *f, size_t n)
         walk(o, es + known, n - known, nobjects, nobjects + 1, &js->x, &js->c);
     free(es);
     xo_flush(&js->x);
-    return ferror(js->spool) ? -1 : 0;
+    return ferror(js->x.fp) ? -1 : 0;
+}
+
+/* The foot, then the head again over the one written without counts. */
+static int close_straight(junit_stream *js, const lint_output *o)
+{
+    fputs_unlocked(JUNIT_FOOT, o->fp);
+    if (lint_output_finish(o->fp) != 0)
+        return -1;
+    char head[HEAD_MAX];
+    size_t len = head_text(head, o, &js->c, count_width(o)), done = 0;
+    while (done < len) {
+        ssize_t k = pwrite(fileno(o->fp), head + done, len - done, js->head_at + (off_t)done);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            if (!errno)
+                errno = EIO;
+            return -1;
+        }
+        done += (size_t)k;
+    }
+    errno = 0;
+    return 0;
 }
 
 static int junit_close(lint_stream *s, k5_summary sum)
@@ -640,6 +768,8 @@ static int junit_close(lint_stream *s, k5_summary sum)
     walk(o, NULL, 0, js->next, nobjects, &js->x, &js->c);
     js->next = nobjects;
     xo_flush(&js->x);
+    if (!js->spool)
+        return close_straight(js, o);
     if (fflush(js->spool) != 0 || ferror(js->spool)) {
         if (!errno)
             errno = EIO;

@@ -134,9 +134,22 @@ assert len({c.get("classname") for c in cases if c.get("name") != "load"}) == 12
 gh = [l for l in open(f"{T}/stream.github") if l.startswith("::")]
 assert len(gh) == s["errors"] + s["warnings"] + s["infos"] + 1, len(gh)
 PY
-# JUnit spools its testcases to $TMPDIR; where it cannot, it keeps them in memory: same bytes.
-run "stream-junit-no-tmpdir" 2 env TMPDIR="$T/no-such-dir" "$KUBE5XX" lint --no-config -j 2 --show-suppressed -f junit -o "$T/stream-mem.junit" "$T/many.yaml" "$T/again.yaml" "$T/dup.yaml"
-cmp -s "$T/stream.junit" "$T/stream-mem.junit" && ok || bad "junit without a temporary directory differs"
+# JUnit's counts come before its testcases. Written to a regular file (-o above, or stdout
+# redirected to one), its head goes first without them and is written again with them at
+# the end; to a pipe, or a file in append mode, the testcases are spooled to $TMPDIR, or kept
+# in memory where no temporary file can be made. The same bytes every way.
+junit_args=(lint --no-config -j 2 --show-suppressed -f junit "$T/many.yaml" "$T/again.yaml" "$T/dup.yaml")
+run "stream-junit-stdout-file" 2 "$KUBE5XX" "${junit_args[@]}"
+cmp -s "$T/stream.junit" "$T/out" && ok || bad "junit to stdout redirected to a file differs from -o"
+run "stream-junit-pipe" 2 bash -c 'set -o pipefail; "$@" | cat' _ "$KUBE5XX" "${junit_args[@]}"
+cmp -s "$T/stream.junit" "$T/out" && ok || bad "junit to a pipe (spooled to \$TMPDIR) differs"
+run "stream-junit-no-tmpdir" 2 env TMPDIR="$T/no-such-dir" bash -c 'set -o pipefail; "$@" | cat' _ "$KUBE5XX" "${junit_args[@]}"
+cmp -s "$T/stream.junit" "$T/out" && ok || bad "junit to a pipe without a temporary directory differs"
+printf 'before\n' >"$T/append.junit"
+run "stream-junit-append" 2 bash -c 'exec "$@" >>"$0"' "$T/append.junit" "$KUBE5XX" "${junit_args[@]}"
+{ printf 'before\n'; cat "$T/stream.junit"; } | cmp -s - "$T/append.junit" && ok || bad "junit appended to a file differs"
+# The counts' field is padded with spaces before the '>' (the start tags' own white space).
+head -n 3 "$T/stream.junit" | grep -qE '^  <testsuite name="kube5xx" tests="[0-9]+" failures="[0-9]+" errors="1" skipped="[0-9]+" *>$' && ok || bad "junit head: $(head -n 3 "$T/stream.junit")"
 
 # Config: discovered in the nearest parent, typos are errors with file:line.
 mkdir -p "$T/proj/sub"

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -151,12 +152,9 @@ static char *render(lint_output_fn fn, const fx *f, bool show_suppressed, bool c
  * Renders a format through lint_stream, as `kube5xx lint` does, with the report's findings
  * handed over in batches of whole objects holding at least `per` findings each (0: one batch).
  */
-static char *render_stream(const char *format, const fx *f, bool show_suppressed, size_t per)
+/* Streams a format to fp (see render_stream); fp stays open. */
+static void stream_to(FILE *fp, const char *format, const fx *f, bool show_suppressed, size_t per)
 {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *fp = open_memstream(&buf, &len);
-    assert_non_null(fp);
     lint_output o = {.fp = fp,
                      .show_suppressed = show_suppressed,
                      .set = f->set,
@@ -177,8 +175,41 @@ static char *render_stream(const char *format, const fx *f, bool show_suppressed
     }
     assert_int_equal(lint_stream_close(&s, k5_report_summary(f->report)), 0);
     assert_null(s);
+}
+
+/*
+ * Renders a format through lint_stream, as `kube5xx lint` does, with the report's findings
+ * handed over in batches of whole objects holding at least `per` findings each (0: one batch).
+ */
+static char *render_stream(const char *format, const fx *f, bool show_suppressed, size_t per)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+    assert_non_null(fp);
+    stream_to(fp, format, f, show_suppressed, per);
     assert_int_equal(fclose(fp), 0);
     assert_non_null(buf);
+    return buf;
+}
+
+/* The whole content of the file at path (NUL-terminated). */
+static char *slurp(const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    size_t cap = 1 << 16, len = 0, got;
+    char *buf = malloc(cap + 1);
+    assert_non_null(buf);
+    while ((got = fread(buf + len, 1, cap - len, fp)) > 0) {
+        len += got;
+        if (len == cap) {
+            buf = realloc(buf, (cap *= 2) + 1);
+            assert_non_null(buf);
+        }
+    }
+    fclose(fp);
+    buf[len] = '\0';
     return buf;
 }
 
@@ -1300,6 +1331,59 @@ static void test_lint_output__streamed_batches_write_the_whole_report_bytes(void
     fx_free(&f);
 }
 
+/*
+ * JUnit's counts come before its testcases. Streamed to a regular file, its head is written
+ * without them first and again with them at the end (at the head's offset: here after other
+ * bytes); to a file in append mode (where pwrite appends) or a memstream, the testcases are
+ * spooled. Every way gives the whole-report writer's bytes, and the counts' field is as wide
+ * as the digits of their bound ((objects + 1) x (rules + 1) + load errors), padded with spaces.
+ */
+static void test_lint_output__junit_straight_to_a_file_is_the_whole_report(void **state)
+{
+    (void)state;
+    fx f;
+    fx_many_pods(&f, 700);
+    f.errors[0] = (lint_load_error){"broken.yaml", 3, 7, "mapping values are not allowed here"};
+    f.nerrors = 1;
+    for (int shown = 0; shown < 2; shown++) {
+        char *whole = render(lint_output_junit, &f, shown, false);
+        char *prefixed = malloc(strlen(whole) + 8);
+        assert_non_null(prefixed);
+        snprintf(prefixed, strlen(whole) + 8, "before\n%s", whole);
+        for (int append = 0; append < 2; append++) {
+            char path[] = "/tmp/test_lint_output-junit-XXXXXX";
+            int fd = mkstemp(path);
+            assert_true(fd >= 0);
+            assert_int_equal(write(fd, "before\n", 7), 7);
+            assert_int_equal(close(fd), 0);
+            FILE *fp = fopen(path, append ? "a" : "r+");
+            assert_non_null(fp);
+            if (!append)
+                assert_int_equal(fseek(fp, 7, SEEK_SET), 0);
+            stream_to(fp, "junit", &f, shown, 7);
+            assert_int_equal(fclose(fp), 0);
+            char *got = slurp(path);
+            unlink(path);
+            assert_string_equal(got, prefixed);
+            free(got);
+        }
+        /* 700 objects, the registry's rules and 1 load error. */
+        size_t bound = (k5_docset_object_count(f.set) + 1) * (k5_rule_count() + 1) + 1;
+        char digits[32];
+        size_t width = (size_t)snprintf(digits, sizeof digits, "%zu", bound);
+        const char *t = strstr(whole, "<testsuite name=\"kube5xx\" tests=\"");
+        assert_non_null(t);
+        const char *gt = strchr(t, '>');
+        size_t attrs = (size_t)(gt - (t + strlen("<testsuite name=\"kube5xx\"")));
+        assert_int_equal(attrs,
+                         strlen(" tests=\"\" failures=\"\" errors=\"\" skipped=\"\"") + 4 * width);
+        assert_int_equal(gt[-1], ' ');
+        free(prefixed);
+        free(whole);
+    }
+    fx_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1325,6 +1409,7 @@ int main(void)
         cmocka_unit_test(test_lint_output__write_failure_returns_minus_one),
         cmocka_unit_test(test_lint_output__jw_writes_what_cjson_prints),
         cmocka_unit_test(test_lint_output__streamed_batches_write_the_whole_report_bytes),
+        cmocka_unit_test(test_lint_output__junit_straight_to_a_file_is_the_whole_report),
     };
     return cmocka_run_group_tests_name("lint_output", tests, NULL, NULL);
 }
