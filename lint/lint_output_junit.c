@@ -29,6 +29,10 @@
 
 #include "lint_output_internal.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 /*
  * The testcases are rendered into a buffer and written to the stream a block at a time: writing
  * them piece by piece through stdio (a call per attribute, word and reference) was about a fifth
@@ -109,31 +113,77 @@ static void xo_done(xout *x, char *small)
  * CR and LF cannot appear in XML 1.0 at all, not even as references: they are
  * written as a visible "\xNN".
  */
-/* A byte written as it is in text and attributes: printable ASCII that needs no reference
- * (not & < > " '), looked up (a byte at a time: most runs are short). Rows of 16 from 0x00;
- * the bytes from 0x80 are 0 (plain C11: no range designators). */
-static const bool plain_byte[256] = {
-    /* 0x00 */ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    /* 0x10 */ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    /* 0x20 */ 1, 1, 0, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
-    /* 0x30 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1,
-    /* 0x40 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    /* 0x50 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    /* 0x60 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    /* 0x70 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,
-};
+/* A byte written as it is: printable ASCII that needs no reference (not & < >), in
+ * attributes not " ' either, in text also LF and tab (plain[attr][byte]). Rows of 16 from
+ * 0x00; the bytes from 0x80 are 0 (plain C11: no range designators). */
+static const bool plain[2][256] = {
+    {
+        /* text */
+        /* 0x00 */ 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0,
+        /* 0x10 */ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        /* 0x20 */ 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        /* 0x30 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1,
+        /* 0x40 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        /* 0x50 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        /* 0x60 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        /* 0x70 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,
+    },
+    {
+        /* attributes */
+        /* 0x00 */ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        /* 0x10 */ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        /* 0x20 */ 1, 1, 0, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+        /* 0x30 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1,
+        /* 0x40 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        /* 0x50 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        /* 0x60 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        /* 0x70 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,
+    }};
+
+/* The length of the run of plain bytes at the start of s[0..n). */
+static size_t plain_run(const char *s, size_t n, bool attr)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    const bool *t = plain[attr];
+    size_t i = 0;
+#if defined(__SSE2__)
+    /* Sixteen bytes at a time: a byte below 0x20 or from 0x7F (signed: below 0x20, or 0x7F),
+     * not LF or tab in text, or & < >, or in attributes " '. */
+    while (n - i >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(u + i));
+        __m128i odd = _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+                                   _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7F)));
+        __m128i ref = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('&')),
+                                   _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('<')),
+                                                _mm_cmpeq_epi8(v, _mm_set1_epi8('>'))));
+        if (attr) {
+            ref = _mm_or_si128(ref, _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                                 _mm_cmpeq_epi8(v, _mm_set1_epi8('\''))));
+        } else {
+            __m128i ws = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n')),
+                                      _mm_cmpeq_epi8(v, _mm_set1_epi8('\t')));
+            odd = _mm_andnot_si128(ws, odd);
+        }
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(odd, ref));
+        if (m)
+            return i + (unsigned)__builtin_ctz(m);
+        i += 16;
+    }
+#endif
+    while (i < n && t[u[i]])
+        i++;
+    return i;
+}
 
 static void put_xmln(xout *x, const char *s, size_t n, bool attr)
 {
     if (!s)
         return;
     for (size_t i = 0; i < n;) {
-        size_t run = i;
-        while (run < n && plain_byte[(unsigned char)s[run]])
-            run++;
-        if (run > i) {
-            xo_write(x, s + i, run - i);
-            i = run;
+        size_t run = plain_run(s + i, n - i, attr);
+        if (run > 0) {
+            xo_write(x, s + i, run);
+            i += run;
             continue;
         }
         uint32_t cp;
