@@ -602,8 +602,14 @@ static bool plain_sleep(void *ud, unsigned ms)
 
 void k5__kube_backoff_init(k5__kube_backoff *b, unsigned initial_ms, unsigned max_ms)
 {
+    /* Capped: with max_ms near UINT_MAX, step + 1 below wrapped to 0 (a modulo by zero) and
+     * step + jitter wrapped to a short delay. */
     b->initial_ms = initial_ms ? initial_ms : 800u;
     b->max_ms = max_ms ? max_ms : 30000u;
+    if (b->initial_ms > K5__KUBE_BACKOFF_CAP_MS)
+        b->initial_ms = K5__KUBE_BACKOFF_CAP_MS;
+    if (b->max_ms > K5__KUBE_BACKOFF_CAP_MS)
+        b->max_ms = K5__KUBE_BACKOFF_CAP_MS;
     if (b->max_ms < b->initial_ms)
         b->max_ms = b->initial_ms;
     b->cur_ms = b->initial_ms;

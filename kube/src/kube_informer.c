@@ -258,6 +258,8 @@ static unsigned watch_timeout(kind_state *ks, unsigned *seed)
     /* As client-go: the configured timeout times a random factor in [1, 2), so that watches
      * started together do not all end together. */
     unsigned base = ks->inf->opts.watch_timeout_s ? ks->inf->opts.watch_timeout_s : 300u;
+    if (base > K5__KUBE_WATCH_TIMEOUT_CAP_S)
+        base = K5__KUBE_WATCH_TIMEOUT_CAP_S; /* past UINT_MAX / 2 the sum below wrapped */
     return base + (unsigned)(rand_r(seed) % base);
 }
 

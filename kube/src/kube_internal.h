@@ -96,7 +96,12 @@ void k5__kube_status_msg(const k5__kube_req *r, char *buf, size_t size);
 /* "/apis/apps/v1[/namespaces/NS]/deployments" (ns escaped) into buf; false if it does not fit. */
 bool k5__kube_resource_path(const k5_kube_kind *kind, const char *ns, char *buf, size_t size);
 
-/* Exponential backoff with jitter, honouring Retry-After. */
+/* Exponential backoff with jitter, honouring Retry-After. Delays are capped at
+ * K5__KUBE_BACKOFF_CAP_MS whatever the caller asks, so the jitter's arithmetic
+ * (step + a random part up to step) stays far from unsigned's range. */
+#define K5__KUBE_BACKOFF_CAP_MS 3600000u
+/* The longest watch_timeout_s taken (a day); the jitter doubles it at most. */
+#define K5__KUBE_WATCH_TIMEOUT_CAP_S 86400u
 typedef struct k5__kube_backoff {
     unsigned initial_ms, max_ms, cur_ms;
     unsigned seed;

@@ -1,6 +1,7 @@
 /*
  * Unit tests of the kubeconfig parser and the in-cluster config (kube5xx_kube).
  */
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -468,6 +469,29 @@ static void test_kube_backoff__jitter_cap_and_retry_after(void **state)
     assert_int_equal(b.cur_ms, 100);
 }
 
+/* A caller's cap near UINT_MAX: step + 1 wrapped to 0 (a modulo by zero, SIGFPE) and
+ * step + jitter wrapped to a short delay. Delays are capped at an hour instead. */
+static void test_kube_backoff__huge_settings_are_capped(void **state)
+{
+    (void)state;
+    k5__kube_backoff b;
+    k5__kube_backoff_init(&b, UINT_MAX, UINT_MAX);
+    for (int i = 0; i < 8; i++) {
+        unsigned d = k5__kube_backoff_next(&b, -1);
+        assert_int_equal(d, K5__KUBE_BACKOFF_CAP_MS);
+    }
+    assert_int_equal(b.max_ms, K5__KUBE_BACKOFF_CAP_MS);
+    k5__kube_backoff_init(&b, 1000, UINT_MAX);
+    for (int i = 0; i < 40; i++) {
+        unsigned step = b.cur_ms;
+        unsigned d = k5__kube_backoff_next(&b, -1);
+        assert_true(d >= step && d <= K5__KUBE_BACKOFF_CAP_MS);
+    }
+    assert_int_equal(b.cur_ms, K5__KUBE_BACKOFF_CAP_MS);
+    /* The longest Retry-After taken (600 s) is below the cap: the delay stays the cap. */
+    assert_int_equal(k5__kube_backoff_next(&b, LONG_MAX), K5__KUBE_BACKOFF_CAP_MS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -484,6 +508,7 @@ int main(void)
         cmocka_unit_test(test_kube_config__load_from_kubeconfig_env_merges),
         cmocka_unit_test(test_kube_kinds__table),
         cmocka_unit_test(test_kube_backoff__jitter_cap_and_retry_after),
+        cmocka_unit_test(test_kube_backoff__huge_settings_are_capped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

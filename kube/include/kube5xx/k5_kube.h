@@ -232,9 +232,9 @@ typedef struct k5_kube_handlers {
 typedef struct k5_kube_informer_opts {
     const char *ns;              /* namespace to watch; NULL or "": all */
     unsigned page_limit;         /* list page size [500] */
-    unsigned watch_timeout_s;    /* timeoutSeconds of one watch [300, jittered up to 2x] */
-    unsigned backoff_initial_ms; /* first retry delay [800] */
-    unsigned backoff_max_ms;     /* retry delay cap [30000] */
+    unsigned watch_timeout_s;    /* timeoutSeconds of one watch [300, jittered up to 2x; at most 1 day] */
+    unsigned backoff_initial_ms; /* first retry delay [800; at most 1 h] */
+    unsigned backoff_max_ms;     /* retry delay cap [30000; at most 1 h] */
 } k5_kube_informer_opts;
 
 typedef enum k5_kube_state {
