@@ -222,26 +222,33 @@ static bool buf_append(k5__kube_req *r, const char *p, size_t n, size_t limit)
     return true;
 }
 
-/* Hands every complete line of the buffer to on_line and keeps the rest. */
-static bool drain_lines(k5__kube_req *r)
+bool k5__kube_stream_feed(k5__kube_req *r, const char *p, size_t n)
 {
-    size_t start = 0;
-    for (;;) {
-        char *nl = memchr(r->body + start, '\n', r->len - start);
-        if (!nl)
-            break;
-        size_t n = (size_t)(nl - (r->body + start));
-        *nl = '\0';
-        if (n > 0 && r->on_line(r->line_ud, r->body + start, n) != 0) {
-            r->line_abort = true;
+    /* Line by line through the write: only the new bytes are searched for a newline (a 16 MiB
+     * event arriving in 16 KiB writes was searched again from its start on each: ~8 GiB of
+     * memchr), the buffer holds at most the one pending line, and a write that completes a line
+     * and starts the next is judged line by line (appended whole first, it was refused when
+     * the pending line plus the write passed the cap, though no line did). */
+    while (n > 0) {
+        const char *nl = memchr(p, '\n', n);
+        size_t take = nl ? (size_t)(nl - p) + 1 : n;
+        if (r->len + take - (nl ? 1u : 0u) > r->line_limit) {
+            r->overflow = true; /* the line, without its newline, is longer than the cap */
             return false;
         }
-        start += n + 1;
-    }
-    if (start > 0) {
-        memmove(r->body, r->body + start, r->len - start);
-        r->len -= start;
-        r->body[r->len] = '\0';
+        if (!buf_append(r, p, take, r->line_limit + 1))
+            return false;
+        p += take;
+        n -= take;
+        if (nl) {
+            size_t len = r->len - 1;
+            r->body[len] = '\0'; /* the newline */
+            r->len = 0;
+            if (len > 0 && r->on_line(r->line_ud, r->body, len) != 0) {
+                r->line_abort = true;
+                return false;
+            }
+        }
     }
     return true;
 }
@@ -255,14 +262,7 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *ud)
     if (!r->on_line || status != 200)
         return buf_append(r, p, n, r->on_line || status >= 300 ? ERROR_BODY_CAP : r->limit) ? n
                                                                                           : 0;
-    /* Streaming: a line longer than the cap aborts the transfer. */
-    if (!buf_append(r, p, n, r->line_limit + 1) || !drain_lines(r))
-        return 0;
-    if (r->len > r->line_limit) {
-        r->overflow = true;
-        return 0;
-    }
-    return n;
+    return k5__kube_stream_feed(r, p, n) ? n : 0;
 }
 
 static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)

@@ -396,7 +396,7 @@ out:
 }
 
 size_t k5__kube_watch_feed(const k5_kube_kind *kind, const k5_kube_handlers *h, const char *buf,
-                           size_t n)
+                           size_t n, size_t chunk)
 {
     k5_kube_informer inf;
     memset(&inf, 0, sizeof inf);
@@ -410,17 +410,29 @@ size_t k5__kube_watch_feed(const k5_kube_kind *kind, const k5_kube_handlers *h, 
     ks.kind = kind;
     char rv[K5_KUBE_MAX_RV_BYTES] = "";
     watch_ctx wc = {&ks, rv, false, false, 0, ""};
-    char *line = malloc(n + 1);
-    for (size_t i = 0; line && i < n;) {
-        const char *nl = memchr(buf + i, '\n', n - i);
-        size_t len = nl ? (size_t)(nl - (buf + i)) : n - i;
-        memcpy(line, buf + i, len);
-        line[len] = '\0';
-        i += len + 1;
-        if (len > 0 && watch_line(&wc, line, len) != 0)
-            break;
+    if (chunk) {
+        /* As libcurl hands a response over: through the client's line splitter, in pieces. */
+        k5__kube_req r;
+        k5__kube_req_init(&r);
+        r.on_line = watch_line;
+        r.line_ud = &wc;
+        for (size_t i = 0; i < n; i += chunk)
+            if (!k5__kube_stream_feed(&r, buf + i, n - i < chunk ? n - i : chunk))
+                break;
+        k5__kube_req_free(&r);
+    } else {
+        char *line = malloc(n + 1);
+        for (size_t i = 0; line && i < n;) {
+            const char *nl = memchr(buf + i, '\n', n - i);
+            size_t len = nl ? (size_t)(nl - (buf + i)) : n - i;
+            memcpy(line, buf + i, len);
+            line[len] = '\0';
+            i += len + 1;
+            if (len > 0 && watch_line(&wc, line, len) != 0)
+                break;
+        }
+        free(line);
     }
-    free(line);
     pthread_cond_destroy(&inf.cond);
     pthread_mutex_destroy(&inf.lock);
     return (size_t)wc.lines;

@@ -90,6 +90,15 @@ void k5__kube_req_free(k5__kube_req *r);
 K5_WUR k5_status k5__kube_get(k5_kube_client *c, k5__kube_req *r, const char *path,
                               long timeout_s, k5_error *err);
 
+/*
+ * The streaming half of the write callback (a watch's 200 response): appends
+ * the chunk and hands every complete line to r->on_line. False when the
+ * transfer must end: a line longer than r->line_limit (r->overflow), the
+ * consumer asked to stop (r->line_abort), or no memory. A last line without
+ * its newline stays in the buffer, as when the connection ends mid-line.
+ */
+bool k5__kube_stream_feed(k5__kube_req *r, const char *p, size_t n);
+
 /* The message of a Status body ("deployments.apps is forbidden: ..."), or a generic one. */
 void k5__kube_status_msg(const k5__kube_req *r, char *buf, size_t size);
 
@@ -141,9 +150,12 @@ K5_WUR k5_status k5__kube_list_page(const char *body, size_t len, const k5_kube_
 /*
  * Feeds a watch stream's bytes through the informer's event handling, as if
  * they came from the server for `kind`, delivering to `h`. For the fuzz
- * target and tests: no thread, no network. Returns the number of lines read.
+ * target and tests: no thread, no network. `chunk` 0 splits the buffer into
+ * lines directly (a last line needs no newline); otherwise the bytes go
+ * through k5__kube_stream_feed `chunk` bytes at a time, as libcurl hands a
+ * response over. Returns the number of lines read.
  */
 size_t k5__kube_watch_feed(const k5_kube_kind *kind, const k5_kube_handlers *h, const char *buf,
-                           size_t n);
+                           size_t n, size_t chunk);
 
 #endif

@@ -3,7 +3,9 @@
  * The first byte picks the parser, the rest is its input:
  *   0  a kubeconfig (YAML into cJSON, contexts, clusters, users, base64 fields)
  *   1  a list page from the API server (items typed and trimmed, continue, rv)
- *   2  a watch stream (JSON lines: ADDED/MODIFIED/DELETED/BOOKMARK/ERROR)
+ *   2  a watch stream (JSON lines: ADDED/MODIFIED/DELETED/BOOKMARK/ERROR), split into
+ *      lines directly, then again through the client's streaming line splitter
+ *      (k5__kube_stream_feed) in pieces of 1, 7, 64 or 16384 bytes (the byte's spare bits)
  *   out/fuzz/tests/fuzz/fuzz_kube -max_total_time=60 tests/fuzz/seeds/kube
  */
 #include <stdint.h>
@@ -59,7 +61,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     default: {
         k5_kube_handlers h = {NULL, on_event, NULL, NULL, &seen};
-        k5__kube_watch_feed(kind, &h, in, n);
+        k5__kube_watch_feed(kind, &h, in, n, 0);
+        /* Again through the client's line splitter, in pieces of a size the first byte's
+         * spare bits pick, so lines cross the writes' boundaries. */
+        static const size_t chunks[] = {1, 7, 64, 16384};
+        k5__kube_watch_feed(kind, &h, in, n, chunks[(data[0] / 3) % 4]);
         break;
     }
     }

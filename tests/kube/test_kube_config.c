@@ -492,6 +492,71 @@ static void test_kube_backoff__huge_settings_are_capped(void **state)
     assert_int_equal(k5__kube_backoff_next(&b, LONG_MAX), K5__KUBE_BACKOFF_CAP_MS);
 }
 
+typedef struct got_lines {
+    char text[256]; /* the lines joined with '|' */
+    size_t n;
+} got_lines;
+
+static int collect_line(void *ud, char *line, size_t n)
+{
+    got_lines *g = ud;
+    size_t used = strlen(g->text);
+    snprintf(g->text + used, sizeof g->text - used, "%s%.*s", g->n ? "|" : "", (int)n, line);
+    g->n++;
+    return strcmp(line, "stop") == 0;
+}
+
+/* The watch's line splitter gets a response in writes of any size (libcurl's are up to 16 KiB):
+ * every split of the same bytes gives the same lines, and it resumes its newline search where
+ * the last write ended instead of rescanning the pending line from its start. */
+static void test_kube_stream__lines_across_writes(void **state)
+{
+    (void)state;
+    static const char in[] = "a\nbb\n\nccc\n\ndddd\npartial";
+    size_t len = sizeof in - 1;
+    for (size_t chunk = 1; chunk <= len; chunk++) {
+        k5__kube_req r;
+        k5__kube_req_init(&r);
+        got_lines g = {"", 0};
+        r.on_line = collect_line;
+        r.line_ud = &g;
+        for (size_t i = 0; i < len; i += chunk)
+            assert_true(k5__kube_stream_feed(&r, in + i, len - i < chunk ? len - i : chunk));
+        assert_string_equal(g.text, "a|bb|ccc|dddd");
+        assert_int_equal(r.len, strlen("partial")); /* no newline yet: kept, not delivered */
+        assert_memory_equal(r.body, "partial", r.len);
+        k5__kube_req_free(&r);
+    }
+    /* A line past line_limit ends the transfer, whichever write crosses it. */
+    for (size_t chunk = 1; chunk <= 12; chunk++) {
+        k5__kube_req r;
+        k5__kube_req_init(&r);
+        got_lines g = {"", 0};
+        r.on_line = collect_line;
+        r.line_ud = &g;
+        r.line_limit = 8;
+        static const char big[] = "ok\n0123456789abcdef\n";
+        bool go = true;
+        for (size_t i = 0; go && i < sizeof big - 1; i += chunk)
+            go = k5__kube_stream_feed(&r, big + i, sizeof big - 1 - i < chunk ? sizeof big - 1 - i
+                                                                               : chunk);
+        assert_false(go);
+        assert_true(r.overflow);
+        assert_string_equal(g.text, "ok");
+        k5__kube_req_free(&r);
+    }
+    /* The consumer's stop ends it too, with nothing after the stop delivered. */
+    k5__kube_req r;
+    k5__kube_req_init(&r);
+    got_lines g = {"", 0};
+    r.on_line = collect_line;
+    r.line_ud = &g;
+    assert_false(k5__kube_stream_feed(&r, "x\nstop\ny\n", 9));
+    assert_true(r.line_abort);
+    assert_string_equal(g.text, "x|stop");
+    k5__kube_req_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -509,6 +574,7 @@ int main(void)
         cmocka_unit_test(test_kube_kinds__table),
         cmocka_unit_test(test_kube_backoff__jitter_cap_and_retry_after),
         cmocka_unit_test(test_kube_backoff__huge_settings_are_capped),
+        cmocka_unit_test(test_kube_stream__lines_across_writes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
