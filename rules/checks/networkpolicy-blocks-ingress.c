@@ -561,7 +561,9 @@ static bool each_workload(const k5_object *w, void *ud)
     if (k5_node_bool(k5_map_get(w->pod_spec, "hostNetwork"), &host) && host)
         return true;
     way_in mine;
-    const way_in *b = k5__memo_get(f->c, K5__MEMO_NETPOL_INGRESS, w);
+    /* Copies of one manifest (k5__memo_twin) are judged alike: judged once for all. */
+    const k5_object *twin = k5__memo_twin(f->c, w);
+    const way_in *b = k5__memo_get(f->c, K5__MEMO_NETPOL_INGRESS, twin);
     if (!b) {
         f->w = w;
         f->blocked = false;
@@ -577,7 +579,7 @@ static bool each_workload(const k5_object *w, void *ud)
             mine.policies = f->j.policies;
             mine.other_ns = f->j.other_ns;
         }
-        b = k5__memo_put(f->c, K5__MEMO_NETPOL_INGRESS, w, &mine, sizeof mine);
+        b = k5__memo_put(f->c, K5__MEMO_NETPOL_INGRESS, twin, &mine, sizeof mine);
     }
     if (!b->blocked)
         return true;

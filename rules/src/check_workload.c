@@ -47,7 +47,9 @@ static bool visit_hpa(const k5_object *h, void *ud)
 const k5_object *k5__workload_best_hpa(const k5_check *c, const k5_object *obj, int64_t *min)
 {
     const k5_index *idx = k5_check_index(c);
-    const best_hpa *kept = idx ? k5__memo_get(c, K5__MEMO_BEST_HPA, obj) : NULL;
+    /* Copies of one manifest in one file have the same HPA (k5__memo_twin). */
+    const k5_object *twin = idx ? k5__memo_twin(c, obj) : obj;
+    const best_hpa *kept = idx ? k5__memo_get(c, K5__MEMO_BEST_HPA, twin) : NULL;
     best_hpa b = {NULL, 0, obj->file, true};
     if (kept) {
         b = *kept;
@@ -59,7 +61,7 @@ const k5_object *k5__workload_best_hpa(const k5_check *c, const k5_object *obj, 
             b.same_file = false;
             k5_index_hpas_for(idx, obj, visit_hpa, &b);
         }
-        (void)k5__memo_put(c, K5__MEMO_BEST_HPA, obj, &b, sizeof b);
+        (void)k5__memo_put(c, K5__MEMO_BEST_HPA, twin, &b, sizeof b);
     }
     if (b.hpa && min)
         *min = b.min;

@@ -131,12 +131,24 @@ typedef enum k5__memo_slot {
     K5__MEMO_NETPOL_WAYS,
     /* k5__workload_best_hpa: a workload's HPA and its minReplicas */
     K5__MEMO_BEST_HPA,
+    /* k5__memo_twin: the object's twin (a pointer) */
+    K5__MEMO_TWIN,
+    /* k5__lb_each_target: the workloads a Service's selector reaches, duplicates merged */
+    K5__MEMO_LB_TARGETS,
     K5__MEMO_SLOTS
 } k5__memo_slot;
 typedef struct k5__memo k5__memo;
 const void *k5__memo_get(const k5_check *c, k5__memo_slot slot, const k5_object *o);
 const void *k5__memo_put(const k5_check *c, k5__memo_slot slot, const k5_object *o,
                          const void *val, size_t n);
+/*
+ * The object's twin: the first object of the run of the same kind, namespace, name and file
+ * whose content is equal node for node (the same manifest repeated word for word), else o
+ * itself (also for unnamed objects, and when memory runs out). A cross-object rule whose
+ * result for o depends only on o's content and the index may keep it per twin: every copy
+ * then reuses one computation. Kept for the run (K5__MEMO_TWIN).
+ */
+const k5_object *k5__memo_twin(const k5_check *c, const k5_object *o);
 
 /* ---- index (built once per run) ---- */
 

@@ -5,9 +5,11 @@
  * Shared by the lb-* rules.
  */
 #include <ctype.h>
+#include <stdlib.h>
 
 #include "k5_arith.h"
 #include "k5_check.h"
+#include "k5_internal.h"
 
 static bool str_is(k5_str s, const char *lit)
 {
@@ -287,17 +289,12 @@ const k5_object *k5__backendconfig_for(const k5_check *c, const k5_object *svc,
 
 /* ---- from a Service port to the containers behind it ---- */
 
-#define LB_MAX_WORKLOADS 64 /* per Service port; beyond it, duplicates are not merged */
-
 typedef struct target_walk {
     k5_check *c;
     const k5_object *svc;
     const k5_node *svc_port;
     k5__lb_target_fn fn;
     void *ud;
-    k5_status st;
-    const k5_object *found[LB_MAX_WORKLOADS];
-    size_t nfound;
 } target_walk;
 
 static k5_status visit_one(target_walk *tw, const k5_object *w)
@@ -329,15 +326,34 @@ static k5_status visit_one(target_walk *tw, const k5_object *w)
     return tw->fn(tw->c, &t, tw->ud);
 }
 
+/* The workloads a Service's selector reaches, each duplicate merged into one (in the order
+ * the index selects them). */
+typedef struct lb_targets {
+    size_t n;
+    const k5_object *w[];
+} lb_targets;
+
+typedef struct collected {
+    const k5_object **w;
+    size_t n, cap;
+    bool failed;
+} collected;
+
 static bool collect_workload(const k5_object *w, void *ud)
 {
-    target_walk *tw = ud;
-    if (tw->nfound < LB_MAX_WORKLOADS) {
-        tw->found[tw->nfound++] = w;
-        return true;
+    collected *k = ud;
+    if (k->n == k->cap) {
+        size_t cap = k->cap ? 2 * k->cap : 16;
+        const k5_object **p = realloc(k->w, cap * sizeof *p);
+        if (!p) {
+            k->failed = true;
+            return false;
+        }
+        k->w = p;
+        k->cap = cap;
     }
-    tw->st = visit_one(tw, w);
-    return tw->st == K5_OK;
+    k->w[k->n++] = w;
+    return true;
 }
 
 /* True when `b` stands for the same object as `a` (a duplicate Kind/name) and is preferred:
@@ -350,22 +366,93 @@ static bool preferred_duplicate(const k5_object *svc, const k5_object *a, const 
     return a_same != b_same ? b_same : b->index < a->index;
 }
 
+/*
+ * The same workload defined twice (in two files, or repeated in one) is judged once: of each
+ * Kind/name the one the Service's own file defines, else the first. A table of Kind/name
+ * groups keeps this linear in the workloads selected, however many repeat.
+ */
+static lb_targets *merge_duplicates(const k5_object *svc, const collected *k)
+{
+    lb_targets *t = malloc(sizeof *t + k->n * sizeof t->w[0]);
+    size_t cap = 16;
+    while (cap < 2 * k->n)
+        cap *= 2;
+    size_t *best = t ? calloc(cap, sizeof *best) : NULL; /* 1 + the group's preferred, or 0 */
+    if (!best) {
+        free(t);
+        return NULL;
+    }
+    for (size_t i = 0; i < k->n; i++) {
+        const k5_object *w = k->w[i];
+        uint64_t h = k5__hash_key(w->name.p, w->name.n) ^ k5__hash_key(w->kind.p, w->kind.n);
+        size_t at = (size_t)h & (cap - 1);
+        while (best[at] && !(k5__str_eq(k->w[best[at] - 1]->kind, w->kind) &&
+                             k5__str_eq(k->w[best[at] - 1]->name, w->name)))
+            at = (at + 1) & (cap - 1);
+        if (!best[at] || preferred_duplicate(svc, k->w[best[at] - 1], w))
+            best[at] = i + 1;
+    }
+    /* In selection order: each group's preferred member where it was selected. */
+    bool *keep = calloc(k->n ? k->n : 1, sizeof *keep);
+    if (!keep) {
+        free(best);
+        free(t);
+        return NULL;
+    }
+    for (size_t at = 0; at < cap; at++)
+        if (best[at])
+            keep[best[at] - 1] = true;
+    t->n = 0;
+    for (size_t i = 0; i < k->n; i++)
+        if (keep[i])
+            t->w[t->n++] = k->w[i];
+    free(keep);
+    free(best);
+    return t;
+}
+
+/*
+ * The merged targets of svc's selector, kept per run on the Service's twin (k5__memo_twin):
+ * copies of one Service, and every Ingress backend naming it, select once. *own is set when
+ * the memo could not keep them: the caller frees it.
+ */
+static const lb_targets *targets_of(k5_check *c, const k5_object *svc, const k5_node *sel,
+                                    lb_targets **own, k5_status *st)
+{
+    *own = NULL;
+    const k5_object *twin = k5__memo_twin(c, svc);
+    const lb_targets *t = k5__memo_get(c, K5__MEMO_LB_TARGETS, twin);
+    if (t)
+        return t;
+    collected k = {NULL, 0, 0, false};
+    k5_index_select(k5_check_index(c), svc->namespace_, sel, K5_SELECTOR_MAP, K5_KINDS_SERVING,
+                    collect_workload, &k);
+    lb_targets *mine = k.failed ? NULL : merge_duplicates(svc, &k);
+    free(k.w);
+    if (!mine) {
+        *st = K5_ENOMEM;
+        return NULL;
+    }
+    t = k5__memo_put(c, K5__MEMO_LB_TARGETS, twin, mine, sizeof *mine + mine->n * sizeof mine->w[0]);
+    if (t == mine)
+        *own = mine;
+    else
+        free(mine);
+    return t;
+}
+
 k5_status k5__lb_each_target(k5_check *c, const k5_object *svc, const k5_node *svc_port,
                              k5__lb_target_fn fn, void *ud)
 {
     const k5_node *sel = k5_node_at(svc->root, "spec.selector");
     if (!k5_node_is_map(sel) || !k5_node_len(sel))
         return K5_OK;
-    target_walk tw = {c, svc, svc_port, fn, ud, K5_OK, {NULL}, 0};
-    k5_index_select(k5_check_index(c), svc->namespace_, sel, K5_SELECTOR_MAP, K5_KINDS_SERVING,
-                    collect_workload, &tw);
-    /* The same workload defined in two files is judged once (the notice names both). */
-    for (size_t i = 0; i < tw.nfound && tw.st == K5_OK; i++) {
-        bool dup = false;
-        for (size_t j = 0; j < tw.nfound && !dup; j++)
-            dup = preferred_duplicate(svc, tw.found[i], tw.found[j]);
-        if (!dup)
-            tw.st = visit_one(&tw, tw.found[i]);
-    }
-    return tw.st;
+    target_walk tw = {c, svc, svc_port, fn, ud};
+    k5_status st = K5_OK;
+    lb_targets *own;
+    const lb_targets *t = targets_of(c, svc, sel, &own, &st);
+    for (size_t i = 0; t && i < t->n && st == K5_OK; i++)
+        st = visit_one(&tw, t->w[i]);
+    free(own);
+    return st;
 }

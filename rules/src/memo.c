@@ -80,3 +80,132 @@ void k5__memo_free(k5__memo *m)
         free((void *)atomic_load_explicit(&m->slot[i], memory_order_relaxed));
     free(m);
 }
+
+/* ---- twins: objects repeated word for word ---- */
+
+/*
+ * The same manifests linted many times in one run (renders of one chart, the same examples
+ * concatenated) repeat objects that are equal in every respect a rule reads: kind,
+ * namespace, file and content. Whatever a cross-object rule works out for one of them from
+ * its content and the index, it works out for the others, so a rule that keeps a result per
+ * object (k5__memo) may keep it per twin and compute it once for all the copies.
+ */
+
+static uint64_t mix_in(uint64_t h, uint64_t v)
+{
+    h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+    return h * 0xff51afd7ed558ccdULL;
+}
+
+static uint64_t node_hash(const k5_node *n, uint64_t h)
+{
+    h = mix_in(h, n->bits);
+    size_t len = k5_node_len(n);
+    if (k5_node_is_map(n) || k5_node_is_seq(n)) {
+        size_t items = k5_node_is_map(n) ? 2 * len : len;
+        for (size_t i = 0; i < items; i++)
+            h = node_hash(&n->u.items[i], h);
+    } else if (len && n->u.str) {
+        h = mix_in(h, k5__hash_key(n->u.str, len));
+    }
+    return h;
+}
+
+/* Equal type, quoting, length and text, item by item: what every accessor reads. */
+static bool node_same(const k5_node *a, const k5_node *b)
+{
+    if (a == b)
+        return true;
+    if (a->bits != b->bits)
+        return false;
+    size_t len = k5_node_len(a);
+    if (k5_node_is_map(a) || k5_node_is_seq(a)) {
+        size_t items = k5_node_is_map(a) ? 2 * len : len;
+        for (size_t i = 0; i < items; i++)
+            if (!node_same(&a->u.items[i], &b->u.items[i]))
+                return false;
+        return true;
+    }
+    return len == 0 || a->u.str == b->u.str || memcmp(a->u.str, b->u.str, len) == 0;
+}
+
+static bool str_same(k5_str a, k5_str b)
+{
+    return a.n == b.n && (a.n == 0 || memcmp(a.p, b.p, a.n) == 0);
+}
+
+static bool twins(const k5_object *a, const k5_object *b)
+{
+    return a->file == b->file && a->kind_id == b->kind_id &&
+           a->namespace_implicit == b->namespace_implicit && str_same(a->kind, b->kind) &&
+           str_same(a->api_version, b->api_version) && str_same(a->name, b->name) &&
+           str_same(a->namespace_, b->namespace_) && str_same(a->source, b->source) &&
+           node_same(a->root, b->root);
+}
+
+typedef struct named {
+    const k5_object **o;
+    size_t n, cap;
+    bool failed;
+} named;
+
+static bool collect_named(const k5_object *o, void *ud)
+{
+    named *g = ud;
+    if (g->n == g->cap) {
+        size_t cap = g->cap ? 2 * g->cap : 16;
+        const k5_object **p = realloc(g->o, cap * sizeof *p);
+        if (!p) {
+            g->failed = true;
+            return false;
+        }
+        g->o = p;
+        g->cap = cap;
+    }
+    g->o[g->n++] = o;
+    return true;
+}
+
+const k5_object *k5__memo_twin(const k5_check *c, const k5_object *o)
+{
+    if (!o->named || !o->root)
+        return o;
+    const k5_object *const *kept = k5__memo_get(c, K5__MEMO_TWIN, o);
+    if (kept)
+        return *kept;
+    /* The first ask for a name judges every object of that kind, namespace and name at once
+     * (each is its own twin or an earlier one's), so copies cost one pass, not one each. */
+    named g = {NULL, 0, 0, false};
+    k5_index_each_named(k5_check_index(c), o->namespace_, o->kind_id, o->name, collect_named, &g);
+    const k5_object *twin = o;
+    size_t cap = 16;
+    while (cap < 2 * g.n)
+        cap *= 2;
+    uint64_t *hash = g.failed ? NULL : malloc(g.n * sizeof *hash);
+    size_t *slot = hash ? malloc(cap * sizeof *slot) : NULL; /* 1 + first of its class, or 0 */
+    if (slot) {
+        memset(slot, 0, cap * sizeof *slot);
+        for (size_t i = 0; i < g.n; i++) {
+            const k5_object *x = g.o[i];
+            hash[i] = node_hash(x->root, mix_in(x->file, x->kind_id));
+            size_t at = (size_t)hash[i] & (cap - 1);
+            const k5_object *first = x;
+            for (; slot[at]; at = (at + 1) & (cap - 1)) {
+                size_t j = slot[at] - 1;
+                if (hash[j] == hash[i] && twins(g.o[j], x)) {
+                    first = g.o[j];
+                    break;
+                }
+            }
+            if (!slot[at])
+                slot[at] = i + 1;
+            if (x == o)
+                twin = first;
+            (void)k5__memo_put(c, K5__MEMO_TWIN, x, &first, sizeof first);
+        }
+    }
+    free(slot);
+    free(hash);
+    free(g.o);
+    return twin;
+}
