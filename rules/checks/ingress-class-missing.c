@@ -70,7 +70,18 @@ static k5_status check(k5_check *c, const k5_object *obj)
         return K5_OK;
     classes cl = {.c = c, .len = 0, .count = 0, .ing = obj, .want = name};
     cl.names[0] = '\0';
-    k5_index_each_all(idx, K5_KIND_INGRESSCLASS, collect, &cl);
+    /* Copies of one Ingress (k5__memo_twin) name the same class in the same file: the
+     * IngressClasses are read once for all. */
+    bool copies;
+    const k5_object *twin = k5__memo_twin(c, obj, &copies);
+    const classes *kept = copies ? k5__memo_get(c, K5__MEMO_INGRESS_CLASSES, twin) : NULL;
+    if (kept) {
+        cl = *kept;
+    } else {
+        k5_index_each_all(idx, K5_KIND_INGRESSCLASS, collect, &cl);
+        if (copies)
+            (void)k5__memo_put(c, K5__MEMO_INGRESS_CLASSES, twin, &cl, sizeof cl);
+    }
     /* A repository of independent examples holds some controller's IngressClass while other
      * examples use classes their clusters install (eks-workshop-v2: "eks-auto-alb" in one
      * module, "alb" from the load balancer controller's chart in others). Judged only when an
@@ -96,7 +107,9 @@ const k5_rule k5__rule_ingress_class_missing = {
                   "name is a near miss (a typo) of one in the input; at admission, against the "
                   "cluster's IngressClasses (a warning: the class may come later in the same "
                   "apply)",
-    .cost = "O(1) per Ingress: IngressClasses are looked up by name (hash index)",
+    .cost = "O(1) per Ingress: IngressClasses are looked up by name (hash index); an Ingress "
+            "whose class is missing reads every IngressClass of the input for its message "
+            "(once for all word-for-word copies of the Ingress in one file)",
     .summary = "An Ingress's ingressClassName names no IngressClass of the input",
     .explanation =
         "An ingress controller serves only the Ingresses whose spec.ingressClassName names an "

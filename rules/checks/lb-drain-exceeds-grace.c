@@ -148,7 +148,11 @@ const k5_rule k5__rule_lb_drain_exceeds_grace = {
                   "other than a sleep) is not judged, and a missing one is "
                   "prestop-hook-missing's finding",
     .cost = "O(backends + pods selected) per Ingress or Service: Services by name and pod "
-            "templates by label (hash index)",
+            "templates by label (hash index)"
+            "; a Service's workloads are selected once per run for all its word-for-word "
+            "copies and every Ingress naming it (k5__memo_twin), and a workload selected "
+            "many times under one Kind/name is judged once (a hash table, not pairs), so n "
+            "copies of a stream cost n, not n^2 (measured: bench/scale_bench.sh figure 8)",
     .summary = "An AWS load balancer drains pod targets longer than the pods live, or pods "
                "stop before deregistration takes effect",
     .explanation =

@@ -304,7 +304,11 @@ const k5_rule k5__rule_lb_idle_timeout_exceeds_keepalive = {
                   "--keepAliveTimeout): a server's built-in default (Node's 5s, gunicorn's "
                   "2s) or a value in a config file is not in the manifest, so it stays silent",
     .cost = "O(backends + pods selected) per Ingress: Services by name and pod templates by "
-            "label (hash index)",
+            "label (hash index)"
+            "; a Service's workloads are selected once per run for all its word-for-word "
+            "copies and every Ingress naming it (k5__memo_twin), and a workload selected "
+            "many times under one Kind/name is judged once (a hash table, not pairs), so n "
+            "copies of a stream cost n, not n^2 (measured: bench/scale_bench.sh figure 8)",
     .summary = "A load balancer reuses idle connections longer than the backend keeps them",
     .explanation =
         "An ALB or Google's load balancer keeps its connections to the pods open between "

@@ -48,7 +48,7 @@ const k5_object *k5__workload_best_hpa(const k5_check *c, const k5_object *obj, 
 {
     const k5_index *idx = k5_check_index(c);
     /* Copies of one manifest in one file have the same HPA (k5__memo_twin). */
-    const k5_object *twin = idx ? k5__memo_twin(c, obj) : obj;
+    const k5_object *twin = idx ? k5__memo_twin(c, obj, NULL) : obj;
     const best_hpa *kept = idx ? k5__memo_get(c, K5__MEMO_BEST_HPA, twin) : NULL;
     best_hpa b = {NULL, 0, obj->file, true};
     if (kept) {
@@ -282,6 +282,20 @@ bool k5__selects_some_pod(const k5_check *c, k5_str ns, const k5_node *sel, k5_s
     return w.found;
 }
 
+bool k5__selects_some_pod_of(const k5_check *c, const k5_object *obj, const k5_node *sel,
+                             k5_selector_type type)
+{
+    bool copies;
+    const k5_object *twin = k5__memo_twin(c, obj, &copies);
+    const bool *kept = copies ? k5__memo_get(c, K5__MEMO_SELECTS_SOME, twin) : NULL;
+    if (kept)
+        return *kept;
+    bool some = k5__selects_some_pod(c, obj->namespace_, sel, type);
+    if (copies)
+        (void)k5__memo_put(c, K5__MEMO_SELECTS_SOME, twin, &some, sizeof some);
+    return some;
+}
+
 typedef struct sbuf {
     char *p;
     size_t size, len;
@@ -486,9 +500,18 @@ static bool visit_elsewhere(const k5_object *o, void *ud)
 const k5_object *k5__select_elsewhere(const k5_check *c, const k5_object *self,
                                       const k5_node *sel, k5_selector_type type, bool *implicit)
 {
+    bool copies;
+    const k5_object *twin = k5__memo_twin(c, self, &copies);
+    const elsewhere *kept = copies ? k5__memo_get(c, K5__MEMO_ELSEWHERE, twin) : NULL;
     elsewhere e = {self, NULL, NULL};
-    k5_index_select_elsewhere(k5_check_index(c), self->namespace_, sel, type, K5_KINDS_WORKLOAD,
-                              visit_elsewhere, &e);
+    if (kept) {
+        e = *kept;
+    } else {
+        k5_index_select_elsewhere(k5_check_index(c), self->namespace_, sel, type,
+                                  K5_KINDS_WORKLOAD, visit_elsewhere, &e);
+        if (copies)
+            (void)k5__memo_put(c, K5__MEMO_ELSEWHERE, twin, &e, sizeof e);
+    }
     *implicit = !e.found && e.implicit_obj;
     return e.found ? e.found : e.implicit_obj;
 }

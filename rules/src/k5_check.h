@@ -131,10 +131,24 @@ typedef enum k5__memo_slot {
     K5__MEMO_NETPOL_WAYS,
     /* k5__workload_best_hpa: a workload's HPA and its minReplicas */
     K5__MEMO_BEST_HPA,
-    /* k5__memo_twin: the object's twin (a pointer) */
+    /* k5__memo_twin: the object's twin, and whether it has copies */
     K5__MEMO_TWIN,
     /* k5__lb_each_target: the workloads a Service's selector reaches, duplicates merged */
     K5__MEMO_LB_TARGETS,
+    /* Kept per twin for objects with copies (k5__memo_twin), each the result of one rule's
+     * search for the object: pdb-missing (a budget covers the workload), pdb-overlap,
+     * pdb-blocks-eviction (the pods selected), k5__selects_some_pod_of, k5__select_elsewhere,
+     * hpa-replicas-conflict (a workload's HPAs, an HPA's rival), networkpolicy-blocks-ingress
+     * (the policy's first blocked workload), ingress-class-missing (the input's classes) */
+    K5__MEMO_PDB_COVERED,
+    K5__MEMO_PDB_OVERLAP,
+    K5__MEMO_PDB_TALLY,
+    K5__MEMO_SELECTS_SOME,
+    K5__MEMO_ELSEWHERE,
+    K5__MEMO_HPAS,
+    K5__MEMO_HPA_RIVAL,
+    K5__MEMO_NETPOL_FOUND,
+    K5__MEMO_INGRESS_CLASSES,
     K5__MEMO_SLOTS
 } k5__memo_slot;
 typedef struct k5__memo k5__memo;
@@ -144,11 +158,13 @@ const void *k5__memo_put(const k5_check *c, k5__memo_slot slot, const k5_object 
 /*
  * The object's twin: the first object of the run of the same kind, namespace, name and file
  * whose content is equal node for node (the same manifest repeated word for word), else o
- * itself (also for unnamed objects, and when memory runs out). A cross-object rule whose
- * result for o depends only on o's content and the index may keep it per twin: every copy
- * then reuses one computation. Kept for the run (K5__MEMO_TWIN).
+ * itself (also for unnamed objects, and when memory runs out). *copies (may be NULL) is set
+ * when o has such copies. A cross-object rule whose result for o depends only on o's content
+ * and the index may keep it per twin: every copy then reuses one computation. A rule that
+ * asks only once per object keeps its result only when *copies says another copy will ask.
+ * Kept for the run (K5__MEMO_TWIN).
  */
-const k5_object *k5__memo_twin(const k5_check *c, const k5_object *o);
+const k5_object *k5__memo_twin(const k5_check *c, const k5_object *o, bool *copies);
 
 /* ---- index (built once per run) ---- */
 
@@ -542,6 +558,9 @@ const k5_node *k5__pdb_selector(const k5_object *pdb);
  * Both walks run only after the index found nothing, on the reporting path.
  */
 bool k5__selects_some_pod(const k5_check *c, k5_str ns, const k5_node *sel, k5_selector_type type);
+/* The same for obj's own selector `sel` in its namespace, kept for obj's copies (its twin). */
+bool k5__selects_some_pod_of(const k5_check *c, const k5_object *obj, const k5_node *sel,
+                             k5_selector_type type);
 
 /*
  * Writes a selector the way kubectl prints one: `app=web, tier in (a,b),
@@ -593,7 +612,8 @@ void k5__absence_of(const k5_check *c, const k5_node *sel, k5_str name, k5__abse
  * namespaces are written down (metadata.namespace, a kustomization or --namespace): a
  * certain mistake. When the only matches are where one of the two names no namespace (it
  * lands wherever it is applied), returns such a match and sets *implicit: the rule cannot
- * be sure and reports at most a warning. NULL when there is no match anywhere.
+ * be sure and reports at most a warning. NULL when there is no match anywhere. sel must be
+ * self's own selector: the answer is kept for self's copies (its twin).
  */
 const k5_object *k5__select_elsewhere(const k5_check *c, const k5_object *self,
                                       const k5_node *sel, k5_selector_type type, bool *implicit);

@@ -420,7 +420,7 @@ static const lb_targets *targets_of(k5_check *c, const k5_object *svc, const k5_
                                     lb_targets **own, k5_status *st)
 {
     *own = NULL;
-    const k5_object *twin = k5__memo_twin(c, svc);
+    const k5_object *twin = k5__memo_twin(c, svc, NULL);
     const lb_targets *t = k5__memo_get(c, K5__MEMO_LB_TARGETS, twin);
     if (t)
         return t;

@@ -15,9 +15,13 @@
 
 #include "k5_index.h"
 
+typedef _Atomic(const void *) memo_cell;
+
 struct k5__memo {
-    size_t n;                     /* objects of the run */
-    _Atomic(const void *) slot[]; /* n x K5__MEMO_SLOTS */
+    size_t n; /* objects of the run */
+    /* One array of n cells per slot, made on the slot's first put: a run pays only for the
+     * slots its rules use. */
+    _Atomic(memo_cell *) slot[K5__MEMO_SLOTS];
 };
 
 static k5__memo *memo_of(const k5_check *c, bool create)
@@ -28,13 +32,10 @@ static k5__memo *memo_of(const k5_check *c, bool create)
     k5__memo *m = atomic_load_explicit(&idx->memo, memory_order_acquire);
     if (m || !create)
         return m;
-    size_t n = k5_docset_object_count(idx->set);
-    if (n > (SIZE_MAX - sizeof *m) / K5__MEMO_SLOTS / sizeof m->slot[0])
-        return NULL;
-    m = calloc(1, sizeof *m + n * K5__MEMO_SLOTS * sizeof m->slot[0]);
+    m = calloc(1, sizeof *m);
     if (!m)
         return NULL;
-    m->n = n;
+    m->n = k5_docset_object_count(idx->set);
     k5__memo *seen = NULL;
     if (!atomic_compare_exchange_strong_explicit(&idx->memo, &seen, m, memory_order_acq_rel,
                                                  memory_order_acquire)) {
@@ -44,12 +45,32 @@ static k5__memo *memo_of(const k5_check *c, bool create)
     return m;
 }
 
+static memo_cell *cells_of(k5__memo *m, k5__memo_slot slot, bool create)
+{
+    memo_cell *cells = atomic_load_explicit(&m->slot[slot], memory_order_acquire);
+    if (cells || !create)
+        return cells;
+    if (m->n > SIZE_MAX / sizeof *cells)
+        return NULL;
+    cells = calloc(m->n ? m->n : 1, sizeof *cells);
+    if (!cells)
+        return NULL;
+    memo_cell *seen = NULL;
+    if (!atomic_compare_exchange_strong_explicit(&m->slot[slot], &seen, cells,
+                                                 memory_order_acq_rel, memory_order_acquire)) {
+        free(cells);
+        return seen;
+    }
+    return cells;
+}
+
 const void *k5__memo_get(const k5_check *c, k5__memo_slot slot, const k5_object *o)
 {
     k5__memo *m = memo_of(c, false);
     if (!m || o->index >= m->n || (unsigned)slot >= K5__MEMO_SLOTS)
         return NULL;
-    return atomic_load_explicit(&m->slot[o->index * K5__MEMO_SLOTS + slot], memory_order_acquire);
+    memo_cell *cells = cells_of(m, slot, false);
+    return cells ? atomic_load_explicit(&cells[o->index], memory_order_acquire) : NULL;
 }
 
 const void *k5__memo_put(const k5_check *c, k5__memo_slot slot, const k5_object *o,
@@ -58,14 +79,14 @@ const void *k5__memo_put(const k5_check *c, k5__memo_slot slot, const k5_object 
     k5__memo *m = memo_of(c, true);
     if (!m || o->index >= m->n || (unsigned)slot >= K5__MEMO_SLOTS)
         return val;
-    void *copy = malloc(n ? n : 1);
+    memo_cell *cells = cells_of(m, slot, true);
+    void *copy = cells ? malloc(n ? n : 1) : NULL;
     if (!copy)
         return val;
     memcpy(copy, val, n);
     const void *seen = NULL;
-    if (!atomic_compare_exchange_strong_explicit(&m->slot[o->index * K5__MEMO_SLOTS + slot], &seen,
-                                                 copy, memory_order_acq_rel,
-                                                 memory_order_acquire)) {
+    if (!atomic_compare_exchange_strong_explicit(&cells[o->index], &seen, copy,
+                                                 memory_order_acq_rel, memory_order_acquire)) {
         free(copy);
         return seen;
     }
@@ -76,8 +97,12 @@ void k5__memo_free(k5__memo *m)
 {
     if (!m)
         return;
-    for (size_t i = 0; i < m->n * K5__MEMO_SLOTS; i++)
-        free((void *)atomic_load_explicit(&m->slot[i], memory_order_relaxed));
+    for (size_t s = 0; s < K5__MEMO_SLOTS; s++) {
+        memo_cell *cells = atomic_load_explicit(&m->slot[s], memory_order_relaxed);
+        for (size_t i = 0; cells && i < m->n; i++)
+            free((void *)atomic_load_explicit(&cells[i], memory_order_relaxed));
+        free(cells);
+    }
     free(m);
 }
 
@@ -166,45 +191,65 @@ static bool collect_named(const k5_object *o, void *ud)
     return true;
 }
 
-const k5_object *k5__memo_twin(const k5_check *c, const k5_object *o)
+typedef struct twin_of {
+    const k5_object *twin;
+    bool copies;
+} twin_of;
+
+const k5_object *k5__memo_twin(const k5_check *c, const k5_object *o, bool *copies)
 {
+    bool none;
+    copies = copies ? copies : &none;
+    *copies = false;
     if (!o->named || !o->root)
         return o;
-    const k5_object *const *kept = k5__memo_get(c, K5__MEMO_TWIN, o);
-    if (kept)
-        return *kept;
+    const twin_of *kept = k5__memo_get(c, K5__MEMO_TWIN, o);
+    if (kept) {
+        *copies = kept->copies;
+        return kept->twin;
+    }
     /* The first ask for a name judges every object of that kind, namespace and name at once
-     * (each is its own twin or an earlier one's), so copies cost one pass, not one each. */
+     * (each is its own twin or an earlier one's), so copies cost one pass, not one each. A
+     * name defined once is its own twin, and nothing is kept for it. */
     named g = {NULL, 0, 0, false};
     k5_index_each_named(k5_check_index(c), o->namespace_, o->kind_id, o->name, collect_named, &g);
     const k5_object *twin = o;
     size_t cap = 16;
     while (cap < 2 * g.n)
         cap *= 2;
-    uint64_t *hash = g.failed ? NULL : malloc(g.n * sizeof *hash);
-    size_t *slot = hash ? malloc(cap * sizeof *slot) : NULL; /* 1 + first of its class, or 0 */
+    uint64_t *hash = g.failed || g.n < 2 ? NULL : malloc(g.n * sizeof *hash);
+    size_t *first = hash ? malloc(g.n * sizeof *first) : NULL; /* each one's class */
+    size_t *size = first ? calloc(g.n, sizeof *size) : NULL;   /* by class: its members */
+    size_t *slot = size ? calloc(cap, sizeof *slot) : NULL;    /* 1 + a class, or 0 */
     if (slot) {
-        memset(slot, 0, cap * sizeof *slot);
         for (size_t i = 0; i < g.n; i++) {
             const k5_object *x = g.o[i];
             hash[i] = node_hash(x->root, mix_in(x->file, x->kind_id));
             size_t at = (size_t)hash[i] & (cap - 1);
-            const k5_object *first = x;
+            first[i] = i;
             for (; slot[at]; at = (at + 1) & (cap - 1)) {
                 size_t j = slot[at] - 1;
                 if (hash[j] == hash[i] && twins(g.o[j], x)) {
-                    first = g.o[j];
+                    first[i] = j;
                     break;
                 }
             }
             if (!slot[at])
                 slot[at] = i + 1;
-            if (x == o)
-                twin = first;
-            (void)k5__memo_put(c, K5__MEMO_TWIN, x, &first, sizeof first);
+            size[first[i]]++;
+        }
+        for (size_t i = 0; i < g.n; i++) {
+            twin_of t = {g.o[first[i]], size[first[i]] > 1};
+            if (g.o[i] == o) {
+                twin = t.twin;
+                *copies = t.copies;
+            }
+            (void)k5__memo_put(c, K5__MEMO_TWIN, g.o[i], &t, sizeof t);
         }
     }
     free(slot);
+    free(size);
+    free(first);
     free(hash);
     free(g.o);
     return twin;
