@@ -29,7 +29,10 @@
 #   7. the other shapes, each at N/2 and N with the growth check of 4: selectors with Exists
 #      and DoesNotExist (SELECTORS, default 40,000 -- bench/gen_shapes.py), many objects in one
 #      namespace, many small files and deep directory trees (FILES, default 40,000).
-# Figures 1-5 and 7 run with --jobs 1 (one thread: CPU time is what they compare).
+#   8. repeated names: the rule fixtures (tests/fixtures) repeated REPEAT/2 and REPEAT times
+#      (default 64) in one stream, so that every kind, namespace and name repeats: the growth
+#      check of 4.
+# Figures 1-5, 7 and 8 run with --jobs 1 (one thread: CPU time is what they compare).
 # Times are CPU seconds (user + system, median of RUNS runs, default 3): on a machine shared by
 # several people the wall clock measures the neighbours; wall medians are printed beside.
 # A generated stream of more documents than the linter takes per file (K5_MAX_DOCUMENTS,
@@ -221,7 +224,7 @@ echo
 selectors=${SELECTORS:-40000}
 nfiles=${FILES:-40000}
 growth() { # growth NAME N PREV_CPU CPU: prints the line, flags growth over GROWTH_MAX
-    local line="7. $1, N = $2: lint ${4} s CPU"
+    local line="${fig:-7}. $1, N = $2: lint ${4} s CPU"
     if [ -n "$3" ]; then
         local g verdict=linear
         g=$(ratio "$4" "$3")
@@ -259,7 +262,42 @@ for shape in files deep; do
     done
 done
 rm -rf "$work/tree"
+
+# ---- 8. repeated names: the rule fixtures repeated N/2 and N times in one stream ----
+# Every object's kind, namespace and name repeats N times in one file, as when many renders
+# of one chart or a directory of examples are linted at once: every cross-object rule sees
+# every copy of every partner. REPEAT copies (default 64: ~15 MB, 47,616 objects, ~0.9 s CPU
+# here; the fixtures are this checkout's tests/fixtures), --format json, same growth check
+# of time and of peak RSS; at least 5 runs each (medians), as its runs are short.
+echo
+fig=8
+repeat=${REPEAT:-64}
+runs=$((runs > 5 ? runs : 5))
+find "$here/../tests/fixtures" -name '*.yaml' | LC_ALL=C sort | while read -r f; do
+    cat "$f"
+    echo '---'
+done >"$work/one.yaml"
+prev=""
+prev_rss=""
+for n in $((repeat / 2)) "$repeat"; do
+    for _ in $(seq "$n"); do cat "$work/one.yaml"; done >"$work/repeat.yaml"
+    read -r c_cpu _ c_rss < <(measure $(lint -f json -o /dev/null "$work/repeat.yaml"))
+    growth "the rule fixtures repeated in one stream ($(wc -c <"$work/repeat.yaml") bytes, peak $((c_rss / 1024)) MiB)" "$n" "$prev" "$c_cpu"
+    # Memory as figure 4 checks it: peak RSS growth over GROWTH_MAX fails too.
+    if [ -n "$prev_rss" ]; then
+        m=$(ratio "$c_rss" "$prev_rss")
+        if python3 -c "import sys; sys.exit(not float(sys.argv[1]) > float(sys.argv[2]))" "$m" "$growth_max"; then
+            echo "   peak RSS x$m for 2x the input: SUPERLINEAR (over $growth_max)"
+            superlinear=1
+        else
+            echo "   peak RSS x$m for 2x the input: linear"
+        fi
+    fi
+    prev=$c_cpu
+    prev_rss=$c_rss
+done
+rm -f "$work/one.yaml" "$work/repeat.yaml"
 if [ "$superlinear" = 1 ]; then
-    echo "growth check failed: a shape of figure 4, 5 or 7 grew faster than x$growth_max for 2x the input"
+    echo "growth check failed: a shape of figure 4, 5, 7 or 8 grew faster than x$growth_max for 2x the input"
     exit 1
 fi
