@@ -320,7 +320,7 @@ static bool jw_reserve(lint_jw *w, size_t n)
     return true;
 }
 
-void lint_jw_raw(lint_jw *w, const char *s, size_t n)
+void lint_jw_raw_grow(lint_jw *w, const char *s, size_t n)
 {
     if (!jw_reserve(w, n))
         return;

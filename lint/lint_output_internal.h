@@ -88,7 +88,17 @@ typedef struct lint_jw {
     size_t len, cap;
     bool oom;
 } lint_jw;
-void lint_jw_raw(lint_jw *w, const char *s, size_t n);
+void lint_jw_raw_grow(lint_jw *w, const char *s, size_t n);
+/* Inline: a copy into room already there is most calls (a dozen per finding); the rest grow. */
+static inline void lint_jw_raw(lint_jw *w, const char *s, size_t n)
+{
+    if (w->p && !w->oom && n <= w->cap - w->len) {
+        memcpy(w->p + w->len, s, n);
+        w->len += n;
+    } else {
+        lint_jw_raw_grow(w, s, n);
+    }
+}
 /* Inline so that the length of a literal is known at compile time (several per finding). */
 static inline void lint_jw_lit(lint_jw *w, const char *s)
 {
