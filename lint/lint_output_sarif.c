@@ -512,7 +512,16 @@ static void write_physical_location(const lint_output *o, lint_jw *w, const char
  * was a measurable part of the format on large inputs. */
 typedef struct scratch {
     sbuf msg, fq;
-    lint_jw path, oid; /* the finding's path and object id, escaped once, copied thrice/twice */
+    lint_jw path; /* the finding's path, escaped once, copied three times */
+    /* What depends only on the finding's object (a few findings in a row share it), made
+     * once for it: valid for obj within one batch (a batch's objects outlive it). */
+    const k5_object *obj;
+    bool obj_valid, oid_plain;
+    char oid[1024];     /* lint_object_id */
+    size_t oidn;
+    lint_jw oid_esc;    /* the object id escaped, quotes included */
+    lint_jw resource;   /* its logicalLocation: {"name":..,"fullyQualifiedName":..,"kind":..} */
+    lint_jw ident;      /* ,"object":{"apiVersion":..,"name":..} */
 } scratch;
 
 /* No NUL and no byte above 0x7F: escaping such text is byte by byte (fe_json_escape), so two
@@ -569,30 +578,51 @@ static void add_result(const lint_output *o, lint_jw *w, const k5_finding *f, ui
         write_physical_location(o, w, f->file, f->line, f->column, memo);
         lint_jw_lit(w, ",");
     }
-    char oid[1024];
-    lint_object_id(f->object, oid, sizeof oid);
-    size_t oidn = strlen(oid), pathn = lint_strlen0(f->path);
+    if (!sc->obj_valid || sc->obj != f->object) {
+        sc->obj = f->object;
+        sc->obj_valid = true;
+        lint_object_id(f->object, sc->oid, sizeof sc->oid);
+        sc->oidn = strlen(sc->oid);
+        sc->oid_plain = plain_ascii(sc->oid, sc->oidn);
+        sc->oid_esc.len = sc->resource.len = sc->ident.len = 0;
+        lint_jw_str(&sc->oid_esc, sc->oid, sc->oidn);
+        if (f->object) {
+            lint_jw_lit(&sc->resource, "{\"name\":");
+            lint_jw_str(&sc->resource, f->object->name.p, f->object->name.n);
+            lint_jw_lit(&sc->resource, ",\"fullyQualifiedName\":");
+            lint_jw_str(&sc->resource, sc->oid, sc->oidn);
+            lint_jw_lit(&sc->resource, ",\"kind\":\"resource\"}");
+            lint_jw_lit(&sc->ident, ",\"object\":{");
+            lint_jw_object_ident(&sc->ident, f->object);
+            lint_jw_lit(&sc->ident, "}");
+        }
+        if (sc->oid_esc.oom || sc->resource.oom || sc->ident.oom) {
+            sc->oid_esc.oom = sc->resource.oom = sc->ident.oom = false;
+            sc->obj_valid = false;
+            w->oom = true;
+            return;
+        }
+    }
+    const char *oid = sc->oid;
+    size_t pathn = lint_strlen0(f->path);
     /* The path is written three times and the object id twice (alone and before the path):
      * each is escaped once and copied. */
-    lint_jw *pe = &sc->path, *oe = &sc->oid;
-    pe->len = oe->len = 0;
+    lint_jw *pe = &sc->path, *oe = &sc->oid_esc;
+    pe->len = 0;
     lint_jw_str(pe, f->path, pathn);
-    lint_jw_str(oe, oid, oidn);
-    if (pe->oom || oe->oom)
+    if (pe->oom) {
+        pe->oom = false;
         w->oom = true;
-    lint_jw_lit(w, "\"logicalLocations\":[");
-    if (f->object) {
-        lint_jw_lit(w, "{\"name\":");
-        lint_jw_str(w, f->object->name.p, f->object->name.n);
-        lint_jw_lit(w, ",\"fullyQualifiedName\":");
-        lint_jw_raw(w, oe->p, oe->len);
-        lint_jw_lit(w, ",\"kind\":\"resource\"}");
+        return;
     }
+    lint_jw_lit(w, "\"logicalLocations\":[");
+    if (f->object)
+        lint_jw_raw(w, sc->resource.p, sc->resource.len);
     if (pathn) {
         lint_jw_lit(w, f->object ? ",{\"name\":" : "{\"name\":");
         lint_jw_raw(w, pe->p, pe->len);
         lint_jw_lit(w, ",\"fullyQualifiedName\":");
-        if (!w->oom && plain_ascii(oid, oidn) && plain_ascii(f->path, pathn)) {
+        if (sc->oid_plain && plain_ascii(f->path, pathn)) {
             /* "<oid>" + ":" + "<path>" without the quotes between them. */
             lint_jw_raw(w, oe->p, oe->len - 1);
             lint_jw_raw(w, ":", 1);
@@ -646,9 +676,7 @@ static void add_result(const lint_output *o, lint_jw *w, const k5_finding *f, ui
         lint_jw_cstr(w, f->source);
     }
     if (f->object) {
-        lint_jw_lit(w, ",\"object\":{");
-        lint_jw_object_ident(w, f->object);
-        lint_jw_lit(w, "}");
+        lint_jw_raw(w, sc->ident.p, sc->ident.len);
     }
     lint_jw_lit(w, "}}");
 }
@@ -887,6 +915,7 @@ static int sarif_findings(lint_stream *s, const k5_finding *f, size_t n)
 {
     sarif_stream *ss = s->state;
     const lint_output *o = s->o;
+    ss->sc.obj_valid = false; /* the last batch's objects may be gone */
     /* The batch's fingerprints first, room in the set for all of them, then each one's slot
      * fetched a few findings ahead of its count: on a large report the set is far bigger
      * than the caches and a count waited on memory. Hints only: the counts are the same. */
@@ -961,7 +990,9 @@ static void sarif_free(lint_stream *s)
         free(ss->sc.msg.p);
         free(ss->sc.fq.p);
         free(ss->sc.path.p);
-        free(ss->sc.oid.p);
+        free(ss->sc.oid_esc.p);
+        free(ss->sc.resource.p);
+        free(ss->sc.ident.p);
         free(ss->hashes);
         free(ss->fpb.flat);
     }
