@@ -328,17 +328,6 @@ void lint_jw_raw_grow(lint_jw *w, const char *s, size_t n)
     w->len += n;
 }
 
-/* No NUL and no byte above 0x7F: valid UTF-8 that is its own repair, checked in one pass
- * without branches (most strings of a report are such). */
-static bool plain_ascii(const char *s, size_t n)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    unsigned bad = 0;
-    for (size_t i = 0; i < n; i++)
-        bad |= (u[i] == 0) | (u[i] >= 0x80);
-    return !bad;
-}
-
 void lint_jw_str(lint_jw *w, const char *s, size_t n)
 {
     if (!s)
@@ -346,7 +335,7 @@ void lint_jw_str(lint_jw *w, const char *s, size_t n)
     /* What lint_json_strn gives cJSON: UTF-8 repaired, NUL as U+FFFD (fe_utf8_clean). Valid
      * text without NUL is its own repair, so only other text pays for the copy. */
     char *clean = NULL;
-    if (n && !plain_ascii(s, n) && (memchr(s, '\0', n) || !fe_utf8_valid(s, n))) {
+    if (n && !lint_plain_ascii(s, n) && (memchr(s, '\0', n) || !fe_utf8_valid(s, n))) {
         clean = fe_utf8_clean(s, n);
         if (!clean) {
             w->oom = true;

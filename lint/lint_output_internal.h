@@ -89,6 +89,22 @@ typedef struct lint_jw {
     bool oom;
 } lint_jw;
 void lint_jw_raw_grow(lint_jw *w, const char *s, size_t n);
+/* No NUL and no byte above 0x7F: valid UTF-8 that is its own repair, and escaped byte by byte
+ * (so two escaped pieces joined are the escape of the joined text). Eight bytes a step. */
+static inline bool lint_plain_ascii(const char *s, size_t n)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t bad = 0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t v;
+        memcpy(&v, s + i, 8);
+        bad |= (v | ((v - ones) & ~v)) & highs; /* a high bit, or a zero byte */
+    }
+    for (; i < n; i++)
+        bad |= ((unsigned char)s[i] == 0) | ((unsigned char)s[i] >= 0x80);
+    return !bad;
+}
 /* Inline: a copy into room already there is most calls (a dozen per finding); the rest grow. */
 static inline void lint_jw_raw(lint_jw *w, const char *s, size_t n)
 {

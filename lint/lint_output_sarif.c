@@ -510,7 +510,15 @@ static void write_physical_location(const lint_output *o, lint_jw *w, const char
 
 /* Text a result builds before escaping it, kept between results: a malloc and free per result
  * was a measurable part of the format on large inputs. */
+typedef struct rule_head {
+    const k5_rule *rule;
+    k5_severity severity;
+    bool valid;
+    lint_jw text;
+} rule_head;
+
 typedef struct scratch {
+    rule_head heads[64]; /* a result's start, by rule and severity */
     sbuf msg, fq;
     lint_jw path; /* the finding's path, escaped once, copied three times */
     /* What depends only on the finding's object (a few findings in a row share it), made
@@ -524,30 +532,35 @@ typedef struct scratch {
     lint_jw ident;      /* ,"object":{"apiVersion":..,"name":..} */
 } scratch;
 
-/* No NUL and no byte above 0x7F: escaping such text is byte by byte (fe_json_escape), so two
- * escaped pieces joined are the escape of the joined text. */
-static bool plain_ascii(const char *s, size_t n)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    unsigned bad = 0;
-    for (size_t i = 0; i < n; i++)
-        bad |= (u[i] == 0) | (u[i] >= 0x80);
-    return !bad;
-}
 
 /* One result, written as cJSON would print the tree of its keys in this order. */
 static void add_result(const lint_output *o, lint_jw *w, const k5_finding *f, uint64_t hash,
                        size_t occurrence, bool cluster, uri_memo *memo, scratch *sc)
 {
-    lint_jw_lit(w, "{\"ruleId\":");
-    lint_jw_cstr(w, f->rule ? f->rule->id : "");
-    size_t ri = f->rule ? rule_index(f->rule) : SIZE_MAX;
-    if (ri != SIZE_MAX) {
-        lint_jw_lit(w, ",\"ruleIndex\":");
-        lint_jw_num(w, (double)ri);
+    /* {"ruleId":..,"ruleIndex":..,"level":.. depends on the rule and the severity only. */
+    rule_head *rh = &sc->heads[(((uintptr_t)f->rule >> 4) * 4 + (unsigned)f->severity) & 63];
+    if (!rh->valid || rh->rule != f->rule || rh->severity != f->severity) {
+        rh->valid = false;
+        rh->text.len = 0;
+        lint_jw_lit(&rh->text, "{\"ruleId\":");
+        lint_jw_cstr(&rh->text, f->rule ? f->rule->id : "");
+        size_t ri = f->rule ? rule_index(f->rule) : SIZE_MAX;
+        if (ri != SIZE_MAX) {
+            lint_jw_lit(&rh->text, ",\"ruleIndex\":");
+            lint_jw_num(&rh->text, (double)ri);
+        }
+        lint_jw_lit(&rh->text, ",\"level\":");
+        lint_jw_cstr(&rh->text, sarif_level(f->severity));
+        if (rh->text.oom) {
+            rh->text.oom = false;
+            w->oom = true;
+            return;
+        }
+        rh->rule = f->rule;
+        rh->severity = f->severity;
+        rh->valid = true;
     }
-    lint_jw_lit(w, ",\"level\":");
-    lint_jw_cstr(w, sarif_level(f->severity));
+    lint_jw_raw(w, rh->text.p, rh->text.len);
 
     /* The message names the object too: code scanning shows little else. */
     sbuf *msg = &sc->msg;
@@ -583,7 +596,7 @@ static void add_result(const lint_output *o, lint_jw *w, const k5_finding *f, ui
         sc->obj_valid = true;
         lint_object_id(f->object, sc->oid, sizeof sc->oid);
         sc->oidn = strlen(sc->oid);
-        sc->oid_plain = plain_ascii(sc->oid, sc->oidn);
+        sc->oid_plain = lint_plain_ascii(sc->oid, sc->oidn);
         sc->oid_esc.len = sc->resource.len = sc->ident.len = 0;
         lint_jw_str(&sc->oid_esc, sc->oid, sc->oidn);
         if (f->object) {
@@ -622,7 +635,7 @@ static void add_result(const lint_output *o, lint_jw *w, const k5_finding *f, ui
         lint_jw_lit(w, f->object ? ",{\"name\":" : "{\"name\":");
         lint_jw_raw(w, pe->p, pe->len);
         lint_jw_lit(w, ",\"fullyQualifiedName\":");
-        if (sc->oid_plain && plain_ascii(f->path, pathn)) {
+        if (sc->oid_plain && lint_plain_ascii(f->path, pathn)) {
             /* "<oid>" + ":" + "<path>" without the quotes between them. */
             lint_jw_raw(w, oe->p, oe->len - 1);
             lint_jw_raw(w, ":", 1);
@@ -657,7 +670,9 @@ static void add_result(const lint_output *o, lint_jw *w, const k5_finding *f, ui
         fpr[17 + k] = digits[nd - 1 - k];
     fpr[17 + nd] = '\0';
     lint_jw_lit(w, "]}],\"partialFingerprints\":{\"" FINGERPRINT_KEY "\":");
-    lint_jw_cstr(w, fpr);
+    lint_jw_raw(w, "\"", 1); /* hex digits, ':' and digits: nothing to escape */
+    lint_jw_raw(w, fpr, 17 + nd);
+    lint_jw_raw(w, "\"", 1);
     lint_jw_lit(w, "}");
 
     if (f->suppressed) {
@@ -993,6 +1008,8 @@ static void sarif_free(lint_stream *s)
         free(ss->sc.oid_esc.p);
         free(ss->sc.resource.p);
         free(ss->sc.ident.p);
+        for (size_t i = 0; i < 64; i++)
+            free(ss->sc.heads[i].text.p);
         free(ss->hashes);
         free(ss->fpb.flat);
     }
