@@ -4,6 +4,7 @@ Exists and DoesNotExist, many small files, deep directory trees. Deterministic.
 
 usage: gen_shapes.py exists N > stream.yaml
        gen_shapes.py doesnotexist N > stream.yaml
+       gen_shapes.py lb N > stream.yaml
        gen_shapes.py files N DIR
        gen_shapes.py deep N DIR
   exists        N Deployments, each labelled unitI: "on", and N PodDisruptionBudgets whose
@@ -12,6 +13,11 @@ usage: gen_shapes.py exists N > stream.yaml
   doesnotexist  N Deployments and N PodDisruptionBudgets selecting with
                 {key: app, operator: In, values: [appI]} and {key: canary, operator:
                 DoesNotExist}: each selects its own Deployment.
+  lb            N Deployments of different names (labels tier: web), N Services of the AWS
+                NLB with IP targets and N ALB Ingresses (target-type: ip) in front of N more
+                Services, every Service selecting tier: web: N selectors over N workloads,
+                behind load balancers (the lb-* rules). Not in a growth check: still n^2
+                (docs/scale.md, sixth session, not done).
   files         N files of one Deployment each, 100 to a directory, under DIR.
   deep          N files of one Deployment each, in chains of 60 nested directories with one
                 file per level (N/60 chains): as deep as the linter walks (it refuses trees
@@ -36,9 +42,48 @@ spec:
 """
 
 
+def lb(i):
+    return f"""---
+apiVersion: v1
+kind: Service
+metadata:
+  name: nlb{i}
+  namespace: shop
+  annotations:
+    service.beta.kubernetes.io/aws-load-balancer-type: external
+    service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: ip
+spec:
+  type: LoadBalancer
+  selector: {{tier: web}}
+  ports: [{{port: 80, targetPort: http}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: web{i}, namespace: shop}}
+spec:
+  selector: {{tier: web}}
+  ports: [{{port: 80, targetPort: http}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: alb{i}
+  namespace: shop
+  annotations:
+    alb.ingress.kubernetes.io/target-type: ip
+spec:
+  ingressClassName: alb
+  defaultBackend: {{service: {{name: web{i}, port: {{number: 80}}}}}}
+"""
+
+
 def stream(shape, n):
     w = sys.stdout.write
     for i in range(n):
+        if shape == "lb":
+            w(deployment_yaml(i, labels="tier: web"))
+            w(lb(i))
+            continue
         if shape == "exists":
             w(deployment_yaml(i, labels=f'unit{i}: "on"'))
             w(pdb(i, f"[{{key: unit{i}, operator: Exists}}]"))
@@ -62,7 +107,7 @@ def tree(shape, n, root):
 
 
 shape, n = sys.argv[1], int(sys.argv[2])
-if shape in ("exists", "doesnotexist"):
+if shape in ("exists", "doesnotexist", "lb"):
     stream(shape, n)
 elif shape in ("files", "deep"):
     tree(shape, n, sys.argv[3])

@@ -152,7 +152,11 @@ const k5_rule k5__rule_lb_drain_exceeds_grace = {
             "; a Service's workloads are selected once per run for all its word-for-word "
             "copies and every Ingress naming it (k5__memo_twin), and a workload selected "
             "many times under one Kind/name is judged once (a hash table, not pairs), so n "
-            "copies of a stream cost n, not n^2 (measured: bench/scale_bench.sh figure 8)",
+            "copies of a stream cost n, not n^2 (measured: bench/scale_bench.sh figure 8)"
+            "; a walk stops once the object holds its K5_MAX_FINDINGS_PER_OBJECT (100) "
+            "findings, so n Services with one selector over n workloads of different names "
+            "report 100 each and walk no further; their selection is still n per Service, n^2 "
+            "in all (docs/scale.md, not done)",
     .summary = "An AWS load balancer drains pod targets longer than the pods live, or pods "
                "stop before deregistration takes effect",
     .explanation =

@@ -308,7 +308,10 @@ const k5_rule k5__rule_lb_idle_timeout_exceeds_keepalive = {
             "; a Service's workloads are selected once per run for all its word-for-word "
             "copies and every Ingress naming it (k5__memo_twin), and a workload selected "
             "many times under one Kind/name is judged once (a hash table, not pairs), so n "
-            "copies of a stream cost n, not n^2 (measured: bench/scale_bench.sh figure 8)",
+            "copies of a stream cost n, not n^2 (measured: bench/scale_bench.sh figure 8)"
+            "; not linear: n Services (or Ingress backends) of different names with one "
+            "selector over n workloads each select and judge all n, n^2 in all, finding "
+            "nothing (docs/scale.md, not done)",
     .summary = "A load balancer reuses idle connections longer than the backend keeps them",
     .explanation =
         "An ALB or Google's load balancer keeps its connections to the pods open between "

@@ -129,7 +129,10 @@ const k5_rule k5__rule_lb_ip_target_without_readiness_gate = {
             "; a Service's workloads are selected once per run for all its word-for-word "
             "copies and every Ingress naming it (k5__memo_twin), and a workload selected "
             "many times under one Kind/name is judged once (a hash table, not pairs), so n "
-            "copies of a stream cost n, not n^2 (measured: bench/scale_bench.sh figure 8)",
+            "copies of a stream cost n, not n^2 (measured: bench/scale_bench.sh figure 8)"
+            "; not linear: n Services (or Ingress backends) of different names with one "
+            "selector over n workloads each select and judge all n, n^2 in all, finding "
+            "nothing (docs/scale.md, not done)",
     .summary = "An ALB or NLB targets pod IPs, but pods do not wait for target registration",
     .explanation =
         "With target-type ip (alb.ingress.kubernetes.io/target-type: ip on the Ingress or "

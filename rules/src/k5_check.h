@@ -43,6 +43,13 @@ K5_WUR k5_status k5_check_report_capped(k5_check *c, k5_severity max, const k5_n
     K5_PRINTF(5, 6);
 
 /*
+ * True when the object being checked already has K5_MAX_FINDINGS_PER_OBJECT findings: no
+ * rule can add another to it (k5_check_report drops them, and nothing counts the dropped), so
+ * a walk whose only effect is reporting may stop.
+ */
+bool k5_check_object_full(const k5_check *c);
+
+/*
  * True when `o` comes from a live cluster (the webhook's cache: k5_docset_add_partners), not
  * from a file. The cluster's objects of a kind are all of them, where a file's may be a few
  * independent examples: a rule that judges only "when they come with the object" may count

@@ -445,13 +445,16 @@ k5_status k5__lb_each_target(k5_check *c, const k5_object *svc, const k5_node *s
                              k5__lb_target_fn fn, void *ud)
 {
     const k5_node *sel = k5_node_at(svc->root, "spec.selector");
-    if (!k5_node_is_map(sel) || !k5_node_len(sel))
+    /* The callbacks only report: once the object holds its cap of findings, neither this walk
+     * nor any later one can change the output (n Services over n workloads, each target a
+     * finding of lb-drain-exceeds-grace, stop after the cap instead of walking all n). */
+    if (!k5_node_is_map(sel) || !k5_node_len(sel) || k5_check_object_full(c))
         return K5_OK;
     target_walk tw = {c, svc, svc_port, fn, ud};
     k5_status st = K5_OK;
     lb_targets *own;
     const lb_targets *t = targets_of(c, svc, sel, &own, &st);
-    for (size_t i = 0; t && i < t->n && st == K5_OK; i++)
+    for (size_t i = 0; t && i < t->n && st == K5_OK && !k5_check_object_full(c); i++)
         st = visit_one(&tw, t->w[i]);
     free(own);
     return st;

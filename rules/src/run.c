@@ -177,6 +177,11 @@ bool k5_check_failed_input_mentions(const k5_check *c, const k5_str *words, size
     return false;
 }
 
+bool k5_check_object_full(const k5_check *c)
+{
+    return c->obj_findings >= K5_MAX_FINDINGS_PER_OBJECT;
+}
+
 /* A message as vsnprintf(out, cap, ...) writes it (truncated the same way), for what the rules'
  * messages use: %s, %.*s, %lld, %zu and %%. Anything else (a flag, a width, another
  * conversion, a NULL string) returns false and the caller gives the message to vsnprintf.
