@@ -55,6 +55,15 @@ static k5_status judge_target(k5_check *c, const k5__lb_target *t, void *ud)
         (long long)(d->min_sleep_ms / 1000));
 }
 
+/* What judge_target decides from besides the target (k5__lb_each_target shares it). */
+static k5__lb_key key_of(const drain_walk *d)
+{
+    k5__lb_key k = {.n = 0};
+    k5__lb_key_int(&k, d->dereg);
+    k5__lb_key_int(&k, d->min_sleep_ms);
+    return k;
+}
+
 /* The deregistration delay from a target-group-attributes annotation (may be NULL). */
 static void dereg_of(const k5_node *attrs, drain_walk *d)
 {
@@ -110,7 +119,8 @@ static k5_status judge_backend(k5_check *c, const k5_object *ing, const k5__back
     snprintf(via, sizeof via, "Ingress \"%.*s\" (ALB, target-type: ip) through Service \"%.*s\"",
              (int)ing->name.n, ing->name.p, (int)svc->name.n, svc->name.p);
     d.via = via;
-    return k5__lb_each_target(c, svc, k5__service_port_for(svc, b->port), judge_target, &d);
+    k5__lb_key k = key_of(&d);
+    return k5__lb_each_target(c, svc, k5__service_port_for(svc, b->port), judge_target, &d, &k);
 }
 
 static k5_status check(k5_check *c, const k5_object *obj)
@@ -134,7 +144,8 @@ static k5_status check(k5_check *c, const k5_object *obj)
     snprintf(via, sizeof via, "Service \"%.*s\" (NLB, IP targets)", (int)obj->name.n,
              obj->name.p);
     d.via = via;
-    return k5__lb_each_target(c, obj, NULL, judge_target, &d);
+    k5__lb_key k = key_of(&d);
+    return k5__lb_each_target(c, obj, NULL, judge_target, &d, &k);
 }
 
 const k5_rule k5__rule_lb_drain_exceeds_grace = {
@@ -149,14 +160,18 @@ const k5_rule k5__rule_lb_drain_exceeds_grace = {
                   "prestop-hook-missing's finding",
     .cost = "O(backends + pods selected) per Ingress or Service: Services by name and pod "
             "templates by label (hash index)"
-            "; a Service's workloads are selected once per run for all its word-for-word "
-            "copies and every Ingress naming it (k5__memo_twin), and a workload selected "
-            "many times under one Kind/name is judged once (a hash table, not pairs), so n "
-            "copies of a stream cost n, not n^2 (measured: bench/scale_bench.sh figure 8)"
+            "; the workloads a selector reaches are found once per run for all the Services of "
+            "one namespace, selector and file (and every Ingress naming them), a workload "
+            "selected many times under one Kind/name is judged once (a hash table, not "
+            "pairs), and which targets the rule reports on is worked out once per (those "
+            "workloads, targetPort, the rule's own settings: "
+            "deregistration delay and min-prestop-sleep) and replayed for each "
+            "Service or Ingress: n Services with one selector over n workloads of different "
+            "names cost n, not n^2 (bench/scale_bench.sh figure 9), as do n copies of a "
+            "stream (figure 8)"
             "; a walk stops once the object holds its K5_MAX_FINDINGS_PER_OBJECT (100) "
-            "findings, so n Services with one selector over n workloads of different names "
-            "report 100 each and walk no further; their selection is still n per Service, n^2 "
-            "in all (docs/scale.md, not done)",
+            "findings: n Services over n workloads that each report are n^2 findings by "
+            "the rule's semantics, capped at 100 per object",
     .summary = "An AWS load balancer drains pod targets longer than the pods live, or pods "
                "stop before deregistration takes effect",
     .explanation =

@@ -176,7 +176,13 @@ static k5_status judge_alb(k5_check *c, const k5_object *ing, const k5__backend 
         else
             h.port = n;
     }
-    return k5__lb_each_target(c, svc, svc_port, judge_alb_target, &h);
+    /* What judge_alb_target decides from besides the target (not ing, at, path_default). */
+    k5__lb_key k = {.n = 0};
+    k5__lb_key_str(&k, h.path);
+    k5__lb_key_int(&k, h.path_judged);
+    k5__lb_key_int(&k, h.port);
+    k5__lb_key_int(&k, h.port_judged);
+    return k5__lb_each_target(c, svc, svc_port, judge_alb_target, &h, &k);
 }
 
 /* ---- GKE ---- */
@@ -246,6 +252,17 @@ static k5_status judge_gke_target(k5_check *c, const k5__lb_target *t, void *ud)
         (long long)hp.port);
 }
 
+/* What judge_gke_target decides from besides the target (not self, at, bc's name). */
+static k5__lb_key gke_key(const gke_hc *g)
+{
+    k5__lb_key k = {.n = 0};
+    k5__lb_key_int(&k, g->bc != NULL);
+    k5__lb_key_str(&k, g->path);
+    k5__lb_key_int(&k, g->port);
+    k5__lb_key_int(&k, g->bc_absent);
+    return k;
+}
+
 /* The BackendConfig attached to the Service port, when it sets a health check. */
 static const k5_object *hc_config(const k5_check *c, const k5_object *svc, const k5_node *port,
                                   const k5_node **ann, const k5_node **hc)
@@ -277,7 +294,8 @@ static k5_status judge_service(k5_check *c, const k5_object *svc)
             g.port = n;
         if (!g.path.n && !g.port)
             continue;
-        k5_status st = k5__lb_each_target(c, svc, port, judge_gke_target, &g);
+        k5__lb_key k = gke_key(&g);
+        k5_status st = k5__lb_each_target(c, svc, port, judge_gke_target, &g, &k);
         if (st != K5_OK)
             return st;
     }
@@ -332,7 +350,8 @@ static k5_status judge_backend(k5_check *c, const k5_object *ing, const k5__back
     k5_str bc_name = {NULL, 0};
     bool absent = !k5__backendconfig_for(c, svc, port, &ann, &bc_name) && bc_name.n;
     gke_hc g = {ing, b->service, NULL, {NULL, 0}, 0, absent};
-    return k5__lb_each_target(c, svc, port, judge_gke_target, &g);
+    k5__lb_key k = gke_key(&g);
+    return k5__lb_each_target(c, svc, port, judge_gke_target, &g, &k);
 }
 
 static k5_status check(k5_check *c, const k5_object *obj)
@@ -362,13 +381,15 @@ const k5_rule k5__rule_lb_healthcheck_mismatch = {
                   "and scheme, so the webhook compares them too (as a warning)",
     .cost = "O(backends + pods selected) per Ingress or Service: Services, BackendConfigs by "
             "name and pod templates by label (hash index)"
-            "; a Service's workloads are selected once per run for all its word-for-word "
-            "copies and every Ingress naming it (k5__memo_twin), and a workload selected "
-            "many times under one Kind/name is judged once (a hash table, not pairs), so n "
-            "copies of a stream cost n, not n^2 (measured: bench/scale_bench.sh figure 8)"
-            "; not linear: n Services (or Ingress backends) of different names with one "
-            "selector over n workloads each select and judge all n, n^2 in all, finding "
-            "nothing (docs/scale.md, not done)",
+            "; the workloads a selector reaches are found once per run for all the Services of "
+            "one namespace, selector and file (and every Ingress naming them), a workload "
+            "selected many times under one Kind/name is judged once (a hash table, not "
+            "pairs), and which targets the rule reports on is worked out once per (those "
+            "workloads, targetPort, the rule's own settings: "
+            "health-check path, port and success codes, the BackendConfig's) and replayed for each "
+            "Service or Ingress: n Services with one selector over n workloads of different "
+            "names cost n, not n^2 (bench/scale_bench.sh figure 9), as do n copies of a "
+            "stream (figure 8)",
     .summary = "A cloud load balancer's health check does not match the pods' readiness probe",
     .explanation =
         "A load balancer sends traffic only to targets that pass its own health check, which "

@@ -257,7 +257,10 @@ static k5_status judge_backend(k5_check *c, const k5_object *ing, const k5__back
     }
     if (!w.at)
         w.at = b->service;
-    return k5__lb_each_target(c, svc, port, judge_target, &w);
+    /* judge_target decides from the idle timeout alone, besides the target. */
+    k5__lb_key k = {.n = 0};
+    k5__lb_key_int(&k, w.idle);
+    return k5__lb_each_target(c, svc, port, judge_target, &w, &k);
 }
 
 static k5_status check(k5_check *c, const k5_object *obj)
@@ -305,13 +308,15 @@ const k5_rule k5__rule_lb_idle_timeout_exceeds_keepalive = {
                   "2s) or a value in a config file is not in the manifest, so it stays silent",
     .cost = "O(backends + pods selected) per Ingress: Services by name and pod templates by "
             "label (hash index)"
-            "; a Service's workloads are selected once per run for all its word-for-word "
-            "copies and every Ingress naming it (k5__memo_twin), and a workload selected "
-            "many times under one Kind/name is judged once (a hash table, not pairs), so n "
-            "copies of a stream cost n, not n^2 (measured: bench/scale_bench.sh figure 8)"
-            "; not linear: n Services (or Ingress backends) of different names with one "
-            "selector over n workloads each select and judge all n, n^2 in all, finding "
-            "nothing (docs/scale.md, not done)",
+            "; the workloads a selector reaches are found once per run for all the Services of "
+            "one namespace, selector and file (and every Ingress naming them), a workload "
+            "selected many times under one Kind/name is judged once (a hash table, not "
+            "pairs), and which targets the rule reports on is worked out once per (those "
+            "workloads, targetPort, the rule's own settings: "
+            "idle timeout) and replayed for each "
+            "Service or Ingress: n Services with one selector over n workloads of different "
+            "names cost n, not n^2 (bench/scale_bench.sh figure 9), as do n copies of a "
+            "stream (figure 8)",
     .summary = "A load balancer reuses idle connections longer than the backend keeps them",
     .explanation =
         "An ALB or Google's load balancer keeps its connections to the pods open between "

@@ -91,7 +91,10 @@ static k5_status judge_backend(k5_check *c, const k5_object *ing, const k5__back
              (int)ing->name.n, ing->name.p, on_svc ? " on the Service" : "", (int)svc->name.n,
              svc->name.p);
     gate_walk g = {ing, on_svc ? b->service : tt, via, ns};
-    return k5__lb_each_target(c, svc, k5__service_port_for(svc, b->port), judge_target, &g);
+    /* judge_target reports on every target without readinessGates: nothing else decides. */
+    k5__lb_key none = {.n = 0};
+    return k5__lb_each_target(c, svc, k5__service_port_for(svc, b->port), judge_target, &g,
+                              &none);
 }
 
 static k5_status check(k5_check *c, const k5_object *obj)
@@ -112,7 +115,8 @@ static k5_status check(k5_check *c, const k5_object *obj)
     snprintf(via, sizeof via, "Service \"%.*s\" (NLB, IP targets)", (int)obj->name.n,
              obj->name.p);
     gate_walk g = {obj, at, via, ns};
-    return k5__lb_each_target(c, obj, NULL, judge_target, &g);
+    k5__lb_key none = {.n = 0};
+    return k5__lb_each_target(c, obj, NULL, judge_target, &g, &none);
 }
 
 const k5_rule k5__rule_lb_ip_target_without_readiness_gate = {
@@ -126,13 +130,15 @@ const k5_rule k5__rule_lb_ip_target_without_readiness_gate = {
                   "known), and for instance targets (the default), where the node is the target",
     .cost = "O(backends + pods selected) per Ingress or Service: Services by name and pod "
             "templates by label (hash index), the Namespace by name"
-            "; a Service's workloads are selected once per run for all its word-for-word "
-            "copies and every Ingress naming it (k5__memo_twin), and a workload selected "
-            "many times under one Kind/name is judged once (a hash table, not pairs), so n "
-            "copies of a stream cost n, not n^2 (measured: bench/scale_bench.sh figure 8)"
-            "; not linear: n Services (or Ingress backends) of different names with one "
-            "selector over n workloads each select and judge all n, n^2 in all, finding "
-            "nothing (docs/scale.md, not done)",
+            "; the workloads a selector reaches are found once per run for all the Services of "
+            "one namespace, selector and file (and every Ingress naming them), a workload "
+            "selected many times under one Kind/name is judged once (a hash table, not "
+            "pairs), and which targets the rule reports on is worked out once per (those "
+            "workloads, targetPort, the rule's own settings: "
+            "none) and replayed for each "
+            "Service or Ingress: n Services with one selector over n workloads of different "
+            "names cost n, not n^2 (bench/scale_bench.sh figure 9), as do n copies of a "
+            "stream (figure 8)",
     .summary = "An ALB or NLB targets pod IPs, but pods do not wait for target registration",
     .explanation =
         "With target-type ip (alb.ingress.kubernetes.io/target-type: ip on the Ingress or "

@@ -725,6 +725,7 @@ void k5__index_free(k5_index **idx)
     k5__hmap_free(&x->neg);
     free(x->wl_all);
     k5__memo_free(atomic_load(&x->memo));
+    k5__lb_cache_free(atomic_load(&x->lb));
     k5__hmap_free(&x->sel_svc_rep);
     k5__hmap_free(&x->svc_target);
     k5__hmap_free(&x->svc_sel);

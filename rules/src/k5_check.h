@@ -140,8 +140,6 @@ typedef enum k5__memo_slot {
     K5__MEMO_BEST_HPA,
     /* k5__memo_twin: the object's twin, and whether it has copies */
     K5__MEMO_TWIN,
-    /* k5__lb_each_target: the workloads a Service's selector reaches, duplicates merged */
-    K5__MEMO_LB_TARGETS,
     /* Kept per twin for objects with copies (k5__memo_twin), each the result of one rule's
      * search for the object: pdb-missing (a budget covers the workload), pdb-overlap,
      * pdb-blocks-eviction (the pods selected), k5__selects_some_pod_of, k5__select_elsewhere,
@@ -305,6 +303,15 @@ void k5__serving_of(const k5_check *c, const k5_object *obj, k5__serving *out);
  */
 bool k5__check_serving_get(const k5_check *c, const k5_object *obj, k5__serving *out);
 void k5__check_serving_put(const k5_check *c, const k5_object *obj, const k5__serving *s);
+/*
+ * A dry run of a check's reporting (lb.c asks which targets a rule would report on, once for
+ * all the Services that share them): between _begin and _end, k5_check_report and its
+ * siblings keep nothing, count no finding and return K5_OK, whatever the object's cap.
+ * _end says whether any of them was called since _begin.
+ */
+void k5__check_dry_begin(k5_check *c);
+bool k5__check_dry_end(k5_check *c);
+
 /* True when `container` (an item of obj's spec.containers) receives traffic. */
 bool k5__serving_has(const k5__serving *s, const k5_object *obj, const k5_node *container);
 
@@ -791,12 +798,35 @@ typedef struct k5__lb_target {
 typedef k5_status (*k5__lb_target_fn)(k5_check *c, const k5__lb_target *t, void *ud);
 
 /*
+ * What a k5__lb_target_fn decides from besides the target, for k5__lb_each_target to share
+ * its decisions: every value that can change whether fn reports on a target (a threshold, a
+ * health-check path; not what only its messages name), appended in a fixed order with
+ * k5__lb_key_int and k5__lb_key_str. A key too long for the buffer is marked and not shared.
+ */
+typedef struct k5__lb_key {
+    size_t n;
+    bool overflow;
+    unsigned char b[240];
+} k5__lb_key;
+void k5__lb_key_int(k5__lb_key *k, int64_t v);
+void k5__lb_key_str(k5__lb_key *k, k5_str s);
+
+/*
  * Calls fn for every serving workload of the input that the Service selects (through the
  * index), with the main container that owns the port's targetPort (by name or number; a
  * number no container declares is the pod's only container's). Stops at and returns the
- * first non-OK status.
+ * first non-OK status, and stops once the object holds its cap of findings.
+ *
+ * With a key (may be NULL: every target is walked), the walk is shared: fn's choice to
+ * report on a target must depend only on that target (its workload and container, the port's
+ * targetPort) and on the key, never on the Service or Ingress being checked; its messages may
+ * name them. The workloads a selector reaches are found once per run for all the Services of
+ * one namespace, selector and file, and which of them fn reports on is found once per
+ * (those workloads, targetPort, fn, key) by a dry run (k5__check_dry_begin); each call then
+ * calls fn for those targets only, in the same order, so it reports exactly what walking
+ * every target would.
  */
 K5_WUR k5_status k5__lb_each_target(k5_check *c, const k5_object *svc, const k5_node *svc_port,
-                                    k5__lb_target_fn fn, void *ud);
+                                    k5__lb_target_fn fn, void *ud, const k5__lb_key *key);
 
 #endif

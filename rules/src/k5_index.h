@@ -10,6 +10,8 @@
 #include "k5_check.h"
 #include "k5_internal.h"
 
+typedef struct k5__lb_cache k5__lb_cache;
+
 struct k5_index {
     const k5_docset *set;
     k5__arena arena;
@@ -58,10 +60,13 @@ struct k5_index {
     uint32_t *wl_all;    /* every workload, in input order (the group "every workload") */
     size_t nwl_all;
     _Atomic(k5__memo *) memo; /* the run's rule memos (memo.c), created on first use */
+    _Atomic(k5__lb_cache *) lb; /* the lb-* rules' shared walks (lb.c), created on first use */
 };
 
 /* Frees the run's memos (NULL is fine): k5__index_free's. */
 void k5__memo_free(k5__memo *m);
+/* Frees the lb-* rules' shared walks (NULL is fine): k5__index_free's. */
+void k5__lb_cache_free(k5__lb_cache *x);
 
 /*
  * Builds the index of every object of set into *out (freed with k5__index_free). With jobs > 1

@@ -5,10 +5,14 @@
  * Shared by the lb-* rules.
  */
 #include <ctype.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "k5_arith.h"
 #include "k5_check.h"
+#include "k5_index.h"
 #include "k5_internal.h"
 
 static bool str_is(k5_str s, const char *lit)
@@ -326,12 +330,221 @@ static k5_status visit_one(target_walk *tw, const k5_object *w)
     return tw->fn(tw->c, &t, tw->ud);
 }
 
-/* The workloads a Service's selector reaches, each duplicate merged into one (in the order
- * the index selects them). */
+/* ---- the targets of a selector, and which of them a rule reports on, shared ---- */
+
+/*
+ * The workloads a selector reaches, each duplicate merged into one (in the order the index
+ * selects them): one per distinct namespace, selector and file of the run (the file decides
+ * which of two duplicates is kept).
+ */
 typedef struct lb_targets {
+    uint64_t hash;
+    k5_str ns;
+    const k5_node *sel;
+    size_t file;
     size_t n;
     const k5_object *w[];
 } lb_targets;
+
+/* Which of a selection's targets a rule's fn reports on, for one targetPort and key. */
+typedef struct lb_verdict {
+    uint64_t hash;
+    const lb_targets *t;
+    bool has_port;
+    const k5_node *target; /* the Service port's targetPort (else port), or NULL */
+    k5__lb_target_fn fn;
+    size_t keylen;
+    const unsigned char *key; /* keylen bytes, in this allocation after at[] */
+    size_t n;
+    size_t at[]; /* indexes into t->w, in order */
+} lb_verdict;
+
+/* An open-addressing set of entries (lb_targets or lb_verdict), each starting with its hash. */
+typedef struct lb_table {
+    void **e;
+    size_t cap, n;
+} lb_table;
+
+/*
+ * Per run (on the index, freed with it). Rules may run on several threads: lookups and
+ * insertions take the lock; an entry is computed outside it, never changes once inserted, and
+ * lives until the run ends, so a pointer to it stays valid after the lock is released. Two
+ * threads computing the same entry at once compute the same thing: the second keeps the
+ * first's.
+ */
+struct k5__lb_cache {
+    pthread_mutex_t lock;
+    lb_table targets, verdicts;
+};
+
+void k5__lb_cache_free(k5__lb_cache *x)
+{
+    if (!x)
+        return;
+    for (size_t i = 0; i < x->targets.cap; i++)
+        free(x->targets.e[i]);
+    for (size_t i = 0; i < x->verdicts.cap; i++)
+        free(x->verdicts.e[i]);
+    free(x->targets.e);
+    free(x->verdicts.e);
+    pthread_mutex_destroy(&x->lock);
+    free(x);
+}
+
+static k5__lb_cache *cache_of(const k5_check *c)
+{
+    k5_index *idx = (k5_index *)k5_check_index(c);
+    if (!idx->set) /* the empty index handed out when building failed */
+        return NULL;
+    k5__lb_cache *x = atomic_load_explicit(&idx->lb, memory_order_acquire);
+    if (x)
+        return x;
+    x = calloc(1, sizeof *x);
+    if (!x)
+        return NULL;
+    if (pthread_mutex_init(&x->lock, NULL) != 0) {
+        free(x);
+        return NULL;
+    }
+    k5__lb_cache *seen = NULL;
+    if (!atomic_compare_exchange_strong_explicit(&idx->lb, &seen, x, memory_order_acq_rel,
+                                                 memory_order_acquire)) {
+        k5__lb_cache_free(x);
+        return seen;
+    }
+    return x;
+}
+
+typedef bool (*same_fn)(const void *a, const void *b);
+
+static uint64_t hash_of(const void *e)
+{
+    uint64_t h;
+    memcpy(&h, e, sizeof h);
+    return h;
+}
+
+/* The entry equal to e (same hash, then same_fn), or NULL. Under the lock. */
+static void *table_find(const lb_table *t, const void *e, same_fn same)
+{
+    if (!t->cap)
+        return NULL;
+    uint64_t h = hash_of(e);
+    for (size_t at = (size_t)h & (t->cap - 1); t->e[at]; at = (at + 1) & (t->cap - 1))
+        if (hash_of(t->e[at]) == h && same(t->e[at], e))
+            return t->e[at];
+    return NULL;
+}
+
+/* Adds e (not in the table); false when out of memory. Under the lock. */
+static bool table_add(lb_table *t, void *e)
+{
+    if (2 * (t->n + 1) > t->cap) {
+        size_t cap = t->cap ? 2 * t->cap : 64;
+        void **ne = calloc(cap, sizeof *ne);
+        if (!ne)
+            return false;
+        for (size_t i = 0; i < t->cap; i++) {
+            if (!t->e[i])
+                continue;
+            size_t at = (size_t)hash_of(t->e[i]) & (cap - 1);
+            while (ne[at])
+                at = (at + 1) & (cap - 1);
+            ne[at] = t->e[i];
+        }
+        free(t->e);
+        t->e = ne;
+        t->cap = cap;
+    }
+    size_t at = (size_t)hash_of(e) & (t->cap - 1);
+    while (t->e[at])
+        at = (at + 1) & (t->cap - 1);
+    t->e[at] = e;
+    t->n++;
+    return true;
+}
+
+/*
+ * The entry of the table equal to *e, inserting *e when there is none: *e is then owned by
+ * the cache, else freed and set to the one kept. Returns false when the cache could not keep
+ * it (out of memory): *e stays the caller's.
+ */
+static bool table_keep(k5__lb_cache *x, lb_table *t, void **e, same_fn same)
+{
+    pthread_mutex_lock(&x->lock);
+    void *kept = table_find(t, *e, same);
+    bool ok = kept || table_add(t, *e);
+    pthread_mutex_unlock(&x->lock);
+    if (kept) {
+        free(*e);
+        *e = kept;
+    }
+    return ok;
+}
+
+static void *table_get(k5__lb_cache *x, const lb_table *t, const void *e, same_fn same)
+{
+    pthread_mutex_lock(&x->lock);
+    void *kept = table_find(t, e, same);
+    pthread_mutex_unlock(&x->lock);
+    return kept;
+}
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+    h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+    return h * 0xff51afd7ed558ccdULL;
+}
+
+/* Nodes equal in type, quoting and text, item by item: whatever a reader of them sees. */
+static uint64_t node_hash(const k5_node *n, uint64_t h)
+{
+    if (!n)
+        return mix(h, 1);
+    h = mix(h, n->bits);
+    size_t len = k5_node_len(n);
+    if (k5_node_is_map(n) || k5_node_is_seq(n)) {
+        size_t items = k5_node_is_map(n) ? 2 * len : len;
+        for (size_t i = 0; i < items; i++)
+            h = node_hash(&n->u.items[i], h);
+    } else if (len && n->u.str) {
+        h = mix(h, k5__hash_key(n->u.str, len));
+    }
+    return h;
+}
+
+static bool node_same(const k5_node *a, const k5_node *b)
+{
+    if (a == b)
+        return true;
+    if (!a || !b || a->bits != b->bits)
+        return false;
+    size_t len = k5_node_len(a);
+    if (k5_node_is_map(a) || k5_node_is_seq(a)) {
+        size_t items = k5_node_is_map(a) ? 2 * len : len;
+        for (size_t i = 0; i < items; i++)
+            if (!node_same(&a->u.items[i], &b->u.items[i]))
+                return false;
+        return true;
+    }
+    if (len == 0 || a->u.str == b->u.str)
+        return true;
+    return a->u.str && b->u.str && memcmp(a->u.str, b->u.str, len) == 0;
+}
+
+static bool targets_same(const void *a, const void *b)
+{
+    const lb_targets *x = a, *y = b;
+    return x->file == y->file && k5__str_eq(x->ns, y->ns) && node_same(x->sel, y->sel);
+}
+
+static bool verdict_same(const void *a, const void *b)
+{
+    const lb_verdict *x = a, *y = b;
+    return x->t == y->t && x->has_port == y->has_port && x->fn == y->fn &&
+           x->keylen == y->keylen && (!x->keylen || memcmp(x->key, y->key, x->keylen) == 0) &&
+           node_same(x->target, y->target);
+}
 
 typedef struct collected {
     const k5_object **w;
@@ -358,11 +571,11 @@ static bool collect_workload(const k5_object *w, void *ud)
 
 /* True when `b` stands for the same object as `a` (a duplicate Kind/name) and is preferred:
  * from the Service's own file, else earlier in the input. */
-static bool preferred_duplicate(const k5_object *svc, const k5_object *a, const k5_object *b)
+static bool preferred_duplicate(size_t file, const k5_object *a, const k5_object *b)
 {
     if (a == b || !k5__str_eq(a->kind, b->kind) || !k5__str_eq(a->name, b->name))
         return false;
-    bool a_same = a->file == svc->file, b_same = b->file == svc->file;
+    bool a_same = a->file == file, b_same = b->file == file;
     return a_same != b_same ? b_same : b->index < a->index;
 }
 
@@ -371,7 +584,7 @@ static bool preferred_duplicate(const k5_object *svc, const k5_object *a, const 
  * Kind/name the one the Service's own file defines, else the first. A table of Kind/name
  * groups keeps this linear in the workloads selected, however many repeat.
  */
-static lb_targets *merge_duplicates(const k5_object *svc, const collected *k)
+static lb_targets *merge_duplicates(size_t file, const collected *k)
 {
     lb_targets *t = malloc(sizeof *t + k->n * sizeof t->w[0]);
     size_t cap = 16;
@@ -389,7 +602,7 @@ static lb_targets *merge_duplicates(const k5_object *svc, const collected *k)
         while (best[at] && !(k5__str_eq(k->w[best[at] - 1]->kind, w->kind) &&
                              k5__str_eq(k->w[best[at] - 1]->name, w->name)))
             at = (at + 1) & (cap - 1);
-        if (!best[at] || preferred_duplicate(svc, k->w[best[at] - 1], w))
+        if (!best[at] || preferred_duplicate(file, k->w[best[at] - 1], w))
             best[at] = i + 1;
     }
     /* In selection order: each group's preferred member where it was selected. */
@@ -412,37 +625,116 @@ static lb_targets *merge_duplicates(const k5_object *svc, const collected *k)
 }
 
 /*
- * The merged targets of svc's selector, kept per run on the Service's twin (k5__memo_twin):
- * copies of one Service, and every Ingress backend naming it, select once. *own is set when
- * the memo could not keep them: the caller frees it.
+ * The merged targets of svc's selector: what k5_index_select gives for the namespace and
+ * the selector, merged by the Service's file. Kept in the cache x (may be NULL) for every
+ * Service of the same three, so N Services with one selector select once, not N times.
+ * *own is set when the cache could not keep them: the caller frees it.
  */
-static const lb_targets *targets_of(k5_check *c, const k5_object *svc, const k5_node *sel,
-                                    lb_targets **own, k5_status *st)
+static const lb_targets *targets_of(k5_check *c, k5__lb_cache *x, const k5_object *svc,
+                                    const k5_node *sel, lb_targets **own, k5_status *st)
 {
     *own = NULL;
-    const k5_object *twin = k5__memo_twin(c, svc, NULL);
-    const lb_targets *t = k5__memo_get(c, K5__MEMO_LB_TARGETS, twin);
-    if (t)
-        return t;
+    lb_targets probe = {0, svc->namespace_, sel, svc->file, 0};
+    probe.hash = node_hash(sel, mix(k5__hash_key(svc->namespace_.p, svc->namespace_.n),
+                                    (uint64_t)svc->file));
+    const lb_targets *kept = x ? table_get(x, &x->targets, &probe, targets_same) : NULL;
+    if (kept)
+        return kept;
     collected k = {NULL, 0, 0, false};
     k5_index_select(k5_check_index(c), svc->namespace_, sel, K5_SELECTOR_MAP, K5_KINDS_SERVING,
                     collect_workload, &k);
-    lb_targets *mine = k.failed ? NULL : merge_duplicates(svc, &k);
+    lb_targets *mine = k.failed ? NULL : merge_duplicates(svc->file, &k);
     free(k.w);
     if (!mine) {
         *st = K5_ENOMEM;
         return NULL;
     }
-    t = k5__memo_put(c, K5__MEMO_LB_TARGETS, twin, mine, sizeof *mine + mine->n * sizeof mine->w[0]);
-    if (t == mine)
+    mine->hash = probe.hash;
+    mine->ns = probe.ns;
+    mine->sel = sel;
+    mine->file = svc->file;
+    void *e = mine;
+    if (!x || !table_keep(x, &x->targets, &e, targets_same)) {
         *own = mine;
-    else
-        free(mine);
-    return t;
+        return mine;
+    }
+    return e;
+}
+
+void k5__lb_key_int(k5__lb_key *k, int64_t v)
+{
+    if (sizeof v > sizeof k->b - k->n) {
+        k->overflow = true;
+        return;
+    }
+    memcpy(k->b + k->n, &v, sizeof v);
+    k->n += sizeof v;
+}
+
+void k5__lb_key_str(k5__lb_key *k, k5_str s)
+{
+    /* Its length first: ("ab", "c") and ("a", "bc") are two keys. */
+    k5__lb_key_int(k, s.p ? (int64_t)s.n : -1);
+    if (s.n > sizeof k->b - k->n) {
+        k->overflow = true;
+        return;
+    }
+    if (s.n)
+        memcpy(k->b + k->n, s.p, s.n);
+    k->n += s.n;
+}
+
+/* The Service port's traffic target as visit_one reads it: targetPort, which defaults to port. */
+static const k5_node *port_target(const k5_node *svc_port)
+{
+    const k5_node *target = svc_port ? k5_map_get(svc_port, "targetPort") : NULL;
+    return !target && svc_port ? k5_map_get(svc_port, "port") : target;
+}
+
+/*
+ * Which of t's targets tw's fn reports on, for this targetPort and key: kept in the cache for
+ * every later call with the same four. Worked out by a dry run of fn on each target (it
+ * reports nothing). NULL with *st K5_OK when it could not be kept (the caller walks every
+ * target); *st set when fn failed.
+ */
+static const lb_verdict *verdict_of(k5_check *c, k5__lb_cache *x, const lb_targets *t,
+                                    target_walk *tw, const k5__lb_key *key, k5_status *st)
+{
+    lb_verdict probe = {0, t, tw->svc_port != NULL, port_target(tw->svc_port), tw->fn,
+                        key->n, key->b, 0};
+    uint64_t h = mix(mix((uint64_t)(uintptr_t)t, probe.has_port), k5__hash_key(key->b, key->n));
+    probe.hash = node_hash(probe.target, mix(h, k5__hash_key(&tw->fn, sizeof tw->fn)));
+    const lb_verdict *kept = table_get(x, &x->verdicts, &probe, verdict_same);
+    if (kept)
+        return kept;
+    lb_verdict *v = malloc(sizeof *v + t->n * sizeof v->at[0] + (key->n ? key->n : 1));
+    if (!v)
+        return NULL;
+    *v = probe;
+    for (size_t i = 0; i < t->n && *st == K5_OK; i++) {
+        k5__check_dry_begin(c);
+        *st = visit_one(tw, t->w[i]);
+        if (k5__check_dry_end(c))
+            v->at[v->n++] = i;
+    }
+    if (*st != K5_OK) {
+        free(v);
+        return NULL;
+    }
+    unsigned char *kb = (unsigned char *)&v->at[t->n];
+    if (key->n)
+        memcpy(kb, key->b, key->n);
+    v->key = kb;
+    void *e = v;
+    if (!table_keep(x, &x->verdicts, &e, verdict_same)) {
+        free(v);
+        return NULL;
+    }
+    return e;
 }
 
 k5_status k5__lb_each_target(k5_check *c, const k5_object *svc, const k5_node *svc_port,
-                             k5__lb_target_fn fn, void *ud)
+                             k5__lb_target_fn fn, void *ud, const k5__lb_key *key)
 {
     const k5_node *sel = k5_node_at(svc->root, "spec.selector");
     /* The callbacks only report: once the object holds its cap of findings, neither this walk
@@ -453,9 +745,20 @@ k5_status k5__lb_each_target(k5_check *c, const k5_object *svc, const k5_node *s
     target_walk tw = {c, svc, svc_port, fn, ud};
     k5_status st = K5_OK;
     lb_targets *own;
-    const lb_targets *t = targets_of(c, svc, sel, &own, &st);
-    for (size_t i = 0; t && i < t->n && st == K5_OK && !k5_check_object_full(c); i++)
-        st = visit_one(&tw, t->w[i]);
+    k5__lb_cache *x = cache_of(c);
+    const lb_targets *t = targets_of(c, x, svc, sel, &own, &st);
+    /* Verdicts name their targets by address: only for targets the cache keeps. */
+    const lb_verdict *v = t && !own && key && !key->overflow ? verdict_of(c, x, t, &tw, key, &st)
+                                                            : NULL;
+    if (v) {
+        /* The targets fn reports on, in order; the others report nothing, so skipping them
+         * changes neither the findings nor where the cap stops the walk. */
+        for (size_t i = 0; i < v->n && st == K5_OK && !k5_check_object_full(c); i++)
+            st = visit_one(&tw, t->w[v->at[i]]);
+    } else {
+        for (size_t i = 0; t && i < t->n && st == K5_OK && !k5_check_object_full(c); i++)
+            st = visit_one(&tw, t->w[i]);
+    }
     free(own);
     return st;
 }

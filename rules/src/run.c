@@ -53,7 +53,22 @@ struct k5_check {
     const suppression *sup;
     size_t obj_findings;
     check_memo *memo; /* NULL: nothing is remembered */
+    /* A dry run (k5__check_dry_begin): reports are counted in dry_hits, not kept. */
+    bool dry;
+    size_t dry_hits;
 };
+
+void k5__check_dry_begin(k5_check *c)
+{
+    c->dry = true;
+    c->dry_hits = 0;
+}
+
+bool k5__check_dry_end(k5_check *c)
+{
+    c->dry = false;
+    return c->dry_hits != 0;
+}
 
 bool k5__check_serving_get(const k5_check *c, const k5_object *obj, k5__serving *out)
 {
@@ -258,6 +273,10 @@ static bool format_msg(char *out, size_t cap, const char *fmt, va_list ap)
 static k5_status report_v(k5_check *c, k5_severity max, bool absence, const k5_node *at,
                           const char *missing, const char *fmt, va_list ap)
 {
+    if (c->dry) {
+        c->dry_hits++; /* whatever the cap: the question is whether the check would report */
+        return K5_OK;
+    }
     if (c->obj_findings >= K5_MAX_FINDINGS_PER_OBJECT)
         return K5_OK;
     k5_report *r = c->rep;
@@ -435,7 +454,7 @@ static k5_status run_objects(const k5_docset *set, const k5_config *cfg, unsigne
                            {k5_map_get(obj->annotations, K5_ANNOTATION_IGNORE_REASON),
                             k5_map_get(obj->pod_annotations, K5_ANNOTATION_IGNORE_REASON)}};
         check_memo memo = {false, {false, false, 0, NULL, 0}};
-        k5_check c = {NULL, 0, K5_SEV_OFF, cfg, lz, set, obj, r, &sup, 0, &memo};
+        k5_check c = {NULL, 0, K5_SEV_OFF, cfg, lz, set, obj, r, &sup, 0, &memo, false, 0};
         for (size_t i = 0; i < nr && st == K5_OK; i++) {
             const k5_rule *rule = k5_rule_at(i);
             k5_severity sev = k5__config_severity_at(cfg, i);
@@ -565,7 +584,7 @@ static k5_status run_crew_go(run_crew *w, unsigned jobs)
     if (jobs > w->nslices)
         jobs = w->nslices ? (unsigned)w->nslices : 1;
     if (jobs > 1) {
-        k5_check probe = {NULL, 0, K5_SEV_OFF, w->cfg, w->lz, w->set, NULL, NULL, NULL, 0, NULL};
+        k5_check probe = {NULL, 0, K5_SEV_OFF, w->cfg, w->lz, w->set, NULL, NULL, NULL, 0, NULL, false, 0};
         (void)k5_check_index(&probe);
         if (w->lz->st != K5_OK)
             return w->lz->st;
