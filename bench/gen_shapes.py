@@ -16,8 +16,7 @@ usage: gen_shapes.py exists N > stream.yaml
   lb            N Deployments of different names (labels tier: web), N Services of the AWS
                 NLB with IP targets and N ALB Ingresses (target-type: ip) in front of N more
                 Services, every Service selecting tier: web: N selectors over N workloads,
-                behind load balancers (the lb-* rules). Not in a growth check: still n^2
-                (docs/scale.md, sixth session, not done).
+                behind load balancers (the lb-* rules); bench/scale_bench.sh figure 9.
   files         N files of one Deployment each, 100 to a directory, under DIR.
   deep          N files of one Deployment each, in chains of 60 nested directories with one
                 file per level (N/60 chains): as deep as the linter walks (it refuses trees

@@ -33,7 +33,10 @@
 #   8. repeated names: the rule fixtures (tests/fixtures) repeated REPEAT/2 and REPEAT times
 #      (default 64) in one stream, so that every kind, namespace and name repeats: the growth
 #      check of 4.
-# Figures 1-5, 7 and 8 run with --jobs 1 (one thread: CPU time is what they compare).
+#   9. load-balanced Services: LB/2 and LB (default 8,000) Services of the AWS NLB and ALB
+#      Ingresses with one selector over as many Deployments (bench/gen_shapes.py lb): the
+#      growth check of 4, time and peak RSS.
+# Figures 1-5, 7, 8 and 9 run with --jobs 1 (one thread: CPU time is what they compare).
 # Times are CPU seconds (user + system, median of RUNS runs, default 3): on a machine shared by
 # several people the wall clock measures the neighbours; wall medians are printed beside.
 # A generated stream of more documents than the linter takes per file (K5_MAX_DOCUMENTS,
@@ -336,7 +339,37 @@ for n in $((repeat / 2)) "$repeat"; do
     prev_rss=$c_rss
 done
 rm -f "$work/one.yaml" "$work/repeat.yaml"
+
+# ---- 9. load-balanced Services: N Services with one selector over N workloads ----
+# N Deployments of different names, N NLB Services with IP targets and N ALB Ingresses (IP
+# targets) in front of N more Services, every Service selecting all N (bench/gen_shapes.py
+# lb; LB, default 8,000, ~2 s CPU here): each lb-* rule walks every Service's targets. The
+# rules report up to the per-object cap (lb-drain-exceeds-grace finds every pair: n^2 by its
+# semantics, 100 per object), --format json to /dev/null; the growth check of time and of
+# peak RSS as figure 8, same runs.
+echo
+fig=9
+lb=${LB:-8000}
+prev=""
+prev_rss=""
+for n in $((lb / 2)) "$lb"; do
+    split=$(gen "$work/shape" "$here/gen_shapes.py" lb "$n")
+    read -r c_cpu _ c_rss < <(measure $(lint -f json -o /dev/null "$work/shape"))
+    growth "lb: Services with one selector over the workloads behind NLBs and ALBs$split (peak $((c_rss / 1024)) MiB)" "$n" "$prev" "$c_cpu"
+    if [ -n "$prev_rss" ]; then
+        m=$(ratio "$c_rss" "$prev_rss")
+        if python3 -c "import sys; sys.exit(not float(sys.argv[1]) > float(sys.argv[2]))" "$m" "$growth_max"; then
+            echo "   peak RSS x$m for 2x the input: SUPERLINEAR (over $growth_max)"
+            superlinear=1
+        else
+            echo "   peak RSS x$m for 2x the input: linear"
+        fi
+    fi
+    prev=$c_cpu
+    prev_rss=$c_rss
+done
+rm -rf "$work/shape"
 if [ "$superlinear" = 1 ]; then
-    echo "growth check failed: a shape of figure 4, 5, 7 or 8 grew faster than x$growth_max for 2x the input"
+    echo "growth check failed: a shape of figure 4, 5, 7, 8 or 9 grew faster than x$growth_max for 2x the input"
     exit 1
 fi
