@@ -89,6 +89,14 @@ void k5__hmap_free(k5__hmap *m);
 void k5__err(k5_error *err, const char *file, uint32_t line, uint32_t col, const char *fmt, ...)
     K5_PRINTF(5, 6);
 
+/* ---- a finding's message (run.c) ---- */
+/* Writes the message as vsnprintf(out, cap, fmt, ap) would, truncated the same way (nothing
+ * at all when cap is 0), when fmt uses only %s, %.*s, %lld, %zu and %%; returns false for
+ * anything else (a flag, a width, another conversion, a NULL string, a negative precision),
+ * and the caller then formats with vsnprintf from its own copy of the arguments. ap is used
+ * up either way. Not a printf: it exists because glibc's printf cost ~15% of a large lint. */
+bool k5__format_msg(char *out, size_t cap, const char *fmt, va_list ap);
+
 /* ---- docset ---- */
 
 typedef struct k5__file {

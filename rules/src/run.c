@@ -200,7 +200,8 @@ bool k5_check_object_full(const k5_check *c)
 /* A message as vsnprintf(out, cap, ...) writes it (truncated the same way), for what the rules'
  * messages use: %s, %.*s, %lld, %zu and %%. Anything else (a flag, a width, another
  * conversion, a NULL string) returns false and the caller gives the message to vsnprintf.
- * glibc's printf was ~15% of a lint's instructions on a large input: one message a finding. */
+ * glibc's printf was ~15% of a lint's instructions on a large input: one message a finding.
+ * k5__format_msg is not static only so that test_format_msg can hold it to snprintf. */
 typedef struct msg_out {
     char *p;
     size_t cap, n; /* n: the length vsnprintf would return */
@@ -208,7 +209,8 @@ typedef struct msg_out {
 
 static void msg_put(msg_out *m, const char *s, size_t n)
 {
-    if (m->n < m->cap - 1) {
+    /* n + 1 < cap, not n < cap - 1: a cap of 0 writes nothing, as vsnprintf(out, 0) does. */
+    if (m->n + 1 < m->cap) {
         size_t room = m->cap - 1 - m->n;
         memcpy(m->p + m->n, s, n < room ? n : room);
     }
@@ -227,7 +229,7 @@ static void msg_unsigned(msg_out *m, unsigned long long u, bool negative)
     msg_put(m, d, (size_t)(e - d));
 }
 
-static bool format_msg(char *out, size_t cap, const char *fmt, va_list ap)
+bool k5__format_msg(char *out, size_t cap, const char *fmt, va_list ap)
 {
     msg_out m = {out, cap, 0};
     const char *f = fmt;
@@ -266,7 +268,8 @@ static bool format_msg(char *out, size_t cap, const char *fmt, va_list ap)
             return false;
         }
     }
-    out[m.n < cap - 1 ? m.n : cap - 1] = '\0';
+    if (cap)
+        out[m.n < cap - 1 ? m.n : cap - 1] = '\0';
     return true;
 }
 
@@ -283,7 +286,7 @@ static k5_status report_v(k5_check *c, k5_severity max, bool absence, const k5_n
     char msg[1024];
     va_list again;
     va_copy(again, ap);
-    if (!format_msg(msg, sizeof msg, fmt, again))
+    if (!k5__format_msg(msg, sizeof msg, fmt, again))
         vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(again);
 
