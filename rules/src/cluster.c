@@ -103,7 +103,7 @@ typedef struct shape {
     struct shape *next; /* hash chain */
     uint64_t hash;
     uint32_t refs;
-    uint32_t bytes; /* this struct, its nodes and strings */
+    uint32_t bytes;  /* this struct, its nodes and strings */
     k5_node items[]; /* the value's items, then the nodes below them, then strings */
 } shape;
 
@@ -506,8 +506,8 @@ static bool project_container(cJSON *list, const cJSON *ctr, bool init)
         if (!cJSON_IsString(n) || strcmp(n->valuestring, "GUNICORN_CMD_ARGS") != 0)
             continue;
         cJSON *d = NULL;
-        if ((!el && !(el = cJSON_AddArrayToObject(c, "env"))) ||
-            !(d = cJSON_Duplicate(e, true)) || !cJSON_AddItemToArray(el, d)) {
+        if ((!el && !(el = cJSON_AddArrayToObject(c, "env"))) || !(d = cJSON_Duplicate(e, true)) ||
+            !cJSON_AddItemToArray(el, d)) {
             cJSON_Delete(d);
             return false;
         }
@@ -532,8 +532,9 @@ static bool project_workload(cJSON *out, const cJSON *spec)
     cJSON *p = cJSON_AddObjectToObject(t, "spec");
     const cJSON *grace = get(ps, "terminationGracePeriodSeconds");
     /* The default 30 goes without saying: rules read an absent one as 30. */
-    if (!p || (!(cJSON_IsNumber(grace) && grace->valuedouble == 30) &&
-               !keep(p, ps, "terminationGracePeriodSeconds")) ||
+    if (!p ||
+        (!(cJSON_IsNumber(grace) && grace->valuedouble == 30) &&
+         !keep(p, ps, "terminationGracePeriodSeconds")) ||
         !keep(p, ps, "readinessGates"))
         return false;
     /* Host-network pods: NetworkPolicies do not apply to them (networkpolicy-blocks-ingress). */
@@ -641,22 +642,102 @@ static cJSON *project(const cJSON *obj, k5_kind kind)
 
 /* ---- compaction: one exact-size block per object, common words not stored at all ---- */
 
-static const char *const common_words[] = {
-    "apiVersion", "kind", "metadata", "name", "namespace", "annotations", "labels", "spec",
-    "replicas", "template", "containers", "initContainers", "ports", "containerPort",
-    "protocol", "command", "args", "restartPolicy", "Always", "selector", "matchLabels",
-    "matchExpressions", "key", "operator", "values", "In", "NotIn", "Exists", "DoesNotExist",
-    "type", "port", "targetPort", "TCP", "UDP", "SCTP", "http", "https", "ClusterIP",
-    "NodePort", "LoadBalancer", "ExternalName", "defaultBackend", "backend", "rules", "host",
-    "paths", "path", "pathType", "Prefix", "Exact", "ImplementationSpecific", "service",
-    "number", "serviceName", "servicePort", "minAvailable", "maxUnavailable",
-    "unhealthyPodEvictionPolicy", "scaleTargetRef", "minReplicas", "maxReplicas", "apps/v1",
-    "v1", "networking.k8s.io/v1", "policy/v1", "autoscaling/v2", "autoscaling/v1",
-    "Deployment", "StatefulSet", "DaemonSet", "Service", "Ingress", "PodDisruptionBudget",
-    "HorizontalPodAutoscaler", "app", "app.kubernetes.io/name", "app.kubernetes.io/instance",
-    "app.kubernetes.io/component", "true", "false", "null", "/", "web", "metrics", "grpc",
-    "terminationGracePeriodSeconds", "readinessGates", "conditionType", "lifecycle", "preStop",
-    "sleep", "seconds", "exec", "alb.ingress.kubernetes.io/target-type", "ip", NULL};
+static const char *const common_words[] = {"apiVersion",
+                                           "kind",
+                                           "metadata",
+                                           "name",
+                                           "namespace",
+                                           "annotations",
+                                           "labels",
+                                           "spec",
+                                           "replicas",
+                                           "template",
+                                           "containers",
+                                           "initContainers",
+                                           "ports",
+                                           "containerPort",
+                                           "protocol",
+                                           "command",
+                                           "args",
+                                           "restartPolicy",
+                                           "Always",
+                                           "selector",
+                                           "matchLabels",
+                                           "matchExpressions",
+                                           "key",
+                                           "operator",
+                                           "values",
+                                           "In",
+                                           "NotIn",
+                                           "Exists",
+                                           "DoesNotExist",
+                                           "type",
+                                           "port",
+                                           "targetPort",
+                                           "TCP",
+                                           "UDP",
+                                           "SCTP",
+                                           "http",
+                                           "https",
+                                           "ClusterIP",
+                                           "NodePort",
+                                           "LoadBalancer",
+                                           "ExternalName",
+                                           "defaultBackend",
+                                           "backend",
+                                           "rules",
+                                           "host",
+                                           "paths",
+                                           "path",
+                                           "pathType",
+                                           "Prefix",
+                                           "Exact",
+                                           "ImplementationSpecific",
+                                           "service",
+                                           "number",
+                                           "serviceName",
+                                           "servicePort",
+                                           "minAvailable",
+                                           "maxUnavailable",
+                                           "unhealthyPodEvictionPolicy",
+                                           "scaleTargetRef",
+                                           "minReplicas",
+                                           "maxReplicas",
+                                           "apps/v1",
+                                           "v1",
+                                           "networking.k8s.io/v1",
+                                           "policy/v1",
+                                           "autoscaling/v2",
+                                           "autoscaling/v1",
+                                           "Deployment",
+                                           "StatefulSet",
+                                           "DaemonSet",
+                                           "Service",
+                                           "Ingress",
+                                           "PodDisruptionBudget",
+                                           "HorizontalPodAutoscaler",
+                                           "app",
+                                           "app.kubernetes.io/name",
+                                           "app.kubernetes.io/instance",
+                                           "app.kubernetes.io/component",
+                                           "true",
+                                           "false",
+                                           "null",
+                                           "/",
+                                           "web",
+                                           "metrics",
+                                           "grpc",
+                                           "terminationGracePeriodSeconds",
+                                           "readinessGates",
+                                           "conditionType",
+                                           "lifecycle",
+                                           "preStop",
+                                           "sleep",
+                                           "seconds",
+                                           "exec",
+                                           "alb.ingress.kubernetes.io/target-type",
+                                           "ip",
+                                           NULL};
 
 static const char *common(const char *s, size_t n)
 {
@@ -971,7 +1052,8 @@ static bool index_entry(k5_cluster *cl, entry *e, idx_op op)
         /* Under its selector's first pair; a PDB without matchLabels goes to the per-namespace
          * scan list, a Service without a selector nowhere (it selects nothing). */
         bool svc = o->kind_id == K5_KIND_SERVICE;
-        const k5_node *pairs = k5_node_at(o->root, svc ? "spec.selector" : "spec.selector.matchLabels");
+        const k5_node *pairs =
+            k5_node_at(o->root, svc ? "spec.selector" : "spec.selector.matchLabels");
         pmap *m = svc ? &cl->svc_sel : &cl->pdb_sel;
         if (k5_node_is_map(pairs) && k5_node_len(pairs)) {
             k5__key_entry(&k, o->ns, pairs, 0);
@@ -986,7 +1068,8 @@ static bool index_entry(k5_cluster *cl, entry *e, idx_op op)
             return false;
     } else if (o->kind_id == K5_KIND_HPA) {
         const k5_node *ref = k5_node_at(o->root, "spec.scaleTargetRef");
-        k5_str tk = k5_node_str(k5_map_get(ref, "kind")), tn = k5_node_str(k5_map_get(ref, "name"));
+        k5_str tk = k5_node_str(k5_map_get(ref, "kind")),
+               tn = k5_node_str(k5_map_get(ref, "name"));
         if (tk.n && tn.n) {
             k5__key_pair(&k, o->ns, tk, tn);
             if (!idx(cl, &cl->hpa_tgt, &k, e, op))
@@ -1036,7 +1119,7 @@ void k5_cluster_free(k5_cluster **clp)
             free(s);
         }
     free(cl->shapes.slots);
-    pmap *maps[] = {&cl->names,   &cl->ns_kind, &cl->pod_lab, &cl->svc_sel,
+    pmap *maps[] = {&cl->names,   &cl->ns_kind,  &cl->pod_lab, &cl->svc_sel,
                     &cl->pdb_sel, &cl->pdb_scan, &cl->hpa_tgt, &cl->ing_svc};
     for (size_t i = 0; i < sizeof maps / sizeof *maps; i++)
         pmap_free(maps[i]);
@@ -1058,8 +1141,7 @@ static entry *find_entry(const k5_cluster *cl, k5_kind kind, k5_str ns, k5_str n
     key_str(&k, name);
     const bucket *b = pmap_get(&cl->names, k.buf, k.n);
     for (uint32_t i = 0; b && i < b->n; i++)
-        if (e_kind(b->v[i]) == kind && str_eq(e_name(b->v[i]), name) &&
-            str_eq(e_ns(b->v[i]), ns))
+        if (e_kind(b->v[i]) == kind && str_eq(e_name(b->v[i]), name) && str_eq(e_ns(b->v[i]), ns))
             return b->v[i];
     return NULL;
 }
@@ -1440,8 +1522,7 @@ static bool add_backend(k5_str name, void *ud)
      * Services select (target registration, health checks, keep-alive). */
     if (e) {
         add(x->p, e);
-        add_selected(x->cl, x->p, x->ns, k5_node_at(e_root(e), "spec.selector"),
-                     K5_SELECTOR_MAP);
+        add_selected(x->cl, x->p, x->ns, k5_node_at(e_root(e), "spec.selector"), K5_SELECTOR_MAP);
     } else {
         x->missing = true;
         add_elsewhere(x->cl, x->p, K5_KIND_SERVICE, x->ns, name);
@@ -1518,8 +1599,8 @@ static k5_str ref_ns(const k5_node *r, const ref *route)
  * mirror's Service, and every ReferenceGrant of a namespace the route reaches into (all of
  * them: one left out would turn an allowed reference into a finding).
  */
-static void add_route_ref(const k5_cluster *cl, k5_partners *p, const ref *route,
-                          const k5_node *r, bool mirror)
+static void add_route_ref(const k5_cluster *cl, k5_partners *p, const ref *route, const k5_node *r,
+                          bool mirror)
 {
     if (!ref_is(r, "", "", "Service", "Service"))
         return;
@@ -1667,8 +1748,7 @@ static void add_around(const k5_cluster *cl, k5_partners *p, const ref *s)
     } else if (s->kind_id == K5_KIND_VIRTUALSERVICE) {
         add_mesh_destinations(cl, p, s);
     } else if (s->kind_id == K5_KIND_PDB) {
-        add_selected(cl, p, s->ns, k5_node_at(s->root, "spec.selector"),
-                     K5_SELECTOR_LABEL);
+        add_selected(cl, p, s->ns, k5_node_at(s->root, "spec.selector"), K5_SELECTOR_LABEL);
         size_t n = p->n;
         if (n == first)
             add_witness(cl, p, s->ns, K5_KINDS_WORKLOAD, 1);
@@ -1679,7 +1759,8 @@ static void add_around(const k5_cluster *cl, k5_partners *p, const ref *s)
         }
     } else if (s->kind_id == K5_KIND_HPA) {
         const k5_node *tgt = k5_node_at(s->root, "spec.scaleTargetRef");
-        k5_str tk = k5_node_str(k5_map_get(tgt, "kind")), tn = k5_node_str(k5_map_get(tgt, "name"));
+        k5_str tk = k5_node_str(k5_map_get(tgt, "kind")),
+               tn = k5_node_str(k5_map_get(tgt, "name"));
         k5_kind kinds[] = {K5_KIND_DEPLOYMENT, K5_KIND_STATEFULSET};
         const char *names[] = {"Deployment", "StatefulSet"};
         for (int i = 0; i < 2; i++)
@@ -1791,8 +1872,8 @@ static void add_named(const k5_cluster *cl, k5_partners *p, const ref *o)
     if (cls.n)
         add(p, find_entry(cl, K5_KIND_INGRESSCLASS, none, cls));
     /* Not k5_node_at: the annotation's key holds dots. */
-    cls = k5_node_str(k5_map_get(k5_node_at(o->root, "metadata.annotations"),
-                                 "kubernetes.io/ingress.class"));
+    cls = k5_node_str(
+        k5_map_get(k5_node_at(o->root, "metadata.annotations"), "kubernetes.io/ingress.class"));
     if (cls.n)
         add(p, find_entry(cl, K5_KIND_INGRESSCLASS, none, cls));
 }

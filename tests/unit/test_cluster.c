@@ -40,8 +40,10 @@ static void put(k5_cluster *cl, const char *json)
 
 #define DEPLOY(name, app, port)                                                                   \
     "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"" name          \
-    "\",\"namespace\":\"shop\"},\"spec\":{\"replicas\":3,\"template\":{\"metadata\":{\"labels\":{" \
-    "\"app\":\"" app "\"}},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"x\",\"ports\":[{" \
+    "\",\"namespace\":\"shop\"},\"spec\":{\"replicas\":3,\"template\":{\"metadata\":{\"labels\":" \
+    "{"                                                                                           \
+    "\"app\":\"" app                                                                              \
+    "\"}},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"x\",\"ports\":[{"                 \
     "\"name\":\"" port "\",\"containerPort\":8080,\"protocol\":\"TCP\"}]}]}}}}"
 
 #define SERVICE(name, app, target)                                                                \
@@ -202,30 +204,43 @@ static cJSON *generated_deployment(int i)
         json, sizeof json,
         "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"svc-%d\","
         "\"namespace\":\"team-%d\",\"uid\":\"6f1c2d3e-4a5b-6c7d-8e9f-%012d\",\"resourceVersion\":"
-        "\"%d\",\"generation\":4,\"creationTimestamp\":\"2026-11-30T04:00:00Z\",\"labels\":{\"app\":"
-        "\"svc-%d\",\"app.kubernetes.io/managed-by\":\"Helm\",\"team\":\"team-%d\"},\"annotations\":"
+        "\"%d\",\"generation\":4,\"creationTimestamp\":\"2026-11-30T04:00:00Z\",\"labels\":{"
+        "\"app\":"
+        "\"svc-%d\",\"app.kubernetes.io/"
+        "managed-by\":\"Helm\",\"team\":\"team-%d\"},\"annotations\":"
         "{\"deployment.kubernetes.io/revision\":\"4\",\"meta.helm.sh/release-name\":\"svc-%d\","
-        "\"kubectl.kubernetes.io/last-applied-configuration\":\"%s\"},\"managedFields\":[{\"manager\":"
-        "\"helm\",\"operation\":\"Update\",\"apiVersion\":\"apps/v1\",\"time\":\"2026-11-30T04:00:00Z\","
+        "\"kubectl.kubernetes.io/"
+        "last-applied-configuration\":\"%s\"},\"managedFields\":[{\"manager\":"
+        "\"helm\",\"operation\":\"Update\",\"apiVersion\":\"apps/"
+        "v1\",\"time\":\"2026-11-30T04:00:00Z\","
         "\"fieldsType\":\"FieldsV1\",\"fieldsV1\":{\"f:spec\":{\"f:replicas\":{},\"f:template\":{"
         "\"f:spec\":{\"f:containers\":{}}}}}}]},\"spec\":{\"replicas\":2,\"selector\":{"
-        "\"matchLabels\":{\"app\":\"svc-%d\"}},\"template\":{\"metadata\":{\"creationTimestamp\":null,"
-        "\"labels\":{\"app\":\"svc-%d\",\"team\":\"team-%d\"}},\"spec\":{\"containers\":[{\"name\":"
-        "\"app\",\"image\":\"registry.example.com/team/svc-%d:1.2.3\",\"ports\":[{\"name\":\"http\","
+        "\"matchLabels\":{\"app\":\"svc-%d\"}},\"template\":{\"metadata\":{\"creationTimestamp\":"
+        "null,"
+        "\"labels\":{\"app\":\"svc-%d\",\"team\":\"team-%d\"}},\"spec\":{\"containers\":[{"
+        "\"name\":"
+        "\"app\",\"image\":\"registry.example.com/team/"
+        "svc-%d:1.2.3\",\"ports\":[{\"name\":\"http\","
         "\"containerPort\":8080,\"protocol\":\"TCP\"}],\"resources\":{\"limits\":{\"memory\":"
         "\"256Mi\"},\"requests\":{\"cpu\":\"100m\",\"memory\":\"256Mi\"}},\"readinessProbe\":{"
-        "\"httpGet\":{\"path\":\"/healthz\",\"port\":\"http\",\"scheme\":\"HTTP\"},\"timeoutSeconds\":1,"
-        "\"periodSeconds\":10,\"successThreshold\":1,\"failureThreshold\":3},\"lifecycle\":{\"preStop\":{"
+        "\"httpGet\":{\"path\":\"/"
+        "healthz\",\"port\":\"http\",\"scheme\":\"HTTP\"},\"timeoutSeconds\":1,"
+        "\"periodSeconds\":10,\"successThreshold\":1,\"failureThreshold\":3},\"lifecycle\":{"
+        "\"preStop\":{"
         "\"exec\":{\"command\":[\"sh\",\"-c\",\"sleep 10\"]}}},\"terminationMessagePath\":"
         "\"/dev/termination-log\",\"terminationMessagePolicy\":\"File\",\"imagePullPolicy\":"
         "\"IfNotPresent\"}],\"restartPolicy\":\"Always\",\"terminationGracePeriodSeconds\":30,"
-        "\"dnsPolicy\":\"ClusterFirst\",\"securityContext\":{},\"schedulerName\":\"default-scheduler\"}},"
+        "\"dnsPolicy\":\"ClusterFirst\",\"securityContext\":{},\"schedulerName\":\"default-"
+        "scheduler\"}},"
         "\"strategy\":{\"type\":\"RollingUpdate\",\"rollingUpdate\":{\"maxUnavailable\":\"25%%\","
         "\"maxSurge\":\"25%%\"}},\"revisionHistoryLimit\":10,\"progressDeadlineSeconds\":600},"
-        "\"status\":{\"observedGeneration\":4,\"replicas\":2,\"updatedReplicas\":2,\"readyReplicas\":2,"
+        "\"status\":{\"observedGeneration\":4,\"replicas\":2,\"updatedReplicas\":2,"
+        "\"readyReplicas\":2,"
         "\"availableReplicas\":2,\"conditions\":[{\"type\":\"Available\",\"status\":\"True\","
-        "\"lastUpdateTime\":\"2026-11-30T04:00:00Z\",\"lastTransitionTime\":\"2026-11-30T04:00:00Z\","
-        "\"reason\":\"MinimumReplicasAvailable\",\"message\":\"Deployment has minimum availability.\"}]}}",
+        "\"lastUpdateTime\":\"2026-11-30T04:00:00Z\",\"lastTransitionTime\":\"2026-11-30T04:00:"
+        "00Z\","
+        "\"reason\":\"MinimumReplicasAvailable\",\"message\":\"Deployment has minimum "
+        "availability.\"}]}}",
         i, i % 50, i, 1000 + i, i, i % 50, i, last, i, i, i % 50, i);
     return parse(json);
 }
@@ -265,9 +280,10 @@ static void test_cluster__shared_values_follow_their_objects(void **state)
     cJSON *probe = cJSON_GetObjectItem(
         cJSON_GetObjectItem(
             cJSON_GetArrayItem(
-                cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(
-                                                            d, "spec"), "template"), "spec"),
-                                    "containers"),
+                cJSON_GetObjectItem(
+                    cJSON_GetObjectItem(
+                        cJSON_GetObjectItem(cJSON_GetObjectItem(d, "spec"), "template"), "spec"),
+                    "containers"),
                 0),
             "readinessProbe"),
         "httpGet");
@@ -345,10 +361,14 @@ static cJSON *to_json(const k5_node *n)
         if (v > (INT64_C(1) << 53) || v < -(INT64_C(1) << 53))
             g_lossy = true;
         return cJSON_CreateNumber((double)v);
-    case K5_NODE_FLOAT: return cJSON_CreateNumber(strtod(text, NULL));
-    case K5_NODE_BOOL: return k5_node_bool(n, &b) ? cJSON_CreateBool(b) : cJSON_CreateNull();
-    case K5_NODE_NULL: return cJSON_CreateNull();
-    default: return cJSON_CreateString(text);
+    case K5_NODE_FLOAT:
+        return cJSON_CreateNumber(strtod(text, NULL));
+    case K5_NODE_BOOL:
+        return k5_node_bool(n, &b) ? cJSON_CreateBool(b) : cJSON_CreateNull();
+    case K5_NODE_NULL:
+        return cJSON_CreateNull();
+    default:
+        return cJSON_CreateString(text);
     }
 }
 
@@ -551,29 +571,30 @@ static void test_cluster__missing_grant_is_marked_an_absence(void **state)
 static size_t gke_findings(const char *svc_annotations, bool *absence)
 {
     char yaml[2048];
-    snprintf(yaml, sizeof yaml,
-             "apiVersion: networking.k8s.io/v1\n"
-             "kind: Ingress\n"
-             "metadata: {name: web, annotations: {kubernetes.io/ingress.class: gce}}\n"
-             "spec: {defaultBackend: {service: {name: web, port: {number: 80}}}}\n"
-             "---\n"
-             "apiVersion: v1\n"
-             "kind: Service\n"
-             "metadata: {name: web, annotations: {%s}}\n"
-             "spec: {type: NodePort, selector: {app: web}, ports: [{port: 80, targetPort: 8080}]}\n"
-             "---\n"
-             "apiVersion: apps/v1\n"
-             "kind: Deployment\n"
-             "metadata: {name: web}\n"
-             "spec:\n"
-             "  selector: {matchLabels: {app: web}}\n"
-             "  template:\n"
-             "    metadata: {labels: {app: web}}\n"
-             "    spec:\n"
-             "      containers:\n"
-             "        - {name: web, image: web, ports: [{containerPort: 8080}],\n"
-             "           readinessProbe: {tcpSocket: {port: 8080}}}\n",
-             svc_annotations);
+    snprintf(
+        yaml, sizeof yaml,
+        "apiVersion: networking.k8s.io/v1\n"
+        "kind: Ingress\n"
+        "metadata: {name: web, annotations: {kubernetes.io/ingress.class: gce}}\n"
+        "spec: {defaultBackend: {service: {name: web, port: {number: 80}}}}\n"
+        "---\n"
+        "apiVersion: v1\n"
+        "kind: Service\n"
+        "metadata: {name: web, annotations: {%s}}\n"
+        "spec: {type: NodePort, selector: {app: web}, ports: [{port: 80, targetPort: 8080}]}\n"
+        "---\n"
+        "apiVersion: apps/v1\n"
+        "kind: Deployment\n"
+        "metadata: {name: web}\n"
+        "spec:\n"
+        "  selector: {matchLabels: {app: web}}\n"
+        "  template:\n"
+        "    metadata: {labels: {app: web}}\n"
+        "    spec:\n"
+        "      containers:\n"
+        "        - {name: web, image: web, ports: [{containerPort: 8080}],\n"
+        "           readinessProbe: {tcpSocket: {port: 8080}}}\n",
+        svc_annotations);
     k5_docset *set = NULL;
     k5_report *rep = lint_text("gke.yaml", yaml, &set);
     size_t n = 0;
@@ -593,9 +614,8 @@ static void test_cluster__missing_backendconfig_is_marked_an_absence(void **stat
 {
     (void)state;
     bool absence = false;
-    assert_int_equal(gke_findings("cloud.google.com/backend-config: '{\"default\": \"hc\"}'",
-                                  &absence),
-                     1);
+    assert_int_equal(
+        gke_findings("cloud.google.com/backend-config: '{\"default\": \"hc\"}'", &absence), 1);
     assert_true(absence);
     absence = true;
     assert_int_equal(gke_findings("cloud.google.com/neg: '{\"ingress\": true}'", &absence), 1);
@@ -626,11 +646,11 @@ static void test_cluster__elsewhere_names_the_smallest_namespace(void **state)
                      ns);
             put(cl, json);
         }
-        cJSON *ing = parse(
-            "{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"Ingress\",\"metadata\":{"
-            "\"name\":\"shop\",\"namespace\":\"shop\"},\"spec\":{\"rules\":[{\"http\":{"
-            "\"paths\":[{\"path\":\"/\",\"pathType\":\"Prefix\",\"backend\":{\"service\":{"
-            "\"name\":\"web\",\"port\":{\"number\":80}}}}]}}]}}");
+        cJSON *ing =
+            parse("{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"Ingress\",\"metadata\":{"
+                  "\"name\":\"shop\",\"namespace\":\"shop\"},\"spec\":{\"rules\":[{\"http\":{"
+                  "\"paths\":[{\"path\":\"/\",\"pathType\":\"Prefix\",\"backend\":{\"service\":{"
+                  "\"name\":\"web\",\"port\":{\"number\":80}}}}]}}]}}");
         judged j = {0};
         judge(cl, ing, &j);
         const k5_finding *f = subject_finding(&j, "ingress-backend-service-missing");
