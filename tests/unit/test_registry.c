@@ -32,6 +32,22 @@ static void test_registry__ids_unique_sorted_kebab(void **state)
     assert_null(k5_rule_find("no-such-rule", 12));
 }
 
+/* k5_rule_index is a hash of the descriptor's address: every rule maps back to its place,
+ * and a descriptor that is not the registry's (a copy, NULL) maps to SIZE_MAX. */
+static void test_registry__rule_index_inverts_rule_at(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < k5_rule_count(); i++)
+        if (k5_rule_index(k5_rule_at(i)) != i)
+            fail_msg("k5_rule_index(%s) = %zu, its place is %zu", k5_rule_at(i)->id,
+                     k5_rule_index(k5_rule_at(i)), i);
+    for (size_t i = 0; i < k5_rule_count(); i++) {
+        k5_rule copy = *k5_rule_at(i);
+        assert_true(k5_rule_index(&copy) == SIZE_MAX);
+    }
+    assert_true(k5_rule_index(NULL) == SIZE_MAX);
+}
+
 static void test_registry__every_rule_documented(void **state)
 {
     (void)state;
@@ -336,6 +352,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_registry__ids_unique_sorted_kebab),
+        cmocka_unit_test(test_registry__rule_index_inverts_rule_at),
         cmocka_unit_test(test_registry__every_rule_documented),
         cmocka_unit_test(test_registry__every_rule_has_fire_and_quiet_fixtures),
         cmocka_unit_test(test_registry__every_rule_has_its_check_file),

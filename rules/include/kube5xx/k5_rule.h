@@ -96,7 +96,8 @@ size_t k5_rule_nparams(const k5_rule *rule);
 const k5_rule *k5_rule_at(size_t i);
 /* NULL when no rule has that id. */
 const k5_rule *k5_rule_find(const char *id, size_t n);
-/* Index of the rule in the registry (for per-rule arrays). */
+/* Index of the rule in the registry (for per-rule arrays), in constant time; SIZE_MAX for NULL
+ * or a descriptor that is not in the registry (a copy of one included). */
 size_t k5_rule_index(const k5_rule *rule);
 const char *k5_scope_str(k5_scope s);
 /* Kind names joined with ", " into buf ("Deployment, StatefulSet"). */
