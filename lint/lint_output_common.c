@@ -356,6 +356,15 @@ void lint_jw_str(lint_jw *w, const char *s, size_t n)
     free(clean);
 }
 
+void lint_jw_esc(lint_jw *w, const char *s, size_t n)
+{
+    if (n > (SIZE_MAX / 2 - 2) / 6) {
+        w->oom = true;
+    } else if (n && jw_reserve(w, FE_JSON_ESCAPED_MAX(n))) {
+        w->len = (size_t)(fe_json_escape(w->p + w->len, s, n) - w->p);
+    }
+}
+
 void lint_jw_cstr(lint_jw *w, const char *s)
 {
     lint_jw_str(w, s, lint_strlen0(s));

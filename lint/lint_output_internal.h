@@ -122,6 +122,10 @@ static inline void lint_jw_lit(lint_jw *w, const char *s)
 }
 void lint_jw_str(lint_jw *w, const char *s, size_t n);
 void lint_jw_cstr(lint_jw *w, const char *s);
+/* The inside of lint_jw_str's quotes for text that lint_plain_ascii accepts (which is its own
+ * repair and is escaped byte by byte, so the pieces of a string written one after another
+ * between two quotes are the string written whole). Other text must go through lint_jw_str. */
+void lint_jw_esc(lint_jw *w, const char *s, size_t n);
 void lint_jw_num(lint_jw *w, double v);
 /* An object's identity: "apiVersion", "kind", "namespace" and "name" members (json, sarif). */
 void lint_jw_object_ident(lint_jw *w, const k5_object *o);

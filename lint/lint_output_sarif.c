@@ -530,6 +530,8 @@ typedef struct scratch {
     lint_jw oid_esc;    /* the object id escaped, quotes included */
     lint_jw resource;   /* its logicalLocation: {"name":..,"fullyQualifiedName":..,"kind":..} */
     lint_jw ident;      /* ,"object":{"apiVersion":..,"name":..} */
+    bool msg_plain;     /* kind, namespace and name plain ASCII (lint_plain_ascii) */
+    lint_jw msg_obj;    /* then " (Kind namespace/name" escaped, what a message adds */
 } scratch;
 
 
@@ -562,42 +564,13 @@ static void add_result(const lint_output *o, lint_jw *w, const k5_finding *f, ui
     }
     lint_jw_raw(w, rh->text.p, rh->text.len);
 
-    /* The message names the object too: code scanning shows little else. */
-    sbuf *msg = &sc->msg;
-    msg->n = 0;
-    sb_adds(msg, f->message);
-    if (f->object) {
-        sb_adds(msg, " (");
-        sb_str(msg, f->object->kind);
-        sb_adds(msg, " ");
-        sb_str(msg, f->object->namespace_);
-        sb_adds(msg, "/");
-        sb_str(msg, f->object->name);
-        if (f->source) {
-            sb_adds(msg, ", from ");
-            sb_adds(msg, f->source);
-        }
-        sb_adds(msg, ")");
-    }
-    const char *m = sb_cstr(msg);
-    if (!m)
-        w->oom = true;
-    lint_jw_lit(w, ",\"message\":{\"text\":");
-    lint_jw_cstr(w, m);
-
-    lint_jw_lit(w, "},\"locations\":[{");
-    /* An object of a live cluster (kube5xx audit) is no file: logical locations only. */
-    if (!cluster) {
-        write_physical_location(o, w, f->file, f->line, f->column, memo);
-        lint_jw_lit(w, ",");
-    }
     if (!sc->obj_valid || sc->obj != f->object) {
         sc->obj = f->object;
         sc->obj_valid = true;
         lint_object_id(f->object, sc->oid, sizeof sc->oid);
         sc->oidn = strlen(sc->oid);
         sc->oid_plain = lint_plain_ascii(sc->oid, sc->oidn);
-        sc->oid_esc.len = sc->resource.len = sc->ident.len = 0;
+        sc->oid_esc.len = sc->resource.len = sc->ident.len = sc->msg_obj.len = 0;
         lint_jw_str(&sc->oid_esc, sc->oid, sc->oidn);
         if (f->object) {
             lint_jw_lit(&sc->resource, "{\"name\":");
@@ -609,12 +582,84 @@ static void add_result(const lint_output *o, lint_jw *w, const k5_finding *f, ui
             lint_jw_object_ident(&sc->ident, f->object);
             lint_jw_lit(&sc->ident, "}");
         }
-        if (sc->oid_esc.oom || sc->resource.oom || sc->ident.oom) {
-            sc->oid_esc.oom = sc->resource.oom = sc->ident.oom = false;
+        /* The message's " (Kind namespace/name" escaped, when its pieces are plain. */
+        const k5_object *ob = f->object;
+        k5_str part[3] = {{NULL, 0}, {NULL, 0}, {NULL, 0}};
+        if (ob) {
+            part[0] = ob->kind;
+            part[1] = ob->namespace_;
+            part[2] = ob->name;
+        }
+        sc->msg_plain = ob != NULL;
+        for (int k = 0; k < 3; k++) {
+            if (!part[k].p)
+                part[k].n = 0;
+            sc->msg_plain = sc->msg_plain && lint_plain_ascii(part[k].p, part[k].n);
+        }
+        if (sc->msg_plain) {
+            lint_jw_raw(&sc->msg_obj, " (", 2);
+            lint_jw_esc(&sc->msg_obj, part[0].p, part[0].n);
+            lint_jw_raw(&sc->msg_obj, " ", 1);
+            lint_jw_esc(&sc->msg_obj, part[1].p, part[1].n);
+            lint_jw_raw(&sc->msg_obj, "/", 1);
+            lint_jw_esc(&sc->msg_obj, part[2].p, part[2].n);
+        }
+        if (sc->oid_esc.oom || sc->resource.oom || sc->ident.oom || sc->msg_obj.oom) {
+            sc->oid_esc.oom = sc->resource.oom = sc->ident.oom = sc->msg_obj.oom = false;
             sc->obj_valid = false;
             w->oom = true;
             return;
         }
+    }
+
+    /* The message names the object too: code scanning shows little else. When every piece is
+     * plain ASCII (lint_jw_esc), the pieces are escaped into place one after another, the
+     * object's once for all its findings; else the message is joined first and written whole
+     * (repaired, and cut at a NUL of the object's strings, as it always was). */
+    size_t ml = lint_strlen0(f->message), sl = lint_strlen0(f->source);
+    if ((!f->object || sc->msg_plain) && lint_plain_ascii(f->message, ml) &&
+        (!f->object || lint_plain_ascii(f->source, sl))) {
+        lint_jw_lit(w, ",\"message\":{\"text\":\"");
+        lint_jw_esc(w, f->message, ml);
+        if (f->object) {
+            lint_jw_raw(w, sc->msg_obj.p, sc->msg_obj.len);
+            if (f->source) {
+                lint_jw_lit(w, ", from ");
+                lint_jw_esc(w, f->source, sl);
+            }
+            lint_jw_raw(w, ")", 1);
+        }
+        lint_jw_raw(w, "\"", 1);
+    } else {
+        sbuf *msg = &sc->msg;
+        msg->n = 0;
+        sb_adds(msg, f->message);
+        if (f->object) {
+            sb_adds(msg, " (");
+            sb_str(msg, f->object->kind);
+            sb_adds(msg, " ");
+            sb_str(msg, f->object->namespace_);
+            sb_adds(msg, "/");
+            sb_str(msg, f->object->name);
+            if (f->source) {
+                sb_adds(msg, ", from ");
+                sb_adds(msg, f->source);
+            }
+            sb_adds(msg, ")");
+        }
+        const char *m = sb_cstr(msg);
+        if (!m)
+            w->oom = true;
+        lint_jw_lit(w, ",\"message\":{\"text\":");
+        lint_jw_cstr(w, m);
+
+    }
+
+    lint_jw_lit(w, "},\"locations\":[{");
+    /* An object of a live cluster (kube5xx audit) is no file: logical locations only. */
+    if (!cluster) {
+        write_physical_location(o, w, f->file, f->line, f->column, memo);
+        lint_jw_lit(w, ",");
     }
     const char *oid = sc->oid;
     size_t pathn = lint_strlen0(f->path);
@@ -1008,6 +1053,7 @@ static void sarif_free(lint_stream *s)
         free(ss->sc.oid_esc.p);
         free(ss->sc.resource.p);
         free(ss->sc.ident.p);
+        free(ss->sc.msg_obj.p);
         for (size_t i = 0; i < 64; i++)
             free(ss->sc.heads[i].text.p);
         free(ss->hashes);

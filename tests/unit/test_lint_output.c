@@ -954,6 +954,38 @@ static void test_lint_output__sarif_is_structurally_valid(void **state)
     fx_free(&f);
 }
 
+/*
+ * A result's message is the finding's followed by " (Kind namespace/name)": written piece by
+ * piece when every piece is plain ASCII (escapes included), joined and repaired first otherwise
+ * (a non-ASCII name), and cut at a NUL in the name, as the joined string always was.
+ */
+static void test_lint_output__sarif_message_names_the_object(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *yaml, *shown; /* the name as written in YAML, the message's tail */
+    } cases[] = {
+        {"web", " (Pod default/web)"},
+        {"'we\"b\\x'", " (Pod default/we\"b\\x)"},
+        {"\"tab\\there\"", " (Pod default/tab\there)"},
+        {"w\xc3\xa9" "b", " (Pod default/w\xc3\xa9" "b)"},
+        {"\"cut\\0here\"", " (Pod default/cut"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fx f;
+        fx_pod_named(&f, "pod.yaml", cases[i].yaml);
+        const k5_finding *x = finding_of(&f, RULE);
+        assert_non_null(x);
+        char want[512];
+        snprintf(want, sizeof want, "%s%s", x->message, cases[i].shown);
+        cJSON *log = render_json(lint_output_sarif, &f, false);
+        const cJSON *res = sarif_result(check_sarif(log), RULE);
+        assert_string_equal(jstr(jget(res, "message", cJSON_Object), "text"), want);
+        cJSON_Delete(log);
+        fx_free(&f);
+    }
+}
+
 static char *fingerprint_of(const fx *f)
 {
     cJSON *log = render_json(lint_output_sarif, f, false);
@@ -1238,6 +1270,45 @@ static void test_lint_output__jw_writes_what_cjson_prints(void **state)
     free(w.p);
 }
 
+/* Plain ASCII escaped in pieces between two quotes is the whole string written by lint_jw_str
+ * (so sarif may write a message's pieces where they go), on random splits of random text. */
+static void test_lint_output__jw_esc_pieces_write_the_whole_string(void **state)
+{
+    (void)state;
+    uint64_t seed = 0x2545f4914f6cdd1dull;
+    for (int round = 0; round < 20000; round++) {
+        char in[80];
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        size_t n = (size_t)(seed >> 58);
+        for (size_t i = 0; i < n; i++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            unsigned c = (unsigned)(seed >> 57); /* 0..127 */
+            in[i] = (char)(c ? c : '"');         /* plain ASCII has no NUL */
+        }
+        assert_true(lint_plain_ascii(in, n));
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        size_t a = n ? (size_t)(seed >> 40) % (n + 1) : 0;
+        size_t b = a + (n - a ? (size_t)(seed >> 20) % (n - a + 1) : 0);
+        lint_jw got = {0}, want = {0};
+        lint_jw_raw(&got, "\"", 1);
+        lint_jw_esc(&got, in, a);
+        lint_jw_esc(&got, in + a, b - a);
+        lint_jw_esc(&got, in + b, n - b);
+        lint_jw_raw(&got, "\"", 1);
+        lint_jw_str(&want, in, n);
+        assert_false(got.oom);
+        assert_int_equal(got.len, want.len);
+        assert_memory_equal(got.p, want.p, want.len);
+        free(got.p);
+        free(want.p);
+    }
+    lint_jw w = {0};
+    lint_jw_esc(&w, NULL, 0);
+    assert_int_equal(w.len, 0);
+    assert_false(w.oom);
+    free(w.p);
+}
+
 /* ---- findings rendered on several threads ---- */
 
 /*
@@ -1399,6 +1470,7 @@ int main(void)
         cmocka_unit_test(test_lint_output__json_suppressed_only_when_asked),
         cmocka_unit_test(test_lint_output__every_format_repairs_utf8_and_escapes_controls),
         cmocka_unit_test(test_lint_output__sarif_is_structurally_valid),
+        cmocka_unit_test(test_lint_output__sarif_message_names_the_object),
         cmocka_unit_test(test_lint_output__sarif_fingerprint_survives_moved_lines),
         cmocka_unit_test(test_lint_output__sarif_always_includes_suppressed),
         cmocka_unit_test(test_lint_output__sarif_reports_load_errors_and_stdin),
@@ -1408,6 +1480,7 @@ int main(void)
         cmocka_unit_test(test_lint_output__github_skips_suppressed),
         cmocka_unit_test(test_lint_output__write_failure_returns_minus_one),
         cmocka_unit_test(test_lint_output__jw_writes_what_cjson_prints),
+        cmocka_unit_test(test_lint_output__jw_esc_pieces_write_the_whole_string),
         cmocka_unit_test(test_lint_output__streamed_batches_write_the_whole_report_bytes),
         cmocka_unit_test(test_lint_output__junit_straight_to_a_file_is_the_whole_report),
     };
