@@ -7,6 +7,7 @@ usage: gen_shapes.py exists N > stream.yaml
        gen_shapes.py lb N > stream.yaml
        gen_shapes.py files N DIR
        gen_shapes.py deep N DIR
+       gen_shapes.py copies N DIR [FILE...]
   exists        N Deployments, each labelled unitI: "on", and N PodDisruptionBudgets whose
                 selector is one expression {key: unitI, operator: Exists}: each budget selects
                 its own Deployment through a key no other pod carries.
@@ -21,6 +22,13 @@ usage: gen_shapes.py exists N > stream.yaml
   deep          N files of one Deployment each, in chains of 60 nested directories with one
                 file per level (N/60 chains): as deep as the linter walks (it refuses trees
                 deeper than 64, LINT_MAX_DIR_DEPTH), so N grows the number of deep paths.
+  copies        N files (100 to a directory, under DIR) each holding the same manifest: a
+                directory of examples that each define Deployment "web", or N renders of one
+                chart written to N files. Every kind, namespace and name repeats N times, each
+                copy in its own file. The manifest is the FILEs concatenated when given (the
+                rule fixtures, say), else one application: Deployments, Services, a PDB, an
+                HPA, NetworkPolicies, an Ingress and an IngressClass, some naming their
+                namespace and some not, with partners that the cross-object rules look up.
 """
 import os
 import sys
@@ -105,9 +113,137 @@ def tree(shape, n, root):
             f.write(deployment_yaml(i, labels="tier: web"))
 
 
+APP = """---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop, labels: {app: web}}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web, tier: front}}
+    spec:
+      containers:
+      - name: web
+        image: example/web:1.0
+        ports: [{name: http, containerPort: 8080}]
+        readinessProbe: {httpGet: {path: /healthz, port: http}}
+        resources: {requests: {memory: 128Mi, cpu: 100m}, limits: {memory: 256Mi}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: http}]
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: web, namespace: shop}
+spec:
+  minAvailable: 100%
+  selector: {matchLabels: {app: web}}
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: web, namespace: shop}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+  minReplicas: 2
+  maxReplicas: 10
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web-deny, namespace: shop}
+spec:
+  podSelector: {matchLabels: {tier: front}}
+  policyTypes: [Ingress]
+  ingress:
+  - from: [{podSelector: {matchLabels: {app: db}}}]
+    ports: [{port: 8080}]
+---
+apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata: {name: nginx}
+spec: {controller: k8s.io/ingress-nginx}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: web, namespace: shop}
+spec:
+  ingressClassName: ngnix
+  rules:
+  - host: web.example.com
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}
+      - {path: /api, pathType: Prefix, backend: {service: {name: api, port: {number: 80}}}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: worker}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: worker}}
+  template:
+    metadata: {labels: {app: worker}}
+    spec:
+      containers:
+      - name: worker
+        image: example/worker:1.0
+        ports: [{containerPort: 9090}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: worker}
+spec:
+  selector: {app: worker}
+  ports: [{port: 90, targetPort: 9091}]
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: worker}
+spec:
+  maxUnavailable: 1
+  selector: {matchLabels: {app: worker}}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: worker-also}
+spec:
+  minAvailable: 1
+  selector: {matchLabels: {app: worker}}
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: worker}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: worker}
+  maxReplicas: 4
+---
+apiVersion: v1
+kind: Service
+metadata: {name: lost}
+spec:
+  selector: {app: nobody}
+  ports: [{port: 80}]
+"""
+
+
+def copies(n, root, files):
+    body = "".join(open(f).read() + "\n---\n" for f in files) if files else APP
+    for i in range(n):
+        d = os.path.join(root, f"d{i // 100:04d}")
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, f"copy{i}.yaml"), "w") as f:
+            f.write(body)
+
+
 shape, n = sys.argv[1], int(sys.argv[2])
 if shape in ("exists", "doesnotexist", "lb"):
     stream(shape, n)
+elif shape == "copies":
+    copies(n, sys.argv[3], sys.argv[4:])
 elif shape in ("files", "deep"):
     tree(shape, n, sys.argv[3])
 else:

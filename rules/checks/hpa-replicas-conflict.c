@@ -47,9 +47,9 @@ static k5_status check_workload(k5_check *c, const k5_object *obj)
     if (!replicas || !k5_node_int(replicas, &n) || n == 0)
         return K5_OK; /* unset (the HPA owns it), a template placeholder, or switched off */
     hpas x = {NULL, 0};
-    /* Copies of one manifest (k5__memo_twin) have the same HPAs: counted once for all. */
+    /* Copies of one manifest (k5__memo_copy) have the same HPAs: counted once for all. */
     bool copies;
-    const k5_object *twin = k5__memo_twin(c, obj, &copies);
+    const k5_object *twin = k5__memo_copy(c, obj, &copies);
     const hpas *kept = copies ? k5__memo_get(c, K5__MEMO_HPAS, twin) : NULL;
     if (kept) {
         x = *kept;
@@ -104,10 +104,10 @@ static k5_status check_hpa(k5_check *c, const k5_object *obj)
     target.namespace_ = obj->namespace_;
     target.kind = r.kind;
     target.name = r.name;
-    /* Copies of one manifest (k5__memo_twin) have the same rival (a copy is never one: it
+    /* Copies of one manifest (k5__memo_copy) have the same rival (a copy is never one: it
      * has the same name): searched once for all. */
     bool copies;
-    const k5_object *twin = k5__memo_twin(c, obj, &copies);
+    const k5_object *twin = k5__memo_copy(c, obj, &copies);
     const k5_object *const *kept = copies ? k5__memo_get(c, K5__MEMO_HPA_RIVAL, twin) : NULL;
     if (kept) {
         r.other = *kept;
@@ -140,10 +140,10 @@ const k5_rule k5__rule_hpa_replicas_conflict = {
     .scope = K5_SCOPE_CROSS,
     .cost = "O(HPAs targeting the same workload) per workload and per HPA (hash index by "
             "namespace, kind and name)"
-            "; word-for-word copies of the object in one file (the same manifest repeated: "
-            "renders of one chart, examples concatenated) are searched once for all copies "
-            "(k5__memo_twin), so n copies of a stream cost n, not n^2 (measured: "
-            "bench/scale_bench.sh figure 8)",
+            "; word-for-word copies of the object, in one file or many (the same manifest "
+            "repeated: renders of one chart, examples concatenated or in n files) are searched "
+            "once for all copies (k5__memo_copy), so n copies cost n, not n^2 (measured: "
+            "bench/scale_bench.sh figures 8 and 10)",
     .scope_note = NULL,
     .summary = "A workload sets spec.replicas while an HPA scales it, or two HPAs scale one "
                "workload",

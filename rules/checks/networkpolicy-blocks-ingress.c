@@ -561,8 +561,8 @@ static bool each_workload(const k5_object *w, void *ud)
     if (k5_node_bool(k5_map_get(w->pod_spec, "hostNetwork"), &host) && host)
         return true;
     way_in mine;
-    /* Copies of one manifest (k5__memo_twin) are judged alike: judged once for all. */
-    const k5_object *twin = k5__memo_twin(f->c, w, NULL);
+    /* Copies of one manifest (k5__memo_copy) are judged alike: judged once for all. */
+    const k5_object *twin = k5__memo_copy(f->c, w, NULL);
     const way_in *b = k5__memo_get(f->c, K5__MEMO_NETPOL_INGRESS, twin);
     if (!b) {
         f->w = w;
@@ -611,10 +611,10 @@ static k5_status check(k5_check *c, const k5_object *obj)
     memset(&f, 0, sizeof f);
     f.c = c;
     f.policy = obj;
-    /* Copies of one policy (k5__memo_twin) select the same pods and find the same first
+    /* Copies of one policy (k5__memo_copy) select the same pods and find the same first
      * blocked workload: searched once for all. */
     bool copies;
-    const k5_object *twin = k5__memo_twin(c, obj, &copies);
+    const k5_object *twin = k5__memo_copy(c, obj, &copies);
     const policy_found *kept = copies ? k5__memo_get(c, K5__MEMO_NETPOL_FOUND, twin) : NULL;
     if (kept) {
         f.blocked = kept->blocked;
@@ -709,10 +709,10 @@ const k5_rule k5__rule_networkpolicy_blocks_ingress = {
             "admission, bench/cluster_bench.sh's NetworkPolicy figure: a Deployment's review "
             "under 16, 64 and 256 such policies costs 2.4x, 7.7x and 37x its CPU without any, "
             "0.06, 0.21 and 0.99 ms; before the memo 9.0x, 112x and 1,917x)"
-            "; word-for-word copies of the object in one file (the same manifest repeated: "
-            "renders of one chart, examples concatenated) are searched once for all copies "
-            "(k5__memo_twin), so n copies of a stream cost n, not n^2 (measured: "
-            "bench/scale_bench.sh figure 8)",
+            "; word-for-word copies of the object, in one file or many (the same manifest "
+            "repeated: renders of one chart, examples concatenated or in n files) are searched "
+            "once for all copies (k5__memo_copy), so n copies cost n, not n^2 (measured: "
+            "bench/scale_bench.sh figures 8 and 10)",
     .summary = "NetworkPolicies isolate pods behind an Ingress or route and admit no ingress "
                "controller",
     .explanation =

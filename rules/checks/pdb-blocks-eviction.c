@@ -106,9 +106,9 @@ static k5_status check(k5_check *c, const k5_object *obj)
     if (!sel)
         return K5_OK;
     tally t = {c, 0, 0, false, NULL, {0, false, NULL, NULL}};
-    /* Copies of one manifest (k5__memo_twin) select the same pods: counted once for all. */
+    /* Copies of one manifest (k5__memo_copy) select the same pods: counted once for all. */
     bool copies;
-    const k5_object *twin = k5__memo_twin(c, obj, &copies);
+    const k5_object *twin = k5__memo_copy(c, obj, &copies);
     const tally *kept = copies ? k5__memo_get(c, K5__MEMO_PDB_TALLY, twin) : NULL;
     if (kept) {
         t = *kept;
@@ -148,15 +148,16 @@ const k5_rule k5__rule_pdb_blocks_eviction = {
     .severity = K5_SEV_WARNING,
     .kinds = K5_KIND_PDB,
     .scope = K5_SCOPE_SINGLE,
-    .cost = "O(pods selected) per PDB: candidates come from the index under the selector's first "
-            "matchLabels pair, else each value of its first `In`, else its first `Exists` key; for "
-            "a selector of only `NotIn`/`DoesNotExist`, the workloads its first expression does "
-            "not exclude, found by counting over per-label position lists (O(values of that "
-            "expression x log^2 workloads) per candidate)"
-            "; word-for-word copies of the object in one file (the same manifest repeated: "
-            "renders of one chart, examples concatenated) are searched once for all copies "
-            "(k5__memo_twin), so n copies of a stream cost n, not n^2 (measured: "
-            "bench/scale_bench.sh figure 8)",
+    .cost =
+        "O(pods selected) per PDB: candidates come from the index under the selector's first "
+        "matchLabels pair, else each value of its first `In`, else its first `Exists` key; for "
+        "a selector of only `NotIn`/`DoesNotExist`, the workloads its first expression does "
+        "not exclude, found by counting over per-label position lists (O(values of that "
+        "expression x log^2 workloads) per candidate)"
+        "; word-for-word copies of the object, in one file or many (the same manifest "
+        "repeated: renders of one chart, examples concatenated or in n files) are searched "
+        "once for all copies (k5__memo_copy), so n copies cost n, not n^2 (measured: "
+        "bench/scale_bench.sh figures 8 and 10)",
     .on_partners = true, /* reads a PDB's budget and selector, workloads' replicas, HPAs */
     .scope_note = "also cross-object: minAvailable is compared with the replicas of the "
                   "workloads of the input that the budget selects",

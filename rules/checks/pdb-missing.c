@@ -23,9 +23,9 @@ static k5_status check(k5_check *c, const k5_object *obj)
     const k5_object *hpa = k5__workload_best_hpa(c, obj, &hpa_min);
     if (n < 2 && !(hpa && hpa_min >= 2))
         return K5_OK;
-    /* Copies of one manifest (k5__memo_twin) are covered alike: searched once for all. */
+    /* Copies of one manifest (k5__memo_copy) are covered alike: searched once for all. */
     bool copies, found = false;
-    const k5_object *twin = k5__memo_twin(c, obj, &copies);
+    const k5_object *twin = k5__memo_copy(c, obj, &copies);
     const bool *kept = copies ? k5__memo_get(c, K5__MEMO_PDB_COVERED, twin) : NULL;
     if (kept) {
         found = *kept;
@@ -75,10 +75,10 @@ const k5_rule k5__rule_pdb_missing = {
             "whose first expression does not exclude the workload's labels are checked, found "
             "by counting over per-label position lists (O(labels x log^2 such PDBs) per "
             "candidate; measured: bench/scale_bench.sh)"
-            "; word-for-word copies of the object in one file (the same manifest repeated: "
-            "renders of one chart, examples concatenated) are searched once for all copies "
-            "(k5__memo_twin), so n copies of a stream cost n, not n^2 (measured: "
-            "bench/scale_bench.sh figure 8)",
+            "; word-for-word copies of the object, in one file or many (the same manifest "
+            "repeated: renders of one chart, examples concatenated or in n files) are searched "
+            "once for all copies (k5__memo_copy), so n copies cost n, not n^2 (measured: "
+            "bench/scale_bench.sh figures 8 and 10)",
     .scope_note = NULL,
     .summary = "A replicated Deployment or StatefulSet has no PodDisruptionBudget",
     .explanation =

@@ -6,6 +6,7 @@
 #define MAX_NAMED 3
 
 typedef struct overlap {
+    const k5_check *c;
     const k5_index *idx;
     const k5_object *self;
     const k5_object *workload; /* the first pod template with another budget */
@@ -31,6 +32,12 @@ static bool visit_pdb(const k5_object *p, void *ud)
 static bool visit_workload(const k5_object *w, void *ud)
 {
     overlap *o = ud;
+    /* A copy of an earlier workload (k5__memo_copy: same namespace, same pod labels, maybe
+     * from another file) has the same budgets as its first copy, which this search also
+     * selects: only the first is walked, so N files of one manifest cost N, not N^2, per
+     * budget's search. The message names the workload by kind and name: the same. */
+    if (k5__memo_copy(o->c, w, NULL) != w)
+        return true;
     k5_index_pdbs_for(o->idx, w, visit_pdb, o);
     if (o->nothers) {
         o->workload = w;
@@ -44,14 +51,15 @@ static k5_status check(k5_check *c, const k5_object *obj)
     const k5_node *sel = k5__pdb_selector(obj);
     if (!sel)
         return K5_OK;
-    overlap o = {k5_check_index(c), obj, NULL, {NULL}, 0};
-    /* Copies of one manifest (k5__memo_twin) overlap alike (a copy is never counted as
+    overlap o = {c, k5_check_index(c), obj, NULL, {NULL}, 0};
+    /* Copies of one manifest (k5__memo_copy) overlap alike (a copy is never counted as
      * another budget: it has the same name): searched once for all. */
     bool copies;
-    const k5_object *twin = k5__memo_twin(c, obj, &copies);
+    const k5_object *twin = k5__memo_copy(c, obj, &copies);
     const overlap *kept = copies ? k5__memo_get(c, K5__MEMO_PDB_OVERLAP, twin) : NULL;
     if (kept) {
         o = *kept;
+        o.c = c;
     } else {
         k5_index_select(o.idx, obj->namespace_, sel, K5_SELECTOR_LABEL, K5_KINDS_WORKLOAD,
                         visit_workload, &o);
@@ -87,10 +95,10 @@ const k5_rule k5__rule_pdb_overlap = {
             "until 3 others are found) per PDB, through the index as for pdb-missing: N PDBs that "
             "all select the same N pods cost N (one finding per PDB naming at most 3 others, not "
             "one per pair; measured: bench/scale_bench.sh)"
-            "; word-for-word copies of the object in one file (the same manifest repeated: "
-            "renders of one chart, examples concatenated) are searched once for all copies "
-            "(k5__memo_twin), so n copies of a stream cost n, not n^2 (measured: "
-            "bench/scale_bench.sh figure 8)",
+            "; word-for-word copies of the object, in one file or many (the same manifest "
+            "repeated: renders of one chart, examples concatenated or in n files) are searched "
+            "once for all copies (k5__memo_copy), so n copies cost n, not n^2 (measured: "
+            "bench/scale_bench.sh figures 8 and 10)",
     .scope_note = NULL,
     .summary = "Several PodDisruptionBudgets select the same pods",
     .explanation =

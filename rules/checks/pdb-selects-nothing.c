@@ -64,19 +64,20 @@ const k5_rule k5__rule_pdb_selects_nothing = {
     .severity = K5_SEV_ERROR,
     .kinds = K5_KIND_PDB,
     .scope = K5_SCOPE_CROSS,
-    .cost = "O(candidates until the first match) per PDB, candidates from the index as for pdb-"
-            "blocks-eviction; only when none matches are the custom resources of the namespace "
-            "tried (O(custom resources there)) and then workloads of other namespaces: through the "
-            "label index across namespaces under the first matchLabels pair, else the values of "
-            "the first In expression, else the first Exists key (O(workloads carrying them), "
-            "sorted into input order); a selector of NotIn/DoesNotExist alone tries only the "
-            "workloads its first expression does not exclude, found by counting over per-label "
-            "position lists (O(values x log^2 workloads) per candidate; measured for In and "
-            "NotIn: bench/scale_bench.sh)"
-            "; word-for-word copies of the object in one file (the same manifest repeated: "
-            "renders of one chart, examples concatenated) are searched once for all copies "
-            "(k5__memo_twin), so n copies of a stream cost n, not n^2 (measured: "
-            "bench/scale_bench.sh figure 8)",
+    .cost =
+        "O(candidates until the first match) per PDB, candidates from the index as for pdb-"
+        "blocks-eviction; only when none matches are the custom resources of the namespace "
+        "tried (O(custom resources there)) and then workloads of other namespaces: through the "
+        "label index across namespaces under the first matchLabels pair, else the values of "
+        "the first In expression, else the first Exists key (O(workloads carrying them), "
+        "sorted into input order); a selector of NotIn/DoesNotExist alone tries only the "
+        "workloads its first expression does not exclude, found by counting over per-label "
+        "position lists (O(values x log^2 workloads) per candidate; measured for In and "
+        "NotIn: bench/scale_bench.sh)"
+        "; word-for-word copies of the object, in one file or many (the same manifest "
+        "repeated: renders of one chart, examples concatenated or in n files) are searched "
+        "once for all copies (k5__memo_copy), so n copies cost n, not n^2 (measured: "
+        "bench/scale_bench.sh figures 8 and 10)",
     .scope_note = NULL,
     .summary = "A PodDisruptionBudget's selector matches no pod template",
     .explanation =

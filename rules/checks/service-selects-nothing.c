@@ -52,15 +52,16 @@ const k5_rule k5__rule_service_selects_nothing = {
     .severity = K5_SEV_ERROR,
     .kinds = K5_KIND_SERVICE,
     .scope = K5_SCOPE_CROSS,
-    .cost = "O(candidates until the first match) per Service: workloads carrying the selector's first"
-            " pair (hash index); only when none matches are the custom resources of the namespace "
-            "tried (O(custom resources there)) and then workloads of other namespaces carrying the "
-            "same first pair (a label index across namespaces); a selector of only "
-            "controller-added keys (pod-template-hash) walks the namespace's workloads"
-            "; word-for-word copies of the object in one file (the same manifest repeated: "
-            "renders of one chart, examples concatenated) are searched once for all copies "
-            "(k5__memo_twin), so n copies of a stream cost n, not n^2 (measured: "
-            "bench/scale_bench.sh figure 8)",
+    .cost =
+        "O(candidates until the first match) per Service: workloads carrying the selector's first"
+        " pair (hash index); only when none matches are the custom resources of the namespace "
+        "tried (O(custom resources there)) and then workloads of other namespaces carrying the "
+        "same first pair (a label index across namespaces); a selector of only "
+        "controller-added keys (pod-template-hash) walks the namespace's workloads"
+        "; word-for-word copies of the object, in one file or many (the same manifest "
+        "repeated: renders of one chart, examples concatenated or in n files) are searched "
+        "once for all copies (k5__memo_copy), so n copies cost n, not n^2 (measured: "
+        "bench/scale_bench.sh figures 8 and 10)",
     .scope_note = NULL,
     .summary = "A Service's selector matches no pod template",
     .explanation =

@@ -1,6 +1,8 @@
 /*
  * Helpers shared by the replica, PDB, Service and Ingress rules.
  */
+#include <stdlib.h>
+
 #include "k5_check.h"
 
 bool k5__str_eq(k5_str a, k5_str b)
@@ -18,54 +20,129 @@ bool k5__hpa_min_replicas(const k5_object *hpa, int64_t *out)
     return k5_node_int(n, out);
 }
 
-typedef struct best_hpa {
+/* An HPA and its minReplicas, and the file it comes from. */
+typedef struct hpa_min {
     const k5_object *hpa;
     int64_t min;
-    size_t file; /* only HPAs of this file count when same_file */
-    bool same_file;
-} best_hpa;
+    size_t file;
+    size_t seen; /* its place in the walk: of equal minimums the first wins */
+} hpa_min;
+
+/* A workload's HPAs: the best of all, and the best of each file that has one, by file. */
+typedef struct best_hpas {
+    hpa_min all;
+    size_t n;
+    hpa_min by_file[];
+} best_hpas;
+
+typedef struct hpa_walk {
+    hpa_min *h;
+    size_t n, cap;
+    bool failed;
+} hpa_walk;
 
 static bool visit_hpa(const k5_object *h, void *ud)
 {
-    best_hpa *b = ud;
+    hpa_walk *w = ud;
     int64_t m;
-    if (b->same_file && h->file != b->file)
+    if (!k5__hpa_min_replicas(h, &m))
         return true;
-    if (k5__hpa_min_replicas(h, &m) && (!b->hpa || m > b->min)) {
-        b->hpa = h;
-        b->min = m;
+    if (w->n == w->cap) {
+        size_t cap = w->cap ? 2 * w->cap : 8;
+        hpa_min *p = realloc(w->h, cap * sizeof *p);
+        if (!p) {
+            w->failed = true;
+            return false;
+        }
+        w->h = p;
+        w->cap = cap;
     }
+    w->h[w->n] = (hpa_min){h, m, h->file, w->n};
+    w->n++;
     return true;
 }
 
+static int by_file_then_seen(const void *a, const void *b)
+{
+    const hpa_min *x = a, *y = b;
+    if (x->file != y->file)
+        return x->file < y->file ? -1 : 1;
+    return x->seen < y->seen ? -1 : x->seen > y->seen;
+}
+
+/* The highest minimum, the first of equals in the walk (the order the HPAs were read in). */
+static bool better(const hpa_min *cand, const hpa_min *best)
+{
+    return !best->hpa || cand->min > best->min;
+}
+
+static best_hpas *best_hpas_of(hpa_walk *w)
+{
+    best_hpas *b = calloc(1, sizeof *b + w->n * sizeof b->by_file[0]);
+    if (!b)
+        return NULL;
+    for (size_t i = 0; i < w->n; i++)
+        if (better(&w->h[i], &b->all))
+            b->all = w->h[i];
+    if (w->n) /* qsort must not be given NULL, even for no items */
+        qsort(w->h, w->n, sizeof *w->h, by_file_then_seen);
+    for (size_t i = 0; i < w->n; i++) {
+        if (!b->n || b->by_file[b->n - 1].file != w->h[i].file)
+            b->by_file[b->n++] = w->h[i];
+        else if (better(&w->h[i], &b->by_file[b->n - 1]))
+            b->by_file[b->n - 1] = w->h[i];
+    }
+    return b;
+}
+
 /*
- * A workload's HPA depends on the workload alone, and rules ask for it once per object that
- * selects the workload (every PDB, every Service): with the same names repeated in many files
- * the HPAs targeting one name grow with the workloads, so the answer is kept for the run
- * (k5__memo) rather than walked again per asker.
+ * A workload's HPA depends on the workload and its file, and rules ask for it once per object
+ * that selects the workload (every PDB, every Service): with the same names repeated in many
+ * files the HPAs targeting one name grow with the workloads, so the answer is kept for the
+ * run (k5__memo) rather than walked again per asker. Same-named objects in several files are
+ * common (examples, test data, overlays): an HPA of the workload's own file speaks for it
+ * before one from elsewhere. The walk and what it finds do not depend on the file, only the
+ * choice does: so the best of every file is kept, once for all the copies of the workload in
+ * every file (k5__memo_copy), and each copy picks its own file's, else the best of all.
  */
 const k5_object *k5__workload_best_hpa(const k5_check *c, const k5_object *obj, int64_t *min)
 {
     const k5_index *idx = k5_check_index(c);
-    /* Copies of one manifest in one file have the same HPA (k5__memo_twin). */
-    const k5_object *twin = idx ? k5__memo_twin(c, obj, NULL) : obj;
-    const best_hpa *kept = idx ? k5__memo_get(c, K5__MEMO_BEST_HPA, twin) : NULL;
-    best_hpa b = {NULL, 0, obj->file, true};
-    if (kept) {
-        b = *kept;
-    } else if (idx) {
-        /* Same-named objects in several files are common (examples, test data, overlays): an
-         * HPA of the workload's own file speaks for it before one from elsewhere. */
-        k5_index_hpas_for(idx, obj, visit_hpa, &b);
-        if (!b.hpa) {
-            b.same_file = false;
-            k5_index_hpas_for(idx, obj, visit_hpa, &b);
+    if (!idx)
+        return NULL;
+    const k5_object *copy = k5__memo_copy(c, obj, NULL);
+    const best_hpas *b = k5__memo_get(c, K5__MEMO_BEST_HPA, copy);
+    best_hpas *own = NULL;
+    if (!b) {
+        hpa_walk w = {NULL, 0, 0, false};
+        k5_index_hpas_for(idx, obj, visit_hpa, &w);
+        own = w.failed ? NULL : best_hpas_of(&w);
+        free(w.h);
+        if (!own)
+            return NULL; /* out of memory: no HPA known */
+        b = k5__memo_put(c, K5__MEMO_BEST_HPA, copy, own,
+                         sizeof *own + own->n * sizeof own->by_file[0]);
+        if (b != own) {
+            free(own);
+            own = NULL;
         }
-        (void)k5__memo_put(c, K5__MEMO_BEST_HPA, twin, &b, sizeof b);
     }
-    if (b.hpa && min)
-        *min = b.min;
-    return b.hpa;
+    const hpa_min *pick = &b->all;
+    size_t lo = 0, hi = b->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (b->by_file[mid].file < obj->file)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < b->n && b->by_file[lo].file == obj->file)
+        pick = &b->by_file[lo];
+    const k5_object *hpa = pick->hpa;
+    if (hpa && min)
+        *min = pick->min;
+    free(own);
+    return hpa;
 }
 
 void k5__workload_scale(const k5_check *c, const k5_object *obj, k5__scale *out)
@@ -126,8 +203,8 @@ static bool all_digits(k5_str s)
 static bool controller_key(k5_str key)
 {
     return str_is(key, "statefulset.kubernetes.io/pod-name") ||
-           str_is(key, "apps.kubernetes.io/pod-index") || str_is(key, "controller-revision-hash") ||
-           str_is(key, "pod-template-hash");
+           str_is(key, "apps.kubernetes.io/pod-index") ||
+           str_is(key, "controller-revision-hash") || str_is(key, "pod-template-hash");
 }
 
 /*
@@ -286,7 +363,7 @@ bool k5__selects_some_pod_of(const k5_check *c, const k5_object *obj, const k5_n
                              k5_selector_type type)
 {
     bool copies;
-    const k5_object *twin = k5__memo_twin(c, obj, &copies);
+    const k5_object *twin = k5__memo_copy(c, obj, &copies);
     const bool *kept = copies ? k5__memo_get(c, K5__MEMO_SELECTS_SOME, twin) : NULL;
     if (kept)
         return *kept;
@@ -497,11 +574,11 @@ static bool visit_elsewhere(const k5_object *o, void *ud)
     return false;
 }
 
-const k5_object *k5__select_elsewhere(const k5_check *c, const k5_object *self,
-                                      const k5_node *sel, k5_selector_type type, bool *implicit)
+const k5_object *k5__select_elsewhere(const k5_check *c, const k5_object *self, const k5_node *sel,
+                                      k5_selector_type type, bool *implicit)
 {
     bool copies;
-    const k5_object *twin = k5__memo_twin(c, self, &copies);
+    const k5_object *twin = k5__memo_copy(c, self, &copies);
     const elsewhere *kept = copies ? k5__memo_get(c, K5__MEMO_ELSEWHERE, twin) : NULL;
     elsewhere e = {self, NULL, NULL};
     if (kept) {
@@ -541,7 +618,8 @@ bool k5__backend_ref_is_service(const k5_node *ref)
 {
     /* Gateway API: group defaults to "" (core) and kind to Service. */
     const k5_node *g = k5_map_get(ref, "group"), *k = k5_map_get(ref, "kind");
-    return k5_node_is_map(ref) && (!g || k5_node_str(g).n == 0) && (!k || k5_node_is(k, "Service"));
+    return k5_node_is_map(ref) && (!g || k5_node_str(g).n == 0) &&
+           (!k || k5_node_is(k, "Service"));
 }
 
 extern const k5_rule k5__rule_networkpolicy_blocks_ingress;

@@ -136,11 +136,11 @@ typedef enum k5__memo_slot {
     /* networkpolicy-blocks-ingress: the distinct ways in to Services of one namespace and
      * name, kept on the first such Service (k5_index_find) */
     K5__MEMO_NETPOL_WAYS,
-    /* k5__workload_best_hpa: a workload's HPA and its minReplicas */
+    /* k5__workload_best_hpa: a workload's best HPA of all and of each file, with minReplicas */
     K5__MEMO_BEST_HPA,
-    /* k5__memo_twin: the object's twin, and whether it has copies */
+    /* k5__memo_copy: the object's first copy, and whether it has copies */
     K5__MEMO_TWIN,
-    /* Kept per twin for objects with copies (k5__memo_twin), each the result of one rule's
+    /* Kept per first copy for objects with copies (k5__memo_copy), each the result of one rule's
      * search for the object: pdb-missing (a budget covers the workload), pdb-overlap,
      * pdb-blocks-eviction (the pods selected), k5__selects_some_pod_of, k5__select_elsewhere,
      * hpa-replicas-conflict (a workload's HPAs, an HPA's rival), networkpolicy-blocks-ingress
@@ -161,15 +161,20 @@ const void *k5__memo_get(const k5_check *c, k5__memo_slot slot, const k5_object 
 const void *k5__memo_put(const k5_check *c, k5__memo_slot slot, const k5_object *o,
                          const void *val, size_t n);
 /*
- * The object's twin: the first object of the run of the same kind, namespace, name and file
- * whose content is equal node for node (the same manifest repeated word for word), else o
- * itself (also for unnamed objects, and when memory runs out). *copies (may be NULL) is set
- * when o has such copies. A cross-object rule whose result for o depends only on o's content
- * and the index may keep it per twin: every copy then reuses one computation. A rule that
+ * The object's first copy: the first object of the run of the same kind, namespace and name
+ * whose content is equal node for node (type, quoting, text, item by item; also apiVersion,
+ * Helm source and whether the namespace is implicit), from any file (the same manifest
+ * repeated in one file, or a directory of examples that each define "web", n renders of one
+ * chart written to n files), else o itself (also for unnamed objects, and when memory runs
+ * out). *copies (may be NULL) is set when o has such copies. A cross-object rule whose result
+ * for o depends only on o's content and namespace and on the index, never on o's file or
+ * place, may keep it per first copy: every copy then reuses one computation. A rule that
  * asks only once per object keeps its result only when *copies says another copy will ask.
+ * A result that depends on the file (a partner of o's own file preferred) keeps the file's
+ * part apart (k5__workload_best_hpa keeps every file's best HPA and picks o's).
  * Kept for the run (K5__MEMO_TWIN).
  */
-const k5_object *k5__memo_twin(const k5_check *c, const k5_object *o, bool *copies);
+const k5_object *k5__memo_copy(const k5_check *c, const k5_object *o, bool *copies);
 
 /* ---- index (built once per run) ---- */
 
@@ -572,7 +577,7 @@ const k5_node *k5__pdb_selector(const k5_object *pdb);
  * Both walks run only after the index found nothing, on the reporting path.
  */
 bool k5__selects_some_pod(const k5_check *c, k5_str ns, const k5_node *sel, k5_selector_type type);
-/* The same for obj's own selector `sel` in its namespace, kept for obj's copies (its twin). */
+/* The same for obj's own selector `sel` in its namespace, kept for obj's copies (k5__memo_copy). */
 bool k5__selects_some_pod_of(const k5_check *c, const k5_object *obj, const k5_node *sel,
                              k5_selector_type type);
 
@@ -627,7 +632,7 @@ void k5__absence_of(const k5_check *c, const k5_node *sel, k5_str name, k5__abse
  * certain mistake. When the only matches are where one of the two names no namespace (it
  * lands wherever it is applied), returns such a match and sets *implicit: the rule cannot
  * be sure and reports at most a warning. NULL when there is no match anywhere. sel must be
- * self's own selector: the answer is kept for self's copies (its twin).
+ * self's own selector: the answer is kept for self's copies (k5__memo_copy).
  */
 const k5_object *k5__select_elsewhere(const k5_check *c, const k5_object *self,
                                       const k5_node *sel, k5_selector_type type, bool *implicit);

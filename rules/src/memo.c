@@ -12,6 +12,7 @@
  */
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "k5_index.h"
 
@@ -106,14 +107,18 @@ void k5__memo_free(k5__memo *m)
     free(m);
 }
 
-/* ---- twins: objects repeated word for word ---- */
+/* ---- copies: objects repeated word for word ---- */
 
 /*
  * The same manifests linted many times in one run (renders of one chart, the same examples
- * concatenated) repeat objects that are equal in every respect a rule reads: kind,
- * namespace, file and content. Whatever a cross-object rule works out for one of them from
- * its content and the index, it works out for the others, so a rule that keeps a result per
- * object (k5__memo) may keep it per twin and compute it once for all the copies.
+ * concatenated, or written to n files) repeat objects that are equal in every respect a
+ * rule reads but their file and place: kind, names, namespace and content. Whatever a
+ * cross-object rule works out for one of them from its content and the index alone, it
+ * works out for the others, so a rule that keeps a result per object (k5__memo) may keep it
+ * per first copy and compute it once for all the copies. Results that depend on the
+ * asker's file (a partner of its own file preferred) are kept apart from the file's part
+ * (k5__workload_best_hpa keeps each file's best HPA; ingress-class-missing the files
+ * IngressClasses come from), so copies in many files share them too.
  */
 
 static uint64_t mix_in(uint64_t h, uint64_t v)
@@ -159,13 +164,13 @@ static bool str_same(k5_str a, k5_str b)
     return a.n == b.n && (a.n == 0 || memcmp(a.p, b.p, a.n) == 0);
 }
 
-static bool twins(const k5_object *a, const k5_object *b)
+/* Equal in every respect a rule reads but the file: kind, names, namespace, content. */
+static bool copies_of(const k5_object *a, const k5_object *b)
 {
-    return a->file == b->file && a->kind_id == b->kind_id &&
-           a->namespace_implicit == b->namespace_implicit && str_same(a->kind, b->kind) &&
-           str_same(a->api_version, b->api_version) && str_same(a->name, b->name) &&
-           str_same(a->namespace_, b->namespace_) && str_same(a->source, b->source) &&
-           node_same(a->root, b->root);
+    return a->kind_id == b->kind_id && a->namespace_implicit == b->namespace_implicit &&
+           str_same(a->kind, b->kind) && str_same(a->api_version, b->api_version) &&
+           str_same(a->name, b->name) && str_same(a->namespace_, b->namespace_) &&
+           str_same(a->source, b->source) && node_same(a->root, b->root);
 }
 
 typedef struct named {
@@ -192,11 +197,34 @@ static bool collect_named(const k5_object *o, void *ud)
 }
 
 typedef struct twin_of {
-    const k5_object *twin;
-    bool copies;
+    const k5_object *copy; /* the first copy, of any file */
+    bool copies;           /* o has another copy */
 } twin_of;
 
-const k5_object *k5__memo_twin(const k5_check *c, const k5_object *o, bool *copies)
+/* Classes of equal objects among g's by an open-addressing table of cap slots (a power of 2
+ * over twice the objects): class[i] is the first of i's class, size[] counts each class's
+ * members. */
+static void classify(const named *g, const uint64_t *hash, size_t cap, size_t *slot, size_t *class,
+                     size_t *size)
+{
+    for (size_t i = 0; i < g->n; i++) {
+        const k5_object *x = g->o[i];
+        size_t at = (size_t)hash[i] & (cap - 1);
+        class[i] = i;
+        for (; slot[at]; at = (at + 1) & (cap - 1)) {
+            size_t j = slot[at] - 1;
+            if (hash[j] == hash[i] && copies_of(g->o[j], x)) {
+                class[i] = j;
+                break;
+            }
+        }
+        if (!slot[at])
+            slot[at] = i + 1;
+        size[class[i]]++;
+    }
+}
+
+const k5_object *k5__memo_copy(const k5_check *c, const k5_object *o, bool *copies)
 {
     bool none;
     copies = copies ? copies : &none;
@@ -206,14 +234,14 @@ const k5_object *k5__memo_twin(const k5_check *c, const k5_object *o, bool *copi
     const twin_of *kept = k5__memo_get(c, K5__MEMO_TWIN, o);
     if (kept) {
         *copies = kept->copies;
-        return kept->twin;
+        return kept->copy;
     }
     /* The first ask for a name judges every object of that kind, namespace and name at once
-     * (each is its own twin or an earlier one's), so copies cost one pass, not one each. A
-     * name defined once is its own twin, and nothing is kept for it. */
+     * (each is its own first copy or an earlier one's copy), so copies cost one pass, not one
+     * each. A name defined once is its own, and nothing is kept for it. */
     named g = {NULL, 0, 0, false};
     k5_index_each_named(k5_check_index(c), o->namespace_, o->kind_id, o->name, collect_named, &g);
-    const k5_object *twin = o;
+    const k5_object *copy = o;
     size_t cap = 16;
     while (cap < 2 * g.n)
         cap *= 2;
@@ -222,26 +250,13 @@ const k5_object *k5__memo_twin(const k5_check *c, const k5_object *o, bool *copi
     size_t *size = first ? calloc(g.n, sizeof *size) : NULL;   /* by class: its members */
     size_t *slot = size ? calloc(cap, sizeof *slot) : NULL;    /* 1 + a class, or 0 */
     if (slot) {
-        for (size_t i = 0; i < g.n; i++) {
-            const k5_object *x = g.o[i];
-            hash[i] = node_hash(x->root, mix_in(x->file, x->kind_id));
-            size_t at = (size_t)hash[i] & (cap - 1);
-            first[i] = i;
-            for (; slot[at]; at = (at + 1) & (cap - 1)) {
-                size_t j = slot[at] - 1;
-                if (hash[j] == hash[i] && twins(g.o[j], x)) {
-                    first[i] = j;
-                    break;
-                }
-            }
-            if (!slot[at])
-                slot[at] = i + 1;
-            size[first[i]]++;
-        }
+        for (size_t i = 0; i < g.n; i++)
+            hash[i] = node_hash(g.o[i]->root, g.o[i]->kind_id);
+        classify(&g, hash, cap, slot, first, size);
         for (size_t i = 0; i < g.n; i++) {
             twin_of t = {g.o[first[i]], size[first[i]] > 1};
             if (g.o[i] == o) {
-                twin = t.twin;
+                copy = t.copy;
                 *copies = t.copies;
             }
             (void)k5__memo_put(c, K5__MEMO_TWIN, g.o[i], &t, sizeof t);
@@ -252,5 +267,5 @@ const k5_object *k5__memo_twin(const k5_check *c, const k5_object *o, bool *copi
     free(first);
     free(hash);
     free(g.o);
-    return twin;
+    return copy;
 }

@@ -6,7 +6,7 @@
 # path, its lines shifted by the copy's offset. The copies see each other (the cross-object
 # rules prefer an object's own file, then the first definition), so this holds only while a
 # Service that selects the same workload many times judges it once (the lb-* rules) and
-# the engine's per-copy shortcuts (k5__memo_twin) change nothing.
+# the engine's per-copy shortcuts (k5__memo_copy) change nothing.
 # pdb-blocks-eviction is the one rule left out: it adds up the replicas of every workload a
 # budget selects, copies included, so a copy's verdict may change by design.
 . "$(dirname "$0")/lib.sh"
