@@ -58,4 +58,47 @@ for copy in range(4):
             print("  fewer:", k[0], k[3], k[2][:160], file=sys.stderr)
 sys.exit(1 if failed else 0)
 PY
+
+# Copies across files: the same Deployment and Ingress in four files, whose own files differ.
+# A workload's HPA is the one of its own file, else the best of all (k5__workload_best_hpa);
+# an Ingress's missing class is judged only when an IngressClass comes in its own file. The
+# copies share one search (k5__memo_copy), and each must still pick its own file's answer.
+mkdir -p "$T/x"
+dep='apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: web:1}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: web, namespace: shop}
+spec:
+  ingressClassName: far-away-class
+  defaultBackend: {service: {name: web, port: {number: 80}}}
+---'
+hpa() { printf 'apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: %s, namespace: shop}\nspec:\n  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}\n  minReplicas: %s\n  maxReplicas: 9\n---\n' "$1" "$2"; }
+cls='apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata: {name: nginx}
+spec: {controller: k8s.io/ingress-nginx}
+---'
+{ echo "$dep"; hpa hpa-a 3; echo "$cls"; } >"$T/x/a.yaml"
+cp "$T/x/a.yaml" "$T/x/b.yaml"
+{ echo "$dep"; hpa hpa-c 5; } >"$T/x/c.yaml"
+echo "$dep" >"$T/x/d.yaml"
+run across 0 "$KUBE5XX" lint --no-config "$T/x"
+for want in 'a.yaml:.*least 3 replicas (minReplicas of HorizontalPodAutoscaler "hpa-a")' \
+            'b.yaml:.*least 3 replicas (minReplicas of HorizontalPodAutoscaler "hpa-a")' \
+            'c.yaml:.*least 5 replicas (minReplicas of HorizontalPodAutoscaler "hpa-c")' \
+            'd.yaml:.*least 5 replicas (minReplicas of HorizontalPodAutoscaler "hpa-c")' \
+            'a.yaml:.*far-away-class.*ingress-class-missing' 'b.yaml:.*far-away-class.*ingress-class-missing'; do
+    if grep -q "$want" "$T/out"; then ok; else bad "copies across files: no line matching: $want"; fi
+done
+for not in 'c.yaml:.*ingress-class-missing' 'd.yaml:.*ingress-class-missing'; do
+    if grep -q "$not" "$T/out"; then bad "copies across files: a line matching: $not"; else ok; fi
+done
 finish
