@@ -36,7 +36,10 @@
 #   9. load-balanced Services: LB/2 and LB (default 8,000) Services of the AWS NLB and ALB
 #      Ingresses with one selector over as many Deployments (bench/gen_shapes.py lb): the
 #      growth check of 4, time and peak RSS.
-# Figures 1-5, 7, 8 and 9 run with --jobs 1 (one thread: CPU time is what they compare).
+#  10. copies in different files: one application's manifest (13 objects) in COPIES/2 and
+#      COPIES files (default 4,000 -- bench/gen_shapes.py copies): the growth check of 4, time
+#      and peak RSS.
+# Figures 1-5, 7, 8, 9 and 10 run with --jobs 1 (one thread: CPU time is what they compare).
 # Times are CPU seconds (user + system, median of RUNS runs, default 3): on a machine shared by
 # several people the wall clock measures the neighbours; wall medians are printed beside.
 #
@@ -45,7 +48,7 @@
 # The targets are the issue's; each can be overridden to check the check (TARGET_LIST=0.5 must
 # fail): TARGET_OBJECTS (figure 1, CPU / parse-only, 1.5), TARGET_LIST (figure 2, CPU /
 # cJSON parse, 2), TARGET_NOTIN (figure 3, CPU / parse-only at CROSS, 3), TARGET_RSS (figures
-# 1 and 2, peak RSS / input bytes, 4), GROWTH_MAX (figures 4, 5, 7, 8, 9). The machine is shared
+# 1 and 2, peak RSS / input bytes, 4), GROWTH_MAX (figures 4, 5, 7, 8, 9, 10). The machine is shared
 # and noisy, so no single run decides a time figure: figures 1, 2 and 3 run in RUNS paired
 # rounds (the parse and the lint one after the other, so a neighbour's burst moves both
 # sides of a pair alike) and judge the median of the rounds' ratios; RSS, which neighbours
@@ -446,6 +449,36 @@ for n in $((lb / 2)) "$lb"; do
     prev_rss=$c_rss
 done
 rm -rf "$work/shape"
+
+# ---- 10. copies in different files: one app's manifest in COPIES/2 and COPIES files ----
+# A directory of examples that each define the same Deployment "web" with its Services,
+# PDBs, HPAs, NetworkPolicy and Ingress, or n renders of one chart written to n files
+# (bench/gen_shapes.py copies): every kind, namespace and name repeats once per file, and
+# every cross-object rule sees every file's copy (1,000 files took 110 s before the copies
+# shared their searches). Same growth check of time and peak RSS.
+echo
+fig=10
+copies=${COPIES:-4000}
+prev=""
+prev_rss=""
+for n in $((copies / 2)) "$copies"; do
+    rm -rf "$work/copies"
+    python3 "$here/gen_shapes.py" copies "$n" "$work/copies"
+    read -r c_cpu _ c_rss < <(measure $(lint -f json -o /dev/null "$work/copies"))
+    growth "copies: one app's 13 objects in each of N files (peak $((c_rss / 1024)) MiB)" "$n" "$prev" "$c_cpu"
+    if [ -n "$prev_rss" ]; then
+        m=$(ratio "$c_rss" "$prev_rss")
+        if python3 -c "import sys; sys.exit(not float(sys.argv[1]) > float(sys.argv[2]))" "$m" "$growth_max"; then
+            echo "   peak RSS x$m for 2x the input: SUPERLINEAR (over $growth_max)"
+            superlinear=1
+        else
+            echo "   peak RSS x$m for 2x the input: linear"
+        fi
+    fi
+    prev=$c_cpu
+    prev_rss=$c_rss
+done
+rm -rf "$work/copies"
 fail=0
 if [ "${#misses[@]}" -gt 0 ]; then
     echo
@@ -454,7 +487,7 @@ if [ "${#misses[@]}" -gt 0 ]; then
     fail=1
 fi
 if [ "$superlinear" = 1 ]; then
-    echo "growth check failed: a shape of figure 4, 5, 7, 8 or 9 grew faster than x$growth_max for 2x the input"
+    echo "growth check failed: a shape of figure 4, 5, 7, 8, 9 or 10 grew faster than x$growth_max for 2x the input"
     fail=1
 fi
 exit "$fail"
