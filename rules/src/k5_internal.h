@@ -76,6 +76,13 @@ uint64_t k5__hash(const void *p, size_t n, uint64_t seed);
 /* A faster hash of a whole key (a word at a time): the hash maps' and the duplicate-key
  * check's. Nothing may depend on its values beyond equality (slot order is not kept). */
 uint64_t k5__hash_key(const void *p, size_t n);
+/* Folds v into the running hash h (not kept anywhere: equality only, as k5__hash_key). */
+uint64_t k5__hash_mix(uint64_t h, uint64_t v);
+/* A hash of a node tree and its equality, both over what every accessor reads: type,
+ * quoting, length and text, item by item (a NULL node is a value of its own). The memo's
+ * copies and the lb-* rules' shared targets and results are keyed on them (rules/src/memo.c). */
+uint64_t k5__node_hash(const k5_node *n, uint64_t h);
+bool k5__node_same(const k5_node *a, const k5_node *b);
 /* Finds the entry for a key (NULL when absent). */
 const k5__hentry *k5__hmap_get(const k5__hmap *m, const char *key, size_t klen);
 /* Appends val to the key's list, creating the entry. Returns K5_ENOMEM on failure. */

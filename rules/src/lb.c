@@ -490,52 +490,10 @@ static void *table_get(k5__lb_cache *x, const lb_table *t, const void *e, same_f
     return kept;
 }
 
-static uint64_t mix(uint64_t h, uint64_t v)
-{
-    h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
-    return h * 0xff51afd7ed558ccdULL;
-}
-
-/* Nodes equal in type, quoting and text, item by item: whatever a reader of them sees. */
-static uint64_t node_hash(const k5_node *n, uint64_t h)
-{
-    if (!n)
-        return mix(h, 1);
-    h = mix(h, n->bits);
-    size_t len = k5_node_len(n);
-    if (k5_node_is_map(n) || k5_node_is_seq(n)) {
-        size_t items = k5_node_is_map(n) ? 2 * len : len;
-        for (size_t i = 0; i < items; i++)
-            h = node_hash(&n->u.items[i], h);
-    } else if (len && n->u.str) {
-        h = mix(h, k5__hash_key(n->u.str, len));
-    }
-    return h;
-}
-
-static bool node_same(const k5_node *a, const k5_node *b)
-{
-    if (a == b)
-        return true;
-    if (!a || !b || a->bits != b->bits)
-        return false;
-    size_t len = k5_node_len(a);
-    if (k5_node_is_map(a) || k5_node_is_seq(a)) {
-        size_t items = k5_node_is_map(a) ? 2 * len : len;
-        for (size_t i = 0; i < items; i++)
-            if (!node_same(&a->u.items[i], &b->u.items[i]))
-                return false;
-        return true;
-    }
-    if (len == 0 || a->u.str == b->u.str)
-        return true;
-    return a->u.str && b->u.str && memcmp(a->u.str, b->u.str, len) == 0;
-}
-
 static bool targets_same(const void *a, const void *b)
 {
     const lb_targets *x = a, *y = b;
-    return x->file == y->file && k5__str_eq(x->ns, y->ns) && node_same(x->sel, y->sel);
+    return x->file == y->file && k5__str_eq(x->ns, y->ns) && k5__node_same(x->sel, y->sel);
 }
 
 static bool verdict_same(const void *a, const void *b)
@@ -543,7 +501,7 @@ static bool verdict_same(const void *a, const void *b)
     const lb_verdict *x = a, *y = b;
     return x->t == y->t && x->has_port == y->has_port && x->fn == y->fn &&
            x->keylen == y->keylen && (!x->keylen || memcmp(x->key, y->key, x->keylen) == 0) &&
-           node_same(x->target, y->target);
+           k5__node_same(x->target, y->target);
 }
 
 typedef struct collected {
@@ -635,7 +593,7 @@ static const lb_targets *targets_of(k5_check *c, k5__lb_cache *x, const k5_objec
 {
     *own = NULL;
     lb_targets probe = {0, svc->namespace_, sel, svc->file, 0};
-    probe.hash = node_hash(sel, mix(k5__hash_key(svc->namespace_.p, svc->namespace_.n),
+    probe.hash = k5__node_hash(sel, k5__hash_mix(k5__hash_key(svc->namespace_.p, svc->namespace_.n),
                                     (uint64_t)svc->file));
     const lb_targets *kept = x ? table_get(x, &x->targets, &probe, targets_same) : NULL;
     if (kept)
@@ -702,8 +660,8 @@ static const lb_verdict *verdict_of(k5_check *c, k5__lb_cache *x, const lb_targe
 {
     lb_verdict probe = {0, t, tw->svc_port != NULL, port_target(tw->svc_port), tw->fn,
                         key->n, key->b, 0};
-    uint64_t h = mix(mix((uint64_t)(uintptr_t)t, probe.has_port), k5__hash_key(key->b, key->n));
-    probe.hash = node_hash(probe.target, mix(h, k5__hash_key(&tw->fn, sizeof tw->fn)));
+    uint64_t h = k5__hash_mix(k5__hash_mix((uint64_t)(uintptr_t)t, probe.has_port), k5__hash_key(key->b, key->n));
+    probe.hash = k5__node_hash(probe.target, k5__hash_mix(h, k5__hash_key(&tw->fn, sizeof tw->fn)));
     const lb_verdict *kept = table_get(x, &x->verdicts, &probe, verdict_same);
     if (kept)
         return kept;

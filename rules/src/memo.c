@@ -121,42 +121,45 @@ void k5__memo_free(k5__memo *m)
  * IngressClasses come from), so copies in many files share them too.
  */
 
-static uint64_t mix_in(uint64_t h, uint64_t v)
+uint64_t k5__hash_mix(uint64_t h, uint64_t v)
 {
     h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
     return h * 0xff51afd7ed558ccdULL;
 }
 
-static uint64_t node_hash(const k5_node *n, uint64_t h)
+uint64_t k5__node_hash(const k5_node *n, uint64_t h)
 {
-    h = mix_in(h, n->bits);
+    if (!n)
+        return k5__hash_mix(h, 1);
+    h = k5__hash_mix(h, n->bits);
     size_t len = k5_node_len(n);
     if (k5_node_is_map(n) || k5_node_is_seq(n)) {
         size_t items = k5_node_is_map(n) ? 2 * len : len;
         for (size_t i = 0; i < items; i++)
-            h = node_hash(&n->u.items[i], h);
+            h = k5__node_hash(&n->u.items[i], h);
     } else if (len && n->u.str) {
-        h = mix_in(h, k5__hash_key(n->u.str, len));
+        h = k5__hash_mix(h, k5__hash_key(n->u.str, len));
     }
     return h;
 }
 
-/* Equal type, quoting, length and text, item by item: what every accessor reads. */
-static bool node_same(const k5_node *a, const k5_node *b)
+bool k5__node_same(const k5_node *a, const k5_node *b)
 {
     if (a == b)
         return true;
-    if (a->bits != b->bits)
+    if (!a || !b || a->bits != b->bits)
         return false;
     size_t len = k5_node_len(a);
     if (k5_node_is_map(a) || k5_node_is_seq(a)) {
         size_t items = k5_node_is_map(a) ? 2 * len : len;
         for (size_t i = 0; i < items; i++)
-            if (!node_same(&a->u.items[i], &b->u.items[i]))
+            if (!k5__node_same(&a->u.items[i], &b->u.items[i]))
                 return false;
         return true;
     }
-    return len == 0 || a->u.str == b->u.str || memcmp(a->u.str, b->u.str, len) == 0;
+    if (len == 0 || a->u.str == b->u.str)
+        return true;
+    return a->u.str && b->u.str && memcmp(a->u.str, b->u.str, len) == 0;
 }
 
 static bool str_same(k5_str a, k5_str b)
@@ -170,7 +173,7 @@ static bool copies_of(const k5_object *a, const k5_object *b)
     return a->kind_id == b->kind_id && a->namespace_implicit == b->namespace_implicit &&
            str_same(a->kind, b->kind) && str_same(a->api_version, b->api_version) &&
            str_same(a->name, b->name) && str_same(a->namespace_, b->namespace_) &&
-           str_same(a->source, b->source) && node_same(a->root, b->root);
+           str_same(a->source, b->source) && k5__node_same(a->root, b->root);
 }
 
 typedef struct named {
@@ -251,7 +254,7 @@ const k5_object *k5__memo_copy(const k5_check *c, const k5_object *o, bool *copi
     size_t *slot = size ? calloc(cap, sizeof *slot) : NULL;    /* 1 + a class, or 0 */
     if (slot) {
         for (size_t i = 0; i < g.n; i++)
-            hash[i] = node_hash(g.o[i]->root, g.o[i]->kind_id);
+            hash[i] = k5__node_hash(g.o[i]->root, g.o[i]->kind_id);
         classify(&g, hash, cap, slot, first, size);
         for (size_t i = 0; i < g.n; i++) {
             twin_of t = {g.o[first[i]], size[first[i]] > 1};
