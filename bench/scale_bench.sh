@@ -358,6 +358,17 @@ growth() { # growth NAME N PREV_CPU CPU: prints the line, flags growth over GROW
     fi
     echo "$line"
 }
+rss_growth() { # rss_growth PREV_RSS RSS: prints the peak RSS growth, flags it over GROWTH_MAX
+    [ -n "$1" ] || return 0
+    local m
+    m=$(ratio "$2" "$1")
+    if python3 -c "import sys; sys.exit(not float(sys.argv[1]) > float(sys.argv[2]))" "$m" "$growth_max"; then
+        echo "   peak RSS x$m for 2x the input: SUPERLINEAR (over $growth_max)"
+        superlinear=1
+    else
+        echo "   peak RSS x$m for 2x the input: linear"
+    fi
+}
 for shape in exists doesnotexist namespace; do
     prev=""
     for n in $((selectors / 2)) "$selectors"; do
@@ -406,15 +417,7 @@ for n in $((repeat / 2)) "$repeat"; do
     read -r c_cpu _ c_rss < <(measure $(lint -f json -o /dev/null "$work/repeat.yaml"))
     growth "the rule fixtures repeated in one stream ($(wc -c <"$work/repeat.yaml") bytes, peak $((c_rss / 1024)) MiB)" "$n" "$prev" "$c_cpu"
     # Memory as figure 4 checks it: peak RSS growth over GROWTH_MAX fails too.
-    if [ -n "$prev_rss" ]; then
-        m=$(ratio "$c_rss" "$prev_rss")
-        if python3 -c "import sys; sys.exit(not float(sys.argv[1]) > float(sys.argv[2]))" "$m" "$growth_max"; then
-            echo "   peak RSS x$m for 2x the input: SUPERLINEAR (over $growth_max)"
-            superlinear=1
-        else
-            echo "   peak RSS x$m for 2x the input: linear"
-        fi
-    fi
+    rss_growth "$prev_rss" "$c_rss"
     prev=$c_cpu
     prev_rss=$c_rss
 done
@@ -436,15 +439,7 @@ for n in $((lb / 2)) "$lb"; do
     split=$(gen "$work/shape" "$here/gen_shapes.py" lb "$n")
     read -r c_cpu _ c_rss < <(measure $(lint -f json -o /dev/null "$work/shape"))
     growth "lb: Services with one selector over the workloads behind NLBs and ALBs$split (peak $((c_rss / 1024)) MiB)" "$n" "$prev" "$c_cpu"
-    if [ -n "$prev_rss" ]; then
-        m=$(ratio "$c_rss" "$prev_rss")
-        if python3 -c "import sys; sys.exit(not float(sys.argv[1]) > float(sys.argv[2]))" "$m" "$growth_max"; then
-            echo "   peak RSS x$m for 2x the input: SUPERLINEAR (over $growth_max)"
-            superlinear=1
-        else
-            echo "   peak RSS x$m for 2x the input: linear"
-        fi
-    fi
+    rss_growth "$prev_rss" "$c_rss"
     prev=$c_cpu
     prev_rss=$c_rss
 done
@@ -466,15 +461,7 @@ for n in $((copies / 2)) "$copies"; do
     python3 "$here/gen_shapes.py" copies "$n" "$work/copies"
     read -r c_cpu _ c_rss < <(measure $(lint -f json -o /dev/null "$work/copies"))
     growth "copies: one app's 13 objects in each of N files (peak $((c_rss / 1024)) MiB)" "$n" "$prev" "$c_cpu"
-    if [ -n "$prev_rss" ]; then
-        m=$(ratio "$c_rss" "$prev_rss")
-        if python3 -c "import sys; sys.exit(not float(sys.argv[1]) > float(sys.argv[2]))" "$m" "$growth_max"; then
-            echo "   peak RSS x$m for 2x the input: SUPERLINEAR (over $growth_max)"
-            superlinear=1
-        else
-            echo "   peak RSS x$m for 2x the input: linear"
-        fi
-    fi
+    rss_growth "$prev_rss" "$c_rss"
     prev=$c_cpu
     prev_rss=$c_rss
 done
