@@ -80,13 +80,28 @@ need_tool() { # need_tool VAR NAME: sets VAR to the tool's path or skips.
 need_command() { # need_command NAME [HINT]: skips unless NAME is on PATH.
     command -v "$1" >/dev/null || skip "$1 not installed${2:+ ($2)}"
 }
-# find_py_yaml: sets py to a python3 that can read YAML (the pyenv one, or Debian's, which
-# python3-yaml comes with), or empty.
+# The tests run Python dozens of times each (e2e_helm_chart 64), so they run the interpreter
+# itself, found once, not `python3` by name: on PATH that may be a pyenv shim, a bash script
+# that costs 50-100 ms per call before Python starts.
+# find_python: sets ship_python to a python3 interpreter's real path (Debian's /usr/bin/python3
+# where it is, else the one `python3` on PATH runs), or empty.
+find_python() {
+    [ -n "${ship_python:-}" ] && return
+    if [ -x /usr/bin/python3 ]; then
+        ship_python=/usr/bin/python3
+    else
+        ship_python=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) || ship_python=
+    fi
+}
+# find_py_yaml: sets py to the real path of a python3 that can read YAML (Debian's, which
+# python3-yaml comes with, else the one `python3` on PATH runs, e.g. pyenv's), or empty.
 find_py_yaml() {
     local p
     py=
-    for p in python3 /usr/bin/python3; do
-        command -v "$p" >/dev/null && "$p" -c 'import yaml' 2>/dev/null && { py=$p; break; }
+    for p in /usr/bin/python3 python3; do
+        command -v "$p" >/dev/null || continue
+        py=$("$p" -c 'import sys, yaml; print(sys.executable)' 2>/dev/null) && [ -x "$py" ] && return
+        py=
     done
 }
 need_py_yaml() { find_py_yaml; [ -n "$py" ] || skip "no python3 with PyYAML (Debian python3-yaml)"; }
@@ -132,7 +147,8 @@ lint_json() {
 # json QUERY: evaluates a Python expression over the last lint's JSON as `r`.
 # python3 is on every machine this project builds on; jq is not.
 json() {
-    python3 - "$ship_tmp/out.json" "$1" <<'PY'
+    find_python
+    "${ship_python:-python3}" - "$ship_tmp/out.json" "$1" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 v = eval(sys.argv[2], {"r": r})
