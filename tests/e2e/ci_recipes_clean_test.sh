@@ -30,10 +30,15 @@ sha=$(git -C "$ship_root" rev-parse --verify -q HEAD) || skip "not a git checkou
 if exec 9>>"$ship_tools/.ci-recipes-clean.lock"; then
     flock -w 1200 9 || skip "another run held $ship_tools/.ci-recipes-clean.lock for 20 minutes"
 fi
-scratch_root "$ship_tmp/probe" || skip "$scratch_why"
-in_root "$ship_tmp/probe" apt-get update -q > "$ship_tmp/apt.out" 2>&1 ||
+# The first root (GitLab's cache miss, below) is also where we learn whether a Debian mirror
+# is reachable, rather than a root unpacked and removed for that alone. The lists its
+# apt-get update downloads are kept: they land in the lists every root shares
+# ($ship_tools/apt-lists, scratch_root), or in this root where those are not to be had, and the
+# recipe's own apt-get update then only refreshes them.
+first="$ship_tmp/gl-miss"
+scratch_root "$first" || skip "$scratch_why"
+in_root "$first" apt-get update -q > "$ship_tmp/apt.out" 2>&1 ||
     { tail -3 "$ship_tmp/apt.out" >&2; skip "no Debian mirror reachable from the scratch root"; }
-rm -rf --one-file-system "$ship_tmp/probe"
 
 # The recipes' lines, as written, into shell scripts.
 "$py" - "$ship_root/docs/ci/github-actions.yml" "$ship_root/docs/ci/gitlab-ci.yml" "$ship_tmp" <<'PY' ||
@@ -84,10 +89,15 @@ printf '%s\n' 'apiVersion: apps/v1' 'kind: Deployment' 'metadata: {name: web}' '
 printf '%s\n' 'apiVersion: v1' 'kind: Service' 'metadata: {name: web}' 'spec:' '  selector: {app: web}' \
     '  ports: [{port: 80, targetPort: http}]' > "$sample/deploy/service.yaml"
 
-# new_root NAME: a fresh root with this repository as a bare clone at /src/kube5xx.git.
+# new_root NAME: a fresh root in $ship_tmp/NAME (the first one, unpacked above, as it is), its
+# path in r, with this repository as a bare clone at /src/kube5xx.git.
 new_root() {
     r="$ship_tmp/$1"
-    scratch_root "$r" || die "$scratch_why"
+    if [ "$r" = "$first" ]; then
+        first=
+    else
+        scratch_root "$r" || die "$scratch_why"
+    fi
     mkdir -p "$r/src" && git clone -q --bare "$ship_root" "$r/src/kube5xx.git" || die "git clone --bare failed"
 }
 # dpkg_has ROOT PACKAGE: the package is installed in the root.
