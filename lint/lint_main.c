@@ -371,6 +371,7 @@ static int cmd_lint(int argc, char **argv)
     }
     bool is_text = strcmp(format, "text") == 0;
     const char *nc = getenv("NO_COLOR");
+    char failed_at[PATH_MAX + 64] = ""; /* where a write failed, when not `out` */
     lint_output o = {out,
                      is_text && isatty(fileno(out)) && !(nc && *nc),
                      show_suppressed,
@@ -381,7 +382,9 @@ static int cmd_lint(int argc, char **argv)
                      fail_on,
                      false,
                      NULL,
-                     NULL};
+                     NULL,
+                     failed_at,
+                     sizeof failed_at};
     k5_error err = {0};
     int wr;
     char *srcroot = NULL, *srcroot_cwd = NULL;
@@ -417,7 +420,11 @@ static int cmd_lint(int argc, char **argv)
     free(srcroot_cwd);
     bool failing = ts.failing;
     if (wr != 0 || fflush(out) != 0 || ferror(out)) {
-        fprintf(stderr, "kube5xx: cannot write the report: %s\n", strerror(errno));
+        if (failed_at[0])
+            fprintf(stderr, "kube5xx: cannot write the report: %s: %s\n", failed_at,
+                    strerror(errno));
+        else
+            fprintf(stderr, "kube5xx: cannot write the report: %s\n", strerror(errno));
         goto out;
     }
     if (!is_text) {

@@ -40,6 +40,11 @@ typedef struct lint_output {
      * relative paths as given. */
     const char *srcroot;
     const char *srcroot_cwd;
+    /* When a write failed somewhere other than fp (JUnit's temporary file, to a pipe), the
+     * writer names the place here ("JUnit's temporary file in /tmp"), NUL-terminated, for the
+     * error message; otherwise it is left alone. NULL: not wanted. */
+    char *failed_at;
+    size_t failed_at_size;
 } lint_output;
 
 typedef int (*lint_output_fn)(const lint_output *o);
@@ -75,9 +80,11 @@ int lint_output_text_tail(const lint_output *o, k5_summary s);
  * counters (SARIF: one 8-byte fingerprint per finding, for the ":<n>" occurrence numbers;
  * JUnit: the testsuite's counts); lint_stream_close writes what comes after the findings (the
  * summary; JUnit: its counts, which come first in the document: written back over the head
- * when the output is a regular file, else the head followed by the testcases spooled to an
- * unlinked temporary file meanwhile) and frees the stream. `o` is borrowed until close (o->report is not read). Each returns 0, or -1 with
- * errno set (a write failed, or out of memory); after a failure, close still frees.
+ * when the output is a regular file, else the head followed by the testcases rendered from
+ * compact records spooled to an unlinked temporary file meanwhile) and frees the stream. `o`
+ * and its docset are borrowed until close (o->report is not read). Each returns 0, or -1 with
+ * errno set (a write failed, or out of memory; o->failed_at names the place when it was not
+ * o->fp); after a failure, close still frees.
  */
 typedef struct lint_stream lint_stream;
 int lint_stream_open(lint_stream **s, const char *format, const lint_output *o);

@@ -24,7 +24,6 @@
 #include <unistd.h>
 
 #include <fcntl.h>
-#include <sys/sendfile.h>
 #include <sys/stat.h>
 
 #include "lint_output_internal.h"
@@ -428,12 +427,195 @@ static void put_clean_object(xout *x, const k5_docset *set, const k5_object *obj
 }
 
 /*
+ * The spool of compact records. To a pipe or a device the counts that open the document are
+ * known only at the end, so the testcases wait in an unlinked temporary file. Rendered, they
+ * were ~500 bytes per finding (3.4x the input on a minified JSON List: the message twice, the
+ * classname, file and rule three times, the markup); what a testcase needs that is not still
+ * in the docset at close is the finding's line, column, severity, flags, message and
+ * suppression reason, so that is what the spool keeps, and close renders the testcases from
+ * it with the same put_group. A message is kept as the bytes that differ from the last message
+ * of the same rule (the rules' messages differ in a few names and numbers): its common prefix
+ * and suffix lengths, then the middle. Clean objects are not spooled at all: an object without
+ * a record is one. The records, in the order the testcases are written:
+ *
+ *   tag          1 byte: TAG_PASS, TAG_FAIL or TAG_SKIP (a group of findings of one rule on one
+ *                object, compact), TAG_RAW (a testcase spooled as its rendered text) or
+ *                TAG_RAW_NONE (the same, of findings with no object of the set)
+ *   before       varint, added to the previous record's: every object below it has all its
+ *                testcases written before this record; the object of every tag but TAG_RAW_NONE
+ *   compact:     varint rule index, varint count, then per finding: 1 byte of flags (severity,
+ *                suppressed, from a Helm source, has a reason), varint line, varint column,
+ *                varint prefix, varint suffix, varint middle length, the middle's bytes, and
+ *                with a reason its varint length and bytes
+ *   raw:         varint length, the bytes
+ *
+ * Varints are little-endian base 128. A group is compact when its object is the set's, its
+ * rule the registry's, and each finding's file and source are its object's (always, in a lint);
+ * anything else is spooled rendered, so every input gives the bytes it gave before.
+ */
+enum { TAG_PASS = 1, TAG_FAIL = 2, TAG_SKIP = 3, TAG_RAW = 4, TAG_RAW_NONE = 5 };
+enum { FL_SEV = 3, FL_SUPPRESSED = 4, FL_SOURCE = 8, FL_REASON = 16 };
+
+/* The last message of one rule, written or read. */
+typedef struct msgbuf {
+    char *p;
+    size_t n, cap;
+} msgbuf;
+
+typedef struct spool {
+    FILE *fp;
+    size_t before; /* the last record's `before` */
+    size_t walked; /* objects walked so far: the `before` of a TAG_RAW_NONE record */
+    msgbuf *last;  /* per rule of the registry */
+    size_t nrules;
+    bool oom;
+} spool;
+
+static bool msg_set(msgbuf *m, const char *s, size_t n)
+{
+    if (n + 1 > m->cap) {
+        size_t cap = m->cap ? m->cap : 256;
+        while (cap < n + 1)
+            cap *= 2;
+        char *p = realloc(m->p, cap);
+        if (!p)
+            return false;
+        m->p = p;
+        m->cap = cap;
+    }
+    if (n)
+        memcpy(m->p, s, n);
+    m->p[n] = '\0';
+    m->n = n;
+    return true;
+}
+
+static void sp_varint(FILE *fp, size_t v)
+{
+    while (v >= 0x80) {
+        putc_unlocked((int)((v & 0x7F) | 0x80), fp);
+        v >>= 7;
+    }
+    putc_unlocked((int)v, fp);
+}
+
+static void sp_record(spool *sp, int tag, size_t before)
+{
+    putc_unlocked(tag, sp->fp);
+    sp_varint(sp->fp, before - sp->before);
+    sp->before = before;
+}
+
+/* The message of rule r: its difference from the rule's last one, which it then becomes. */
+static void sp_message(spool *sp, size_t r, const char *s)
+{
+    size_t n = lint_strlen0(s);
+    msgbuf *m = &sp->last[r];
+    size_t most = n < m->n ? n : m->n, pre = 0, suf = 0;
+    while (pre < most && m->p[pre] == s[pre])
+        pre++;
+    while (suf < most - pre && m->p[m->n - 1 - suf] == s[n - 1 - suf])
+        suf++;
+    sp_varint(sp->fp, pre);
+    sp_varint(sp->fp, suf);
+    sp_varint(sp->fp, n - pre - suf);
+    fwrite_unlocked(s + pre, 1, n - pre - suf, sp->fp);
+    if (!msg_set(m, s, n))
+        sp->oom = true;
+}
+
+/* The testcase as its text: a group that does not fit the compact record. */
+static void sp_raw(const lint_output *o, spool *sp, const entry *g, size_t n, verdict v,
+                   size_t obj)
+{
+    size_t nobjects = o->set ? k5_docset_object_count(o->set) : 0;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    if (!m) {
+        sp->oom = true;
+        return;
+    }
+    char small[256];
+    xout x;
+    xo_init(&x, m, small, sizeof small);
+    put_group(o, &x, g, n, v);
+    xo_done(&x, small);
+    if (fclose(m) != 0 || !buf) {
+        free(buf);
+        sp->oom = true;
+        return;
+    }
+    if (obj < nobjects)
+        sp_record(sp, TAG_RAW, obj);
+    else
+        sp_record(sp, TAG_RAW_NONE, sp->walked);
+    sp_varint(sp->fp, len);
+    fwrite_unlocked(buf, 1, len, sp->fp);
+    free(buf);
+}
+
+/* Whether f's file and Helm source are those its object gives (what the renderer will use). */
+static bool of_object(const lint_output *o, const k5_finding *f)
+{
+    const k5_object *obj = f->object;
+    const char *file = k5_docset_file_name(o->set, obj->file);
+    if (f->file != file && (!f->file || !file || strcmp(f->file, file) != 0))
+        return false;
+    if (!f->source || !obj->source.p)
+        return !f->source && !obj->source.p;
+    return strlen(f->source) == obj->source.n &&
+           memcmp(f->source, obj->source.p, obj->source.n) == 0;
+}
+
+/* A group of findings (one object, one rule) as a record: the findings its testcase shows
+ * (a skipped one shows only its first finding's reason). */
+static void sp_group(const lint_output *o, spool *sp, const entry *g, size_t n, verdict v,
+                     size_t obj)
+{
+    size_t nobjects = o->set ? k5_docset_object_count(o->set) : 0;
+    size_t r = g[0].rule, keep = 0;
+    bool compact = obj < nobjects && r < sp->nrules;
+    for (size_t i = 0; compact && i < n; i++) {
+        const k5_finding *f = g[i].f;
+        if (v == V_SKIP ? i > 0 : !shown(o, f))
+            continue;
+        keep++;
+        compact = (unsigned)f->severity <= FL_SEV && of_object(o, f);
+    }
+    if (!compact) {
+        sp_raw(o, sp, g, n, v, obj);
+        return;
+    }
+    sp_record(sp, v == V_FAIL ? TAG_FAIL : v == V_PASS ? TAG_PASS : TAG_SKIP, obj);
+    sp_varint(sp->fp, r);
+    sp_varint(sp->fp, keep);
+    for (size_t i = 0; i < n; i++) {
+        const k5_finding *f = g[i].f;
+        if (v == V_SKIP ? i > 0 : !shown(o, f))
+            continue;
+        putc_unlocked((int)((unsigned)f->severity | (f->suppressed ? FL_SUPPRESSED : 0) |
+                            (f->source ? FL_SOURCE : 0) | (f->suppress_reason ? FL_REASON : 0)),
+                      sp->fp);
+        sp_varint(sp->fp, f->line);
+        sp_varint(sp->fp, f->column);
+        sp_message(sp, r, f->message);
+        if (f->suppress_reason) {
+            size_t k = strlen(f->suppress_reason);
+            sp_varint(sp->fp, k);
+            fwrite_unlocked(f->suppress_reason, 1, k, sp->fp);
+        }
+    }
+}
+
+/*
  * Walks the testcases of objects [from, to) in order (the object count stands for findings
  * whose object is unknown), given the sorted entries of those objects' findings, counting
- * them into *c and writing them to x unless x is NULL.
+ * them into *c and writing them to x, or as records to sp (clean objects: nothing), unless
+ * both are NULL.
  */
 static void walk(const lint_output *o, const entry *es, size_t n, size_t from, size_t to, xout *x,
-                 counts *c)
+                 spool *sp, counts *c)
 {
     size_t nobjects = o->set ? k5_docset_object_count(o->set) : 0;
     size_t e = 0;
@@ -451,6 +633,8 @@ static void walk(const lint_output *o, const entry *es, size_t n, size_t from, s
                 c->skipped += v == V_SKIP;
                 if (x)
                     put_group(o, x, es + e, end - e, v);
+                else if (sp)
+                    sp_group(o, sp, es + e, end - e, v, obj);
             }
             e = end;
         }
@@ -632,14 +816,14 @@ int lint_output_junit(const lint_output *o)
         return -1;
     }
     counts c = {0};
-    walk(o, es, n, 0, nobjects + 1, NULL, &c);
+    walk(o, es, n, 0, nobjects + 1, NULL, NULL, &c);
     errno = 0;
     put_head(o, c);
     counts again = {0};
     char small[256];
     xout x;
     xo_init(&x, o->fp, small, sizeof small);
-    walk(o, es, n, 0, nobjects + 1, &x, &again);
+    walk(o, es, n, 0, nobjects + 1, &x, NULL, &again);
     xo_done(&x, small);
     free(es);
     fputs_unlocked(JUNIT_FOOT, o->fp);
@@ -655,19 +839,21 @@ int lint_output_junit(const lint_output *o)
  *   close writes the head again over the first, with its counts (pwrite at the head's offset;
  *   in append mode Linux's pwrite would append instead, so that takes the other way);
  * - spooled: to a pipe, a terminal or anything else that cannot be written back, the
- *   testcases go to an unlinked temporary file as the batches come, and close writes the head,
- *   then copies them after it. The file, the size of the report (3.4x the input on a minified
- *   JSON List), is in $TMPDIR, else /tmp, or in memory when no temporary file can be made.
- * Memory holds one batch's entries either way.
+ *   testcases go as compact records (above) to an unlinked temporary file as the batches come,
+ *   and close writes the head, then renders them after it. The file (~8% of the testcases'
+ *   text on a minified JSON List) is in $TMPDIR, else /tmp, or in memory when no temporary
+ *   file can be made.
+ * Memory holds one batch's entries either way, and the last message of each rule.
  */
 typedef struct junit_stream {
-    FILE *spool; /* NULL when straight */
-    char *mem;   /* open_memstream's buffer, when the spool is in memory */
+    spool sp;  /* sp.fp NULL when straight */
+    char *mem; /* open_memstream's buffer, when the spool is in memory */
     size_t memlen;
-    char *spool_buf; /* the file spool's stdio buffer */
-    off_t head_at;   /* straight: where the head starts in the output file */
-    xout x;          /* testcases on their way to the spool or the output */
-    char small[256]; /* x's buffer when no bigger one can be had */
+    char *spool_buf;              /* the file spool's stdio buffer */
+    char spool_dir[PATH_MAX + 8]; /* where the file spool is, for an error message */
+    off_t head_at;                /* straight: where the head starts in the output file */
+    xout x;                       /* testcases on their way to the output */
+    char small[256];              /* x's buffer when no bigger one can be had */
     counts c;
     size_t next;  /* the first object not walked yet */
     size_t order; /* findings seen so far */
@@ -688,11 +874,12 @@ static off_t rewritable_at(FILE *fp)
     return ftello(fp);
 }
 
-static FILE *spool_file(void)
+static FILE *spool_file(char *dir_out, size_t dir_size)
 {
     const char *dir = getenv("TMPDIR");
     if (!dir || !*dir)
         dir = "/tmp";
+    snprintf(dir_out, dir_size, "%s", dir);
     char path[PATH_MAX];
     if (snprintf(path, sizeof path, "%s/kube5xx-junit-XXXXXX", dir) >= (int)sizeof path)
         return NULL;
@@ -707,6 +894,17 @@ static FILE *spool_file(void)
 }
 
 #define SPOOL_BUF (1u << 20)
+
+/* Names the spool in o's error detail, when it was the spool that failed. */
+static void spool_failed(const junit_stream *js, const lint_output *o)
+{
+    if (!o->failed_at || !o->failed_at_size)
+        return;
+    if (js->mem)
+        snprintf(o->failed_at, o->failed_at_size, "JUnit's testcases held in memory");
+    else
+        snprintf(o->failed_at, o->failed_at_size, "JUnit's temporary file in %s", js->spool_dir);
+}
 
 static int junit_open(lint_stream *s)
 {
@@ -725,18 +923,22 @@ static int junit_open(lint_stream *s)
         xo_init(&js->x, o->fp, js->small, sizeof js->small);
         return ferror(o->fp) ? -1 : 0;
     }
-    js->spool = spool_file();
-    /* A 1 MiB buffer: the default (a page) made a write system call per 4 KiB of the List's
-     * ~200 MB of testcases. */
-    if (js->spool && (js->spool_buf = malloc(SPOOL_BUF)) != NULL)
-        setvbuf(js->spool, js->spool_buf, _IOFBF, SPOOL_BUF);
-    if (!js->spool)
-        js->spool = open_memstream(&js->mem, &js->memlen);
-    if (!js->spool) {
+    js->sp.nrules = k5_rule_count();
+    js->sp.last = calloc(js->sp.nrules ? js->sp.nrules : 1, sizeof *js->sp.last);
+    if (!js->sp.last) {
         errno = ENOMEM;
         return -1;
     }
-    xo_init(&js->x, js->spool, js->small, sizeof js->small);
+    js->sp.fp = spool_file(js->spool_dir, sizeof js->spool_dir);
+    /* A 1 MiB buffer: the default (a page) made a write system call per 4 KiB. */
+    if (js->sp.fp && (js->spool_buf = malloc(SPOOL_BUF)) != NULL)
+        setvbuf(js->sp.fp, js->spool_buf, _IOFBF, SPOOL_BUF);
+    if (!js->sp.fp)
+        js->sp.fp = open_memstream(&js->mem, &js->memlen);
+    if (!js->sp.fp) {
+        errno = ENOMEM;
+        return -1;
+    }
     return 0;
 }
 
@@ -767,6 +969,8 @@ static int junit_findings(lint_stream *s, const k5_finding *f, size_t n)
         return -1;
     }
     js->order += n;
+    xout *x = js->sp.fp ? NULL : &js->x;
+    spool *sp = js->sp.fp ? &js->sp : NULL;
     /* Entries sort by object; an unknown object (the object count) sorts last. In a lint
      * every finding's object is one of the set's, so there are none of those. */
     size_t known = n;
@@ -775,15 +979,29 @@ static int junit_findings(lint_stream *s, const k5_finding *f, size_t n)
     if (known > 0) {
         size_t upto = es[known - 1].object + 1;
         if (upto > js->next) {
-            walk(o, es, known, js->next, upto, &js->x, &js->c);
+            walk(o, es, known, js->next, upto, x, sp, &js->c);
             js->next = upto;
         }
     }
+    js->sp.walked = js->next;
     if (known < n)
-        walk(o, es + known, n - known, nobjects, nobjects + 1, &js->x, &js->c);
+        walk(o, es + known, n - known, nobjects, nobjects + 1, x, sp, &js->c);
     free(es);
-    xo_flush(&js->x);
-    return ferror(js->x.fp) ? -1 : 0;
+    if (js->sp.oom) {
+        errno = ENOMEM;
+        return -1;
+    }
+    if (x) {
+        xo_flush(x);
+        return ferror(o->fp) ? -1 : 0;
+    }
+    if (ferror(js->sp.fp)) {
+        if (!errno)
+            errno = EIO;
+        spool_failed(js, o);
+        return -1;
+    }
+    return 0;
 }
 
 /* The foot, then the head again over the one written without counts. */
@@ -809,59 +1027,324 @@ static int close_straight(junit_stream *js, const lint_output *o)
     return 0;
 }
 
+/* The spool read back: its file through a buffer, or its memory at once. */
+typedef struct reader {
+    int fd; /* -1: all of it is in [p, end) */
+    char *buf;
+    size_t cap;
+    const unsigned char *p, *end;
+    bool failed; /* a read failed (errno set) or the records are not what was written */
+} reader;
+
+/* Refills r; false at the end or on failure. */
+static bool rd_fill(reader *r)
+{
+    if (r->fd < 0 || r->failed)
+        return false;
+    ssize_t k;
+    do
+        k = read(r->fd, r->buf, r->cap);
+    while (k < 0 && errno == EINTR);
+    if (k < 0)
+        r->failed = true;
+    if (k <= 0)
+        return false;
+    r->p = (const unsigned char *)r->buf;
+    r->end = r->p + k;
+    return true;
+}
+
+/* The next byte, or -1 at the end (or on failure). */
+static inline int rd_byte(reader *r)
+{
+    if (r->p == r->end && !rd_fill(r))
+        return -1;
+    return *r->p++;
+}
+
+/* A byte that must be there (inside a record). */
+static unsigned rd_need(reader *r)
+{
+    int c = rd_byte(r);
+    if (c < 0) {
+        r->failed = true;
+        return 0;
+    }
+    return (unsigned)c;
+}
+
+static size_t rd_varint(reader *r)
+{
+    size_t v = 0;
+    for (unsigned shift = 0; !r->failed; shift += 7) {
+        unsigned c = rd_need(r);
+        /* More bits than a size_t holds: not a varint this file wrote. */
+        if (shift >= sizeof v * CHAR_BIT ||
+            (shift > sizeof v * CHAR_BIT - 7 && (c & 0x7F) >> (sizeof v * CHAR_BIT - shift))) {
+            r->failed = true;
+            break;
+        }
+        v |= (size_t)(c & 0x7F) << shift;
+        if (!(c & 0x80))
+            break;
+    }
+    return r->failed ? 0 : v;
+}
+
+/* n bytes to `to`, or to x when `to` is NULL. */
+static void rd_bytes(reader *r, char *to, xout *x, size_t n)
+{
+    while (n > 0 && !r->failed) {
+        if (r->p == r->end && !rd_fill(r)) {
+            r->failed = true;
+            break;
+        }
+        size_t k = (size_t)(r->end - r->p);
+        if (k > n)
+            k = n;
+        if (to) {
+            memcpy(to, r->p, k);
+            to += k;
+        } else {
+            xo_write(x, (const char *)r->p, k);
+        }
+        r->p += k;
+        n -= k;
+    }
+}
+
+/* What close needs to turn a group's record back into the findings put_group renders. */
+typedef struct group_buf {
+    k5_finding *fs;
+    entry *es;
+    size_t *offs; /* message and reason offsets into text, two per finding */
+    size_t cap;
+    char *text;
+    size_t len, text_cap;
+} group_buf;
+
+/* Room for n more bytes of text; NULL when out of memory. */
+static char *gb_room(group_buf *b, size_t n)
+{
+    if (n > b->text_cap - b->len) {
+        if (n > SIZE_MAX / 2 - b->len)
+            return NULL;
+        size_t cap = b->text_cap ? b->text_cap : 4096;
+        while (cap < b->len + n)
+            cap *= 2;
+        char *t = realloc(b->text, cap);
+        if (!t)
+            return NULL;
+        b->text = t;
+        b->text_cap = cap;
+    }
+    return b->text + b->len;
+}
+
+/* Decodes a compact group of object `at` and renders its testcase. Returns false when out of
+ * memory (errno ENOMEM) or when the reader failed. */
+static bool render_group(const lint_output *o, reader *r, spool *sp, group_buf *b, xout *x,
+                         verdict v, size_t at)
+{
+    size_t rule = rd_varint(r), n = rd_varint(r);
+    if (r->failed || rule >= sp->nrules || n == 0)
+        return r->failed = true, false;
+    if (n > b->cap) {
+        if (n > SIZE_MAX / (2 * sizeof *b->offs))
+            return errno = ENOMEM, false;
+        k5_finding *fs = realloc(b->fs, n * sizeof *fs);
+        if (fs)
+            b->fs = fs;
+        entry *es = realloc(b->es, n * sizeof *es);
+        if (es)
+            b->es = es;
+        size_t *offs = realloc(b->offs, 2 * n * sizeof *offs);
+        if (offs)
+            b->offs = offs;
+        if (!fs || !es || !offs)
+            return errno = ENOMEM, false;
+        b->cap = n;
+    }
+    const k5_object *obj = k5_docset_object(o->set, at);
+    const char *file = k5_docset_file_name(o->set, obj->file);
+    msgbuf *last = &sp->last[rule];
+    b->len = 0;
+    /* The object's Helm source, NUL-terminated (findings carry it as a C string). */
+    size_t source_at = SIZE_MAX;
+    for (size_t i = 0; i < n && !r->failed; i++) {
+        unsigned flags = rd_need(r);
+        size_t line = rd_varint(r), column = rd_varint(r);
+        size_t pre = rd_varint(r), suf = rd_varint(r), mid = rd_varint(r);
+        if (r->failed || flags >= 2 * FL_REASON || line > UINT32_MAX || column > UINT32_MAX ||
+            pre > last->n || suf > last->n - pre || mid > SIZE_MAX / 2 - last->n)
+            return r->failed = true, false;
+        if ((flags & FL_SOURCE) && (!obj->source.p || memchr(obj->source.p, 0, obj->source.n)))
+            return r->failed = true, false;
+        size_t len = pre + mid + suf;
+        char *m = gb_room(b, len + 1);
+        if (!m)
+            return errno = ENOMEM, false;
+        if (pre)
+            memcpy(m, last->p, pre);
+        rd_bytes(r, m + pre, NULL, mid);
+        if (suf)
+            memcpy(m + pre + mid, last->p + last->n - suf, suf);
+        m[len] = '\0';
+        if (!msg_set(last, m, len))
+            return errno = ENOMEM, false;
+        b->offs[2 * i] = b->len;
+        b->len += len + 1;
+        b->offs[2 * i + 1] = SIZE_MAX;
+        if (flags & FL_REASON) {
+            size_t k = rd_varint(r);
+            char *t = r->failed ? NULL : gb_room(b, k + 1);
+            if (!t)
+                return r->failed ? false : (errno = ENOMEM, false);
+            rd_bytes(r, t, NULL, k);
+            t[k] = '\0';
+            b->offs[2 * i + 1] = b->len;
+            b->len += k + 1;
+        }
+        if ((flags & FL_SOURCE) && source_at == SIZE_MAX) {
+            char *t = gb_room(b, obj->source.n + 1);
+            if (!t)
+                return errno = ENOMEM, false;
+            memcpy(t, obj->source.p, obj->source.n);
+            t[obj->source.n] = '\0';
+            source_at = b->len;
+            b->len += obj->source.n + 1;
+        }
+        b->fs[i] = (k5_finding){.rule = k5_rule_at(rule),
+                                .severity = (k5_severity)(flags & FL_SEV),
+                                .file = file,
+                                .line = (uint32_t)line,
+                                .column = (uint32_t)column,
+                                .object = obj,
+                                .suppressed = (flags & FL_SUPPRESSED) != 0,
+                                .source = (flags & FL_SOURCE) ? "" : NULL};
+    }
+    if (r->failed)
+        return false;
+    /* The text is where it stays now: point the findings into it. */
+    for (size_t i = 0; i < n; i++) {
+        b->fs[i].message = b->text + b->offs[2 * i];
+        if (b->offs[2 * i + 1] != SIZE_MAX)
+            b->fs[i].suppress_reason = b->text + b->offs[2 * i + 1];
+        if (b->fs[i].source)
+            b->fs[i].source = b->text + source_at;
+        b->es[i] = (entry){at, rule, i, &b->fs[i]};
+    }
+    put_group(o, x, b->es, n, v);
+    return true;
+}
+
+/*
+ * The spooled records rendered to x: a record's testcase after the clean objects below its
+ * `before`, and the clean objects left after the last. Returns 0, or -1 with errno set (out of
+ * memory, a read failed, or EIO: the records are not what was written).
+ */
+static int render_spool(junit_stream *js, const lint_output *o, xout *x)
+{
+    size_t nobjects = o->set ? k5_docset_object_count(o->set) : 0;
+    reader r = {.fd = -1};
+    char small[1 << 16];
+    if (js->mem) {
+        r.p = (const unsigned char *)js->mem;
+        r.end = r.p + js->memlen;
+    } else {
+        r.fd = fileno(js->sp.fp);
+        if (lseek(r.fd, 0, SEEK_SET) != 0)
+            return -1;
+        r.buf = malloc(SPOOL_BUF);
+        r.cap = SPOOL_BUF;
+        if (!r.buf) {
+            r.buf = small;
+            r.cap = sizeof small;
+        }
+        r.p = r.end = (const unsigned char *)r.buf;
+    }
+    for (size_t i = 0; i < js->sp.nrules; i++)
+        js->sp.last[i].n = 0;
+    group_buf b = {0};
+    size_t next = 0, before = 0;
+    bool oom = false;
+    int tag;
+    errno = 0;
+    while (!oom && (tag = rd_byte(&r)) >= 0) {
+        size_t d = rd_varint(&r);
+        if (r.failed || d > nobjects + 1 - before) {
+            r.failed = true;
+            break;
+        }
+        before += d;
+        for (; next < before && next < nobjects; next++)
+            put_clean_object(x, o->set, k5_docset_object(o->set, next));
+        if (tag == TAG_RAW || tag == TAG_RAW_NONE) {
+            rd_bytes(&r, NULL, x, rd_varint(&r));
+        } else if (tag >= TAG_PASS && tag <= TAG_SKIP && before < nobjects) {
+            verdict v = tag == TAG_PASS ? V_PASS : tag == TAG_FAIL ? V_FAIL : V_SKIP;
+            if (!render_group(o, &r, &js->sp, &b, x, v, before))
+                oom = !r.failed;
+        } else {
+            r.failed = true;
+        }
+        if (r.failed)
+            break;
+        if (tag != TAG_RAW_NONE && next <= before)
+            next = before + 1;
+    }
+    free(b.fs);
+    free(b.es);
+    free(b.offs);
+    free(b.text);
+    if (r.buf != small)
+        free(r.buf);
+    if (oom)
+        return -1;
+    if (r.failed) {
+        if (!errno)
+            errno = EIO;
+        spool_failed(js, o);
+        return -1;
+    }
+    for (; next < nobjects; next++)
+        put_clean_object(x, o->set, k5_docset_object(o->set, next));
+    return 0;
+}
+
 static int junit_close(lint_stream *s, k5_summary sum)
 {
     (void)sum;
     junit_stream *js = s->state;
     const lint_output *o = s->o;
     size_t nobjects = o->set ? k5_docset_object_count(o->set) : 0;
-    walk(o, NULL, 0, js->next, nobjects, &js->x, &js->c);
-    js->next = nobjects;
-    xo_flush(&js->x);
-    if (!js->spool)
+    if (!js->sp.fp) {
+        walk(o, NULL, 0, js->next, nobjects, &js->x, NULL, &js->c);
+        js->next = nobjects;
+        xo_flush(&js->x);
         return close_straight(js, o);
-    if (fflush(js->spool) != 0 || ferror(js->spool)) {
+    }
+    /* The objects after the last with findings are clean: counted, and rendered from no
+     * record. */
+    walk(o, NULL, 0, js->next, nobjects, NULL, NULL, &js->c);
+    js->next = nobjects;
+    if (fflush(js->sp.fp) != 0 || ferror(js->sp.fp)) {
         if (!errno)
             errno = EIO;
+        spool_failed(js, o);
         return -1;
     }
     errno = 0;
     put_head(o, js->c);
-    if (js->mem) {
-        fwrite_unlocked(js->mem, 1, js->memlen, o->fp);
-    } else {
-        /* The kernel copies the spool to a file or pipe (sendfile: no read into this process
-         * and write back); another output, or a failure before any byte moved, takes the
-         * copy below, from where sendfile stopped. */
-        off_t off = 0, end = ftello(js->spool);
-        int out = fflush(o->fp) == 0 ? fileno(o->fp) : -1;
-        while (out >= 0 && end > 0 && off < end) {
-            ssize_t sent = sendfile(out, fileno(js->spool), &off, (size_t)(end - off));
-            if (sent <= 0)
-                break;
-        }
-        if (fseeko(js->spool, off, SEEK_SET) != 0) {
-            if (!errno)
-                errno = EIO;
-            return -1;
-        }
-        errno = 0;
-        /* Copied SPOOL_BUF at a time (a read and a write system call each) when that much
-         * memory is there, else 64 KiB at a time. */
-        char small[1 << 16];
-        char *big = malloc(SPOOL_BUF);
-        char *buf = big ? big : small;
-        size_t cap = big ? SPOOL_BUF : sizeof small;
-        size_t got;
-        while ((got = fread(buf, 1, cap, js->spool)) > 0)
-            fwrite_unlocked(buf, 1, got, o->fp);
-        free(big);
-        if (ferror(js->spool)) {
-            if (!errno)
-                errno = EIO;
-            return -1;
-        }
+    xo_init(&js->x, o->fp, js->small, sizeof js->small);
+    if (render_spool(js, o, &js->x) != 0) {
+        /* What was rendered goes out, without the foot: never a whole-looking report. */
+        int e = errno;
+        xo_flush(&js->x);
+        errno = e;
+        return -1;
     }
+    xo_flush(&js->x);
     fputs_unlocked(JUNIT_FOOT, o->fp);
     return lint_output_finish(o->fp);
 }
@@ -872,8 +1355,11 @@ static void junit_free(lint_stream *s)
     if (js) {
         if (js->x.buf && js->x.buf != js->small)
             free(js->x.buf);
-        if (js->spool)
-            fclose(js->spool);
+        if (js->sp.fp)
+            fclose(js->sp.fp);
+        for (size_t i = 0; js->sp.last && i < js->sp.nrules; i++)
+            free(js->sp.last[i].p);
+        free(js->sp.last);
         free(js->spool_buf);
         free(js->mem);
         free(js->batch);
