@@ -150,6 +150,64 @@ run "stream-junit-append" 2 bash -c 'exec "$@" >>"$0"' "$T/append.junit" "$KUBE5
 { printf 'before\n'; cat "$T/stream.junit"; } | cmp -s - "$T/append.junit" && ok || bad "junit appended to a file differs"
 # The counts' field is padded with spaces before the '>' (the start tags' own white space).
 head -n 3 "$T/stream.junit" | grep -qE '^  <testsuite name="kube5xx" tests="[0-9]+" failures="[0-9]+" errors="1" skipped="[0-9]+" *>$' && ok || bad "junit head: $(head -n 3 "$T/stream.junit")"
+# To a pipe the testcases are spooled as compact records (the message as its difference
+# from the rule's last one) and rendered at close: names, namespaces, Helm sources and
+# suppression reasons with quotes, markup, tabs, newlines, C0 controls, DEL, non-ASCII and
+# invalid UTF-8, in two files, every verdict (failures, passes, skips), give
+# the bytes written straight to a file.
+python3 - "$T/names" <<'PY'
+import json, os, sys
+os.makedirs(sys.argv[1], exist_ok=True)
+names = ['q"uote', "ap'os", 'lt<gt>amp&', 'tab\there', 'nl\nline', 'cr\rx', 'ctl\x01\x1f\x7f',
+         'e\u00e9', 'emoji\U0001F600', 'ls\u2028', 'plain', 'plain-longer-name']
+def yq(t):  # a YAML double-quoted scalar: JSON's, with DEL and U+2028 escaped (YAML's rules)
+    return json.dumps(t, ensure_ascii=False).replace('\x7f', '\\x7f').replace('\u2028', '\\u2028')
+docs = []
+for i, n in enumerate(names * 20):
+    src = f'# Source: chart "{i % 7}"/templates/<d&{i % 5}>\u00e9.yaml\n' if i % 3 == 0 else ''
+    ann = ''
+    if i % 4 == 1:
+        why = yq(f'why <&> "x" \t {i} \u00e9')
+        ann = ('  annotations:\n    kube5xx/ignore: readiness-probe-missing,prestop-hook-missing\n'
+               f'    kube5xx/ignore-reason: {why}\n')
+    elif i % 4 == 2:
+        ann = '  annotations:\n    kube5xx/ignore: readiness-probe-missing\n'
+    name = yq(n + str(i))
+    docs.append(f'---\n{src}apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n'
+                f'  namespace: {yq(f"ns-{i % 4}<&>")}\n{ann}spec:\n  replicas: {1 + i % 2}\n'
+                f'  selector: {{matchLabels: {{app: a{i}}}}}\n  template:\n'
+                f'    metadata: {{labels: {{app: a{i}}}}}\n    spec:\n      containers:\n'
+                f'      - name: {yq("c" + n)}\n        image: nginx:1.27\n'
+                f'        ports: [{{containerPort: {8080 + i % 3}}}]\n')
+open(f"{sys.argv[1]}/names.yaml", "w", encoding="utf-8").write("".join(docs))
+item = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "@N@", "namespace": "j&"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "b"}},
+                 "template": {"metadata": {"labels": {"app": "b"}},
+                              "spec": {"containers": [{"name": "c", "image": "x", "ports": [{"containerPort": 80}]}]}}}}
+items = json.dumps({"apiVersion": "v1", "kind": "List", "items": [item] * 3}).encode()
+items = items.replace(b'@N@', b'\xff\xfe\xc3(z', 1).replace(b'@N@', b'x\\ufffe\\uffffy', 1).replace(b'@N@', b'del\x7fq\\"<', 1)
+open(f"{sys.argv[1]}/names.json", "wb").write(items)
+PY
+names_args=(lint --no-config -j 2 --show-suppressed -f junit "$T/names")
+run "junit-names-file" 1 "$KUBE5XX" "${names_args[@]}" -o "$T/names.junit"
+python3 -c 'import xml.etree.ElementTree as E,sys; r=E.parse(sys.argv[1]).getroot(); assert all(any(True for _ in r.iter(t)) for t in ("skipped", "failure", "system-out")), "a verdict is missing"' "$T/names.junit" && ok || bad "junit of special names parses and has every verdict"
+run "junit-names-pipe" 1 bash -c 'set -o pipefail; "$@" | cat' _ "$KUBE5XX" "${names_args[@]}"
+cmp -s "$T/names.junit" "$T/out" && ok || bad "junit of special names to a pipe (compact spool) differs from the file"
+run "junit-names-pipe-j1" 1 bash -c 'set -o pipefail; "$@" -j 1 | cat' _ "$KUBE5XX" "${names_args[@]}"
+cmp -s "$T/names.junit" "$T/out" && ok || bad "junit of special names to a pipe at -j 1 differs from the file"
+run "junit-names-no-tmpdir" 1 env TMPDIR="$T/no-such-dir" bash -c 'set -o pipefail; "$@" | cat' _ "$KUBE5XX" "${names_args[@]}"
+cmp -s "$T/names.junit" "$T/out" && ok || bad "junit of special names to a pipe, spooled in memory, differs from the file"
+# A spool that cannot be written (here: over the file size limit, as a full $TMPDIR would be)
+# is an error naming it, and nothing goes to the pipe: never a truncated report that looks
+# whole. At close (the records fit the spool's 1 MiB buffer) and during the run (they do not).
+run "junit-spool-full-at-close" 2 bash -c 'trap "" XFSZ; ulimit -f 16; set -o pipefail; "$@" | cat' _ "$KUBE5XX" "${junit_args[@]}"
+has "junit-spool-full-at-close" "$T/err" "^kube5xx: cannot write the report: JUnit's temporary file in .*: File too large$"
+[ ! -s "$T/out" ] && ok || bad "junit-spool-full-at-close: wrote $(wc -c <"$T/out") bytes"
+python3 "$K5_SOURCE_DIR/bench/gen_json_list.py" $((4 << 20)) >"$T/list4.json"
+run "junit-spool-full-in-run" 2 bash -c 'trap "" XFSZ; ulimit -f 512; set -o pipefail; "$@" | cat' _ "$KUBE5XX" lint --no-config -j 2 -f junit "$T/list4.json"
+has "junit-spool-full-in-run" "$T/err" "^kube5xx: cannot write the report: JUnit's temporary file in .*: File too large$"
+[ ! -s "$T/out" ] && ok || bad "junit-spool-full-in-run: wrote $(wc -c <"$T/out") bytes"
+rm -f "$T/list4.json"
 
 # Config: discovered in the nearest parent, typos are errors with file:line.
 mkdir -p "$T/proj/sub"

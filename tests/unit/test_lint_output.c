@@ -1455,6 +1455,187 @@ static void test_lint_output__junit_straight_to_a_file_is_the_whole_report(void 
     fx_free(&f);
 }
 
+/*
+ * JUnit to a pipe keeps compact records (each finding's line, column, severity, flags,
+ * message as its difference from the rule's last, reason) and renders them at close; to a
+ * regular file it renders as the batches come. The two must give the same bytes, here over
+ * two files of objects whose names, namespaces, Helm sources and suppression reasons need
+ * escaping, clean objects between them, every verdict, and findings the records cannot hold
+ * (a file name or source that is not the object's, a rule outside the registry, no object, a
+ * severity out of range), which are spooled as their rendered text.
+ */
+static void junit_three_ways(const lint_output *base, const k5_finding *fs, size_t n, size_t per,
+                             char **straight_out)
+{
+    char *got[3] = {NULL, NULL, NULL};
+    for (int way = 0; way < 3; way++) {
+        /* 0: straight to a regular file; 1: a file in append mode (spooled to $TMPDIR);
+         * 2: a memstream (spooled in memory). */
+        char path[] = "/tmp/test_lint_output-junit-spool-XXXXXX";
+        char *mem = NULL;
+        size_t memlen = 0;
+        FILE *fp;
+        if (way < 2) {
+            int fd = mkstemp(path);
+            assert_true(fd >= 0);
+            assert_int_equal(close(fd), 0);
+            fp = fopen(path, way == 0 ? "w" : "a");
+        } else {
+            fp = open_memstream(&mem, &memlen);
+        }
+        assert_non_null(fp);
+        lint_output o = *base;
+        o.fp = fp;
+        lint_stream *s = NULL;
+        assert_int_equal(lint_stream_open(&s, "junit", &o), 0);
+        /* Batches of whole objects of at least `per` findings (k5_run_each's contract). */
+        for (size_t i = 0; i < n;) {
+            size_t k = 1;
+            while (i + k < n && (k < per || fs[i + k].object == fs[i + k - 1].object))
+                k++;
+            assert_int_equal(lint_stream_findings(s, fs + i, k), 0);
+            i += k;
+        }
+        k5_summary sum = {0};
+        assert_int_equal(lint_stream_close(&s, sum), 0);
+        assert_int_equal(fclose(fp), 0);
+        if (way < 2) {
+            got[way] = slurp(path);
+            unlink(path);
+        } else {
+            got[way] = mem;
+        }
+    }
+    assert_string_equal(got[0], got[1]);
+    assert_string_equal(got[0], got[2]);
+    free(got[1]);
+    free(got[2]);
+    *straight_out = got[0];
+}
+
+static void test_lint_output__junit_spool_renders_what_goes_straight(void **state)
+{
+    (void)state;
+    static const char *const names[] = {
+        "q\\\"uote",        "ap'os",  "lt<gt>amp&",        "tab\\there",
+        "nl\\nline",        "cr\\rx", "ctl\\x01\\x1f",     "e\\u00e9",
+        "emoji\\U0001F600", "plain",  "plain-longer-name", "p"};
+    size_t cap = 1 << 20, len = 0;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    for (size_t i = 0; i < 240; i++) {
+        const char *src = i % 3 == 0 ? "# Source: chart \"c\"/templates/<d&>\xc3\xa9.yaml\n" : "";
+        const char *ann =
+            i % 4 == 1   ? "  annotations:\n"
+                           "    kube5xx/ignore: readiness-probe-missing,prestop-hook-missing\n"
+                           "    kube5xx/ignore-reason: \"why <&> \\\"x\\\" \\t \\u00e9\"\n"
+            : i % 4 == 2 ? "  annotations: {kube5xx/ignore: readiness-probe-missing}\n"
+                         : "";
+        int k = snprintf(text + len, cap - len,
+                         "---\n%sapiVersion: apps/v1\nkind: Deployment\nmetadata:\n"
+                         "  name: \"%s%zu\"\n  namespace: \"ns<&>%zu\"\n%s"
+                         "spec:\n  replicas: %zu\n  selector: {matchLabels: {app: a%zu}}\n"
+                         "  template:\n    metadata: {labels: {app: a%zu}}\n    spec:\n"
+                         "      containers:\n      - name: \"c%s\"\n        image: nginx\n"
+                         "        ports: [{containerPort: %zu}]\n"
+                         "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: clean%zu}\n",
+                         src, names[i % 12], i, i % 4, ann, 1 + i % 2, i, i, names[i % 12],
+                         8080 + i % 3, i);
+        assert_true(k > 0 && (size_t)k < cap - len);
+        len += (size_t)k;
+    }
+    k5_docset *set = NULL;
+    assert_int_equal(k5_docset_new(&set, "default"), K5_OK);
+    k5_error err = {0};
+    size_t half = 0;
+    for (size_t i = 0, docs = 0; i + 4 < len; i++)
+        if (memcmp(text + i, "---\n", 4) == 0 && ++docs == 241)
+            half = i;
+    assert_true(half > 0);
+    const char *file_names[2] = {"a \"<&>\".yaml", "b\xc3\xa9.yaml"};
+    size_t cut[3] = {0, half, len};
+    for (int f = 0; f < 2; f++) {
+        char *buf = malloc(cut[f + 1] - cut[f]);
+        assert_non_null(buf);
+        memcpy(buf, text + cut[f], cut[f + 1] - cut[f]);
+        k5_status st =
+            k5_docset_load(set, file_names[f], buf, cut[f + 1] - cut[f], K5_FORMAT_AUTO, &err);
+        if (st != K5_OK)
+            fail_msg("loading: %s", err.msg);
+    }
+    free(text);
+    k5_report *report = NULL;
+    assert_int_equal(k5_run(set, NULL, 0, &report, &err), K5_OK);
+    size_t n = k5_report_count(report);
+    assert_true(n > 500);
+    k5_finding *fs = calloc(n, sizeof *fs);
+    assert_non_null(fs);
+    for (size_t i = 0; i < n; i++)
+        fs[i] = *k5_report_at(report, i);
+    lint_load_error errors[1] = {{"broken <&>.yaml", 3, 7, "mapping values \"here\""}};
+    lint_output base = {.set = set, .errors = errors, .nerrors = 1};
+
+    /* As the engine reports them: every group is a compact record. The whole-report writer
+     * gives the same bytes. */
+    for (int shown = 0; shown < 2; shown++) {
+        for (k5_severity fail_on = K5_SEV_WARNING; fail_on <= K5_SEV_ERROR; fail_on++) {
+            base.show_suppressed = shown;
+            base.fail_on = fail_on;
+            base.report = report;
+            char *buf = NULL;
+            size_t blen = 0;
+            base.fp = open_memstream(&buf, &blen);
+            assert_non_null(base.fp);
+            assert_int_equal(lint_output_junit(&base), 0);
+            assert_int_equal(fclose(base.fp), 0);
+            base.report = NULL;
+            size_t pers[] = {1, 7, 999};
+            for (size_t p = 0; p < sizeof pers / sizeof pers[0]; p++) {
+                char *straight = NULL;
+                junit_three_ways(&base, fs, n, pers[p], &straight);
+                assert_string_equal(straight, buf);
+                free(straight);
+            }
+            if (shown && fail_on == K5_SEV_ERROR) {
+                assert_true(count_substr(buf, "<skipped ") > 0);
+                assert_true(count_substr(buf, "<failure ") > 0);
+                assert_true(count_substr(buf, "<system-out>") > 0);
+                assert_true(count_substr(buf, "name=\"kube5xx\" file=") >= 240);
+                assert_non_null(
+                    strstr(buf, ", from chart \"c\"/templates/&lt;d&amp;&gt;\xc3\xa9.yaml)"));
+                assert_non_null(strstr(buf, "<skipped message=\"suppressed: why &lt;&amp;&gt; "
+                                            "&quot;x&quot; &#9; \xc3\xa9\"/>"));
+            }
+            free(buf);
+        }
+    }
+
+    /* Findings the records cannot hold, among the others, in the middle of the run. */
+    static k5_rule foreign;
+    foreign = *k5_rule_at(0);
+    char *same_name = strdup(fs[n / 2].file);
+    assert_non_null(same_name);
+    fs[n / 2].file = same_name; /* the same name elsewhere in memory: still compact */
+    fs[n / 3].file = "other.yaml";
+    fs[n / 3 + 5].source = "not/the/object's.yaml";
+    fs[n / 4].rule = &foreign;
+    fs[n / 5].rule = NULL;
+    fs[n / 6].severity = (k5_severity)9;
+    fs[n / 7].object = NULL;
+    fs[n / 7 + 1].object = NULL;
+    base.show_suppressed = true;
+    base.fail_on = K5_SEV_ERROR;
+    char *straight = NULL;
+    junit_three_ways(&base, fs, n, 3, &straight);
+    assert_non_null(strstr(straight, "file=\"other.yaml\""));
+    assert_non_null(strstr(straight, ", from not/the/object's.yaml)"));
+    free(straight);
+    free(same_name);
+    free(fs);
+    k5_report_free(&report);
+    k5_docset_free(&set);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1483,6 +1664,7 @@ int main(void)
         cmocka_unit_test(test_lint_output__jw_esc_pieces_write_the_whole_string),
         cmocka_unit_test(test_lint_output__streamed_batches_write_the_whole_report_bytes),
         cmocka_unit_test(test_lint_output__junit_straight_to_a_file_is_the_whole_report),
+        cmocka_unit_test(test_lint_output__junit_spool_renders_what_goes_straight),
     };
     return cmocka_run_group_tests_name("lint_output", tests, NULL, NULL);
 }
