@@ -1122,7 +1122,7 @@ static unsigned rd_need(reader *r)
     return (unsigned)c;
 }
 
-static size_t rd_varint(reader *r)
+static inline size_t rd_varint(reader *r)
 {
     if (r->p < r->end && *r->p < 0x80)
         return *r->p++; /* one byte: most of them */
@@ -1218,6 +1218,7 @@ static bool render_group(const lint_output *o, reader *r, spool *sp, group_buf *
     }
     const k5_object *obj = k5_docset_object(o->set, at);
     const char *file = k5_docset_file_name(o->set, obj->file);
+    const k5_rule *rp = k5_rule_at(rule);
     msgbuf *last = &sp->last[rule];
     b->len = 0;
     /* The object's Helm source, NUL-terminated (findings carry it as a C string). */
@@ -1265,7 +1266,7 @@ static bool render_group(const lint_output *o, reader *r, spool *sp, group_buf *
             source_at = b->len;
             b->len += obj->source.n + 1;
         }
-        b->fs[i] = (k5_finding){.rule = k5_rule_at(rule),
+        b->fs[i] = (k5_finding){.rule = rp,
                                 .severity = (k5_severity)(flags & FL_SEV),
                                 .file = file,
                                 .line = (uint32_t)line,
