@@ -5,6 +5,7 @@ Exists and DoesNotExist, many small files, deep directory trees. Deterministic.
 usage: gen_shapes.py exists N > stream.yaml
        gen_shapes.py doesnotexist N > stream.yaml
        gen_shapes.py lb N > stream.yaml
+       gen_shapes.py lbset N > stream.yaml
        gen_shapes.py files N DIR
        gen_shapes.py deep N DIR
        gen_shapes.py copies N DIR [FILE...]
@@ -18,6 +19,16 @@ usage: gen_shapes.py exists N > stream.yaml
                 NLB with IP targets and N ALB Ingresses (target-type: ip) in front of N more
                 Services, every Service selecting tier: web: N selectors over N workloads,
                 behind load balancers (the lb-* rules); bench/scale_bench.sh figure 9.
+  lbset         lb with a different setting on every Service: N Deployments (tier: web) whose
+                grace periods and keep-alives fall in target order (2N-50 down to N-50 s)
+                and whose readiness paths differ, N NLB Services with IP targets whose
+                deregistration delays are 0..N-1 s, and N ALB Ingresses (target-type: ip) in
+                front of N more Services, each with its own health-check path, idle timeout
+                and deregistration delay (half accept a 404: their path is not judged). Every
+                Service selects tier: web and each of the 2N carries settings no other does,
+                so none shares which targets it reports on: most report one or none (only
+                the last ~50 thresholds pass any target, and then the last ones).
+                bench/scale_bench.sh figure 11.
   files         N files of one Deployment each, 100 to a directory, under DIR.
   deep          N files of one Deployment each, in chains of 60 nested directories with one
                 file per level (N/60 chains): as deep as the linter walks (it refuses trees
@@ -84,9 +95,84 @@ spec:
 """
 
 
+def lbset_deployment(j, n):
+    # In target order the grace periods and keep-alives fall, from about 2N to about N: only
+    # the last ~50 Services' thresholds (0..N-1, and 1..N) pass any, and then the last targets'.
+    # One pod (j = N/3) has a preStop of 3s, below the rule's 10s: a finding whatever the
+    # delay. Target j probes /hc{j}, Ingress j's health-check path.
+    sleep = 3 if j == n // 3 else 15
+    low = max(1, 2 * n - j - 50)
+    return f"""---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: app{j}, namespace: shop}}
+spec:
+  replicas: 2
+  selector: {{matchLabels: {{app: app{j}}}}}
+  template:
+    metadata: {{labels: {{app: app{j}, tier: web}}}}
+    spec:
+      terminationGracePeriodSeconds: {low}
+      containers:
+        - name: app
+          image: example/app:1
+          command: [uvicorn, "app:main", --timeout-keep-alive, "{low}"]
+          ports: [{{name: http, containerPort: 8080}}]
+          readinessProbe: {{httpGet: {{path: /hc{j}, port: http}}}}
+          lifecycle: {{preStop: {{exec: {{command: [sleep, "{sleep}"]}}}}}}
+          resources: {{requests: {{cpu: 100m, memory: 128Mi}}, limits: {{memory: 128Mi}}}}
+"""
+
+
+def lbset(i):
+    # Odd Ingresses accept a 404 as healthy: their path is not judged (no finding, each still
+    # a health-check setting of its own); even ones differ from every pod's path but pod i's.
+    codes = "\n    alb.ingress.kubernetes.io/success-codes: 200-404" if i % 2 else ""
+    return f"""---
+apiVersion: v1
+kind: Service
+metadata:
+  name: nlb{i}
+  namespace: shop
+  annotations:
+    service.beta.kubernetes.io/aws-load-balancer-type: external
+    service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: ip
+    service.beta.kubernetes.io/aws-load-balancer-target-group-attributes: deregistration_delay.timeout_seconds={i}
+spec:
+  type: LoadBalancer
+  selector: {{tier: web}}
+  ports: [{{port: 80, targetPort: http}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: web{i}, namespace: shop}}
+spec:
+  selector: {{tier: web}}
+  ports: [{{port: 80, targetPort: http}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: alb{i}
+  namespace: shop
+  annotations:
+    alb.ingress.kubernetes.io/target-type: ip
+    alb.ingress.kubernetes.io/healthcheck-path: /hc{i}{codes}
+    alb.ingress.kubernetes.io/load-balancer-attributes: idle_timeout.timeout_seconds={i + 1}
+    alb.ingress.kubernetes.io/target-group-attributes: deregistration_delay.timeout_seconds={i}
+spec:
+  ingressClassName: alb
+  defaultBackend: {{service: {{name: web{i}, port: {{number: 80}}}}}}
+"""
+
+
 def stream(shape, n):
     w = sys.stdout.write
     for i in range(n):
+        if shape == "lbset":
+            w(lbset_deployment(i, n))
+            w(lbset(i))
+            continue
         if shape == "lb":
             w(deployment_yaml(i, labels="tier: web"))
             w(lb(i))
@@ -240,7 +326,7 @@ def copies(n, root, files):
 
 
 shape, n = sys.argv[1], int(sys.argv[2])
-if shape in ("exists", "doesnotexist", "lb"):
+if shape in ("exists", "doesnotexist", "lb", "lbset"):
     stream(shape, n)
 elif shape == "copies":
     copies(n, sys.argv[3], sys.argv[4:])
