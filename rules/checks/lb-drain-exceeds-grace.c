@@ -55,13 +55,29 @@ static k5_status judge_target(k5_check *c, const k5__lb_target *t, void *ud)
         (long long)(d->min_sleep_ms / 1000));
 }
 
-/* What judge_target decides from besides the target (k5__lb_each_target shares it). */
-static k5__lb_key key_of(const drain_walk *d)
+/*
+ * What judge_target reads from a target (k5__lb_each_indexed keeps it for every Service of
+ * the selection): it reports when the delay exceeds the grace period (grace < delay), or,
+ * whatever the delay, when the preStop sleeps less than min-prestop-sleep (v below any delay).
+ */
+static void feat_of(const k5__lb_target *t, const void *ud, k5__lb_feat *out)
 {
-    k5__lb_key k = {.n = 0};
-    k5__lb_key_int(&k, d->dereg);
-    k5__lb_key_int(&k, d->min_sleep_ms);
-    return k;
+    const drain_walk *d = ud;
+    const k5_node *gnode;
+    int64_t ms;
+    const k5_node *sleep_at;
+    out->v = k5__pod_grace_seconds(t->workload, &gnode);
+    if (t->ctr && k5__prestop_sleep(k5_node_at(t->ctr, "lifecycle.preStop"), &ms, &sleep_at) &&
+        ms >= 0 && ms < d->min_sleep_ms)
+        out->v = INT64_MIN;
+}
+
+/* The query of d's Service: targets whose feat_of is below the delay (never negative). */
+static k5__lb_query query_of(const drain_walk *d)
+{
+    k5__lb_query q = {.feat = feat_of, .lt = d->dereg};
+    k5__lb_key_int(&q.fkey, d->min_sleep_ms);
+    return q;
 }
 
 /* The deregistration delay from a target-group-attributes annotation (may be NULL). */
@@ -119,8 +135,8 @@ static k5_status judge_backend(k5_check *c, const k5_object *ing, const k5__back
     snprintf(via, sizeof via, "Ingress \"%.*s\" (ALB, target-type: ip) through Service \"%.*s\"",
              (int)ing->name.n, ing->name.p, (int)svc->name.n, svc->name.p);
     d.via = via;
-    k5__lb_key k = key_of(&d);
-    return k5__lb_each_target(c, svc, k5__service_port_for(svc, b->port), judge_target, &d, &k);
+    k5__lb_query q = query_of(&d);
+    return k5__lb_each_indexed(c, svc, k5__service_port_for(svc, b->port), judge_target, &d, &q);
 }
 
 static k5_status check(k5_check *c, const k5_object *obj)
@@ -144,8 +160,8 @@ static k5_status check(k5_check *c, const k5_object *obj)
     snprintf(via, sizeof via, "Service \"%.*s\" (NLB, IP targets)", (int)obj->name.n,
              obj->name.p);
     d.via = via;
-    k5__lb_key k = key_of(&d);
-    return k5__lb_each_target(c, obj, NULL, judge_target, &d, &k);
+    k5__lb_query q = query_of(&d);
+    return k5__lb_each_indexed(c, obj, NULL, judge_target, &d, &q);
 }
 
 const k5_rule k5__rule_lb_drain_exceeds_grace = {

@@ -94,6 +94,27 @@ static bool accepts_404(k5_str codes)
     return false;
 }
 
+/*
+ * What the judges below read from a target (k5__lb_each_indexed keeps it for every Service
+ * of the selection): the readiness probe's path and port when it is an httpGet (any other
+ * target reports nothing), and whether the traffic port differs from the probe's. A target
+ * whose other container is probed on the load balancer's path reports nothing either; it is
+ * left to the judge (a candidate it does not report on).
+ */
+static void feat_of(const k5__lb_target *t, const void *ud, k5__lb_feat *out)
+{
+    (void)ud;
+    http_probe hp;
+    probe_of(t->ctr, &hp);
+    int64_t traffic = traffic_port(t);
+    out->never = !hp.http;
+    out->v = INT64_MAX;
+    out->has_s = true;
+    out->s = hp.path;
+    out->n = hp.port;
+    out->flag = traffic && hp.port && traffic != hp.port;
+}
+
 /* ---- the ALB ---- */
 
 typedef struct alb_hc {
@@ -176,13 +197,16 @@ static k5_status judge_alb(k5_check *c, const k5_object *ing, const k5__backend 
         else
             h.port = n;
     }
-    /* What judge_alb_target decides from besides the target (not ing, at, path_default). */
-    k5__lb_key k = {.n = 0};
-    k5__lb_key_str(&k, h.path);
-    k5__lb_key_int(&k, h.path_judged);
-    k5__lb_key_int(&k, h.port);
-    k5__lb_key_int(&k, h.port_judged);
-    return k5__lb_each_target(c, svc, svc_port, judge_alb_target, &h, &k);
+    /* judge_alb_target reports when the probe's path differs (if judged), or its port differs
+     * from the health check's port (if judged): a fixed one, else the traffic port. */
+    k5__lb_query q = {.feat = feat_of, .lt = INT64_MIN, .s_on = h.path_judged, .s = h.path};
+    if (h.port_judged && h.port) {
+        q.n_on = true;
+        q.n = h.port;
+    } else if (h.port_judged) {
+        q.flag_on = true;
+    }
+    return k5__lb_each_indexed(c, svc, svc_port, judge_alb_target, &h, &q);
 }
 
 /* ---- GKE ---- */
@@ -294,8 +318,11 @@ static k5_status judge_service(k5_check *c, const k5_object *svc)
             g.port = n;
         if (!g.path.n && !g.port)
             continue;
-        k5__lb_key k = gke_key(&g);
-        k5_status st = k5__lb_each_target(c, svc, port, judge_gke_target, &g, &k);
+        /* With a BackendConfig judge_gke_target reports when the probe's path differs from
+         * requestPath (if set) or its port from the BackendConfig's (if set). */
+        k5__lb_query q = {.feat = feat_of, .lt = INT64_MIN, .s_on = g.path.n != 0, .s = g.path,
+                          .n_on = g.port != 0, .n = g.port};
+        k5_status st = k5__lb_each_indexed(c, svc, port, judge_gke_target, &g, &q);
         if (st != K5_OK)
             return st;
     }

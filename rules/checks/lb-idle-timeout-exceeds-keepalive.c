@@ -211,6 +211,15 @@ static k5_status judge_target(k5_check *c, const k5__lb_target *t, void *ud)
         (int)ka.flag.n, ka.flag.p, ka.value.n ? " " : "", (int)ka.value.n, ka.value.p);
 }
 
+/* What judge_target reads from a target: the keep-alive its server states, if any. */
+static void feat_of(const k5__lb_target *t, const void *ud, k5__lb_feat *out)
+{
+    (void)ud;
+    keepalive ka;
+    out->never = !t->ctr || !keepalive_of(t->ctr, &ka);
+    out->v = out->never ? 0 : ka.ms;
+}
+
 typedef struct ing_walk {
     idle_walk base;
     bool classless;
@@ -257,10 +266,11 @@ static k5_status judge_backend(k5_check *c, const k5_object *ing, const k5__back
     }
     if (!w.at)
         w.at = b->service;
-    /* judge_target decides from the idle timeout alone, besides the target. */
-    k5__lb_key k = {.n = 0};
-    k5__lb_key_int(&k, w.idle);
-    return k5__lb_each_target(c, svc, port, judge_target, &w, &k);
+    /* judge_target reports when the keep-alive is at most the idle timeout: v < it + 1 (a
+     * keep-alive is below 10^15 ms, so a saturated timeout takes every one). */
+    int64_t idle_ms = k5__mul_sat(w.idle, 1000);
+    k5__lb_query q = {.feat = feat_of, .lt = idle_ms < INT64_MAX ? idle_ms + 1 : INT64_MAX};
+    return k5__lb_each_indexed(c, svc, port, judge_target, &w, &q);
 }
 
 static k5_status check(k5_check *c, const k5_object *obj)

@@ -834,4 +834,47 @@ void k5__lb_key_str(k5__lb_key *k, k5_str s);
 K5_WUR k5_status k5__lb_each_target(k5_check *c, const k5_object *svc, const k5_node *svc_port,
                                     k5__lb_target_fn fn, void *ud, const k5__lb_key *key);
 
+/*
+ * What a rule's judge reads from one target, whatever the Service's settings, as an index
+ * over the targets keeps it (k5__lb_each_indexed). A target is a candidate for a query when
+ * it is not `never` and v < query.lt, or query.s_on and has_s and s differs from query.s,
+ * or query.n_on and n is not 0 and differs from query.n, or query.flag_on and flag.
+ */
+typedef struct k5__lb_feat {
+    bool never;  /* the judge reports on this target under no setting */
+    int64_t v;   /* a value the judge compares with a threshold of the setting */
+    bool has_s;
+    k5_str s;    /* a string the judge compares with one of the setting (borrowed) */
+    int64_t n;   /* a number the judge compares with one of the setting; 0: none */
+    bool flag;   /* a verdict of the target alone, that some settings ask for */
+} k5__lb_feat;
+
+/* Fills *out for target t; ud is the judge's, of which it may read only what fkey holds. */
+typedef void (*k5__lb_feat_fn)(const k5__lb_target *t, const void *ud, k5__lb_feat *out);
+
+typedef struct k5__lb_query {
+    k5__lb_feat_fn feat;
+    k5__lb_key fkey;  /* every value of ud that feat reads (min-prestop-sleep), else empty */
+    int64_t lt;       /* candidates by v: v < lt (INT64_MIN: none) */
+    bool s_on;
+    k5_str s;
+    bool n_on;
+    int64_t n;
+    bool flag_on;
+} k5__lb_query;
+
+/*
+ * k5__lb_each_target for a judge fn whose reports are decided by a query: fn may report on a
+ * target only when the target is a candidate for q (k5__lb_feat), from the features feat
+ * gives it. The features of a selection's targets are worked out once per run per (targets,
+ * targetPort, feat, fkey) into a segment tree over the targets in order whose nodes keep the
+ * least v, the string s if all are equal (else "mixed"), n likewise and whether any flag is
+ * set; each call then visits the candidates in order, the next one found in O(log n), until
+ * the object holds its cap of findings. Targets that are not candidates report nothing, so
+ * this reports exactly what walking every target would, however many distinct settings
+ * the Services carry. fn still decides; a candidate it does not report on costs a visit.
+ */
+K5_WUR k5_status k5__lb_each_indexed(k5_check *c, const k5_object *svc, const k5_node *svc_port,
+                                     k5__lb_target_fn fn, void *ud, const k5__lb_query *q);
+
 #endif

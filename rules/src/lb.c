@@ -301,12 +301,13 @@ typedef struct target_walk {
     void *ud;
 } target_walk;
 
-static k5_status visit_one(target_walk *tw, const k5_object *w)
+/* The target w is for the walk's Service port: the main container owning its targetPort. */
+static void target_of(const target_walk *tw, const k5_object *w, k5__lb_target *t)
 {
     const k5_node *target = tw->svc_port ? k5_map_get(tw->svc_port, "targetPort") : NULL;
     if (!target && tw->svc_port)
         target = k5_map_get(tw->svc_port, "port"); /* targetPort defaults to port */
-    k5__lb_target t = {tw->svc, tw->svc_port, w, NULL, NULL};
+    *t = (k5__lb_target){tw->svc, tw->svc_port, w, NULL, NULL};
     const k5_node *only = NULL;
     size_t mains = 0;
     k5__ctr_iter it;
@@ -316,17 +317,23 @@ static k5_status visit_one(target_walk *tw, const k5_object *w)
         mains++;
         only = ctr;
         const k5_node *p = target ? k5__ctr_port_for(ctr, target) : NULL;
-        if (p && !t.ctr) {
-            t.ctr = ctr;
-            t.ctr_port = p;
+        if (p && !t->ctr) {
+            t->ctr = ctr;
+            t->ctr_port = p;
         }
     }
     /* A number no container declares is still served by the pod's only container. */
-    if (!t.ctr && mains == 1) {
+    if (!t->ctr && mains == 1) {
         k5_intstr v;
         if (target && k5_intstr_get(target, &v) && v.is_int)
-            t.ctr = only;
+            t->ctr = only;
     }
+}
+
+static k5_status visit_one(target_walk *tw, const k5_object *w)
+{
+    k5__lb_target t;
+    target_of(tw, w, &t);
     return tw->fn(tw->c, &t, tw->ud);
 }
 
@@ -359,7 +366,41 @@ typedef struct lb_verdict {
     size_t at[]; /* indexes into t->w, in order */
 } lb_verdict;
 
-/* An open-addressing set of entries (lb_targets or lb_verdict), each starting with its hash. */
+/*
+ * A node of an lb_index's segment tree: what the leaves under it (the targets in a range of
+ * the selection's order) hold, enough to say exactly whether any of them is a candidate for a
+ * query (k5__lb_feat), so the next candidate is found in O(log n) steps.
+ */
+typedef struct ix_node {
+    int64_t minv;   /* least v of the targets that are not `never`; INT64_MAX: none */
+    int64_t nval;   /* their n other than 0, when nstate is 1 */
+    int32_t sid;    /* their s: -1 none, -2 several distinct, else its id */
+    uint8_t nstate; /* their n other than 0: 0 none, 1 all nval, 2 several distinct */
+    bool flag;      /* any of them has flag */
+} ix_node;
+
+#define SID_NONE (-1)
+#define SID_MIXED (-2)
+#define SID_ABSENT (-3) /* a query's string that no target has */
+
+/* The features of a selection's targets, for one targetPort, feat function and fkey. */
+typedef struct lb_index {
+    uint64_t hash;
+    const lb_targets *t;
+    bool has_port;
+    const k5_node *target; /* the Service port's targetPort (else port), or NULL */
+    k5__lb_feat_fn feat;
+    size_t keylen;
+    unsigned char key[sizeof ((k5__lb_key *)0)->b];
+    size_t size;   /* leaves: a power of two >= t->n; the tree is nodes[1 .. 2 size) */
+    ix_node *nodes;
+    k5_str *strs;  /* the distinct s, by id */
+    int32_t *slot; /* an open-addressing set of them: 1 + id, or 0 */
+    size_t slots;  /* a power of two */
+} lb_index;
+
+/* An open-addressing set of entries (lb_targets, lb_verdict or lb_index), each starting with its
+ * hash. */
 typedef struct lb_table {
     void **e;
     size_t cap, n;
@@ -374,7 +415,7 @@ typedef struct lb_table {
  */
 struct k5__lb_cache {
     pthread_mutex_t lock;
-    lb_table targets, verdicts;
+    lb_table targets, verdicts, indexes;
 };
 
 void k5__lb_cache_free(k5__lb_cache *x)
@@ -385,8 +426,11 @@ void k5__lb_cache_free(k5__lb_cache *x)
         free(x->targets.e[i]);
     for (size_t i = 0; i < x->verdicts.cap; i++)
         free(x->verdicts.e[i]);
+    for (size_t i = 0; i < x->indexes.cap; i++)
+        free(x->indexes.e[i]);
     free(x->targets.e);
     free(x->verdicts.e);
+    free(x->indexes.e);
     pthread_mutex_destroy(&x->lock);
     free(x);
 }
@@ -691,8 +735,164 @@ static const lb_verdict *verdict_of(k5_check *c, k5__lb_cache *x, const lb_targe
     return e;
 }
 
-k5_status k5__lb_each_target(k5_check *c, const k5_object *svc, const k5_node *svc_port,
-                             k5__lb_target_fn fn, void *ud, const k5__lb_key *key)
+/* ---- an index of the targets' features, for judges whose settings differ ---- */
+
+static bool index_same(const void *a, const void *b)
+{
+    const lb_index *x = a, *y = b;
+    return x->t == y->t && x->has_port == y->has_port && x->feat == y->feat &&
+           x->keylen == y->keylen && (!x->keylen || memcmp(x->key, y->key, x->keylen) == 0) &&
+           k5__node_same(x->target, y->target);
+}
+
+/* The slot of s among the index's strings: holding its 1 + id, or empty (0) where it goes. */
+static size_t string_slot(const lb_index *ix, k5_str s)
+{
+    size_t at = (size_t)k5__hash_key(s.p, s.n) & (ix->slots - 1);
+    while (ix->slot[at] && !k5__str_eq(ix->strs[ix->slot[at] - 1], s))
+        at = (at + 1) & (ix->slots - 1);
+    return at;
+}
+
+/* The id of s, given the next one (*nstrs) when new. */
+static int32_t string_add(lb_index *ix, size_t *nstrs, k5_str s)
+{
+    size_t at = string_slot(ix, s);
+    if (!ix->slot[at]) {
+        ix->strs[*nstrs] = s;
+        ix->slot[at] = (int32_t)++*nstrs;
+    }
+    return ix->slot[at] - 1;
+}
+
+static ix_node join(const ix_node *l, const ix_node *r)
+{
+    ix_node x;
+    x.minv = l->minv < r->minv ? l->minv : r->minv;
+    x.flag = l->flag || r->flag;
+    x.sid = l->sid == SID_NONE ? r->sid
+            : r->sid == SID_NONE || r->sid == l->sid ? l->sid
+                                                     : SID_MIXED;
+    if (!l->nstate || !r->nstate) {
+        x.nstate = l->nstate ? l->nstate : r->nstate;
+        x.nval = l->nstate ? l->nval : r->nval;
+    } else {
+        x.nstate = l->nstate == 1 && r->nstate == 1 && l->nval == r->nval ? 1 : 2;
+        x.nval = l->nval;
+    }
+    return x;
+}
+
+/*
+ * The index of t's features under tw's Service port and q's feat and fkey: kept in the cache
+ * for every later call with the same four. Worked out by calling feat once on each target.
+ * NULL when it could not be made or kept (the caller walks every target).
+ */
+static const lb_index *index_of(k5__lb_cache *x, const lb_targets *t, const target_walk *tw,
+                                const k5__lb_query *q)
+{
+    lb_index probe;
+    memset(&probe, 0, sizeof probe);
+    probe.t = t;
+    probe.has_port = tw->svc_port != NULL;
+    probe.target = port_target(tw->svc_port);
+    probe.feat = q->feat;
+    probe.keylen = q->fkey.n;
+    if (q->fkey.n)
+        memcpy(probe.key, q->fkey.b, q->fkey.n);
+    uint64_t h = k5__hash_mix(k5__hash_mix((uint64_t)(uintptr_t)t, probe.has_port),
+                              k5__hash_key(probe.key, probe.keylen));
+    probe.hash = k5__node_hash(probe.target,
+                               k5__hash_mix(h, k5__hash_key(&probe.feat, sizeof probe.feat)));
+    const lb_index *kept = table_get(x, &x->indexes, &probe, index_same);
+    if (kept)
+        return kept;
+
+    size_t size = 1, slots = 16;
+    while (size < t->n)
+        size *= 2;
+    while (slots < 2 * t->n)
+        slots *= 2;
+    /* One block: the header, the tree, the strings, their slots (in decreasing alignment). */
+    size_t at_nodes = (sizeof probe + 15) & ~(size_t)15;
+    size_t at_strs = at_nodes + 2 * size * sizeof(ix_node);
+    size_t at_slot = at_strs + (t->n ? t->n : 1) * sizeof(k5_str);
+    unsigned char *block = calloc(1, at_slot + slots * sizeof(int32_t));
+    if (!block)
+        return NULL;
+    lb_index *ix = (lb_index *)block;
+    *ix = probe;
+    ix->size = size;
+    ix->nodes = (ix_node *)(block + at_nodes);
+    ix->strs = (k5_str *)(block + at_strs);
+    ix->slot = (int32_t *)(block + at_slot);
+    ix->slots = slots;
+    size_t nstrs = 0;
+    for (size_t i = 0; i < size; i++) {
+        ix_node *leaf = &ix->nodes[size + i];
+        *leaf = (ix_node){INT64_MAX, 0, SID_NONE, 0, false};
+        if (i >= t->n)
+            continue;
+        k5__lb_target tg;
+        k5__lb_feat f;
+        memset(&f, 0, sizeof f);
+        target_of(tw, t->w[i], &tg);
+        q->feat(&tg, tw->ud, &f);
+        if (f.never)
+            continue;
+        leaf->minv = f.v;
+        if (f.has_s)
+            leaf->sid = string_add(ix, &nstrs, f.s);
+        if (f.n) {
+            leaf->nstate = 1;
+            leaf->nval = f.n;
+        }
+        leaf->flag = f.flag;
+    }
+    for (size_t i = size - 1; i >= 1; i--)
+        ix->nodes[i] = join(&ix->nodes[2 * i], &ix->nodes[2 * i + 1]);
+    void *e = ix;
+    if (!table_keep(x, &x->indexes, &e, index_same)) {
+        free(ix);
+        return NULL;
+    }
+    return e;
+}
+
+/* A query with its string resolved to the index's id. */
+typedef struct ix_query {
+    const k5__lb_query *q;
+    int32_t sid;
+} ix_query;
+
+/* Exactly: some target under the node is a candidate for the query. */
+static bool node_may(const ix_node *x, const ix_query *iq)
+{
+    const k5__lb_query *q = iq->q;
+    return x->minv < q->lt ||
+           (q->s_on && (x->sid == SID_MIXED || (x->sid >= 0 && x->sid != iq->sid))) ||
+           (q->n_on && (x->nstate == 2 || (x->nstate == 1 && x->nval != q->n))) ||
+           (q->flag_on && x->flag);
+}
+
+/* The first candidate at or after j under node (leaves [lo, hi)), or SIZE_MAX. */
+static size_t next_candidate(const lb_index *ix, const ix_query *iq, size_t node, size_t lo,
+                             size_t hi, size_t j)
+{
+    if (hi <= j || !node_may(&ix->nodes[node], iq))
+        return SIZE_MAX;
+    if (hi - lo == 1)
+        return lo;
+    size_t mid = lo + (hi - lo) / 2;
+    size_t r = next_candidate(ix, iq, 2 * node, lo, mid, j);
+    return r != SIZE_MAX ? r : next_candidate(ix, iq, 2 * node + 1, mid, hi, j);
+}
+
+/* ---- the walks ---- */
+
+static k5_status each(k5_check *c, const k5_object *svc, const k5_node *svc_port,
+                      k5__lb_target_fn fn, void *ud, const k5__lb_key *key,
+                      const k5__lb_query *q)
 {
     const k5_node *sel = k5_node_at(svc->root, "spec.selector");
     /* The callbacks only report: once the object holds its cap of findings, neither this walk
@@ -705,7 +905,22 @@ k5_status k5__lb_each_target(k5_check *c, const k5_object *svc, const k5_node *s
     lb_targets *own;
     k5__lb_cache *x = cache_of(c);
     const lb_targets *t = targets_of(c, x, svc, sel, &own, &st);
-    /* Verdicts name their targets by address: only for targets the cache keeps. */
+    /* Indexes and verdicts name their targets by address: only for targets the cache keeps. */
+    const lb_index *ix = t && !own && q && !q->fkey.overflow ? index_of(x, t, &tw, q) : NULL;
+    if (ix) {
+        /* The candidates, in order; the other targets report nothing, so skipping them
+         * changes neither the findings nor where the cap stops the walk. */
+        ix_query iq = {q, SID_ABSENT};
+        if (q->s_on) {
+            size_t at = string_slot(ix, q->s);
+            iq.sid = ix->slot[at] ? ix->slot[at] - 1 : SID_ABSENT;
+        }
+        for (size_t i = next_candidate(ix, &iq, 1, 0, ix->size, 0);
+             i < t->n && st == K5_OK && !k5_check_object_full(c);
+             i = next_candidate(ix, &iq, 1, 0, ix->size, i + 1))
+            st = visit_one(&tw, t->w[i]);
+        return st;
+    }
     const lb_verdict *v = t && !own && key && !key->overflow ? verdict_of(c, x, t, &tw, key, &st)
                                                             : NULL;
     if (v) {
@@ -719,4 +934,16 @@ k5_status k5__lb_each_target(k5_check *c, const k5_object *svc, const k5_node *s
     }
     free(own);
     return st;
+}
+
+k5_status k5__lb_each_target(k5_check *c, const k5_object *svc, const k5_node *svc_port,
+                             k5__lb_target_fn fn, void *ud, const k5__lb_key *key)
+{
+    return each(c, svc, svc_port, fn, ud, key, NULL);
+}
+
+k5_status k5__lb_each_indexed(k5_check *c, const k5_object *svc, const k5_node *svc_port,
+                              k5__lb_target_fn fn, void *ud, const k5__lb_query *q)
+{
+    return each(c, svc, svc_port, fn, ud, NULL, q);
 }
