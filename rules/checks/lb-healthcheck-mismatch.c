@@ -411,12 +411,17 @@ const k5_rule k5__rule_lb_healthcheck_mismatch = {
             "; the workloads a selector reaches are found once per run for all the Services of "
             "one namespace, selector and file (and every Ingress naming them), a workload "
             "selected many times under one Kind/name is judged once (a hash table, not "
-            "pairs), and which targets the rule reports on is worked out once per (those "
-            "workloads, targetPort, the rule's own settings: "
-            "health-check path, port and success codes, the BackendConfig's) and replayed for each "
-            "Service or Ingress: n Services with one selector over n workloads of different "
-            "names cost n, not n^2 (bench/scale_bench.sh figure 9), as do n copies of a "
-            "stream (figure 8)",
+            "pairs); what the rule reads from each of those workloads (its readiness probe's "
+            "type, path and port, and the traffic port) is kept once per run per (those "
+            "workloads, targetPort) in a segment tree over them in order, and each Ingress "
+            "or Service visits only the workloads whose probe differs from its health check's "
+            "path or port, each found in O(log n): n Services with one selector over n "
+            "workloads of different names cost n log n, with one health check or n different "
+            "ones (bench/scale_bench.sh figures 9 and 11), as do n copies of a stream (figure "
+            "8). Left: a workload whose other container is probed on the health check's path "
+            "reports nothing but is still visited, once per health check of that path until "
+            "the object's cap; GKE's inferred check (no BackendConfig) is worked out once per "
+            "(those workloads, targetPort) by a dry run of the rule and replayed",
     .summary = "A cloud load balancer's health check does not match the pods' readiness probe",
     .explanation =
         "A load balancer sends traffic only to targets that pass its own health check, which "

@@ -321,12 +321,12 @@ const k5_rule k5__rule_lb_idle_timeout_exceeds_keepalive = {
             "; the workloads a selector reaches are found once per run for all the Services of "
             "one namespace, selector and file (and every Ingress naming them), a workload "
             "selected many times under one Kind/name is judged once (a hash table, not "
-            "pairs), and which targets the rule reports on is worked out once per (those "
-            "workloads, targetPort, the rule's own settings: "
-            "idle timeout) and replayed for each "
-            "Service or Ingress: n Services with one selector over n workloads of different "
-            "names cost n, not n^2 (bench/scale_bench.sh figure 9), as do n copies of a "
-            "stream (figure 8)",
+            "pairs); the keep-alive each of those workloads states is kept once per run per "
+            "(those workloads, targetPort) in a segment tree over them in order, and each "
+            "Ingress visits only the workloads whose keep-alive is at most its idle timeout, "
+            "each found in O(log n): n Services with one selector over n workloads of "
+            "different names cost n log n, with one idle timeout or n different ones "
+            "(bench/scale_bench.sh figures 9 and 11), as do n copies of a stream (figure 8)",
     .summary = "A load balancer reuses idle connections longer than the backend keeps them",
     .explanation =
         "An ALB or Google's load balancer keeps its connections to the pods open between "
