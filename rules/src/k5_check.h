@@ -309,6 +309,16 @@ void k5__serving_of(const k5_check *c, const k5_object *obj, k5__serving *out);
 bool k5__check_serving_get(const k5_check *c, const k5_object *obj, k5__serving *out);
 void k5__check_serving_put(const k5_check *c, const k5_object *obj, const k5__serving *s);
 /*
+ * The same for k5__memo_copy's answer about the object being checked (up to three rules ask
+ * it per workload): a name defined once keeps nothing in the run's memo (that would cost a
+ * word per object), so without this each ask searched the index again. _get sets *copy and
+ * *copies and says true when c's object is obj and the answer is known; _put keeps it.
+ */
+bool k5__check_twin_get(const k5_check *c, const k5_object *obj, const k5_object **copy,
+                        bool *copies);
+void k5__check_twin_put(const k5_check *c, const k5_object *obj, const k5_object *copy,
+                        bool copies);
+/*
  * A dry run of a check's reporting (lb.c asks which targets a rule would report on, once for
  * all the Services that share them): between _begin and _end, k5_check_report and its
  * siblings keep nothing, count no finding and return K5_OK, whatever the object's cap.

@@ -234,6 +234,9 @@ const k5_object *k5__memo_copy(const k5_check *c, const k5_object *o, bool *copi
     *copies = false;
     if (!o->named || !o->root)
         return o;
+    const k5_object *known;
+    if (k5__check_twin_get(c, o, &known, copies))
+        return known;
     const twin_of *kept = k5__memo_get(c, K5__MEMO_TWIN, o);
     if (kept) {
         *copies = kept->copies;
@@ -265,6 +268,9 @@ const k5_object *k5__memo_copy(const k5_check *c, const k5_object *o, bool *copi
             (void)k5__memo_put(c, K5__MEMO_TWIN, g.o[i], &t, sizeof t);
         }
     }
+    /* Not when memory ran out: the next ask tries again, as before. */
+    if (!g.failed && (g.n < 2 || slot))
+        k5__check_twin_put(c, o, copy, *copies);
     free(slot);
     free(size);
     free(first);

@@ -38,7 +38,9 @@ typedef struct lazy_index {
 /* Per object, what several rules ask alike (k5__check_serving_get). */
 typedef struct check_memo {
     bool serving_known;
+    bool twin_known, twin_copies;
     k5__serving serving;
+    const k5_object *twin;
 } check_memo;
 
 struct k5_check {
@@ -84,6 +86,26 @@ void k5__check_serving_put(const k5_check *c, const k5_object *obj, const k5__se
         return;
     c->memo->serving = *s;
     c->memo->serving_known = true;
+}
+
+bool k5__check_twin_get(const k5_check *c, const k5_object *obj, const k5_object **copy,
+                        bool *copies)
+{
+    if (!c || !c->memo || obj != c->obj || !c->memo->twin_known)
+        return false;
+    *copy = c->memo->twin;
+    *copies = c->memo->twin_copies;
+    return true;
+}
+
+void k5__check_twin_put(const k5_check *c, const k5_object *obj, const k5_object *copy,
+                        bool copies)
+{
+    if (!c || !c->memo || obj != c->obj)
+        return;
+    c->memo->twin = copy;
+    c->memo->twin_copies = copies;
+    c->memo->twin_known = true;
 }
 
 #define K5_ANNOTATION_IGNORE "kube5xx/ignore"
@@ -430,6 +452,39 @@ static int cmp_finding(const void *a, const void *b)
 }
 
 /*
+ * Sorts a report's findings as qsort with cmp_finding does. The rules append them object by
+ * object, and objects come in order, so each object's own run is sorted here (a few findings:
+ * by insertion, stable as glibc's merge sort is) and a linear pass then confirms the whole;
+ * only an array out of order across objects goes to qsort. qsort of every slice's ~1,000
+ * findings (strcmp of ids, paths and messages) was 7% of a lint of the JSON List.
+ */
+static void sort_findings(k5_finding *f, size_t n, size_t from)
+{
+    if (n - from > 16) {
+        qsort(f + from, n - from, sizeof *f, cmp_finding);
+        return;
+    }
+    for (size_t i = from + 1; i < n; i++) {
+        k5_finding x = f[i];
+        size_t j = i;
+        for (; j > from && cmp_finding(&f[j - 1], &x) > 0; j--)
+            f[j] = f[j - 1];
+        if (j != i)
+            f[j] = x;
+    }
+}
+
+static void sort_report(k5__vec *findings)
+{
+    k5_finding *f = findings->data;
+    for (size_t i = 1; i < findings->len; i++)
+        if (cmp_finding(&f[i - 1], &f[i]) > 0) {
+            qsort(f, findings->len, sizeof *f, cmp_finding);
+            return;
+        }
+}
+
+/*
  * A bare Pod that runs to completion (restartPolicy Never or OnFailure: a `helm test` hook,
  * a test fixture, a one-off task) serves nothing and is gone once it ends: no rule judges it
  * (docs/accuracy.md). Pods default to Always.
@@ -456,8 +511,9 @@ static k5_status run_objects(const k5_docset *set, const k5_config *cfg, unsigne
                             k5_map_get(obj->pod_annotations, K5_ANNOTATION_IGNORE)},
                            {k5_map_get(obj->annotations, K5_ANNOTATION_IGNORE_REASON),
                             k5_map_get(obj->pod_annotations, K5_ANNOTATION_IGNORE_REASON)}};
-        check_memo memo = {false, {false, false, 0, NULL, 0}};
+        check_memo memo = {false, false, false, {false, false, 0, NULL, 0}, NULL};
         k5_check c = {NULL, 0, K5_SEV_OFF, cfg, lz, set, obj, r, &sup, 0, &memo, false, 0};
+        size_t first = r->findings.len;
         for (size_t i = 0; i < nr && st == K5_OK; i++) {
             const k5_rule *rule = k5_rule_at(i);
             k5_severity sev = k5__config_severity_at(cfg, i);
@@ -475,6 +531,8 @@ static k5_status run_objects(const k5_docset *set, const k5_config *cfg, unsigne
             if (st == K5_OK)
                 st = lz->st;
         }
+        if (r->findings.len - first > 1)
+            sort_findings(r->findings.data, r->findings.len, first);
     }
     return st;
 }
@@ -533,8 +591,8 @@ static void slice_free(run_slice *sl)
 static void emit(run_crew *w, size_t s)
 {
     run_slice *sl = &w->slices[s];
-    if (sl->st == K5_OK && sl->rep.findings.len > 1)
-        qsort(sl->rep.findings.data, sl->rep.findings.len, sizeof(k5_finding), cmp_finding);
+    if (sl->st == K5_OK)
+        sort_report(&sl->rep.findings);
     pthread_mutex_lock(&w->mu);
     sl->done = true;
     while (w->emitted < w->nslices && w->slices[w->emitted].done) {
@@ -744,8 +802,7 @@ k5_status k5_run_jobs(const k5_docset *set, const k5_config *cfg, unsigned flags
         k5_report_free(&r);
         return st;
     }
-    if (r->findings.len > 1)
-        qsort(r->findings.data, r->findings.len, sizeof(k5_finding), cmp_finding);
+    sort_report(&r->findings);
     r->sum.files = k5_docset_files_ok(set);
     r->sum.objects = nobj;
     *out = r;
