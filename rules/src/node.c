@@ -440,45 +440,70 @@ typedef struct step {
  * Depth-first search by pointer identity, recording only the trail; the text is formatted
  * once, for the path found (formatting every visited key cost more than the search). A
  * collection answers for its own entries by address (the target lies in its items array or
- * not), so the search descends only into collections: calling itself for every scalar was
- * most of the cost of a finding's path on large objects. No collection's items can be
- * reached again below it (an alias or merge key refers to a node that ended before it), so
- * the answer is the one the entry-by-entry walk gave.
+ * not), so the search descends only into collections, and it does so with the trail as its
+ * stack instead of a call per node (a call per scalar was most of a finding's cost on large
+ * objects). No collection's items can be reached again below it (an alias or a merge key
+ * refers to a node that ended before it), so the path found is the one the entry-by-entry
+ * walk found: the first in document order. Collections at depth K5_MAX_DEPTH are not
+ * searched, as before.
  */
-static bool find_trail(const k5_node *n, const k5_node *target, step *trail, size_t depth,
-                       size_t *len)
+static bool find_trail(const k5_node *root, const k5_node *target, step *trail, size_t *len)
 {
-    if (n == target) {
-        *len = depth;
+    if (root == target) {
+        *len = 0;
         return true;
     }
-    if (depth >= K5_MAX_DEPTH)
+    if (!k5_node_is_map(root) && !k5_node_is_seq(root))
         return false;
-    bool map = k5_node_is_map(n);
-    if (!map && !k5_node_is_seq(n))
-        return false;
-    size_t count = k5_node_len(n), slots = map ? 2 * count : count;
-    if (!slots)
-        return false;
-    uintptr_t lo = (uintptr_t)n->u.items, t = (uintptr_t)target;
-    if (t >= lo && t - lo < slots * sizeof *target && (t - lo) % sizeof *target == 0) {
-        size_t k = (t - lo) / sizeof *target;
-        trail[depth].coll = n;
-        trail[depth].i = map ? k / 2 : k; /* a key: the path of its entry */
-        *len = depth + 1;
-        return true;
-    }
-    for (size_t i = 0; i < count; i++) {
-        const k5_node *child = map ? &n->u.items[2 * i + 1] : &n->u.items[i];
-        k5_node_type ct = k5_node_kind(child);
-        if ((ct != K5_NODE_MAP && ct != K5_NODE_SEQ) || !k5_node_len(child))
+    const uintptr_t t = (uintptr_t)target;
+    const k5_node *n = root;
+    size_t d = 0, i = 0;
+    bool entered = true; /* n was just reached: test its entries by address first */
+    for (;;) {
+        bool map = (n->bits & 7u) == K5_NODE_MAP;
+        size_t count = n->bits >> 4;
+        if (entered) {
+            uintptr_t lo = (uintptr_t)n->u.items;
+            size_t slots = map ? 2 * count : count;
+            if (slots && t >= lo && t - lo < slots * sizeof *target &&
+                (t - lo) % sizeof *target == 0) {
+                size_t k = (t - lo) / sizeof *target;
+                trail[d].coll = n;
+                trail[d].i = map ? k / 2 : k; /* a key: the path of its entry */
+                *len = d + 1;
+                return true;
+            }
+            i = 0;
+        }
+        const k5_node *child = NULL;
+        for (; i < count; i++) {
+            const k5_node *c = map ? &n->u.items[2 * i + 1] : &n->u.items[i];
+            uint32_t ct = c->bits & 7u;
+            if ((ct == K5_NODE_MAP || ct == K5_NODE_SEQ) && (c->bits >> 4)) {
+                child = c;
+                break;
+            }
+        }
+        if (child && d + 1 < K5_MAX_DEPTH) {
+            trail[d].coll = n;
+            trail[d].i = i;
+            n = child;
+            d++;
+            entered = true;
             continue;
-        trail[depth].coll = n;
-        trail[depth].i = i;
-        if (find_trail(child, target, trail, depth + 1, len))
-            return true;
+        }
+        if (child) { /* too deep to search, as the recursive walk was */
+            i++;
+            entered = false;
+            continue;
+        }
+        if (d == 0)
+            return false;
+        d--;
+        n = trail[d].coll;
+        i = trail[d].i + 1;
+        entered = false;
     }
-    return false;
 }
 
 bool k5__node_path(const k5_node *root, const k5_node *target, char *buf, size_t size,
@@ -491,7 +516,7 @@ bool k5__node_path(const k5_node *root, const k5_node *target, char *buf, size_t
     buf[0] = '\0';
     if (key)
         *key = NULL;
-    if (!find_trail(root, target, trail, 0, &len))
+    if (!find_trail(root, target, trail, &len))
         return false;
     if (key && len && k5_node_is_map(trail[len - 1].coll))
         *key = &trail[len - 1].coll->u.items[2 * trail[len - 1].i];
