@@ -539,6 +539,9 @@ bool k5__index_selection_judge(const k5_index *idx, const k5_object *svc, const 
 static k5_status add_names(k5_index *idx, size_t n)
 {
     k5__key k;
+    /* One key per object but for repeated names: sized once instead of by doublings. */
+    if (k5__hmap_reserve(&idx->by_name, n) != K5_OK)
+        return K5_ENOMEM;
     for (size_t i = 0; i < n; i++) {
         const k5_object *o = k5_docset_object(idx->set, i);
         uint32_t id = (uint32_t)i;

@@ -87,6 +87,10 @@ bool k5__node_same(const k5_node *a, const k5_node *b);
 const k5__hentry *k5__hmap_get(const k5__hmap *m, const char *key, size_t klen);
 /* Appends val to the key's list, creating the entry. Returns K5_ENOMEM on failure. */
 k5_status k5__hmap_add(k5__hmap *m, const char *key, size_t klen, uint32_t val);
+/* Makes room for `keys` keys in all, as many additions would, in one step: a map whose size is
+ * known ahead skips the tables of its doublings (each fresh memory the kernel fills with
+ * page faults, the 63 MiB JSON List's largest share). K5_ENOMEM leaves the map as it was. */
+k5_status k5__hmap_reserve(k5__hmap *m, size_t keys);
 /* Gives a map its filter of absent keys (see bloom above), sized for its keys now: for maps
  * that are mostly asked for keys they do not hold. Without memory it stays without. */
 void k5__hmap_seal(k5__hmap *m);

@@ -212,10 +212,8 @@ const k5__hentry *k5__hmap_get(const k5__hmap *m, const char *key, size_t klen)
     }
 }
 
-static k5_status hmap_grow(k5__hmap *m)
+static k5_status hmap_resize(k5__hmap *m, size_t ncap)
 {
-    /* Small first: the webhook builds an index over one object for every review. */
-    size_t ncap = m->cap ? m->cap * 2 : 8;
     k5__hentry *ns = calloc(ncap, sizeof *ns);
     if (!ns)
         return K5_ENOMEM;
@@ -234,6 +232,24 @@ static k5_status hmap_grow(k5__hmap *m)
     m->slots = ns;
     m->cap = ncap;
     return K5_OK;
+}
+
+static k5_status hmap_grow(k5__hmap *m)
+{
+    /* Small first: the webhook builds an index over one object for every review. */
+    return hmap_resize(m, m->cap ? m->cap * 2 : 8);
+}
+
+k5_status k5__hmap_reserve(k5__hmap *m, size_t keys)
+{
+    /* The capacity k5__hmap_add reaches for that many keys (a load of at most 3/4), no more. */
+    size_t cap = m->cap ? m->cap : 8;
+    while (keys > cap / 4 * 3) {
+        if (cap > SIZE_MAX / 2 / sizeof(k5__hentry))
+            return K5_ENOMEM;
+        cap *= 2;
+    }
+    return cap > m->cap ? hmap_resize(m, cap) : K5_OK;
 }
 
 k5_status k5__hmap_add(k5__hmap *m, const char *key, size_t klen, uint32_t val)
