@@ -249,6 +249,13 @@ static const k5_node *map_at(const k5_node *n, const char *path)
     return k5_node_is_map(v) ? v : NULL;
 }
 
+/* map_at of one key: the key a literal, looked up inline (k5_map_get). */
+static inline const k5_node *map_in(const k5_node *n, const char *key)
+{
+    const k5_node *v = k5_map_get(n, key);
+    return k5_node_is_map(v) ? v : NULL;
+}
+
 /* An object's fields from its root: everything but its index in the set. Reads only the
  * root and what the set was made with, so parsing threads call it too (prebuild). */
 static void fill_object(const k5_docset *set, k5_object *o, size_t file, const k5_node *root,
@@ -259,9 +266,9 @@ static void fill_object(const k5_docset *set, k5_object *o, size_t file, const k
     o->api_version = k5_node_str(k5_map_get(root, "apiVersion"));
     o->kind = k5_node_str(k5_map_get(root, "kind"));
     o->kind_id = k5_kind_from(o->api_version, o->kind);
-    o->metadata = map_at(root, "metadata");
-    o->labels = map_at(o->metadata, "labels");
-    o->annotations = map_at(o->metadata, "annotations");
+    o->metadata = map_in(root, "metadata");
+    o->labels = map_in(o->metadata, "labels");
+    o->annotations = map_in(o->metadata, "annotations");
     const k5_node *name = k5_map_get(o->metadata, "name");
     o->named = k5_node_str(name).n && k5_node_kind(name) != K5_NODE_NULL;
     if (!k5_node_is_scalar(name) || k5_node_kind(name) == K5_NODE_NULL)
@@ -283,12 +290,12 @@ static void fill_object(const k5_docset *set, k5_object *o, size_t file, const k
         else if (o->kind_id == K5_KIND_CRONJOB)
             tmpl = map_at(root, "spec.jobTemplate.spec.template");
         else
-            tmpl = map_at(root, "spec.template");
+            tmpl = map_in(k5_map_get(root, "spec"), "template");
         if (tmpl) {
-            o->pod_metadata = map_at(tmpl, "metadata");
-            o->pod_labels = map_at(o->pod_metadata, "labels");
-            o->pod_annotations = map_at(o->pod_metadata, "annotations");
-            o->pod_spec = map_at(tmpl, "spec");
+            o->pod_metadata = map_in(tmpl, "metadata");
+            o->pod_labels = map_in(o->pod_metadata, "labels");
+            o->pod_annotations = map_in(o->pod_metadata, "annotations");
+            o->pod_spec = map_in(tmpl, "spec");
         }
     }
     o->file = file;
