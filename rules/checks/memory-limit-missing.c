@@ -23,7 +23,7 @@ static k5_status check(k5_check *c, const k5_object *obj)
         const k5_node *rq = k5__ctr_resource(ctr, "requests", "memory");
         if (rq) {
             k5_str r = k5_node_str(rq);
-            snprintf(req, sizeof req, " (it requests %.*s)", (int)r.n, r.p);
+            k5__snprintf(req, sizeof req, " (it requests %.*s)", (int)r.n, r.p);
         }
         k5_str name = k5__container_name(ctr);
         k5_status st = k5_check_report(

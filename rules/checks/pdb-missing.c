@@ -38,15 +38,15 @@ static k5_status check(k5_check *c, const k5_object *obj)
         return K5_OK;
     char count[200], labels[300];
     if (n >= 2)
-        snprintf(count, sizeof count, "runs %lld replicas", (long long)n);
+        k5__snprintf(count, sizeof count, "runs %lld replicas", (long long)n);
     else
-        snprintf(count, sizeof count,
+        k5__snprintf(count, sizeof count,
                  "runs at least %lld replicas (minReplicas of HorizontalPodAutoscaler \"%.*s\")",
                  (long long)hpa_min, (int)hpa->name.n, hpa->name.p);
     if (k5_node_len(obj->pod_labels))
         k5__selector_describe(obj->pod_labels, K5_SELECTOR_MAP, labels, sizeof labels);
     else
-        snprintf(labels, sizeof labels, "none: its pod template declares no labels");
+        k5__snprintf(labels, sizeof labels, "none: its pod template declares no labels");
     const k5_node *at = n >= 2 ? replicas : obj->pod_labels;
     const char *missing = NULL;
     if (!at && obj->pod_metadata) {

@@ -11,22 +11,22 @@
 static void describe_count(const k5__scale *s, char *buf, size_t size)
 {
     if (s->replicas)
-        snprintf(buf, size, "replicas %lld", (long long)s->count);
+        k5__snprintf(buf, size, "replicas %lld", (long long)s->count);
     else if (s->hpa)
-        snprintf(buf, size,
+        k5__snprintf(buf, size,
                  "replicas %lld from the minReplicas of HorizontalPodAutoscaler \"%.*s\"",
                  (long long)s->count, (int)s->hpa->name.n, s->hpa->name.p);
     else
-        snprintf(buf, size, "replicas %lld by default", (long long)s->count);
+        k5__snprintf(buf, size, "replicas %lld by default", (long long)s->count);
 }
 
 static void describe_value(const k5_node *n, const char *dflt, char *buf, size_t size)
 {
     k5_str s = k5_node_str(n);
     if (n)
-        snprintf(buf, size, "%.*s", (int)s.n, s.p);
+        k5__snprintf(buf, size, "%.*s", (int)s.n, s.p);
     else
-        snprintf(buf, size, "%s (default)", dflt);
+        k5__snprintf(buf, size, "%s (default)", dflt);
 }
 
 static k5_status check(k5_check *c, const k5_object *obj)

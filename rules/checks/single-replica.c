@@ -23,10 +23,10 @@ static k5_status check(k5_check *c, const k5_object *obj)
         return K5_OK;
     char why[300];
     if (hpa)
-        snprintf(why, sizeof why, "HorizontalPodAutoscaler \"%.*s\" allows %lld (its minReplicas)",
+        k5__snprintf(why, sizeof why, "HorizontalPodAutoscaler \"%.*s\" allows %lld (its minReplicas)",
                  (int)hpa->name.n, hpa->name.p, (long long)hpa_min);
     else
-        snprintf(why, sizeof why, "no HorizontalPodAutoscaler in the input keeps %lld or more",
+        k5__snprintf(why, sizeof why, "no HorizontalPodAutoscaler in the input keeps %lld or more",
                  (long long)min);
     const k5_node *spec = k5_map_get(obj->root, "spec");
     const k5_node *at = replicas ? replicas : k5_node_is_map(spec) ? spec : obj->root;

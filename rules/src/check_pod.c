@@ -74,9 +74,9 @@ const k5_node *k5__ctr_resource_parent(const k5_node *ctr, const char *which, co
 {
     char path[128];
     const char *rest;
-    snprintf(path, sizeof path, "resources.%s.%s", which, resource);
+    k5__snprintf(path, sizeof path, "resources.%s.%s", which, resource);
     const k5_node *at = k5__path_at(ctr, path, &rest);
-    snprintf(missing, size, "%s", rest ? rest : "");
+    k5__snprintf(missing, size, "%s", rest ? rest : "");
     return at;
 }
 
@@ -658,18 +658,18 @@ void k5__ports_describe(const k5_node *container, char *buf, size_t size)
         k5_str proto = k5_node_str(k5_map_get(p, "protocol"));
         k5_str name = k5_node_str(k5_map_get(p, "name"));
         int n =
-            snprintf(buf + len, size - len, "%s%.*s/%.*s", len ? ", " : "", (int)num.n,
+            k5__snprintf(buf + len, size - len, "%s%.*s/%.*s", len ? ", " : "", (int)num.n,
                      num.p ? num.p : "", proto.n ? (int)proto.n : 3, proto.n ? proto.p : "TCP");
         if (n > 0)
             len += (size_t)n;
         if (name.n && len < size) {
-            n = snprintf(buf + len, size - len, " \"%.*s\"", (int)name.n, name.p);
+            n = k5__snprintf(buf + len, size - len, " \"%.*s\"", (int)name.n, name.p);
             if (n > 0)
                 len += (size_t)n;
         }
     }
     if (!len && size)
-        snprintf(buf, size, "none");
+        k5__snprintf(buf, size, "none");
 }
 
 /* ---- preStop sleeps (prestop-exceeds-grace-period, lb-drain-exceeds-grace) ---- */

@@ -2,6 +2,7 @@
  * The run loop: kind matching, exemptions, suppression, severity overrides,
  * parameters and positions are all handled here, once, for every rule.
  */
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdarg.h>
@@ -251,7 +252,7 @@ static void msg_unsigned(msg_out *m, unsigned long long u, bool negative)
     msg_put(m, d, (size_t)(e - d));
 }
 
-bool k5__format_msg(char *out, size_t cap, const char *fmt, va_list ap)
+static bool format_n(char *out, size_t cap, const char *fmt, va_list ap, size_t *len)
 {
     msg_out m = {out, cap, 0};
     const char *f = fmt;
@@ -292,7 +293,30 @@ bool k5__format_msg(char *out, size_t cap, const char *fmt, va_list ap)
     }
     if (cap)
         out[m.n < cap - 1 ? m.n : cap - 1] = '\0';
+    *len = m.n;
     return true;
+}
+
+bool k5__format_msg(char *out, size_t cap, const char *fmt, va_list ap)
+{
+    size_t len;
+    return format_n(out, cap, fmt, ap, &len);
+}
+
+int k5__snprintf(char *out, size_t cap, const char *fmt, ...)
+{
+    va_list ap, again;
+    va_start(ap, fmt);
+    va_copy(again, ap);
+    size_t len;
+    int n;
+    if (format_n(out, cap, fmt, again, &len) && len <= INT_MAX)
+        n = (int)len;
+    else
+        n = vsnprintf(out, cap, fmt, ap);
+    va_end(again);
+    va_end(ap);
+    return n;
 }
 
 static k5_status report_v(k5_check *c, k5_severity max, bool absence, const k5_node *at,

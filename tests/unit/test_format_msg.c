@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "k5_check.h"
 #include "k5_internal.h"
 
 enum { BUF = 1200, GUARD = 0x5a };
@@ -246,6 +247,32 @@ static void test_format_msg__random_messages(void **state)
     }
 }
 
+/* k5__snprintf, the rules' snprintf: the bytes (and nothing past them) and the return value of
+ * snprintf itself at every buffer size, for formats the formatter takes and for those it
+ * leaves to vsnprintf (another conversion, a width). */
+#define SAME_SNPRINTF(cap, ...)                                                                  \
+    do {                                                                                         \
+        char want_[64], got_[64];                                                                \
+        memset(want_, GUARD, sizeof want_);                                                      \
+        memset(got_, GUARD, sizeof got_);                                                        \
+        int w_ = snprintf(want_, (cap), __VA_ARGS__);                                            \
+        int g_ = k5__snprintf(got_, (cap), __VA_ARGS__);                                         \
+        assert_int_equal(w_, g_);                                                                \
+        assert_memory_equal(want_, got_, sizeof want_);                                          \
+    } while (0)
+
+static void test_format_msg__snprintf_is_snprintf(void **state)
+{
+    (void)state;
+    for (size_t cap = 0; cap <= 64; cap++) {
+        SAME_SNPRINTF(cap, "%s%.*s/%.*s \"%.*s\"", ", ", 4, "8080xx", 3, "TCP", 4, "http");
+        SAME_SNPRINTF(cap, "replicas %lld by default, %zu%%", (long long)-42, (size_t)7);
+        SAME_SNPRINTF(cap, "none");
+        SAME_SNPRINTF(cap, "ok %s then %d and %5s", "a", -3, "b");
+        SAME_SNPRINTF(cap, "[%x] %.*s", 255u, 3, "tail");
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -254,6 +281,7 @@ int main(void)
         cmocka_unit_test(test_format_msg__integers_at_their_limits),
         cmocka_unit_test(test_format_msg__refuses_what_it_does_not_take),
         cmocka_unit_test(test_format_msg__random_messages),
+        cmocka_unit_test(test_format_msg__snprintf_is_snprintf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
