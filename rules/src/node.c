@@ -40,7 +40,10 @@ const k5_node *k5_map_getn(const k5_node *map, const char *key, size_t klen)
      * bits say a scalar (a type below MAP) of klen bytes, one compare of the length and one of
      * the type; then the first byte, then memcmp. */
     const uint32_t want = (uint32_t)klen << 4;
-    const k5_node *it = map->u.items, *end = it + 2 * (size_t)(map->bits >> 4);
+    size_t n = map->bits >> 4;
+    if (!n) /* an empty map's items are NULL: no offset on it */
+        return NULL;
+    const k5_node *it = map->u.items, *end = it + 2 * n;
     for (; it != end; it += 2) {
         uint32_t b = it->bits;
         if ((b & ~15u) != want || (b & 7u) >= K5_NODE_MAP)

@@ -99,7 +99,8 @@ static inline const k5_node *k5_map_get(const k5_node *map, const char *key)
     size_t klen = strlen(key);
 #if defined(__GNUC__)
     if (__builtin_constant_p(klen) && klen > 0 && klen <= 16) {
-        if (!map || (map->bits & 7u) != K5_NODE_MAP)
+        /* An empty map's items are NULL: no offset on it. */
+        if (!map || (map->bits & 7u) != K5_NODE_MAP || !(map->bits >> 4))
             return NULL;
         const k5_node *it = map->u.items, *end = it + 2 * (size_t)(map->bits >> 4);
         for (; it != end; it += 2)
