@@ -636,6 +636,7 @@ bool k5__json_reference = false;
 typedef struct unit {
     size_t item;
     bool json; /* the JSON loader (then YAML on a parse error, for K5_FORMAT_AUTO) */
+    bool json_tree; /* the documents are the JSON loader's (k5__file.tree_unique) */
     k5__yaml_part part;
     k5__arena arena;
     k5__vec docs; /* k5__doc */
@@ -768,6 +769,7 @@ static void parse_unit(loading *ld, size_t k)
     if (u->json) {
         u->st = k5__json_reference ? k5__load_json_cjson(&u->arena, f, &u->docs, &u->err)
                                    : k5__load_json(&u->arena, f, &u->docs, &u->err);
+        u->json_tree = u->st == K5_OK;
         if (u->st == K5_EPARSE && it->format == K5_FORMAT_AUTO) {
             /* JSON is tried first; YAML (a superset for our purposes) gets the last word. */
             k5__arena_free(&u->arena);
@@ -1082,6 +1084,7 @@ k5_status k5_docset_load_all(k5_docset *set, k5_load_item *items, size_t n, unsi
         } else {
             fst = u->st;
             items[i].err = u->err;
+            K5__VEC_AT(&set->files, k5__file, ld.fidx[i]).tree_unique = u->json_tree;
             for (size_t d = 0; d < u->docs.len && fst == K5_OK; d++)
                 if (!k5__vec_push(&docs, &K5__VEC_AT(&u->docs, k5__doc, d)))
                     fst = K5_ENOMEM;

@@ -119,6 +119,9 @@ typedef struct k5__file {
     bool ascii; /* no byte >= 0x80: columns are byte columns */
     bool ok;
     bool cluster; /* the objects of a live cluster (the webhook's cache), not a file */
+    /* Parsed as JSON: no node is reachable twice (YAML's aliases and merge keys share nodes)
+     * and node positions grow in document order, so a path may be found by position. */
+    bool tree_unique;
     /* Non-ASCII files only: chars[i] = characters (UTF-8 lead bytes) before byte
      * i * K5__CHAR_STRIDE, so a column costs at most one stride of counting however long the
      * line (a minified one-line JSON has every node on line 1). */
@@ -240,9 +243,12 @@ const char *k5__config_names_at(const struct k5_config *cfg, size_t rule_index, 
 /*
  * Path of node `target` inside `root` ("spec.template.spec.containers[0]"), into buf. When the
  * last step is a map entry and `key` is not NULL, *key receives that entry's key node.
+ * `unique`: no node of root's tree is reachable twice and positions grow in document order
+ * (k5__file.tree_unique), so the search may follow positions to the target instead of
+ * walking every collection before it; the path is the same either way.
  */
-bool k5__node_path(const k5_node *root, const k5_node *target, char *buf, size_t size,
-                   const k5_node **key);
+bool k5__node_path(const k5_node *root, const k5_node *target, bool unique, char *buf,
+                   size_t size, const k5_node **key);
 
 /*
  * A hash key of NUL-separated parts, spelled the same way by the run-time index and the

@@ -512,8 +512,59 @@ static bool find_trail(const k5_node *root, const k5_node *target, step *trail, 
     }
 }
 
-bool k5__node_path(const k5_node *root, const k5_node *target, char *buf, size_t size,
-                   const k5_node **key)
+/*
+ * The same search where no node is reachable twice and positions grow in document order (a
+ * JSON document): at each collection the target is one of its entries, or inside the last
+ * collection entry that starts at or before it. False when that leads nowhere (a target
+ * without a position, or not in this tree); the caller then walks. Found, the path is the
+ * only one there is, so the walk would find it too.
+ */
+static bool find_trail_by_pos(const k5_node *root, const k5_node *target, step *trail,
+                              size_t *len)
+{
+    if (root == target) {
+        *len = 0;
+        return true;
+    }
+    const uintptr_t t = (uintptr_t)target;
+    const uint32_t tpos = target->pos;
+    const k5_node *n = root;
+    for (size_t d = 0; d < K5_MAX_DEPTH && tpos; d++) {
+        bool map = (n->bits & 7u) == K5_NODE_MAP;
+        if (!map && (n->bits & 7u) != K5_NODE_SEQ)
+            return false;
+        size_t count = n->bits >> 4, slots = map ? 2 * count : count;
+        if (!slots)
+            return false;
+        uintptr_t lo = (uintptr_t)n->u.items;
+        if (t >= lo && t - lo < slots * sizeof *target && (t - lo) % sizeof *target == 0) {
+            size_t k = (t - lo) / sizeof *target;
+            trail[d].coll = n;
+            trail[d].i = map ? k / 2 : k;
+            *len = d + 1;
+            return true;
+        }
+        const k5_node *next = NULL;
+        for (size_t i = 0; i < count; i++) {
+            const k5_node *c = map ? &n->u.items[2 * i + 1] : &n->u.items[i];
+            uint32_t ct = c->bits & 7u;
+            if ((ct != K5_NODE_MAP && ct != K5_NODE_SEQ) || !(c->bits >> 4))
+                continue;
+            if (!c->pos || c->pos > tpos)
+                break;
+            next = c;
+            trail[d].coll = n;
+            trail[d].i = i;
+        }
+        if (!next)
+            return false;
+        n = next;
+    }
+    return false;
+}
+
+bool k5__node_path(const k5_node *root, const k5_node *target, bool unique, char *buf,
+                   size_t size, const k5_node **key)
 {
     step trail[K5_MAX_DEPTH + 1];
     size_t len = 0, used = 0;
@@ -522,7 +573,8 @@ bool k5__node_path(const k5_node *root, const k5_node *target, char *buf, size_t
     buf[0] = '\0';
     if (key)
         *key = NULL;
-    if (!find_trail(root, target, trail, &len))
+    if (!(unique && find_trail_by_pos(root, target, trail, &len)) &&
+        !find_trail(root, target, trail, &len))
         return false;
     if (key && len && k5_node_is_map(trail[len - 1].coll))
         *key = &trail[len - 1].coll->u.items[2 * trail[len - 1].i];

@@ -338,7 +338,9 @@ static k5_status report_v(k5_check *c, k5_severity max, bool absence, const k5_n
 
     char path[1024];
     const k5_node *key = NULL;
-    if (!at || !k5__node_path(c->obj->root, at, path, sizeof path, &key)) {
+    bool unique = c->obj->file < c->set->files.len &&
+                  K5__VEC_AT(&c->set->files, k5__file, c->obj->file).tree_unique;
+    if (!at || !k5__node_path(c->obj->root, at, unique, path, sizeof path, &key)) {
         path[0] = '\0';
         at = at ? at : c->obj->root;
     }

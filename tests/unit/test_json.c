@@ -149,6 +149,46 @@ static bool meant_to_differ(const side *ref, const side *dir, const char *buf, s
 }
 
 /*
+ * A finding's path in a JSON tree is found by following positions (k5__node_path with
+ * `unique`); it must be the path the walk over every collection finds, for every node of the
+ * tree (keys, values, items, the root), with the same key node. Trees of up to 3,000 nodes
+ * (each path walked costs the tree).
+ */
+static size_t paths_compared;
+
+static size_t tree_size(const k5_node *n)
+{
+    size_t c = 1;
+    if (k5_node_is_map(n) || k5_node_is_seq(n)) {
+        size_t items = k5_node_is_map(n) ? 2 * k5_node_len(n) : k5_node_len(n);
+        for (size_t i = 0; i < items; i++)
+            c += tree_size(&n->u.items[i]);
+    }
+    return c;
+}
+
+static bool same_paths(const k5_node *root, const k5_node *n, char *why, size_t whylen)
+{
+    static char a[1024], b[1024];
+    const k5_node *ka = NULL, *kb = NULL;
+    bool fa = k5__node_path(root, n, true, a, sizeof a, &ka);
+    bool fb = k5__node_path(root, n, false, b, sizeof b, &kb);
+    paths_compared++;
+    if (fa != fb || (fa && (strcmp(a, b) != 0 || ka != kb))) {
+        snprintf(why, whylen, "path of the node at offset %u: \"%.300s\" by position, \"%.300s\" "
+                 "by walking", n->pos - 1, fa ? a : "(none)", fb ? b : "(none)");
+        return false;
+    }
+    if (k5_node_is_map(n) || k5_node_is_seq(n)) {
+        size_t items = k5_node_is_map(n) ? 2 * k5_node_len(n) : k5_node_len(n);
+        for (size_t i = 0; i < items; i++)
+            if (!same_paths(root, &n->u.items[i], why, whylen))
+                return false;
+    }
+    return true;
+}
+
+/*
  * Both loaders over the bytes: the same status, and on success the same documents (spans,
  * trees, positions); on a duplicate key the same error and position. Fails the test otherwise,
  * unless `lenient` and the difference is one the direct parser means (meant_to_differ).
@@ -172,6 +212,8 @@ static void same_load_as(const char *what, const char *buf, size_t len, bool len
         for (size_t i = 0; ok && i < ref.docs.len; i++) {
             k5__doc a = K5__VEC_AT(&ref.docs, k5__doc, i), b = K5__VEC_AT(&dir.docs, k5__doc, i);
             ok = a.start == b.start && a.end == b.end && same_node(a.root, b.root, why, sizeof why);
+            if (ok && tree_size(b.root) <= 3000)
+                ok = same_paths(b.root, b.root, why, sizeof why);
         }
     }
     if (ok && ref.st == K5_EPARSE && strstr(ref.err.msg, "duplicate key")) {
@@ -480,8 +522,10 @@ static void test_json__every_yaml_fixture_written_as_json_loads_the_same(void **
 {
     (void)state;
     assert_true(unit_each_file(K5_SOURCE_DIR "/tests/fixtures", if_yaml, NULL));
-    print_message("YAML fixtures written as JSON three ways: %zu\n", fixtures_written);
+    print_message("YAML fixtures written as JSON three ways: %zu; node paths compared so far: "
+                  "%zu\n", fixtures_written, paths_compared);
     assert_true(fixtures_written >= 100);
+    assert_true(paths_compared >= 10000);
 }
 
 /* ---- generated documents ---- */
