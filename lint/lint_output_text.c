@@ -40,6 +40,35 @@ static bool needs_escape(uint32_t cp)
            (cp >= 0x2066 && cp <= 0x2069);
 }
 
+/*
+ * How many bytes of s[0, n) from the start are printable ASCII (0x20-0x7E). Eight at a time:
+ * a byte at a time this scan was 11% of a text lint of the JSON List. In each word a byte
+ * below 0x20 or equal to 0x7F is flagged by a borrow test and one of 0x80 or more by its top
+ * bit; a borrow only runs towards higher bytes, so the lowest flag is a real stop.
+ */
+static size_t printable_run(const char *s, size_t n)
+{
+    size_t j = 0;
+    for (; n - j >= 8; j += 8) {
+        uint64_t w;
+        memcpy(&w, s + j, 8);
+        uint64_t del = w ^ 0x7F7F7F7F7F7F7F7FULL;
+        uint64_t stop = ((w - 0x2020202020202020ULL) & ~w) | w |
+                        ((del - 0x0101010101010101ULL) & ~del);
+        stop &= 0x8080808080808080ULL;
+        if (stop) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            return j + (unsigned)__builtin_ctzll(stop) / 8u;
+#else
+            break;
+#endif
+        }
+    }
+    while (j < n && (unsigned char)s[j] >= 0x20 && (unsigned char)s[j] < 0x7F)
+        j++;
+    return j;
+}
+
 static void put_textn(FILE *fp, const char *s, size_t n)
 {
     if (!s)
@@ -49,9 +78,7 @@ static void put_textn(FILE *fp, const char *s, size_t n)
         if (c >= 0x20 && c < 0x7F) {
             /* A run of printable ASCII in one write: a byte at a time cost more than the
              * rules on inputs with many findings. */
-            size_t j = i + 1;
-            while (j < n && (unsigned char)s[j] >= 0x20 && (unsigned char)s[j] < 0x7F)
-                j++;
+            size_t j = i + printable_run(s + i, n - i);
             fwrite(s + i, 1, j - i, fp);
             i = j;
             continue;
