@@ -573,6 +573,17 @@ static k5_status add_names(k5_index *idx, size_t n)
         if (k5__hmap_add(&idx->of_kind, k.buf, k.n, id) != K5_OK)
             return K5_ENOMEM;
     }
+    /* The objects alone with their name, marked walking the slots in memory order: asked
+     * per object instead (k5__memo_copy, for every workload), each was a cache miss in a
+     * table of many MiB. */
+    idx->name_once = calloc(n ? n : 1, 1);
+    if (!idx->name_once)
+        return K5_ENOMEM;
+    for (size_t s = 0; s < idx->by_name.cap; s++) {
+        const k5__hentry *e = &idx->by_name.slots[s];
+        if (e->key && e->nvals == 1 && e->vals[0] < n)
+            idx->name_once[e->vals[0]] = 1;
+    }
     /* Mostly asked for what they lack (kinds a namespace does not have, missing names). */
     k5__hmap *sealed[] = {&idx->by_ns_kind, &idx->by_name, &idx->by_cluster};
     for (size_t i = 0; i < sizeof sealed / sizeof *sealed; i++)
@@ -734,6 +745,7 @@ void k5__index_free(k5_index **idx)
     k5__hmap_free(&x->svc_sel);
     k5__vec_free(&x->svc_groups);
     free(x->svc_group_of);
+    free(x->name_once);
     k5__arena_free(&x->arena);
     k5__arena_free(&x->arena_names);
     pthread_mutex_destroy(&x->any_lock);
@@ -835,6 +847,13 @@ void k5_index_each_named(const k5_index *idx, k5_str ns, k5_kind kinds, k5_str n
                 return;
         }
     }
+}
+
+bool k5__index_name_once(const k5_index *idx, const k5_object *o)
+{
+    /* One kind bit: the one key k5_index_each_named looks up for o. */
+    return idx->name_once && o->index < k5_docset_object_count(idx->set) && o->kind_id &&
+           !(o->kind_id & (o->kind_id - 1)) && idx->name_once[o->index];
 }
 
 const k5_object *k5_index_find_cluster(const k5_index *idx, k5_kind kinds, k5_str name)

@@ -25,6 +25,9 @@ struct k5_index {
     k5__hmap sel_svc_rep; /* ns, key, value     -> as sel_svc, the first Service of each group */
     k5__vec svc_groups;  /* k5__svc_group */
     uint32_t *svc_group_of; /* by object index: 1 + the group of that Service, or 0 */
+    /* By object index: 1 when by_name's entry for its namespace, kind and name holds it alone
+     * (k5__index_name_once), from one pass over by_name's slots in their order. */
+    uint8_t *name_once;
     k5__hmap svc_target; /* group id, target    -> present: a traffic target of the group */
     k5__hmap svc_sel;    /* group id, port      -> present: declared by a selected workload */
     k5__hmap pod_keys;   /* ns, key             -> workloads whose pod template has that key */
@@ -63,6 +66,9 @@ struct k5_index {
     _Atomic(k5__lb_cache *) lb; /* the lb-* rules' shared walks (lb.c), created on first use */
 };
 
+/* True when o is the only object of its namespace, kind and name (k5_index_each_named would
+ * visit o alone); false when it is not, or when that is not known. */
+bool k5__index_name_once(const k5_index *idx, const k5_object *o);
 /* Frees the run's memos (NULL is fine): k5__index_free's. */
 void k5__memo_free(k5__memo *m);
 /* Frees the lb-* rules' shared walks (NULL is fine): k5__index_free's. */

@@ -242,6 +242,11 @@ const k5_object *k5__memo_copy(const k5_check *c, const k5_object *o, bool *copi
         *copies = kept->copies;
         return kept->copy;
     }
+    /* Alone with its name: k5_index_each_named would find o only (the usual case). */
+    if (k5__index_name_once(k5_check_index(c), o)) {
+        k5__check_twin_put(c, o, o, false);
+        return o;
+    }
     /* The first ask for a name judges every object of that kind, namespace and name at once
      * (each is its own first copy or an earlier one's copy), so copies cost one pass, not one
      * each. A name defined once is its own, and nothing is kept for it. */
