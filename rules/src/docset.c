@@ -500,8 +500,11 @@ static k5_status note_duplicate(k5_docset *set, const k5_object *o)
     }
     if (!identity_key(o, &k))
         return K5_OK;
-    const k5__hentry *e = k5__hmap_get(&set->identities, k.buf, k.n);
-    if (e && e->nvals && e->vals[0] < set->objects.len) {
+    const k5__hentry *e;
+    k5_status st = k5__hmap_find_or_add(&set->identities, k.buf, k.n, (uint32_t)o->index, &e);
+    if (st != K5_OK || !e)
+        return st; /* a new identity, added */
+    if (e->nvals && e->vals[0] < set->objects.len) {
         const k5_object *first = K5__VEC_AT(&set->objects, k5_object *, e->vals[0]);
         const k5__file *ff = &K5__VEC_AT(&set->files, k5__file, first->file);
         k5_position p = k5__file_position(ff, first->root);

@@ -87,6 +87,11 @@ bool k5__node_same(const k5_node *a, const k5_node *b);
 const k5__hentry *k5__hmap_get(const k5__hmap *m, const char *key, size_t klen);
 /* Appends val to the key's list, creating the entry. Returns K5_ENOMEM on failure. */
 k5_status k5__hmap_add(k5__hmap *m, const char *key, size_t klen, uint32_t val);
+/* The key's entry into *found when the map holds it (nothing added); otherwise the key with
+ * val, as k5__hmap_add, and *found NULL. One probe where a get and an add took two (cache
+ * misses both, in a table of many MiB). */
+k5_status k5__hmap_find_or_add(k5__hmap *m, const char *key, size_t klen, uint32_t val,
+                               const k5__hentry **found);
 /* Makes room for `keys` keys in all, as many additions would, in one step: a map whose size is
  * known ahead skips the tables of its doublings (each fresh memory the kernel fills with
  * page faults, the 63 MiB JSON List's largest share). K5_ENOMEM leaves the map as it was. */

@@ -252,6 +252,27 @@ k5_status k5__hmap_reserve(k5__hmap *m, size_t keys)
     return cap > m->cap ? hmap_resize(m, cap) : K5_OK;
 }
 
+k5_status k5__hmap_find_or_add(k5__hmap *m, const char *key, size_t klen, uint32_t val,
+                               const k5__hentry **found)
+{
+    *found = NULL;
+    if (klen > UINT32_MAX)
+        return K5_EINVAL;
+    if (m->cap) {
+        uint32_t h = (uint32_t)k5__hash_key(key, klen);
+        for (size_t i = h & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+            const k5__hentry *e = &m->slots[i];
+            if (!e->key)
+                break;
+            if (e->hash == h && e->klen == klen && memcmp(e->key, key, klen) == 0) {
+                *found = e;
+                return K5_OK;
+            }
+        }
+    }
+    return k5__hmap_add(m, key, klen, val);
+}
+
 k5_status k5__hmap_add(k5__hmap *m, const char *key, size_t klen, uint32_t val)
 {
     if (klen > UINT32_MAX)
