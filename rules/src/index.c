@@ -539,8 +539,17 @@ bool k5__index_selection_judge(const k5_index *idx, const k5_object *svc, const 
 static k5_status add_names(k5_index *idx, size_t n)
 {
     k5__key k;
-    /* One key per object but for repeated names: sized once instead of by doublings. */
-    if (k5__hmap_reserve(&idx->by_name, n) != K5_OK)
+    /* One key per object but for repeated names: sized once instead of by doublings. The pod
+     * label map gets one key per labelled workload to start with (a workload's own name
+     * label, app=web, is nearly always its own pair); its doublings, each a rehash of
+     * every key into fresh memory, were most of the cost of building it. */
+    size_t labelled = 0;
+    for (size_t i = 0; i < n; i++) {
+        const k5_object *o = k5_docset_object(idx->set, i);
+        labelled += (o->kind_id & K5_KINDS_WORKLOAD) && k5_node_len(o->pod_labels);
+    }
+    if (k5__hmap_reserve(&idx->by_name, n) != K5_OK ||
+        k5__hmap_reserve(&idx->pod_labels, labelled) != K5_OK)
         return K5_ENOMEM;
     for (size_t i = 0; i < n; i++) {
         const k5_object *o = k5_docset_object(idx->set, i);
