@@ -538,6 +538,13 @@ static k5_status after_load(k5_docset *set, size_t file, size_t first_obj, size_
     }
     for (size_t i = first_obj; i < set->objects.len && st == K5_OK; i++) {
         k5_object *o = K5__VEC_AT(&set->objects, k5_object *, i);
+        /* The identity slot of an object a few ahead, fetched while this one is checked (a
+         * cache miss per object in a map of many MiB); a kustomization may still change its
+         * namespace, and then the hint is only wasted. */
+        k5__key ahead;
+        if (i + 8 < set->objects.len && !set->identities_dropped &&
+            identity_key(K5__VEC_AT(&set->objects, k5_object *, i + 8), &ahead))
+            k5__hmap_prefetch(&set->identities, ahead.buf, ahead.n);
         if (set->kustomizations.len)
             kustomize_object(set, o);
         st = note_duplicate(set, o);

@@ -536,6 +536,24 @@ bool k5__index_selection_judge(const k5_index *idx, const k5_object *svc, const 
  * objects [0, n): with --jobs, a second thread's share of the index, about as much work as
  * the rest (the pod label maps are two insertions per label of every workload).
  */
+/* The slots add_names will write for o in the two maps that grow with the input. */
+static void prefetch_names(k5_index *idx, const k5_object *o)
+{
+    k5__key k;
+    if ((o->kind_id & K5_KINDS_WORKLOAD) && o->pod_labels) {
+        for (size_t j = 0; j < k5_node_len(o->pod_labels) && j < 2; j++) {
+            k5__key_entry(&k, o->namespace_, o->pod_labels, j);
+            k5__hmap_prefetch(&idx->pod_labels, k.buf, k.n);
+        }
+    }
+    key_ns_kind(&k, o->namespace_, k5_kind_bit(o->kind_id));
+    k5__key_add(&k, o->name.p, o->name.n);
+    k5__hmap_prefetch(&idx->by_name, k.buf, k.n);
+}
+
+/* How many objects ahead add_names asks for its slots: enough to cover a miss's latency. */
+#define K5__PREFETCH_AHEAD 8u
+
 static k5_status add_names(k5_index *idx, size_t n)
 {
     k5__key k;
@@ -554,6 +572,8 @@ static k5_status add_names(k5_index *idx, size_t n)
     for (size_t i = 0; i < n; i++) {
         const k5_object *o = k5_docset_object(idx->set, i);
         uint32_t id = (uint32_t)i;
+        if (i + K5__PREFETCH_AHEAD < n)
+            prefetch_names(idx, k5_docset_object(idx->set, i + K5__PREFETCH_AHEAD));
         if ((o->kind_id & K5_KINDS_WORKLOAD) && o->pod_labels) {
             for (size_t j = 0; j < k5_node_len(o->pod_labels); j++) {
                 k5__key_entry(&k, o->namespace_, o->pod_labels, j);

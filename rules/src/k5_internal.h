@@ -87,6 +87,10 @@ bool k5__node_same(const k5_node *a, const k5_node *b);
 const k5__hentry *k5__hmap_get(const k5__hmap *m, const char *key, size_t klen);
 /* Appends val to the key's list, creating the entry. Returns K5_ENOMEM on failure. */
 k5_status k5__hmap_add(k5__hmap *m, const char *key, size_t klen, uint32_t val);
+/* Asks the CPU to fetch the key's first slot ahead of an add or a lookup: filling a table of
+ * many MiB in object order is a cache miss per key, and the loops that do it (the index's
+ * names, the duplicate check) know their next keys. Only a hint: nothing changes. */
+void k5__hmap_prefetch(const k5__hmap *m, const char *key, size_t klen);
 /* The key's entry into *found when the map holds it (nothing added); otherwise the key with
  * val, as k5__hmap_add, and *found NULL. One probe where a get and an add took two (cache
  * misses both, in a table of many MiB). */

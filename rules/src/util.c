@@ -252,6 +252,16 @@ k5_status k5__hmap_reserve(k5__hmap *m, size_t keys)
     return cap > m->cap ? hmap_resize(m, cap) : K5_OK;
 }
 
+void k5__hmap_prefetch(const k5__hmap *m, const char *key, size_t klen)
+{
+    if (!m->cap)
+        return;
+    uint32_t h = (uint32_t)k5__hash_key(key, klen);
+#if defined(__GNUC__)
+    __builtin_prefetch(&m->slots[h & (m->cap - 1)], 1);
+#endif
+}
+
 k5_status k5__hmap_find_or_add(k5__hmap *m, const char *key, size_t klen, uint32_t val,
                                const k5__hentry **found)
 {
