@@ -40,9 +40,10 @@ static k5_status check(k5_check *c, const k5_object *obj)
     if (n >= 2)
         k5__snprintf(count, sizeof count, "runs %lld replicas", (long long)n);
     else
-        k5__snprintf(count, sizeof count,
-                 "runs at least %lld replicas (minReplicas of HorizontalPodAutoscaler \"%.*s\")",
-                 (long long)hpa_min, (int)hpa->name.n, hpa->name.p);
+        k5__snprintf(
+            count, sizeof count,
+            "runs at least %lld replicas (minReplicas of HorizontalPodAutoscaler \"%.*s\")",
+            (long long)hpa_min, (int)hpa->name.n, hpa->name.p);
     if (k5_node_len(obj->pod_labels))
         k5__selector_describe(obj->pod_labels, K5_SELECTOR_MAP, labels, sizeof labels);
     else

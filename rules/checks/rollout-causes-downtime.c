@@ -14,8 +14,8 @@ static void describe_count(const k5__scale *s, char *buf, size_t size)
         k5__snprintf(buf, size, "replicas %lld", (long long)s->count);
     else if (s->hpa)
         k5__snprintf(buf, size,
-                 "replicas %lld from the minReplicas of HorizontalPodAutoscaler \"%.*s\"",
-                 (long long)s->count, (int)s->hpa->name.n, s->hpa->name.p);
+                     "replicas %lld from the minReplicas of HorizontalPodAutoscaler \"%.*s\"",
+                     (long long)s->count, (int)s->hpa->name.n, s->hpa->name.p);
     else
         k5__snprintf(buf, size, "replicas %lld by default", (long long)s->count);
 }

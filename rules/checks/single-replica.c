@@ -23,11 +23,12 @@ static k5_status check(k5_check *c, const k5_object *obj)
         return K5_OK;
     char why[300];
     if (hpa)
-        k5__snprintf(why, sizeof why, "HorizontalPodAutoscaler \"%.*s\" allows %lld (its minReplicas)",
-                 (int)hpa->name.n, hpa->name.p, (long long)hpa_min);
+        k5__snprintf(why, sizeof why,
+                     "HorizontalPodAutoscaler \"%.*s\" allows %lld (its minReplicas)",
+                     (int)hpa->name.n, hpa->name.p, (long long)hpa_min);
     else
         k5__snprintf(why, sizeof why, "no HorizontalPodAutoscaler in the input keeps %lld or more",
-                 (long long)min);
+                     (long long)min);
     const k5_node *spec = k5_map_get(obj->root, "spec");
     const k5_node *at = replicas ? replicas : k5_node_is_map(spec) ? spec : obj->root;
     const char *missing = replicas ? NULL : k5_node_is_map(spec) ? "replicas" : "spec.replicas";

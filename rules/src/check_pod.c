@@ -657,9 +657,9 @@ void k5__ports_describe(const k5_node *container, char *buf, size_t size)
         k5_str num = k5_node_str(k5_map_get(p, "containerPort"));
         k5_str proto = k5_node_str(k5_map_get(p, "protocol"));
         k5_str name = k5_node_str(k5_map_get(p, "name"));
-        int n =
-            k5__snprintf(buf + len, size - len, "%s%.*s/%.*s", len ? ", " : "", (int)num.n,
-                     num.p ? num.p : "", proto.n ? (int)proto.n : 3, proto.n ? proto.p : "TCP");
+        int n = k5__snprintf(buf + len, size - len, "%s%.*s/%.*s", len ? ", " : "", (int)num.n,
+                             num.p ? num.p : "", proto.n ? (int)proto.n : 3,
+                             proto.n ? proto.p : "TCP");
         if (n > 0)
             len += (size_t)n;
         if (name.n && len < size) {

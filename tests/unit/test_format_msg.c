@@ -250,15 +250,15 @@ static void test_format_msg__random_messages(void **state)
 /* k5__snprintf, the rules' snprintf: the bytes (and nothing past them) and the return value of
  * snprintf itself at every buffer size, for formats the formatter takes and for those it
  * leaves to vsnprintf (another conversion, a width). */
-#define SAME_SNPRINTF(cap, ...)                                                                  \
-    do {                                                                                         \
-        char want_[64], got_[64];                                                                \
-        memset(want_, GUARD, sizeof want_);                                                      \
-        memset(got_, GUARD, sizeof got_);                                                        \
-        int w_ = snprintf(want_, (cap), __VA_ARGS__);                                            \
-        int g_ = k5__snprintf(got_, (cap), __VA_ARGS__);                                         \
-        assert_int_equal(w_, g_);                                                                \
-        assert_memory_equal(want_, got_, sizeof want_);                                          \
+#define SAME_SNPRINTF(cap, ...)                                                                   \
+    do {                                                                                          \
+        char want_[64], got_[64];                                                                 \
+        memset(want_, GUARD, sizeof want_);                                                       \
+        memset(got_, GUARD, sizeof got_);                                                         \
+        int w_ = snprintf(want_, (cap), __VA_ARGS__);                                             \
+        int g_ = k5__snprintf(got_, (cap), __VA_ARGS__);                                          \
+        assert_int_equal(w_, g_);                                                                 \
+        assert_memory_equal(want_, got_, sizeof want_);                                           \
     } while (0)
 
 static void test_format_msg__snprintf_is_snprintf(void **state)
