@@ -416,6 +416,7 @@ typedef struct lb_table {
 struct k5__lb_cache {
     pthread_mutex_t lock;
     lb_table targets, verdicts, indexes;
+    lb_table seen; /* lb_index headers alone: the indexes asked for once */
 };
 
 void k5__lb_cache_free(k5__lb_cache *x)
@@ -428,9 +429,12 @@ void k5__lb_cache_free(k5__lb_cache *x)
         free(x->verdicts.e[i]);
     for (size_t i = 0; i < x->indexes.cap; i++)
         free(x->indexes.e[i]);
+    for (size_t i = 0; i < x->seen.cap; i++)
+        free(x->seen.e[i]);
     free(x->targets.e);
     free(x->verdicts.e);
     free(x->indexes.e);
+    free(x->seen.e);
     pthread_mutex_destroy(&x->lock);
     free(x);
 }
@@ -784,9 +788,31 @@ static ix_node join(const ix_node *l, const ix_node *r)
 }
 
 /*
+ * True the first time an index like probe is asked for (kept in x->seen): that call walks
+ * every target instead, which costs what building the index would, and keeps nothing. Only
+ * a second Service of the same targets, targetPort and feat builds it, so the Services with
+ * a targetPort of their own (n of them over n targets: n^2 judgements as before) hold no
+ * index each.
+ */
+static bool first_use(k5__lb_cache *x, const lb_index *probe)
+{
+    lb_index *stub = malloc(sizeof *stub);
+    if (!stub)
+        return false;
+    *stub = *probe;
+    pthread_mutex_lock(&x->lock);
+    bool first = !table_find(&x->seen, stub, index_same) && table_add(&x->seen, stub);
+    pthread_mutex_unlock(&x->lock);
+    if (!first)
+        free(stub);
+    return first;
+}
+
+/*
  * The index of t's features under tw's Service port and q's feat and fkey: kept in the cache
  * for every later call with the same four. Worked out by calling feat once on each target.
- * NULL when it could not be made or kept (the caller walks every target).
+ * NULL when it could not be made or kept, or on first use (first_use): the caller walks
+ * every target.
  */
 static const lb_index *index_of(k5__lb_cache *x, const lb_targets *t, const target_walk *tw,
                                 const k5__lb_query *q)
@@ -807,6 +833,8 @@ static const lb_index *index_of(k5__lb_cache *x, const lb_targets *t, const targ
     const lb_index *kept = table_get(x, &x->indexes, &probe, index_same);
     if (kept)
         return kept;
+    if (first_use(x, &probe))
+        return NULL;
 
     size_t size = 1, slots = 16;
     while (size < t->n)
@@ -916,6 +944,12 @@ static k5_status each(k5_check *c, const k5_object *svc, const k5_node *svc_port
     const lb_targets *t = targets_of(c, x, svc, sel, &own, &st);
     /* Indexes and verdicts name their targets by address: only for targets the cache keeps. */
     const lb_index *ix = t && !own && q && !q->fkey.overflow ? index_of(x, t, &tw, q) : NULL;
+    if (q && !ix) {
+        for (size_t i = 0; t && i < t->n && st == K5_OK && !k5_check_object_full(c); i++)
+            st = visit_one(&tw, t->w[i]);
+        free(own);
+        return st;
+    }
     if (ix) {
         /* The candidates, in order; the other targets report nothing, so skipping them
          * changes neither the findings nor where the cap stops the walk. */
