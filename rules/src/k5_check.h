@@ -891,6 +891,8 @@ typedef struct k5__lb_query {
  * the object holds its cap of findings. Targets that are not candidates report nothing, so
  * this reports exactly what walking every target would, however many distinct settings
  * the Services carry. fn still decides; a candidate it does not report on costs a visit.
+ * The first call of each (targets, targetPort, feat, fkey) walks every target instead and
+ * the second builds the index, so keys used once (a targetPort per Service) hold none.
  */
 K5_WUR k5_status k5__lb_each_indexed(k5_check *c, const k5_object *svc, const k5_node *svc_port,
                                      k5__lb_target_fn fn, void *ud, const k5__lb_query *q);
