@@ -436,18 +436,21 @@ rm -f "$work/one.yaml" "$work/repeat.yaml"
 # peak RSS as figure 8, same runs.
 echo
 fig=9
-lb=${LB:-8000}
-prev=""
-prev_rss=""
-for n in $((lb / 2)) "$lb"; do
-    split=$(gen "$work/shape" "$here/gen_shapes.py" lb "$n")
-    read -r c_cpu _ c_rss < <(measure $(lint -f json -o /dev/null "$work/shape"))
-    growth "lb: Services with one selector over the workloads behind NLBs and ALBs$split (peak $((c_rss / 1024)) MiB)" "$n" "$prev" "$c_cpu"
-    rss_growth "$prev_rss" "$c_rss"
-    prev=$c_cpu
-    prev_rss=$c_rss
-done
-rm -rf "$work/shape"
+# shape_growth SHAPE N LABEL: bench/gen_shapes.py SHAPE at N/2 and N, linted to /dev/null in
+# json, with the growth check of time and of peak RSS (figures 9 and 11).
+shape_growth() {
+    local shape=$1 size=$2 label=$3 n split c_cpu c_rss prev="" prev_rss=""
+    for n in $((size / 2)) "$size"; do
+        split=$(gen "$work/shape" "$here/gen_shapes.py" "$shape" "$n")
+        read -r c_cpu _ c_rss < <(measure $(lint -f json -o /dev/null "$work/shape"))
+        growth "$label$split (peak $((c_rss / 1024)) MiB)" "$n" "$prev" "$c_cpu"
+        rss_growth "$prev_rss" "$c_rss"
+        prev=$c_cpu
+        prev_rss=$c_rss
+    done
+    rm -rf "$work/shape"
+}
+shape_growth lb "${LB:-8000}" "lb: Services with one selector over the workloads behind NLBs and ALBs"
 
 # ---- 10. copies in different files: one app's manifest in COPIES/2 and COPIES files ----
 # A directory of examples that each define the same Deployment "web" with its Services,
@@ -480,18 +483,7 @@ rm -rf "$work/copies"
 # N^2 judgements. Same growth check of time and peak RSS as figure 9.
 echo
 fig=11
-lbset=${LBSET:-8000}
-prev=""
-prev_rss=""
-for n in $((lbset / 2)) "$lbset"; do
-    split=$(gen "$work/shape" "$here/gen_shapes.py" lbset "$n")
-    read -r c_cpu _ c_rss < <(measure $(lint -f json -o /dev/null "$work/shape"))
-    growth "lbset: Services with one selector, each with its own settings$split (peak $((c_rss / 1024)) MiB)" "$n" "$prev" "$c_cpu"
-    rss_growth "$prev_rss" "$c_rss"
-    prev=$c_cpu
-    prev_rss=$c_rss
-done
-rm -rf "$work/shape"
+shape_growth lbset "${LBSET:-8000}" "lbset: Services with one selector, each with its own settings"
 fail=0
 if [ "${#misses[@]}" -gt 0 ]; then
     echo
