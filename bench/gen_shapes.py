@@ -60,7 +60,8 @@ spec:
 """
 
 
-def lb(i):
+def lb(i, nlb_extra="", alb_extra=""):
+    # nlb_extra, alb_extra: more annotation lines (each "\n    key: value") for lbset.
     return f"""---
 apiVersion: v1
 kind: Service
@@ -69,7 +70,7 @@ metadata:
   namespace: shop
   annotations:
     service.beta.kubernetes.io/aws-load-balancer-type: external
-    service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: ip
+    service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: ip{nlb_extra}
 spec:
   type: LoadBalancer
   selector: {{tier: web}}
@@ -88,11 +89,25 @@ metadata:
   name: alb{i}
   namespace: shop
   annotations:
-    alb.ingress.kubernetes.io/target-type: ip
+    alb.ingress.kubernetes.io/target-type: ip{alb_extra}
 spec:
   ingressClassName: alb
   defaultBackend: {{service: {{name: web{i}, port: {{number: 80}}}}}}
 """
+
+
+def lbset(i):
+    # Odd Ingresses accept a 404 as healthy: their path is not judged (no finding, each still
+    # a health-check setting of its own); even ones differ from every pod's path but pod i's.
+    codes = "\n    alb.ingress.kubernetes.io/success-codes: 200-404" if i % 2 else ""
+    delay = f"deregistration_delay.timeout_seconds={i}"
+    return lb(
+        i,
+        f"\n    service.beta.kubernetes.io/aws-load-balancer-target-group-attributes: {delay}",
+        f"\n    alb.ingress.kubernetes.io/healthcheck-path: /hc{i}{codes}"
+        f"\n    alb.ingress.kubernetes.io/load-balancer-attributes: idle_timeout.timeout_seconds={i + 1}"
+        f"\n    alb.ingress.kubernetes.io/target-group-attributes: {delay}",
+    )
 
 
 def lbset_deployment(j, n):
@@ -121,48 +136,6 @@ spec:
           readinessProbe: {{httpGet: {{path: /hc{j}, port: http}}}}
           lifecycle: {{preStop: {{exec: {{command: [sleep, "{sleep}"]}}}}}}
           resources: {{requests: {{cpu: 100m, memory: 128Mi}}, limits: {{memory: 128Mi}}}}
-"""
-
-
-def lbset(i):
-    # Odd Ingresses accept a 404 as healthy: their path is not judged (no finding, each still
-    # a health-check setting of its own); even ones differ from every pod's path but pod i's.
-    codes = "\n    alb.ingress.kubernetes.io/success-codes: 200-404" if i % 2 else ""
-    return f"""---
-apiVersion: v1
-kind: Service
-metadata:
-  name: nlb{i}
-  namespace: shop
-  annotations:
-    service.beta.kubernetes.io/aws-load-balancer-type: external
-    service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: ip
-    service.beta.kubernetes.io/aws-load-balancer-target-group-attributes: deregistration_delay.timeout_seconds={i}
-spec:
-  type: LoadBalancer
-  selector: {{tier: web}}
-  ports: [{{port: 80, targetPort: http}}]
----
-apiVersion: v1
-kind: Service
-metadata: {{name: web{i}, namespace: shop}}
-spec:
-  selector: {{tier: web}}
-  ports: [{{port: 80, targetPort: http}}]
----
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata:
-  name: alb{i}
-  namespace: shop
-  annotations:
-    alb.ingress.kubernetes.io/target-type: ip
-    alb.ingress.kubernetes.io/healthcheck-path: /hc{i}{codes}
-    alb.ingress.kubernetes.io/load-balancer-attributes: idle_timeout.timeout_seconds={i + 1}
-    alb.ingress.kubernetes.io/target-group-attributes: deregistration_delay.timeout_seconds={i}
-spec:
-  ingressClassName: alb
-  defaultBackend: {{service: {{name: web{i}, port: {{number: 80}}}}}}
 """
 
 
